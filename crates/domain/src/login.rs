@@ -1,0 +1,268 @@
+//! The login callback use case: provider error and code checks, the code exchange
+//! (SSO first, AuthKit as the fallback), provisioning and session issuance.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use thiserror::Error;
+
+use crate::issuance::{AuthSession, IssueError, SessionIssuer};
+use crate::model::{Flow, IdpIdentity, StepRequired};
+use crate::ports::{ExchangeError, IdentityProvider, RepositoryError};
+use crate::provisioning::{ProvisionError, Provisioner};
+
+/// What the client posted to the callback, as optional raw strings.
+#[derive(Debug, Default)]
+pub struct CallbackInput {
+    /// The one-time authorization code.
+    pub code: Option<SecretString>,
+    /// The CSRF state echoed by WorkOS.
+    pub state: Option<String>,
+    /// An error the provider put on the redirect.
+    pub error: Option<String>,
+    /// The provider's description of that error.
+    pub error_description: Option<String>,
+    /// The redirect URI the login started with.
+    pub redirect_uri: Option<String>,
+    /// The organization a brand-new user asks to join.
+    pub organization_id: Option<String>,
+}
+
+/// Which redirect URIs a login may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectPolicy {
+    default_uri: String,
+    allowed: Vec<String>,
+}
+
+impl RedirectPolicy {
+    /// `default_uri` (`${CLIENT_URL}/signin`) is always allowed, beside `allowed`.
+    pub fn new(default_uri: impl Into<String>, allowed: impl IntoIterator<Item = String>) -> Self {
+        let default_uri = default_uri.into();
+        let mut allowed: Vec<String> = allowed.into_iter().collect();
+        if !allowed.contains(&default_uri) {
+            allowed.push(default_uri.clone());
+        }
+        Self { default_uri, allowed }
+    }
+
+    /// The URI a login uses: the requested one if it is allowed (exact match), the
+    /// default when none is requested; `None` when the requested one is not allowed.
+    pub fn resolve<'a>(&'a self, requested: Option<&'a str>) -> Option<&'a str> {
+        match requested.filter(|r| !r.is_empty()) {
+            None => Some(&self.default_uri),
+            Some(r) => self.allowed.iter().any(|a| a == r).then_some(r),
+        }
+    }
+
+    /// The default redirect URI.
+    pub fn default_uri(&self) -> &str {
+        &self.default_uri
+    }
+}
+
+/// Why a login failed. Each variant is one row of the error table of the contract.
+#[derive(Debug, Error)]
+pub enum LoginError {
+    /// The provider reported an error on the redirect.
+    #[error("the identity provider reported an error: {code}")]
+    ProviderError {
+        /// The provider's error code (sanitised).
+        code: String,
+        /// The provider's description, if any (sanitised).
+        description: Option<String>,
+    },
+    /// No code was posted.
+    #[error("the authorization code is missing")]
+    MissingCode,
+    /// The state is missing, unknown, expired, used, or bound to another redirect URI.
+    #[error("the state is missing, unknown, expired or already used")]
+    InvalidState,
+    /// The redirect URI is not allowed.
+    #[error("the redirect URI is not allowed")]
+    InvalidRedirectUri,
+    /// WorkOS refused the code on both APIs.
+    #[error("the authorization code is invalid, expired or already used")]
+    InvalidCode,
+    /// WorkOS needs another step first.
+    #[error("the identity provider requires another step: {}", .0.code)]
+    StepRequired(Box<StepRequired>),
+    /// The user may not sign in.
+    #[error("sign-in is disabled for this user")]
+    LoginDisabled,
+    /// A new user has no organization to join.
+    #[error("no organization exists for a new user to join")]
+    NoOrganization,
+    /// WorkOS refused our credentials.
+    #[error("the identity provider rejected our credentials: {0}")]
+    UpstreamMisconfigured(String),
+    /// WorkOS is rate-limiting us.
+    #[error("the identity provider is rate-limiting us")]
+    UpstreamRateLimited {
+        /// Seconds to wait, when known.
+        retry_after_seconds: Option<u64>,
+    },
+    /// WorkOS failed or sent something unusable.
+    #[error("the identity provider is unavailable: {0}")]
+    UpstreamUnavailable(String),
+    /// The store is unavailable.
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// Anything unexpected.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepositoryError> for LoginError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::Unavailable(m) => LoginError::StoreUnavailable(m),
+            other => LoginError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ProvisionError> for LoginError {
+    fn from(e: ProvisionError) -> Self {
+        match e {
+            ProvisionError::InvalidIdentity(e) => {
+                LoginError::UpstreamUnavailable(format!("unusable identity: {e}"))
+            }
+            ProvisionError::LoginDisabled => LoginError::LoginDisabled,
+            ProvisionError::NoOrganization => LoginError::NoOrganization,
+            ProvisionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IssueError> for LoginError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::Store(e) => e.into(),
+            IssueError::Token(e) => LoginError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ExchangeError> for LoginError {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::InvalidCode => LoginError::InvalidCode,
+            ExchangeError::StepRequired(step) => LoginError::StepRequired(step),
+            ExchangeError::Misconfigured(m) => LoginError::UpstreamMisconfigured(m),
+            ExchangeError::RateLimited { retry_after_seconds } => {
+                LoginError::UpstreamRateLimited { retry_after_seconds }
+            }
+            ExchangeError::Unavailable(m) | ExchangeError::Unexpected(m) => {
+                LoginError::UpstreamUnavailable(m)
+            }
+        }
+    }
+}
+
+/// Keeps a client-supplied provider code or description printable and short.
+fn sanitize(raw: &str, max: usize) -> String {
+    raw.chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// How the callback learns which API issued a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExchangePlan {
+    /// Exactly this API (the login was started here and recorded its flow).
+    Only(Flow),
+    /// SSO first; AuthKit when WorkOS says the code is not an SSO code.
+    SsoThenAuthKit,
+}
+
+/// Completes a login from the callback's input.
+#[derive(Clone)]
+pub struct CompleteLogin {
+    idp: Arc<dyn IdentityProvider>,
+    provisioner: Provisioner,
+    issuer: SessionIssuer,
+    redirects: RedirectPolicy,
+}
+
+impl std::fmt::Debug for CompleteLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleteLogin")
+            .field("redirects", &self.redirects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CompleteLogin {
+    /// Builds the use case.
+    pub fn new(
+        idp: Arc<dyn IdentityProvider>,
+        provisioner: Provisioner,
+        issuer: SessionIssuer,
+        redirects: RedirectPolicy,
+    ) -> Self {
+        Self {
+            idp,
+            provisioner,
+            issuer,
+            redirects,
+        }
+    }
+
+    /// Runs the callback: checks the input, exchanges the code, finds or creates the
+    /// user and starts a session. Client mistakes are caught before WorkOS is called.
+    pub async fn complete(&self, input: CallbackInput) -> Result<AuthSession, LoginError> {
+        if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
+            return Err(LoginError::ProviderError {
+                code: sanitize(error, 64),
+                description: input
+                    .error_description
+                    .as_deref()
+                    .map(|d| sanitize(d, 256))
+                    .filter(|d| !d.is_empty()),
+            });
+        }
+        let code = input
+            .code
+            .filter(|c| !c.expose_secret().trim().is_empty())
+            .ok_or(LoginError::MissingCode)?;
+        self.redirects
+            .resolve(input.redirect_uri.as_deref())
+            .ok_or(LoginError::InvalidRedirectUri)?;
+        let identity = self.exchange(ExchangePlan::SsoThenAuthKit, &code, None).await?;
+        let user = self
+            .provisioner
+            .find_or_create(&identity, input.organization_id.as_deref())
+            .await?;
+        let session = self.issuer.start_session(user).await?;
+        tracing::info!(
+            user_id = %session.user.id,
+            flow = identity.flow.as_str(),
+            session_id = %session.session_id,
+            "login completed"
+        );
+        Ok(session)
+    }
+
+    /// Exchanges a code following `plan`.
+    pub async fn exchange(
+        &self,
+        plan: ExchangePlan,
+        code: &SecretString,
+        pkce_verifier: Option<&SecretString>,
+    ) -> Result<IdpIdentity, LoginError> {
+        match plan {
+            ExchangePlan::Only(flow) => Ok(self.idp.exchange(flow, code, pkce_verifier).await?),
+            ExchangePlan::SsoThenAuthKit => match self.idp.exchange(Flow::Sso, code, None).await {
+                Err(ExchangeError::InvalidCode) => {
+                    tracing::debug!("not an SSO code; trying AuthKit");
+                    Ok(self.idp.exchange(Flow::AuthKit, code, pkce_verifier).await?)
+                }
+                other => Ok(other?),
+            },
+        }
+    }
+}

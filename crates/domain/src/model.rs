@@ -1,0 +1,199 @@
+//! Entities and records that cross the ports: users, organizations, identities
+//! returned by the identity provider, and token records.
+
+use secrecy::SecretString;
+
+use crate::session::StoredSessionSettings;
+use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash};
+
+/// Which WorkOS API authenticated (or is to authenticate) a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flow {
+    /// Enterprise SSO through an identity provider (`/sso/token`).
+    Sso,
+    /// WorkOS AuthKit (`/user_management/authenticate`).
+    AuthKit,
+}
+
+impl Flow {
+    /// `sso` or `authkit`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Flow::Sso => "sso",
+            Flow::AuthKit => "authkit",
+        }
+    }
+
+    /// Parses `sso` or `authkit`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "sso" => Some(Flow::Sso),
+            "authkit" => Some(Flow::AuthKit),
+            _ => None,
+        }
+    }
+}
+
+/// The person the identity provider vouches for, as it described them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpIdentity {
+    /// The API that authenticated them.
+    pub flow: Flow,
+    /// The provider's id for them: an SSO profile id (`prof_...`) or an AuthKit user id (`user_...`).
+    pub subject: String,
+    /// The e-mail address as the provider sent it (not yet normalised).
+    pub email: String,
+    /// Given name, if known.
+    pub first_name: Option<String>,
+    /// Family name, if known.
+    pub last_name: Option<String>,
+    /// The SSO connection (`conn_...`), for SSO logins.
+    pub connection_id: Option<String>,
+    /// The provider's organization id (`org_...`), if any.
+    pub organization_id: Option<String>,
+}
+
+/// The WorkOS identifiers recorded on a local user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkosLink {
+    /// The API the identifier belongs to.
+    pub flow: Flow,
+    /// The SSO profile id or AuthKit user id.
+    pub subject: String,
+    /// The SSO connection, if any.
+    pub connection_id: Option<String>,
+    /// The WorkOS organization, if any.
+    pub organization_id: Option<String>,
+}
+
+/// A local user as the product stores it (the fields this service reads).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Local id.
+    pub id: ObjectIdHex,
+    /// Normalised e-mail address.
+    pub email: Email,
+    /// Display name.
+    pub full_name: String,
+    /// The organization the user belongs to.
+    pub organization_id: ObjectIdHex,
+    /// The user's role.
+    pub access_role: AccessRole,
+    /// UI preference carried in the compact user (known value `split`).
+    pub conversation_open_preference: String,
+    /// Whether sign-in is refused.
+    pub login_disabled: bool,
+    /// The AuthKit user id recorded on the user, if any.
+    pub workos_user_id: Option<String>,
+    /// The SSO profile id recorded on the user, if any.
+    pub workos_profile_id: Option<String>,
+}
+
+impl User {
+    /// The WorkOS id recorded for `flow`, if any.
+    pub fn workos_subject(&self, flow: Flow) -> Option<&str> {
+        match flow {
+            Flow::Sso => self.workos_profile_id.as_deref(),
+            Flow::AuthKit => self.workos_user_id.as_deref(),
+        }
+    }
+}
+
+/// A user about to be created just in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Normalised e-mail address.
+    pub email: Email,
+    /// Display name.
+    pub full_name: String,
+    /// The organization chosen for them.
+    pub organization_id: ObjectIdHex,
+    /// The configured default role.
+    pub access_role: AccessRole,
+    /// The configured default preference.
+    pub conversation_open_preference: String,
+    /// The identity they signed in with.
+    pub workos: WorkosLink,
+    /// Creation time (also `updatedAt` and `lastLoginAt`).
+    pub created_at: Timestamp,
+}
+
+/// An organization (the fields this service reads).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Organization {
+    /// Local id.
+    pub id: ObjectIdHex,
+    /// Display name.
+    pub name: String,
+    /// Per-organization overrides of the session policy.
+    pub session_settings: StoredSessionSettings,
+}
+
+/// What the identity provider needs before it completes the login.
+#[derive(Debug, Clone)]
+pub struct StepRequired {
+    /// The provider's code, e.g. `organization_selection_required`.
+    pub code: String,
+    /// The provider's human message.
+    pub message: String,
+    /// The token the client sends back to continue, if any.
+    pub pending_authentication_token: Option<SecretString>,
+    /// Organizations to choose from, for organization selection.
+    pub organizations: Vec<PendingOrganization>,
+    /// The user's e-mail address, when the provider sent it.
+    pub email: Option<String>,
+}
+
+/// One organization a user may pick during organization selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingOrganization {
+    /// WorkOS organization id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// The claims of one access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The user (`userId` and `sub`).
+    pub user_id: ObjectIdHex,
+    /// The user's organization.
+    pub organization_id: ObjectIdHex,
+    /// The user's role.
+    pub access_role: AccessRole,
+    /// The user's e-mail address.
+    pub email: Email,
+    /// The session the token belongs to (`sid`).
+    pub session_id: SessionId,
+    /// Issue time (`iat`).
+    pub issued_at: Timestamp,
+    /// Expiry (`exp`).
+    pub expires_at: Timestamp,
+}
+
+/// A freshly minted refresh token: the secret for the client and the digest to store.
+#[derive(Debug)]
+pub struct MintedRefreshToken {
+    /// `rt_` followed by at least 256 random bits; handed out once, never stored.
+    pub token: SecretString,
+    /// SHA-256 of `token`.
+    pub hash: TokenHash,
+}
+
+/// A refresh token as stored: its digest and what it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The user it renews.
+    pub user_id: ObjectIdHex,
+    /// The session it belongs to.
+    pub session_id: SessionId,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+    /// When it was issued.
+    pub created_at: Timestamp,
+    /// When the session it belongs to started (for its absolute lifetime).
+    pub session_started_at: Timestamp,
+}

@@ -1,0 +1,150 @@
+//! Ports: the traits through which the rules reach the outside world. Adapters
+//! implement them; every implementation MUST report failures with the documented
+//! variants so that the rules can tell a client mistake from an outage.
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use thiserror::Error;
+
+use crate::model::{
+    AccessClaims, Flow, IdpIdentity, MintedRefreshToken, NewUser, Organization, RefreshTokenRecord,
+    StepRequired, User, WorkosLink,
+};
+use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash};
+
+/// Failure of a repository or store.
+#[derive(Debug, Error)]
+pub enum RepositoryError {
+    /// A unique constraint refused the write (MongoDB error 11000). Only `insert`
+    /// operations return it.
+    #[error("a record with the same unique key exists")]
+    Duplicate,
+    /// The store cannot be reached or did not answer in time. Nothing can be assumed
+    /// about writes in flight.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a malformed stored document, a driver bug, ...
+    #[error("unexpected store failure: {0}")]
+    Unexpected(String),
+}
+
+/// Users of the product.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// The user carrying this WorkOS id for `flow` (SSO profile id or AuthKit user id).
+    async fn find_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+    ) -> Result<Option<User>, RepositoryError>;
+
+    /// The user with this address, compared case-insensitively.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
+
+    /// The user with this id.
+    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError>;
+
+    /// Creates a user. MUST return [`RepositoryError::Duplicate`] when another user
+    /// already has the address (case-insensitively) or the WorkOS id, and then MUST NOT
+    /// have written anything.
+    async fn insert(&self, user: NewUser) -> Result<User, RepositoryError>;
+
+    /// Stamps `lastLoginAt` and `updatedAt` and, when `link` is given, records the
+    /// WorkOS ids on the user where they are missing (never overwriting one). Other
+    /// fields stay untouched. Returns the updated user, `None` if it no longer exists.
+    async fn record_login(
+        &self,
+        id: ObjectIdHex,
+        link: Option<WorkosLink>,
+        at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError>;
+}
+
+/// Organizations of the product.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrganizationRepository: Send + Sync {
+    /// The organization with this id.
+    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError>;
+
+    /// The organization created first (smallest `createdAt`, ties broken by id).
+    async fn oldest(&self) -> Result<Option<Organization>, RepositoryError>;
+}
+
+/// Stored refresh tokens (digests only).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    /// Stores a new token record.
+    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
+}
+
+/// Failure of a code exchange with the identity provider.
+#[derive(Debug, Error)]
+pub enum ExchangeError {
+    /// The code is unknown, expired or already used (for the API asked).
+    #[error("the authorization code is invalid, expired or used")]
+    InvalidCode,
+    /// The provider needs another step (verification, organization selection, MFA, ...).
+    #[error("the identity provider requires another step: {}", .0.code)]
+    StepRequired(Box<StepRequired>),
+    /// The provider refused our credentials: an operator must fix the configuration.
+    #[error("the identity provider rejected our credentials: {0}")]
+    Misconfigured(String),
+    /// The provider is rate-limiting us.
+    #[error("the identity provider is rate-limiting us")]
+    RateLimited {
+        /// Seconds the provider asked us to wait, if it said.
+        retry_after_seconds: Option<u64>,
+    },
+    /// Time-out, refused connection or a 5xx answer.
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(String),
+    /// An answer this adapter cannot use (unexpected status or body).
+    #[error("unexpected answer from the identity provider: {0}")]
+    Unexpected(String),
+}
+
+/// The identity provider (WorkOS) that turns one-time codes into identities.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IdentityProvider: Send + Sync {
+    /// Exchanges a one-time code with the API of `flow`. An implementation MUST NOT
+    /// retry a request that may have reached the provider (codes are single-use).
+    /// `pkce_verifier` goes with AuthKit exchanges of logins started with PKCE.
+    async fn exchange(
+        &self,
+        flow: Flow,
+        code: &SecretString,
+        pkce_verifier: Option<&SecretString>,
+    ) -> Result<IdpIdentity, ExchangeError>;
+}
+
+/// Failure to sign a token.
+#[derive(Debug, Error)]
+#[error("could not sign the access token: {0}")]
+pub struct TokenError(pub String);
+
+/// Issues access tokens and mints refresh tokens. Pure computation plus randomness.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenIssuer: Send + Sync {
+    /// Signs an access token with these claims (plus a fresh `jti`).
+    fn issue_access_token(&self, claims: &AccessClaims) -> Result<SecretString, TokenError>;
+
+    /// A new refresh token (`rt_` + at least 256 random bits) and its SHA-256 digest.
+    fn mint_refresh_token(&self) -> MintedRefreshToken;
+
+    /// The SHA-256 digest of a refresh token presented by a client.
+    fn hash_refresh_token(&self, token: &str) -> TokenHash;
+
+    /// A new random session id.
+    fn new_session_id(&self) -> SessionId;
+}
+
+/// The source of the current time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}

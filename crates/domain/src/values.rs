@@ -1,0 +1,346 @@
+//! Value types of the sign-in domain. Each has private fields and a validating
+//! constructor ("parse, don't validate"): holding one proves it is well formed.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// A normalised e-mail address: trimmed and lower-cased, with one `@` between a
+/// non-empty local part and a non-empty domain.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+/// Why a string is not an [`Email`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EmailError {
+    /// Nothing but white space.
+    #[error("the e-mail address is empty")]
+    Empty,
+    /// Longer than the 254 characters an address may have.
+    #[error("the e-mail address is longer than 254 characters")]
+    TooLong,
+    /// No `@`, more than one, an empty side, or white space inside.
+    #[error("the e-mail address is malformed")]
+    Malformed,
+}
+
+impl Email {
+    /// Longest address accepted (RFC 5321 path limit less the brackets).
+    pub const MAX_LEN: usize = 254;
+
+    /// Trims, lower-cases and checks an address.
+    ///
+    /// ```
+    /// # use tether_domain::Email;
+    /// let email = Email::parse("  Admin@ACME.example ").unwrap();
+    /// assert_eq!(email.as_str(), "admin@acme.example");
+    /// assert!(Email::parse("not-an-address").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, EmailError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err(EmailError::TooLong);
+        }
+        let lowered = trimmed.to_lowercase();
+        let mut parts = lowered.split('@');
+        let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(EmailError::Malformed);
+        };
+        if local.is_empty()
+            || domain.is_empty()
+            || lowered.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(EmailError::Malformed);
+        }
+        Ok(Self(lowered))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part before the `@`.
+    pub fn local_part(&self) -> &str {
+        self.0.split('@').next().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// A MongoDB ObjectId as its 24 lower-case hexadecimal characters: the form in
+/// which local ids (users, organizations) travel on the wire and in tokens.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectIdHex([u8; 12]);
+
+/// Why a string is not an [`ObjectIdHex`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("expected 24 hexadecimal characters")]
+pub struct ObjectIdError;
+
+impl ObjectIdHex {
+    /// Parses 24 hexadecimal characters (either case).
+    ///
+    /// ```
+    /// # use tether_domain::ObjectIdHex;
+    /// let id = ObjectIdHex::parse("64A1B2C3D4E5F60012345678").unwrap();
+    /// assert_eq!(id.to_string(), "64a1b2c3d4e5f60012345678");
+    /// assert!(ObjectIdHex::parse("org_01HX9R3K4N6P8QZBVTYM2D").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, ObjectIdError> {
+        let raw = raw.as_bytes();
+        if raw.len() != 24 {
+            return Err(ObjectIdError);
+        }
+        let mut bytes = [0u8; 12];
+        for (i, pair) in raw.chunks_exact(2).enumerate() {
+            let hi = hex_digit(pair[0]).ok_or(ObjectIdError)?;
+            let lo = hex_digit(pair[1]).ok_or(ObjectIdError)?;
+            bytes[i] = (hi << 4) | lo;
+        }
+        Ok(Self(bytes))
+    }
+
+    /// Wraps the 12 raw bytes of an ObjectId.
+    pub const fn from_bytes(bytes: [u8; 12]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 12 raw bytes.
+    pub const fn bytes(&self) -> [u8; 12] {
+        self.0
+    }
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for ObjectIdHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ObjectIdHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ObjectIdHex({self})")
+    }
+}
+
+/// The product's access roles, most privileged first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessRole {
+    /// Administers every organization.
+    Superadmin,
+    /// Administers one organization.
+    Admin,
+    /// Leads a department.
+    DepartmentHead,
+    /// A sales representative: the least privilege.
+    SalesRep,
+}
+
+/// The string names no [`AccessRole`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown access role (expected SUPERADMIN, ADMIN, DEPARTMENT_HEAD or SALES_REP)")]
+pub struct AccessRoleError;
+
+impl AccessRole {
+    /// Every role, most privileged first.
+    pub const ALL: [AccessRole; 4] = [
+        AccessRole::Superadmin,
+        AccessRole::Admin,
+        AccessRole::DepartmentHead,
+        AccessRole::SalesRep,
+    ];
+
+    /// Parses the stored and wire form (`SUPERADMIN`, `ADMIN`, `DEPARTMENT_HEAD`, `SALES_REP`).
+    pub fn parse(raw: &str) -> Result<Self, AccessRoleError> {
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == raw)
+            .ok_or(AccessRoleError)
+    }
+
+    /// The stored and wire form.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            AccessRole::Superadmin => "SUPERADMIN",
+            AccessRole::Admin => "ADMIN",
+            AccessRole::DepartmentHead => "DEPARTMENT_HEAD",
+            AccessRole::SalesRep => "SALES_REP",
+        }
+    }
+}
+
+impl fmt::Display for AccessRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A point in time as milliseconds since the Unix epoch (the precision MongoDB keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The instant `millis` milliseconds after the Unix epoch.
+    pub const fn from_millis(millis: i64) -> Self {
+        Self(millis)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn millis(&self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the Unix epoch (rounded down), as JWT `iat`/`exp` use.
+    pub const fn unix_seconds(&self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+
+    /// This instant moved forward by `seconds` (saturating).
+    pub const fn plus_seconds(&self, seconds: i64) -> Self {
+        Self(self.0.saturating_add(seconds.saturating_mul(1000)))
+    }
+}
+
+/// Identifies one sign-in session, shared by its access tokens (`sid`) and refresh tokens.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// Wraps an id minted by a [`crate::TokenIssuer`] or read back from a store.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({})", self.0)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The SHA-256 digest of a refresh token, hex encoded: the only form in which a
+/// refresh token is stored.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Wraps a digest computed by a [`crate::TokenIssuer`].
+    pub fn new(hex: impl Into<String>) -> Self {
+        Self(hex.into())
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A digest is not a secret, but a short prefix is all a log ever needs.
+        write!(f, "TokenHash({}…)", self.0.get(..8).unwrap_or(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse(" Jane.Doe@Example.COM\t").unwrap().as_str(),
+            "jane.doe@example.com"
+        );
+    }
+
+    #[test]
+    fn email_without_exactly_one_at_or_with_an_empty_side_is_refused() {
+        for bad in ["plain", "a@b@c", "@example.com", "jane@", "ja ne@example.com"] {
+            assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
+        }
+        assert_eq!(Email::parse("   "), Err(EmailError::Empty));
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
+    }
+
+    #[test]
+    fn email_local_part_is_the_text_before_the_at() {
+        assert_eq!(Email::parse("jane@x.io").unwrap().local_part(), "jane");
+    }
+
+    #[test]
+    fn object_id_round_trips_in_lower_case() {
+        let id = ObjectIdHex::parse("64A1B2C3D4E5F60012345678").unwrap();
+        assert_eq!(id.to_string(), "64a1b2c3d4e5f60012345678");
+        assert_eq!(ObjectIdHex::from_bytes(id.bytes()), id);
+    }
+
+    #[test]
+    fn object_id_refuses_wrong_length_and_non_hex() {
+        for bad in [
+            "",
+            "64a1b2c3d4e5f6001234567",
+            "64a1b2c3d4e5f600123456789",
+            "org_01HX9R3K4N6P8QZBVTYM2D5A",
+            "zza1b2c3d4e5f60012345678",
+        ] {
+            assert_eq!(ObjectIdHex::parse(bad), Err(ObjectIdError), "{bad}");
+        }
+    }
+
+    #[test]
+    fn access_role_parses_only_the_four_known_names() {
+        for role in AccessRole::ALL {
+            assert_eq!(AccessRole::parse(role.as_str()), Ok(role));
+        }
+        assert_eq!(AccessRole::parse("admin"), Err(AccessRoleError));
+        assert_eq!(AccessRole::parse("OWNER"), Err(AccessRoleError));
+    }
+
+    #[test]
+    fn timestamp_converts_to_unix_seconds_rounding_down() {
+        assert_eq!(Timestamp::from_millis(1_999).unix_seconds(), 1);
+        assert_eq!(
+            Timestamp::from_millis(1_000).plus_seconds(3600).millis(),
+            3_601_000
+        );
+    }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs (once, cached under .tools/) and starts the real test peers of tether-auth:
+#   - SecantusDB, a MongoDB wire-protocol server (PyPI package, pinned)
+#   - the WorkOS emulator shipped in WorkOS's official CLI (npm package `workos`, pinned)
+# Source it, then call `peers_install`, `peers_start_mongo DIR`, `peers_start_workos SEED DIR`.
+# Every started process is recorded by pid so `peers_stop` can end exactly those.
+
+SECANTUS_VERSION="0.7.0b3"
+WORKOS_CLI_VERSION="0.14.0"
+
+_peers_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+TOOLS_DIR="${TOOLS_DIR:-$(_peers_root)/.tools}"
+SECANTUSD="$TOOLS_DIR/secantus/bin/secantusd-py"
+WORKOS_CLI="$TOOLS_DIR/workos/node_modules/.bin/workos"
+PEER_PIDS=()
+
+peers_install() {
+  mkdir -p "$TOOLS_DIR"
+  if ! "$TOOLS_DIR/secantus/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
+    echo "==> installing SecantusDB $SECANTUS_VERSION into $TOOLS_DIR/secantus"
+    python3 -m venv "$TOOLS_DIR/secantus"
+    "$TOOLS_DIR/secantus/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
+  fi
+  if [ ! -x "$WORKOS_CLI" ] || ! grep -q "\"version\": \"$WORKOS_CLI_VERSION\"" "$TOOLS_DIR/workos/node_modules/workos/package.json" 2>/dev/null; then
+    echo "==> installing the WorkOS CLI $WORKOS_CLI_VERSION (emulator) into $TOOLS_DIR/workos"
+    npm install --prefix "$TOOLS_DIR/workos" --no-audit --no-fund --loglevel=error "workos@$WORKOS_CLI_VERSION" >/dev/null
+  fi
+}
+
+# A free TCP port on 127.0.0.1, chosen by the kernel.
+peers_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until host:port accepts TCP connections (at most $3 seconds, default 30).
+peers_wait_port() {
+  local port=$1 limit=${2:-30} i
+  for ((i = 0; i < limit * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "peer on port $port did not open within ${limit}s" >&2
+  return 1
+}
+
+# Starts SecantusDB in memory on a free port; sets MONGO_PORT and appends its pid.
+peers_start_mongo() {
+  local logdir=$1
+  MONGO_PORT=$(peers_free_port)
+  "$SECANTUSD" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: >"$logdir/secantusdb.log" 2>&1 &
+  PEER_PIDS+=($!)
+  peers_wait_port "$MONGO_PORT" 60
+}
+
+# Starts the WorkOS emulator with a seed file on a free port; sets WORKOS_PORT and appends its pid.
+peers_start_workos() {
+  local seed=$1 logdir=$2
+  WORKOS_PORT=$(peers_free_port)
+  "$WORKOS_CLI" emulate --port "$WORKOS_PORT" --seed "$seed" --json >"$logdir/workos-emulator.log" 2>&1 &
+  PEER_PIDS+=($!)
+  peers_wait_port "$WORKOS_PORT" 60
+}
+
+peers_stop() {
+  local pid
+  for pid in "${PEER_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PEER_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  PEER_PIDS=()
+}

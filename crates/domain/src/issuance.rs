@@ -162,7 +162,7 @@ impl SessionIssuer {
             .plus_seconds(self.lifetimes.refresh_token_seconds)
             .min(session_end);
         self.refresh_tokens
-            .insert(RefreshTokenRecord {
+            .save(RefreshTokenRecord {
                 hash: minted.hash,
                 user_id: user.id,
                 session_id: session_id.clone(),

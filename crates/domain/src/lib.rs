@@ -46,3 +46,6 @@ pub use values::{
 
 /// Re-exported so adapters and callers name the same secret type.
 pub use secrecy;
+
+#[cfg(test)]
+mod tests;

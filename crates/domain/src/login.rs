@@ -252,7 +252,7 @@ impl CompleteLogin {
         &self,
         plan: ExchangePlan,
         code: &SecretString,
-        pkce_verifier: Option<&SecretString>,
+        pkce_verifier: Option<SecretString>,
     ) -> Result<IdpIdentity, LoginError> {
         match plan {
             ExchangePlan::Only(flow) => Ok(self.idp.exchange(flow, code, pkce_verifier).await?),

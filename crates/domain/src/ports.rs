@@ -77,7 +77,7 @@ pub trait OrganizationRepository: Send + Sync {
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token record.
-    async fn insert(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
+    async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
 }
 
 /// Failure of a code exchange with the identity provider.
@@ -117,7 +117,7 @@ pub trait IdentityProvider: Send + Sync {
         &self,
         flow: Flow,
         code: &SecretString,
-        pkce_verifier: Option<&SecretString>,
+        pkce_verifier: Option<SecretString>,
     ) -> Result<IdpIdentity, ExchangeError>;
 }
 

@@ -204,14 +204,8 @@ impl SettingError {
 
 /// A validated session policy: every field within its bounds and
 /// `warningTimeMinutes < idleTimeoutMinutes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SessionConfig(SessionFields);
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self(SessionFields::default())
-    }
-}
 
 impl SessionConfig {
     /// Bounds of `idleTimeoutMinutes`.
@@ -223,9 +217,7 @@ impl SessionConfig {
     ///
     /// ```
     /// # use tether_domain::{SessionConfig, SessionFields, SessionField};
-    /// let mut fields = SessionFields::default();
-    /// fields.idle_timeout_minutes = 15;
-    /// fields.warning_time_minutes = 20;
+    /// let fields = SessionFields { idle_timeout_minutes: 15, warning_time_minutes: 20, ..Default::default() };
     /// let errors = SessionConfig::new(fields).unwrap_err();
     /// assert_eq!(errors[0].field, SessionField::WarningTimeMinutes);
     /// ```
@@ -425,9 +417,11 @@ mod tests {
 
     #[test]
     fn bounds_are_enforced_and_every_violation_is_reported() {
-        let mut f = SessionFields::default();
-        f.idle_timeout_minutes = 0;
-        f.token_expiry_hours = 721;
+        let f = SessionFields {
+            idle_timeout_minutes: 0,
+            token_expiry_hours: 721,
+            ..SessionFields::default()
+        };
         let errors = SessionConfig::new(f).unwrap_err();
         let named: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(

@@ -1,1 +1,74 @@
-//! placeholder
+//! # tether-http
+//!
+//! The actix-web edge of tether-auth: routes, the wire DTOs (camelCase names live
+//! only here), one error type mapping every domain error to the contract's status
+//! and machine code, request ids, body limits and cache headers.
+//!
+//! [`build_app`] returns the whole application; the binary serves it and tests drive
+//! it in process with `actix_web::test`.
+
+mod dto;
+mod error;
+mod request_id;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+use async_trait::async_trait;
+use tether_domain::CompleteLogin;
+use tracing_actix_web::TracingLogger;
+
+pub use dto::{AuthSessionBody, CallbackBody, SessionConfigBody, UserBody};
+pub use error::{ApiError, ErrorBody};
+pub use request_id::RedactedRootSpan;
+
+/// Largest accepted JSON body, in bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Reports whether the service's dependencies are usable (for `GET /ready`).
+#[async_trait]
+pub trait Readiness: Send + Sync {
+    /// `Err` with a short, secret-free reason when a dependency is down.
+    async fn check(&self) -> Result<(), String>;
+}
+
+/// What the handlers share: the use cases and the readiness probe.
+#[derive(Clone)]
+pub struct AppState {
+    /// The login callback use case.
+    pub login: CompleteLogin,
+    /// The readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole application: routes, JSON limits, request ids and request logging.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(error::json_config())
+        .wrap(request_id::EchoRequestId)
+        .wrap(TracingLogger::<RedactedRootSpan>::new())
+        .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
+}

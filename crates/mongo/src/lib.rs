@@ -1,1 +1,229 @@
-//! placeholder
+//! # tether-mongo
+//!
+//! The MongoDB adapters of tether-auth, over the official `mongodb` driver (3.x, BSON 2).
+//!
+//! One [`MongoStore`] implements every store port of the domain:
+//! [`UserRepository`](tether_domain::UserRepository) (collection `users`),
+//! [`OrganizationRepository`](tether_domain::OrganizationRepository) (`organizations`) and
+//! [`RefreshTokenStore`](tether_domain::RefreshTokenStore) (`refresh_tokens`). Field names
+//! are those the wider product already stores (`fullName`, `organizationId`, ...).
+//!
+//! Rules every adapter here follows:
+//! - documents are never replaced: updates use `$set` (or an update pipeline of `$set`
+//!   stages) so that fields this service does not know survive untouched;
+//! - every driver failure goes through one mapping (duplicate key → `Duplicate`,
+//!   unreachable server or time-out → `Unavailable`, anything else → `Unexpected`), and
+//!   no message ever carries the connection string or a user's e-mail address;
+//! - a stored document this service cannot read yields `Unexpected`, naming the field
+//!   and the document id.
+
+mod error;
+mod indexes;
+mod organizations;
+mod refresh_tokens;
+mod users;
+
+use std::fmt;
+use std::time::Duration;
+
+use mongodb::Client;
+use mongodb::Database;
+use mongodb::bson::doc;
+use mongodb::options::ClientOptions;
+use secrecy::{ExposeSecret, SecretString};
+use tether_domain::RepositoryError;
+
+use crate::error::map_driver_error;
+
+/// Name of the collection of users.
+pub const USERS: &str = "users";
+/// Name of the collection of organizations.
+pub const ORGANIZATIONS: &str = "organizations";
+/// Name of the collection of refresh-token digests.
+pub const REFRESH_TOKENS: &str = "refresh_tokens";
+
+/// Database used when neither the configuration nor the URI names one.
+pub const DEFAULT_DATABASE: &str = "tether";
+
+/// The application name the driver reports to the server.
+pub const APP_NAME: &str = "tether-auth";
+
+/// How to reach MongoDB.
+#[derive(Debug, Clone)]
+pub struct MongoConfig {
+    /// The connection string (`MONGODB_URI`). It may carry a password, so it is kept
+    /// secret and never appears in an error message or a log line.
+    pub uri: SecretString,
+    /// The database to use; when `None`, the URI's default database, else `tether`.
+    pub database: Option<String>,
+    /// How long an operation waits for a usable server before failing (the driver's
+    /// default of 30 s is far too long for a login).
+    pub server_selection_timeout: Duration,
+    /// How long opening one connection may take.
+    pub connect_timeout: Duration,
+}
+
+/// The MongoDB store: users, organizations and refresh tokens of one database.
+///
+/// Cheap to clone (the driver's client is a handle to a shared connection pool).
+#[derive(Clone)]
+pub struct MongoStore {
+    database: Database,
+}
+
+impl fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStore")
+            .field("database", &self.database.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MongoStore {
+    /// Builds the client from `config`.
+    ///
+    /// The time-outs of `config` replace the driver's 30 s defaults and the client
+    /// reports itself as `tether-auth`. This does not contact the server (the driver
+    /// connects lazily); call [`MongoStore::ping`] or [`MongoStore::ensure_indexes`] to
+    /// check that it is reachable.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the connection string is invalid (the message
+    /// does not repeat it); [`RepositoryError::Unavailable`] when resolving a
+    /// `mongodb+srv` name fails.
+    pub async fn connect(config: MongoConfig) -> Result<Self, RepositoryError> {
+        let mut options = ClientOptions::parse(config.uri.expose_secret())
+            .await
+            .map_err(|e| match map_driver_error(e) {
+                // The driver's message may quote the connection string, which can hold a password.
+                RepositoryError::Unexpected(_) => {
+                    RepositoryError::Unexpected("the MongoDB connection string is invalid".into())
+                }
+                other => other,
+            })?;
+        options.server_selection_timeout = Some(config.server_selection_timeout);
+        options.connect_timeout = Some(config.connect_timeout);
+        options.app_name = Some(APP_NAME.to_owned());
+        let database_name = config
+            .database
+            .clone()
+            .or_else(|| options.default_database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let client = Client::with_options(options).map_err(|e| match map_driver_error(e) {
+            RepositoryError::Unexpected(_) => {
+                RepositoryError::Unexpected("the MongoDB client options are invalid".into())
+            }
+            other => other,
+        })?;
+        tracing::debug!(database = %database_name, "MongoDB client configured");
+        Ok(Self {
+            database: client.database(&database_name),
+        })
+    }
+
+    /// Checks that the server answers (`ping`).
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unavailable`] when no server answered within the time-outs.
+    pub async fn ping(&self) -> Result<(), RepositoryError> {
+        self.database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(|_| ())
+            .map_err(map_driver_error)
+    }
+
+    /// Creates the indexes this service relies on, if they do not exist yet
+    /// (idempotent: running it again changes nothing).
+    ///
+    /// - `users`: `email_ci_unique` (unique, collation `en` strength 2, so addresses are
+    ///   unique case-insensitively), `workosUserId_unique` and `workosProfileId_unique`
+    ///   (unique among documents where the field is a string);
+    /// - `organizations`: `createdAt_id` on `{createdAt: 1, _id: 1}` (the oldest);
+    /// - `refresh_tokens`: `tokenHash_unique`, `expiresAt_ttl` (TTL, expire at
+    ///   `expiresAt`), `sessionId_1`.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] naming the collection when the server refuses an
+    /// index (e.g. existing duplicates, or a conflicting index of the same name).
+    pub async fn ensure_indexes(&self) -> Result<(), RepositoryError> {
+        indexes::ensure(&self.database).await
+    }
+
+    /// The database this store works in.
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(uri: &str, database: Option<&str>) -> MongoConfig {
+        MongoConfig {
+            uri: SecretString::from(uri.to_owned()),
+            database: database.map(str::to_owned),
+            server_selection_timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    // `connect` does not contact the server, so port 1 (nothing listens) is fine here.
+
+    #[tokio::test]
+    async fn the_configured_database_wins_over_the_uri_default_database() {
+        let store = MongoStore::connect(config("mongodb://127.0.0.1:1/from_uri", Some("configured")))
+            .await
+            .unwrap();
+        assert_eq!(store.database().name(), "configured");
+    }
+
+    #[tokio::test]
+    async fn the_uri_default_database_is_used_when_none_is_configured() {
+        let store = MongoStore::connect(config("mongodb://127.0.0.1:1/from_uri", None))
+            .await
+            .unwrap();
+        assert_eq!(store.database().name(), "from_uri");
+    }
+
+    #[tokio::test]
+    async fn tether_is_the_database_when_neither_names_one() {
+        let store = MongoStore::connect(config("mongodb://127.0.0.1:1", None))
+            .await
+            .unwrap();
+        assert_eq!(store.database().name(), DEFAULT_DATABASE);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_uri_is_refused_without_repeating_it() {
+        let err = MongoStore::connect(config(
+            "mongodb://user:hunter2@127.0.0.1:1/?bogusOption=zz&w=",
+            None,
+        ))
+        .await
+        .unwrap_err();
+        assert!(matches!(err, RepositoryError::Unexpected(_)), "{err:?}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = MongoStore::connect(config("not a uri hunter2", None))
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_unavailable_after_the_configured_time_out() {
+        let store = MongoStore::connect(config("mongodb://user:hunter2@127.0.0.1:1", None))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = store.ping().await.unwrap_err();
+        assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,206 @@
+//! Wiring: builds the adapters named by the settings, the use cases over them, and
+//! the HTTP server. [`Application::build`] binds the port (0 picks a free one, as
+//! tests do) and reports the real one.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use actix_web::dev::Server;
+use async_trait::async_trait;
+use tether_domain::{
+    Clock, CompleteLogin, IdentityProvider, OrganizationRepository, Provisioner, RedirectPolicy,
+    RefreshTokenStore, SessionIssuer, StoredSessionSettings, TokenIssuer, UserRepository,
+};
+use tether_http::{AppState, Readiness, build_app};
+use tether_jwt::{JwtConfig, JwtIssuer};
+use tether_memory::{InMemoryStore, SystemClock};
+use tether_mongo::{MongoConfig, MongoStore};
+use tether_workos::{WorkosClient, WorkosConfig};
+
+use crate::settings::Settings;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is unusable.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The database could not be reached or prepared.
+    #[error("MONGODB_URI: cannot use the database: {0}")]
+    Database(String),
+    /// The WorkOS client could not be built.
+    #[error("WORKOS_BASE_URL: {0}")]
+    Workos(String),
+    /// The port could not be bound.
+    #[error("PORT: cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// Replacements for adapters, for tests that control time or the identity provider.
+#[derive(Default)]
+pub struct Overrides {
+    /// The clock (default: the system clock).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// The identity provider (default: WorkOS over HTTP).
+    pub identity_provider: Option<Arc<dyn IdentityProvider>>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("clock", &self.clock.is_some())
+            .field("identity_provider", &self.identity_provider.is_some())
+            .finish()
+    }
+}
+
+/// The stores behind the ports.
+struct Stores {
+    users: Arc<dyn UserRepository>,
+    organizations: Arc<dyn OrganizationRepository>,
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    readiness: Arc<dyn Readiness>,
+}
+
+struct MongoReadiness(MongoStore);
+
+#[async_trait]
+impl Readiness for MongoReadiness {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+struct AlwaysReady;
+
+#[async_trait]
+impl Readiness for AlwaysReady {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
+    if let Some(uri) = &settings.mongodb_uri {
+        let store = MongoStore::connect(MongoConfig {
+            uri: uri.clone(),
+            database: settings.mongodb_database.clone(),
+            server_selection_timeout: settings.mongodb_timeout,
+            connect_timeout: settings.mongodb_timeout,
+        })
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+        store
+            .ensure_indexes()
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
+        tracing::info!(database = store.database().name(), "using MongoDB");
+        let shared = Arc::new(store.clone());
+        return Ok(Stores {
+            users: shared.clone(),
+            organizations: shared.clone(),
+            refresh_tokens: shared,
+            readiness: Arc::new(MongoReadiness(store)),
+        });
+    }
+    tracing::warn!(
+        "MONGODB_URI is not set: using the EMBEDDED IN-MEMORY store. Nothing is persisted; \
+         every user, organization and session is lost on restart. Set MONGODB_URI in production."
+    );
+    let store = InMemoryStore::new();
+    let org = store.add_organization("Default Organization", clock.now(), StoredSessionSettings::none());
+    tracing::warn!(organization_id = %org, "created an in-memory organization for new users");
+    let shared = Arc::new(store);
+    Ok(Stores {
+        users: shared.clone(),
+        organizations: shared.clone(),
+        refresh_tokens: shared,
+        readiness: Arc::new(AlwaysReady),
+    })
+}
+
+/// A bound, ready-to-run service.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Wires everything named by `settings` and binds the port.
+    pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartError> {
+        let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let stores = stores(&settings, clock.as_ref()).await?;
+        let idp: Arc<dyn IdentityProvider> = match overrides.identity_provider {
+            Some(idp) => idp,
+            None => Arc::new(
+                WorkosClient::new(WorkosConfig {
+                    base_url: settings.workos_base_url.clone(),
+                    client_id: settings.workos_client_id.clone(),
+                    api_key: settings.workos_api_key.clone(),
+                    connect_timeout: settings.workos_connect_timeout,
+                    request_timeout: settings.workos_timeout,
+                })
+                .map_err(|e| StartError::Workos(e.to_string()))?,
+            ),
+        };
+        let tokens: Arc<dyn TokenIssuer> = Arc::new(
+            JwtIssuer::new(JwtConfig {
+                secret: settings.jwt_secret.clone(),
+                issuer: settings.jwt_issuer.clone(),
+                audience: settings.jwt_audience.clone(),
+            })
+            .map_err(|e| crate::settings::SettingsError {
+                key: "JWT_SECRET".into(),
+                message: e.to_string(),
+            })?,
+        );
+        let provisioner = Provisioner::new(
+            stores.users.clone(),
+            stores.organizations.clone(),
+            clock.clone(),
+            settings.provisioning.clone(),
+        );
+        let issuer = SessionIssuer::new(
+            stores.organizations.clone(),
+            tokens,
+            stores.refresh_tokens.clone(),
+            clock,
+            settings.session_defaults,
+            settings.lifetimes,
+        );
+        let redirects = RedirectPolicy::new(
+            settings.default_redirect_uri(),
+            settings.allowed_redirect_uris.iter().cloned(),
+        );
+        let state = AppState {
+            login: CompleteLogin::new(idp, provisioner, issuer, redirects),
+            readiness: stores.readiness,
+        };
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || build_app(state.clone()))
+            .listen(listener)?
+            .shutdown_timeout(10)
+            .run();
+        Ok(Self { port, server })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains in-flight requests (at most 10 s).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,667 @@
+//! `CompleteLogin`: input checks, the code exchange (SSO first, AuthKit as the
+//! fallback), and the mapping of every failure to its row of the error table.
+
+use mockall::Sequence;
+
+use super::support::*;
+use crate::{
+    CallbackInput, ExchangeError, ExchangePlan, Flow, IdpIdentity, LoginError, MockIdentityProvider,
+    PendingOrganization, RepositoryError, SessionId, StepRequired, TokenError,
+};
+
+/// A callback carrying `code` and a state, nothing else.
+fn callback(code: &str) -> CallbackInput {
+    CallbackInput {
+        code: Some(secret(code)),
+        state: Some("state-1".to_owned()),
+        ..CallbackInput::default()
+    }
+}
+
+/// `idp` answers the exchange of `code-1` with `flow` once, with `answer`, and
+/// without a PKCE verifier.
+fn expect_exchange(
+    idp: &mut MockIdentityProvider,
+    order: &mut Sequence,
+    flow: Flow,
+    answer: impl Fn() -> Result<IdpIdentity, ExchangeError> + Send + 'static,
+) {
+    idp.expect_exchange()
+        .withf(move |f, code, pkce| *f == flow && holds(code, "code-1") && pkce.is_none())
+        .times(1)
+        .in_sequence(order)
+        .returning(move |_, _, _| answer());
+}
+
+/// `idp` must not be asked to exchange with `flow`.
+fn expect_no_exchange(idp: &mut MockIdentityProvider, flow: Flow) {
+    idp.expect_exchange().withf(move |f, _, _| *f == flow).never();
+}
+
+/// An organization-selection step as AuthKit describes it.
+fn organization_selection() -> StepRequired {
+    StepRequired {
+        code: "organization_selection_required".to_owned(),
+        message: "The user must choose an organization.".to_owned(),
+        pending_authentication_token: Some(secret("pat_01HX")),
+        organizations: vec![
+            PendingOrganization {
+                id: "org_01A".to_owned(),
+                name: "Acme".to_owned(),
+            },
+            PendingOrganization {
+                id: "org_01B".to_owned(),
+                name: "Globex".to_owned(),
+            },
+        ],
+        email: Some("jane@acme.example".to_owned()),
+    }
+}
+
+// ---- input checks, before WorkOS is called ----------------------------------------------
+
+#[tokio::test]
+async fn provider_error_is_reported_with_its_code_and_the_provider_is_never_called() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let input = CallbackInput {
+        error: Some("access_denied".to_owned()),
+        error_description: Some("The user denied access.".to_owned()),
+        ..callback("code-1")
+    };
+
+    let result = ports.build().complete(input).await;
+
+    match result {
+        Err(LoginError::ProviderError { code, description }) => {
+            assert_eq!(code, "access_denied");
+            assert_eq!(description.as_deref(), Some("The user denied access."));
+        }
+        other => panic!("expected ProviderError, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn provider_error_is_stripped_of_control_characters_and_truncated() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let input = CallbackInput {
+        error: Some(format!("access_denied\u{7}\r\n{}", "x".repeat(100))),
+        error_description: Some(format!(
+            "The user\r\n denied\u{1b}[31m access {}",
+            "y".repeat(300)
+        )),
+        ..CallbackInput::default()
+    };
+
+    let result = ports.build().complete(input).await;
+
+    let Err(LoginError::ProviderError { code, description }) = result else {
+        panic!("expected ProviderError, got {result:?}");
+    };
+    assert_eq!(code, format!("access_denied{}", "x".repeat(51)));
+    assert_eq!(code.chars().count(), 64);
+    let description = description.expect("a description was sent");
+    let expected: String = format!("The user denied[31m access {}", "y".repeat(300))
+        .chars()
+        .take(256)
+        .collect();
+    assert_eq!(description, expected);
+    assert!(!description.chars().any(char::is_control));
+}
+
+#[tokio::test]
+async fn provider_error_with_a_blank_description_has_no_description() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let input = CallbackInput {
+        error: Some("login_required".to_owned()),
+        error_description: Some(" \r\n\t ".to_owned()),
+        ..CallbackInput::default()
+    };
+
+    let result = ports.build().complete(input).await;
+
+    assert!(
+        matches!(&result, Err(LoginError::ProviderError { code, description: None }) if code == "login_required"),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn missing_code_is_refused_before_calling_the_provider() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let input = CallbackInput {
+        state: Some("state-1".to_owned()),
+        ..CallbackInput::default()
+    };
+
+    let result = ports.build().complete(input).await;
+
+    assert!(matches!(result, Err(LoginError::MissingCode)), "{result:?}");
+}
+
+#[tokio::test]
+async fn blank_code_is_refused_as_missing_before_calling_the_provider() {
+    for blank in ["", "   ", "\t\n"] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+
+        let result = ports.build().complete(callback(blank)).await;
+
+        assert!(
+            matches!(result, Err(LoginError::MissingCode)),
+            "{blank:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirect_uri_that_is_not_allowed_is_refused_before_calling_the_provider() {
+    for uri in [
+        "https://evil.example/signin",
+        "http://localhost:5173/signin/",
+        "http://localhost:5173/signin?next=/admin",
+        "HTTP://LOCALHOST:5173/signin",
+        " ",
+    ] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let input = CallbackInput {
+            redirect_uri: Some(uri.to_owned()),
+            ..callback("code-1")
+        };
+
+        let result = ports.build().complete(input).await;
+
+        assert!(
+            matches!(result, Err(LoginError::InvalidRedirectUri)),
+            "{uri:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn absent_redirect_uri_uses_the_default_and_the_login_succeeds() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+    ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+
+    let session = ports.build().complete(callback("code-1")).await.unwrap();
+
+    assert_eq!(session.user.id, oid(USER_ID));
+    assert!(holds(&session.access_token, ACCESS_TOKEN));
+    assert!(holds(&session.refresh_token, REFRESH_TOKEN));
+    assert_eq!(session.session_id.as_str(), SESSION_ID);
+}
+
+#[tokio::test]
+async fn explicitly_requested_allowed_redirect_uris_are_accepted() {
+    for uri in [DEFAULT_REDIRECT, OTHER_ALLOWED_REDIRECT] {
+        let mut ports = LoginPorts::default();
+        let mut order = Sequence::new();
+        expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+            Ok(sso_identity("admin@acme.example"))
+        });
+        ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+        let input = CallbackInput {
+            redirect_uri: Some(uri.to_owned()),
+            ..callback("code-1")
+        };
+
+        let result = ports.build().complete(input).await;
+
+        assert!(result.is_ok(), "{uri}: {result:?}");
+    }
+}
+
+// ---- the exchange ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn sso_success_signs_the_user_in_without_trying_authkit() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+    ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+
+    let session = ports.build().complete(callback("code-1")).await.unwrap();
+
+    assert_eq!(session.user.workos_profile_id.as_deref(), Some("prof_sso_1"));
+}
+
+#[tokio::test]
+async fn code_rejected_by_sso_is_exchanged_with_authkit_and_its_identity_used() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    expect_exchange(&mut ports.idp, &mut order, Flow::AuthKit, || {
+        Ok(authkit_identity("admin@acme.example"))
+    });
+    // The user is looked up by the AuthKit id, not an SSO one.
+    ports.expect_existing_user_session(Flow::AuthKit, "user_authkit_1", user("admin@acme.example"));
+
+    let session = ports.build().complete(callback("code-1")).await.unwrap();
+
+    assert_eq!(session.user.workos_user_id.as_deref(), Some("user_authkit_1"));
+}
+
+#[tokio::test]
+async fn code_rejected_by_both_apis_is_an_invalid_code() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    expect_exchange(&mut ports.idp, &mut order, Flow::AuthKit, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    ports.users.expect_find_by_workos_subject().never();
+    ports.users.expect_find_by_email().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(matches!(result, Err(LoginError::InvalidCode)), "{result:?}");
+}
+
+#[tokio::test]
+async fn sso_outage_is_reported_without_falling_back_to_authkit() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::Unavailable("connect timed out".into()))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::UpstreamUnavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn unusable_sso_answer_is_upstream_unavailable_without_falling_back() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::Unexpected("HTTP 418".into()))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::UpstreamUnavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn authkit_outage_after_the_sso_fallback_is_upstream_unavailable() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    expect_exchange(&mut ports.idp, &mut order, Flow::AuthKit, || {
+        Err(ExchangeError::Unavailable("HTTP 503".into()))
+    });
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::UpstreamUnavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn step_required_passes_through_with_its_code_token_and_organizations() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    expect_exchange(&mut ports.idp, &mut order, Flow::AuthKit, || {
+        Err(ExchangeError::StepRequired(Box::new(organization_selection())))
+    });
+    ports.users.expect_find_by_workos_subject().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    let Err(LoginError::StepRequired(step)) = result else {
+        panic!("expected StepRequired, got {result:?}");
+    };
+    assert_eq!(step.code, "organization_selection_required");
+    assert!(holds(
+        step.pending_authentication_token
+            .as_ref()
+            .expect("a pending token"),
+        "pat_01HX"
+    ));
+    assert_eq!(step.organizations, organization_selection().organizations);
+}
+
+#[tokio::test]
+async fn step_required_by_sso_passes_through_without_trying_authkit() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        let mut step = organization_selection();
+        step.code = "mfa_enrollment".to_owned();
+        Err(ExchangeError::StepRequired(Box::new(step)))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(&result, Err(LoginError::StepRequired(step)) if step.code == "mfa_enrollment"),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rejected_credentials_are_an_upstream_misconfiguration_without_falling_back() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::Misconfigured("invalid_client".into()))
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(&result, Err(LoginError::UpstreamMisconfigured(m)) if m == "invalid_client"),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rate_limiting_keeps_the_retry_after_hint_without_falling_back() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::RateLimited {
+            retry_after_seconds: Some(7),
+        })
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(
+            result,
+            Err(LoginError::UpstreamRateLimited {
+                retry_after_seconds: Some(7)
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn exchange_with_only_authkit_calls_only_authkit_and_passes_the_pkce_verifier() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, code, pkce| {
+            *flow == Flow::AuthKit
+                && holds(code, "code-1")
+                && pkce.as_ref().is_some_and(|v| holds(v, "verifier-1"))
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(authkit_identity("admin@acme.example")));
+    expect_no_exchange(&mut ports.idp, Flow::Sso);
+
+    let identity = ports
+        .build()
+        .exchange(
+            ExchangePlan::Only(Flow::AuthKit),
+            &secret("code-1"),
+            Some(secret("verifier-1")),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(identity, authkit_identity("admin@acme.example"));
+}
+
+#[tokio::test]
+async fn exchange_with_only_sso_does_not_fall_back_to_authkit_on_an_invalid_code() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    expect_no_exchange(&mut ports.idp, Flow::AuthKit);
+
+    let result = ports
+        .build()
+        .exchange(ExchangePlan::Only(Flow::Sso), &secret("code-1"), None)
+        .await;
+
+    assert!(matches!(result, Err(LoginError::InvalidCode)), "{result:?}");
+}
+
+#[tokio::test]
+async fn sso_then_authkit_keeps_the_pkce_verifier_for_authkit_only() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Err(ExchangeError::InvalidCode)
+    });
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, pkce| {
+            *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, "verifier-1"))
+        })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(authkit_identity("admin@acme.example")));
+
+    let identity = ports
+        .build()
+        .exchange(
+            ExchangePlan::SsoThenAuthKit,
+            &secret("code-1"),
+            Some(secret("verifier-1")),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(identity.flow, Flow::AuthKit);
+}
+
+// ---- after the exchange ---------------------------------------------------------------
+
+#[tokio::test]
+async fn user_store_outage_during_provisioning_is_store_unavailable_and_no_session_is_issued() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
+    ports.tokens.expect_new_session_id().never();
+    ports.tokens.expect_issue_access_token().never();
+    ports.refresh_tokens.expect_save().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::StoreUnavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_store_outage_is_store_unavailable() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+    ports.expect_policy_of(oid(ACME_ORG));
+    ports.tokens = token_issuer();
+    ports
+        .refresh_tokens
+        .expect_save()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("not primary".into())));
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::StoreUnavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn disabled_user_is_refused_and_no_session_is_issued() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| {
+            let mut disabled = user("admin@acme.example");
+            disabled.login_disabled = true;
+            Ok(Some(disabled))
+        });
+    ports.users.expect_record_login().never();
+    ports.tokens.expect_new_session_id().never();
+    ports.refresh_tokens.expect_save().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(matches!(result, Err(LoginError::LoginDisabled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn new_user_without_any_organization_is_no_organization() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("jane@acme.example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    ports
+        .users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(None));
+    ports.users.expect_insert().never();
+    ports.organizations.expect_find_by_id().returning(|_| Ok(None));
+    ports
+        .organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(None));
+    ports.tokens.expect_new_session_id().never();
+
+    let input = CallbackInput {
+        organization_id: Some(MISSING_ORG.to_owned()),
+        ..callback("code-1")
+    };
+    let result = ports.build().complete(input).await;
+
+    assert!(matches!(result, Err(LoginError::NoOrganization)), "{result:?}");
+}
+
+#[tokio::test]
+async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_there() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("jane@acme.example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    ports
+        .users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(None));
+    ports
+        .users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == oid(ACME_ORG) && new_user.full_name == "Jane Doe")
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+    ports
+        .organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(org(ACME_ORG))));
+    ports.organizations.expect_oldest().never();
+    ports.expect_session_for(oid(ACME_ORG));
+
+    let input = CallbackInput {
+        organization_id: Some(ACME_ORG.to_owned()),
+        ..callback("code-1")
+    };
+    let session = ports.build().complete(input).await.unwrap();
+
+    assert_eq!(session.user.id, oid(NEW_USER_ID));
+    assert_eq!(session.user.organization_id, oid(ACME_ORG));
+}
+
+#[tokio::test]
+async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stored() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("admin@acme.example"))
+    });
+    ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+    ports.expect_policy_of(oid(ACME_ORG));
+    ports
+        .tokens
+        .expect_new_session_id()
+        .returning(|| SessionId::new(SESSION_ID));
+    ports
+        .tokens
+        .expect_issue_access_token()
+        .times(1)
+        .returning(|_| Err(TokenError("signing key unusable".into())));
+    ports.tokens.expect_mint_refresh_token().never();
+    ports.refresh_tokens.expect_save().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(matches!(result, Err(LoginError::Internal(_))), "{result:?}");
+}

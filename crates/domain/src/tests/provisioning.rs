@@ -1,0 +1,841 @@
+//! `Provisioner::find_or_create` and `Provisioner::choose_organization`.
+
+use mockall::Sequence;
+
+use super::support::*;
+use crate::{
+    AccessRole, EmailError, Flow, MockOrganizationRepository, MockUserRepository, ProvisionError,
+    ProvisioningPolicy, RepositoryError,
+};
+
+/// `users` finds nobody by WorkOS id nor by `address`, and records no login.
+fn expect_nobody_found(users: &mut MockUserRepository, address: &'static str) {
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .withf(move |e| e.as_str() == address)
+        .times(1)
+        .returning(|_| Ok(None));
+    users.expect_record_login().never();
+}
+
+/// `organizations` knows exactly `existing`, and `oldest` answers `oldest`.
+fn organizations_knowing(
+    existing: &'static [&'static str],
+    oldest: Option<&'static str>,
+) -> MockOrganizationRepository {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .returning(move |id| Ok(existing.iter().find(|hex| oid(hex) == id).map(|hex| org(hex))));
+    organizations
+        .expect_oldest()
+        .returning(move || Ok(oldest.map(org)));
+    organizations
+}
+
+// ---- existing users ------------------------------------------------------------
+
+#[tokio::test]
+async fn existing_user_found_by_workos_subject_is_signed_in_without_an_email_lookup() {
+    let identity = sso_identity("jane@acme.example");
+    let mut stored = user("jane@acme.example");
+    stored.workos_profile_id = Some("prof_sso_1".to_owned());
+    let mut users = MockUserRepository::new();
+    let found = stored.clone();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::Sso && subject == "prof_sso_1")
+        .times(1)
+        .returning(move |_, _| Ok(Some(found.clone())));
+    users.expect_find_by_email().never();
+    users.expect_insert().never();
+    let signed_in = stored.clone();
+    users
+        .expect_record_login()
+        .withf(|id, link, at| *id == oid(USER_ID) && link.is_none() && *at == now())
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result, stored);
+}
+
+#[tokio::test]
+async fn existing_user_found_by_email_gets_the_workos_link_recorded() {
+    let identity = sso_identity("  Jane@ACME.example ");
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::Sso && subject == "prof_sso_1")
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .withf(|e| e.as_str() == "jane@acme.example")
+        .times(1)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users.expect_insert().never();
+    users
+        .expect_record_login()
+        .withf(move |id, link, at| {
+            *id == oid(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            let mut linked = user("jane@acme.example");
+            linked.workos_profile_id = Some("prof_sso_1".to_owned());
+            Ok(Some(linked))
+        });
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
+}
+
+#[tokio::test]
+async fn existing_user_with_a_subject_for_the_flow_is_signed_in_without_a_new_link() {
+    // Found by e-mail, but an SSO profile id is already recorded: it is never overwritten.
+    let identity = sso_identity("jane@acme.example");
+    let mut stored = user("jane@acme.example");
+    stored.workos_profile_id = Some("prof_recorded_earlier".to_owned());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    let found = stored.clone();
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(found.clone())));
+    users.expect_insert().never();
+    let signed_in = stored.clone();
+    users
+        .expect_record_login()
+        .withf(|_, link, _| link.is_none())
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_recorded_earlier"));
+}
+
+#[tokio::test]
+async fn existing_user_with_only_an_id_of_the_other_flow_gets_the_link_of_this_flow() {
+    let identity = authkit_identity("jane@acme.example");
+    let expected_link = link_of(&identity);
+    let mut stored = user("jane@acme.example");
+    stored.workos_profile_id = Some("prof_sso_1".to_owned());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
+        .times(1)
+        .returning(|_, _| Ok(None));
+    let found = stored.clone();
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(found.clone())));
+    users
+        .expect_record_login()
+        .withf(move |_, link, _| link.as_ref() == Some(&expected_link))
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(stored.clone())));
+
+    provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn existing_user_keeps_organization_and_role_whatever_the_login_requests() {
+    let identity = sso_identity("jane@acme.example");
+    let mut stored = user("jane@acme.example");
+    stored.access_role = AccessRole::DepartmentHead;
+    stored.workos_profile_id = Some("prof_sso_1".to_owned());
+    // What the store holds after stamping the login: the result must be this user.
+    let mut after_login = stored.clone();
+    after_login.full_name = "Jane Doe (as stored after the login)".to_owned();
+    let mut users = MockUserRepository::new();
+    let found = stored.clone();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(move |_, _| Ok(Some(found.clone())));
+    users.expect_insert().never();
+    let returned = after_login.clone();
+    users
+        .expect_record_login()
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(returned.clone())));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_oldest().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, Some(DEFAULT_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(result, after_login);
+    assert_eq!(result.organization_id, oid(ACME_ORG));
+    assert_eq!(result.access_role, AccessRole::DepartmentHead);
+}
+
+#[tokio::test]
+async fn disabled_existing_user_is_refused_without_recording_a_login() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_workos_subject().times(1).returning(|_, _| {
+        let mut disabled = user("jane@acme.example");
+        disabled.workos_profile_id = Some("prof_sso_1".to_owned());
+        disabled.login_disabled = true;
+        Ok(Some(disabled))
+    });
+    users.expect_find_by_email().never();
+    users.expect_record_login().never();
+    users.expect_insert().never();
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn disabled_user_found_by_email_is_refused_without_recording_a_login() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users.expect_find_by_email().times(1).returning(|_| {
+        let mut disabled = user("jane@acme.example");
+        disabled.login_disabled = true;
+        Ok(Some(disabled))
+    });
+    users.expect_record_login().never();
+    users.expect_insert().never();
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn user_disabled_while_signing_in_is_refused() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(Some(user("jane@acme.example"))));
+    users.expect_record_login().times(1).returning(|_, _, _| {
+        let mut disabled = user("jane@acme.example");
+        disabled.login_disabled = true;
+        Ok(Some(disabled))
+    });
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn user_vanishing_while_signing_in_is_an_unexpected_store_failure() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(Some(user("jane@acme.example"))));
+    users.expect_record_login().times(1).returning(|_, _, _| Ok(None));
+    users.expect_insert().never();
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::Store(RepositoryError::Unexpected(_)))),
+        "{result:?}"
+    );
+}
+
+// ---- new users -----------------------------------------------------------------
+
+#[tokio::test]
+async fn new_user_is_created_with_a_normalised_email_full_name_and_the_default_role_and_preference() {
+    let mut identity = sso_identity("  Jane.Doe@ACME.Example ");
+    identity.first_name = Some(" Jane ".to_owned());
+    identity.last_name = Some("van Doe".to_owned());
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane.doe@acme.example");
+    users
+        .expect_insert()
+        .withf(move |new_user| {
+            new_user.email.as_str() == "jane.doe@acme.example"
+                && new_user.full_name == "Jane van Doe"
+                && new_user.organization_id == oid(ACME_ORG)
+                && new_user.access_role == AccessRole::SalesRep
+                && new_user.conversation_open_preference == "split"
+                && new_user.workos == expected_link
+                && new_user.created_at == now()
+        })
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+
+    let result = provisioner(users, organizations_knowing(&[ACME_ORG], Some(OLDEST_ORG)))
+        .find_or_create(&identity, Some(ACME_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(result.id, oid(NEW_USER_ID));
+    assert_eq!(result.organization_id, oid(ACME_ORG));
+    assert_eq!(result.access_role, AccessRole::SalesRep);
+}
+
+#[test]
+fn default_policy_gives_new_users_the_least_privilege_and_the_split_preference() {
+    let policy = ProvisioningPolicy::default();
+    assert_eq!(policy.default_role, AccessRole::SalesRep);
+    assert_eq!(policy.default_conversation_open_preference, "split");
+    assert_eq!(policy.default_organization_id, None);
+}
+
+#[tokio::test]
+async fn new_user_without_names_is_named_after_the_email_local_part() {
+    let mut identity = authkit_identity("Jane.Doe@acme.example");
+    identity.first_name = Some("   ".to_owned());
+    identity.last_name = None;
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane.doe@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.full_name == "jane.doe")
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.full_name, "jane.doe");
+}
+
+#[tokio::test]
+async fn new_user_with_only_a_last_name_is_named_by_it_alone() {
+    let mut identity = sso_identity("jane@acme.example");
+    identity.first_name = Some(String::new());
+    identity.last_name = Some("Doe".to_owned());
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.full_name == "Doe")
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+
+    provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn new_user_gets_the_configured_default_role_and_preference() {
+    let identity = sso_identity("jane@acme.example");
+    let policy = ProvisioningPolicy {
+        default_role: AccessRole::DepartmentHead,
+        default_conversation_open_preference: "stacked".to_owned(),
+        default_organization_id: None,
+    };
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| {
+            new_user.access_role == AccessRole::DepartmentHead
+                && new_user.conversation_open_preference == "stacked"
+        })
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+
+    provisioner_with(users, organizations_knowing(&[], Some(OLDEST_ORG)), policy)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn new_user_joins_the_oldest_org_when_no_other_choice() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn new_user_with_no_organization_at_all_is_refused_and_nothing_is_inserted() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users.expect_insert().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let result = provisioner_with(users, organizations_knowing(&[], None), policy)
+        .find_or_create(&identity, Some(MISSING_ORG))
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn losing_the_insert_race_signs_in_the_winner() {
+    let identity = sso_identity("jane@acme.example");
+    let mut winner = user("jane@acme.example");
+    winner.id = oid(NEW_USER_ID);
+    winner.workos_profile_id = Some("prof_sso_1".to_owned());
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    let found = winner.clone();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::Sso && subject == "prof_sso_1")
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(move |_, _| Ok(Some(found.clone())));
+    let signed_in = winner.clone();
+    users
+        .expect_record_login()
+        .withf(|id, link, at| *id == oid(NEW_USER_ID) && link.is_none() && *at == now())
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result, winner);
+}
+
+#[tokio::test]
+async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity() {
+    let identity = authkit_identity("jane@acme.example");
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users
+        .expect_record_login()
+        .withf(move |id, link, _| *id == oid(USER_ID) && link.as_ref() == Some(&expected_link))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(Some(user("jane@acme.example"))));
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.id, oid(USER_ID));
+}
+
+#[tokio::test]
+async fn a_duplicate_insert_with_no_winner_to_read_is_an_unexpected_store_failure() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(2)
+        .returning(|_, _| Ok(None));
+    users.expect_find_by_email().times(2).returning(|_| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    users.expect_record_login().never();
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::Store(RepositoryError::Unexpected(_)))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn insert_failing_for_another_reason_is_reported_without_a_re_read() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("primary stepped down".into())));
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}
+
+// ---- failures before any user is found -------------------------------------------
+
+#[tokio::test]
+async fn store_unavailable_while_finding_the_user_is_a_store_error() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
+    users.expect_find_by_email().never();
+    users.expect_insert().never();
+    users.expect_record_login().never();
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn store_unavailable_while_finding_by_email_is_a_store_error() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("connection refused".into())));
+    users.expect_insert().never();
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn unusable_identity_email_is_refused_before_any_repository_call() {
+    for (raw, why) in [
+        ("   ", EmailError::Empty),
+        ("jane.acme.example", EmailError::Malformed),
+        ("jane@", EmailError::Malformed),
+    ] {
+        let identity = sso_identity(raw);
+        let mut users = MockUserRepository::new();
+        users.expect_find_by_workos_subject().never();
+        users.expect_find_by_email().never();
+        users.expect_insert().never();
+        users.expect_record_login().never();
+        let mut organizations = MockOrganizationRepository::new();
+        organizations.expect_find_by_id().never();
+        organizations.expect_oldest().never();
+
+        let result = provisioner(users, organizations)
+            .find_or_create(&identity, Some(ACME_ORG))
+            .await;
+
+        assert!(
+            matches!(&result, Err(ProvisionError::InvalidIdentity(e)) if *e == why),
+            "{raw:?}: {result:?}"
+        );
+    }
+}
+
+// ---- choosing an organization -------------------------------------------------------
+
+#[tokio::test]
+async fn requested_organization_that_exists_wins() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(org(ACME_ORG))));
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some(ACME_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(ACME_ORG));
+}
+
+#[tokio::test]
+async fn requested_organization_id_in_upper_case_with_spaces_is_accepted() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(org(ACME_ORG))));
+    organizations.expect_oldest().never();
+
+    let chosen = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(Some(" 64A1B2C3D4E5F60012345678 "))
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(ACME_ORG));
+}
+
+#[tokio::test]
+async fn requested_workos_organization_id_falls_through_without_being_looked_up() {
+    let mut organizations = MockOrganizationRepository::new();
+    // The only lookup by id is the default's.
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(DEFAULT_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(org(DEFAULT_ORG))));
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+}
+
+#[tokio::test]
+async fn requested_workos_organization_id_without_a_default_goes_to_the_oldest_with_no_lookup() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+
+    let chosen = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn requested_organization_that_does_not_exist_falls_through_to_the_default() {
+    let mut organizations = MockOrganizationRepository::new();
+    let mut order = Sequence::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(MISSING_ORG))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(None));
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(DEFAULT_ORG))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(org(DEFAULT_ORG))));
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some(MISSING_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+}
+
+#[tokio::test]
+async fn missing_default_organization_falls_through_to_the_oldest() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(DEFAULT_ORG))
+        .times(1)
+        .returning(|_| Ok(None));
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(None)
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn no_organization_at_all_is_no_organization() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().times(2).returning(|_| Ok(None));
+    organizations.expect_oldest().times(1).returning(|| Ok(None));
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let result = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some(MISSING_ORG))
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn organization_store_outage_is_a_store_error_not_a_fallback() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
+    organizations.expect_oldest().never();
+
+    let result = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(Some(ACME_ORG))
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}

@@ -1,0 +1,319 @@
+//! Builders shared by the use-case tests: users, organizations, identities, a fixed
+//! clock, and the use cases wired to mocks.
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockClock, MockIdentityProvider,
+    MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer, MockUserRepository, NewUser,
+    ObjectIdHex, Organization, Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId,
+    SessionIssuer, SessionLifetimes, StoredSessionSettings, Timestamp, TokenHash, User, WorkosLink,
+};
+
+/// The instant every fixed clock of these tests reads (2023-11-14T22:13:20Z).
+pub(super) const NOW_MILLIS: i64 = 1_700_000_000_000;
+
+/// An existing user's id.
+pub(super) const USER_ID: &str = "5f7b1c2e8a1d4e0012c3b4a5";
+/// The id a repository gives a just-in-time user.
+pub(super) const NEW_USER_ID: &str = "5f7b1c2e8a1d4e0012c3ffff";
+/// The organization of the existing user; also the one a login may request.
+pub(super) const ACME_ORG: &str = "64a1b2c3d4e5f60012345678";
+/// The organization `DEFAULT_ORGANIZATION_ID` names in some tests.
+pub(super) const DEFAULT_ORG: &str = "64a1b2c3d4e5f600123400de";
+/// The organization created first.
+pub(super) const OLDEST_ORG: &str = "64a1b2c3d4e5f6001234001d";
+/// A well-formed id that names no organization.
+pub(super) const MISSING_ORG: &str = "64a1b2c3d4e5f60012340000";
+
+/// The redirect URI a login uses when it names none (`${CLIENT_URL}/signin`).
+pub(super) const DEFAULT_REDIRECT: &str = "http://localhost:5173/signin";
+/// A second allowed redirect URI.
+pub(super) const OTHER_ALLOWED_REDIRECT: &str = "https://app.tether.example/auth/callback";
+
+/// The one instant of these tests.
+pub(super) fn now() -> Timestamp {
+    Timestamp::from_millis(NOW_MILLIS)
+}
+
+/// Parses a 24-hex id.
+pub(super) fn oid(hex: &str) -> ObjectIdHex {
+    ObjectIdHex::parse(hex).expect("test ids are valid ObjectIds")
+}
+
+/// Parses an address.
+pub(super) fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("test addresses are valid")
+}
+
+/// A secret from a literal.
+pub(super) fn secret(raw: &str) -> SecretString {
+    SecretString::from(raw)
+}
+
+/// Whether a secret holds exactly `expected`.
+pub(super) fn holds(secret: &SecretString, expected: &str) -> bool {
+    secret.expose_secret() == expected
+}
+
+/// An enabled ADMIN of [`ACME_ORG`] with no WorkOS id recorded yet.
+pub(super) fn user(address: &str) -> User {
+    User {
+        id: oid(USER_ID),
+        email: email(address),
+        full_name: "Acme Admin".to_owned(),
+        organization_id: oid(ACME_ORG),
+        access_role: AccessRole::Admin,
+        conversation_open_preference: "split".to_owned(),
+        login_disabled: false,
+        workos_user_id: None,
+        workos_profile_id: None,
+    }
+}
+
+/// An organization without session overrides.
+pub(super) fn org(hex: &str) -> Organization {
+    Organization {
+        id: oid(hex),
+        name: format!("Organization {hex}"),
+        session_settings: StoredSessionSettings::none(),
+    }
+}
+
+/// An identity vouched for by enterprise SSO (`prof_sso_1`).
+pub(super) fn sso_identity(address: &str) -> IdpIdentity {
+    IdpIdentity {
+        flow: Flow::Sso,
+        subject: "prof_sso_1".to_owned(),
+        email: address.to_owned(),
+        first_name: Some("Jane".to_owned()),
+        last_name: Some("Doe".to_owned()),
+        connection_id: Some("conn_okta_1".to_owned()),
+        organization_id: Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C".to_owned()),
+    }
+}
+
+/// An identity vouched for by AuthKit (`user_authkit_1`).
+pub(super) fn authkit_identity(address: &str) -> IdpIdentity {
+    IdpIdentity {
+        flow: Flow::AuthKit,
+        subject: "user_authkit_1".to_owned(),
+        email: address.to_owned(),
+        first_name: Some("Jane".to_owned()),
+        last_name: Some("Doe".to_owned()),
+        connection_id: None,
+        organization_id: None,
+    }
+}
+
+/// The WorkOS ids of an identity, as provisioning records them.
+pub(super) fn link_of(identity: &IdpIdentity) -> WorkosLink {
+    WorkosLink {
+        flow: identity.flow,
+        subject: identity.subject.clone(),
+        connection_id: identity.connection_id.clone(),
+        organization_id: identity.organization_id.clone(),
+    }
+}
+
+/// The user a repository returns for an insert of `new_user`.
+pub(super) fn created(new_user: NewUser) -> User {
+    let (workos_user_id, workos_profile_id) = match new_user.workos.flow {
+        Flow::AuthKit => (Some(new_user.workos.subject), None),
+        Flow::Sso => (None, Some(new_user.workos.subject)),
+    };
+    User {
+        id: oid(NEW_USER_ID),
+        email: new_user.email,
+        full_name: new_user.full_name,
+        organization_id: new_user.organization_id,
+        access_role: new_user.access_role,
+        conversation_open_preference: new_user.conversation_open_preference,
+        login_disabled: false,
+        workos_user_id,
+        workos_profile_id,
+    }
+}
+
+/// A clock that always reads `at`.
+pub(super) fn clock_at(at: Timestamp) -> Arc<MockClock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(at);
+    Arc::new(clock)
+}
+
+/// A provisioner with the default policy and a clock reading [`now`].
+pub(super) fn provisioner(
+    users: MockUserRepository,
+    organizations: MockOrganizationRepository,
+) -> Provisioner {
+    provisioner_with(users, organizations, ProvisioningPolicy::default())
+}
+
+/// A provisioner with `policy` and a clock reading [`now`].
+pub(super) fn provisioner_with(
+    users: MockUserRepository,
+    organizations: MockOrganizationRepository,
+    policy: ProvisioningPolicy,
+) -> Provisioner {
+    Provisioner::new(Arc::new(users), Arc::new(organizations), clock_at(now()), policy)
+}
+
+/// A session issuer with the documented defaults, 30-day lifetimes and a clock reading [`now`].
+pub(super) fn issuer(
+    organizations: MockOrganizationRepository,
+    tokens: MockTokenIssuer,
+    refresh_tokens: MockRefreshTokenStore,
+) -> SessionIssuer {
+    SessionIssuer::new(
+        Arc::new(organizations),
+        Arc::new(tokens),
+        Arc::new(refresh_tokens),
+        clock_at(now()),
+        SessionConfig::default(),
+        SessionLifetimes::default(),
+    )
+}
+
+/// The session id a [`token_issuer`] mints.
+pub(super) const SESSION_ID: &str = "sess_1";
+/// The access token a [`token_issuer`] signs.
+pub(super) const ACCESS_TOKEN: &str = "header.claims.signature";
+/// The refresh token a [`token_issuer`] mints.
+pub(super) const REFRESH_TOKEN: &str = "rt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// The digest of [`REFRESH_TOKEN`] (as far as these tests care).
+pub(super) const REFRESH_HASH: &str = "9f86d081884c7d659a2feb64c5c2a8f4e8a1b0c3d2e5f60718293a4b5c6d7e8f";
+
+/// A token issuer that mints one session ([`SESSION_ID`]), signs one access token
+/// ([`ACCESS_TOKEN`]) whatever the claims, and mints one refresh token ([`REFRESH_TOKEN`]).
+pub(super) fn token_issuer() -> MockTokenIssuer {
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .times(1)
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    tokens.expect_hash_refresh_token().never();
+    tokens
+}
+
+/// The refresh token [`token_issuer`] mints.
+pub(super) fn minted() -> MintedRefreshToken {
+    MintedRefreshToken {
+        token: secret(REFRESH_TOKEN),
+        hash: TokenHash::new(REFRESH_HASH),
+    }
+}
+
+/// Every port of the login use case, as mocks without expectations: a call nobody
+/// expected fails the test.
+#[derive(Default)]
+pub(super) struct LoginPorts {
+    pub(super) idp: MockIdentityProvider,
+    pub(super) users: MockUserRepository,
+    /// The organizations the provisioner reads.
+    pub(super) organizations: MockOrganizationRepository,
+    /// The organizations the session issuer reads.
+    pub(super) policy_organizations: MockOrganizationRepository,
+    pub(super) tokens: MockTokenIssuer,
+    pub(super) refresh_tokens: MockRefreshTokenStore,
+}
+
+impl LoginPorts {
+    /// The login use case over these mocks, with a clock reading [`now`], the default
+    /// provisioning policy and session defaults, and [`DEFAULT_REDIRECT`] plus
+    /// [`OTHER_ALLOWED_REDIRECT`] allowed.
+    pub(super) fn build(self) -> CompleteLogin {
+        let clock = clock_at(now());
+        let provisioner = Provisioner::new(
+            Arc::new(self.users),
+            Arc::new(self.organizations),
+            clock.clone(),
+            ProvisioningPolicy::default(),
+        );
+        let issuer = SessionIssuer::new(
+            Arc::new(self.policy_organizations),
+            Arc::new(self.tokens),
+            Arc::new(self.refresh_tokens),
+            clock,
+            SessionConfig::default(),
+            SessionLifetimes::default(),
+        );
+        CompleteLogin::new(
+            Arc::new(self.idp),
+            provisioner,
+            issuer,
+            RedirectPolicy::new(DEFAULT_REDIRECT, vec![OTHER_ALLOWED_REDIRECT.to_owned()]),
+        )
+    }
+
+    /// The provider must never be asked to exchange a code.
+    pub(super) fn idp_never_called(&mut self) {
+        self.idp.expect_exchange().never();
+    }
+
+    /// The existing `user` is found by the WorkOS id of `flow`/`subject` and signed in,
+    /// and a session is issued for them (see [`LoginPorts::expect_session_for`]).
+    pub(super) fn expect_existing_user_session(&mut self, flow: Flow, subject: &'static str, user: User) {
+        let organization = user.organization_id;
+        self.expect_existing_user(flow, subject, user);
+        self.expect_session_for(organization);
+    }
+
+    /// The existing `user` is found by the WorkOS id of `flow`/`subject` (which is
+    /// recorded on them) and signed in without a new link.
+    pub(super) fn expect_existing_user(&mut self, flow: Flow, subject: &'static str, user: User) {
+        let mut linked = user;
+        match flow {
+            Flow::Sso => linked.workos_profile_id = Some(subject.to_owned()),
+            Flow::AuthKit => linked.workos_user_id = Some(subject.to_owned()),
+        }
+        let found = linked.clone();
+        self.users
+            .expect_find_by_workos_subject()
+            .withf(move |f, s| *f == flow && s == subject)
+            .times(1)
+            .returning(move |_, _| Ok(Some(found.clone())));
+        self.users.expect_find_by_email().never();
+        self.users.expect_insert().never();
+        let id = linked.id;
+        self.users
+            .expect_record_login()
+            .withf(move |i, link, at| *i == id && link.is_none() && *at == now())
+            .times(1)
+            .returning(move |_, _, _| Ok(Some(linked.clone())));
+    }
+
+    /// The session issuer reads `organization` once; it has no overrides.
+    pub(super) fn expect_policy_of(&mut self, organization: ObjectIdHex) {
+        self.policy_organizations
+            .expect_find_by_id()
+            .withf(move |id| *id == organization)
+            .times(1)
+            .returning(|id| {
+                Ok(Some(Organization {
+                    id,
+                    name: "Acme".to_owned(),
+                    session_settings: StoredSessionSettings::none(),
+                }))
+            });
+    }
+
+    /// A session is issued for a user of `organization` (which has no overrides): one
+    /// session id, one access token, one refresh token stored as [`REFRESH_HASH`].
+    pub(super) fn expect_session_for(&mut self, organization: ObjectIdHex) {
+        self.expect_policy_of(organization);
+        self.tokens = token_issuer();
+        self.refresh_tokens
+            .expect_save()
+            .withf(|record| record.hash.as_str() == REFRESH_HASH && record.session_id.as_str() == SESSION_ID)
+            .times(1)
+            .returning(|_| Ok(()));
+    }
+}

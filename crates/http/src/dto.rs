@@ -1,0 +1,137 @@
+//! Wire DTOs. Request bodies convert into domain inputs; response bodies are built
+//! from domain values. The product's camelCase names live only here.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
+
+/// `POST /api/auth/workos/callback` body: every field an optional string.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackBody {
+    /// The one-time code.
+    pub code: Option<SecretString>,
+    /// The CSRF state.
+    pub state: Option<String>,
+    /// The provider's error code.
+    pub error: Option<String>,
+    /// The provider's error description.
+    #[serde(rename = "error_description")]
+    pub error_description: Option<String>,
+    /// The redirect URI of the login.
+    #[serde(rename = "redirect_uri")]
+    pub redirect_uri: Option<String>,
+    /// The organization a new user asks to join.
+    pub organization_id: Option<String>,
+}
+
+impl CallbackBody {
+    /// The use case's input.
+    pub fn into_domain(self) -> CallbackInput {
+        CallbackInput {
+            code: self.code,
+            state: self.state,
+            error: self.error,
+            error_description: self.error_description,
+            redirect_uri: self.redirect_uri,
+            organization_id: self.organization_id,
+        }
+    }
+}
+
+/// The nine session settings on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionConfigBody {
+    /// `enabled`
+    pub enabled: bool,
+    /// `idleTimeoutMinutes`
+    pub idle_timeout_minutes: u32,
+    /// `tokenExpiryHours`
+    pub token_expiry_hours: u32,
+    /// `warningTimeMinutes`
+    pub warning_time_minutes: u32,
+    /// `idleTrackingEnabled`
+    pub idle_tracking_enabled: bool,
+    /// `ssoSilentRenewalEnabled`
+    pub sso_silent_renewal_enabled: bool,
+    /// `ssoFallbackBehavior`
+    pub sso_fallback_behavior: String,
+    /// `passwordSilentRenewalEnabled`
+    pub password_silent_renewal_enabled: bool,
+    /// `passwordFallbackBehavior`
+    pub password_fallback_behavior: String,
+}
+
+impl From<&SessionConfig> for SessionConfigBody {
+    fn from(config: &SessionConfig) -> Self {
+        let f = config.fields();
+        Self {
+            enabled: f.enabled,
+            idle_timeout_minutes: f.idle_timeout_minutes,
+            token_expiry_hours: f.token_expiry_hours,
+            warning_time_minutes: f.warning_time_minutes,
+            idle_tracking_enabled: f.idle_tracking_enabled,
+            sso_silent_renewal_enabled: f.sso_silent_renewal_enabled,
+            sso_fallback_behavior: f.sso_fallback_behavior.as_str().to_owned(),
+            password_silent_renewal_enabled: f.password_silent_renewal_enabled,
+            password_fallback_behavior: f.password_fallback_behavior.as_str().to_owned(),
+        }
+    }
+}
+
+/// The compact user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserBody {
+    /// Local id (24 hex).
+    pub id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// Local organization id (24 hex).
+    pub organization_id: String,
+    /// Role.
+    pub access_role: String,
+    /// UI preference.
+    pub conversation_open_preference: String,
+}
+
+impl From<&User> for UserBody {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            full_name: user.full_name.clone(),
+            organization_id: user.organization_id.to_string(),
+            access_role: user.access_role.as_str().to_owned(),
+            conversation_open_preference: user.conversation_open_preference.clone(),
+        }
+    }
+}
+
+/// The "auth session" answer shared by every way of signing in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSessionBody {
+    /// The access token (JWT).
+    pub token: String,
+    /// The refresh token.
+    pub refresh_token: String,
+    /// The resolved session policy.
+    pub session_config: SessionConfigBody,
+    /// The compact user.
+    pub user: UserBody,
+}
+
+impl From<&AuthSession> for AuthSessionBody {
+    fn from(session: &AuthSession) -> Self {
+        Self {
+            token: session.access_token.expose_secret().to_owned(),
+            refresh_token: session.refresh_token.expose_secret().to_owned(),
+            session_config: (&session.session_config).into(),
+            user: (&session.user).into(),
+        }
+    }
+}

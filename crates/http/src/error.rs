@@ -1,0 +1,241 @@
+//! The one error type of the HTTP edge: every failure becomes
+//! `{"error", "code", "requestId"}` with the contract's status. Client mistakes get
+//! a precise message; 5xx bodies stay generic and the cause goes to the log once.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error::JsonPayloadError, web};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use tether_domain::{LoginError, StepRequired};
+
+use crate::MAX_BODY_BYTES;
+use crate::request_id::request_id_of;
+
+/// The JSON body of every error.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Human message.
+    pub error: String,
+    /// Machine code, e.g. `INVALID_CODE`.
+    pub code: String,
+    /// The request id, also in the `x-request-id` header.
+    pub request_id: String,
+    /// For `*_REQUIRED` step errors: the token to continue with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_authentication_token: Option<String>,
+    /// For organization selection: the organizations to choose from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organizations: Option<Vec<PendingOrganizationBody>>,
+    /// For step errors: the user's address when the provider sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// One organization offered during organization selection.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PendingOrganizationBody {
+    /// WorkOS organization id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// An error answer: status, body and optional `Retry-After`.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+    retry_after_seconds: Option<u64>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.body.code)
+    }
+}
+
+impl ApiError {
+    /// An error with a status, machine code and message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, request_id: String) -> Self {
+        Self {
+            status,
+            body: ErrorBody {
+                error: message.into(),
+                code: code.to_owned(),
+                request_id,
+                pending_authentication_token: None,
+                organizations: None,
+                email: None,
+            },
+            retry_after_seconds: None,
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body.
+    pub fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+
+    /// Maps a login failure to its row of the contract's error table. 5xx causes are
+    /// logged here, once; their bodies say nothing about the cause.
+    pub fn from_login(error: LoginError, request_id: String) -> Self {
+        use StatusCode as S;
+        let new = |status, code, message: &str| ApiError::new(status, code, message, request_id.clone());
+        match error {
+            LoginError::ProviderError { code, description } => {
+                let message = match description {
+                    Some(d) => format!("The identity provider reported an error: {code} ({d})"),
+                    None => format!("The identity provider reported an error: {code}"),
+                };
+                new(S::BAD_REQUEST, "PROVIDER_ERROR", &message)
+            }
+            LoginError::MissingCode => new(
+                S::BAD_REQUEST,
+                "MISSING_CODE",
+                "The authorization code is missing.",
+            ),
+            LoginError::InvalidState => new(
+                S::BAD_REQUEST,
+                "INVALID_STATE",
+                "The login state is missing, unknown, expired or already used. Start the login again.",
+            ),
+            LoginError::InvalidRedirectUri => new(
+                S::BAD_REQUEST,
+                "INVALID_REDIRECT_URI",
+                "The redirect URI is not allowed.",
+            ),
+            LoginError::InvalidCode => new(
+                S::UNAUTHORIZED,
+                "INVALID_CODE",
+                "The authorization code is invalid, expired or already used. Start the login again.",
+            ),
+            LoginError::StepRequired(step) => Self::step_required(*step, request_id),
+            LoginError::LoginDisabled => new(
+                S::FORBIDDEN,
+                "LOGIN_DISABLED",
+                "Sign-in is disabled for this user.",
+            ),
+            LoginError::NoOrganization => new(
+                S::CONFLICT,
+                "NO_ORGANIZATION",
+                "No organization exists for a new user to join.",
+            ),
+            LoginError::UpstreamMisconfigured(cause) => {
+                tracing::error!(%cause, "WorkOS rejected our credentials: check WORKOS_API_KEY and WORKOS_CLIENT_ID");
+                new(
+                    S::BAD_GATEWAY,
+                    "UPSTREAM_MISCONFIGURED",
+                    "The identity provider integration is misconfigured.",
+                )
+            }
+            LoginError::UpstreamRateLimited { retry_after_seconds } => {
+                tracing::warn!(?retry_after_seconds, "WorkOS is rate-limiting us");
+                let mut e = new(
+                    S::SERVICE_UNAVAILABLE,
+                    "UPSTREAM_RATE_LIMITED",
+                    "The identity provider is busy. Try again shortly.",
+                );
+                e.retry_after_seconds = Some(retry_after_seconds.unwrap_or(30).max(1));
+                e
+            }
+            LoginError::UpstreamUnavailable(cause) => {
+                tracing::warn!(%cause, "WorkOS is unavailable");
+                new(
+                    S::BAD_GATEWAY,
+                    "UPSTREAM_UNAVAILABLE",
+                    "The identity provider is unavailable.",
+                )
+            }
+            LoginError::StoreUnavailable(cause) => {
+                tracing::warn!(%cause, "the database is unavailable");
+                let mut e = new(
+                    S::SERVICE_UNAVAILABLE,
+                    "STORE_UNAVAILABLE",
+                    "The service is temporarily unavailable.",
+                );
+                e.retry_after_seconds = Some(5);
+                e
+            }
+            LoginError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                new(S::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error.")
+            }
+        }
+    }
+
+    fn step_required(step: StepRequired, request_id: String) -> Self {
+        let code = step.code.to_ascii_uppercase();
+        let mut e = ApiError::new(StatusCode::FORBIDDEN, &code, step.message, request_id);
+        e.body.pending_authentication_token = step
+            .pending_authentication_token
+            .map(|t| t.expose_secret().to_owned());
+        e.body.organizations = (!step.organizations.is_empty()).then(|| {
+            step.organizations
+                .into_iter()
+                .map(|o| PendingOrganizationBody {
+                    id: o.id,
+                    name: o.name,
+                })
+                .collect()
+        });
+        e.body.email = step.email;
+        e
+    }
+
+    /// Maps a JSON extraction failure: 413 for an oversized body, 415 for a wrong
+    /// content type, 400 for anything unparsable or a field of the wrong type.
+    pub fn from_json(error: &JsonPayloadError, request_id: String) -> Self {
+        match error {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+                    request_id,
+                )
+            }
+            JsonPayloadError::ContentType => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "INVALID_REQUEST",
+                "The request body must be JSON (Content-Type: application/json).",
+                request_id,
+            ),
+            _ => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "The request body must be a JSON object whose fields are strings.",
+                request_id,
+            ),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status);
+        res.insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Some(seconds) = self.retry_after_seconds {
+            res.insert_header((RETRY_AFTER, seconds.to_string()));
+        }
+        res.json(&self.body)
+    }
+}
+
+/// The JSON extractor's settings: 16 KiB limit, JSON content type required, typed errors.
+pub(crate) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .content_type_required(true)
+        .error_handler(|err, req: &HttpRequest| ApiError::from_json(&err, request_id_of(req)).into())
+}

@@ -1,0 +1,28 @@
+//! Route table and the small handlers that only translate.
+
+mod callback;
+mod health;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::error::ApiError;
+use crate::request_id::request_id_of;
+
+/// Registers every route.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::live))
+        .route("/ready", web::get().to(health::ready))
+        .route("/api/auth/workos/callback", web::post().to(callback::handle));
+}
+
+/// JSON 404 for every unknown path.
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "No such route.",
+        request_id_of(&req),
+    )
+    .error_response()
+}

@@ -1,0 +1,293 @@
+//! One in-memory store implementing the user, organization and refresh-token ports.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use tether_domain::{
+    Email, Flow, NewUser, ObjectIdHex, Organization, OrganizationRepository, RefreshTokenRecord,
+    RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    users: Vec<User>,
+    /// Organizations with their creation time, for `oldest`.
+    organizations: Vec<(Timestamp, Organization)>,
+    refresh_tokens: Vec<RefreshTokenRecord>,
+}
+
+/// Users, organizations and refresh tokens held in memory. Cloning shares the data.
+///
+/// Uniqueness matches the MongoDB adapter: one user per (case-insensitive) e-mail
+/// address and per WorkOS id; one refresh token per digest.
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryStore {
+    state: Arc<Mutex<State>>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-written record: every
+        // mutation below is a single push or field assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh id: a 4-byte time part like a real ObjectId, then a counter.
+    fn new_id(&self, at: Timestamp) -> ObjectIdHex {
+        let mut bytes = [0u8; 12];
+        let seconds = u32::try_from(at.unix_seconds()).unwrap_or(u32::MAX);
+        bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+        let n = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+        bytes[4..].copy_from_slice(&n.to_be_bytes());
+        ObjectIdHex::from_bytes(bytes)
+    }
+
+    /// Adds an organization created at `created_at` and returns its id.
+    pub fn add_organization(
+        &self,
+        name: &str,
+        created_at: Timestamp,
+        settings: tether_domain::StoredSessionSettings,
+    ) -> ObjectIdHex {
+        let id = self.new_id(created_at);
+        self.lock().organizations.push((
+            created_at,
+            Organization {
+                id,
+                name: name.to_owned(),
+                session_settings: settings,
+            },
+        ));
+        id
+    }
+
+    /// Adds (or replaces) a user as-is, e.g. to set up a disabled or privileged user.
+    pub fn put_user(&self, user: User) {
+        let mut state = self.lock();
+        state.users.retain(|u| u.id != user.id);
+        state.users.push(user);
+    }
+
+    /// Every stored refresh-token record.
+    pub fn refresh_tokens(&self) -> Vec<RefreshTokenRecord> {
+        self.lock().refresh_tokens.clone()
+    }
+
+    /// How many users exist.
+    pub fn user_count(&self) -> usize {
+        self.lock().users.len()
+    }
+}
+
+fn subject_matches(user: &User, flow: Flow, subject: &str) -> bool {
+    user.workos_subject(flow) == Some(subject)
+}
+
+fn set_subject(user: &mut User, link: &WorkosLink) {
+    match link.flow {
+        Flow::Sso => user.workos_profile_id = Some(link.subject.clone()),
+        Flow::AuthKit => user.workos_user_id = Some(link.subject.clone()),
+    }
+}
+
+#[async_trait]
+impl UserRepository for InMemoryStore {
+    async fn find_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+    ) -> Result<Option<User>, RepositoryError> {
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|u| subject_matches(u, flow, subject))
+            .cloned())
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        // Emails are normalised to lower case on the way in, so equality is case-insensitive.
+        Ok(self.lock().users.iter().find(|u| &u.email == email).cloned())
+    }
+
+    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError> {
+        Ok(self.lock().users.iter().find(|u| u.id == id).cloned())
+    }
+
+    async fn insert(&self, new: NewUser) -> Result<User, RepositoryError> {
+        let id = self.new_id(new.created_at);
+        let mut state = self.lock();
+        if state
+            .users
+            .iter()
+            .any(|u| u.email == new.email || subject_matches(u, new.workos.flow, &new.workos.subject))
+        {
+            return Err(RepositoryError::Duplicate);
+        }
+        let mut user = User {
+            id,
+            email: new.email,
+            full_name: new.full_name,
+            organization_id: new.organization_id,
+            access_role: new.access_role,
+            conversation_open_preference: new.conversation_open_preference,
+            login_disabled: false,
+            workos_user_id: None,
+            workos_profile_id: None,
+        };
+        set_subject(&mut user, &new.workos);
+        state.users.push(user.clone());
+        Ok(user)
+    }
+
+    async fn record_login(
+        &self,
+        id: ObjectIdHex,
+        link: Option<WorkosLink>,
+        _at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError> {
+        let mut state = self.lock();
+        let taken = link.as_ref().is_some_and(|l| {
+            state
+                .users
+                .iter()
+                .any(|u| u.id != id && subject_matches(u, l.flow, &l.subject))
+        });
+        let Some(user) = state.users.iter_mut().find(|u| u.id == id) else {
+            return Ok(None);
+        };
+        if let Some(link) = link.filter(|l| !taken && user.workos_subject(l.flow).is_none()) {
+            set_subject(user, &link);
+        }
+        Ok(Some(user.clone()))
+    }
+}
+
+#[async_trait]
+impl OrganizationRepository for InMemoryStore {
+    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError> {
+        Ok(self
+            .lock()
+            .organizations
+            .iter()
+            .find(|(_, o)| o.id == id)
+            .map(|(_, o)| o.clone()))
+    }
+
+    async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
+        Ok(self
+            .lock()
+            .organizations
+            .iter()
+            .min_by_key(|(created, o)| (*created, o.id))
+            .map(|(_, o)| o.clone()))
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for InMemoryStore {
+    async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
+        let mut state = self.lock();
+        if state.refresh_tokens.iter().any(|r| r.hash == record.hash) {
+            return Err(RepositoryError::Duplicate);
+        }
+        state.refresh_tokens.push(record);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tether_domain::{AccessRole, StoredSessionSettings};
+
+    fn new_user(email: &str, subject: &str, org: ObjectIdHex) -> NewUser {
+        NewUser {
+            email: Email::parse(email).unwrap(),
+            full_name: "Jane Doe".into(),
+            organization_id: org,
+            access_role: AccessRole::SalesRep,
+            conversation_open_preference: "split".into(),
+            workos: WorkosLink {
+                flow: Flow::Sso,
+                subject: subject.into(),
+                connection_id: None,
+                organization_id: None,
+            },
+            created_at: Timestamp::from_millis(1_700_000_000_000),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_address_in_another_case_is_a_duplicate() {
+        let store = InMemoryStore::new();
+        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
+        store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
+        let again = store.insert(new_user("JANE@X.IO", "prof_2", org)).await;
+        assert!(matches!(again, Err(RepositoryError::Duplicate)));
+        assert_eq!(store.user_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_same_workos_subject_is_a_duplicate() {
+        let store = InMemoryStore::new();
+        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
+        store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
+        let again = store.insert(new_user("other@x.io", "prof_1", org)).await;
+        assert!(matches!(again, Err(RepositoryError::Duplicate)));
+    }
+
+    #[tokio::test]
+    async fn oldest_organization_is_the_earliest_created() {
+        let store = InMemoryStore::new();
+        store.add_organization(
+            "New",
+            Timestamp::from_millis(2_000),
+            StoredSessionSettings::none(),
+        );
+        let old = store.add_organization(
+            "Old",
+            Timestamp::from_millis(1_000),
+            StoredSessionSettings::none(),
+        );
+        assert_eq!(store.oldest().await.unwrap().unwrap().id, old);
+    }
+
+    #[tokio::test]
+    async fn record_login_adds_a_missing_subject_but_never_overwrites_one() {
+        let store = InMemoryStore::new();
+        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
+        let user = store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
+        let authkit = WorkosLink {
+            flow: Flow::AuthKit,
+            subject: "user_1".into(),
+            connection_id: None,
+            organization_id: None,
+        };
+        let updated = store
+            .record_login(user.id, Some(authkit), Timestamp::from_millis(5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.workos_user_id.as_deref(), Some("user_1"));
+        let other_sso = WorkosLink {
+            flow: Flow::Sso,
+            subject: "prof_9".into(),
+            connection_id: None,
+            organization_id: None,
+        };
+        let updated = store
+            .record_login(user.id, Some(other_sso), Timestamp::from_millis(6))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.workos_profile_id.as_deref(), Some("prof_1"));
+    }
+}

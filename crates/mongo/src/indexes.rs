@@ -1,0 +1,104 @@
+//! The indexes this service relies on, created idempotently.
+
+use mongodb::bson::{Document, doc};
+use mongodb::options::{Collation, CollationStrength, IndexOptions};
+use mongodb::{Database, IndexModel};
+use std::time::Duration;
+use tether_domain::RepositoryError;
+
+use crate::error::map_driver_error;
+use crate::{ORGANIZATIONS, REFRESH_TOKENS, USERS};
+
+/// The collation under which e-mail addresses compare: English, strength 2 (case
+/// insensitive, accent sensitive). Queries must use the same collation to use the index.
+pub(crate) fn email_collation() -> Collation {
+    Collation::builder()
+        .locale("en")
+        .strength(CollationStrength::Secondary)
+        .build()
+}
+
+/// Creates every index (a no-op for those that exist with the same definition).
+pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
+    let users = vec![
+        IndexModel::builder()
+            .keys(doc! { "email": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("email_ci_unique".to_owned())
+                    .unique(true)
+                    .collation(email_collation())
+                    .build(),
+            )
+            .build(),
+        string_unique("workosUserId"),
+        string_unique("workosProfileId"),
+    ];
+    let organizations = vec![
+        IndexModel::builder()
+            .keys(doc! { "createdAt": 1, "_id": 1 })
+            .options(IndexOptions::builder().name("createdAt_id".to_owned()).build())
+            .build(),
+    ];
+    let refresh_tokens = vec![
+        IndexModel::builder()
+            .keys(doc! { "tokenHash": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("tokenHash_unique".to_owned())
+                    .unique(true)
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "expiresAt": 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("expiresAt_ttl".to_owned())
+                    .expire_after(Duration::ZERO)
+                    .build(),
+            )
+            .build(),
+        IndexModel::builder()
+            .keys(doc! { "sessionId": 1 })
+            .options(IndexOptions::builder().name("sessionId_1".to_owned()).build())
+            .build(),
+    ];
+    for (collection, models) in [
+        (USERS, users),
+        (ORGANIZATIONS, organizations),
+        (REFRESH_TOKENS, refresh_tokens),
+    ] {
+        database
+            .collection::<Document>(collection)
+            .create_indexes(models)
+            .await
+            .map_err(|e| match map_driver_error(e) {
+                RepositoryError::Unexpected(m) => {
+                    RepositoryError::Unexpected(format!("creating the indexes of `{collection}`: {m}"))
+                }
+                // Existing duplicates refuse a unique index: not a conflict of a write.
+                RepositoryError::Duplicate => RepositoryError::Unexpected(format!(
+                    "creating the indexes of `{collection}`: existing documents have duplicate keys"
+                )),
+                unavailable => unavailable,
+            })?;
+        tracing::debug!(collection, "indexes ensured");
+    }
+    Ok(())
+}
+
+/// Unique on `field` among the documents where it is a string (documents without it,
+/// or with `null`, are not indexed and never collide).
+fn string_unique(field: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(
+            IndexOptions::builder()
+                .name(format!("{field}_unique"))
+                .unique(true)
+                .partial_filter_expression(doc! { field: { "$type": "string" } })
+                .build(),
+        )
+        .build()
+}

@@ -1,0 +1,786 @@
+//! Integration tests of the MongoDB adapters against a real SecantusDB (MongoDB wire
+//! protocol). `TETHER_TEST_MONGODB_URI` names the server (scripts/test.sh starts one);
+//! the stopped-server test also needs `TETHER_TEST_SECANTUSD`, the path to
+//! `secantusd-py`, to start and kill a server of its own.
+//!
+//! Every test works in a fresh database of its own (so tests run in parallel) and drops
+//! it at the end.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::join_all;
+use mongodb::Collection;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, DateTime, Document, doc};
+use tether_domain::secrecy::SecretString;
+use tether_domain::{
+    AccessRole, Clock, Email, Flow, IdpIdentity, NewUser, ObjectIdHex, OrganizationRepository, Provisioner,
+    ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionField, SessionId,
+    SettingValue, Timestamp, TokenHash, User, UserRepository, WorkosLink,
+};
+use tether_mongo::{MongoConfig, MongoStore};
+
+const MISSING_URI: &str = "set TETHER_TEST_MONGODB_URI (e.g. mongodb://127.0.0.1:27017) to a running \
+                           SecantusDB; run scripts/test.sh";
+
+fn mongo_uri() -> String {
+    match std::env::var("TETHER_TEST_MONGODB_URI") {
+        Ok(uri) if !uri.trim().is_empty() => uri,
+        _ => panic!("{MISSING_URI}"),
+    }
+}
+
+/// A unique database name (at most 63 bytes) starting with a readable tag.
+fn database_name(tag: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let tag: String = tag.chars().filter(char::is_ascii_alphanumeric).take(24).collect();
+    format!(
+        "t_{tag}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn config(uri: String, database: Option<String>, timeout: Duration) -> MongoConfig {
+    MongoConfig {
+        uri: SecretString::from(uri),
+        database,
+        server_selection_timeout: timeout,
+        connect_timeout: timeout,
+    }
+}
+
+/// A store on a fresh database of the test server.
+struct TestDb {
+    store: MongoStore,
+}
+
+impl TestDb {
+    async fn new(tag: &str) -> Self {
+        let store = MongoStore::connect(config(
+            mongo_uri(),
+            Some(database_name(tag)),
+            Duration::from_secs(5),
+        ))
+        .await
+        .expect("connect");
+        store.ping().await.expect("the test MongoDB answers ping");
+        Self { store }
+    }
+
+    async fn with_indexes(tag: &str) -> Self {
+        let db = Self::new(tag).await;
+        db.store.ensure_indexes().await.expect("ensure_indexes");
+        db
+    }
+
+    fn raw(&self, collection: &str) -> Collection<Document> {
+        self.store.database().collection(collection)
+    }
+
+    async fn drop_database(self) {
+        self.store
+            .database()
+            .drop()
+            .await
+            .expect("drop the test database");
+    }
+}
+
+fn ts(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis)
+}
+
+fn hex(oid: ObjectId) -> ObjectIdHex {
+    ObjectIdHex::from_bytes(oid.bytes())
+}
+
+fn oid(id: ObjectIdHex) -> ObjectId {
+    ObjectId::from_bytes(id.bytes())
+}
+
+fn new_user(email: &str, flow: Flow, subject: &str, organization: ObjectIdHex) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        full_name: "Jane Doe".into(),
+        organization_id: organization,
+        access_role: AccessRole::SalesRep,
+        conversation_open_preference: "split".into(),
+        workos: WorkosLink {
+            flow,
+            subject: subject.into(),
+            connection_id: Some("conn_1".into()),
+            organization_id: Some("org_1".into()),
+        },
+        created_at: ts(1_700_000_000_000),
+    }
+}
+
+#[tokio::test]
+async fn a_new_user_is_found_by_id_by_email_and_by_its_workos_subject() {
+    let db = TestDb::with_indexes("find").await;
+    let org = hex(ObjectId::new());
+    let created = db
+        .store
+        .insert(new_user("jane@example.com", Flow::Sso, "prof_1", org))
+        .await
+        .unwrap();
+    assert_eq!(created.workos_profile_id.as_deref(), Some("prof_1"));
+    assert_eq!(created.workos_user_id, None);
+
+    let by_id = UserRepository::find_by_id(&db.store, created.id).await.unwrap();
+    assert_eq!(by_id.as_ref(), Some(&created));
+    let by_email = db
+        .store
+        .find_by_email(&Email::parse("JANE@Example.COM").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(by_email.as_ref(), Some(&created));
+    let by_subject = db
+        .store
+        .find_by_workos_subject(Flow::Sso, "prof_1")
+        .await
+        .unwrap();
+    assert_eq!(by_subject.as_ref(), Some(&created));
+    // The subject belongs to one flow only.
+    assert_eq!(
+        db.store
+            .find_by_workos_subject(Flow::AuthKit, "prof_1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        db.store
+            .find_by_email(&Email::parse("other@example.com").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    let raw = db.raw("users").find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(raw.get_str("email").unwrap(), "jane@example.com");
+    assert_eq!(raw.get_object_id("organizationId").unwrap(), oid(org));
+    assert_eq!(raw.get_str("accessRole").unwrap(), "SALES_REP");
+    assert!(!raw.get_bool("loginDisabled").unwrap());
+    assert_eq!(raw.get_str("workosConnectionId").unwrap(), "conn_1");
+    assert_eq!(raw.get_str("workosOrganizationId").unwrap(), "org_1");
+    for field in ["createdAt", "updatedAt", "lastLoginAt"] {
+        assert_eq!(
+            raw.get_datetime(field).unwrap(),
+            &DateTime::from_millis(1_700_000_000_000),
+            "{field}"
+        );
+    }
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn an_address_the_product_stored_in_mixed_case_is_found_case_insensitively() {
+    let db = TestDb::with_indexes("mixedcase").await;
+    let id = ObjectId::new();
+    db.raw("users")
+        .insert_one(doc! {
+            "_id": id, "email": "Jane.Doe@Example.COM", "organizationId": ObjectId::new(),
+            "accessRole": "ADMIN",
+        })
+        .await
+        .unwrap();
+    let found = db
+        .store
+        .find_by_email(&Email::parse("jane.doe@example.com").unwrap())
+        .await
+        .unwrap()
+        .expect("found despite the case");
+    assert_eq!(found.id, hex(id));
+    assert_eq!(found.email.as_str(), "jane.doe@example.com");
+    assert_eq!(found.access_role, AccessRole::Admin);
+    assert_eq!(found.conversation_open_preference, "split");
+    assert_eq!(found.full_name, "");
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn an_address_differing_only_in_case_is_a_duplicate_and_writes_nothing() {
+    let db = TestDb::with_indexes("dupemail").await;
+    db.raw("users")
+        .insert_one(doc! {
+            "email": "Jane@Example.COM", "organizationId": ObjectId::new(), "accessRole": "ADMIN",
+        })
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .insert(new_user(
+            "jane@example.com",
+            Flow::AuthKit,
+            "user_1",
+            hex(ObjectId::new()),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
+    assert_eq!(db.raw("users").count_documents(doc! {}).await.unwrap(), 1);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_workos_subject_another_user_carries_is_a_duplicate() {
+    let db = TestDb::with_indexes("dupsubject").await;
+    let org = hex(ObjectId::new());
+    db.store
+        .insert(new_user("a@example.com", Flow::AuthKit, "user_1", org))
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .insert(new_user("b@example.com", Flow::AuthKit, "user_1", org))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
+    // Users without a given WorkOS id never collide on it.
+    db.store
+        .insert(new_user("c@example.com", Flow::Sso, "prof_1", org))
+        .await
+        .unwrap();
+    assert_eq!(db.raw("users").count_documents(doc! {}).await.unwrap(), 2);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn record_login_stamps_dates_fills_missing_ids_and_leaves_every_other_field_alone() {
+    let db = TestDb::with_indexes("recordlogin").await;
+    let id = ObjectId::new();
+    let org = ObjectId::new();
+    let created = DateTime::from_millis(1_600_000_000_000);
+    db.raw("users")
+        .insert_one(doc! {
+            "_id": id, "email": "jane@example.com", "fullName": "Jane", "organizationId": org,
+            "accessRole": "ADMIN", "workosProfileId": "prof_old", "workosConnectionId": "conn_old",
+            "phone": "+1 555 0100", "department": { "name": "Sales", "floor": 3_i32 },
+            "createdAt": created, "updatedAt": created,
+        })
+        .await
+        .unwrap();
+    let at = ts(1_750_000_000_000);
+
+    // An SSO link: the stored profile id and connection stay, the missing WorkOS org is recorded.
+    let user = db
+        .store
+        .record_login(
+            hex(id),
+            Some(WorkosLink {
+                flow: Flow::Sso,
+                subject: "prof_new".into(),
+                connection_id: Some("conn_new".into()),
+                organization_id: Some("org_new".into()),
+            }),
+            at,
+        )
+        .await
+        .unwrap()
+        .expect("the user exists");
+    assert_eq!(user.workos_profile_id.as_deref(), Some("prof_old"));
+    assert_eq!(user.organization_id, hex(org));
+    assert_eq!(user.access_role, AccessRole::Admin);
+
+    // An AuthKit link on a user without an AuthKit id records it.
+    let user = db
+        .store
+        .record_login(
+            hex(id),
+            Some(WorkosLink {
+                flow: Flow::AuthKit,
+                subject: "user_1".into(),
+                connection_id: None,
+                organization_id: None,
+            }),
+            at,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.workos_user_id.as_deref(), Some("user_1"));
+
+    let raw = db
+        .raw("users")
+        .find_one(doc! { "_id": id })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_str("workosProfileId").unwrap(), "prof_old");
+    assert_eq!(raw.get_str("workosUserId").unwrap(), "user_1");
+    assert_eq!(raw.get_str("workosConnectionId").unwrap(), "conn_old");
+    assert_eq!(raw.get_str("workosOrganizationId").unwrap(), "org_new");
+    assert_eq!(raw.get_str("phone").unwrap(), "+1 555 0100");
+    assert_eq!(
+        raw.get_document("department").unwrap(),
+        &doc! { "name": "Sales", "floor": 3_i32 }
+    );
+    assert_eq!(raw.get_object_id("organizationId").unwrap(), org);
+    assert_eq!(raw.get_str("accessRole").unwrap(), "ADMIN");
+    assert_eq!(raw.get_str("fullName").unwrap(), "Jane");
+    assert_eq!(raw.get_datetime("createdAt").unwrap(), &created);
+    assert_eq!(
+        raw.get_datetime("updatedAt").unwrap(),
+        &DateTime::from_millis(at.millis())
+    );
+    assert_eq!(
+        raw.get_datetime("lastLoginAt").unwrap(),
+        &DateTime::from_millis(at.millis())
+    );
+    assert!(
+        !raw.contains_key("loginDisabled"),
+        "no field is added beyond the stamps and ids"
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn record_login_of_a_user_that_does_not_exist_is_none() {
+    let db = TestDb::with_indexes("recordmissing").await;
+    let outcome = db
+        .store
+        .record_login(hex(ObjectId::new()), None, ts(1_750_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(outcome, None);
+    assert_eq!(db.raw("users").count_documents(doc! {}).await.unwrap(), 0);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn record_login_with_a_subject_another_user_carries_still_stamps_the_login() {
+    let db = TestDb::with_indexes("recordclash").await;
+    let org = hex(ObjectId::new());
+    db.store
+        .insert(new_user("owner@example.com", Flow::AuthKit, "user_taken", org))
+        .await
+        .unwrap();
+    let other = db
+        .store
+        .insert(new_user("other@example.com", Flow::Sso, "prof_2", org))
+        .await
+        .unwrap();
+    let at = ts(1_760_000_000_000);
+    let user = db
+        .store
+        .record_login(
+            other.id,
+            Some(WorkosLink {
+                flow: Flow::AuthKit,
+                subject: "user_taken".into(),
+                connection_id: None,
+                organization_id: None,
+            }),
+            at,
+        )
+        .await
+        .expect("the login is recorded without the clashing id")
+        .unwrap();
+    assert_eq!(user.workos_user_id, None);
+    let raw = db
+        .raw("users")
+        .find_one(doc! { "_id": oid(other.id) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        raw.get_datetime("lastLoginAt").unwrap(),
+        &DateTime::from_millis(at.millis())
+    );
+    assert!(!raw.contains_key("workosUserId"));
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_user_with_an_unknown_access_role_is_unexpected_naming_the_field_and_id_but_not_the_address() {
+    let db = TestDb::new("badrole").await;
+    let id = ObjectId::new();
+    db.raw("users")
+        .insert_one(doc! {
+            "_id": id, "email": "secret.person@example.com", "organizationId": ObjectId::new(),
+            "accessRole": "OWNER",
+        })
+        .await
+        .unwrap();
+    let err = UserRepository::find_by_id(&db.store, hex(id)).await.unwrap_err();
+    let RepositoryError::Unexpected(message) = err else {
+        panic!("expected Unexpected, got {err:?}")
+    };
+    assert!(message.contains("accessRole"), "{message}");
+    assert!(message.contains(&id.to_hex()), "{message}");
+    assert!(!message.contains("secret.person"), "{message}");
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn session_settings_of_mixed_types_are_read_field_by_field() {
+    let db = TestDb::new("settings").await;
+    let id = ObjectId::new();
+    db.raw("organizations")
+        .insert_one(doc! {
+            "_id": id, "name": "Acme", "createdAt": DateTime::from_millis(1),
+            "sessionSettings": {
+                "idleTimeoutMinutes": 45_i32,
+                "tokenExpiryHours": 12.5_f64,
+                "warningTimeMinutes": Bson::Null,
+                "ssoFallbackBehavior": "reauth-button",
+                "enabled": false,
+                "passwordFallbackBehavior": ["logout"],
+                "somethingNew": "ignored",
+            },
+        })
+        .await
+        .unwrap();
+    let org = OrganizationRepository::find_by_id(&db.store, hex(id))
+        .await
+        .unwrap()
+        .expect("the organization exists");
+    assert_eq!(org.name, "Acme");
+    let s = &org.session_settings;
+    assert_eq!(
+        s.get(SessionField::IdleTimeoutMinutes),
+        Some(&SettingValue::Number(45.0))
+    );
+    assert_eq!(
+        s.get(SessionField::TokenExpiryHours),
+        Some(&SettingValue::Number(12.5))
+    );
+    assert_eq!(s.get(SessionField::WarningTimeMinutes), None);
+    assert_eq!(
+        s.get(SessionField::SsoFallbackBehavior),
+        Some(&SettingValue::Text("reauth-button".into()))
+    );
+    assert_eq!(s.get(SessionField::Enabled), Some(&SettingValue::Bool(false)));
+    assert_eq!(
+        s.get(SessionField::PasswordFallbackBehavior),
+        Some(&SettingValue::Other("array"))
+    );
+    assert_eq!(s.iter().count(), 5);
+    assert_eq!(
+        OrganizationRepository::find_by_id(&db.store, hex(ObjectId::new()))
+            .await
+            .unwrap(),
+        None
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn oldest_picks_the_smallest_created_at_breaks_ties_by_id_and_is_none_when_empty() {
+    let db = TestDb::with_indexes("oldest").await;
+    assert_eq!(db.store.oldest().await.unwrap(), None);
+    let tie_low = ObjectId::parse_str("000000000000000000000001").unwrap();
+    let tie_high = ObjectId::parse_str("ffffffffffffffffffffffff").unwrap();
+    db.raw("organizations")
+        .insert_many([
+            doc! { "_id": ObjectId::new(), "name": "newest", "createdAt": DateTime::from_millis(3_000) },
+            doc! { "_id": tie_high, "name": "tie high", "createdAt": DateTime::from_millis(1_000) },
+            doc! { "_id": tie_low, "name": "tie low", "createdAt": DateTime::from_millis(1_000) },
+            doc! { "_id": ObjectId::new(), "name": "middle", "createdAt": DateTime::from_millis(2_000) },
+        ])
+        .await
+        .unwrap();
+    let oldest = db.store.oldest().await.unwrap().expect("an organization");
+    assert_eq!(oldest.name, "tie low");
+    assert_eq!(oldest.id, hex(tie_low));
+    assert!(oldest.session_settings.is_empty());
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
+    let db = TestDb::with_indexes("refresh").await;
+    let user = ObjectId::new();
+    let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let record = RefreshTokenRecord {
+        hash: TokenHash::new(digest),
+        user_id: hex(user),
+        session_id: SessionId::new("sess_1"),
+        expires_at: ts(1_800_000_000_000),
+        created_at: ts(1_700_000_000_000),
+        session_started_at: ts(1_690_000_000_000),
+    };
+    db.store.save(record.clone()).await.unwrap();
+
+    let raw = db.raw("refresh_tokens").find_one(doc! {}).await.unwrap().unwrap();
+    let keys: BTreeSet<&str> = raw.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "_id",
+            "tokenHash",
+            "userId",
+            "sessionId",
+            "expiresAt",
+            "createdAt",
+            "sessionStartedAt"
+        ])
+    );
+    assert!(raw.get_object_id("_id").is_ok());
+    assert_eq!(raw.get_str("tokenHash").unwrap(), digest);
+    assert_eq!(raw.get_object_id("userId").unwrap(), user);
+    assert_eq!(raw.get_str("sessionId").unwrap(), "sess_1");
+    assert_eq!(
+        raw.get_datetime("expiresAt").unwrap(),
+        &DateTime::from_millis(1_800_000_000_000)
+    );
+    assert_eq!(
+        raw.get_datetime("createdAt").unwrap(),
+        &DateTime::from_millis(1_700_000_000_000)
+    );
+    assert_eq!(
+        raw.get_datetime("sessionStartedAt").unwrap(),
+        &DateTime::from_millis(1_690_000_000_000)
+    );
+
+    let err = db.store.save(record).await.unwrap_err();
+    assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn ensure_indexes_twice_is_fine_and_creates_the_documented_indexes() {
+    let db = TestDb::new("indexes").await;
+    db.store.ensure_indexes().await.expect("first run");
+    db.store
+        .ensure_indexes()
+        .await
+        .expect("second run changes nothing");
+
+    let indexes = |collection: &'static str| {
+        let raw = db.raw(collection);
+        async move {
+            let mut by_name = std::collections::BTreeMap::new();
+            let mut cursor = raw.list_indexes().await.unwrap();
+            while cursor.advance().await.unwrap() {
+                let index = cursor.deserialize_current().unwrap();
+                let name = index.options.as_ref().and_then(|o| o.name.clone()).unwrap();
+                by_name.insert(name, index);
+            }
+            by_name
+        }
+    };
+
+    let tokens = indexes("refresh_tokens").await;
+    let ttl = tokens["expiresAt_ttl"].options.as_ref().unwrap();
+    assert_eq!(tokens["expiresAt_ttl"].keys, doc! { "expiresAt": 1 });
+    assert_eq!(ttl.expire_after, Some(Duration::ZERO));
+    assert_eq!(
+        tokens["tokenHash_unique"].options.as_ref().unwrap().unique,
+        Some(true)
+    );
+    assert_eq!(tokens["sessionId_1"].keys, doc! { "sessionId": 1 });
+
+    let users = indexes("users").await;
+    let email = users["email_ci_unique"].options.as_ref().unwrap();
+    assert_eq!(email.unique, Some(true));
+    let collation = email.collation.as_ref().expect("a collation");
+    assert_eq!(collation.locale, "en");
+    assert!(matches!(
+        collation.strength,
+        Some(mongodb::options::CollationStrength::Secondary)
+    ));
+    for field in ["workosUserId", "workosProfileId"] {
+        let options = users[&format!("{field}_unique")].options.as_ref().unwrap();
+        assert_eq!(options.unique, Some(true));
+        assert_eq!(
+            options.partial_filter_expression,
+            Some(doc! { field: { "$type": "string" } })
+        );
+    }
+
+    let organizations = indexes("organizations").await;
+    assert_eq!(
+        organizations["createdAt_id"].keys,
+        doc! { "createdAt": 1, "_id": 1 }
+    );
+    db.drop_database().await;
+}
+
+/// A clock stuck at one instant.
+struct FixedClock(Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// The MongoDB user repository, counting successful and duplicate inserts.
+struct CountingUsers {
+    inner: MongoStore,
+    inserted: AtomicU32,
+    duplicates: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl UserRepository for CountingUsers {
+    async fn find_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+    ) -> Result<Option<User>, RepositoryError> {
+        self.inner.find_by_workos_subject(flow, subject).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
+        self.inner.find_by_email(email).await
+    }
+
+    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError> {
+        UserRepository::find_by_id(&self.inner, id).await
+    }
+
+    async fn insert(&self, user: NewUser) -> Result<User, RepositoryError> {
+        let outcome = self.inner.insert(user).await;
+        match &outcome {
+            Ok(_) => self.inserted.fetch_add(1, Ordering::Relaxed),
+            Err(RepositoryError::Duplicate) => self.duplicates.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
+        outcome
+    }
+
+    async fn record_login(
+        &self,
+        id: ObjectIdHex,
+        link: Option<WorkosLink>,
+        at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError> {
+        self.inner.record_login(id, link, at).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() {
+    let db = TestDb::with_indexes("race").await;
+    db.raw("organizations")
+        .insert_one(doc! { "_id": ObjectId::new(), "name": "Acme", "createdAt": DateTime::from_millis(1) })
+        .await
+        .unwrap();
+    let users = Arc::new(CountingUsers {
+        inner: db.store.clone(),
+        inserted: AtomicU32::new(0),
+        duplicates: AtomicU32::new(0),
+    });
+    let provisioner = Provisioner::new(
+        users.clone(),
+        Arc::new(db.store.clone()),
+        Arc::new(FixedClock(ts(1_750_000_000_000))),
+        ProvisioningPolicy::default(),
+    );
+    let identity = IdpIdentity {
+        flow: Flow::AuthKit,
+        subject: "user_race".into(),
+        email: "Race.Person@Example.com".into(),
+        first_name: Some("Race".into()),
+        last_name: Some("Person".into()),
+        connection_id: None,
+        organization_id: Some("org_race".into()),
+    };
+    let tasks = (0..20).map(|_| {
+        let provisioner = provisioner.clone();
+        let identity = identity.clone();
+        tokio::spawn(async move { provisioner.find_or_create(&identity, None).await })
+    });
+    let results = join_all(tasks).await;
+    let ids: BTreeSet<ObjectIdHex> = results
+        .into_iter()
+        .map(|joined| joined.expect("task").expect("every login succeeds").id)
+        .collect();
+    assert_eq!(ids.len(), 1, "every login got the same user");
+    assert_eq!(
+        users.inserted.load(Ordering::Relaxed),
+        1,
+        "exactly one insert succeeded"
+    );
+    // Informative: how many inserts lost the race (depends on scheduling).
+    eprintln!(
+        "inserts refused as duplicates: {}",
+        users.duplicates.load(Ordering::Relaxed)
+    );
+    assert_eq!(db.raw("users").count_documents(doc! {}).await.unwrap(), 1);
+    let raw = db.raw("users").find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(raw.get_str("email").unwrap(), "race.person@example.com");
+    assert_eq!(raw.get_str("workosUserId").unwrap(), "user_race");
+    db.drop_database().await;
+}
+
+/// A SecantusDB started by a test; killed when dropped.
+struct OwnServer(Child);
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
+    let binary = std::env::var("TETHER_TEST_SECANTUSD").unwrap_or_else(|_| {
+        panic!("set TETHER_TEST_SECANTUSD to the path of secantusd-py; run scripts/test.sh")
+    });
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().unwrap().port()
+    };
+    let mut server = OwnServer(
+        Command::new(&binary)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                ":memory:",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {binary}: {e}")),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "SecantusDB did not open port {port} within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let store = MongoStore::connect(config(
+        format!("mongodb://127.0.0.1:{port}"),
+        Some("stopped".into()),
+        Duration::from_secs(1),
+    ))
+    .await
+    .unwrap();
+    store
+        .ping()
+        .await
+        .expect("the server answers before it is stopped");
+    let email = Email::parse("jane@example.com").unwrap();
+    assert_eq!(store.find_by_email(&email).await.unwrap(), None);
+
+    server.0.kill().expect("kill the server");
+    server.0.wait().expect("reap the server");
+
+    let started = Instant::now();
+    let err = store.find_by_email(&email).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
+    assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert!(!err.to_string().contains("mongodb://"), "{err}");
+}

@@ -1,0 +1,548 @@
+//! The WorkOS HTTP client and its [`IdentityProvider`] implementation: one-time code
+//! exchange with the SSO API (`POST /sso/token`) or the AuthKit API
+//! (`POST /user_management/authenticate`).
+//!
+//! Secrets (the API key, the code, the PKCE verifier) only ever go into request bodies;
+//! WorkOS tokens in answers (`access_token`, `refresh_token`, ...) are never deserialized,
+//! kept or logged.
+
+use std::error::Error as _;
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Response, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tether_domain::{ExchangeError, Flow, IdentityProvider, IdpIdentity};
+
+use crate::classify::{classify_failure, parse_retry_after};
+use crate::config::{WorkosBuildError, WorkosConfig};
+
+/// Most bytes read from one WorkOS answer; the rest is ignored.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// How long an idle pooled connection may be reused. Below the 5 s keep-alive of common
+/// servers, so that a request is rarely written to a connection the server is closing
+/// (such a request could not be retried: the code might have been consumed).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Adapter over the WorkOS HTTP API that exchanges one-time codes for identities.
+///
+/// Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct WorkosClient {
+    http: reqwest::Client,
+    sso_token_url: Url,
+    authenticate_url: Url,
+    client_id: String,
+    api_key: SecretString,
+}
+
+impl fmt::Debug for WorkosClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkosClient")
+            .field("sso_token_url", &self.sso_token_url.as_str())
+            .field("authenticate_url", &self.authenticate_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("api_key", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkosClient {
+    /// Validates `config` and builds the client: one HTTP client with the configured
+    /// connect and total time-outs that never follows redirects.
+    ///
+    /// # Errors
+    ///
+    /// [`WorkosBuildError`] when the base URL is not an `http`/`https` URL (a trailing
+    /// slash is fine; a query or fragment is not), the client id or API key is empty, a
+    /// time-out is zero, or the HTTP client cannot be built.
+    pub fn new(config: WorkosConfig) -> Result<Self, WorkosBuildError> {
+        let base = parse_base_url(&config.base_url)?;
+        if config.client_id.trim().is_empty() {
+            return Err(WorkosBuildError::MissingClientId);
+        }
+        if config.api_key.expose_secret().trim().is_empty() {
+            return Err(WorkosBuildError::MissingApiKey);
+        }
+        if config.connect_timeout.is_zero() {
+            return Err(WorkosBuildError::ZeroTimeout("connect time-out"));
+        }
+        if config.request_timeout.is_zero() {
+            return Err(WorkosBuildError::ZeroTimeout("request time-out"));
+        }
+        let endpoint = |path: &str| {
+            Url::parse(&format!("{base}{path}")).map_err(|e| WorkosBuildError::InvalidBaseUrl(e.to_string()))
+        };
+        let sso_token_url = endpoint("/sso/token")?;
+        let authenticate_url = endpoint("/user_management/authenticate")?;
+
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .user_agent(concat!("tether-auth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| WorkosBuildError::HttpClient(error_chain(&e)))?;
+
+        Ok(Self {
+            http,
+            sso_token_url,
+            authenticate_url,
+            client_id: config.client_id,
+            api_key: config.api_key,
+        })
+    }
+
+    /// Sends one exchange request, retrying once only when the connection could not be
+    /// established (the request cannot have reached WorkOS then). Never retries after a
+    /// time-out or once the request may have been written.
+    async fn send(&self, flow: Flow, url: &Url, body: Vec<u8>) -> Result<Response, ExchangeError> {
+        let mut retried = false;
+        loop {
+            let request = self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, "application/json")
+                .body(body.clone());
+            match request.send().await {
+                Ok(response) => return Ok(response),
+                Err(error) if !retried && error.is_connect() && !error.is_timeout() => {
+                    tracing::debug!(flow = flow.as_str(), "could not connect to WorkOS; retrying once");
+                    retried = true;
+                }
+                Err(error) => {
+                    tracing::debug!(
+                        flow = flow.as_str(),
+                        failure = transport_kind(&error),
+                        "WorkOS code exchange failed before an answer"
+                    );
+                    return Err(transport_failure(&error));
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl IdentityProvider for WorkosClient {
+    /// Exchanges `code` with the API of `flow`.
+    ///
+    /// `pkce_verifier` is sent as `code_verifier` to AuthKit and ignored for SSO (the SSO
+    /// API has no PKCE). An empty code is [`ExchangeError::InvalidCode`] without a request.
+    async fn exchange(
+        &self,
+        flow: Flow,
+        code: &SecretString,
+        pkce_verifier: Option<SecretString>,
+    ) -> Result<IdpIdentity, ExchangeError> {
+        if code.expose_secret().is_empty() {
+            return Err(ExchangeError::InvalidCode);
+        }
+        let (url, code_verifier) = match flow {
+            Flow::Sso => (&self.sso_token_url, None),
+            Flow::AuthKit => (
+                &self.authenticate_url,
+                pkce_verifier.as_ref().map(|v| v.expose_secret()),
+            ),
+        };
+        let request = ExchangeRequest {
+            client_id: &self.client_id,
+            client_secret: self.api_key.expose_secret(),
+            grant_type: "authorization_code",
+            code: code.expose_secret(),
+            code_verifier,
+        };
+        let body = serde_json::to_vec(&request)
+            .map_err(|_| ExchangeError::Unexpected("could not encode the request".to_owned()))?;
+
+        let response = self.send(flow, url, body).await?;
+        let status = response.status();
+        tracing::debug!(
+            flow = flow.as_str(),
+            status = status.as_u16(),
+            "WorkOS code exchange answered"
+        );
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let (body, truncated) = read_capped(response).await.map_err(|error| {
+            tracing::debug!(
+                flow = flow.as_str(),
+                status = status.as_u16(),
+                failure = transport_kind(&error),
+                "reading the WorkOS answer failed"
+            );
+            transport_failure(&error)
+        })?;
+
+        if !status.is_success() {
+            return Err(classify_failure(status.as_u16(), retry_after, &body));
+        }
+        if truncated {
+            return Err(ExchangeError::Unexpected(format!(
+                "HTTP {} answer larger than {MAX_ANSWER_BYTES} bytes",
+                status.as_u16()
+            )));
+        }
+        match flow {
+            Flow::Sso => identity_from_sso(&body),
+            Flow::AuthKit => identity_from_authkit(&body),
+        }
+    }
+}
+
+/// The JSON body of both exchange requests. Holds secrets: never `Debug`, never logged.
+#[derive(Serialize)]
+struct ExchangeRequest<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    grant_type: &'static str,
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_verifier: Option<&'a str>,
+}
+
+/// The part of a `/sso/token` success we use (tokens are deliberately left out).
+#[derive(Deserialize)]
+struct SsoAnswer {
+    profile: SsoProfile,
+}
+
+/// An SSO profile.
+#[derive(Deserialize)]
+struct SsoProfile {
+    id: String,
+    email: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    connection_id: Option<String>,
+    #[serde(default)]
+    organization_id: Option<String>,
+}
+
+/// The part of a `/user_management/authenticate` success we use (tokens are left out).
+#[derive(Deserialize)]
+struct AuthKitAnswer {
+    user: AuthKitUser,
+    #[serde(default)]
+    organization_id: Option<String>,
+}
+
+/// An AuthKit user.
+#[derive(Deserialize)]
+struct AuthKitUser {
+    id: String,
+    email: String,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+}
+
+/// The identity in a `/sso/token` success body.
+fn identity_from_sso(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
+    let answer: SsoAnswer =
+        serde_json::from_slice(body).map_err(|_| malformed("the SSO answer lacks a usable `profile`"))?;
+    let profile = answer.profile;
+    if profile.id.is_empty() || profile.email.is_empty() {
+        return Err(malformed("the SSO profile has an empty id or email"));
+    }
+    Ok(IdpIdentity {
+        flow: Flow::Sso,
+        subject: profile.id,
+        email: profile.email,
+        first_name: non_empty(profile.first_name),
+        last_name: non_empty(profile.last_name),
+        connection_id: non_empty(profile.connection_id),
+        organization_id: non_empty(profile.organization_id),
+    })
+}
+
+/// The identity in a `/user_management/authenticate` success body.
+fn identity_from_authkit(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
+    let answer: AuthKitAnswer =
+        serde_json::from_slice(body).map_err(|_| malformed("the AuthKit answer lacks a usable `user`"))?;
+    let user = answer.user;
+    if user.id.is_empty() || user.email.is_empty() {
+        return Err(malformed("the AuthKit user has an empty id or email"));
+    }
+    Ok(IdpIdentity {
+        flow: Flow::AuthKit,
+        subject: user.id,
+        email: user.email,
+        first_name: non_empty(user.first_name),
+        last_name: non_empty(user.last_name),
+        connection_id: None,
+        organization_id: non_empty(answer.organization_id),
+    })
+}
+
+/// A 2xx answer this adapter cannot use. The serde error is dropped on purpose: its
+/// message may quote values from the body.
+fn malformed(reason: &str) -> ExchangeError {
+    ExchangeError::Unexpected(format!("HTTP 200: {reason}"))
+}
+
+/// `None` for a missing or empty string.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// Reads at most [`MAX_ANSWER_BYTES`] of the body; `true` when more was on offer.
+async fn read_capped(mut response: Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_ANSWER_BYTES - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+/// A transport failure (time-out, refused connection, broken body) as an outage.
+fn transport_failure(error: &reqwest::Error) -> ExchangeError {
+    ExchangeError::Unavailable(format!("{}: {}", transport_kind(error), error_chain(error)))
+}
+
+/// A short name for a transport failure.
+fn transport_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "could not read the answer"
+    } else {
+        "request failed"
+    }
+}
+
+/// The error's causes, without the URL (which holds nothing secret, but is noise).
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.is_empty() {
+        text = error.to_string();
+    }
+    text
+}
+
+/// Parses and checks the base URL; returns it without trailing slashes.
+fn parse_base_url(raw: &str) -> Result<String, WorkosBuildError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let url = Url::parse(trimmed).map_err(|e| WorkosBuildError::InvalidBaseUrl(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(WorkosBuildError::InvalidBaseUrl(format!(
+            "scheme `{}` is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(WorkosBuildError::InvalidBaseUrl("no host".to_owned()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(WorkosBuildError::InvalidBaseUrl(
+            "a query or fragment is not allowed".to_owned(),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(WorkosBuildError::InvalidBaseUrl(
+            "credentials in the URL are not allowed".to_owned(),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(base_url: &str) -> WorkosConfig {
+        WorkosConfig {
+            base_url: base_url.to_owned(),
+            client_id: "client_test".to_owned(),
+            api_key: SecretString::from("sk_test_default"),
+            connect_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn a_trailing_slash_on_the_base_url_is_tolerated() {
+        let client = WorkosClient::new(config("https://api.workos.com/")).unwrap();
+        assert_eq!(client.sso_token_url.as_str(), "https://api.workos.com/sso/token");
+        assert_eq!(
+            client.authenticate_url.as_str(),
+            "https://api.workos.com/user_management/authenticate"
+        );
+    }
+
+    #[test]
+    fn a_base_url_with_a_path_prefix_keeps_it() {
+        let client = WorkosClient::new(config("http://127.0.0.1:4100/workos//")).unwrap();
+        assert_eq!(
+            client.sso_token_url.as_str(),
+            "http://127.0.0.1:4100/workos/sso/token"
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for bad in [
+            "",
+            "api.workos.com",
+            "ftp://api.workos.com",
+            "https://api.workos.com?x=1",
+            "https://api.workos.com#frag",
+            "https://user:pw@api.workos.com",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    WorkosClient::new(config(bad)),
+                    Err(WorkosBuildError::InvalidBaseUrl(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_credentials_and_zero_timeouts_are_refused() {
+        let mut no_client = config("https://api.workos.com");
+        no_client.client_id = " ".to_owned();
+        assert_eq!(
+            WorkosClient::new(no_client).unwrap_err(),
+            WorkosBuildError::MissingClientId
+        );
+
+        let mut no_key = config("https://api.workos.com");
+        no_key.api_key = SecretString::from("");
+        assert_eq!(
+            WorkosClient::new(no_key).unwrap_err(),
+            WorkosBuildError::MissingApiKey
+        );
+
+        let mut zero = config("https://api.workos.com");
+        zero.request_timeout = Duration::ZERO;
+        assert!(matches!(
+            WorkosClient::new(zero),
+            Err(WorkosBuildError::ZeroTimeout(_))
+        ));
+    }
+
+    #[test]
+    fn debug_output_hides_the_api_key() {
+        let client = WorkosClient::new(config("https://api.workos.com")).unwrap();
+        let printed = format!("{client:?}");
+        assert!(!printed.contains("sk_test_default"), "{printed}");
+    }
+
+    #[test]
+    fn the_request_body_has_no_redirect_uri_and_a_verifier_only_when_given() {
+        let without = serde_json::to_value(ExchangeRequest {
+            client_id: "client_test",
+            client_secret: "sk",
+            grant_type: "authorization_code",
+            code: "c",
+            code_verifier: None,
+        })
+        .unwrap();
+        assert_eq!(
+            without,
+            serde_json::json!({"client_id":"client_test","client_secret":"sk","grant_type":"authorization_code","code":"c"})
+        );
+        let with = serde_json::to_value(ExchangeRequest {
+            client_id: "client_test",
+            client_secret: "sk",
+            grant_type: "authorization_code",
+            code: "c",
+            code_verifier: Some("v"),
+        })
+        .unwrap();
+        assert_eq!(with["code_verifier"], "v");
+        assert!(with.get("redirect_uri").is_none());
+    }
+
+    #[test]
+    fn an_sso_success_becomes_an_identity() {
+        let body = br#"{"profile":{"object":"profile","id":"prof_1","email":"Admin@Acme.example","first_name":"Acme","last_name":null,"connection_id":"conn_1","connection_type":"OktaSAML","organization_id":"org_1","idp_id":"idp_1","role":{"slug":"member"}},"access_token":"secret"}"#;
+        assert_eq!(
+            identity_from_sso(body).unwrap(),
+            IdpIdentity {
+                flow: Flow::Sso,
+                subject: "prof_1".into(),
+                email: "Admin@Acme.example".into(),
+                first_name: Some("Acme".into()),
+                last_name: None,
+                connection_id: Some("conn_1".into()),
+                organization_id: Some("org_1".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn an_authkit_success_becomes_an_identity() {
+        let body = br#"{"user":{"id":"user_1","email":"jane@authkit.example","first_name":"Jane","last_name":"Doe","email_verified":true},"organization_id":"org_9","access_token":"a","refresh_token":"r"}"#;
+        assert_eq!(
+            identity_from_authkit(body).unwrap(),
+            IdpIdentity {
+                flow: Flow::AuthKit,
+                subject: "user_1".into(),
+                email: "jane@authkit.example".into(),
+                first_name: Some("Jane".into()),
+                last_name: Some("Doe".into()),
+                connection_id: None,
+                organization_id: Some("org_9".into()),
+            }
+        );
+        let no_org = br#"{"user":{"id":"user_1","email":"j@x.example"},"organization_id":null}"#;
+        assert_eq!(identity_from_authkit(no_org).unwrap().organization_id, None);
+    }
+
+    #[test]
+    fn a_success_without_the_expected_fields_is_unexpected() {
+        for body in [
+            &br#"{"access_token":"a"}"#[..],
+            br#"{"profile":{"id":"prof_1"}}"#,
+            br#"{"profile":{"id":"","email":"a@b.example"}}"#,
+            b"not json",
+        ] {
+            assert!(matches!(
+                identity_from_sso(body),
+                Err(ExchangeError::Unexpected(_))
+            ));
+        }
+        for body in [
+            &br#"{"organization_id":null}"#[..],
+            br#"{"user":{"email":"a@b.example"}}"#,
+            br#"{"user":{"id":"user_1","email":42}}"#,
+        ] {
+            assert!(matches!(
+                identity_from_authkit(body),
+                Err(ExchangeError::Unexpected(_))
+            ));
+        }
+    }
+}

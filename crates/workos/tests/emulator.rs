@@ -1,0 +1,745 @@
+//! Integration tests of the WorkOS adapter against the real WorkOS emulator (codes are
+//! obtained as a browser would, through the authorize endpoints) and against small local
+//! TCP servers for the failure modes the emulator cannot produce (refused connections,
+//! silence, 429/401/500 answers, organization selection).
+//!
+//! The emulator URL comes from `TETHER_TEST_WORKOS_URL` (started by `scripts/test.sh` with
+//! `tests/fixtures/workos-seed.json`); without it the emulator tests fail loudly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use tether_domain::{ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingOrganization};
+use tether_workos::{WorkosClient, WorkosConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+const CLIENT_ID: &str = "client_test";
+const API_KEY: &str = "sk_test_default";
+const REDIRECT_URI: &str = "http://localhost:3000/signin";
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// The emulator's base URL, or a loud failure.
+fn emulator_url() -> String {
+    match std::env::var("TETHER_TEST_WORKOS_URL") {
+        Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+        _ => panic!("the WorkOS emulator is required: set TETHER_TEST_WORKOS_URL; run scripts/test.sh"),
+    }
+}
+
+fn config(base_url: &str, connect_timeout: Duration, request_timeout: Duration) -> WorkosConfig {
+    WorkosConfig {
+        base_url: base_url.to_owned(),
+        client_id: CLIENT_ID.to_owned(),
+        api_key: SecretString::from(API_KEY),
+        connect_timeout,
+        request_timeout,
+    }
+}
+
+fn client(base_url: &str) -> WorkosClient {
+    WorkosClient::new(config(base_url, Duration::from_secs(2), Duration::from_secs(10)))
+        .expect("valid configuration")
+}
+
+fn secret(value: &str) -> SecretString {
+    SecretString::from(value.to_owned())
+}
+
+/// An HTTP client that behaves like a browser that stops at the redirect.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("browser client")
+}
+
+/// Follows an authorize URL and returns the `code` from the 302 `Location`.
+async fn code_from_authorize(url: String) -> SecretString {
+    let answer = browser().get(&url).send().await.expect("authorize request");
+    assert_eq!(answer.status().as_u16(), 302, "authorize answered {answer:?}");
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .expect("an ASCII Location")
+        .to_owned();
+    let location = reqwest::Url::parse(&location).expect("an absolute Location");
+    let query = |name: &str| {
+        location
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    };
+    assert_eq!(query("state").as_deref(), Some("S"), "{location}");
+    assert_eq!(query("error"), None, "{location}");
+    SecretString::from(query("code").unwrap_or_else(|| panic!("no code in {location}")))
+}
+
+/// A fresh SSO code for `login_hint` at the connection of `domain`.
+async fn sso_code(base: &str, domain: &str, login_hint: &str) -> SecretString {
+    let mut url = reqwest::Url::parse(&format!("{base}/sso/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("state", "S")
+        .append_pair("domain_hint", domain)
+        .append_pair("login_hint", login_hint);
+    let code = code_from_authorize(url.into()).await;
+    assert!(code.expose_secret().starts_with("sso_code_"));
+    code
+}
+
+/// A fresh AuthKit code for `login_hint`, bound to `code_challenge` (S256) if given.
+async fn authkit_code(base: &str, login_hint: &str, code_challenge: Option<&str>) -> SecretString {
+    let mut url = reqwest::Url::parse(&format!("{base}/user_management/authorize")).unwrap();
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("client_id", CLIENT_ID)
+            .append_pair("response_type", "code")
+            .append_pair("provider", "authkit")
+            .append_pair("redirect_uri", REDIRECT_URI)
+            .append_pair("state", "S")
+            .append_pair("login_hint", login_hint);
+        if let Some(challenge) = code_challenge {
+            query
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+    }
+    let code = code_from_authorize(url.into()).await;
+    assert!(code.expose_secret().starts_with("auth_code_"));
+    code
+}
+
+/// The S256 challenge of a PKCE verifier.
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A PKCE verifier (43+ characters) that differs between runs.
+fn fresh_verifier() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("verifier-{nanos:032}-abcdefghijklmnopqrstuvwxyz")
+}
+
+/// The id and organization of the seeded SSO connection called `name`, read from the
+/// emulator's management API.
+async fn seeded_connection(base: &str, name: &str) -> (String, String) {
+    let list: serde_json::Value = browser()
+        .get(format!("{base}/connections"))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .expect("list connections")
+        .json()
+        .await
+        .expect("a JSON list");
+    let connection = list["data"]
+        .as_array()
+        .expect("a data array")
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no connection {name} in the seed"));
+    (
+        connection["id"].as_str().unwrap().to_owned(),
+        connection["organization_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A port on 127.0.0.1 where nothing listens (bound, read, released).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Counts the adapter's "retrying once" debug events on the current thread (a
+/// `#[tokio::test]` runs its future there), so refused connections can be counted.
+struct RetryCounter {
+    retries: Arc<AtomicUsize>,
+}
+
+impl tracing::Subscriber for RetryCounter {
+    fn register_callsite(&self, _: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        if !event.metadata().target().starts_with("tether_workos") {
+            return;
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        if message.0.contains("retrying once") {
+            self.retries.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A local server counting accepted connections and doing `behaviour` with each.
+struct LocalServer {
+    base_url: String,
+    accepted: Arc<AtomicUsize>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Clone)]
+enum Behaviour {
+    /// Reads the request and writes this canned HTTP/1.1 answer, then closes.
+    Answer(String),
+    /// Accepts and never answers (keeps the connection open).
+    Silence,
+    /// Accepts and closes at once (a TLS client then fails its handshake).
+    Hangup,
+}
+
+impl LocalServer {
+    async fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (counter, log) = (accepted.clone(), requests.clone());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                counter.fetch_add(1, Ordering::SeqCst);
+                match behaviour.clone() {
+                    Behaviour::Answer(answer) => {
+                        let log = log.clone();
+                        tokio::spawn(serve_one(stream, answer, log));
+                    }
+                    Behaviour::Silence => held.push(stream),
+                    Behaviour::Hangup => drop(stream),
+                }
+            }
+        });
+        Self {
+            base_url: format!("http://127.0.0.1:{port}"),
+            accepted,
+            requests,
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one HTTP/1.1 request (headers and `Content-Length` body), records it, answers.
+async fn serve_one(mut stream: TcpStream, answer: String, log: Arc<Mutex<Vec<String>>>) {
+    let mut request = Vec::new();
+    let mut buf = [0_u8; 4096];
+    let header_end = loop {
+        let Ok(n) = stream.read(&mut buf).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        request.extend_from_slice(&buf[..n]);
+        if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..header_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while request.len() < header_end + length {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    log.lock()
+        .await
+        .push(String::from_utf8_lossy(&request).into_owned());
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// A canned HTTP/1.1 answer with a JSON body.
+fn http_answer(status_line: &str, extra_headers: &[&str], body: &str) -> String {
+    let mut answer = format!("HTTP/1.1 {status_line}\r\n");
+    for header in extra_headers {
+        answer.push_str(header);
+        answer.push_str("\r\n");
+    }
+    answer.push_str(&format!(
+        "Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    answer
+}
+
+/// Exchanges a dummy code with a local server answering `answer`.
+async fn exchange_against(answer: String, flow: Flow) -> (ExchangeError, LocalServer) {
+    let server = LocalServer::start(Behaviour::Answer(answer)).await;
+    let error = client(&server.base_url)
+        .exchange(flow, &secret("code_123"), None)
+        .await
+        .expect_err("a failure");
+    (error, server)
+}
+
+// ---------------------------------------------------------------------------------------
+// Against the WorkOS emulator
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_sso_code_exchanges_to_the_seeded_profile_with_its_connection_and_organization() {
+    let base = emulator_url();
+    let (connection_id, organization_id) = seeded_connection(&base, "Acme Okta").await;
+    let code = sso_code(&base, "acme.example", "admin@acme.example").await;
+
+    let identity = client(&base)
+        .exchange(Flow::Sso, &code, None)
+        .await
+        .expect("the SSO code exchanges");
+
+    assert_eq!(identity.flow, Flow::Sso);
+    assert!(identity.subject.starts_with("prof_"), "{identity:?}");
+    assert!(
+        identity.email.eq_ignore_ascii_case("admin@acme.example"),
+        "{identity:?}"
+    );
+    assert_eq!(identity.first_name.as_deref(), Some("Acme"));
+    assert_eq!(identity.last_name.as_deref(), Some("Admin"));
+    assert_eq!(identity.connection_id.as_deref(), Some(connection_id.as_str()));
+    assert_eq!(
+        identity.organization_id.as_deref(),
+        Some(organization_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn an_sso_email_is_returned_as_the_provider_sent_it_whatever_its_case() {
+    let base = emulator_url();
+    let code = sso_code(&base, "globex.example", "New.Person@Globex.Example").await;
+
+    let identity = client(&base)
+        .exchange(Flow::Sso, &code, None)
+        .await
+        .expect("the SSO code exchanges");
+
+    assert!(identity.subject.starts_with("prof_"), "{identity:?}");
+    assert_eq!(identity.email, "New.Person@Globex.Example");
+    assert!(
+        identity
+            .connection_id
+            .as_deref()
+            .is_some_and(|c| c.starts_with("conn_"))
+    );
+    assert!(
+        identity
+            .organization_id
+            .as_deref()
+            .is_some_and(|o| o.starts_with("org_"))
+    );
+}
+
+#[tokio::test]
+async fn an_authkit_code_exchanges_to_the_seeded_user() {
+    let base = emulator_url();
+    let code = authkit_code(&base, "jane@authkit.example", None).await;
+
+    let identity = client(&base)
+        .exchange(Flow::AuthKit, &code, None)
+        .await
+        .expect("the AuthKit code exchanges");
+
+    assert!(identity.subject.starts_with("user_"), "{identity:?}");
+    assert_eq!(
+        identity,
+        IdpIdentity {
+            flow: Flow::AuthKit,
+            subject: identity.subject.clone(),
+            email: "jane@authkit.example".to_owned(),
+            first_name: Some("Jane".to_owned()),
+            last_name: Some("Doe".to_owned()),
+            connection_id: None,
+            organization_id: None,
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
+    let base = emulator_url();
+    let verifier = fresh_verifier();
+    let code = authkit_code(&base, "sam@authkit.example", Some(&s256(&verifier))).await;
+
+    let identity = client(&base)
+        .exchange(Flow::AuthKit, &code, Some(secret(&verifier)))
+        .await
+        .expect("the PKCE code exchanges");
+
+    assert_eq!(identity.flow, Flow::AuthKit);
+    assert!(identity.subject.starts_with("user_"), "{identity:?}");
+    assert_eq!(identity.email, "sam@authkit.example");
+}
+
+#[tokio::test]
+async fn an_authkit_code_started_with_pkce_and_a_wrong_verifier_is_an_invalid_code() {
+    let base = emulator_url();
+    let verifier = fresh_verifier();
+    let code = authkit_code(&base, "sam@authkit.example", Some(&s256(&verifier))).await;
+
+    let result = client(&base)
+        .exchange(
+            Flow::AuthKit,
+            &code,
+            Some(secret("a-wrong-verifier-of-enough-length-0000000000")),
+        )
+        .await;
+
+    // WorkOS answers 400 `invalid_code_verifier`: this code cannot complete the login.
+    assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
+}
+
+#[tokio::test]
+async fn an_sso_code_used_twice_is_an_invalid_code_the_second_time() {
+    let base = emulator_url();
+    let workos = client(&base);
+    let code = sso_code(&base, "acme.example", "admin@acme.example").await;
+
+    workos
+        .exchange(Flow::Sso, &code, None)
+        .await
+        .expect("the first exchange succeeds");
+    let again = workos.exchange(Flow::Sso, &code, None).await;
+
+    assert!(matches!(again, Err(ExchangeError::InvalidCode)), "{again:?}");
+}
+
+#[tokio::test]
+async fn an_authkit_code_sent_to_sso_is_an_invalid_code_and_still_exchanges_on_authkit() {
+    let base = emulator_url();
+    let workos = client(&base);
+    let code = authkit_code(&base, "jane@authkit.example", None).await;
+
+    let on_sso = workos.exchange(Flow::Sso, &code, None).await;
+    assert!(matches!(on_sso, Err(ExchangeError::InvalidCode)), "{on_sso:?}");
+
+    // This is what drives the SSO-first, AuthKit-fallback exchange.
+    let on_authkit = workos
+        .exchange(Flow::AuthKit, &code, None)
+        .await
+        .expect("the code is still good for AuthKit");
+    assert_eq!(on_authkit.email, "jane@authkit.example");
+}
+
+#[tokio::test]
+async fn a_garbage_code_on_authkit_is_an_invalid_code() {
+    let base = emulator_url();
+    let result = client(&base)
+        .exchange(Flow::AuthKit, &secret("auth_code_NOT_A_REAL_CODE"), None)
+        .await;
+    assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_garbage_code_on_sso_is_an_invalid_code() {
+    let base = emulator_url();
+    let result = client(&format!("{base}/"))
+        .exchange(Flow::Sso, &secret("sso_code_NOT_A_REAL_CODE"), None)
+        .await;
+    assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Transport failures
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn nothing_listening_is_unavailable_quickly() {
+    let base = format!("http://127.0.0.1:{}", closed_port());
+    let started = Instant::now();
+
+    let result = client(&base)
+        .exchange(Flow::Sso, &secret("sso_code_1"), None)
+        .await;
+
+    assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_tried_exactly_twice() {
+    let retries = Arc::new(AtomicUsize::new(0));
+    let _guard = tracing::subscriber::set_default(RetryCounter {
+        retries: retries.clone(),
+    });
+    let base = format!("http://127.0.0.1:{}", closed_port());
+
+    let result = client(&base)
+        .exchange(Flow::AuthKit, &secret("auth_code_1"), None)
+        .await;
+
+    assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
+    assert_eq!(
+        retries.load(Ordering::SeqCst),
+        1,
+        "one attempt and exactly one retry"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_that_fails_before_the_request_is_sent_is_tried_exactly_twice() {
+    // Nothing can count refused connections, so the server accepts and hangs up at once:
+    // over https the TLS handshake then fails, which is a connect failure (the request
+    // was never written), exactly like a refused connection.
+    let server = LocalServer::start(Behaviour::Hangup).await;
+    let https = server.base_url.replacen("http://", "https://", 1);
+
+    let result = client(&https)
+        .exchange(Flow::AuthKit, &secret("auth_code_1"), None)
+        .await;
+
+    assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
+    assert_eq!(server.accepted(), 2, "one attempt and one retry");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_unavailable_after_one_attempt() {
+    let server = LocalServer::start(Behaviour::Silence).await;
+    let workos = WorkosClient::new(config(
+        &server.base_url,
+        Duration::from_secs(2),
+        Duration::from_millis(300),
+    ))
+    .unwrap();
+    let started = Instant::now();
+
+    let result = workos.exchange(Flow::Sso, &secret("sso_code_1"), None).await;
+
+    assert!(
+        matches!(&result, Err(ExchangeError::Unavailable(reason)) if reason.contains("timed out")),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    // Give a (wrong) retry the time to show up before counting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.accepted(), 1, "a time-out is never retried");
+}
+
+// ---------------------------------------------------------------------------------------
+// Canned answers
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_rate_limited_with_that_delay() {
+    let answer = http_answer(
+        "429 Too Many Requests",
+        &["Retry-After: 7"],
+        r#"{"message":"Too many requests","code":"rate_limit_exceeded"}"#,
+    );
+    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    assert!(
+        matches!(
+            error,
+            ExchangeError::RateLimited {
+                retry_after_seconds: Some(7)
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(server.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_401_is_misconfigured_without_leaking_the_body() {
+    let answer = http_answer(
+        "401 Unauthorized",
+        &[],
+        r#"{"error":"invalid_client","error_description":"Invalid client secret sk_test_default."}"#,
+    );
+    let (error, _server) = exchange_against(answer, Flow::AuthKit).await;
+    match error {
+        ExchangeError::Misconfigured(reason) => {
+            assert!(!reason.contains(API_KEY), "{reason}");
+            assert!(reason.contains("401"), "{reason}");
+        }
+        other => panic!("expected Misconfigured, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_500_is_unavailable_and_not_retried() {
+    let answer = http_answer("500 Internal Server Error", &[], r#"{"message":"boom"}"#);
+    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    assert!(matches!(error, ExchangeError::Unavailable(_)), "{error:?}");
+    assert_eq!(server.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_403_organization_selection_is_a_step_with_token_and_organizations() {
+    let answer = http_answer(
+        "403 Forbidden",
+        &[],
+        r#"{"code":"organization_selection_required","message":"The user must choose an organization.","pending_authentication_token":"ptok","organizations":[{"id":"org_1","name":"Acme"}],"user":{"id":"user_1","email":"jane@authkit.example"}}"#,
+    );
+    let (error, _server) = exchange_against(answer, Flow::AuthKit).await;
+    let ExchangeError::StepRequired(step) = error else {
+        panic!("expected StepRequired, got {error:?}");
+    };
+    assert_eq!(step.code, "organization_selection_required");
+    assert_eq!(step.message, "The user must choose an organization.");
+    assert_eq!(
+        step.pending_authentication_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+            .as_deref(),
+        Some("ptok")
+    );
+    assert_eq!(
+        step.organizations,
+        vec![PendingOrganization {
+            id: "org_1".to_owned(),
+            name: "Acme".to_owned()
+        }]
+    );
+    assert_eq!(step.email.as_deref(), Some("jane@authkit.example"));
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_is_unexpected() {
+    let answer = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned();
+    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
+    assert_eq!(server.accepted(), 1);
+}
+
+#[tokio::test]
+async fn a_200_without_a_profile_is_unexpected() {
+    let answer = http_answer("200 OK", &[], r#"{"access_token":"eyJ.secret.token"}"#);
+    let (error, _server) = exchange_against(answer, Flow::Sso).await;
+    match error {
+        ExchangeError::Unexpected(reason) => assert!(!reason.contains("eyJ"), "{reason}"),
+        other => panic!("expected Unexpected, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_success_is_unexpected() {
+    let padding = "x".repeat(100 * 1024);
+    let body = format!(r#"{{"user":{{"id":"user_1","email":"a@b.example"}},"padding":"{padding}"}}"#);
+    let (error, _server) = exchange_against(http_answer("200 OK", &[], &body), Flow::AuthKit).await;
+    assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_requests_carry_the_documented_fields_and_never_a_redirect_uri() {
+    let ok = http_answer(
+        "200 OK",
+        &[],
+        r#"{"user":{"id":"user_1","email":"a@b.example"},"organization_id":"org_1","access_token":"a","refresh_token":"r"}"#,
+    );
+    let server = LocalServer::start(Behaviour::Answer(ok)).await;
+    let workos = client(&format!("{}/", server.base_url));
+
+    let identity = workos
+        .exchange(
+            Flow::AuthKit,
+            &secret("auth_code_1"),
+            Some(secret("the-verifier")),
+        )
+        .await
+        .expect("a success");
+    assert_eq!(identity.organization_id.as_deref(), Some("org_1"));
+    let _ = workos
+        .exchange(Flow::Sso, &secret("sso_code_1"), Some(secret("ignored-verifier")))
+        .await;
+
+    let requests = server.requests.lock().await.clone();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let body = |request: &str| -> serde_json::Value {
+        let (_, body) = request.split_once("\r\n\r\n").unwrap();
+        serde_json::from_str(body).unwrap()
+    };
+
+    assert!(requests[0].starts_with("POST /user_management/authenticate HTTP/1.1\r\n"));
+    assert_eq!(
+        body(&requests[0]),
+        serde_json::json!({
+            "client_id": CLIENT_ID,
+            "client_secret": API_KEY,
+            "grant_type": "authorization_code",
+            "code": "auth_code_1",
+            "code_verifier": "the-verifier",
+        })
+    );
+    assert!(requests[1].starts_with("POST /sso/token HTTP/1.1\r\n"));
+    assert_eq!(
+        body(&requests[1]),
+        serde_json::json!({
+            "client_id": CLIENT_ID,
+            "client_secret": API_KEY,
+            "grant_type": "authorization_code",
+            "code": "sso_code_1",
+        })
+    );
+    for request in &requests {
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{request}"
+        );
+        assert!(!request.contains("redirect_uri"), "{request}");
+    }
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real service on port 0, driven over HTTP, against
+//! SecantusDB (as MongoDB) and WorkOS's own emulator. `scripts/test.sh` starts the
+//! peers and exports their addresses.
+
+mod support;
+
+mod callback;

@@ -1,0 +1,383 @@
+//! Test harness: peers' addresses, a service per test with its own database, and a
+//! "browser" that obtains real codes from the WorkOS emulator.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mongodb::bson::{Document, doc, oid::ObjectId};
+use serde_json::Value;
+use tether_auth::{Application, Overrides, Settings};
+
+pub const JWT_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
+pub const CLIENT_ID: &str = "client_e2e";
+pub const CLIENT_URL: &str = "http://localhost:5173";
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests through scripts/test.sh, which starts the peers")
+    })
+}
+
+/// The emulator's base URL.
+pub fn workos_url() -> String {
+    required_env("TETHER_TEST_WORKOS_URL")
+}
+
+/// SecantusDB's URI.
+pub fn mongo_uri() -> String {
+    required_env("TETHER_TEST_MONGODB_URI")
+}
+
+/// A database name no other test uses.
+pub fn unique_db(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    format!("e2e_{tag}_{}_{n}_{}", std::process::id(), t % 1_000_000_000)
+}
+
+/// How to start one service.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub tag: &'static str,
+    pub env: Vec<(String, String)>,
+    pub mongo_uri: Option<String>,
+}
+
+impl Options {
+    pub fn new(tag: &'static str) -> Self {
+        Self {
+            tag,
+            env: Vec::new(),
+            mongo_uri: None,
+        }
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    pub fn mongo(mut self, uri: impl Into<String>) -> Self {
+        self.mongo_uri = Some(uri.into());
+        self
+    }
+}
+
+/// One running service and its database.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: mongodb::Database,
+    pub db_name: String,
+}
+
+impl TestApp {
+    pub async fn spawn(options: Options) -> TestApp {
+        Self::spawn_with(options, Overrides::default()).await
+    }
+
+    pub async fn spawn_with(options: Options, overrides: Overrides) -> TestApp {
+        let db_name = unique_db(options.tag);
+        let uri = options.mongo_uri.clone().unwrap_or_else(mongo_uri);
+        let mut env = vec![
+            ("PORT".to_owned(), "0".to_owned()),
+            ("MONGODB_URI".to_owned(), uri.clone()),
+            ("MONGODB_DATABASE".to_owned(), db_name.clone()),
+            ("MONGODB_TIMEOUT_MS".to_owned(), "1500".to_owned()),
+            ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+            ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
+            ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
+            ("WORKOS_BASE_URL".to_owned(), workos_url()),
+            ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
+            ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
+        ];
+        for (k, v) in options.env {
+            env.retain(|(key, _)| key != &k);
+            env.push((k, v));
+        }
+        let settings = Settings::load_from(None, env).expect("test settings are valid");
+        let app = Application::build(settings, overrides)
+            .await
+            .expect("the service starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let client = mongodb::Client::with_uri_str(&uri)
+            .await
+            .expect("test client connects");
+        TestApp {
+            base,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            db: client.database(&db_name),
+            db_name,
+        }
+    }
+
+    /// Posts a JSON body to the callback.
+    pub async fn callback(&self, body: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/auth/workos/callback", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("callback answered")
+    }
+
+    /// Inserts an organization created `age_days` ago; returns its id.
+    pub async fn add_org(&self, name: &str, age_days: i64, extra: Document) -> ObjectId {
+        let id = ObjectId::new();
+        let created = mongodb::bson::DateTime::from_millis(
+            mongodb::bson::DateTime::now().timestamp_millis() - age_days * 86_400_000,
+        );
+        let mut doc = doc! {"_id": id, "name": name, "createdAt": created, "updatedAt": created};
+        doc.extend(extra);
+        self.db
+            .collection::<Document>("organizations")
+            .insert_one(doc)
+            .await
+            .expect("org inserted");
+        id
+    }
+
+    pub fn users(&self) -> mongodb::Collection<Document> {
+        self.db.collection("users")
+    }
+
+    pub async fn user_count(&self) -> u64 {
+        self.users().count_documents(doc! {}).await.expect("count users")
+    }
+
+    pub async fn drop(self) {
+        let _ = self.db.drop().await;
+    }
+}
+
+/// A browser-like client that follows the emulator's authorization redirects.
+pub struct Browser {
+    http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+        }
+    }
+}
+
+/// Reads a query parameter from a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => out.push(b),
+                    Err(_) => out.extend_from_slice(&bytes[i..i + 3]),
+                }
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+impl Browser {
+    /// GETs `url` and returns the `Location` of its 302.
+    pub async fn location(&self, url: &str) -> String {
+        let res = self.http.get(url).send().await.expect("emulator answered");
+        assert_eq!(res.status().as_u16(), 302, "expected a redirect from {url}");
+        res.headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .expect("a Location header")
+            .to_owned()
+    }
+
+    /// A real SSO code for `email` through the connection of `domain`.
+    pub async fn sso_code(&self, domain: &str, email: &str) -> String {
+        let url = format!(
+            "{}/sso/authorize?client_id={CLIENT_ID}&response_type=code&redirect_uri={}&state=s&domain_hint={}&login_hint={}",
+            workos_url(),
+            encode(&format!("{CLIENT_URL}/signin")),
+            encode(domain),
+            encode(email)
+        );
+        query_param(&self.location(&url).await, "code").expect("a code on the redirect")
+    }
+
+    /// A real AuthKit code for a seeded AuthKit user.
+    pub async fn authkit_code(&self, email: &str) -> String {
+        let url = format!(
+            "{}/user_management/authorize?client_id={CLIENT_ID}&response_type=code&provider=authkit&redirect_uri={}&state=s&login_hint={}",
+            workos_url(),
+            encode(&format!("{CLIENT_URL}/signin")),
+            encode(email)
+        );
+        query_param(&self.location(&url).await, "code").expect("a code on the redirect")
+    }
+}
+
+/// Decodes and verifies an access token with the shared secret.
+pub fn verify_jwt(token: &str) -> Value {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(JWT_SECRET.as_bytes()),
+        &validation,
+    )
+    .expect("the token verifies with the shared secret")
+    .claims
+}
+
+/// SHA-256 hex of a string.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+/// A local TCP listener that counts connections and never answers: a stand-in for
+/// an upstream that must not be called.
+pub struct CountingListener {
+    pub url: String,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl CountingListener {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        Self { url, connections }
+    }
+
+    pub fn count(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// A port on which nothing listens.
+pub fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Asserts an error answer: status, code, request id in body and header, no-store.
+pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status, "status");
+    let header_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id header");
+    let body: Value = res.json().await.expect("JSON error body");
+    assert_eq!(body["code"], code, "code in {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "message in {body}"
+    );
+    assert_eq!(body["requestId"], header_id.as_str(), "request id echoed");
+    body
+}
+
+/// A SecantusDB process of a test's own, to be stopped mid-test.
+pub struct OwnMongo {
+    pub uri: String,
+    child: std::sync::Mutex<Option<std::process::Child>>,
+}
+
+impl OwnMongo {
+    pub async fn start() -> Self {
+        let binary = required_env("TETHER_TEST_SECANTUSD");
+        let port = closed_port();
+        let child = std::process::Command::new(binary)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+                ":memory:",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("SecantusDB starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "SecantusDB did not open its port"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Self {
+            uri: format!("mongodb://127.0.0.1:{port}"),
+            child: std::sync::Mutex::new(Some(child)),
+        }
+    }
+
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnMongo {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -21,9 +21,10 @@ export TETHER_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT"
 export TETHER_TEST_WORKOS_URL="http://127.0.0.1:$WORKOS_PORT"
 export TETHER_TEST_SECANTUSD="$SECANTUSD"
 
+# Documentation examples first; the main run's summary closes the output.
+cargo test --workspace --doc --quiet
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
-cargo test --workspace --doc --quiet

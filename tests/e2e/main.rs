@@ -4,4 +4,6 @@
 
 mod support;
 
+mod authorize;
 mod callback;
+mod session;

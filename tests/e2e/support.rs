@@ -97,6 +97,9 @@ impl TestApp {
             ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
             ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
             ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
+            // Most tests obtain codes from the emulator directly, as SPAs that build
+            // WorkOS URLs themselves do; tests of issued states set it to false.
+            ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
         ];
         for (k, v) in options.env {
             env.retain(|(key, _)| key != &k);

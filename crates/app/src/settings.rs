@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use tether_domain::RefreshPolicy;
 use tether_domain::{
     AccessRole, ObjectIdHex, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
     SessionLifetimes, SsoFallbackBehavior,
@@ -83,13 +84,16 @@ pub struct RawSettings {
     workos_connect_timeout_ms: u64,
     workos_timeout_ms: u64,
     client_url: String,
+    #[serde(deserialize_with = "string_or_list")]
     allowed_redirect_uris: Vec<String>,
     default_organization_id: Option<String>,
     default_role: String,
     default_conversation_open_preference: String,
     refresh_token_ttl_days: u32,
     session_absolute_lifetime_days: u32,
+    refresh_reuse_grace_seconds: u32,
     log_format: String,
+    accept_unissued_state: bool,
     session: RawSessionDefaults,
 }
 
@@ -116,7 +120,9 @@ impl Default for RawSettings {
             default_conversation_open_preference: "split".into(),
             refresh_token_ttl_days: 30,
             session_absolute_lifetime_days: 30,
+            refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
+            accept_unissued_state: false,
             session: RawSessionDefaults::default(),
         }
     }
@@ -170,8 +176,13 @@ pub struct Settings {
     pub session_defaults: SessionConfig,
     /// Refresh-token and session lifetimes.
     pub lifetimes: SessionLifetimes,
+    /// Refresh-token rotation (`REFRESH_REUSE_GRACE_SECONDS`, default 10, 0–300).
+    pub refresh_policy: RefreshPolicy,
     /// Log format.
     pub log_format: LogFormat,
+    /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
+    /// default false): for SPAs that still build WorkOS URLs themselves.
+    pub accept_unissued_state: bool,
 }
 
 impl Settings {
@@ -204,8 +215,8 @@ impl Settings {
         builder = builder.add_source(
             config::Environment::default()
                 .separator("__")
-                .list_separator(",")
-                .with_list_parse_key("allowed_redirect_uris")
+                // Values stay strings (a numeric-looking secret must not become a number);
+                // typed fields parse them, lists are split by `string_or_list`.
                 .try_parsing(false)
                 .source(Some(env)),
         );
@@ -215,6 +226,20 @@ impl Settings {
             .map_err(|e| SettingsError::new("config", e.to_string()))?;
         raw.validate()
     }
+}
+
+/// A list given as a TOML array or as one comma-separated string (environment).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(s) => s.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(v) => v,
+    })
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -328,6 +353,15 @@ impl RawSettings {
                 self.session_absolute_lifetime_days,
             )?,
         };
+        if self.refresh_reuse_grace_seconds > 300 {
+            return Err(SettingsError::new(
+                "REFRESH_REUSE_GRACE_SECONDS",
+                "must be between 0 and 300 seconds",
+            ));
+        }
+        let refresh_policy = RefreshPolicy {
+            reuse_grace_seconds: i64::from(self.refresh_reuse_grace_seconds),
+        };
         let log_format = match self.log_format.trim() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -356,7 +390,9 @@ impl RawSettings {
             },
             session_defaults,
             lifetimes,
+            refresh_policy,
             log_format,
+            accept_unissued_state: self.accept_unissued_state,
         })
     }
 }
@@ -414,6 +450,15 @@ mod tests {
         assert_eq!(s.provisioning.default_role, AccessRole::SalesRep);
         assert_eq!(s.session_defaults, SessionConfig::default());
         assert_eq!(s.lifetimes, SessionLifetimes::default());
+        assert!(!s.accept_unissued_state, "state checking is strict by default");
+    }
+
+    #[test]
+    fn unissued_states_can_be_accepted_by_setting() {
+        let s = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "true")])).unwrap();
+        assert!(s.accept_unissued_state);
+        let err = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("accept_unissued_state"), "{err}");
     }
 
     #[test]
@@ -505,5 +550,35 @@ mod tests {
         assert_eq!(s.allowed_redirect_uris, ["https://a.example/cb"]);
         assert_eq!(s.session_defaults.fields().idle_timeout_minutes, 60);
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_window_defaults_to_ten_seconds() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.refresh_policy, RefreshPolicy::default());
+        assert_eq!(s.refresh_policy.reuse_grace_seconds, 10);
+    }
+
+    #[test]
+    fn the_refresh_reuse_grace_window_is_read_from_the_environment_from_zero_to_three_hundred() {
+        for (raw, seconds) in [("0", 0), ("45", 45), ("300", 300)] {
+            let s = Settings::load_from(None, env(&[("REFRESH_REUSE_GRACE_SECONDS", raw)])).unwrap();
+            assert_eq!(s.refresh_policy.reuse_grace_seconds, seconds, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_refresh_reuse_grace_window_out_of_range_or_not_a_number_stops_start_up_naming_it() {
+        for bad in ["301", "-1", "ten"] {
+            let err = Settings::load_from(None, env(&[("REFRESH_REUSE_GRACE_SECONDS", bad)])).unwrap_err();
+            assert!(
+                err.key == "REFRESH_REUSE_GRACE_SECONDS"
+                    || err
+                        .to_string()
+                        .to_lowercase()
+                        .contains("refresh_reuse_grace_seconds"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

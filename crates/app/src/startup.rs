@@ -8,13 +8,15 @@ use std::sync::Arc;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use async_trait::async_trait;
+use tether_domain::{AccessGuard, AccessTokenVerifier, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{
-    Clock, CompleteLogin, IdentityProvider, OrganizationRepository, Provisioner, RedirectPolicy,
-    RefreshTokenStore, SessionIssuer, StoredSessionSettings, TokenIssuer, UserRepository,
+    Clock, CompleteLogin, IdentityProvider, LoginStateStore, OrganizationRepository, Provisioner,
+    RedirectPolicy, RefreshTokenStore, SessionIssuer, StartLogin, StateChecking, StateProtector,
+    StoredSessionSettings, TokenIssuer, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
-use tether_jwt::{JwtConfig, JwtIssuer};
-use tether_memory::{InMemoryStore, SystemClock};
+use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
+use tether_memory::{InMemoryLoginStates, InMemoryStore, SystemClock};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
@@ -60,6 +62,7 @@ struct Stores {
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    login_states: Arc<dyn LoginStateStore>,
     readiness: Arc<dyn Readiness>,
 }
 
@@ -100,7 +103,8 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         return Ok(Stores {
             users: shared.clone(),
             organizations: shared.clone(),
-            refresh_tokens: shared,
+            refresh_tokens: shared.clone(),
+            login_states: shared,
             readiness: Arc::new(MongoReadiness(store)),
         });
     }
@@ -116,6 +120,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         users: shared.clone(),
         organizations: shared.clone(),
         refresh_tokens: shared,
+        login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
 }
@@ -152,7 +157,7 @@ impl Application {
                 .map_err(|e| StartError::Workos(e.to_string()))?,
             ),
         };
-        let tokens: Arc<dyn TokenIssuer> = Arc::new(
+        let jwt = Arc::new(
             JwtIssuer::new(JwtConfig {
                 secret: settings.jwt_secret.clone(),
                 issuer: settings.jwt_issuer.clone(),
@@ -163,6 +168,8 @@ impl Application {
                 message: e.to_string(),
             })?,
         );
+        let tokens: Arc<dyn TokenIssuer> = jwt.clone();
+        let verifier: Arc<dyn AccessTokenVerifier> = jwt;
         let provisioner = Provisioner::new(
             stores.users.clone(),
             stores.organizations.clone(),
@@ -171,9 +178,9 @@ impl Application {
         );
         let issuer = SessionIssuer::new(
             stores.organizations.clone(),
-            tokens,
+            tokens.clone(),
             stores.refresh_tokens.clone(),
-            clock,
+            clock.clone(),
             settings.session_defaults,
             settings.lifetimes,
         );
@@ -181,8 +188,54 @@ impl Application {
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
         );
+        let protector: Arc<dyn StateProtector> = Arc::new(StateKeys::new(&settings.jwt_secret));
+        if settings.accept_unissued_state {
+            tracing::warn!(
+                "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \
+                 accepted (SSO-then-AuthKit fallback); turn it off once the SPA uses /api/auth/workos/authorize"
+            );
+        }
+        let refresh = RefreshSession::new(
+            stores.users.clone(),
+            stores.refresh_tokens.clone(),
+            tokens.clone(),
+            issuer.clone(),
+            clock.clone(),
+            settings.refresh_policy,
+        );
+        let logout = Logout::new(
+            stores.refresh_tokens.clone(),
+            tokens,
+            verifier.clone(),
+            clock.clone(),
+        );
+        let access = AccessGuard::new(verifier, stores.refresh_tokens.clone(), clock.clone());
+        let org_settings = OrganizationSettings::new(
+            stores.organizations.clone(),
+            stores.users.clone(),
+            clock.clone(),
+            settings.session_defaults,
+        );
         let state = AppState {
-            login: CompleteLogin::new(idp, provisioner, issuer, redirects),
+            start: StartLogin::new(
+                idp.clone(),
+                stores.login_states.clone(),
+                protector.clone(),
+                clock.clone(),
+                redirects.clone(),
+            ),
+            login: CompleteLogin::new(idp, provisioner, issuer, redirects).with_state_checking(
+                StateChecking {
+                    store: stores.login_states,
+                    protector,
+                    clock: clock.clone(),
+                    accept_unissued: settings.accept_unissued_state,
+                },
+            ),
+            refresh,
+            logout,
+            access,
+            org_settings,
             readiness: stores.readiness,
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;

@@ -169,6 +169,8 @@ impl SessionIssuer {
                 expires_at: refresh_token_expires_at,
                 created_at: now,
                 session_started_at,
+                used_at: None,
+                revoked_at: None,
             })
             .await?;
         Ok(AuthSession {

@@ -8,40 +8,61 @@
 //! - [`Provisioner`]: find or just-in-time create the local user.
 //! - [`SessionIssuer`]: resolve an organization's session policy and issue tokens.
 //! - [`SessionConfig`]: the nine session settings, their bounds and the overlay.
+//! - [`RefreshSession`] and [`Logout`]: refresh-token rotation with reuse detection, and
+//!   revoking a session.
+//! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
+//! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
+//!   session settings ([`SettingsPatch`]).
 //!
 //! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...).
 
+mod access;
 mod issuance;
 mod login;
 mod model;
+mod org_settings;
 mod ports;
 mod provisioning;
+mod refresh;
 mod session;
+mod start;
 mod values;
 
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
-pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy};
+pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{
-    AccessClaims, Flow, IdpIdentity, MintedRefreshToken, NewUser, Organization, PendingOrganization,
-    RefreshTokenRecord, StepRequired, User, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken, NewUser,
+    Organization, PendingOrganization, RefreshTokenRecord, StepRequired, User, WorkosLink,
 };
 pub use ports::{
-    Clock, ExchangeError, IdentityProvider, OrganizationRepository, RefreshTokenStore, RepositoryError,
-    TokenError, TokenIssuer, UserRepository,
+    Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
+    RepositoryError, StateProtector, TokenError, TokenIssuer, UserRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
-    MockClock, MockIdentityProvider, MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer,
-    MockUserRepository,
+    MockClock, MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
+    MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
 pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioner, ProvisioningPolicy};
 pub use session::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
     SsoFallbackBehavior, StoredSessionSettings,
 };
+pub use start::{
+    AuthorizeInput, LOGIN_STATE_TTL_SECONDS, MAX_STATE_LEN, StartError, StartLogin, StartedLogin,
+};
 pub use values::{
     AccessRole, AccessRoleError, Email, EmailError, ObjectIdError, ObjectIdHex, SessionId, Timestamp,
     TokenHash,
+};
+
+pub use access::{AccessError, AccessGuard, VerifiedAccess};
+pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockAccessTokenVerifier;
+pub use ports::{AccessTokenVerifier, InvalidAccessToken};
+pub use refresh::{
+    Logout, LogoutCredential, LogoutError, MAX_REFRESH_TOKEN_LEN, RefreshError, RefreshPolicy, RefreshSession,
 };
 
 /// Re-exported so adapters and callers name the same secret type.

@@ -8,8 +8,11 @@ use thiserror::Error;
 
 use crate::issuance::{AuthSession, IssueError, SessionIssuer};
 use crate::model::{Flow, IdpIdentity, StepRequired};
-use crate::ports::{ExchangeError, IdentityProvider, RepositoryError};
+use crate::ports::{
+    Clock, ExchangeError, IdentityProvider, LoginStateStore, RepositoryError, StateProtector,
+};
 use crate::provisioning::{ProvisionError, Provisioner};
+use crate::start::MAX_STATE_LEN;
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Debug, Default)]
@@ -179,6 +182,28 @@ pub enum ExchangePlan {
     SsoThenAuthKit,
 }
 
+/// How the callback treats `state`.
+#[derive(Clone)]
+pub struct StateChecking {
+    /// Where the start of a login recorded its states.
+    pub store: Arc<dyn LoginStateStore>,
+    /// Digests and PKCE verifiers of states.
+    pub protector: Arc<dyn StateProtector>,
+    /// Expiry is judged by this clock.
+    pub clock: Arc<dyn Clock>,
+    /// Accept states this service did not issue (SPAs that build WorkOS URLs
+    /// themselves); such logins use the SSO-then-AuthKit fallback. Off by default.
+    pub accept_unissued: bool,
+}
+
+impl std::fmt::Debug for StateChecking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateChecking")
+            .field("accept_unissued", &self.accept_unissued)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Completes a login from the callback's input.
 #[derive(Clone)]
 pub struct CompleteLogin {
@@ -186,18 +211,22 @@ pub struct CompleteLogin {
     provisioner: Provisioner,
     issuer: SessionIssuer,
     redirects: RedirectPolicy,
+    state: Option<StateChecking>,
 }
 
 impl std::fmt::Debug for CompleteLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompleteLogin")
             .field("redirects", &self.redirects)
+            .field("state", &self.state)
             .finish_non_exhaustive()
     }
 }
 
 impl CompleteLogin {
-    /// Builds the use case.
+    /// Builds the use case without state checking: every login uses the
+    /// SSO-then-AuthKit fallback. Services that start logins themselves add
+    /// [`CompleteLogin::with_state_checking`].
     pub fn new(
         idp: Arc<dyn IdentityProvider>,
         provisioner: Provisioner,
@@ -209,7 +238,53 @@ impl CompleteLogin {
             provisioner,
             issuer,
             redirects,
+            state: None,
         }
+    }
+
+    /// Checks `state` against the states recorded by [`crate::StartLogin`]: a recorded
+    /// state is consumed once, must be unexpired and bound to the same redirect URI, and
+    /// names the one API to call (with its PKCE verifier).
+    pub fn with_state_checking(mut self, checking: StateChecking) -> Self {
+        self.state = Some(checking);
+        self
+    }
+
+    /// Works out which API to call from the posted state.
+    async fn plan_from_state(
+        &self,
+        state: Option<&str>,
+        redirect_uri: &str,
+    ) -> Result<(ExchangePlan, Option<SecretString>), LoginError> {
+        let Some(checking) = &self.state else {
+            return Ok((ExchangePlan::SsoThenAuthKit, None));
+        };
+        let unissued = || {
+            if checking.accept_unissued {
+                Ok((ExchangePlan::SsoThenAuthKit, None))
+            } else {
+                Err(LoginError::InvalidState)
+            }
+        };
+        let Some(state) = state.filter(|s| !s.is_empty()) else {
+            return unissued();
+        };
+        if state.len() > MAX_STATE_LEN {
+            return Err(LoginError::InvalidState);
+        }
+        let Some(record) = checking.store.take(&checking.protector.hash_state(state)).await? else {
+            return unissued();
+        };
+        if record.expires_at <= checking.clock.now() {
+            tracing::info!("login state expired");
+            return Err(LoginError::InvalidState);
+        }
+        if record.redirect_uri != redirect_uri {
+            tracing::info!("login state was issued for another redirect URI");
+            return Err(LoginError::InvalidState);
+        }
+        let verifier = record.pkce.then(|| checking.protector.pkce_verifier(state));
+        Ok((ExchangePlan::Only(record.flow), verifier))
     }
 
     /// Runs the callback: checks the input, exchanges the code, finds or creates the
@@ -229,10 +304,12 @@ impl CompleteLogin {
             .code
             .filter(|c| !c.expose_secret().trim().is_empty())
             .ok_or(LoginError::MissingCode)?;
-        self.redirects
+        let redirect_uri = self
+            .redirects
             .resolve(input.redirect_uri.as_deref())
             .ok_or(LoginError::InvalidRedirectUri)?;
-        let identity = self.exchange(ExchangePlan::SsoThenAuthKit, &code, None).await?;
+        let (plan, verifier) = self.plan_from_state(input.state.as_deref(), redirect_uri).await?;
+        let identity = self.exchange(plan, &code, verifier).await?;
         let user = self
             .provisioner
             .find_or_create(&identity, input.organization_id.as_deref())

@@ -196,4 +196,52 @@ pub struct RefreshTokenRecord {
     pub created_at: Timestamp,
     /// When the session it belongs to started (for its absolute lifetime).
     pub session_started_at: Timestamp,
+    /// When it was exchanged for a new pair (rotation); `None` while unused.
+    pub used_at: Option<Timestamp>,
+    /// When its session was revoked (logout, reuse); `None` while the session lives.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A login started here, as stored until its callback (at most 10 minutes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginStateRecord {
+    /// Keyed digest of the state; the state itself is never stored.
+    pub state_hash: TokenHash,
+    /// The API the login uses.
+    pub flow: Flow,
+    /// The redirect URI the login was started with.
+    pub redirect_uri: String,
+    /// The organization hint the login was started with, if any.
+    pub organization_hint: Option<String>,
+    /// Whether the login uses PKCE (the verifier is derived from the state, never stored).
+    pub pkce: bool,
+    /// When the login started.
+    pub created_at: Timestamp,
+    /// When the state stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// What the provider's authorization URL must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The API to start (`/sso/authorize` or `/user_management/authorize`).
+    pub flow: Flow,
+    /// Where the provider sends the browser back.
+    pub redirect_uri: String,
+    /// The CSRF state to echo.
+    pub state: String,
+    /// Pre-fills the user's address.
+    pub login_hint: Option<String>,
+    /// A provider organization id (`org_...`).
+    pub organization: Option<String>,
+    /// A provider connection id (`conn_...`).
+    pub connection: Option<String>,
+    /// A domain whose connection to use.
+    pub domain_hint: Option<String>,
+    /// A provider (`authkit`, `GoogleOAuth`, ...).
+    pub provider: Option<String>,
+    /// `prompt` passed through (e.g. `login`, `consent`).
+    pub prompt: Option<String>,
+    /// The S256 PKCE challenge, for AuthKit.
+    pub code_challenge: Option<String>,
 }

@@ -6,10 +6,12 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use thiserror::Error;
 
+use crate::access::VerifiedAccess;
 use crate::model::{
-    AccessClaims, Flow, IdpIdentity, MintedRefreshToken, NewUser, Organization, RefreshTokenRecord,
-    StepRequired, User, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken, NewUser,
+    Organization, RefreshTokenRecord, StepRequired, User, WorkosLink,
 };
+use crate::session::StoredSessionSettings;
 use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash};
 
 /// Failure of a repository or store.
@@ -70,6 +72,17 @@ pub trait OrganizationRepository: Send + Sync {
 
     /// The organization created first (smallest `createdAt`, ties broken by id).
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError>;
+
+    /// Replaces the organization's stored session settings with `settings` (fields
+    /// absent from it are stored as cleared) and stamps `updatedAt` with `at`; every
+    /// other field of the organization stays untouched. Returns the updated
+    /// organization, `None` (and writes nothing) if it does not exist.
+    async fn update_session_settings(
+        &self,
+        id: ObjectIdHex,
+        settings: StoredSessionSettings,
+        at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError>;
 }
 
 /// Stored refresh tokens (digests only).
@@ -78,6 +91,59 @@ pub trait OrganizationRepository: Send + Sync {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token record.
     async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
+
+    /// The record with this digest (expired, used or revoked alike), `None` if unknown.
+    async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError>;
+
+    /// Marks the token used at `at` if, and only if, it is not used yet, atomically
+    /// (compare-and-set): of concurrent callers for one digest exactly one gets `true`.
+    /// `false` when the token was already used or is unknown.
+    async fn mark_used(&self, hash: &TokenHash, at: Timestamp) -> Result<bool, RepositoryError>;
+
+    /// Marks every token of the session revoked at `at` (tokens revoked earlier keep
+    /// their time), then moves the `expires_at` of every record of the session to at
+    /// least `retain_until`, so that a store removing expired records keeps the
+    /// revocation as long as an access token of the session may live. Returns how many
+    /// records it newly marked; idempotent.
+    async fn revoke_session(
+        &self,
+        session_id: &SessionId,
+        at: Timestamp,
+        retain_until: Timestamp,
+    ) -> Result<u64, RepositoryError>;
+
+    /// Whether any token of the session is marked revoked.
+    async fn is_session_revoked(&self, session_id: &SessionId) -> Result<bool, RepositoryError>;
+}
+
+/// Login states issued by the start of a login (keyed digests only).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait LoginStateStore: Send + Sync {
+    /// Stores a new login state. MUST return [`RepositoryError::Duplicate`] when a state
+    /// with the same digest exists, and then MUST NOT have written anything.
+    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError>;
+
+    /// Atomically removes and returns the state with this digest (expired or not), so
+    /// that of two concurrent callers at most one receives it.
+    async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError>;
+}
+
+/// Keyed cryptography of login states: digests a database reader cannot invert or
+/// brute-force, and PKCE verifiers derived from the state so none is ever stored.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait StateProtector: Send + Sync {
+    /// A fresh random state (at least 256 bits, URL-safe).
+    fn random_state(&self) -> String;
+
+    /// The keyed digest under which a state is stored.
+    fn hash_state(&self, state: &str) -> TokenHash;
+
+    /// The PKCE verifier of the login started with `state` (43–128 unreserved characters).
+    fn pkce_verifier(&self, state: &str) -> SecretString;
+
+    /// The S256 challenge of a verifier: base64url(SHA-256(verifier)), unpadded.
+    fn pkce_challenge(&self, verifier: &SecretString) -> String;
 }
 
 /// Failure of a code exchange with the identity provider.
@@ -119,6 +185,9 @@ pub trait IdentityProvider: Send + Sync {
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
     ) -> Result<IdpIdentity, ExchangeError>;
+
+    /// The provider's URL that starts a login described by `request`.
+    fn authorization_url(&self, request: &AuthorizationRequest) -> String;
 }
 
 /// Failure to sign a token.
@@ -147,4 +216,20 @@ pub trait TokenIssuer: Send + Sync {
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> Timestamp;
+}
+
+/// Why an access token presented by a client is refused by its verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the access token is malformed, badly signed or not ours")]
+pub struct InvalidAccessToken;
+
+/// Checks access tokens (JWTs) presented by clients.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AccessTokenVerifier: Send + Sync {
+    /// Checks format, algorithm, signature, issuer and audience and returns the claims.
+    /// An implementation MUST NOT judge expiry: the rules compare
+    /// [`VerifiedAccess::expires_at`] with their [`Clock`], and logout accepts an
+    /// expired token of a correctly signed session. Claims that do not parse (an
+    /// unknown role, a malformed id) are [`InvalidAccessToken`].
+    fn verify(&self, token: &str) -> Result<VerifiedAccess, InvalidAccessToken>;
 }

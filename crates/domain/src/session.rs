@@ -309,7 +309,11 @@ impl SessionConfig {
 }
 
 /// Writes one value into `fields` if it has the field's type and bounds.
-fn apply(fields: &mut SessionFields, field: SessionField, value: &SettingValue) -> Result<(), SettingError> {
+pub(crate) fn apply(
+    fields: &mut SessionFields,
+    field: SessionField,
+    value: &SettingValue,
+) -> Result<(), SettingError> {
     let bad = |reason: &str| SettingError::new(field, reason.to_owned());
     let boolean = || match value {
         SettingValue::Bool(b) => Ok(*b),

@@ -3,11 +3,12 @@
 //! a precise message; 5xx bodies stay generic and the cause goes to the log once.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER};
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error::JsonPayloadError, web};
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use tether_domain::{LoginError, StepRequired};
+use tether_domain::{AccessError, FieldErrors, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{LoginError, StartError, StepRequired};
 
 use crate::MAX_BODY_BYTES;
 use crate::request_id::request_id_of;
@@ -31,6 +32,9 @@ pub struct ErrorBody {
     /// For step errors: the user's address when the provider sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// For validation errors: each refused field with the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<FieldErrors>,
 }
 
 /// One organization offered during organization selection.
@@ -48,6 +52,8 @@ pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
     retry_after_seconds: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401 for a bearer token.
+    www_authenticate: Option<&'static str>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -68,8 +74,10 @@ impl ApiError {
                 pending_authentication_token: None,
                 organizations: None,
                 email: None,
+                fields: None,
             },
             retry_after_seconds: None,
+            www_authenticate: None,
         }
     }
 
@@ -170,6 +178,32 @@ impl ApiError {
         }
     }
 
+    /// Maps a failure to start a login.
+    pub fn from_start(error: StartError, request_id: String) -> Self {
+        use StatusCode as S;
+        match error {
+            StartError::InvalidRequest(message) => {
+                ApiError::new(S::BAD_REQUEST, "INVALID_REQUEST", message, request_id)
+            }
+            StartError::InvalidRedirectUri => ApiError::new(
+                S::BAD_REQUEST,
+                "INVALID_REDIRECT_URI",
+                "The redirect URI is not allowed.",
+                request_id,
+            ),
+            StartError::StateInUse => ApiError::new(
+                S::BAD_REQUEST,
+                "INVALID_STATE",
+                "This state is already in use by another login; use a fresh random state.",
+                request_id,
+            ),
+            StartError::StoreUnavailable(cause) => {
+                Self::from_login(LoginError::StoreUnavailable(cause), request_id)
+            }
+            StartError::Internal(cause) => Self::from_login(LoginError::Internal(cause), request_id),
+        }
+    }
+
     fn step_required(step: StepRequired, request_id: String) -> Self {
         let code = step.code.to_ascii_uppercase();
         let mut e = ApiError::new(StatusCode::FORBIDDEN, &code, step.message, request_id);
@@ -228,8 +262,24 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after_seconds {
             res.insert_header((RETRY_AFTER, seconds.to_string()));
         }
+        if let Some(challenge) = self.www_authenticate {
+            res.insert_header((WWW_AUTHENTICATE, HeaderValue::from_static(challenge)));
+        }
         res.json(&self.body)
     }
+}
+
+/// The query extractor's settings: typed errors.
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|_, req: &HttpRequest| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "The query string is malformed.",
+            request_id_of(req),
+        )
+        .into()
+    })
 }
 
 /// The JSON extractor's settings: 16 KiB limit, JSON content type required, typed errors.
@@ -238,4 +288,138 @@ pub(crate) fn json_config() -> web::JsonConfig {
         .limit(MAX_BODY_BYTES)
         .content_type_required(true)
         .error_handler(|err, req: &HttpRequest| ApiError::from_json(&err, request_id_of(req)).into())
+}
+
+/// The message of every 401 about an access token.
+pub(crate) const INVALID_OR_EXPIRED_TOKEN: &str = "Invalid or expired token";
+
+/// Mappings of the after-login operations: refresh, logout, access tokens and
+/// organization session settings.
+impl ApiError {
+    /// 503 `STORE_UNAVAILABLE`, logged once like the login's.
+    fn store_unavailable(cause: String, request_id: String) -> Self {
+        Self::from_login(LoginError::StoreUnavailable(cause), request_id)
+    }
+
+    /// 500 `INTERNAL_ERROR`, logged once like the login's.
+    fn internal(cause: String, request_id: String) -> Self {
+        Self::from_login(LoginError::Internal(cause), request_id)
+    }
+
+    /// 401 `"Invalid or expired token"` with `code` and a bearer challenge.
+    fn bad_token(code: &str, request_id: String) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code,
+            INVALID_OR_EXPIRED_TOKEN,
+            request_id,
+        );
+        e.www_authenticate = Some(match code {
+            "MISSING_TOKEN" => "Bearer",
+            _ => "Bearer error=\"invalid_token\"",
+        });
+        e
+    }
+
+    /// Maps a refused refresh: 401 with a code per reason, 403 `LOGIN_DISABLED`.
+    pub fn from_refresh(error: RefreshError, request_id: String) -> Self {
+        use StatusCode as S;
+        let new = |status, code, message: &str| ApiError::new(status, code, message, request_id.clone());
+        match error {
+            RefreshError::Invalid => new(
+                S::UNAUTHORIZED,
+                "REFRESH_TOKEN_INVALID",
+                "The refresh token is invalid. Sign in again.",
+            ),
+            RefreshError::Expired => new(
+                S::UNAUTHORIZED,
+                "REFRESH_TOKEN_EXPIRED",
+                "The refresh token has expired. Sign in again.",
+            ),
+            RefreshError::Revoked => new(
+                S::UNAUTHORIZED,
+                "REFRESH_TOKEN_REVOKED",
+                "The session of this refresh token has ended. Sign in again.",
+            ),
+            RefreshError::Reused => new(
+                S::UNAUTHORIZED,
+                "REFRESH_TOKEN_REUSED",
+                "This refresh token was already used; the session has been ended. Sign in again.",
+            ),
+            RefreshError::SessionExpired => new(
+                S::UNAUTHORIZED,
+                "SESSION_EXPIRED",
+                "The session has reached its maximum lifetime. Sign in again.",
+            ),
+            RefreshError::LoginDisabled => new(
+                S::FORBIDDEN,
+                "LOGIN_DISABLED",
+                "Sign-in is disabled for this user.",
+            ),
+            RefreshError::StoreUnavailable(cause) => Self::store_unavailable(cause, request_id),
+            RefreshError::Internal(cause) => Self::internal(cause, request_id),
+        }
+    }
+
+    /// Maps a refused logout.
+    pub fn from_logout(error: LogoutError, request_id: String) -> Self {
+        match error {
+            LogoutError::InvalidAccessToken => Self::bad_token("INVALID_TOKEN", request_id),
+            LogoutError::StoreUnavailable(cause) => Self::store_unavailable(cause, request_id),
+            LogoutError::Internal(cause) => Self::internal(cause, request_id),
+        }
+    }
+
+    /// Maps a refused access token: 401 `"Invalid or expired token"` with
+    /// `MISSING_TOKEN`, `INVALID_TOKEN`, `TOKEN_EXPIRED` or `SESSION_REVOKED`.
+    pub fn from_access(error: AccessError, request_id: String) -> Self {
+        match error {
+            AccessError::Missing => Self::bad_token("MISSING_TOKEN", request_id),
+            AccessError::Invalid => Self::bad_token("INVALID_TOKEN", request_id),
+            AccessError::Expired => Self::bad_token("TOKEN_EXPIRED", request_id),
+            AccessError::SessionRevoked => Self::bad_token("SESSION_REVOKED", request_id),
+            AccessError::StoreUnavailable(cause) => Self::store_unavailable(cause, request_id),
+            AccessError::Internal(cause) => Self::internal(cause, request_id),
+        }
+    }
+
+    /// Maps a refused read or change of an organization's session settings.
+    pub fn from_org_settings(error: OrgSettingsError, request_id: String) -> Self {
+        use StatusCode as S;
+        let new = |status, code, message: &str| ApiError::new(status, code, message, request_id.clone());
+        match error {
+            OrgSettingsError::UnknownUser => Self::bad_token("INVALID_TOKEN", request_id),
+            OrgSettingsError::LoginDisabled => new(
+                S::FORBIDDEN,
+                "LOGIN_DISABLED",
+                "Sign-in is disabled for this user.",
+            ),
+            OrgSettingsError::Forbidden => new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Only a SUPERADMIN may manage session settings.",
+            ),
+            OrgSettingsError::InvalidOrganizationId => new(
+                S::BAD_REQUEST,
+                "INVALID_ORGANIZATION_ID",
+                "The organization id must be 24 hexadecimal characters.",
+            ),
+            OrgSettingsError::OrganizationNotFound => new(
+                S::NOT_FOUND,
+                "ORGANIZATION_NOT_FOUND",
+                "No organization has this id.",
+            ),
+            OrgSettingsError::InvalidSettings(fields) => {
+                let mut e = new(
+                    S::BAD_REQUEST,
+                    "INVALID_SESSION_SETTINGS",
+                    "Some session settings are invalid; nothing was saved.",
+                );
+                e.body.fields = Some(fields);
+                e
+            }
+            OrgSettingsError::StoreUnavailable(cause) => Self::store_unavailable(cause, request_id),
+            OrgSettingsError::Internal(cause) => Self::internal(cause, request_id),
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! [`build_app`] returns the whole application; the binary serves it and tests drive
 //! it in process with `actix_web::test`.
 
+mod bearer;
 mod dto;
 mod error;
 mod request_id;
@@ -18,7 +19,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
 use async_trait::async_trait;
-use tether_domain::CompleteLogin;
+use tether_domain::{AccessGuard, Logout, OrganizationSettings, RefreshSession};
+use tether_domain::{CompleteLogin, StartLogin};
 use tracing_actix_web::TracingLogger;
 
 pub use dto::{AuthSessionBody, CallbackBody, SessionConfigBody, UserBody};
@@ -38,8 +40,18 @@ pub trait Readiness: Send + Sync {
 /// What the handlers share: the use cases and the readiness probe.
 #[derive(Clone)]
 pub struct AppState {
+    /// The start-of-login use case.
+    pub start: StartLogin,
     /// The login callback use case.
     pub login: CompleteLogin,
+    /// Refresh-token rotation.
+    pub refresh: RefreshSession,
+    /// Ending a session.
+    pub logout: Logout,
+    /// Authenticating bearer access tokens.
+    pub access: AccessGuard,
+    /// Organizations' session settings (SUPERADMIN).
+    pub org_settings: OrganizationSettings,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
 }
@@ -48,6 +60,7 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("login", &self.login)
+            .field("refresh", &self.refresh)
             .finish_non_exhaustive()
     }
 }
@@ -67,6 +80,7 @@ pub fn build_app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(error::json_config())
+        .app_data(error::query_config())
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)

@@ -2,7 +2,13 @@
 //!
 //! The [`TokenIssuer`] adapter: HS256 access tokens signed with the shared secret
 //! (`JWT_SECRET`) through `jsonwebtoken`, opaque `rt_` refresh tokens of 256 random
-//! bits, and their SHA-256 digests (the only form in which they are stored).
+//! bits, and their SHA-256 digests (the only form in which they are stored); and
+//! [`StateKeys`], the keyed digests and PKCE verifiers of login states.
+
+mod access;
+mod state;
+
+pub use state::StateKeys;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

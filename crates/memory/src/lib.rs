@@ -7,7 +7,9 @@
 //! (nothing survives a restart), and tests use them to swap out the database.
 
 mod clock;
+mod login_states;
 mod store;
 
 pub use clock::{ManualClock, SystemClock};
+pub use login_states::InMemoryLoginStates;
 pub use store::InMemoryStore;

@@ -8,6 +8,7 @@ use tether_domain::{
     Email, Flow, NewUser, ObjectIdHex, Organization, OrganizationRepository, RefreshTokenRecord,
     RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
 };
+use tether_domain::{SessionId, StoredSessionSettings, TokenHash};
 
 #[derive(Debug, Default)]
 struct State {
@@ -189,6 +190,20 @@ impl OrganizationRepository for InMemoryStore {
             .min_by_key(|(created, o)| (*created, o.id))
             .map(|(_, o)| o.clone()))
     }
+
+    async fn update_session_settings(
+        &self,
+        id: ObjectIdHex,
+        settings: StoredSessionSettings,
+        _at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        let mut state = self.lock();
+        let Some((_, organization)) = state.organizations.iter_mut().find(|(_, o)| o.id == id) else {
+            return Ok(None);
+        };
+        organization.session_settings = settings;
+        Ok(Some(organization.clone()))
+    }
 }
 
 #[async_trait]
@@ -200,6 +215,61 @@ impl RefreshTokenStore for InMemoryStore {
         }
         state.refresh_tokens.push(record);
         Ok(())
+    }
+
+    async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError> {
+        Ok(self
+            .lock()
+            .refresh_tokens
+            .iter()
+            .find(|r| &r.hash == hash)
+            .cloned())
+    }
+
+    async fn mark_used(&self, hash: &TokenHash, at: Timestamp) -> Result<bool, RepositoryError> {
+        // Check and set under one lock: the compare-and-set the port requires.
+        let mut state = self.lock();
+        match state
+            .refresh_tokens
+            .iter_mut()
+            .find(|r| &r.hash == hash && r.used_at.is_none())
+        {
+            Some(record) => {
+                record.used_at = Some(at);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn revoke_session(
+        &self,
+        session_id: &SessionId,
+        at: Timestamp,
+        retain_until: Timestamp,
+    ) -> Result<u64, RepositoryError> {
+        let mut marked = 0;
+        for record in self
+            .lock()
+            .refresh_tokens
+            .iter_mut()
+            .filter(|r| &r.session_id == session_id)
+        {
+            if record.revoked_at.is_none() {
+                record.revoked_at = Some(at);
+                marked += 1;
+            }
+            record.expires_at = record.expires_at.max(retain_until);
+        }
+        Ok(marked)
+    }
+
+    async fn is_session_revoked(&self, session_id: &SessionId) -> Result<bool, RepositoryError> {
+        Ok(self
+            .lock()
+            .refresh_tokens
+            .iter()
+            .any(|r| &r.session_id == session_id && r.revoked_at.is_some()))
     }
 }
 
@@ -289,5 +359,102 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(updated.workos_profile_id.as_deref(), Some("prof_1"));
+    }
+
+    fn token(digest: &str, session: &str) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: TokenHash::new(digest),
+            user_id: ObjectIdHex::from_bytes([1; 12]),
+            session_id: SessionId::new(session),
+            expires_at: Timestamp::from_millis(2_000),
+            created_at: Timestamp::from_millis(1_000),
+            session_started_at: Timestamp::from_millis(1_000),
+            used_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_token_is_marked_used_once_only() {
+        let store = InMemoryStore::new();
+        store.save(token("h1", "s1")).await.unwrap();
+        let hash = TokenHash::new("h1");
+        assert!(store.mark_used(&hash, Timestamp::from_millis(5)).await.unwrap());
+        assert!(!store.mark_used(&hash, Timestamp::from_millis(6)).await.unwrap());
+        assert!(
+            !store
+                .mark_used(&TokenHash::new("nope"), Timestamp::from_millis(6))
+                .await
+                .unwrap()
+        );
+        let found = store.find_by_hash(&hash).await.unwrap().unwrap();
+        assert_eq!(found.used_at, Some(Timestamp::from_millis(5)));
+    }
+
+    #[tokio::test]
+    async fn revoking_a_session_marks_its_tokens_and_no_others() {
+        let store = InMemoryStore::new();
+        store.save(token("h1", "s1")).await.unwrap();
+        store.save(token("h2", "s1")).await.unwrap();
+        store.save(token("h3", "s2")).await.unwrap();
+        let s1 = SessionId::new("s1");
+        assert!(!store.is_session_revoked(&s1).await.unwrap());
+        assert_eq!(
+            store
+                .revoke_session(&s1, Timestamp::from_millis(7), Timestamp::from_millis(5_000))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            store
+                .revoke_session(&s1, Timestamp::from_millis(8), Timestamp::from_millis(1))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(store.is_session_revoked(&s1).await.unwrap());
+        assert!(!store.is_session_revoked(&SessionId::new("s2")).await.unwrap());
+        let h1 = store.find_by_hash(&TokenHash::new("h1")).await.unwrap().unwrap();
+        assert_eq!(h1.revoked_at, Some(Timestamp::from_millis(7)));
+        assert_eq!(
+            h1.expires_at,
+            Timestamp::from_millis(5_000),
+            "kept, never shortened"
+        );
+        let h3 = store.find_by_hash(&TokenHash::new("h3")).await.unwrap().unwrap();
+        assert_eq!(h3.expires_at, Timestamp::from_millis(2_000));
+    }
+
+    #[tokio::test]
+    async fn session_settings_of_an_organization_are_replaced() {
+        let store = InMemoryStore::new();
+        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
+        let settings = StoredSessionSettings::none().with(
+            tether_domain::SessionField::TokenExpiryHours,
+            tether_domain::SettingValue::Number(2.0),
+        );
+        let updated = store
+            .update_session_settings(org, settings.clone(), Timestamp::from_millis(1))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(updated.session_settings, settings);
+        assert_eq!(
+            OrganizationRepository::find_by_id(&store, org)
+                .await
+                .unwrap()
+                .unwrap()
+                .session_settings,
+            settings
+        );
+        let missing = ObjectIdHex::from_bytes([9; 12]);
+        assert!(
+            store
+                .update_session_settings(missing, settings, Timestamp::from_millis(1))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tether_domain::RepositoryError;
 
 use crate::error::map_driver_error;
-use crate::{ORGANIZATIONS, REFRESH_TOKENS, USERS};
+use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, USERS};
 
 /// The collation under which e-mail addresses compare: English, strength 2 (case
 /// insensitive, accent sensitive). Queries must use the same collation to use the index.
@@ -41,33 +41,19 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .build(),
     ];
     let refresh_tokens = vec![
-        IndexModel::builder()
-            .keys(doc! { "tokenHash": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("tokenHash_unique".to_owned())
-                    .unique(true)
-                    .build(),
-            )
-            .build(),
-        IndexModel::builder()
-            .keys(doc! { "expiresAt": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("expiresAt_ttl".to_owned())
-                    .expire_after(Duration::ZERO)
-                    .build(),
-            )
-            .build(),
+        unique("tokenHash"),
+        expires_at_ttl(),
         IndexModel::builder()
             .keys(doc! { "sessionId": 1 })
             .options(IndexOptions::builder().name("sessionId_1".to_owned()).build())
             .build(),
     ];
+    let login_states = vec![unique("stateHash"), expires_at_ttl()];
     for (collection, models) in [
         (USERS, users),
         (ORGANIZATIONS, organizations),
         (REFRESH_TOKENS, refresh_tokens),
+        (LOGIN_STATES, login_states),
     ] {
         database
             .collection::<Document>(collection)
@@ -86,6 +72,33 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         tracing::debug!(collection, "indexes ensured");
     }
     Ok(())
+}
+
+/// Unique on `field`, named `<field>_unique`.
+fn unique(field: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(
+            IndexOptions::builder()
+                .name(format!("{field}_unique"))
+                .unique(true)
+                .build(),
+        )
+        .build()
+}
+
+/// TTL on `expiresAt`: the server removes a document once its expiry has passed
+/// (readers still check expiry themselves; the TTL monitor runs about once a minute).
+fn expires_at_ttl() -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { "expiresAt": 1 })
+        .options(
+            IndexOptions::builder()
+                .name("expiresAt_ttl".to_owned())
+                .expire_after(Duration::ZERO)
+                .build(),
+        )
+        .build()
 }
 
 /// Unique on `field` among the documents where it is a string (documents without it,

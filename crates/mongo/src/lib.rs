@@ -5,7 +5,8 @@
 //! One [`MongoStore`] implements every store port of the domain:
 //! [`UserRepository`](tether_domain::UserRepository) (collection `users`),
 //! [`OrganizationRepository`](tether_domain::OrganizationRepository) (`organizations`) and
-//! [`RefreshTokenStore`](tether_domain::RefreshTokenStore) (`refresh_tokens`). Field names
+//! [`RefreshTokenStore`](tether_domain::RefreshTokenStore) (`refresh_tokens`) and
+//! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
 //!
 //! Rules every adapter here follows:
@@ -19,6 +20,7 @@
 
 mod error;
 mod indexes;
+mod login_states;
 mod organizations;
 mod refresh_tokens;
 mod users;
@@ -41,6 +43,8 @@ pub const USERS: &str = "users";
 pub const ORGANIZATIONS: &str = "organizations";
 /// Name of the collection of refresh-token digests.
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
+/// Name of the collection of pending login states (keyed digests).
+pub const LOGIN_STATES: &str = "login_states";
 
 /// Database used when neither the configuration nor the URI names one.
 pub const DEFAULT_DATABASE: &str = "tether";

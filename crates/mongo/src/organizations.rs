@@ -4,17 +4,22 @@
 //! break a login): keys that name none of the nine fields are ignored, `null` is the
 //! same as absent, and values keep their BSON kind ([`SettingValue`]) for the domain to
 //! validate. A `sessionSettings` that is not a sub-document is ignored with a warning.
+//!
+//! A change of the settings `$set`s the whole `sessionSettings` sub-document (all nine
+//! fields, `null` for those not set) and `updatedAt`; the organization's other fields
+//! stay untouched.
 
 use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::ReturnDocument;
 use tether_domain::{
     ObjectIdHex, Organization, OrganizationRepository, RepositoryError, SessionField, SettingValue,
-    StoredSessionSettings,
+    StoredSessionSettings, Timestamp,
 };
 
 use crate::error::map_driver_error;
-use crate::users::object_id;
+use crate::users::{bson_date, object_id};
 use crate::{MongoStore, ORGANIZATIONS};
 
 /// `name`
@@ -50,6 +55,52 @@ impl OrganizationRepository for MongoStore {
             .map(|d| organization_from_document(&d))
             .transpose()
     }
+
+    /// `find_one_and_update({_id}, {$set: {sessionSettings: {nine fields}, updatedAt}})`,
+    /// returning the document after the update.
+    async fn update_session_settings(
+        &self,
+        id: ObjectIdHex,
+        settings: StoredSessionSettings,
+        at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        self.organizations()
+            .find_one_and_update(
+                doc! { "_id": object_id(id) },
+                doc! { "$set": {
+                    SESSION_SETTINGS: session_settings_document(&settings),
+                    "updatedAt": bson_date(at),
+                } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_driver_error)?
+            .map(|d| organization_from_document(&d))
+            .transpose()
+    }
+}
+
+/// The `sessionSettings` sub-document of `settings`: the nine fields in their documented
+/// order, `null` where a field is not set. Whole numbers are stored as 32-bit integers,
+/// as the product's own writes store them.
+fn session_settings_document(settings: &StoredSessionSettings) -> Document {
+    let mut document = Document::new();
+    for field in SessionField::ALL {
+        let value = match settings.get(field) {
+            None | Some(SettingValue::Other(_)) => Bson::Null,
+            Some(SettingValue::Bool(b)) => Bson::Boolean(*b),
+            Some(SettingValue::Number(n))
+                if n.fract() == 0.0 && *n >= f64::from(i32::MIN) && *n <= f64::from(i32::MAX) =>
+            {
+                // Whole and in range, so the conversion is exact.
+                Bson::Int32(*n as i32)
+            }
+            Some(SettingValue::Number(n)) => Bson::Double(*n),
+            Some(SettingValue::Text(t)) => Bson::String(t.clone()),
+        };
+        document.insert(field.name(), value);
+    }
+    document
 }
 
 /// Reads an organization document.
@@ -169,6 +220,24 @@ mod tests {
         );
         assert_eq!(s.get(SessionField::Enabled), Some(&SettingValue::Other("array")));
         assert_eq!(s.iter().count(), 3);
+    }
+
+    #[test]
+    fn written_session_settings_carry_all_nine_fields_and_read_back_the_same() {
+        let settings = StoredSessionSettings::none()
+            .with(SessionField::IdleTimeoutMinutes, SettingValue::Number(15.0))
+            .with(SessionField::Enabled, SettingValue::Bool(false))
+            .with(
+                SessionField::PasswordFallbackBehavior,
+                SettingValue::Text("reauth-modal".into()),
+            );
+        let written = session_settings_document(&settings);
+        let keys: Vec<&str> = written.keys().map(String::as_str).collect();
+        let nine: Vec<&str> = SessionField::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(keys, nine);
+        assert_eq!(written.get("idleTimeoutMinutes"), Some(&Bson::Int32(15)));
+        assert_eq!(written.get("tokenExpiryHours"), Some(&Bson::Null));
+        assert_eq!(session_settings_from_document(&written), settings);
     }
 
     #[test]

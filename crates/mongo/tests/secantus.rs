@@ -510,6 +510,8 @@ async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
         expires_at: ts(1_800_000_000_000),
         created_at: ts(1_700_000_000_000),
         session_started_at: ts(1_690_000_000_000),
+        used_at: None,
+        revoked_at: None,
     };
     db.store.save(record.clone()).await.unwrap();
 
@@ -783,4 +785,274 @@ async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
     assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
     assert!(!err.to_string().contains("mongodb://"), "{err}");
+}
+
+// ---- refresh-token rotation and revocation, organization session settings ------------
+
+fn token_record(digest: &str, session: &str) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: TokenHash::new(digest),
+        user_id: hex(ObjectId::new()),
+        session_id: SessionId::new(session),
+        expires_at: ts(1_800_000_000_000),
+        created_at: ts(1_700_000_000_000),
+        session_started_at: ts(1_690_000_000_000),
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_token_is_found_by_its_digest_with_its_rotation_state() {
+    let db = TestDb::with_indexes("rt_find").await;
+    let record = token_record("aa01", "sess_find");
+    db.store.save(record.clone()).await.unwrap();
+
+    let found = db.store.find_by_hash(&TokenHash::new("aa01")).await.unwrap();
+    assert_eq!(found, Some(record.clone()));
+    assert_eq!(
+        db.store.find_by_hash(&TokenHash::new("bb02")).await.unwrap(),
+        None
+    );
+
+    // A record saved with its state set reads back the same.
+    let stated = RefreshTokenRecord {
+        used_at: Some(ts(1_700_000_001_000)),
+        revoked_at: Some(ts(1_700_000_002_000)),
+        ..token_record("cc03", "sess_find")
+    };
+    db.store.save(stated.clone()).await.unwrap();
+    assert_eq!(
+        db.store.find_by_hash(&TokenHash::new("cc03")).await.unwrap(),
+        Some(stated)
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_twenty_concurrent_mark_used_calls_exactly_one_wins_and_its_time_is_stored() {
+    let db = TestDb::with_indexes("rt_cas").await;
+    db.store.save(token_record("dd04", "sess_cas")).await.unwrap();
+    let store = Arc::new(db.store.clone());
+    let outcomes = join_all((0..20_i64).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .mark_used(&TokenHash::new("dd04"), ts(1_700_000_000_000 + i))
+                .await
+                .unwrap()
+        })
+    }))
+    .await;
+    let winners = outcomes.into_iter().filter(|o| *o.as_ref().unwrap()).count();
+    assert_eq!(winners, 1);
+
+    let stored = db
+        .store
+        .find_by_hash(&TokenHash::new("dd04"))
+        .await
+        .unwrap()
+        .unwrap();
+    let used_at = stored.used_at.expect("usedAt is set");
+    assert!((1_700_000_000_000..1_700_000_000_020).contains(&used_at.millis()));
+    assert!(
+        !db.store
+            .mark_used(&TokenHash::new("dd04"), ts(1_800_000_000_000))
+            .await
+            .unwrap(),
+        "a used token is never marked again"
+    );
+    assert_eq!(
+        db.store
+            .find_by_hash(&TokenHash::new("dd04"))
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(used_at),
+        "the first use time stays"
+    );
+    assert!(
+        !db.store
+            .mark_used(&TokenHash::new("unknown"), ts(1_700_000_000_000))
+            .await
+            .unwrap()
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn revoking_a_session_marks_each_of_its_tokens_once_keeps_them_long_enough_and_no_other_session() {
+    let db = TestDb::with_indexes("rt_revoke").await;
+    let earlier = ts(1_700_000_000_000);
+    let now = ts(1_700_000_100_000);
+    // Records expire at 1_800_000_000_000 (see `token_record`); one expires later already.
+    let retain = ts(1_900_000_000_000);
+    let later = ts(2_000_000_000_000);
+    db.store.save(token_record("ee01", "sess_a")).await.unwrap();
+    db.store
+        .save(RefreshTokenRecord {
+            used_at: Some(earlier),
+            expires_at: later,
+            ..token_record("ee02", "sess_a")
+        })
+        .await
+        .unwrap();
+    db.store
+        .save(RefreshTokenRecord {
+            revoked_at: Some(earlier),
+            ..token_record("ee03", "sess_a")
+        })
+        .await
+        .unwrap();
+    db.store.save(token_record("ff01", "sess_b")).await.unwrap();
+    let a = SessionId::new("sess_a");
+    let b = SessionId::new("sess_b");
+    assert!(
+        db.store.is_session_revoked(&a).await.unwrap(),
+        "one token of sess_a was revoked before"
+    );
+    assert!(!db.store.is_session_revoked(&b).await.unwrap());
+
+    assert_eq!(db.store.revoke_session(&a, now, retain).await.unwrap(), 2);
+    let revoked_at = |digest: &'static str| {
+        let store = db.store.clone();
+        async move {
+            store
+                .find_by_hash(&TokenHash::new(digest))
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+        }
+    };
+    assert_eq!(revoked_at("ee01").await, Some(now));
+    assert_eq!(revoked_at("ee02").await, Some(now));
+    assert_eq!(
+        revoked_at("ee03").await,
+        Some(earlier),
+        "an earlier revocation keeps its time"
+    );
+    assert_eq!(revoked_at("ff01").await, None);
+    let expires_at = |digest: &'static str| {
+        let store = db.store.clone();
+        async move {
+            store
+                .find_by_hash(&TokenHash::new(digest))
+                .await
+                .unwrap()
+                .unwrap()
+                .expires_at
+        }
+    };
+    assert_eq!(
+        expires_at("ee01").await,
+        retain,
+        "kept until the access tokens expire"
+    );
+    assert_eq!(
+        expires_at("ee02").await,
+        later,
+        "a later expiry is never shortened"
+    );
+    assert_eq!(expires_at("ee03").await, retain);
+    assert_eq!(
+        expires_at("ff01").await,
+        ts(1_800_000_000_000),
+        "other sessions untouched"
+    );
+    assert!(!db.store.is_session_revoked(&b).await.unwrap());
+    assert!(
+        !db.store
+            .is_session_revoked(&SessionId::new("sess_none"))
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        db.store
+            .revoke_session(&a, ts(1_700_000_200_000), retain)
+            .await
+            .unwrap(),
+        0,
+        "idempotent"
+    );
+    assert_eq!(db.store.revoke_session(&b, now, retain).await.unwrap(), 1);
+    assert!(db.store.is_session_revoked(&b).await.unwrap());
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leaves_other_fields_alone() {
+    let db = TestDb::with_indexes("org_update").await;
+    let id = ObjectId::new();
+    let created = DateTime::from_millis(1_600_000_000_000);
+    db.raw("organizations")
+        .insert_one(doc! {
+            "_id": id, "name": "Acme", "createdAt": created, "updatedAt": created, "plan": "gold",
+            "sessionSettings": { "idleTimeoutMinutes": 45, "somethingElse": true },
+        })
+        .await
+        .unwrap();
+    let settings = tether_domain::StoredSessionSettings::none()
+        .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0))
+        .with(
+            SessionField::SsoFallbackBehavior,
+            SettingValue::Text("force-logout".into()),
+        )
+        .with(SessionField::IdleTrackingEnabled, SettingValue::Bool(false));
+    let at = ts(1_700_000_000_000);
+
+    let updated = db
+        .store
+        .update_session_settings(hex(id), settings.clone(), at)
+        .await
+        .unwrap()
+        .expect("the organization exists");
+    assert_eq!(updated.id, hex(id));
+    assert_eq!(updated.name, "Acme");
+    assert_eq!(updated.session_settings, settings);
+
+    let raw = db
+        .raw("organizations")
+        .find_one(doc! {"_id": id})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_str("plan").unwrap(), "gold");
+    assert_eq!(raw.get_datetime("createdAt").unwrap(), &created);
+    assert_eq!(
+        raw.get_datetime("updatedAt").unwrap(),
+        &DateTime::from_millis(1_700_000_000_000)
+    );
+    let stored = raw.get_document("sessionSettings").unwrap();
+    assert_eq!(
+        stored,
+        &doc! {
+            "enabled": Bson::Null, "idleTimeoutMinutes": Bson::Null, "tokenExpiryHours": 2,
+            "warningTimeMinutes": Bson::Null, "idleTrackingEnabled": false,
+            "ssoSilentRenewalEnabled": Bson::Null, "ssoFallbackBehavior": "force-logout",
+            "passwordSilentRenewalEnabled": Bson::Null, "passwordFallbackBehavior": Bson::Null,
+        }
+    );
+    let read = OrganizationRepository::find_by_id(&db.store, hex(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.session_settings, settings);
+
+    let missing = ObjectId::new();
+    assert!(
+        db.store
+            .update_session_settings(hex(missing), settings, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        db.raw("organizations").count_documents(doc! {}).await.unwrap(),
+        1,
+        "nothing upserted"
+    );
+    db.drop_database().await;
 }

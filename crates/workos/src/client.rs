@@ -15,7 +15,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use tether_domain::{ExchangeError, Flow, IdentityProvider, IdpIdentity};
+use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider, IdpIdentity};
 
 use crate::classify::{classify_failure, parse_retry_after};
 use crate::config::{WorkosBuildError, WorkosConfig};
@@ -36,6 +36,8 @@ pub struct WorkosClient {
     http: reqwest::Client,
     sso_token_url: Url,
     authenticate_url: Url,
+    sso_authorize_url: Url,
+    authkit_authorize_url: Url,
     client_id: String,
     api_key: SecretString,
 }
@@ -79,6 +81,8 @@ impl WorkosClient {
         };
         let sso_token_url = endpoint("/sso/token")?;
         let authenticate_url = endpoint("/user_management/authenticate")?;
+        let sso_authorize_url = endpoint("/sso/authorize")?;
+        let authkit_authorize_url = endpoint("/user_management/authorize")?;
 
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -93,6 +97,8 @@ impl WorkosClient {
             http,
             sso_token_url,
             authenticate_url,
+            sso_authorize_url,
+            authkit_authorize_url,
             client_id: config.client_id,
             api_key: config.api_key,
         })
@@ -131,6 +137,43 @@ impl WorkosClient {
 
 #[async_trait]
 impl IdentityProvider for WorkosClient {
+    fn authorization_url(&self, request: &AuthorizationRequest) -> String {
+        let mut url = match request.flow {
+            Flow::Sso => self.sso_authorize_url.clone(),
+            Flow::AuthKit => self.authkit_authorize_url.clone(),
+        };
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("client_id", &self.client_id)
+                .append_pair("response_type", "code")
+                .append_pair("redirect_uri", &request.redirect_uri)
+                .append_pair("state", &request.state);
+            let optional = [
+                ("connection", &request.connection),
+                ("organization", &request.organization),
+                ("domain_hint", &request.domain_hint),
+                ("provider", &request.provider),
+                ("login_hint", &request.login_hint),
+                ("prompt", &request.prompt),
+            ];
+            for (name, value) in optional {
+                if let Some(value) = value {
+                    query.append_pair(name, value);
+                }
+            }
+            if request.flow == Flow::AuthKit && request.provider.is_none() {
+                query.append_pair("provider", "authkit");
+            }
+            if let Some(challenge) = &request.code_challenge {
+                query
+                    .append_pair("code_challenge", challenge)
+                    .append_pair("code_challenge_method", "S256");
+            }
+        }
+        url.into()
+    }
+
     /// Exchanges `code` with the API of `flow`.
     ///
     /// `pkce_verifier` is sent as `code_verifier` to AuthKit and ignored for SSO (the SSO
@@ -386,6 +429,53 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(5),
         }
+    }
+
+    fn request(flow: Flow) -> AuthorizationRequest {
+        AuthorizationRequest {
+            flow,
+            redirect_uri: "http://localhost:5173/signin".to_owned(),
+            state: "st ate&1".to_owned(),
+            login_hint: Some("jane@acme.example".to_owned()),
+            organization: None,
+            connection: None,
+            domain_hint: None,
+            provider: None,
+            prompt: None,
+            code_challenge: None,
+        }
+    }
+
+    #[test]
+    fn an_sso_authorization_url_carries_the_hints_encoded() {
+        let client = WorkosClient::new(config("https://api.workos.com/")).unwrap();
+        let mut req = request(Flow::Sso);
+        req.organization = Some("org_123".to_owned());
+        let url = Url::parse(&client.authorization_url(&req)).unwrap();
+        assert_eq!(url.path(), "/sso/authorize");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("client_id"), Some("client_test"));
+        assert_eq!(get("response_type"), Some("code"));
+        assert_eq!(get("redirect_uri"), Some("http://localhost:5173/signin"));
+        assert_eq!(get("state"), Some("st ate&1"));
+        assert_eq!(get("organization"), Some("org_123"));
+        assert_eq!(get("login_hint"), Some("jane@acme.example"));
+        assert_eq!(get("code_challenge"), None);
+        assert_eq!(get("provider"), None);
+    }
+
+    #[test]
+    fn an_authkit_authorization_url_carries_the_pkce_challenge() {
+        let client = WorkosClient::new(config("https://api.workos.com")).unwrap();
+        let mut req = request(Flow::AuthKit);
+        req.code_challenge = Some("abc_-".to_owned());
+        let url = Url::parse(&client.authorization_url(&req)).unwrap();
+        assert_eq!(url.path(), "/user_management/authorize");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(pairs.contains(&("provider".to_owned(), "authkit".to_owned())));
+        assert!(pairs.contains(&("code_challenge".to_owned(), "abc_-".to_owned())));
+        assert!(pairs.contains(&("code_challenge_method".to_owned(), "S256".to_owned())));
     }
 
     #[test]

@@ -150,6 +150,8 @@ async fn refresh_token_is_stored_only_as_its_hash_in_the_same_session_for_thirty
         expires_at: now().plus_seconds(30 * DAY_SECONDS),
         created_at: now(),
         session_started_at: now(),
+        used_at: None,
+        revoked_at: None,
     };
     let mut store = MockRefreshTokenStore::new();
     store
@@ -211,6 +213,8 @@ async fn refresh_token_never_outlives_the_absolute_lifetime_of_its_session() {
         expires_at: session_end,
         created_at: now(),
         session_started_at: started,
+        used_at: None,
+        revoked_at: None,
     };
     let mut tokens = MockTokenIssuer::new();
     tokens.expect_new_session_id().never();

@@ -1,6 +1,10 @@
 //! Unit tests of the use cases, with mockall mocks of the ports.
 
+mod access;
 mod issuance;
 mod login;
+mod org_settings;
 mod provisioning;
+mod refresh;
+mod state;
 mod support;

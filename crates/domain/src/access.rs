@@ -1,0 +1,105 @@
+//! Access tokens presented by clients: the claims a verified token carries and
+//! [`AccessGuard`], which accepts a token only when its signature checks out (through
+//! the [`AccessTokenVerifier`] port), it has not expired by the domain's [`Clock`],
+//! and its session has not been revoked (logout, refresh-token reuse).
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError};
+use crate::values::{AccessRole, ObjectIdHex, SessionId, Timestamp};
+
+/// The claims of an access token whose signature, issuer and audience checked out.
+/// Expiry is not judged yet: see [`AccessGuard::authenticate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAccess {
+    /// The user (`userId`).
+    pub user_id: ObjectIdHex,
+    /// The user's organization when the token was issued.
+    pub organization_id: ObjectIdHex,
+    /// The user's role when the token was issued.
+    pub access_role: AccessRole,
+    /// The session the token belongs to (`sid`).
+    pub session_id: SessionId,
+    /// Expiry (`exp`).
+    pub expires_at: Timestamp,
+}
+
+/// Why a presented access token is refused.
+#[derive(Debug, Error)]
+pub enum AccessError {
+    /// No token was presented.
+    #[error("no access token was presented")]
+    Missing,
+    /// Malformed, badly signed, or not issued by us.
+    #[error("the access token is invalid")]
+    Invalid,
+    /// Correctly signed but past its expiry.
+    #[error("the access token has expired")]
+    Expired,
+    /// Its session was revoked (logout, or a refresh token of the session was reused).
+    #[error("the session of the access token was revoked")]
+    SessionRevoked,
+    /// The store could not tell whether the session was revoked.
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// Anything unexpected.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepositoryError> for AccessError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::Unavailable(m) => AccessError::StoreUnavailable(m),
+            other => AccessError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Authenticates requests by their access token.
+#[derive(Clone)]
+pub struct AccessGuard {
+    verifier: Arc<dyn AccessTokenVerifier>,
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AccessGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessGuard").finish_non_exhaustive()
+    }
+}
+
+impl AccessGuard {
+    /// Builds the guard from the token verifier, the refresh-token store (which knows
+    /// revoked sessions) and the clock.
+    pub fn new(
+        verifier: Arc<dyn AccessTokenVerifier>,
+        refresh_tokens: Arc<dyn RefreshTokenStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            verifier,
+            refresh_tokens,
+            clock,
+        }
+    }
+
+    /// The claims of `token` if it is correctly signed, not expired (its `exp` is
+    /// after now) and its session is not revoked.
+    pub async fn authenticate(&self, token: &str) -> Result<VerifiedAccess, AccessError> {
+        if token.is_empty() {
+            return Err(AccessError::Missing);
+        }
+        let access = self.verifier.verify(token).map_err(|_| AccessError::Invalid)?;
+        if access.expires_at <= self.clock.now() {
+            return Err(AccessError::Expired);
+        }
+        if self.refresh_tokens.is_session_revoked(&access.session_id).await? {
+            return Err(AccessError::SessionRevoked);
+        }
+        Ok(access)
+    }
+}

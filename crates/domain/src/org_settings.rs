@@ -1,0 +1,273 @@
+//! Per-organization session settings, read and changed by a SUPERADMIN
+//! ([`OrganizationSettings`]), and the rules of a change ([`SettingsPatch`]): any
+//! subset of the nine fields, `null` reverting a field to the global default, every
+//! value within the bounds of the session policy, and `warningTimeMinutes` below
+//! `idleTimeoutMinutes` once the change is overlaid on the global defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::access::VerifiedAccess;
+use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
+use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
+use crate::values::{AccessRole, ObjectIdHex};
+
+/// A requested change of an organization's session settings: field names as the
+/// client sent them, each with a value or `None` (JSON `null`: back to the default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SettingsPatch(Vec<(String, Option<SettingValue>)>);
+
+/// Every refused field of a [`SettingsPatch`], by wire name, with the reason.
+pub type FieldErrors = BTreeMap<String, String>;
+
+impl SettingsPatch {
+    /// A patch of these fields (later duplicates win).
+    pub fn new(entries: impl IntoIterator<Item = (String, Option<SettingValue>)>) -> Self {
+        Self(entries.into_iter().collect())
+    }
+
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Applies the patch to an organization's `stored` settings over `defaults`.
+    ///
+    /// Returns the settings to store and the policy they resolve to, or every refused
+    /// field: unknown names, values of the wrong type or out of bounds, and a
+    /// `warningTimeMinutes` not below `idleTimeoutMinutes` after the overlay (blamed on
+    /// the warning time when the patch sets it, else on the idle time-out it changes).
+    /// Stored values that were already invalid (and so ignored by every login) are
+    /// dropped from the result.
+    ///
+    /// ```
+    /// # use tether_domain::{SessionConfig, SettingValue, SettingsPatch, StoredSessionSettings};
+    /// let patch = SettingsPatch::new([
+    ///     ("idleTimeoutMinutes".to_owned(), Some(SettingValue::Number(15.0))),
+    ///     ("warningTimeMinutes".to_owned(), Some(SettingValue::Number(20.0))),
+    /// ]);
+    /// let errors = patch.apply_to(&StoredSessionSettings::none(), &SessionConfig::default()).unwrap_err();
+    /// assert_eq!(errors["warningTimeMinutes"], "must be less than idleTimeoutMinutes (15)");
+    /// ```
+    pub fn apply_to(
+        &self,
+        stored: &StoredSessionSettings,
+        defaults: &SessionConfig,
+    ) -> Result<(StoredSessionSettings, SessionConfig), FieldErrors> {
+        let mut next = stored.clone();
+        let (_, ignored) = defaults.overlay(stored);
+        for warning in ignored {
+            next.set(warning.field, None);
+        }
+        let mut errors = FieldErrors::new();
+        let mut set_with_value = BTreeSet::new();
+        let mut touched = BTreeSet::new();
+        for (name, value) in &self.0 {
+            let Some(field) = SessionField::from_name(name) else {
+                errors.insert(name.clone(), "is not a session setting".to_owned());
+                continue;
+            };
+            touched.insert(field);
+            match value {
+                None => {
+                    set_with_value.remove(&field);
+                    errors.remove(name);
+                    next.set(field, None);
+                }
+                Some(value) => {
+                    let mut scratch = *defaults.fields();
+                    match apply(&mut scratch, field, value) {
+                        Ok(()) => {
+                            set_with_value.insert(field);
+                            errors.remove(name);
+                            next.set(field, Some(value.clone()));
+                        }
+                        Err(e) => {
+                            errors.insert(name.clone(), e.reason);
+                        }
+                    }
+                }
+            }
+        }
+        let mut fields = *defaults.fields();
+        for (field, value) in next.iter() {
+            // Every value left is valid on its own: checked above or kept by the overlay.
+            let _ = apply(&mut fields, field, value);
+        }
+        let minutes_refused = [SessionField::IdleTimeoutMinutes, SessionField::WarningTimeMinutes]
+            .iter()
+            .any(|f| errors.contains_key(f.name()));
+        if !minutes_refused && fields.warning_time_minutes >= fields.idle_timeout_minutes {
+            let blame_idle = !set_with_value.contains(&SessionField::WarningTimeMinutes)
+                && touched.contains(&SessionField::IdleTimeoutMinutes);
+            if blame_idle {
+                errors.insert(
+                    SessionField::IdleTimeoutMinutes.name().to_owned(),
+                    format!(
+                        "must be greater than warningTimeMinutes ({})",
+                        fields.warning_time_minutes
+                    ),
+                );
+            } else {
+                errors.insert(
+                    SessionField::WarningTimeMinutes.name().to_owned(),
+                    format!(
+                        "must be less than idleTimeoutMinutes ({})",
+                        fields.idle_timeout_minutes
+                    ),
+                );
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        match SessionConfig::new(fields) {
+            Ok(config) => Ok((next, config)),
+            Err(refused) => Err(refused
+                .into_iter()
+                .map(|e| (e.field.name().to_owned(), e.reason))
+                .collect()),
+        }
+    }
+}
+
+/// Why reading or changing an organization's session settings failed.
+#[derive(Debug, Error)]
+pub enum OrgSettingsError {
+    /// The token's user no longer exists.
+    #[error("the user of the access token no longer exists")]
+    UnknownUser,
+    /// The token's user may no longer sign in.
+    #[error("sign-in is disabled for this user")]
+    LoginDisabled,
+    /// The user is not a SUPERADMIN.
+    #[error("only a SUPERADMIN may manage session settings")]
+    Forbidden,
+    /// The organization id is not 24 hexadecimal characters.
+    #[error("the organization id is malformed")]
+    InvalidOrganizationId,
+    /// No organization has this id.
+    #[error("no such organization")]
+    OrganizationNotFound,
+    /// Some fields of the change are refused; nothing was saved.
+    #[error("invalid session settings: {0:?}")]
+    InvalidSettings(FieldErrors),
+    /// The store is unavailable.
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// Anything unexpected.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepositoryError> for OrgSettingsError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::Unavailable(m) => OrgSettingsError::StoreUnavailable(m),
+            other => OrgSettingsError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Reads and changes organizations' session settings on behalf of a SUPERADMIN.
+#[derive(Clone)]
+pub struct OrganizationSettings {
+    organizations: Arc<dyn OrganizationRepository>,
+    users: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+    defaults: SessionConfig,
+}
+
+impl std::fmt::Debug for OrganizationSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrganizationSettings")
+            .field("defaults", &self.defaults)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrganizationSettings {
+    /// Builds the use case over the global session defaults.
+    pub fn new(
+        organizations: Arc<dyn OrganizationRepository>,
+        users: Arc<dyn UserRepository>,
+        clock: Arc<dyn Clock>,
+        defaults: SessionConfig,
+    ) -> Self {
+        Self {
+            organizations,
+            users,
+            clock,
+            defaults,
+        }
+    }
+
+    /// The session policy organization `organization_id` resolves to (its stored
+    /// settings over the global defaults).
+    ///
+    /// The caller's current role is read from the store (a role in an older token does
+    /// not count): only a SUPERADMIN is answered.
+    pub async fn get(
+        &self,
+        caller: &VerifiedAccess,
+        organization_id: &str,
+    ) -> Result<SessionConfig, OrgSettingsError> {
+        self.require_superadmin(caller).await?;
+        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
+        let organization = self
+            .organizations
+            .find_by_id(id)
+            .await?
+            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        Ok(self.defaults.overlay(&organization.session_settings).0)
+    }
+
+    /// Applies `patch` (see [`SettingsPatch::apply_to`]) to organization
+    /// `organization_id` and returns the policy it now resolves to. Nothing is saved
+    /// when a field is refused. Only a SUPERADMIN may do it.
+    pub async fn update(
+        &self,
+        caller: &VerifiedAccess,
+        organization_id: &str,
+        patch: SettingsPatch,
+    ) -> Result<SessionConfig, OrgSettingsError> {
+        self.require_superadmin(caller).await?;
+        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
+        let organization = self
+            .organizations
+            .find_by_id(id)
+            .await?
+            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        let (settings, config) = patch
+            .apply_to(&organization.session_settings, &self.defaults)
+            .map_err(OrgSettingsError::InvalidSettings)?;
+        self.organizations
+            .update_session_settings(id, settings, self.clock.now())
+            .await?
+            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        tracing::info!(
+            organization_id = %id,
+            user_id = %caller.user_id,
+            fields = ?patch.0.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
+            "organization session settings updated"
+        );
+        Ok(config)
+    }
+
+    async fn require_superadmin(&self, caller: &VerifiedAccess) -> Result<(), OrgSettingsError> {
+        let user = self
+            .users
+            .find_by_id(caller.user_id)
+            .await?
+            .ok_or(OrgSettingsError::UnknownUser)?;
+        if user.login_disabled {
+            return Err(OrgSettingsError::LoginDisabled);
+        }
+        if user.access_role != AccessRole::Superadmin {
+            return Err(OrgSettingsError::Forbidden);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,192 @@
+//! The start of a login: validates the request, records a login state (keyed digest,
+//! flow, redirect URI, organization hint, whether PKCE is used) for ten minutes, and
+//! builds the WorkOS authorization URL the browser is sent to.
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::login::RedirectPolicy;
+use crate::model::{AuthorizationRequest, Flow, LoginStateRecord};
+use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
+
+/// How long a login state is accepted, in seconds (WorkOS codes live about as long).
+pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
+
+/// Longest accepted `state`.
+pub const MAX_STATE_LEN: usize = 512;
+
+/// The query of `GET /api/auth/workos/authorize`, as optional raw strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeInput {
+    /// Where WorkOS sends the browser back (default `${CLIENT_URL}/signin`).
+    pub redirect_uri: Option<String>,
+    /// The SPA's own opaque state; a random one is generated when absent.
+    pub state: Option<String>,
+    /// Pre-fills the user's address.
+    pub login_hint: Option<String>,
+    /// An organization; forwarded to WorkOS as `organization` only when it is an `org_` id.
+    pub organization_id: Option<String>,
+    /// `prompt`, passed through.
+    pub prompt: Option<String>,
+    /// A WorkOS connection id.
+    pub connection: Option<String>,
+    /// A WorkOS provider (`authkit`, `GoogleOAuth`, ...).
+    pub provider: Option<String>,
+    /// A domain whose SSO connection to use.
+    pub domain_hint: Option<String>,
+    /// `sso` or `authkit`; default `sso` when an organization, connection or domain
+    /// hint is given, else `authkit`.
+    pub flow: Option<String>,
+}
+
+/// A started login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedLogin {
+    /// The WorkOS URL to send the browser to.
+    pub url: String,
+    /// The flow chosen.
+    pub flow: Flow,
+}
+
+/// Why a login could not be started.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// A parameter is malformed; the message names it.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The redirect URI is not allowed.
+    #[error("the redirect URI is not allowed")]
+    InvalidRedirectUri,
+    /// The SPA's state is already pending for another login.
+    #[error("this state is already in use by another login")]
+    StateInUse,
+    /// The store is unavailable.
+    #[error("the store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// Anything unexpected.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RepositoryError> for StartError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::Duplicate => StartError::StateInUse,
+            RepositoryError::Unavailable(m) => StartError::StoreUnavailable(m),
+            RepositoryError::Unexpected(m) => StartError::Internal(m),
+        }
+    }
+}
+
+/// Starts logins.
+#[derive(Clone)]
+pub struct StartLogin {
+    idp: Arc<dyn IdentityProvider>,
+    states: Arc<dyn LoginStateStore>,
+    protector: Arc<dyn StateProtector>,
+    clock: Arc<dyn Clock>,
+    redirects: RedirectPolicy,
+}
+
+impl std::fmt::Debug for StartLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartLogin")
+            .field("redirects", &self.redirects)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Trims a parameter, drops it when empty, refuses it when too long or not printable.
+fn param(name: &str, value: Option<&str>, max: usize) -> Result<Option<String>, StartError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > max {
+        return Err(StartError::InvalidRequest(format!(
+            "{name} is longer than {max} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(StartError::InvalidRequest(format!(
+            "{name} contains control characters"
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+impl StartLogin {
+    /// Builds the use case.
+    pub fn new(
+        idp: Arc<dyn IdentityProvider>,
+        states: Arc<dyn LoginStateStore>,
+        protector: Arc<dyn StateProtector>,
+        clock: Arc<dyn Clock>,
+        redirects: RedirectPolicy,
+    ) -> Self {
+        Self {
+            idp,
+            states,
+            protector,
+            clock,
+            redirects,
+        }
+    }
+
+    /// Validates the request, stores the login state and returns the WorkOS URL.
+    /// Nothing is stored when the request is refused.
+    pub async fn start(&self, input: AuthorizeInput) -> Result<StartedLogin, StartError> {
+        let redirect_uri = param("redirect_uri", input.redirect_uri.as_deref(), 2048)?;
+        let redirect_uri = self
+            .redirects
+            .resolve(redirect_uri.as_deref())
+            .ok_or(StartError::InvalidRedirectUri)?
+            .to_owned();
+        let state = param("state", input.state.as_deref(), MAX_STATE_LEN)?;
+        let login_hint = param("login_hint", input.login_hint.as_deref(), 320)?;
+        let organization_id = param("organization_id", input.organization_id.as_deref(), 128)?;
+        let prompt = param("prompt", input.prompt.as_deref(), 64)?;
+        let connection = param("connection", input.connection.as_deref(), 128)?;
+        let provider = param("provider", input.provider.as_deref(), 64)?;
+        let domain_hint = param("domain_hint", input.domain_hint.as_deref(), 253)?;
+        let organization = organization_id.clone().filter(|o| o.starts_with("org_"));
+        let flow = match param("flow", input.flow.as_deref(), 16)? {
+            Some(raw) => Flow::parse(&raw)
+                .ok_or_else(|| StartError::InvalidRequest("flow must be sso or authkit".to_owned()))?,
+            None if organization.is_some() || connection.is_some() || domain_hint.is_some() => Flow::Sso,
+            None => Flow::AuthKit,
+        };
+        let state = state.unwrap_or_else(|| self.protector.random_state());
+        let pkce = flow == Flow::AuthKit;
+        let code_challenge = pkce.then(|| {
+            let verifier = self.protector.pkce_verifier(&state);
+            self.protector.pkce_challenge(&verifier)
+        });
+        let now = self.clock.now();
+        self.states
+            .save(LoginStateRecord {
+                state_hash: self.protector.hash_state(&state),
+                flow,
+                redirect_uri: redirect_uri.clone(),
+                organization_hint: organization_id,
+                pkce,
+                created_at: now,
+                expires_at: now.plus_seconds(LOGIN_STATE_TTL_SECONDS),
+            })
+            .await?;
+        let url = self.idp.authorization_url(&AuthorizationRequest {
+            flow,
+            redirect_uri,
+            state,
+            login_hint,
+            organization,
+            connection,
+            domain_hint,
+            provider,
+            prompt,
+            code_challenge,
+        });
+        tracing::info!(flow = flow.as_str(), "login started");
+        Ok(StartedLogin { url, flow })
+    }
+}

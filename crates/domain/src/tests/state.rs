@@ -1,0 +1,333 @@
+//! Server-issued login states: `StartLogin` records them; `CompleteLogin` with state
+//! checking consumes them once, refuses expired or re-bound ones, and calls exactly
+//! the recorded API with the derived PKCE verifier.
+
+use std::sync::Arc;
+
+use super::support::*;
+use crate::{
+    AuthorizeInput, CallbackInput, ExchangeError, Flow, LoginError, LoginStateRecord, MockIdentityProvider,
+    MockLoginStateStore, MockStateProtector, RedirectPolicy, RepositoryError, StartError, StartLogin,
+    StateChecking, Timestamp, TokenHash,
+};
+
+fn protector() -> MockStateProtector {
+    let mut p = MockStateProtector::new();
+    p.expect_hash_state()
+        .returning(|s| TokenHash::new(format!("h({s})")));
+    p.expect_pkce_verifier().returning(|s| secret(&format!("v({s})")));
+    p.expect_pkce_challenge()
+        .returning(|v| format!("c({})", secrecy::ExposeSecret::expose_secret(v)));
+    p.expect_random_state().returning(|| "random-state".to_owned());
+    p
+}
+
+fn redirects() -> RedirectPolicy {
+    RedirectPolicy::new(DEFAULT_REDIRECT, vec![OTHER_ALLOWED_REDIRECT.to_owned()])
+}
+
+fn start_login(idp: MockIdentityProvider, states: MockLoginStateStore) -> StartLogin {
+    StartLogin::new(
+        Arc::new(idp),
+        Arc::new(states),
+        Arc::new(protector()),
+        clock_at(now()),
+        redirects(),
+    )
+}
+
+fn idp_building_urls() -> MockIdentityProvider {
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_authorization_url()
+        .returning(|r| format!("https://workos.test/{}?state={}", r.flow.as_str(), r.state));
+    idp
+}
+
+#[tokio::test]
+async fn authkit_is_the_default_flow_and_uses_pkce_from_the_state() {
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_authorization_url()
+        .withf(|r| {
+            r.flow == Flow::AuthKit
+                && r.state == "random-state"
+                && r.code_challenge.as_deref() == Some("c(v(random-state))")
+                && r.redirect_uri == DEFAULT_REDIRECT
+        })
+        .times(1)
+        .returning(|_| "https://workos.test/authkit".to_owned());
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_save()
+        .withf(|r| {
+            r.state_hash.as_str() == "h(random-state)"
+                && r.flow == Flow::AuthKit
+                && r.pkce
+                && r.expires_at == now().plus_seconds(600)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let started = start_login(idp, states)
+        .start(AuthorizeInput::default())
+        .await
+        .unwrap();
+    assert_eq!(started.flow, Flow::AuthKit);
+    assert_eq!(started.url, "https://workos.test/authkit");
+}
+
+#[tokio::test]
+async fn an_organization_connection_or_domain_hint_selects_sso_without_pkce() {
+    for input in [
+        AuthorizeInput {
+            organization_id: Some("org_123".into()),
+            ..Default::default()
+        },
+        AuthorizeInput {
+            connection: Some("conn_1".into()),
+            ..Default::default()
+        },
+        AuthorizeInput {
+            domain_hint: Some("acme.example".into()),
+            ..Default::default()
+        },
+    ] {
+        let mut idp = MockIdentityProvider::new();
+        idp.expect_authorization_url()
+            .withf(|r| r.flow == Flow::Sso && r.code_challenge.is_none())
+            .times(1)
+            .returning(|_| String::new());
+        let mut states = MockLoginStateStore::new();
+        states
+            .expect_save()
+            .withf(|r| r.flow == Flow::Sso && !r.pkce)
+            .times(1)
+            .returning(|_| Ok(()));
+        start_login(idp, states).start(input).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn only_workos_organization_ids_are_forwarded_but_every_hint_is_recorded() {
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_authorization_url()
+        .withf(|r| r.organization.is_none() && r.flow == Flow::AuthKit)
+        .times(1)
+        .returning(|_| String::new());
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_save()
+        .withf(|r| r.organization_hint.as_deref() == Some("64a1b2c3d4e5f60012345678"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let input = AuthorizeInput {
+        organization_id: Some("64a1b2c3d4e5f60012345678".into()),
+        ..Default::default()
+    };
+    start_login(idp, states).start(input).await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_start_requests_store_nothing() {
+    let cases = [
+        (
+            AuthorizeInput {
+                flow: Some("password".into()),
+                ..Default::default()
+            },
+            "flow",
+        ),
+        (
+            AuthorizeInput {
+                state: Some("s".repeat(513)),
+                ..Default::default()
+            },
+            "state",
+        ),
+        (
+            AuthorizeInput {
+                prompt: Some("a\u{0}b".into()),
+                ..Default::default()
+            },
+            "prompt",
+        ),
+    ];
+    for (input, named) in cases {
+        let mut states = MockLoginStateStore::new();
+        states.expect_save().never();
+        match start_login(idp_building_urls(), states).start(input).await {
+            Err(StartError::InvalidRequest(m)) => assert!(m.contains(named), "{m}"),
+            other => panic!("expected InvalidRequest naming {named}, got {other:?}"),
+        }
+    }
+    let mut states = MockLoginStateStore::new();
+    states.expect_save().never();
+    let input = AuthorizeInput {
+        redirect_uri: Some("https://evil.example/".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        start_login(idp_building_urls(), states).start(input).await,
+        Err(StartError::InvalidRedirectUri)
+    ));
+}
+
+#[tokio::test]
+async fn a_state_already_pending_is_refused() {
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_save()
+        .returning(|_| Err(RepositoryError::Duplicate));
+    let input = AuthorizeInput {
+        state: Some("reused".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        start_login(idp_building_urls(), states).start(input).await,
+        Err(StartError::StateInUse)
+    ));
+}
+
+fn record(flow: Flow, redirect: &str, expires_at: Timestamp) -> LoginStateRecord {
+    LoginStateRecord {
+        state_hash: TokenHash::new("h(st)"),
+        flow,
+        redirect_uri: redirect.to_owned(),
+        organization_hint: None,
+        pkce: flow == Flow::AuthKit,
+        created_at: now(),
+        expires_at,
+    }
+}
+
+/// A login whose state store answers `take` with `found` (once), checking strictly.
+fn checked_login(
+    ports: LoginPorts,
+    found: Option<LoginStateRecord>,
+    accept_unissued: bool,
+) -> crate::CompleteLogin {
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_take()
+        .withf(|h| h.as_str() == "h(st)")
+        .times(1)
+        .returning(move |_| Ok(found.clone()));
+    ports.build().with_state_checking(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: clock_at(now()),
+        accept_unissued,
+    })
+}
+
+fn posted(redirect: Option<&str>) -> CallbackInput {
+    CallbackInput {
+        code: Some(secret("code-1")),
+        state: Some("st".into()),
+        redirect_uri: redirect.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_recorded_authkit_state_calls_only_authkit_with_the_derived_verifier() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, "v(st)")))
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    let login = checked_login(
+        ports,
+        Some(record(Flow::AuthKit, DEFAULT_REDIRECT, now().plus_seconds(1))),
+        false,
+    );
+    assert!(matches!(
+        login.complete(posted(None)).await,
+        Err(LoginError::InvalidCode)
+    ));
+}
+
+#[tokio::test]
+async fn a_recorded_sso_state_never_falls_back_to_authkit() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, pkce| *flow == Flow::Sso && pkce.is_none())
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    let login = checked_login(
+        ports,
+        Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(1))),
+        true,
+    );
+    assert!(matches!(
+        login.complete(posted(None)).await,
+        Err(LoginError::InvalidCode)
+    ));
+}
+
+#[tokio::test]
+async fn unknown_expired_or_rebound_states_are_invalid_and_workos_is_not_called() {
+    let cases = [
+        (None, None),
+        (Some(record(Flow::Sso, DEFAULT_REDIRECT, now())), None),
+        (
+            Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60))),
+            Some(OTHER_ALLOWED_REDIRECT),
+        ),
+    ];
+    for (found, redirect) in cases {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let login = checked_login(ports, found, false);
+        assert!(matches!(
+            login.complete(posted(redirect)).await,
+            Err(LoginError::InvalidState)
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_missing_state_is_invalid_unless_unissued_states_are_accepted() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let mut states = MockLoginStateStore::new();
+    states.expect_take().never();
+    let login = ports.build().with_state_checking(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: clock_at(now()),
+        accept_unissued: false,
+    });
+    let input = CallbackInput {
+        code: Some(secret("code-1")),
+        ..Default::default()
+    };
+    assert!(matches!(
+        login.complete(input).await,
+        Err(LoginError::InvalidState)
+    ));
+}
+
+#[tokio::test]
+async fn an_unissued_state_uses_the_sso_then_authkit_fallback_when_accepted() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, _| *flow == Flow::Sso)
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.is_none())
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    let login = checked_login(ports, None, true);
+    assert!(matches!(
+        login.complete(posted(None)).await,
+        Err(LoginError::InvalidCode)
+    ));
+}

@@ -1,0 +1,145 @@
+//! After login: `POST /api/auth/refresh` (rotation), `POST /api/auth/logout` and
+//! `GET /api/auth/verify-token`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, error::JsonPayloadError, web};
+use futures_util::StreamExt as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use tether_domain::{AccessError, LogoutCredential};
+
+use crate::bearer::bearer_token;
+use crate::error::ApiError;
+use crate::request_id::request_id_of;
+use crate::routes::callback::auth_session_response;
+use crate::{AppState, MAX_BODY_BYTES};
+
+/// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RefreshTokenBody {
+    refresh_token: Option<SecretString>,
+}
+
+impl RefreshTokenBody {
+    /// The token, unless missing or blank.
+    fn token(self) -> Option<SecretString> {
+        self.refresh_token
+            .filter(|t| !t.expose_secret().trim().is_empty())
+    }
+}
+
+fn missing_refresh_token(request_id: String) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "MISSING_REFRESH_TOKEN",
+        "The refresh token is missing (send {\"refreshToken\": \"rt_...\"}).",
+        request_id,
+    )
+}
+
+/// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
+/// resolved afresh; the same body as the login callback.
+pub(crate) async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshTokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body
+        .into_inner()
+        .token()
+        .ok_or_else(|| missing_refresh_token(request_id_of(&req)))?;
+    let session = state
+        .refresh
+        .refresh(&token)
+        .await
+        .map_err(|e| ApiError::from_refresh(e, request_id_of(&req)))?;
+    Ok(auth_session_response(&session))
+}
+
+/// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,
+/// without one, of the bearer access token (an expired one is accepted). Idempotent:
+/// 200 whether or not the session was still live.
+pub(crate) async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = optional_json_body::<RefreshTokenBody>(&req, payload)
+        .await
+        .map_err(|e| ApiError::from_json(&e, request_id_of(&req)))?;
+    let credential = match body.and_then(RefreshTokenBody::token) {
+        Some(token) => LogoutCredential::RefreshToken(token),
+        None => match bearer_token(&req) {
+            Ok(token) => LogoutCredential::AccessToken(token),
+            Err(AccessError::Missing) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "MISSING_CREDENTIALS",
+                    "Send the refresh token ({\"refreshToken\": \"rt_...\"}) or the access token (Authorization: Bearer).",
+                    request_id_of(&req),
+                ));
+            }
+            Err(e) => return Err(ApiError::from_access(e, request_id_of(&req))),
+        },
+    };
+    state
+        .logout
+        .logout(credential)
+        .await
+        .map_err(|e| ApiError::from_logout(e, request_id_of(&req)))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(json!({"success": true, "message": "Logged out"})))
+}
+
+/// `GET /api/auth/verify-token`: 200 `{"message": "Token is good"}` for a correctly
+/// signed, unexpired access token of a live session; 401 otherwise.
+pub(crate) async fn verify_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req).map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
+    state
+        .access
+        .authenticate(token.expose_secret())
+        .await
+        .map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(json!({"message": "Token is good"})))
+}
+
+/// A JSON body that may be absent: `None` for an empty (or blank) body; otherwise the
+/// same rules as the JSON extractor (at most [`MAX_BODY_BYTES`], a JSON content type,
+/// well-formed).
+async fn optional_json_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Option<T>, JsonPayloadError> {
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(JsonPayloadError::Payload)?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(JsonPayloadError::Overflow {
+                limit: MAX_BODY_BYTES,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json =
+        req.mime_type().ok().flatten().is_some_and(|m| {
+            m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON)
+        });
+    if !is_json {
+        return Err(JsonPayloadError::ContentType);
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(JsonPayloadError::Deserialize)
+}

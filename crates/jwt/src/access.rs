@@ -1,0 +1,146 @@
+//! [`AccessTokenVerifier`] for [`JwtIssuer`]: the access tokens this service signs,
+//! checked (signature, algorithm, issuer, audience) and turned into domain claims.
+//! Expiry is the domain's rule, judged with its clock.
+
+use tether_domain::{
+    AccessRole, AccessTokenVerifier, InvalidAccessToken, ObjectIdHex, SessionId, Timestamp, VerifiedAccess,
+};
+
+use crate::{JwtIssuer, VerifyError};
+
+impl AccessTokenVerifier for JwtIssuer {
+    fn verify(&self, token: &str) -> Result<VerifiedAccess, InvalidAccessToken> {
+        // The earliest instant: `JwtIssuer::verify` then never reports expiry, which the
+        // domain judges against its own clock (and logout accepts expired tokens).
+        let claims =
+            JwtIssuer::verify(self, token, Timestamp::from_millis(i64::MIN)).map_err(|e| match e {
+                VerifyError::Expired | VerifyError::Invalid => InvalidAccessToken,
+            })?;
+        if claims.sub != claims.user_id || claims.sid.is_empty() {
+            return Err(InvalidAccessToken);
+        }
+        Ok(VerifiedAccess {
+            user_id: ObjectIdHex::parse(&claims.user_id).map_err(|_| InvalidAccessToken)?,
+            organization_id: ObjectIdHex::parse(&claims.organization_id).map_err(|_| InvalidAccessToken)?,
+            access_role: AccessRole::parse(&claims.access_role).map_err(|_| InvalidAccessToken)?,
+            session_id: SessionId::new(claims.sid),
+            expires_at: Timestamp::from_millis(claims.exp.saturating_mul(1000)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use secrecy::ExposeSecret;
+    use tether_domain::{AccessClaims, Email, TokenIssuer};
+
+    use super::*;
+    use crate::JwtConfig;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn issuer(secret: &str) -> JwtIssuer {
+        JwtIssuer::new(JwtConfig {
+            secret: secret.into(),
+            issuer: Some("tether-auth".into()),
+            audience: None,
+        })
+        .unwrap()
+    }
+
+    fn claims(issued_at: Timestamp) -> AccessClaims {
+        AccessClaims {
+            user_id: ObjectIdHex::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
+            organization_id: ObjectIdHex::parse("64a1b2c3d4e5f60012345678").unwrap(),
+            access_role: AccessRole::Superadmin,
+            email: Email::parse("root@acme.example").unwrap(),
+            session_id: SessionId::new("sess_1"),
+            issued_at,
+            expires_at: issued_at.plus_seconds(2 * 3600),
+        }
+    }
+
+    #[test]
+    fn a_token_we_signed_yields_its_claims_even_long_after_its_expiry() {
+        // Issued in 2001: long expired by any clock, yet the verifier leaves expiry to the domain.
+        let issued_at = Timestamp::from_millis(1_000_000_000_000);
+        let jwt = issuer(SECRET).issue_access_token(&claims(issued_at)).unwrap();
+        let access = AccessTokenVerifier::verify(&issuer(SECRET), jwt.expose_secret()).unwrap();
+        assert_eq!(access.user_id.to_string(), "5f7b1c2e8a1d4e0012c3b4a5");
+        assert_eq!(access.organization_id.to_string(), "64a1b2c3d4e5f60012345678");
+        assert_eq!(access.access_role, AccessRole::Superadmin);
+        assert_eq!(access.session_id, SessionId::new("sess_1"));
+        assert_eq!(access.expires_at, issued_at.plus_seconds(2 * 3600));
+    }
+
+    #[test]
+    fn another_secret_another_issuer_or_garbage_is_invalid() {
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let jwt = issuer(SECRET).issue_access_token(&claims(now)).unwrap();
+        let other = issuer("another-secret-another-secret-another");
+        assert_eq!(
+            AccessTokenVerifier::verify(&other, jwt.expose_secret()),
+            Err(InvalidAccessToken)
+        );
+        let other_issuer = JwtIssuer::new(JwtConfig {
+            secret: SECRET.into(),
+            issuer: Some("someone-else".into()),
+            audience: None,
+        })
+        .unwrap();
+        assert_eq!(
+            AccessTokenVerifier::verify(&other_issuer, jwt.expose_secret()),
+            Err(InvalidAccessToken)
+        );
+        for garbage in ["", "garbage", "a.b.c", "Bearer x"] {
+            assert_eq!(
+                AccessTokenVerifier::verify(&issuer(SECRET), garbage),
+                Err(InvalidAccessToken),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_correctly_signed_token_with_claims_we_never_issue_is_invalid() {
+        let sign = |body: serde_json::Value| {
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &body,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            )
+            .unwrap()
+        };
+        let base = serde_json::json!({
+            "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
+            "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
+            "email": "root@acme.example", "sid": "s", "jti": "j", "iat": 1, "exp": 4_000_000_000_i64,
+            "iss": "tether-auth",
+        });
+        assert!(AccessTokenVerifier::verify(&issuer(SECRET), &sign(base.clone())).is_ok());
+        for (field, value) in [
+            ("accessRole", serde_json::json!("OWNER")),
+            ("userId", serde_json::json!("not-an-id")),
+            ("sub", serde_json::json!("64a1b2c3d4e5f60012345678")),
+            ("organizationId", serde_json::json!("org_1")),
+            ("sid", serde_json::json!("")),
+        ] {
+            let mut body = base.clone();
+            body[field] = value;
+            assert_eq!(
+                AccessTokenVerifier::verify(&issuer(SECRET), &sign(body)),
+                Err(InvalidAccessToken),
+                "{field}"
+            );
+        }
+        // An unsigned token ("alg": "none") is refused.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(base.to_string());
+        assert_eq!(
+            AccessTokenVerifier::verify(&issuer(SECRET), &format!("{header}.{payload}.")),
+            Err(InvalidAccessToken)
+        );
+    }
+}

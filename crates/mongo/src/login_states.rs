@@ -1,0 +1,72 @@
+//! The `login_states` collection: [`LoginStateStore`]. A state is stored only as its
+//! keyed digest (`stateHash`) with the flow, redirect URI, organization hint and whether
+//! PKCE is used; the verifier is derived from the state and never stored. `take` is one
+//! `findOneAndDelete`, so a state is consumed at most once.
+
+use async_trait::async_trait;
+use mongodb::bson::{Document, doc};
+use tether_domain::{Flow, LoginStateRecord, LoginStateStore, RepositoryError, Timestamp, TokenHash};
+
+use crate::error::map_driver_error;
+use crate::users::bson_date;
+use crate::{LOGIN_STATES, MongoStore};
+
+fn record_from_document(document: &Document) -> Result<LoginStateRecord, RepositoryError> {
+    let bad = |field: &str| RepositoryError::Unexpected(format!("login state: unreadable `{field}`"));
+    let date = |field: &str| {
+        document
+            .get_datetime(field)
+            .map(|d| Timestamp::from_millis(d.timestamp_millis()))
+            .map_err(|_| bad(field))
+    };
+    Ok(LoginStateRecord {
+        state_hash: TokenHash::new(document.get_str("stateHash").map_err(|_| bad("stateHash"))?),
+        flow: document
+            .get_str("flow")
+            .ok()
+            .and_then(Flow::parse)
+            .ok_or_else(|| bad("flow"))?,
+        redirect_uri: document
+            .get_str("redirectUri")
+            .map_err(|_| bad("redirectUri"))?
+            .to_owned(),
+        organization_hint: document.get_str("organizationHint").ok().map(str::to_owned),
+        pkce: document.get_bool("pkce").unwrap_or(false),
+        created_at: date("createdAt")?,
+        expires_at: date("expiresAt")?,
+    })
+}
+
+#[async_trait]
+impl LoginStateStore for MongoStore {
+    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
+        let mut document = doc! {
+            "stateHash": record.state_hash.as_str(),
+            "flow": record.flow.as_str(),
+            "redirectUri": &record.redirect_uri,
+            "pkce": record.pkce,
+            "createdAt": bson_date(record.created_at),
+            "expiresAt": bson_date(record.expires_at),
+        };
+        if let Some(hint) = &record.organization_hint {
+            document.insert("organizationHint", hint);
+        }
+        self.database()
+            .collection::<Document>(LOGIN_STATES)
+            .insert_one(document)
+            .await
+            .map(|_| ())
+            .map_err(map_driver_error)
+    }
+
+    async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError> {
+        self.database()
+            .collection::<Document>(LOGIN_STATES)
+            .find_one_and_delete(doc! { "stateHash": state_hash.as_str() })
+            .await
+            .map_err(map_driver_error)?
+            .as_ref()
+            .map(record_from_document)
+            .transpose()
+    }
+}

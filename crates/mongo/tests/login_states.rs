@@ -1,0 +1,102 @@
+//! `LoginStateStore` of `MongoStore` against a real SecantusDB (`TETHER_TEST_MONGODB_URI`).
+
+use std::time::Duration;
+
+use mongodb::bson::{Document, doc};
+use secrecy::SecretString;
+use tether_domain::{Flow, LoginStateRecord, LoginStateStore, RepositoryError, Timestamp, TokenHash};
+use tether_mongo::{LOGIN_STATES, MongoConfig, MongoStore};
+
+async fn store(tag: &str) -> MongoStore {
+    let uri = std::env::var("TETHER_TEST_MONGODB_URI")
+        .expect("set TETHER_TEST_MONGODB_URI to a running SecantusDB; run scripts/test.sh");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let store = MongoStore::connect(MongoConfig {
+        uri: SecretString::from(uri),
+        database: Some(format!("ls_{tag}_{}_{nanos}", std::process::id())),
+        server_selection_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("connect");
+    store.ensure_indexes().await.expect("indexes");
+    store
+}
+
+fn record(hash: &str) -> LoginStateRecord {
+    LoginStateRecord {
+        state_hash: TokenHash::new(hash),
+        flow: Flow::AuthKit,
+        redirect_uri: "http://localhost:5173/signin".into(),
+        organization_hint: Some("org_123".into()),
+        pkce: true,
+        created_at: Timestamp::from_millis(1_700_000_000_000),
+        expires_at: Timestamp::from_millis(1_700_000_600_000),
+    }
+}
+
+#[tokio::test]
+async fn a_saved_state_is_taken_once_with_every_field() {
+    let store = store("take").await;
+    store.save(record("aa11")).await.unwrap();
+    assert_eq!(
+        store.take(&TokenHash::new("aa11")).await.unwrap(),
+        Some(record("aa11"))
+    );
+    assert_eq!(store.take(&TokenHash::new("aa11")).await.unwrap(), None);
+    assert_eq!(store.take(&TokenHash::new("unknown")).await.unwrap(), None);
+    store.database().drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_same_state_digest_cannot_be_pending_twice() {
+    let store = store("dup").await;
+    store.save(record("bb22")).await.unwrap();
+    assert!(matches!(
+        store.save(record("bb22")).await,
+        Err(RepositoryError::Duplicate)
+    ));
+    let count = store
+        .database()
+        .collection::<Document>(LOGIN_STATES)
+        .count_documents(doc! {})
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    store.database().drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_takes_of_one_state_give_it_to_exactly_one_caller() {
+    let store = store("race").await;
+    store.save(record("cc33")).await.unwrap();
+    let takes = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.take(&TokenHash::new("cc33")).await.unwrap() })
+    });
+    let mut winners = 0;
+    for take in takes {
+        if take.await.unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    store.database().drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_login_states_collection_has_a_ttl_index_on_expiry() {
+    let store = store("ttl").await;
+    let names = store
+        .database()
+        .collection::<Document>(LOGIN_STATES)
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(names.iter().any(|n| n == "expiresAt_ttl"), "{names:?}");
+    assert!(names.iter().any(|n| n == "stateHash_unique"), "{names:?}");
+    store.database().drop().await.unwrap();
+}

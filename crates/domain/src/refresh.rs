@@ -21,7 +21,7 @@ use crate::ports::{
     AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, TokenIssuer, UserRepository,
 };
 use crate::session::SessionConfig;
-use crate::values::{SessionId, Timestamp};
+use crate::values::{ObjectIdHex, SessionId, Timestamp};
 
 /// Longest refresh token looked up; anything longer is not one of ours.
 pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
@@ -326,8 +326,13 @@ impl Logout {
     /// Revokes the session `credential` belongs to. Idempotent: a session already
     /// revoked, or a refresh token that is unknown (never issued, or removed after
     /// expiry), is not an error. Returns the session revoked, if one was identified.
+    ///
+    /// A session none of whose records is left (its refresh tokens expired and were
+    /// removed, while an access token of it may still be valid) gets a record that only
+    /// marks it revoked, so that [`crate::AccessGuard`] refuses its access tokens too.
     pub async fn logout(&self, credential: LogoutCredential) -> Result<Option<SessionId>, LogoutError> {
-        let session_id = match credential {
+        // The session, its user, and whether it is already known to be revoked.
+        let identified = match credential {
             LogoutCredential::RefreshToken(token) => {
                 let token = token.expose_secret();
                 if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
@@ -337,7 +342,7 @@ impl Logout {
                     self.refresh_tokens
                         .find_by_hash(&hash)
                         .await?
-                        .map(|record| record.session_id)
+                        .map(|record| (record.session_id, record.user_id, record.revoked_at.is_some()))
                 }
             }
             LogoutCredential::AccessToken(token) => {
@@ -345,19 +350,55 @@ impl Logout {
                     .verifier
                     .verify(token.expose_secret())
                     .map_err(|_| LogoutError::InvalidAccessToken)?;
-                Some(access.session_id)
+                Some((access.session_id, access.user_id, false))
             }
         };
-        let Some(session_id) = session_id else {
+        let Some((session_id, user_id, known_revoked)) = identified else {
             tracing::info!("logout with an unknown refresh token; nothing to revoke");
             return Ok(None);
         };
         let now = self.clock.now();
+        let retain_until = retain_revocation_until(now);
         let revoked = self
             .refresh_tokens
-            .revoke_session(&session_id, now, retain_revocation_until(now))
+            .revoke_session(&session_id, now, retain_until)
             .await?;
+        if revoked == 0 && !known_revoked && !self.refresh_tokens.is_session_revoked(&session_id).await? {
+            // No record of the session is left (its refresh tokens expired and were
+            // removed) while an access token of it may still live: record the revocation.
+            self.refresh_tokens
+                .save(revocation_record(
+                    self.tokens.as_ref(),
+                    session_id.clone(),
+                    user_id,
+                    now,
+                    retain_until,
+                ))
+                .await?;
+        }
         tracing::info!(session_id = %session_id, revoked, "session logged out");
         Ok(Some(session_id))
+    }
+}
+
+/// A record that only marks `session_id` revoked at `at`, kept until `retain_until`. Its
+/// digest is that of a freshly minted token nobody ever receives, so it can never be
+/// presented; it is used and revoked from the start.
+fn revocation_record(
+    tokens: &dyn TokenIssuer,
+    session_id: SessionId,
+    user_id: ObjectIdHex,
+    at: Timestamp,
+    retain_until: Timestamp,
+) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: tokens.mint_refresh_token().hash,
+        user_id,
+        session_id,
+        expires_at: retain_until,
+        created_at: at,
+        session_started_at: at,
+        used_at: Some(at),
+        revoked_at: Some(at),
     }
 }

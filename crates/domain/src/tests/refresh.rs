@@ -620,3 +620,50 @@ async fn logout_with_a_badly_signed_access_token_is_refused_and_revokes_nothing(
         .unwrap_err();
     assert!(matches!(err, LogoutError::InvalidAccessToken), "{err:?}");
 }
+
+#[tokio::test]
+async fn logout_of_a_session_whose_records_are_all_gone_records_the_revocation() {
+    // The session's refresh tokens expired and were removed (TTL), but an access token of
+    // it (issued near the session's end, for up to 720 hours) still lives: the logout
+    // must leave a revoked record behind, or the access token would keep working.
+    let mut verifier = MockAccessTokenVerifier::new();
+    verifier
+        .expect_verify()
+        .with(eq(ACCESS_TOKEN))
+        .returning(|_| Ok(claims(now().plus_seconds(3600))));
+    let mut store = MockRefreshTokenStore::new();
+    store
+        .expect_revoke_session()
+        .withf(|s, _, _| *s == session())
+        .times(1)
+        .returning(|_, _, _| Ok(0));
+    store
+        .expect_is_session_revoked()
+        .withf(|s| *s == session())
+        .times(1)
+        .returning(|_| Ok(false));
+    store
+        .expect_save()
+        .withf(|r| {
+            r.hash.as_str() == REFRESH_HASH
+                && r.user_id == oid(USER_ID)
+                && r.session_id == session()
+                && r.revoked_at == Some(now())
+                && r.used_at == Some(now())
+                && r.expires_at == now().plus_seconds(720 * 3600)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut tokens = MockTokenIssuer::new();
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    let revoked = Logout::new(
+        Arc::new(store),
+        Arc::new(tokens),
+        Arc::new(verifier),
+        clock_at(now()),
+    )
+    .logout(LogoutCredential::AccessToken(secret(ACCESS_TOKEN)))
+    .await
+    .unwrap();
+    assert_eq!(revoked, Some(session()));
+}

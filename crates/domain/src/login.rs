@@ -269,7 +269,8 @@ impl CompleteLogin {
         let Some(state) = state.filter(|s| !s.is_empty()) else {
             return unissued();
         };
-        if state.len() > MAX_STATE_LEN {
+        // Counted in characters, as the start of a login counts the states it accepts.
+        if state.chars().count() > MAX_STATE_LEN {
             return Err(LoginError::InvalidState);
         }
         let Some(record) = checking.store.take(&checking.protector.hash_state(state)).await? else {

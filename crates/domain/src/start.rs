@@ -13,7 +13,7 @@ use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, St
 /// How long a login state is accepted, in seconds (WorkOS codes live about as long).
 pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
 
-/// Longest accepted `state`.
+/// Longest accepted `state`, in characters.
 pub const MAX_STATE_LEN: usize = 512;
 
 /// The query of `GET /api/auth/workos/authorize`, as optional raw strings.

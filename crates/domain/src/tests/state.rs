@@ -331,3 +331,55 @@ async fn an_unissued_state_uses_the_sso_then_authkit_fallback_when_accepted() {
         Err(LoginError::InvalidCode)
     ));
 }
+
+#[tokio::test]
+async fn a_state_the_start_accepted_is_looked_up_at_the_callback_whatever_its_characters() {
+    // The longest state the start accepts, in characters of two bytes each.
+    let state = "é".repeat(crate::MAX_STATE_LEN);
+    let digest = format!("h({state})");
+    let mut states = MockLoginStateStore::new();
+    let saved = digest.clone();
+    states
+        .expect_save()
+        .withf(move |r| r.state_hash.as_str() == saved)
+        .times(1)
+        .returning(|_| Ok(()));
+    let input = AuthorizeInput {
+        state: Some(state.clone()),
+        flow: Some("sso".into()),
+        ..Default::default()
+    };
+    start_login(idp_building_urls(), states)
+        .start(input)
+        .await
+        .unwrap();
+
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, _, _| *flow == Flow::Sso)
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_take()
+        .withf(move |h| h.as_str() == digest)
+        .times(1)
+        .returning(|_| Ok(Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)))));
+    let login = ports.build().with_state_checking(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: clock_at(now()),
+        accept_unissued: false,
+    });
+    let posted = CallbackInput {
+        code: Some(secret("code-1")),
+        state: Some(state),
+        ..Default::default()
+    };
+    assert!(matches!(
+        login.complete(posted).await,
+        Err(LoginError::InvalidCode)
+    ));
+}

@@ -24,7 +24,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/organizations/{organizationId}/session-settings")
                 .route(web::get().to(org_settings::get))
-                .route(web::put().to(org_settings::put)),
+                .route(web::put().to(org_settings::put))
+                // Other methods: the JSON 404 of every route, not an empty 405.
+                .default_service(web::to(not_found)),
         );
 }
 
@@ -37,4 +39,41 @@ pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
         request_id_of(&req),
     )
     .error_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, http::Method, test};
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_method_a_route_does_not_serve_is_a_json_not_found() {
+        let app = test::init_service(
+            App::new()
+                .configure(configure)
+                .default_service(web::to(not_found)),
+        )
+        .await;
+        for (method, path) in [
+            (
+                Method::DELETE,
+                "/api/organizations/64a1b2c3d4e5f60012345678/session-settings",
+            ),
+            (
+                Method::POST,
+                "/api/organizations/64a1b2c3d4e5f60012345678/session-settings",
+            ),
+            (Method::GET, "/api/auth/refresh"),
+        ] {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            let body: serde_json::Value = test::read_body_json(res).await;
+            assert_eq!(body["code"], "NOT_FOUND", "{method} {path}");
+        }
+    }
 }

@@ -121,7 +121,8 @@ pub trait RefreshTokenStore: Send + Sync {
 #[async_trait]
 pub trait LoginStateStore: Send + Sync {
     /// Stores a new login state. MUST return [`RepositoryError::Duplicate`] when a state
-    /// with the same digest exists, and then MUST NOT have written anything.
+    /// with the same digest exists that has not expired by the new record's
+    /// `created_at`, and then MUST NOT have written anything; an expired one is replaced.
     async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError>;
 
     /// Atomically removes and returns the state with this digest (expired or not), so

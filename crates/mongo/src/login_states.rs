@@ -1,7 +1,9 @@
 //! The `login_states` collection: [`LoginStateStore`]. A state is stored only as its
 //! keyed digest (`stateHash`) with the flow, redirect URI, organization hint and whether
 //! PKCE is used; the verifier is derived from the state and never stored. `take` is one
-//! `findOneAndDelete`, so a state is consumed at most once.
+//! `findOneAndDelete`, so a state is consumed at most once. A new state replaces one of
+//! the same digest that has expired by its `createdAt`, even before the TTL monitor
+//! removes it.
 
 use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
@@ -51,12 +53,30 @@ impl LoginStateStore for MongoStore {
         if let Some(hint) = &record.organization_hint {
             document.insert("organizationHint", hint);
         }
-        self.database()
-            .collection::<Document>(LOGIN_STATES)
-            .insert_one(document)
-            .await
-            .map(|_| ())
-            .map_err(map_driver_error)
+        let states = self.database().collection::<Document>(LOGIN_STATES);
+        match states.insert_one(&document).await.map_err(map_driver_error) {
+            Err(RepositoryError::Duplicate) => {
+                // An expired state the TTL monitor has not removed yet is not pending:
+                // remove it (judged by the record's time, not the server's) and retry once.
+                let removed = states
+                    .delete_one(doc! {
+                        "stateHash": record.state_hash.as_str(),
+                        "expiresAt": { "$lte": bson_date(record.created_at) },
+                    })
+                    .await
+                    .map_err(map_driver_error)?
+                    .deleted_count;
+                if removed == 0 {
+                    return Err(RepositoryError::Duplicate);
+                }
+                states
+                    .insert_one(document)
+                    .await
+                    .map(|_| ())
+                    .map_err(map_driver_error)
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError> {

@@ -100,3 +100,28 @@ async fn the_login_states_collection_has_a_ttl_index_on_expiry() {
     assert!(names.iter().any(|n| n == "stateHash_unique"), "{names:?}");
     store.database().drop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_expired_state_not_removed_yet_does_not_block_a_new_login_with_the_same_state() {
+    let store = store("expired").await;
+    // Far in the future by the server's clock, so that its TTL monitor removes nothing
+    // here: only the times of the records decide.
+    let created = Timestamp::from_millis(4_100_000_000_000);
+    let expired = LoginStateRecord {
+        created_at: created,
+        expires_at: created.plus_seconds(600),
+        ..record("dd44")
+    };
+    store.save(expired.clone()).await.unwrap();
+    let restarted = LoginStateRecord {
+        flow: Flow::Sso,
+        pkce: false,
+        created_at: expired.expires_at,
+        expires_at: expired.expires_at.plus_seconds(600),
+        ..expired.clone()
+    };
+    store.save(restarted.clone()).await.unwrap();
+    assert_eq!(store.take(&expired.state_hash).await.unwrap(), Some(restarted));
+    assert_eq!(store.take(&expired.state_hash).await.unwrap(), None);
+    store.database().drop().await.unwrap();
+}

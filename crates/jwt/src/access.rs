@@ -143,4 +143,45 @@ mod tests {
             Err(InvalidAccessToken)
         );
     }
+
+    #[test]
+    fn a_configured_issuer_or_audience_must_be_present_in_the_token() {
+        let sign = |body: &serde_json::Value| {
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                body,
+                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+            )
+            .unwrap()
+        };
+        // Correctly signed with the shared secret, but by someone who sets neither claim.
+        let without = serde_json::json!({
+            "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
+            "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
+            "email": "root@acme.example", "sid": "s", "jti": "j", "iat": 1, "exp": 4_000_000_000_i64,
+        });
+        let requiring = |issuer: Option<&str>, audience: Option<&str>| {
+            JwtIssuer::new(JwtConfig {
+                secret: SECRET.into(),
+                issuer: issuer.map(str::to_owned),
+                audience: audience.map(str::to_owned),
+            })
+            .unwrap()
+        };
+        assert!(AccessTokenVerifier::verify(&requiring(None, None), &sign(&without)).is_ok());
+        for (issuer, audience) in [(Some("tether-auth"), None), (None, Some("tether"))] {
+            assert_eq!(
+                AccessTokenVerifier::verify(&requiring(issuer, audience), &sign(&without)),
+                Err(InvalidAccessToken),
+                "{issuer:?} {audience:?}"
+            );
+        }
+        let mut with = without.clone();
+        with["iss"] = "tether-auth".into();
+        with["aud"] = "tether".into();
+        assert!(
+            AccessTokenVerifier::verify(&requiring(Some("tether-auth"), Some("tether")), &sign(&with))
+                .is_ok()
+        );
+    }
 }

@@ -140,12 +140,18 @@ impl JwtIssuer {
         validation.validate_exp = false;
         validation.required_spec_claims = ["exp", "sub"].into_iter().map(String::from).collect();
         validation.leeway = 0;
+        // A configured issuer or audience must be present, not only right when present
+        // (`jsonwebtoken` checks them only when the token carries them).
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.required_spec_claims.insert("aud".to_owned());
+            }
             None => validation.validate_aud = false,
         }
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            validation.required_spec_claims.insert("iss".to_owned());
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map_err(|_| VerifyError::Invalid)?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::access::VerifiedAccess;
+use crate::model::Organization;
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
 use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
 use crate::values::{AccessRole, ObjectIdHex};
@@ -215,12 +216,7 @@ impl OrganizationSettings {
         organization_id: &str,
     ) -> Result<SessionConfig, OrgSettingsError> {
         self.require_superadmin(caller).await?;
-        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
-        let organization = self
-            .organizations
-            .find_by_id(id)
-            .await?
-            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        let (_, organization) = self.organization(organization_id).await?;
         Ok(self.defaults.overlay(&organization.session_settings).0)
     }
 
@@ -234,12 +230,7 @@ impl OrganizationSettings {
         patch: SettingsPatch,
     ) -> Result<SessionConfig, OrgSettingsError> {
         self.require_superadmin(caller).await?;
-        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
-        let organization = self
-            .organizations
-            .find_by_id(id)
-            .await?
-            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        let (id, organization) = self.organization(organization_id).await?;
         let (settings, config) = patch
             .apply_to(&organization.session_settings, &self.defaults)
             .map_err(OrgSettingsError::InvalidSettings)?;
@@ -254,6 +245,21 @@ impl OrganizationSettings {
             "organization session settings updated"
         );
         Ok(config)
+    }
+
+    /// The organization named by `organization_id` (24 hexadecimal characters, as the
+    /// client sent it), with its parsed id.
+    async fn organization(
+        &self,
+        organization_id: &str,
+    ) -> Result<(ObjectIdHex, Organization), OrgSettingsError> {
+        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
+        let organization = self
+            .organizations
+            .find_by_id(id)
+            .await?
+            .ok_or(OrgSettingsError::OrganizationNotFound)?;
+        Ok((id, organization))
     }
 
     async fn require_superadmin(&self, caller: &VerifiedAccess) -> Result<(), OrgSettingsError> {

@@ -51,10 +51,7 @@ pub enum AccessError {
 
 impl From<RepositoryError> for AccessError {
     fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::Unavailable(m) => AccessError::StoreUnavailable(m),
-            other => AccessError::Internal(other.to_string()),
-        }
+        e.outage_or_internal(AccessError::StoreUnavailable, AccessError::Internal)
     }
 }
 

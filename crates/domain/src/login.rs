@@ -118,10 +118,7 @@ pub enum LoginError {
 
 impl From<RepositoryError> for LoginError {
     fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::Unavailable(m) => LoginError::StoreUnavailable(m),
-            other => LoginError::Internal(other.to_string()),
-        }
+        e.outage_or_internal(LoginError::StoreUnavailable, LoginError::Internal)
     }
 }
 

@@ -165,10 +165,7 @@ pub enum OrgSettingsError {
 
 impl From<RepositoryError> for OrgSettingsError {
     fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::Unavailable(m) => OrgSettingsError::StoreUnavailable(m),
-            other => OrgSettingsError::Internal(other.to_string()),
-        }
+        e.outage_or_internal(OrgSettingsError::StoreUnavailable, OrgSettingsError::Internal)
     }
 }
 

@@ -81,10 +81,7 @@ pub enum RefreshError {
 
 impl From<RepositoryError> for RefreshError {
     fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::Unavailable(m) => RefreshError::StoreUnavailable(m),
-            other => RefreshError::Internal(other.to_string()),
-        }
+        e.outage_or_internal(RefreshError::StoreUnavailable, RefreshError::Internal)
     }
 }
 
@@ -285,10 +282,7 @@ pub enum LogoutError {
 
 impl From<RepositoryError> for LogoutError {
     fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::Unavailable(m) => LogoutError::StoreUnavailable(m),
-            other => LogoutError::Internal(other.to_string()),
-        }
+        e.outage_or_internal(LogoutError::StoreUnavailable, LogoutError::Internal)
     }
 }
 

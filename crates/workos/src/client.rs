@@ -298,18 +298,18 @@ fn identity_from_sso(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
     let answer: SsoAnswer =
         serde_json::from_slice(body).map_err(|_| malformed("the SSO answer lacks a usable `profile`"))?;
     let profile = answer.profile;
-    if profile.id.is_empty() || profile.email.is_empty() {
-        return Err(malformed("the SSO profile has an empty id or email"));
-    }
-    Ok(IdpIdentity {
-        flow: Flow::Sso,
-        subject: profile.id,
-        email: profile.email,
-        first_name: non_empty(profile.first_name),
-        last_name: non_empty(profile.last_name),
-        connection_id: non_empty(profile.connection_id),
-        organization_id: non_empty(profile.organization_id),
-    })
+    usable_identity(
+        IdpIdentity {
+            flow: Flow::Sso,
+            subject: profile.id,
+            email: profile.email,
+            first_name: profile.first_name,
+            last_name: profile.last_name,
+            connection_id: profile.connection_id,
+            organization_id: profile.organization_id,
+        },
+        "the SSO profile",
+    )
 }
 
 /// The identity in a `/user_management/authenticate` success body.
@@ -317,17 +317,33 @@ fn identity_from_authkit(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
     let answer: AuthKitAnswer =
         serde_json::from_slice(body).map_err(|_| malformed("the AuthKit answer lacks a usable `user`"))?;
     let user = answer.user;
-    if user.id.is_empty() || user.email.is_empty() {
-        return Err(malformed("the AuthKit user has an empty id or email"));
+    usable_identity(
+        IdpIdentity {
+            flow: Flow::AuthKit,
+            subject: user.id,
+            email: user.email,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            connection_id: None,
+            organization_id: answer.organization_id,
+        },
+        "the AuthKit user",
+    )
+}
+
+/// The rules both APIs' identities follow: an empty id or email makes the answer
+/// unusable (`what` names the object for the reason), and empty optional fields are
+/// absent.
+fn usable_identity(identity: IdpIdentity, what: &str) -> Result<IdpIdentity, ExchangeError> {
+    if identity.subject.is_empty() || identity.email.is_empty() {
+        return Err(malformed(&format!("{what} has an empty id or email")));
     }
     Ok(IdpIdentity {
-        flow: Flow::AuthKit,
-        subject: user.id,
-        email: user.email,
-        first_name: non_empty(user.first_name),
-        last_name: non_empty(user.last_name),
-        connection_id: None,
-        organization_id: non_empty(answer.organization_id),
+        first_name: non_empty(identity.first_name),
+        last_name: non_empty(identity.last_name),
+        connection_id: non_empty(identity.connection_id),
+        organization_id: non_empty(identity.organization_id),
+        ..identity
     })
 }
 

@@ -103,16 +103,18 @@ mod tests {
         }
     }
 
+    /// `body` signed with [`SECRET`] (HS256), whatever its claims.
+    fn sign(body: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &body,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_correctly_signed_token_with_claims_we_never_issue_is_invalid() {
-        let sign = |body: serde_json::Value| {
-            jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-                &body,
-                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-            )
-            .unwrap()
-        };
         let base = serde_json::json!({
             "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
             "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
@@ -146,14 +148,6 @@ mod tests {
 
     #[test]
     fn a_configured_issuer_or_audience_must_be_present_in_the_token() {
-        let sign = |body: &serde_json::Value| {
-            jsonwebtoken::encode(
-                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-                body,
-                &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
-            )
-            .unwrap()
-        };
         // Correctly signed with the shared secret, but by someone who sets neither claim.
         let without = serde_json::json!({
             "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
@@ -168,10 +162,10 @@ mod tests {
             })
             .unwrap()
         };
-        assert!(AccessTokenVerifier::verify(&requiring(None, None), &sign(&without)).is_ok());
+        assert!(AccessTokenVerifier::verify(&requiring(None, None), &sign(without.clone())).is_ok());
         for (issuer, audience) in [(Some("tether-auth"), None), (None, Some("tether"))] {
             assert_eq!(
-                AccessTokenVerifier::verify(&requiring(issuer, audience), &sign(&without)),
+                AccessTokenVerifier::verify(&requiring(issuer, audience), &sign(without.clone())),
                 Err(InvalidAccessToken),
                 "{issuer:?} {audience:?}"
             );
@@ -180,8 +174,7 @@ mod tests {
         with["iss"] = "tether-auth".into();
         with["aud"] = "tether".into();
         assert!(
-            AccessTokenVerifier::verify(&requiring(Some("tether-auth"), Some("tether")), &sign(&with))
-                .is_ok()
+            AccessTokenVerifier::verify(&requiring(Some("tether-auth"), Some("tether")), &sign(with)).is_ok()
         );
     }
 }

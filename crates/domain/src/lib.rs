@@ -16,6 +16,8 @@
 //!
 //! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...).
 
+#![warn(missing_docs)]
+
 mod access;
 mod issuance;
 mod login;

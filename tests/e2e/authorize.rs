@@ -390,3 +390,21 @@ async fn by_default_a_state_the_service_did_not_issue_is_refused_without_calling
     assert_eq!(upstream.count(), 0);
     app.drop().await;
 }
+
+#[tokio::test]
+async fn a_new_user_joins_the_organization_the_login_was_started_for() {
+    let app = TestApp::spawn(strict()).await;
+    app.add_org("Oldest", 30, doc! {}).await;
+    let chosen = app.add_org("Chosen", 1, doc! {}).await;
+    let (code, state) = app
+        .browse(&format!(
+            "domain_hint=acme.example&login_hint=hinted%40acme.example&organization_id={}",
+            chosen.to_hex()
+        ))
+        .await;
+    let res = app.callback(json!({"code": code, "state": state})).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["organizationId"], chosen.to_hex());
+    app.drop().await;
+}

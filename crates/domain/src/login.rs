@@ -201,6 +201,14 @@ impl std::fmt::Debug for StateChecking {
     }
 }
 
+/// What the posted state says about the exchange.
+#[derive(Clone)]
+struct StatePlan {
+    plan: ExchangePlan,
+    verifier: Option<SecretString>,
+    organization_hint: Option<String>,
+}
+
 /// Completes a login from the callback's input.
 #[derive(Clone)]
 pub struct CompleteLogin {
@@ -252,13 +260,18 @@ impl CompleteLogin {
         &self,
         state: Option<&str>,
         redirect_uri: &str,
-    ) -> Result<(ExchangePlan, Option<SecretString>), LoginError> {
+    ) -> Result<StatePlan, LoginError> {
+        let fallback = StatePlan {
+            plan: ExchangePlan::SsoThenAuthKit,
+            verifier: None,
+            organization_hint: None,
+        };
         let Some(checking) = &self.state else {
-            return Ok((ExchangePlan::SsoThenAuthKit, None));
+            return Ok(fallback);
         };
         let unissued = || {
             if checking.accept_unissued {
-                Ok((ExchangePlan::SsoThenAuthKit, None))
+                Ok(fallback)
             } else {
                 Err(LoginError::InvalidState)
             }
@@ -281,8 +294,11 @@ impl CompleteLogin {
             tracing::info!("login state was issued for another redirect URI");
             return Err(LoginError::InvalidState);
         }
-        let verifier = record.pkce.then(|| checking.protector.pkce_verifier(state));
-        Ok((ExchangePlan::Only(record.flow), verifier))
+        Ok(StatePlan {
+            plan: ExchangePlan::Only(record.flow),
+            verifier: record.pkce.then(|| checking.protector.pkce_verifier(state)),
+            organization_hint: record.organization_hint,
+        })
     }
 
     /// Runs the callback: checks the input, exchanges the code, finds or creates the
@@ -306,11 +322,14 @@ impl CompleteLogin {
             .redirects
             .resolve(input.redirect_uri.as_deref())
             .ok_or(LoginError::InvalidRedirectUri)?;
-        let (plan, verifier) = self.plan_from_state(input.state.as_deref(), redirect_uri).await?;
-        let identity = self.exchange(plan, &code, verifier).await?;
+        let from_state = self.plan_from_state(input.state.as_deref(), redirect_uri).await?;
+        let identity = self.exchange(from_state.plan, &code, from_state.verifier).await?;
+        // A new user joins the organization the callback names, else the one the login
+        // was started for.
+        let requested_organization = input.organization_id.or(from_state.organization_hint);
         let user = self
             .provisioner
-            .find_or_create(&identity, input.organization_id.as_deref())
+            .find_or_create(&identity, requested_organization.as_deref())
             .await?;
         let session = self.issuer.start_session(user).await?;
         tracing::info!(

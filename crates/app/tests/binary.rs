@@ -1,0 +1,157 @@
+//! The `tether-auth` binary as an operator runs it: start-up validation that names
+//! the bad setting, the embedded default, and graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "binary-test-secret-binary-test-secret";
+
+fn command(env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", "0")
+        .env("JWT_SECRET", SECRET)
+        .env("WORKOS_API_KEY", "sk_test_binary")
+        .env("WORKOS_CLIENT_ID", "client_binary")
+        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs the binary to completion (it must stop by itself) and returns (exit code, stderr).
+fn run_to_exit(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = command(env).output().expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_31_byte_jwt_secret_stops_start_up_and_names_the_setting() {
+    let short = "x".repeat(31);
+    let (code, stderr) = run_to_exit(&[("JWT_SECRET", &short)]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("JWT_SECRET"), "{stderr}");
+    assert!(!stderr.contains(&short), "the secret is not echoed: {stderr}");
+}
+
+#[test]
+fn a_malformed_default_organization_id_stops_start_up_and_names_the_setting() {
+    let (code, stderr) = run_to_exit(&[("DEFAULT_ORGANIZATION_ID", "org_01HX9R3K4N6P8QZBVTYM2D5A7C")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("DEFAULT_ORGANIZATION_ID"), "{stderr}");
+}
+
+struct Running {
+    child: Child,
+    port: u16,
+    /// What the service printed up to its listening line.
+    start_up: Vec<String>,
+}
+
+/// Starts the binary on the embedded default and waits for its address.
+fn start() -> Running {
+    let mut child = command(&[]).spawn().expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("no listening line; output so far: {seen:#?}"));
+        if let Some(port) = line
+            .split("http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|p| p.parse().ok())
+        {
+            seen.push(line);
+            return Running {
+                child,
+                port,
+                start_up: seen,
+            };
+        }
+        seen.push(line);
+    }
+}
+
+fn get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    answer
+}
+
+#[test]
+fn without_a_database_it_serves_on_the_embedded_store_and_says_so_loudly() {
+    let mut running = start();
+    let health = get(running.port, "/health");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let ready = get(running.port, "/ready");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    running.child.kill().expect("kill");
+    let _ = running.child.wait();
+    assert!(
+        running
+            .start_up
+            .iter()
+            .any(|l| l.contains("EMBEDDED IN-MEMORY") && l.contains("WARN")),
+        "{:#?}",
+        running.start_up
+    );
+}
+
+#[test]
+fn sigterm_stops_the_service_gracefully_with_success() {
+    let mut running = start();
+    assert!(get(running.port, "/health").starts_with("HTTP/1.1 200"));
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = running.child.try_wait().expect("try_wait") {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service did not stop within 15 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", running.port)).is_err(),
+        "the port is closed"
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -59,10 +60,22 @@ struct Running {
     start_up: Vec<String>,
 }
 
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Never leave a service behind, whatever the test's outcome.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts the binary on the embedded default and waits for its address.
 fn start() -> Running {
-    let mut child = command(&[]).spawn().expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut running = Running {
+        child: command(&[]).spawn().expect("the binary starts"),
+        port: 0,
+        start_up: Vec::new(),
+    };
+    let stdout = running.child.stdout.take().expect("stdout");
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -72,26 +85,21 @@ fn start() -> Running {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    loop {
+    while running.port == 0 {
         let line = lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no listening line; output so far: {seen:#?}"));
+            .unwrap_or_else(|_| panic!("no listening line; output so far: {:#?}", running.start_up));
         if let Some(port) = line
             .split("http://127.0.0.1:")
             .nth(1)
             .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
             .and_then(|p| p.parse().ok())
         {
-            seen.push(line);
-            return Running {
-                child,
-                port,
-                start_up: seen,
-            };
+            running.port = port;
         }
-        seen.push(line);
+        running.start_up.push(line);
     }
+    running
 }
 
 fn get(port: u16, path: &str) -> String {
@@ -112,13 +120,11 @@ fn get(port: u16, path: &str) -> String {
 
 #[test]
 fn without_a_database_it_serves_on_the_embedded_store_and_says_so_loudly() {
-    let mut running = start();
+    let running = start();
     let health = get(running.port, "/health");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let ready = get(running.port, "/ready");
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
-    running.child.kill().expect("kill");
-    let _ = running.child.wait();
     assert!(
         running
             .start_up

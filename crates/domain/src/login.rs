@@ -15,7 +15,7 @@ use crate::provisioning::{ProvisionError, Provisioner};
 use crate::start::MAX_STATE_LEN;
 
 /// What the client posted to the callback, as optional raw strings.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CallbackInput {
     /// The one-time authorization code.
     pub code: Option<SecretString>,
@@ -29,6 +29,20 @@ pub struct CallbackInput {
     pub redirect_uri: Option<String>,
     /// The organization a brand-new user asks to join.
     pub organization_id: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is a CSRF secret until it is used.
+        f.debug_struct("CallbackInput")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("organization_id", &self.organization_id)
+            .finish()
+    }
 }
 
 /// Which redirect URIs a login may use.

@@ -17,7 +17,7 @@ pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
 pub const MAX_STATE_LEN: usize = 512;
 
 /// The query of `GET /api/auth/workos/authorize`, as optional raw strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthorizeInput {
     /// Where WorkOS sends the browser back (default `${CLIENT_URL}/signin`).
     pub redirect_uri: Option<String>,
@@ -38,6 +38,23 @@ pub struct AuthorizeInput {
     /// `sso` or `authkit`; default `sso` when an organization, connection or domain
     /// hint is given, else `authkit`.
     pub flow: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizeInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is a CSRF secret until it is used.
+        f.debug_struct("AuthorizeInput")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("login_hint", &self.login_hint)
+            .field("organization_id", &self.organization_id)
+            .field("prompt", &self.prompt)
+            .field("connection", &self.connection)
+            .field("provider", &self.provider)
+            .field("domain_hint", &self.domain_hint)
+            .field("flow", &self.flow)
+            .finish()
+    }
 }
 
 /// A started login.

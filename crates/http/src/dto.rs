@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
 
 /// `POST /api/auth/workos/callback` body: every field an optional string.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackBody {
     /// The one-time code.
@@ -23,6 +23,20 @@ pub struct CallbackBody {
     pub redirect_uri: Option<String>,
     /// The organization a new user asks to join.
     pub organization_id: Option<String>,
+}
+
+impl std::fmt::Debug for CallbackBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is a CSRF secret until it is used.
+        f.debug_struct("CallbackBody")
+            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("organization_id", &self.organization_id)
+            .finish()
+    }
 }
 
 impl CallbackBody {

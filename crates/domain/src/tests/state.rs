@@ -383,3 +383,27 @@ async fn a_state_the_start_accepted_is_looked_up_at_the_callback_whatever_its_ch
         Err(LoginError::InvalidCode)
     ));
 }
+
+#[test]
+fn debug_output_of_inputs_never_shows_the_state_or_the_code() {
+    let callback = CallbackInput {
+        code: Some(secret("code-secret-1")),
+        state: Some("state-secret-1".into()),
+        redirect_uri: Some(DEFAULT_REDIRECT.into()),
+        ..Default::default()
+    };
+    let text = format!("{callback:?}");
+    assert!(
+        !text.contains("state-secret-1") && !text.contains("code-secret-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(DEFAULT_REDIRECT),
+        "other fields stay visible: {text}"
+    );
+    let authorize = AuthorizeInput {
+        state: Some("state-secret-2".into()),
+        ..Default::default()
+    };
+    assert!(!format!("{authorize:?}").contains("state-secret-2"));
+}

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::request_id::request_id_of;
 
 /// The query parameters, as the product documents them plus ours.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub(crate) struct AuthorizeQuery {
     redirect_uri: Option<String>,
     state: Option<String>,
@@ -23,6 +23,23 @@ pub(crate) struct AuthorizeQuery {
     provider: Option<String>,
     domain_hint: Option<String>,
     flow: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizeQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is a CSRF secret until it is used.
+        f.debug_struct("AuthorizeQuery")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
+            .field("login_hint", &self.login_hint)
+            .field("organization_id", &self.organization_id)
+            .field("prompt", &self.prompt)
+            .field("connection", &self.connection)
+            .field("provider", &self.provider)
+            .field("domain_hint", &self.domain_hint)
+            .field("flow", &self.flow)
+            .finish()
+    }
 }
 
 impl AuthorizeQuery {

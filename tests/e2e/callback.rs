@@ -441,3 +441,52 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
     assert_eq!(app.user_count().await, 1);
     app.drop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes() {
+    let app = TestApp::spawn(Options::new("metrics")).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let code = Browser::default()
+        .sso_code("acme.example", "metrics@acme.example")
+        .await;
+    assert_eq!(app.callback(json!({"code": code})).await.status().as_u16(), 200);
+    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
+    let _ = app
+        .http
+        .get(format!(
+            "{}/api/organizations/{}/session-settings",
+            app.base,
+            org.to_hex()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let res = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    let counter = |status: u16| {
+        format!(
+            "tether_http_requests_total{{method=\"POST\",route=\"/api/auth/workos/callback\",status=\"{status}\"}} 1"
+        )
+    };
+    assert!(text.contains(&counter(200)), "{text}");
+    assert!(text.contains(&counter(401)), "{text}");
+    assert!(
+        text.contains("route=\"/api/organizations/{organizationId}/session-settings\""),
+        "{text}"
+    );
+    assert!(!text.contains(&org.to_hex()), "ids never become labels");
+    assert!(!text.contains(&code), "codes never become labels");
+    app.drop().await;
+}

@@ -237,6 +237,7 @@ impl Application {
             access,
             org_settings,
             readiness: stores.readiness,
+            metrics: Arc::new(tether_http::Metrics::default()),
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();

@@ -10,6 +10,7 @@
 mod bearer;
 mod dto;
 mod error;
+mod metrics;
 mod request_id;
 mod routes;
 
@@ -25,6 +26,7 @@ use tracing_actix_web::TracingLogger;
 
 pub use dto::{AuthSessionBody, CallbackBody, SessionConfigBody, UserBody};
 pub use error::{ApiError, ErrorBody};
+pub use metrics::Metrics;
 pub use request_id::RedactedRootSpan;
 
 /// Largest accepted JSON body, in bytes.
@@ -54,6 +56,8 @@ pub struct AppState {
     pub org_settings: OrganizationSettings,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
+    /// Request metrics, shared by every worker.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -78,9 +82,11 @@ pub fn build_app(
     >,
 > {
     App::new()
+        .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(error::json_config())
         .app_data(error::query_config())
+        .wrap(actix_web::middleware::from_fn(metrics::record))
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)

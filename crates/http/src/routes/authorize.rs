@@ -25,23 +25,6 @@ pub(crate) struct AuthorizeQuery {
     flow: Option<String>,
 }
 
-impl std::fmt::Debug for AuthorizeQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The state is a CSRF secret until it is used.
-        f.debug_struct("AuthorizeQuery")
-            .field("redirect_uri", &self.redirect_uri)
-            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
-            .field("login_hint", &self.login_hint)
-            .field("organization_id", &self.organization_id)
-            .field("prompt", &self.prompt)
-            .field("connection", &self.connection)
-            .field("provider", &self.provider)
-            .field("domain_hint", &self.domain_hint)
-            .field("flow", &self.flow)
-            .finish()
-    }
-}
-
 impl AuthorizeQuery {
     fn into_domain(self) -> AuthorizeInput {
         AuthorizeInput {

@@ -8,7 +8,7 @@ use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
 /// `POST /api/auth/workos/callback` body: every field an optional string.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CallbackBody {
+pub(crate) struct CallbackBody {
     /// The one-time code.
     pub code: Option<SecretString>,
     /// The CSRF state.
@@ -25,23 +25,9 @@ pub struct CallbackBody {
     pub organization_id: Option<String>,
 }
 
-impl std::fmt::Debug for CallbackBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The state is a CSRF secret until it is used.
-        f.debug_struct("CallbackBody")
-            .field("code", &self.code.as_ref().map(|_| "[redacted]"))
-            .field("state", &self.state.as_ref().map(|_| "[redacted]"))
-            .field("error", &self.error)
-            .field("error_description", &self.error_description)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("organization_id", &self.organization_id)
-            .finish()
-    }
-}
-
 impl CallbackBody {
     /// The use case's input.
-    pub fn into_domain(self) -> CallbackInput {
+    pub(crate) fn into_domain(self) -> CallbackInput {
         CallbackInput {
             code: self.code,
             state: self.state,

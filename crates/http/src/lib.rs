@@ -24,7 +24,7 @@ use tether_domain::{AccessGuard, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{CompleteLogin, StartLogin};
 use tracing_actix_web::TracingLogger;
 
-pub use dto::{AuthSessionBody, CallbackBody, SessionConfigBody, UserBody};
+pub use dto::{AuthSessionBody, SessionConfigBody, UserBody};
 pub use error::{ApiError, ErrorBody};
 pub use metrics::Metrics;
 pub use request_id::RedactedRootSpan;

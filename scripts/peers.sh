@@ -61,6 +61,22 @@ peers_start_workos() {
   peers_wait_port "$WORKOS_PORT" 60
 }
 
+# Installs both peers, starts them (logs in a fresh temporary folder, stopped by
+# `peers_stop` on exit) and exports the addresses the tests read.
+peers_up() {
+  peers_install
+  local logdir
+  logdir=$(mktemp -d "${TMPDIR:-/tmp}/tether-peers.XXXXXX")
+  trap 'peers_stop' EXIT
+  trap 'exit 130' INT TERM
+  peers_start_mongo "$logdir"
+  peers_start_workos tests/fixtures/workos-seed.json "$logdir"
+  echo "==> peers: SecantusDB on $MONGO_PORT, WorkOS emulator on $WORKOS_PORT (logs in $logdir)"
+  export TETHER_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT"
+  export TETHER_TEST_WORKOS_URL="http://127.0.0.1:$WORKOS_PORT"
+  export TETHER_TEST_SECANTUSD="$SECANTUSD"
+}
+
 peers_stop() {
   local pid
   for pid in "${PEER_PIDS[@]}"; do

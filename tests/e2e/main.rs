@@ -7,3 +7,4 @@ mod support;
 mod authorize;
 mod callback;
 mod session;
+mod trust;

@@ -159,20 +159,6 @@ async fn put_settings(
     req.send().await.expect("settings answered")
 }
 
-/// Inserts a user the way the product stores one.
-async fn add_user(app: &TestApp, email: &str, role: &str, organization: ObjectId) -> ObjectId {
-    let id = ObjectId::new();
-    app.users()
-        .insert_one(doc! {
-            "_id": id, "email": email, "fullName": "Existing User", "organizationId": organization,
-            "accessRole": role, "conversationOpenPreference": "split", "loginDisabled": false,
-            "createdAt": mongodb::bson::DateTime::now(),
-        })
-        .await
-        .expect("user inserted");
-    id
-}
-
 fn refresh_tokens(app: &TestApp) -> mongodb::Collection<Document> {
     app.db.collection("refresh_tokens")
 }
@@ -579,10 +565,17 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
 #[tokio::test]
 async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_apply_and_null_reverts_them() {
     let app = TestApp::spawn(Options::new("org_settings")).await;
-    let acme = app.add_org("Acme", 3, doc! {"plan": "gold"}).await;
+    // Mapped to Acme's WorkOS organization, so Acme's connection vouches for root's address.
+    let acme = app
+        .add_org(
+            "Acme",
+            3,
+            doc! {"plan": "gold", "workosOrganizationId": workos_org_id("Acme").await},
+        )
+        .await;
     let other = app.add_org("Other", 5, doc! {}).await;
-    add_user(&app, "root@acme.example", "SUPERADMIN", acme).await;
-    add_user(&app, "jane@authkit.example", "ADMIN", acme).await;
+    app.add_user("root@acme.example", "SUPERADMIN", acme).await;
+    app.add_user("jane@authkit.example", "ADMIN", acme).await;
     let root = login_sso(&app, "root@acme.example").await;
     assert_eq!(root.body["user"]["accessRole"], "SUPERADMIN");
     let jane = login_authkit(&app, "jane@authkit.example").await;

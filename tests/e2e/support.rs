@@ -155,6 +155,38 @@ impl TestApp {
         self.db.collection("users")
     }
 
+    /// Inserts a user the way the product stores one (no WorkOS ids); returns its id.
+    pub async fn add_user(&self, email: &str, role: &str, organization: ObjectId) -> ObjectId {
+        let id = ObjectId::new();
+        self.users()
+            .insert_one(doc! {
+                "_id": id, "email": email, "fullName": "Existing User", "organizationId": organization,
+                "accessRole": role, "conversationOpenPreference": "split", "loginDisabled": false,
+                "phone": "+1 555 0100", "createdAt": mongodb::bson::DateTime::now(),
+            })
+            .await
+            .expect("user inserted");
+        id
+    }
+
+    /// The stored document of user `id`.
+    pub async fn user_doc(&self, id: ObjectId) -> Document {
+        self.users()
+            .find_one(doc! {"_id": id})
+            .await
+            .expect("users readable")
+            .expect("the user exists")
+    }
+
+    /// How many refresh tokens are stored.
+    pub async fn refresh_token_count(&self) -> u64 {
+        self.db
+            .collection::<Document>("refresh_tokens")
+            .count_documents(doc! {})
+            .await
+            .expect("count refresh tokens")
+    }
+
     pub async fn user_count(&self) -> u64 {
         self.users().count_documents(doc! {}).await.expect("count users")
     }
@@ -162,6 +194,27 @@ impl TestApp {
     pub async fn drop(self) {
         let _ = self.db.drop().await;
     }
+}
+
+/// The emulator's id of the seeded WorkOS organization named `name`.
+pub async fn workos_org_id(name: &str) -> String {
+    let list: Value = reqwest::Client::new()
+        .get(format!("{}/organizations?limit=100", workos_url()))
+        .bearer_auth("sk_test_default")
+        .send()
+        .await
+        .expect("the emulator lists organizations")
+        .json()
+        .await
+        .expect("a JSON list");
+    list["data"]
+        .as_array()
+        .expect("a data array")
+        .iter()
+        .find(|o| o["name"] == name)
+        .and_then(|o| o["id"].as_str())
+        .unwrap_or_else(|| panic!("the emulator has no organization {name}"))
+        .to_owned()
 }
 
 /// A browser-like client that follows the emulator's authorization redirects.

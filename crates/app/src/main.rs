@@ -6,6 +6,7 @@ use tether_auth::{Application, Overrides, Settings, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -13,6 +14,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match args.first().map(String::as_str) {
+        None | Some("serve") => {}
+        Some("organizations") => return tether_auth::organizations::run(&args[1..], &settings).await,
+        Some(other) => {
+            eprintln!(
+                "tether-auth: unknown command {other:?}\n{}",
+                tether_auth::organizations::USAGE
+            );
+            return ExitCode::from(2);
+        }
+    }
     telemetry::init(settings.log_format);
     let host = settings.host.clone();
     let app = match Application::build(settings, Overrides::default()).await {

@@ -76,6 +76,7 @@ pub struct RawSettings {
     mongodb_database: Option<String>,
     mongodb_timeout_ms: u64,
     jwt_secret: Option<String>,
+    state_secret: Option<String>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
     workos_api_key: Option<String>,
@@ -89,6 +90,7 @@ pub struct RawSettings {
     default_organization_id: Option<String>,
     default_role: String,
     default_conversation_open_preference: String,
+    join_oldest_organization: bool,
     refresh_token_ttl_days: u32,
     session_absolute_lifetime_days: u32,
     refresh_reuse_grace_seconds: u32,
@@ -106,6 +108,7 @@ impl Default for RawSettings {
             mongodb_database: None,
             mongodb_timeout_ms: 3000,
             jwt_secret: None,
+            state_secret: None,
             jwt_issuer: None,
             jwt_audience: None,
             workos_api_key: None,
@@ -118,6 +121,7 @@ impl Default for RawSettings {
             default_organization_id: None,
             default_role: AccessRole::SalesRep.as_str().into(),
             default_conversation_open_preference: "split".into(),
+            join_oldest_organization: true,
             refresh_token_ttl_days: 30,
             session_absolute_lifetime_days: 30,
             refresh_reuse_grace_seconds: 10,
@@ -150,8 +154,11 @@ pub struct Settings {
     pub mongodb_database: Option<String>,
     /// Server-selection and connect time-out of MongoDB.
     pub mongodb_timeout: Duration,
-    /// HS256 secret, at least 32 bytes.
+    /// HS256 secret, at least 32 bytes, used exactly as given.
     pub jwt_secret: SecretString,
+    /// Key material of login states (`STATE_SECRET`, at least 32 bytes); `None`
+    /// derives the state keys from `JWT_SECRET`.
+    pub state_secret: Option<SecretString>,
     /// `iss` claim.
     pub jwt_issuer: Option<String>,
     /// `aud` claim.
@@ -242,6 +249,37 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<V
     })
 }
 
+/// A secret, used exactly as given: absent or empty is `None`; surrounding white space
+/// (a stray newline from `echo` or a copied line) is refused rather than trimmed, since
+/// other services using the raw value would then disagree with this one.
+fn secret(key: &str, value: Option<String>) -> Result<Option<String>, SettingsError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.trim() != v => Err(SettingsError::new(
+            key,
+            "has leading or trailing white space (a newline?); secrets are used exactly as given",
+        )),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
+/// A secret that keys HMACs or signatures: at least `tether_jwt::MIN_SECRET_BYTES`.
+fn long_secret(key: &str, value: Option<String>) -> Result<Option<String>, SettingsError> {
+    let value = secret(key, value)?;
+    if let Some(v) = value.as_ref().filter(|v| v.len() < tether_jwt::MIN_SECRET_BYTES) {
+        return Err(SettingsError::new(
+            key,
+            format!(
+                "must be at least {} bytes long (got {})",
+                tether_jwt::MIN_SECRET_BYTES,
+                v.len()
+            ),
+        ));
+    }
+    Ok(value)
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -273,20 +311,12 @@ fn millis(key: &str, ms: u64) -> Result<Duration, SettingsError> {
 
 impl RawSettings {
     fn validate(self) -> Result<Settings, SettingsError> {
-        let jwt_secret = non_empty(self.jwt_secret)
+        let jwt_secret = long_secret("JWT_SECRET", self.jwt_secret)?
             .ok_or_else(|| SettingsError::new("JWT_SECRET", "is required (at least 32 bytes)"))?;
-        if jwt_secret.len() < tether_jwt::MIN_SECRET_BYTES {
-            return Err(SettingsError::new(
-                "JWT_SECRET",
-                format!(
-                    "must be at least {} bytes long (got {})",
-                    tether_jwt::MIN_SECRET_BYTES,
-                    jwt_secret.len()
-                ),
-            ));
-        }
-        let workos_api_key = non_empty(self.workos_api_key)
+        let state_secret = long_secret("STATE_SECRET", self.state_secret)?;
+        let workos_api_key = secret("WORKOS_API_KEY", self.workos_api_key)?
             .ok_or_else(|| SettingsError::new("WORKOS_API_KEY", "is required"))?;
+        let mongodb_uri = secret("MONGODB_URI", self.mongodb_uri)?;
         let workos_client_id = non_empty(self.workos_client_id)
             .ok_or_else(|| SettingsError::new("WORKOS_CLIENT_ID", "is required"))?;
         let default_organization_id = non_empty(self.default_organization_id)
@@ -301,6 +331,13 @@ impl RawSettings {
             .transpose()?;
         let default_role = AccessRole::parse(self.default_role.trim())
             .map_err(|e| SettingsError::new("DEFAULT_ROLE", e.to_string()))?;
+        if matches!(default_role, AccessRole::Admin | AccessRole::Superadmin) {
+            return Err(SettingsError::new(
+                "DEFAULT_ROLE",
+                "may not be ADMIN or SUPERADMIN: users created at sign-in get a least-privileged role \
+                 (DEPARTMENT_HEAD or SALES_REP); promote them in the product",
+            ));
+        }
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
         let allowed_redirect_uris = self
             .allowed_redirect_uris
@@ -370,10 +407,11 @@ impl RawSettings {
         Ok(Settings {
             host: self.host,
             port: self.port,
-            mongodb_uri: non_empty(self.mongodb_uri).map(SecretString::from),
+            mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
             jwt_secret: SecretString::from(jwt_secret),
+            state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
             jwt_audience: non_empty(self.jwt_audience),
             workos_api_key: SecretString::from(workos_api_key),
@@ -387,6 +425,7 @@ impl RawSettings {
                 default_role,
                 default_conversation_open_preference: self.default_conversation_open_preference,
                 default_organization_id,
+                join_oldest_organization: self.join_oldest_organization,
             },
             session_defaults,
             lifetimes,
@@ -472,6 +511,70 @@ mod tests {
     }
 
     #[test]
+    fn secrets_with_surrounding_white_space_are_refused_naming_them() {
+        let padded = format!("{}\n", "s".repeat(40));
+        for key in ["JWT_SECRET", "STATE_SECRET", "WORKOS_API_KEY", "MONGODB_URI"] {
+            let err = Settings::load_from(None, env(&[(key, &padded)])).unwrap_err();
+            assert_eq!(err.key, key);
+            assert!(err.message.contains("white space"), "{}", err.message);
+            assert!(
+                !err.to_string().contains(&"s".repeat(40)),
+                "the value is not echoed"
+            );
+        }
+        let leading = format!(" {}", "s".repeat(40));
+        assert_eq!(
+            Settings::load_from(None, env(&[("JWT_SECRET", &leading)]))
+                .unwrap_err()
+                .key,
+            "JWT_SECRET"
+        );
+    }
+
+    #[test]
+    fn a_jwt_secret_is_used_exactly_as_given() {
+        let secret = format!("{}!#", "k".repeat(40));
+        let settings = Settings::load_from(None, env(&[("JWT_SECRET", &secret)])).unwrap();
+        assert_eq!(settings.jwt_secret.expose_secret(), secret);
+    }
+
+    #[test]
+    fn a_state_secret_is_optional_and_must_be_32_bytes() {
+        assert!(
+            Settings::load_from(None, env(&[]))
+                .unwrap()
+                .state_secret
+                .is_none()
+        );
+        let ok = Settings::load_from(None, env(&[("STATE_SECRET", &"t".repeat(32))])).unwrap();
+        assert_eq!(ok.state_secret.unwrap().expose_secret(), "t".repeat(32));
+        let err = Settings::load_from(None, env(&[("STATE_SECRET", &"t".repeat(31))])).unwrap_err();
+        assert_eq!(err.key, "STATE_SECRET");
+    }
+
+    #[test]
+    fn a_privileged_default_role_is_refused() {
+        for role in ["ADMIN", "SUPERADMIN"] {
+            let err = Settings::load_from(None, env(&[("DEFAULT_ROLE", role)])).unwrap_err();
+            assert_eq!(err.key, "DEFAULT_ROLE", "{role}");
+        }
+        let ok = Settings::load_from(None, env(&[("DEFAULT_ROLE", "DEPARTMENT_HEAD")])).unwrap();
+        assert_eq!(ok.provisioning.default_role, AccessRole::DepartmentHead);
+    }
+
+    #[test]
+    fn joining_the_oldest_organization_is_on_unless_turned_off() {
+        assert!(
+            Settings::load_from(None, env(&[]))
+                .unwrap()
+                .provisioning
+                .join_oldest_organization
+        );
+        let off = Settings::load_from(None, env(&[("JOIN_OLDEST_ORGANIZATION", "false")])).unwrap();
+        assert!(!off.provisioning.join_oldest_organization);
+    }
+
+    #[test]
     fn a_missing_jwt_secret_stops_start_up() {
         let without: Vec<_> = env(&[]).into_iter().filter(|(k, _)| k != "JWT_SECRET").collect();
         assert_eq!(Settings::load_from(None, without).unwrap_err().key, "JWT_SECRET");
@@ -503,7 +606,7 @@ mod tests {
                     "https://app.tether.example/auth/callback,http://localhost:3000/x",
                 ),
                 ("SESSION__TOKEN_EXPIRY_HOURS", "2"),
-                ("DEFAULT_ROLE", "ADMIN"),
+                ("DEFAULT_ROLE", "DEPARTMENT_HEAD"),
             ]),
         )
         .unwrap();
@@ -512,7 +615,7 @@ mod tests {
         assert_eq!(s.workos_base_url, "http://127.0.0.1:4100");
         assert_eq!(s.allowed_redirect_uris.len(), 2);
         assert_eq!(s.session_defaults.fields().token_expiry_hours, 2);
-        assert_eq!(s.provisioning.default_role, AccessRole::Admin);
+        assert_eq!(s.provisioning.default_role, AccessRole::DepartmentHead);
     }
 
     #[test]

@@ -84,16 +84,21 @@ impl Readiness for AlwaysReady {
     }
 }
 
+/// How to reach MongoDB, when the settings name a database.
+pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
+    settings.mongodb_uri.as_ref().map(|uri| MongoConfig {
+        uri: uri.clone(),
+        database: settings.mongodb_database.clone(),
+        server_selection_timeout: settings.mongodb_timeout,
+        connect_timeout: settings.mongodb_timeout,
+    })
+}
+
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
-    if let Some(uri) = &settings.mongodb_uri {
-        let store = MongoStore::connect(MongoConfig {
-            uri: uri.clone(),
-            database: settings.mongodb_database.clone(),
-            server_selection_timeout: settings.mongodb_timeout,
-            connect_timeout: settings.mongodb_timeout,
-        })
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
+    if let Some(config) = mongo_config(settings) {
+        let store = MongoStore::connect(config)
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
         store
             .ensure_indexes()
             .await
@@ -188,7 +193,14 @@ impl Application {
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
         );
-        let protector: Arc<dyn StateProtector> = Arc::new(StateKeys::new(&settings.jwt_secret));
+        let state_secret = settings.state_secret.as_ref().unwrap_or_else(|| {
+            tracing::warn!(
+                "STATE_SECRET is not set: login-state keys are derived from JWT_SECRET, which other \
+                 services of the product share; set STATE_SECRET (at least 32 bytes) of its own"
+            );
+            &settings.jwt_secret
+        });
+        let protector: Arc<dyn StateProtector> = Arc::new(StateKeys::new(state_secret));
         if settings.accept_unissued_state {
             tracing::warn!(
                 "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \
@@ -209,7 +221,12 @@ impl Application {
             verifier.clone(),
             clock.clone(),
         );
-        let access = AccessGuard::new(verifier, stores.refresh_tokens.clone(), clock.clone());
+        let access = AccessGuard::new(
+            verifier,
+            stores.refresh_tokens.clone(),
+            stores.users.clone(),
+            clock.clone(),
+        );
         let org_settings = OrganizationSettings::new(
             stores.organizations.clone(),
             stores.users.clone(),

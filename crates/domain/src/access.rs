@@ -1,13 +1,14 @@
 //! Access tokens presented by clients: the claims a verified token carries and
 //! [`AccessGuard`], which accepts a token only when its signature checks out (through
 //! the [`AccessTokenVerifier`] port), it has not expired by the domain's [`Clock`],
-//! and its session has not been revoked (logout, refresh-token reuse).
+//! its session has not been revoked (logout, refresh-token reuse), and its user still
+//! exists and may sign in.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError};
+use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, UserRepository};
 use crate::values::{AccessRole, ObjectIdHex, SessionId, Timestamp};
 
 /// The claims of an access token whose signature, issuer and audience checked out.
@@ -32,9 +33,12 @@ pub enum AccessError {
     /// No token was presented.
     #[error("no access token was presented")]
     Missing,
-    /// Malformed, badly signed, or not issued by us.
+    /// Malformed, badly signed, not issued by us, or its user no longer exists.
     #[error("the access token is invalid")]
     Invalid,
+    /// Its user may no longer sign in (`loginDisabled`).
+    #[error("sign-in is disabled for the user of the access token")]
+    LoginDisabled,
     /// Correctly signed but past its expiry.
     #[error("the access token has expired")]
     Expired,
@@ -60,6 +64,7 @@ impl From<RepositoryError> for AccessError {
 pub struct AccessGuard {
     verifier: Arc<dyn AccessTokenVerifier>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -71,21 +76,25 @@ impl std::fmt::Debug for AccessGuard {
 
 impl AccessGuard {
     /// Builds the guard from the token verifier, the refresh-token store (which knows
-    /// revoked sessions) and the clock.
+    /// revoked sessions), the users and the clock.
     pub fn new(
         verifier: Arc<dyn AccessTokenVerifier>,
         refresh_tokens: Arc<dyn RefreshTokenStore>,
+        users: Arc<dyn UserRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             verifier,
             refresh_tokens,
+            users,
             clock,
         }
     }
 
     /// The claims of `token` if it is correctly signed, not expired (its `exp` is
-    /// after now) and its session is not revoked.
+    /// after now), its session is not revoked, and its user exists
+    /// ([`AccessError::Invalid`] otherwise) and may sign in
+    /// ([`AccessError::LoginDisabled`] otherwise).
     pub async fn authenticate(&self, token: &str) -> Result<VerifiedAccess, AccessError> {
         if token.is_empty() {
             return Err(AccessError::Missing);
@@ -97,6 +106,10 @@ impl AccessGuard {
         if self.refresh_tokens.is_session_revoked(&access.session_id).await? {
             return Err(AccessError::SessionRevoked);
         }
-        Ok(access)
+        match self.users.find_by_id(access.user_id).await? {
+            None => Err(AccessError::Invalid),
+            Some(user) if user.login_disabled => Err(AccessError::LoginDisabled),
+            Some(_) => Ok(access),
+        }
     }
 }

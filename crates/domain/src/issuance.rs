@@ -145,7 +145,11 @@ impl SessionIssuer {
     ) -> Result<AuthSession, IssueError> {
         let session_config = self.resolve_policy(user.organization_id).await?;
         let now = self.clock.now();
-        let access_token_expires_at = now.plus_seconds(session_config.token_lifetime_seconds());
+        // Neither token outlives its session.
+        let session_end = session_started_at.plus_seconds(self.lifetimes.absolute_session_seconds);
+        let access_token_expires_at = now
+            .plus_seconds(session_config.token_lifetime_seconds())
+            .min(session_end);
         let access_token = self.tokens.issue_access_token(&AccessClaims {
             user_id: user.id,
             organization_id: user.organization_id,
@@ -156,8 +160,6 @@ impl SessionIssuer {
             expires_at: access_token_expires_at,
         })?;
         let minted = self.tokens.mint_refresh_token();
-        // A refresh token never outlives its session.
-        let session_end = session_started_at.plus_seconds(self.lifetimes.absolute_session_seconds);
         let refresh_token_expires_at = now
             .plus_seconds(self.lifetimes.refresh_token_seconds)
             .min(session_end);

@@ -33,8 +33,9 @@ mod values;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
 pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken, NewUser,
-    Organization, PendingOrganization, RefreshTokenRecord, StepRequired, User, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken,
+    NewOrganization, NewUser, Organization, PendingOrganization, RefreshTokenRecord, StepRequired, User,
+    WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
@@ -50,12 +51,10 @@ pub use session::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
     SsoFallbackBehavior, StoredSessionSettings,
 };
-pub use start::{
-    AuthorizeInput, LOGIN_STATE_TTL_SECONDS, MAX_STATE_LEN, StartError, StartLogin, StartedLogin,
-};
+pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
-    AccessRole, AccessRoleError, Email, EmailError, ObjectIdError, ObjectIdHex, SessionId, Timestamp,
-    TokenHash,
+    AccessRole, AccessRoleError, Email, EmailError, LoginState, LoginStateError, ObjectIdError, ObjectIdHex,
+    SessionId, Timestamp, TokenHash, WorkosOrganizationId, WorkosOrganizationIdError,
 };
 
 pub use access::{AccessError, AccessGuard, VerifiedAccess};

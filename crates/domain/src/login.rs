@@ -12,7 +12,7 @@ use crate::ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, RepositoryError, StateProtector,
 };
 use crate::provisioning::{ProvisionError, Provisioner};
-use crate::start::MAX_STATE_LEN;
+use crate::values::LoginState;
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -81,13 +81,12 @@ impl RedirectPolicy {
 /// Why a login failed. Each variant is one row of the error table of the contract.
 #[derive(Debug, Error)]
 pub enum LoginError {
-    /// The provider reported an error on the redirect.
-    #[error("the identity provider reported an error: {code}")]
+    /// The provider reported an error on the redirect. What the client sent is
+    /// never echoed, except the provider's code when it is a clean one.
+    #[error("the identity provider reported an error")]
     ProviderError {
-        /// The provider's error code (sanitised).
-        code: String,
-        /// The provider's description, if any (sanitised).
-        description: Option<String>,
+        /// The provider's code when it matches `^[a-z0-9_.-]{1,64}$`, else `None`.
+        provider_error: Option<String>,
     },
     /// No code was posted.
     #[error("the authorization code is missing")]
@@ -110,6 +109,13 @@ pub enum LoginError {
     /// A new user has no organization to join.
     #[error("no organization exists for a new user to join")]
     NoOrganization,
+    /// A local user has the address, but WorkOS does not vouch for it on their
+    /// behalf: the account must be linked by other means. Nothing was written.
+    #[error("the identity may not be linked to the existing user with this address")]
+    AccountLinkRequired,
+    /// The organization asked for is not one the new user may join. Nothing was written.
+    #[error("the identity may not join the requested organization")]
+    OrganizationMismatch,
     /// WorkOS refused our credentials.
     #[error("the identity provider rejected our credentials: {0}")]
     UpstreamMisconfigured(String),
@@ -144,6 +150,8 @@ impl From<ProvisionError> for LoginError {
             }
             ProvisionError::LoginDisabled => LoginError::LoginDisabled,
             ProvisionError::NoOrganization => LoginError::NoOrganization,
+            ProvisionError::AccountLinkRequired => LoginError::AccountLinkRequired,
+            ProvisionError::OrganizationMismatch => LoginError::OrganizationMismatch,
             ProvisionError::Store(e) => e.into(),
         }
     }
@@ -174,7 +182,18 @@ impl From<ExchangeError> for LoginError {
     }
 }
 
-/// Keeps a client-supplied provider code or description printable and short.
+/// The provider's error code when it is a clean one (`^[a-z0-9_.-]{1,64}$`), the
+/// only part of a client-supplied error that may be answered back.
+fn clean_provider_code(raw: &str) -> Option<String> {
+    let clean = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+    clean.then(|| raw.to_owned())
+}
+
+/// Keeps a client-supplied provider code or description printable and short, for the log.
 fn sanitize(raw: &str, max: usize) -> String {
     raw.chars()
         .filter(|c| !c.is_control())
@@ -293,10 +312,14 @@ impl CompleteLogin {
         let Some(state) = state.filter(|s| !s.is_empty()) else {
             return unissued();
         };
-        // Counted in characters, as the start of a login counts the states it accepts.
-        if state.chars().count() > MAX_STATE_LEN {
+        if state.len() > LoginState::MAX_LEN {
             return Err(LoginError::InvalidState);
         }
+        // A state outside the rule of the start of a login cannot be one it issued.
+        let Ok(state) = LoginState::parse(state) else {
+            return unissued();
+        };
+        let state = state.as_str();
         let Some(record) = checking.store.take(&checking.protector.hash_state(state)).await? else {
             return unissued();
         };
@@ -319,13 +342,13 @@ impl CompleteLogin {
     /// user and starts a session. Client mistakes are caught before WorkOS is called.
     pub async fn complete(&self, input: CallbackInput) -> Result<AuthSession, LoginError> {
         if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
+            tracing::info!(
+                provider_error = %sanitize(error, 64),
+                description = %input.error_description.as_deref().map(|d| sanitize(d, 256)).unwrap_or_default(),
+                "the identity provider reported an error on the redirect"
+            );
             return Err(LoginError::ProviderError {
-                code: sanitize(error, 64),
-                description: input
-                    .error_description
-                    .as_deref()
-                    .map(|d| sanitize(d, 256))
-                    .filter(|d| !d.is_empty()),
+                provider_error: clean_provider_code(error.trim()),
             });
         }
         let code = input

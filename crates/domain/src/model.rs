@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 
 use crate::session::StoredSessionSettings;
-use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash};
+use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
 
 /// Which WorkOS API authenticated (or is to authenticate) a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,8 +49,12 @@ pub struct IdpIdentity {
     pub last_name: Option<String>,
     /// The SSO connection (`conn_...`), for SSO logins.
     pub connection_id: Option<String>,
-    /// The provider's organization id (`org_...`), if any.
+    /// The provider's organization id (`org_...`), if any: the SSO profile's
+    /// `organization_id`, or the top-level `organization_id` of an AuthKit answer.
     pub organization_id: Option<String>,
+    /// Whether the provider verified the address: AuthKit's `user.email_verified`;
+    /// `None` for SSO, whose profiles carry no such flag.
+    pub email_verified: Option<bool>,
 }
 
 /// The WorkOS identifiers recorded on a local user.
@@ -127,6 +131,21 @@ pub struct Organization {
     pub name: String,
     /// Per-organization overrides of the session policy.
     pub session_settings: StoredSessionSettings,
+    /// The WorkOS organization this organization is mapped to, if any: its SSO
+    /// logins vouch for its users' addresses, and new users of that WorkOS
+    /// organization join it.
+    pub workos_organization_id: Option<WorkosOrganizationId>,
+}
+
+/// An organization about to be created (from the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrganization {
+    /// Display name.
+    pub name: String,
+    /// The WorkOS organization to map it to, if any.
+    pub workos_organization_id: Option<WorkosOrganizationId>,
+    /// Creation time (also `updatedAt`).
+    pub created_at: Timestamp,
 }
 
 /// What the identity provider needs before it completes the login.

@@ -2,7 +2,8 @@
 //! ([`OrganizationSettings`]), and the rules of a change ([`SettingsPatch`]): any
 //! subset of the nine fields, `null` reverting a field to the global default, every
 //! value within the bounds of the session policy, and `warningTimeMinutes` below
-//! `idleTimeoutMinutes` once the change is overlaid on the global defaults.
+//! `idleTimeoutMinutes` once the change is overlaid on the global defaults. The same
+//! SUPERADMIN maps an organization to its WorkOS organization.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use crate::access::VerifiedAccess;
 use crate::model::Organization;
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
 use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
-use crate::values::{AccessRole, ObjectIdHex};
+use crate::values::{AccessRole, ObjectIdHex, WorkosOrganizationId};
 
 /// A requested change of an organization's session settings: field names as the
 /// client sent them, each with a value or `None` (JSON `null`: back to the default).
@@ -155,6 +156,12 @@ pub enum OrgSettingsError {
     /// Some fields of the change are refused; nothing was saved.
     #[error("invalid session settings: {0:?}")]
     InvalidSettings(FieldErrors),
+    /// The value is not a WorkOS organization id (`org_...`); nothing was saved.
+    #[error("the WorkOS organization id is malformed")]
+    InvalidWorkosOrganizationId,
+    /// Another organization is already mapped to this WorkOS organization; nothing was saved.
+    #[error("another organization is already mapped to this WorkOS organization")]
+    Conflict,
     /// The store is unavailable.
     #[error("the store is unavailable: {0}")]
     StoreUnavailable(String),
@@ -242,6 +249,51 @@ impl OrganizationSettings {
             "organization session settings updated"
         );
         Ok(config)
+    }
+
+    /// The WorkOS organization that organization `organization_id` is mapped to, if
+    /// any. Only a SUPERADMIN is answered.
+    pub async fn workos_organization(
+        &self,
+        caller: &VerifiedAccess,
+        organization_id: &str,
+    ) -> Result<Option<WorkosOrganizationId>, OrgSettingsError> {
+        self.require_superadmin(caller).await?;
+        let (_, organization) = self.organization(organization_id).await?;
+        Ok(organization.workos_organization_id)
+    }
+
+    /// Maps organization `organization_id` to the WorkOS organization `value`
+    /// (`org_...`), or unmaps it with `None`, and returns the mapping now stored.
+    /// Only a SUPERADMIN may do it; a malformed value, or one another organization
+    /// already carries, saves nothing.
+    pub async fn set_workos_organization(
+        &self,
+        caller: &VerifiedAccess,
+        organization_id: &str,
+        value: Option<&str>,
+    ) -> Result<Option<WorkosOrganizationId>, OrgSettingsError> {
+        self.require_superadmin(caller).await?;
+        let (id, _) = self.organization(organization_id).await?;
+        let mapping = value
+            .map(WorkosOrganizationId::parse)
+            .transpose()
+            .map_err(|_| OrgSettingsError::InvalidWorkosOrganizationId)?;
+        let updated = match self
+            .organizations
+            .set_workos_organization(id, mapping, self.clock.now())
+            .await
+        {
+            Err(RepositoryError::Duplicate) => return Err(OrgSettingsError::Conflict),
+            other => other?.ok_or(OrgSettingsError::OrganizationNotFound)?,
+        };
+        tracing::info!(
+            organization_id = %id,
+            user_id = %caller.user_id,
+            workos_organization_id = ?updated.workos_organization_id.as_ref().map(WorkosOrganizationId::as_str),
+            "organization mapping to a WorkOS organization changed"
+        );
+        Ok(updated.workos_organization_id)
     }
 
     /// The organization named by `organization_id` (24 hexadecimal characters, as the

@@ -8,17 +8,17 @@ use thiserror::Error;
 
 use crate::access::VerifiedAccess;
 use crate::model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken, NewUser,
-    Organization, RefreshTokenRecord, StepRequired, User, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken,
+    NewOrganization, NewUser, Organization, RefreshTokenRecord, StepRequired, User, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
-use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash};
+use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
 
 /// Failure of a repository or store.
 #[derive(Debug, Error)]
 pub enum RepositoryError {
-    /// A unique constraint refused the write (MongoDB error 11000). Only `insert`
-    /// operations return it.
+    /// A unique constraint refused the write (MongoDB error 11000). Only the
+    /// operations whose contract names it return it, and then they wrote nothing.
     #[error("a record with the same unique key exists")]
     Duplicate,
     /// The store cannot be reached or did not answer in time. Nothing can be assumed
@@ -70,6 +70,10 @@ pub trait UserRepository: Send + Sync {
     /// Stamps `lastLoginAt` and `updatedAt` and, when `link` is given, records the
     /// WorkOS ids on the user where they are missing (never overwriting one). Other
     /// fields stay untouched. Returns the updated user, `None` if it no longer exists.
+    ///
+    /// MUST return [`RepositoryError::Duplicate`], having written nothing, when the
+    /// link's WorkOS id is already carried by another user. Whether the link may be
+    /// made at all is the rules' decision, not the store's.
     async fn record_login(
         &self,
         id: ObjectIdHex,
@@ -87,6 +91,32 @@ pub trait OrganizationRepository: Send + Sync {
 
     /// The organization created first (smallest `createdAt`, ties broken by id).
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError>;
+
+    /// The organization mapped to this WorkOS organization (at most one is).
+    async fn find_by_workos_organization(
+        &self,
+        workos_organization_id: &WorkosOrganizationId,
+    ) -> Result<Option<Organization>, RepositoryError>;
+
+    /// Every organization, oldest first (for operators; the product has few).
+    async fn list(&self) -> Result<Vec<Organization>, RepositoryError>;
+
+    /// Creates an organization. MUST return [`RepositoryError::Duplicate`], having
+    /// written nothing, when another organization is mapped to the same WorkOS
+    /// organization.
+    async fn create(&self, organization: NewOrganization) -> Result<Organization, RepositoryError>;
+
+    /// Maps the organization to `workos_organization_id`, or unmaps it with `None`
+    /// (the field is removed), and stamps `updatedAt`; other fields stay untouched.
+    /// Returns the updated organization, `None` (and writes nothing) if it does not
+    /// exist. MUST return [`RepositoryError::Duplicate`], having written nothing,
+    /// when another organization is already mapped to that WorkOS organization.
+    async fn set_workos_organization(
+        &self,
+        id: ObjectIdHex,
+        workos_organization_id: Option<WorkosOrganizationId>,
+        at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError>;
 
     /// Replaces the organization's stored session settings with `settings` (fields
     /// absent from it are stored as cleared) and stamps `updatedAt` with `at`; every

@@ -5,19 +5,24 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::model::{IdpIdentity, NewUser, Organization, User, WorkosLink};
+use crate::model::{Flow, IdpIdentity, NewUser, Organization, User, WorkosLink};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, ObjectIdHex};
+use crate::values::{AccessRole, Email, EmailError, ObjectIdHex, WorkosOrganizationId};
 
-/// What new users get, and where they go when the login names no organization.
+/// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProvisioningPolicy {
-    /// Role of a just-in-time user (default `SALES_REP`, the least privilege).
+    /// Role of a just-in-time user (default `SALES_REP`, the least privilege; never
+    /// `ADMIN` or `SUPERADMIN`, which the settings refuse).
     pub default_role: AccessRole,
     /// `conversationOpenPreference` of a just-in-time user (default `split`).
     pub default_conversation_open_preference: String,
-    /// The `DEFAULT_ORGANIZATION_ID` setting: second choice after the request's.
+    /// The `DEFAULT_ORGANIZATION_ID` setting: third choice, after the mapped and the
+    /// requested organization.
     pub default_organization_id: Option<ObjectIdHex>,
+    /// The `JOIN_OLDEST_ORGANIZATION` setting (default `true`): whether a new user
+    /// joins the oldest organization when nothing else decides.
+    pub join_oldest_organization: bool,
 }
 
 impl Default for ProvisioningPolicy {
@@ -26,6 +31,7 @@ impl Default for ProvisioningPolicy {
             default_role: AccessRole::SalesRep,
             default_conversation_open_preference: "split".to_owned(),
             default_organization_id: None,
+            join_oldest_organization: true,
         }
     }
 }
@@ -39,9 +45,16 @@ pub enum ProvisionError {
     /// The user exists and may not sign in.
     #[error("sign-in is disabled for this user")]
     LoginDisabled,
-    /// A new user needs an organization and none exists.
+    /// A new user needs an organization and none applies.
     #[error("no organization exists for a new user to join")]
     NoOrganization,
+    /// A local user has the identity's address, but WorkOS does not vouch for it on
+    /// their behalf (or the user carries another WorkOS id): nothing was written.
+    #[error("the identity may not be linked to the existing user with this address")]
+    AccountLinkRequired,
+    /// The organization asked for is not one the identity may join.
+    #[error("the identity may not join the requested organization")]
+    OrganizationMismatch,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] RepositoryError),
@@ -56,6 +69,8 @@ pub struct NormalizedIdentity {
     pub full_name: String,
     /// The WorkOS ids to record on the user.
     pub link: WorkosLink,
+    /// Whether the provider verified the address (AuthKit); `None` for SSO.
+    pub email_verified: Option<bool>,
 }
 
 impl NormalizedIdentity {
@@ -66,6 +81,7 @@ impl NormalizedIdentity {
     /// let identity = IdpIdentity {
     ///     flow: Flow::Sso, subject: "prof_1".into(), email: " Jane@Acme.Example ".into(),
     ///     first_name: None, last_name: Some(" ".into()), connection_id: None, organization_id: None,
+    ///     email_verified: None,
     /// };
     /// let n = NormalizedIdentity::from_idp(&identity).unwrap();
     /// assert_eq!(n.email.as_str(), "jane@acme.example");
@@ -92,11 +108,28 @@ impl NormalizedIdentity {
                 connection_id: identity.connection_id.clone(),
                 organization_id: identity.organization_id.clone(),
             },
+            email_verified: identity.email_verified,
         })
+    }
+
+    /// The identity's WorkOS organization, when it is a well-formed id.
+    fn workos_organization(&self) -> Option<WorkosOrganizationId> {
+        self.link
+            .organization_id
+            .as_deref()
+            .and_then(|raw| WorkosOrganizationId::parse(raw).ok())
     }
 }
 
-/// Finds or creates the local user of a provider identity.
+/// An existing user an identity reaches, and whether the identity's WorkOS id is
+/// still to be recorded on them.
+struct Reached {
+    user: User,
+    link: bool,
+}
+
+/// Finds or creates the local user of a provider identity, by the rules of trust:
+/// who may become whom, and who joins which organization.
 #[derive(Clone)]
 pub struct Provisioner {
     users: Arc<dyn UserRepository>,
@@ -129,21 +162,29 @@ impl Provisioner {
         }
     }
 
-    /// Finds the user by WorkOS id, then by e-mail; creates them when neither exists.
+    /// Finds the user the identity reaches, or creates them.
     ///
-    /// An existing user keeps their organization and role; a disabled one is refused.
-    /// Concurrent first logins of one person create one user: the insert that loses the
-    /// race re-reads the winner.
+    /// Matching: by WorkOS id; else by address, and then only when the address is
+    /// vouched for (AuthKit: WorkOS verified it; SSO: the profile's WorkOS
+    /// organization is the one mapped to the user's organization) and the user
+    /// carries no other WorkOS id for the same API: the WorkOS id is then recorded
+    /// on them. Otherwise [`ProvisionError::AccountLinkRequired`] and nothing is
+    /// written. An existing user keeps their organization and role; a disabled one
+    /// is refused. A new user joins the organization [`Provisioner::choose_organization`]
+    /// picks. Concurrent first logins of one person create one user: the insert that
+    /// loses the race matches again.
     pub async fn find_or_create(
         &self,
         identity: &IdpIdentity,
         requested_organization: Option<&str>,
     ) -> Result<User, ProvisionError> {
         let identity = NormalizedIdentity::from_idp(identity)?;
-        if let Some(user) = self.find_existing(&identity).await? {
-            return self.sign_in_existing(user, &identity).await;
+        if let Some(reached) = self.find_existing(&identity).await? {
+            return self.sign_in_existing(reached, &identity).await;
         }
-        let organization = self.choose_organization(requested_organization).await?;
+        let organization = self
+            .choose_organization(identity.workos_organization().as_ref(), requested_organization)
+            .await?;
         let new_user = NewUser {
             email: identity.email.clone(),
             full_name: identity.full_name.clone(),
@@ -159,7 +200,7 @@ impl Provisioner {
                 Ok(user)
             }
             Err(RepositoryError::Duplicate) => {
-                // Another login of the same person won the race: use their user.
+                // Another login won the race for this address or WorkOS id: match again.
                 let winner = self.find_existing(&identity).await?.ok_or_else(|| {
                     RepositoryError::Unexpected(
                         "insert reported a duplicate but no user matches the identity".into(),
@@ -171,58 +212,164 @@ impl Provisioner {
         }
     }
 
-    async fn find_existing(&self, identity: &NormalizedIdentity) -> Result<Option<User>, RepositoryError> {
+    /// The user the identity reaches by the matching rule, `None` for a new person.
+    async fn find_existing(&self, identity: &NormalizedIdentity) -> Result<Option<Reached>, ProvisionError> {
+        let flow = identity.link.flow;
         if let Some(user) = self
             .users
-            .find_by_workos_subject(identity.link.flow, &identity.link.subject)
+            .find_by_workos_subject(flow, &identity.link.subject)
             .await?
         {
-            return Ok(Some(user));
+            return Ok(Some(Reached { user, link: false }));
         }
-        self.users.find_by_email(&identity.email).await
+        let Some(user) = self.users.find_by_email(&identity.email).await? else {
+            return Ok(None);
+        };
+        match user.workos_subject(flow) {
+            // A concurrent first login of the same identity created the user between
+            // the two reads: it is theirs.
+            Some(subject) if subject == identity.link.subject => {
+                return Ok(Some(Reached { user, link: false }));
+            }
+            Some(_) => {
+                return Err(refuse_link(
+                    &user,
+                    "the user carries another WorkOS id for this API",
+                ));
+            }
+            None => {}
+        }
+        if !self.vouches(identity, &user).await? {
+            return Err(refuse_link(
+                &user,
+                match flow {
+                    Flow::AuthKit => "WorkOS has not verified the address",
+                    Flow::Sso => "the SSO organization is not the one mapped to the user's organization",
+                },
+            ));
+        }
+        Ok(Some(Reached { user, link: true }))
+    }
+
+    /// Whether WorkOS vouches for the identity's address on behalf of `user`.
+    async fn vouches(&self, identity: &NormalizedIdentity, user: &User) -> Result<bool, RepositoryError> {
+        match identity.link.flow {
+            Flow::AuthKit => Ok(identity.email_verified == Some(true)),
+            Flow::Sso => {
+                let Some(workos_organization) = identity.workos_organization() else {
+                    return Ok(false);
+                };
+                let mapped = self
+                    .organizations
+                    .find_by_id(user.organization_id)
+                    .await?
+                    .and_then(|org| org.workos_organization_id);
+                Ok(mapped.as_ref() == Some(&workos_organization))
+            }
+        }
     }
 
     async fn sign_in_existing(
         &self,
-        user: User,
+        reached: Reached,
         identity: &NormalizedIdentity,
     ) -> Result<User, ProvisionError> {
+        let Reached { user, link } = reached;
         if user.login_disabled {
             return Err(ProvisionError::LoginDisabled);
         }
-        let link = user
-            .workos_subject(identity.link.flow)
-            .is_none()
-            .then(|| identity.link.clone());
-        let updated = self
+        let updated = match self
             .users
-            .record_login(user.id, link, self.clock.now())
-            .await?
-            .ok_or_else(|| RepositoryError::Unexpected("the user vanished during sign-in".into()))?;
+            .record_login(user.id, link.then(|| identity.link.clone()), self.clock.now())
+            .await
+        {
+            Err(RepositoryError::Duplicate) => {
+                return Err(refuse_link(&user, "another user carries the WorkOS id"));
+            }
+            other => other?
+                .ok_or_else(|| RepositoryError::Unexpected("the user vanished during sign-in".into()))?,
+        };
+        if link && updated.workos_subject(identity.link.flow) != Some(identity.link.subject.as_str()) {
+            // A concurrent login recorded another WorkOS id first.
+            return Err(refuse_link(
+                &updated,
+                "the user carries another WorkOS id for this API",
+            ));
+        }
         if updated.login_disabled {
             return Err(ProvisionError::LoginDisabled);
         }
         Ok(updated)
     }
 
-    /// The organization a new user joins: the requested one if it is a valid id of an
-    /// existing organization, else the configured default if it exists, else the oldest.
-    pub async fn choose_organization(&self, requested: Option<&str>) -> Result<Organization, ProvisionError> {
-        if let Some(id) = requested.and_then(|raw| ObjectIdHex::parse(raw.trim()).ok()) {
-            if let Some(org) = self.organizations.find_by_id(id).await? {
-                return Ok(org);
+    /// The organization a new user joins; the first rule that applies decides:
+    ///
+    /// 1. the organization mapped to the identity's WorkOS organization (a request
+    ///    naming another existing organization is [`ProvisionError::OrganizationMismatch`]);
+    /// 2. the requested organization (a 24-hex id of an existing organization),
+    ///    unless it is mapped to a WorkOS organization: a mapped organization is
+    ///    joined only through its own ([`ProvisionError::OrganizationMismatch`]);
+    /// 3. `DEFAULT_ORGANIZATION_ID`, if it exists;
+    /// 4. the oldest organization, when `JOIN_OLDEST_ORGANIZATION` is on; else
+    ///    [`ProvisionError::NoOrganization`].
+    ///
+    /// A request that is not a valid id or names no organization falls through.
+    pub async fn choose_organization(
+        &self,
+        workos_organization: Option<&WorkosOrganizationId>,
+        requested: Option<&str>,
+    ) -> Result<Organization, ProvisionError> {
+        let requested = match requested.and_then(|raw| ObjectIdHex::parse(raw.trim()).ok()) {
+            Some(id) => {
+                let found = self.organizations.find_by_id(id).await?;
+                if found.is_none() {
+                    tracing::debug!(requested = %id, "requested organization does not exist; falling back");
+                }
+                found
             }
-            tracing::debug!(requested = %id, "requested organization does not exist; falling back");
+            None => None,
+        };
+        let mapped = match workos_organization {
+            Some(workos_organization) => {
+                self.organizations
+                    .find_by_workos_organization(workos_organization)
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(mapped) = mapped {
+            if let Some(other) = requested.filter(|r| r.id != mapped.id) {
+                tracing::warn!(requested = %other.id, mapped = %mapped.id, "a new user asked for another organization than the one of their WorkOS organization");
+                return Err(ProvisionError::OrganizationMismatch);
+            }
+            return Ok(mapped);
+        }
+        if let Some(requested) = requested {
+            if requested.workos_organization_id.is_some() {
+                tracing::warn!(requested = %requested.id, "a new user asked for a mapped organization from outside its WorkOS organization");
+                return Err(ProvisionError::OrganizationMismatch);
+            }
+            return Ok(requested);
         }
         if let Some(id) = self.policy.default_organization_id {
             if let Some(org) = self.organizations.find_by_id(id).await? {
                 return Ok(org);
             }
-            tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID names no organization; using the oldest");
+            tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID names no organization");
+        }
+        if !self.policy.join_oldest_organization {
+            return Err(ProvisionError::NoOrganization);
         }
         self.organizations
             .oldest()
             .await?
             .ok_or(ProvisionError::NoOrganization)
     }
+}
+
+/// Logs why an identity may not become `user` (the user id and the reason, never
+/// the address) and returns the refusal.
+fn refuse_link(user: &User, reason: &'static str) -> ProvisionError {
+    tracing::warn!(user_id = %user.id, reason, "refused to sign an identity in as an existing user");
+    ProvisionError::AccountLinkRequired
 }

@@ -9,19 +9,18 @@ use thiserror::Error;
 use crate::login::RedirectPolicy;
 use crate::model::{AuthorizationRequest, Flow, LoginStateRecord};
 use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
+use crate::values::LoginState;
 
 /// How long a login state is accepted, in seconds (WorkOS codes live about as long).
 pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
-
-/// Longest accepted `state`, in characters.
-pub const MAX_STATE_LEN: usize = 512;
 
 /// The query of `GET /api/auth/workos/authorize`, as optional raw strings.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthorizeInput {
     /// Where WorkOS sends the browser back (default `${CLIENT_URL}/signin`).
     pub redirect_uri: Option<String>,
-    /// The SPA's own opaque state; a random one is generated when absent.
+    /// The SPA's own state (22–512 characters of `A-Z a-z 0-9 - _ . ~`, see
+    /// [`LoginState`]); a random one of 256 bits is generated when absent.
     pub state: Option<String>,
     /// Pre-fills the user's address.
     pub login_hint: Option<String>,
@@ -159,7 +158,12 @@ impl StartLogin {
             .resolve(redirect_uri.as_deref())
             .ok_or(StartError::InvalidRedirectUri)?
             .to_owned();
-        let state = param("state", input.state.as_deref(), MAX_STATE_LEN)?;
+        let state = input
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|raw| LoginState::parse(raw).map_err(|e| StartError::InvalidRequest(e.to_string())))
+            .transpose()?;
         let login_hint = param("login_hint", input.login_hint.as_deref(), 320)?;
         let organization_id = param("organization_id", input.organization_id.as_deref(), 128)?;
         let prompt = param("prompt", input.prompt.as_deref(), 64)?;
@@ -173,7 +177,7 @@ impl StartLogin {
             None if organization.is_some() || connection.is_some() || domain_hint.is_some() => Flow::Sso,
             None => Flow::AuthKit,
         };
-        let state = state.unwrap_or_else(|| self.protector.random_state());
+        let state = state.map_or_else(|| self.protector.random_state(), |s| s.as_str().to_owned());
         let pkce = flow == Flow::AuthKit;
         let code_challenge = pkce.then(|| {
             let verifier = self.protector.pkce_verifier(&state);

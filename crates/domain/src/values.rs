@@ -149,6 +149,112 @@ impl fmt::Debug for ObjectIdHex {
     }
 }
 
+/// A WorkOS organization id (`org_` followed by 1 to 64 ASCII letters and digits), as
+/// recorded on a local organization that is *mapped* to it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct WorkosOrganizationId(String);
+
+/// Why a string is not a [`WorkosOrganizationId`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("expected a WorkOS organization id: org_ followed by 1 to 64 letters and digits")]
+pub struct WorkosOrganizationIdError;
+
+impl WorkosOrganizationId {
+    /// Parses `org_` followed by 1 to 64 ASCII letters and digits, exactly as given.
+    ///
+    /// ```
+    /// # use tether_domain::WorkosOrganizationId;
+    /// assert!(WorkosOrganizationId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
+    /// assert!(WorkosOrganizationId::parse("64a1b2c3d4e5f60012345678").is_err());
+    /// assert!(WorkosOrganizationId::parse("org_<script>").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, WorkosOrganizationIdError> {
+        let rest = raw.strip_prefix("org_").ok_or(WorkosOrganizationIdError)?;
+        if rest.is_empty() || rest.len() > 64 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(WorkosOrganizationIdError);
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WorkosOrganizationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for WorkosOrganizationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WorkosOrganizationId({})", self.0)
+    }
+}
+
+/// A CSRF state chosen by the SPA for a login: 22 to 512 characters of
+/// `A-Z a-z 0-9 - _ . ~` (22 such characters carry at least 128 bits when random).
+/// Holding one proves it is well formed; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginState(String);
+
+/// Why a string is not a [`LoginState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum LoginStateError {
+    /// Fewer than [`LoginState::MIN_LEN`] characters.
+    #[error("state must be at least 22 characters (128 random bits)")]
+    TooShort,
+    /// More than [`LoginState::MAX_LEN`] characters.
+    #[error("state must be at most 512 characters")]
+    TooLong,
+    /// A character outside `A-Z a-z 0-9 - _ . ~`.
+    #[error("state may contain only A-Z a-z 0-9 - _ . ~")]
+    InvalidCharacter,
+}
+
+impl LoginState {
+    /// Fewest characters accepted.
+    pub const MIN_LEN: usize = 22;
+    /// Most characters accepted.
+    pub const MAX_LEN: usize = 512;
+
+    /// Checks a state exactly as given (no trimming).
+    ///
+    /// ```
+    /// # use tether_domain::{LoginState, LoginStateError};
+    /// assert!(LoginState::parse("abcdefghijklmnopqrstuv").is_ok());
+    /// assert_eq!(LoginState::parse("abc"), Err(LoginStateError::TooShort));
+    /// assert_eq!(LoginState::parse("abcdefghijklmnopqrstu v"), Err(LoginStateError::InvalidCharacter));
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, LoginStateError> {
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        {
+            return Err(LoginStateError::InvalidCharacter);
+        }
+        // ASCII only from here: bytes are characters.
+        match raw.len() {
+            n if n < Self::MIN_LEN => Err(LoginStateError::TooShort),
+            n if n > Self::MAX_LEN => Err(LoginStateError::TooLong),
+            _ => Ok(Self(raw.to_owned())),
+        }
+    }
+
+    /// The state.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LoginState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginState([redacted])")
+    }
+}
+
 /// The product's access roles, most privileged first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccessRole {
@@ -333,6 +439,44 @@ mod tests {
         }
         assert_eq!(AccessRole::parse("admin"), Err(AccessRoleError));
         assert_eq!(AccessRole::parse("OWNER"), Err(AccessRoleError));
+    }
+
+    #[test]
+    fn login_state_takes_22_to_512_url_safe_characters() {
+        assert_eq!(LoginState::parse(&"a".repeat(21)), Err(LoginStateError::TooShort));
+        assert!(LoginState::parse(&"a".repeat(22)).is_ok());
+        assert!(LoginState::parse("Az09-_.~Az09-_.~Az09-_").is_ok());
+        assert!(LoginState::parse(&"a".repeat(512)).is_ok());
+        assert_eq!(LoginState::parse(&"a".repeat(513)), Err(LoginStateError::TooLong));
+        for bad in [
+            "abcdefghijklmnopqrstuv+",
+            "abcdefghijklmnopqrstuv/",
+            "abcdefghijklmnopqrstuvé",
+            "abcdefghijklmnopqrstuv=",
+        ] {
+            assert_eq!(
+                LoginState::parse(bad),
+                Err(LoginStateError::InvalidCharacter),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            format!("{:?}", LoginState::parse(&"s".repeat(30)).unwrap()),
+            "LoginState([redacted])"
+        );
+    }
+
+    #[test]
+    fn workos_organization_id_is_org_and_alphanumerics() {
+        assert!(WorkosOrganizationId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
+        for bad in ["", "org_", "org", "ORG_123", "org_12 3", "org_a-b", "conn_123"] {
+            assert_eq!(
+                WorkosOrganizationId::parse(bad),
+                Err(WorkosOrganizationIdError),
+                "{bad}"
+            );
+        }
+        assert!(WorkosOrganizationId::parse(&format!("org_{}", "A".repeat(65))).is_err());
     }
 
     #[test]

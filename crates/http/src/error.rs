@@ -35,6 +35,10 @@ pub struct ErrorBody {
     /// For validation errors: each refused field with the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fields: Option<FieldErrors>,
+    /// For `PROVIDER_ERROR`: the provider's code, only when it is a clean one
+    /// (`^[a-z0-9_.-]{1,64}$`); nothing else the client sent is answered back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_error: Option<String>,
 }
 
 /// One organization offered during organization selection.
@@ -75,6 +79,7 @@ impl ApiError {
                 organizations: None,
                 email: None,
                 fields: None,
+                provider_error: None,
             },
             retry_after_seconds: None,
             www_authenticate: None,
@@ -97,12 +102,14 @@ impl ApiError {
         use StatusCode as S;
         let new = |status, code, message: &str| ApiError::new(status, code, message, request_id.clone());
         match error {
-            LoginError::ProviderError { code, description } => {
-                let message = match description {
-                    Some(d) => format!("The identity provider reported an error: {code} ({d})"),
-                    None => format!("The identity provider reported an error: {code}"),
-                };
-                new(S::BAD_REQUEST, "PROVIDER_ERROR", &message)
+            LoginError::ProviderError { provider_error } => {
+                let mut e = new(
+                    S::BAD_REQUEST,
+                    "PROVIDER_ERROR",
+                    "The identity provider reported an error on the redirect. Start the login again.",
+                );
+                e.body.provider_error = provider_error;
+                e
             }
             LoginError::MissingCode => new(
                 S::BAD_REQUEST,
@@ -134,6 +141,17 @@ impl ApiError {
                 S::CONFLICT,
                 "NO_ORGANIZATION",
                 "No organization exists for a new user to join.",
+            ),
+            LoginError::AccountLinkRequired => new(
+                S::CONFLICT,
+                "ACCOUNT_LINK_REQUIRED",
+                "An account with this e-mail address exists, but this sign-in cannot prove it is \
+                 yours. Sign in the way you usually do, or ask an administrator to link the accounts.",
+            ),
+            LoginError::OrganizationMismatch => new(
+                S::FORBIDDEN,
+                "ORGANIZATION_MISMATCH",
+                "This sign-in may not join the requested organization.",
             ),
             LoginError::UpstreamMisconfigured(cause) => {
                 tracing::error!(%cause, "WorkOS rejected our credentials: check WORKOS_API_KEY and WORKOS_CLIENT_ID");
@@ -376,6 +394,11 @@ impl ApiError {
         match error {
             AccessError::Missing => Self::bad_token("MISSING_TOKEN", request_id),
             AccessError::Invalid => Self::bad_token("INVALID_TOKEN", request_id),
+            AccessError::LoginDisabled => {
+                let mut e = Self::bad_token("LOGIN_DISABLED", request_id);
+                e.body.error = "Sign-in is disabled for this user.".to_owned();
+                e
+            }
             AccessError::Expired => Self::bad_token("TOKEN_EXPIRED", request_id),
             AccessError::SessionRevoked => Self::bad_token("SESSION_REVOKED", request_id),
             AccessError::StoreUnavailable(cause) => Self::store_unavailable(cause, request_id),
@@ -397,7 +420,7 @@ impl ApiError {
             OrgSettingsError::Forbidden => new(
                 S::FORBIDDEN,
                 "FORBIDDEN",
-                "Only a SUPERADMIN may manage session settings.",
+                "Only a SUPERADMIN may manage organizations.",
             ),
             OrgSettingsError::InvalidOrganizationId => new(
                 S::BAD_REQUEST,
@@ -408,6 +431,16 @@ impl ApiError {
                 S::NOT_FOUND,
                 "ORGANIZATION_NOT_FOUND",
                 "No organization has this id.",
+            ),
+            OrgSettingsError::InvalidWorkosOrganizationId => new(
+                S::BAD_REQUEST,
+                "INVALID_REQUEST",
+                "workosOrganizationId must be a WorkOS organization id (org_ followed by letters and digits) or null.",
+            ),
+            OrgSettingsError::Conflict => new(
+                S::CONFLICT,
+                "CONFLICT",
+                "Another organization is already mapped to this WorkOS organization.",
             ),
             OrgSettingsError::InvalidSettings(fields) => {
                 let mut e = new(

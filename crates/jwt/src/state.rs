@@ -33,7 +33,7 @@ fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
 }
 
 impl StateKeys {
-    /// Keys derived from `secret` (the service's `JWT_SECRET`) with distinct labels.
+    /// Keys derived from `secret` (`STATE_SECRET`, else `JWT_SECRET`) with distinct labels.
     pub fn new(secret: &SecretString) -> Self {
         let secret = secret.expose_secret().as_bytes();
         Self {

@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use tether_domain::{
-    Email, Flow, NewUser, ObjectIdHex, Organization, OrganizationRepository, RefreshTokenRecord,
-    RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
+    Email, Flow, NewOrganization, NewUser, ObjectIdHex, Organization, OrganizationRepository,
+    RefreshTokenRecord, RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
+    WorkosOrganizationId,
 };
 use tether_domain::{SessionId, StoredSessionSettings, TokenHash};
 
@@ -21,7 +22,8 @@ struct State {
 /// Users, organizations and refresh tokens held in memory. Cloning shares the data.
 ///
 /// Uniqueness matches the MongoDB adapter: one user per (case-insensitive) e-mail
-/// address and per WorkOS id; one refresh token per digest.
+/// address and per WorkOS id; one organization per WorkOS organization; one refresh
+/// token per digest.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryStore {
     state: Arc<Mutex<State>>,
@@ -64,6 +66,7 @@ impl InMemoryStore {
                 id,
                 name: name.to_owned(),
                 session_settings: settings,
+                workos_organization_id: None,
             },
         ));
         id
@@ -161,10 +164,13 @@ impl UserRepository for InMemoryStore {
                 .iter()
                 .any(|u| u.id != id && subject_matches(u, l.flow, &l.subject))
         });
+        if taken {
+            return Err(RepositoryError::Duplicate);
+        }
         let Some(user) = state.users.iter_mut().find(|u| u.id == id) else {
             return Ok(None);
         };
-        if let Some(link) = link.filter(|l| !taken && user.workos_subject(l.flow).is_none()) {
+        if let Some(link) = link.filter(|l| user.workos_subject(l.flow).is_none()) {
             set_subject(user, &link);
         }
         Ok(Some(user.clone()))
@@ -189,6 +195,67 @@ impl OrganizationRepository for InMemoryStore {
             .iter()
             .min_by_key(|(created, o)| (*created, o.id))
             .map(|(_, o)| o.clone()))
+    }
+
+    async fn find_by_workos_organization(
+        &self,
+        workos_organization_id: &WorkosOrganizationId,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        Ok(self
+            .lock()
+            .organizations
+            .iter()
+            .find(|(_, o)| o.workos_organization_id.as_ref() == Some(workos_organization_id))
+            .map(|(_, o)| o.clone()))
+    }
+
+    async fn list(&self) -> Result<Vec<Organization>, RepositoryError> {
+        let mut all = self.lock().organizations.clone();
+        all.sort_by_key(|(created, o)| (*created, o.id));
+        Ok(all.into_iter().map(|(_, o)| o).collect())
+    }
+
+    async fn create(&self, new: NewOrganization) -> Result<Organization, RepositoryError> {
+        let id = self.new_id(new.created_at);
+        let mut state = self.lock();
+        if new.workos_organization_id.is_some()
+            && state
+                .organizations
+                .iter()
+                .any(|(_, o)| o.workos_organization_id == new.workos_organization_id)
+        {
+            return Err(RepositoryError::Duplicate);
+        }
+        let organization = Organization {
+            id,
+            name: new.name,
+            session_settings: StoredSessionSettings::none(),
+            workos_organization_id: new.workos_organization_id,
+        };
+        state.organizations.push((new.created_at, organization.clone()));
+        Ok(organization)
+    }
+
+    async fn set_workos_organization(
+        &self,
+        id: ObjectIdHex,
+        workos_organization_id: Option<WorkosOrganizationId>,
+        _at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        let mut state = self.lock();
+        if workos_organization_id.is_some()
+            && state
+                .organizations
+                .iter()
+                .any(|(_, o)| o.id != id && o.workos_organization_id == workos_organization_id)
+        {
+            return Err(RepositoryError::Duplicate);
+        }
+        let Some((_, organization)) = state.organizations.iter_mut().find(|(_, o)| o.id == id) else {
+            return Ok(None);
+        };
+        organization.workos_organization_id = workos_organization_id;
+        Ok(Some(organization.clone()))
     }
 
     async fn update_session_settings(

@@ -39,6 +39,7 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .keys(doc! { "createdAt": 1, "_id": 1 })
             .options(IndexOptions::builder().name("createdAt_id".to_owned()).build())
             .build(),
+        string_unique(crate::organizations::WORKOS_ORGANIZATION_ID),
     ];
     let refresh_tokens = vec![
         unique("tokenHash"),

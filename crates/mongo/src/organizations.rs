@@ -8,14 +8,19 @@
 //! A change of the settings `$set`s the whole `sessionSettings` sub-document (all nine
 //! fields, `null` for those not set) and `updatedAt`; the organization's other fields
 //! stay untouched.
+//!
+//! `workosOrganizationId` maps an organization to its WorkOS organization; a partial
+//! unique index (on string values) lets at most one organization carry a given id,
+//! and unmapping removes the field.
 
 use async_trait::async_trait;
 use mongodb::Collection;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    ObjectIdHex, Organization, OrganizationRepository, RepositoryError, SessionField, SettingValue,
-    StoredSessionSettings, Timestamp,
+    NewOrganization, ObjectIdHex, Organization, OrganizationRepository, RepositoryError, SessionField,
+    SettingValue, StoredSessionSettings, Timestamp, WorkosOrganizationId,
 };
 
 use crate::error::map_driver_error;
@@ -26,6 +31,12 @@ use crate::{MongoStore, ORGANIZATIONS};
 const NAME: &str = "name";
 /// `sessionSettings`: optional overrides of the session policy.
 const SESSION_SETTINGS: &str = "sessionSettings";
+/// `workosOrganizationId`: the WorkOS organization the organization is mapped to.
+pub(crate) const WORKOS_ORGANIZATION_ID: &str = "workosOrganizationId";
+/// The order of "oldest first": `{createdAt: 1, _id: 1}` (the `createdAt_id` index).
+fn oldest_first() -> Document {
+    doc! { "createdAt": 1, "_id": 1 }
+}
 
 impl MongoStore {
     fn organizations(&self) -> Collection<Document> {
@@ -49,7 +60,75 @@ impl OrganizationRepository for MongoStore {
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
         self.organizations()
             .find_one(doc! {})
-            .sort(doc! { "createdAt": 1, "_id": 1 })
+            .sort(oldest_first())
+            .await
+            .map_err(map_driver_error)?
+            .map(|d| organization_from_document(&d))
+            .transpose()
+    }
+
+    async fn find_by_workos_organization(
+        &self,
+        workos_organization_id: &WorkosOrganizationId,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        self.organizations()
+            .find_one(doc! { WORKOS_ORGANIZATION_ID: workos_organization_id.as_str() })
+            .await
+            .map_err(map_driver_error)?
+            .map(|d| organization_from_document(&d))
+            .transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<Organization>, RepositoryError> {
+        use futures_util::TryStreamExt;
+        let documents: Vec<Document> = self
+            .organizations()
+            .find(doc! {})
+            .sort(oldest_first())
+            .await
+            .map_err(map_driver_error)?
+            .try_collect()
+            .await
+            .map_err(map_driver_error)?;
+        documents.iter().map(organization_from_document).collect()
+    }
+
+    async fn create(&self, new: NewOrganization) -> Result<Organization, RepositoryError> {
+        let id = ObjectId::new();
+        let at = bson_date(new.created_at);
+        let mut document = doc! { "_id": id, NAME: &new.name, "createdAt": at, "updatedAt": at };
+        if let Some(workos) = &new.workos_organization_id {
+            document.insert(WORKOS_ORGANIZATION_ID, workos.as_str());
+        }
+        self.organizations()
+            .insert_one(document)
+            .await
+            .map_err(map_driver_error)?;
+        Ok(Organization {
+            id: ObjectIdHex::from_bytes(id.bytes()),
+            name: new.name,
+            session_settings: StoredSessionSettings::none(),
+            workos_organization_id: new.workos_organization_id,
+        })
+    }
+
+    /// One `find_one_and_update` (`$set` or `$unset` of the field, `$set` of
+    /// `updatedAt`); the unique index refuses a WorkOS id another organization carries.
+    async fn set_workos_organization(
+        &self,
+        id: ObjectIdHex,
+        workos_organization_id: Option<WorkosOrganizationId>,
+        at: Timestamp,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        let update = match &workos_organization_id {
+            Some(workos) => {
+                doc! { "$set": { WORKOS_ORGANIZATION_ID: workos.as_str(), "updatedAt": bson_date(at) } }
+            }
+            None => doc! { "$unset": { WORKOS_ORGANIZATION_ID: "" }, "$set": { "updatedAt": bson_date(at) } },
+        };
+        self.organizations()
+            .find_one_and_update(doc! { "_id": object_id(id) }, update)
+            .return_document(ReturnDocument::After)
             .await
             .map_err(map_driver_error)?
             .map(|d| organization_from_document(&d))
@@ -132,10 +211,26 @@ pub(crate) fn organization_from_document(document: &Document) -> Result<Organiza
             StoredSessionSettings::none()
         }
     };
+    let workos_organization_id = match document.get(WORKOS_ORGANIZATION_ID) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::String(raw)) => match WorkosOrganizationId::parse(raw) {
+            Ok(workos) => Some(workos),
+            Err(_) => {
+                // A mapping that is not a WorkOS id can vouch for no one: treated as absent.
+                tracing::warn!(organization_id = %id, "workosOrganizationId is not a WorkOS organization id; ignored");
+                None
+            }
+        },
+        Some(other) => {
+            tracing::warn!(organization_id = %id, kind = bson_type_name(other), "workosOrganizationId is not a string; ignored");
+            None
+        }
+    };
     Ok(Organization {
         id,
         name,
         session_settings,
+        workos_organization_id,
     })
 }
 

@@ -191,29 +191,18 @@ impl UserRepository for MongoStore {
         })
     }
 
-    /// If recording the link hits a duplicate key (another user already carries that
-    /// WorkOS id), the login is stamped once more without the link.
+    /// A duplicate key while recording the link (another user carries that WorkOS id)
+    /// is [`RepositoryError::Duplicate`]; the update was refused whole, so nothing
+    /// was written.
     async fn record_login(
         &self,
         id: ObjectIdHex,
         link: Option<WorkosLink>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
-        let oid = object_id(id);
-        let updated = match self.stamp_login(oid, link.as_ref(), at).await {
-            Err(RepositoryError::Duplicate) if link.is_some() => {
-                tracing::warn!(
-                    user_id = %id,
-                    "another user already carries this WorkOS id; signing in without recording it"
-                );
-                self.stamp_login(oid, None, at).await
-            }
-            other => other,
-        };
-        match updated {
-            // Only inserts may report duplicates (port contract); here it cannot come
-            // from the plain stamp, so it is a surprise.
-            Err(RepositoryError::Duplicate) => Err(RepositoryError::Unexpected(format!(
+        match self.stamp_login(object_id(id), link.as_ref(), at).await {
+            // Without a link no unique field changes: a duplicate would be a surprise.
+            Err(RepositoryError::Duplicate) if link.is_none() => Err(RepositoryError::Unexpected(format!(
                 "recording the login of user {id} hit a duplicate key"
             ))),
             Err(e) => Err(e),

@@ -19,9 +19,10 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, NewUser, ObjectIdHex, OrganizationRepository, Provisioner,
-    ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionField, SessionId,
-    SettingValue, Timestamp, TokenHash, User, UserRepository, WorkosLink,
+    AccessRole, Clock, Email, Flow, IdpIdentity, NewOrganization, NewUser, ObjectIdHex,
+    OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
+    RepositoryError, SessionField, SessionId, SettingValue, Timestamp, TokenHash, User, UserRepository,
+    WorkosLink, WorkosOrganizationId,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -359,7 +360,7 @@ async fn record_login_of_a_user_that_does_not_exist_is_none() {
 }
 
 #[tokio::test]
-async fn record_login_with_a_subject_another_user_carries_still_stamps_the_login() {
+async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_writes_nothing() {
     let db = TestDb::with_indexes("recordclash").await;
     let org = hex(ObjectId::new());
     db.store
@@ -371,8 +372,13 @@ async fn record_login_with_a_subject_another_user_carries_still_stamps_the_login
         .insert(new_user("other@example.com", Flow::Sso, "prof_2", org))
         .await
         .unwrap();
-    let at = ts(1_760_000_000_000);
-    let user = db
+    let before = db
+        .raw("users")
+        .find_one(doc! { "_id": oid(other.id) })
+        .await
+        .unwrap()
+        .unwrap();
+    let outcome = db
         .store
         .record_login(
             other.id,
@@ -382,23 +388,139 @@ async fn record_login_with_a_subject_another_user_carries_still_stamps_the_login
                 connection_id: None,
                 organization_id: None,
             }),
-            at,
+            ts(1_760_000_000_000),
         )
-        .await
-        .expect("the login is recorded without the clashing id")
-        .unwrap();
-    assert_eq!(user.workos_user_id, None);
-    let raw = db
+        .await;
+    assert!(matches!(outcome, Err(RepositoryError::Duplicate)), "{outcome:?}");
+    let after = db
         .raw("users")
         .find_one(doc! { "_id": oid(other.id) })
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        raw.get_datetime("lastLoginAt").unwrap(),
-        &DateTime::from_millis(at.millis())
+    assert_eq!(after, before, "nothing was written");
+    db.drop_database().await;
+}
+
+fn new_org(name: &str, workos: Option<&str>, at: i64) -> NewOrganization {
+    NewOrganization {
+        name: name.into(),
+        workos_organization_id: workos.map(|w| WorkosOrganizationId::parse(w).unwrap()),
+        created_at: ts(at),
+    }
+}
+
+#[tokio::test]
+async fn organizations_are_created_listed_oldest_first_and_found_by_their_workos_organization() {
+    let db = TestDb::with_indexes("orgmap").await;
+    let newer = db
+        .store
+        .create(new_org("Newer", Some("org_B"), 2_000))
+        .await
+        .unwrap();
+    let older = db.store.create(new_org("Older", None, 1_000)).await.unwrap();
+    let listed: Vec<String> = db
+        .store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert_eq!(listed, ["Older", "Newer"]);
+    let found = db
+        .store
+        .find_by_workos_organization(&WorkosOrganizationId::parse("org_B").unwrap())
+        .await
+        .unwrap()
+        .expect("the mapped organization");
+    assert_eq!(found.id, newer.id);
+    assert_eq!(found.workos_organization_id.unwrap().as_str(), "org_B");
+    assert!(
+        db.store
+            .find_by_workos_organization(&WorkosOrganizationId::parse("org_C").unwrap())
+            .await
+            .unwrap()
+            .is_none()
     );
-    assert!(!raw.contains_key("workosUserId"));
+    let raw = db
+        .raw("organizations")
+        .find_one(doc! { "_id": oid(older.id) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !raw.contains_key("workosOrganizationId"),
+        "an unmapped organization has no field"
+    );
+    assert_eq!(
+        raw.get_datetime("createdAt").unwrap(),
+        &DateTime::from_millis(1_000)
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_removes_the_field() {
+    let db = TestDb::with_indexes("orgmapunique").await;
+    let a = db.store.create(new_org("A", Some("org_A"), 1_000)).await.unwrap();
+    let b = db.store.create(new_org("B", None, 2_000)).await.unwrap();
+    let dup = db.store.create(new_org("A2", Some("org_A"), 3_000)).await;
+    assert!(matches!(dup, Err(RepositoryError::Duplicate)), "{dup:?}");
+    let taken = db
+        .store
+        .set_workos_organization(
+            b.id,
+            Some(WorkosOrganizationId::parse("org_A").unwrap()),
+            ts(4_000),
+        )
+        .await;
+    assert!(matches!(taken, Err(RepositoryError::Duplicate)), "{taken:?}");
+    let raw_b = db
+        .raw("organizations")
+        .find_one(doc! { "_id": oid(b.id) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !raw_b.contains_key("workosOrganizationId"),
+        "nothing written on conflict"
+    );
+    let unmapped = db
+        .store
+        .set_workos_organization(a.id, None, ts(5_000))
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(unmapped.workos_organization_id, None);
+    let raw_a = db
+        .raw("organizations")
+        .find_one(doc! { "_id": oid(a.id) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!raw_a.contains_key("workosOrganizationId"));
+    assert_eq!(
+        raw_a.get_datetime("updatedAt").unwrap(),
+        &DateTime::from_millis(5_000)
+    );
+    let mapped = db
+        .store
+        .set_workos_organization(
+            b.id,
+            Some(WorkosOrganizationId::parse("org_A").unwrap()),
+            ts(6_000),
+        )
+        .await
+        .unwrap()
+        .expect("exists");
+    assert_eq!(mapped.workos_organization_id.unwrap().as_str(), "org_A");
+    let missing = db
+        .store
+        .set_workos_organization(hex(ObjectId::new()), None, ts(7_000))
+        .await
+        .unwrap();
+    assert!(missing.is_none());
     db.drop_database().await;
 }
 
@@ -607,6 +729,15 @@ async fn ensure_indexes_twice_is_fine_and_creates_the_documented_indexes() {
         organizations["createdAt_id"].keys,
         doc! { "createdAt": 1, "_id": 1 }
     );
+    let mapping = organizations["workosOrganizationId_unique"]
+        .options
+        .as_ref()
+        .unwrap();
+    assert_eq!(mapping.unique, Some(true));
+    assert_eq!(
+        mapping.partial_filter_expression,
+        Some(doc! { "workosOrganizationId": { "$type": "string" } })
+    );
     db.drop_database().await;
 }
 
@@ -690,6 +821,7 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
         last_name: Some("Person".into()),
         connection_id: None,
         organization_id: Some("org_race".into()),
+        email_verified: Some(true),
     };
     let tasks = (0..20).map(|_| {
         let provisioner = provisioner.clone();

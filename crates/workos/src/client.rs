@@ -291,6 +291,9 @@ struct AuthKitUser {
     first_name: Option<String>,
     #[serde(default)]
     last_name: Option<String>,
+    /// Missing or `null` is "not verified".
+    #[serde(default)]
+    email_verified: Option<bool>,
 }
 
 /// The identity in a `/sso/token` success body.
@@ -307,6 +310,7 @@ fn identity_from_sso(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
             last_name: profile.last_name,
             connection_id: profile.connection_id,
             organization_id: profile.organization_id,
+            email_verified: None,
         },
         "the SSO profile",
     )
@@ -326,6 +330,7 @@ fn identity_from_authkit(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
             last_name: user.last_name,
             connection_id: None,
             organization_id: answer.organization_id,
+            email_verified: Some(user.email_verified.unwrap_or(false)),
         },
         "the AuthKit user",
     )
@@ -604,6 +609,7 @@ mod tests {
                 last_name: None,
                 connection_id: Some("conn_1".into()),
                 organization_id: Some("org_1".into()),
+                email_verified: None,
             }
         );
     }
@@ -621,10 +627,22 @@ mod tests {
                 last_name: Some("Doe".into()),
                 connection_id: None,
                 organization_id: Some("org_9".into()),
+                email_verified: Some(true),
             }
         );
         let no_org = br#"{"user":{"id":"user_1","email":"j@x.example"},"organization_id":null}"#;
-        assert_eq!(identity_from_authkit(no_org).unwrap().organization_id, None);
+        let identity = identity_from_authkit(no_org).unwrap();
+        assert_eq!(identity.organization_id, None);
+        assert_eq!(
+            identity.email_verified,
+            Some(false),
+            "a missing flag is not a verification"
+        );
+        let unverified = br#"{"user":{"id":"user_1","email":"j@x.example","email_verified":false}}"#;
+        assert_eq!(
+            identity_from_authkit(unverified).unwrap().email_verified,
+            Some(false)
+        );
     }
 
     #[test]

@@ -405,8 +405,21 @@ async fn an_authkit_code_exchanges_to_the_seeded_user() {
             last_name: Some("Doe".to_owned()),
             connection_id: None,
             organization_id: None,
+            email_verified: Some(true),
         }
     );
+}
+
+#[tokio::test]
+async fn an_authkit_user_whose_address_is_not_verified_says_so() {
+    let base = emulator_url();
+    let code = authkit_code(&base, "una@authkit.example", None).await;
+    let identity = client(&base)
+        .exchange(Flow::AuthKit, &code, None)
+        .await
+        .expect("the AuthKit code exchanges");
+    assert_eq!(identity.email, "una@authkit.example");
+    assert_eq!(identity.email_verified, Some(false));
 }
 
 #[tokio::test]

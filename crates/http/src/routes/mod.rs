@@ -28,6 +28,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(org_settings::put))
                 // Other methods: the JSON 404 of every route, not an empty 405.
                 .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/organizations/{organizationId}/workos-organization")
+                .route(web::get().to(org_settings::get_workos_organization))
+                .route(web::put().to(org_settings::put_workos_organization))
+                .default_service(web::to(not_found)),
         );
 }
 

@@ -1,5 +1,7 @@
 //! `GET` and `PUT /api/organizations/{organizationId}/session-settings`: an
-//! organization's session settings, for a SUPERADMIN (bearer access token).
+//! organization's session settings, and `GET` and `PUT
+//! /api/organizations/{organizationId}/workos-organization`: the WorkOS organization it
+//! is mapped to; both for a SUPERADMIN (bearer access token).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
@@ -7,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::Value;
-use tether_domain::{SessionConfig, SettingValue, SettingsPatch, VerifiedAccess};
+use tether_domain::{SessionConfig, SettingValue, SettingsPatch, VerifiedAccess, WorkosOrganizationId};
 
 use crate::AppState;
 use crate::bearer::bearer_token;
@@ -100,4 +102,90 @@ pub(crate) async fn put(
         .await
         .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
     Ok(answer(&config, Some("Session settings updated")))
+}
+
+/// `{"success": true, "message"?: ..., "data": {"organizationId", "workosOrganizationId"}}`.
+#[derive(Debug, Serialize)]
+struct MappingAnswer {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+    data: MappingData,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MappingData {
+    organization_id: String,
+    workos_organization_id: Option<String>,
+}
+
+fn mapping_answer(
+    organization_id: &str,
+    mapping: Option<WorkosOrganizationId>,
+    message: Option<&'static str>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .json(MappingAnswer {
+            success: true,
+            message,
+            data: MappingData {
+                organization_id: organization_id.to_ascii_lowercase(),
+                workos_organization_id: mapping.map(|m| m.as_str().to_owned()),
+            },
+        })
+}
+
+/// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
+pub(crate) async fn get_workos_organization(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    let mapping = state
+        .org_settings
+        .workos_organization(&caller, &path)
+        .await
+        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    Ok(mapping_answer(&path, mapping, None))
+}
+
+/// `PUT .../workos-organization`: `{"workosOrganizationId": "org_..."}` maps,
+/// `{"workosOrganizationId": null}` unmaps; 409 `CONFLICT` when another organization
+/// carries it.
+pub(crate) async fn put_workos_organization(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    let value = match body.into_inner() {
+        Value::Object(mut fields) if fields.len() == 1 => match fields.remove("workosOrganizationId") {
+            Some(Value::String(s)) => Some(Some(s)),
+            Some(Value::Null) => Some(None),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(value) = value else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
+            request_id_of(&req),
+        ));
+    };
+    let mapping = state
+        .org_settings
+        .set_workos_organization(&caller, &path, value.as_deref())
+        .await
+        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    Ok(mapping_answer(
+        &path,
+        mapping,
+        Some("WorkOS organization mapping updated"),
+    ))
 }

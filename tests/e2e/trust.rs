@@ -1,0 +1,487 @@
+//! Who may become whom, and who joins which organization (`trust.md`), over HTTP
+//! against SecantusDB and WorkOS's emulator. The emulator lets any SSO connection
+//! assert any address (its profile carries the connection's WorkOS organization) and
+//! seeds AuthKit users with `email_verified` true or false.
+
+use mongodb::bson::{Document, doc, oid::ObjectId};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// Posts a real SSO login for `email` through the connection of `domain`.
+async fn sso_login(app: &TestApp, domain: &str, email: &str, extra: Value) -> reqwest::Response {
+    let code = Browser::default().sso_code(domain, email).await;
+    let mut body = json!({ "code": code });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    app.callback(body).await
+}
+
+async fn ok_user(res: reqwest::Response) -> Value {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "expected a session, got {body}");
+    body["user"].clone()
+}
+
+#[tokio::test]
+async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as_them() {
+    let app = TestApp::spawn(Options::new("takeover")).await;
+    let acme = workos_org_id("Acme").await;
+    let org = app.add_org("Acme", 1, doc! {"workosOrganizationId": &acme}).await;
+    let ceo = app.add_user("ceo@acme.example", "ADMIN", org).await;
+    let before = app.user_doc(ceo).await;
+
+    // Globex's IdP asserts the address (in another case): refused, nothing written.
+    let res = sso_login(&app, "globex.example", "CEO@Acme.Example", json!({})).await;
+    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
+    assert_eq!(
+        app.user_doc(ceo).await,
+        before,
+        "the user's document is unchanged"
+    );
+    assert_eq!(app.user_count().await, 1);
+    assert_eq!(app.refresh_token_count().await, 0, "no session was issued");
+
+    // Acme's own connection vouches for the address: the user is reached and linked.
+    let user = ok_user(sso_login(&app, "acme.example", "CEO@Acme.Example", json!({})).await).await;
+    assert_eq!(user["id"], ceo.to_hex());
+    assert_eq!(user["accessRole"], "ADMIN");
+    let linked = app.user_doc(ceo).await;
+    assert!(linked.get_str("workosProfileId").unwrap().starts_with("prof_"));
+    assert_eq!(
+        linked.get_str("phone").unwrap(),
+        "+1 555 0100",
+        "other fields survive"
+    );
+
+    // Globex's connection is refused again, now that the user carries Acme's profile.
+    let res = sso_login(&app, "globex.example", "CEO@Acme.Example", json!({})).await;
+    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
+    let after = app.user_doc(ceo).await;
+    assert_eq!(
+        after.get_str("workosProfileId").unwrap(),
+        linked.get_str("workosProfileId").unwrap()
+    );
+    assert_eq!(app.user_count().await, 1);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn an_sso_login_through_an_unmapped_organization_cannot_reach_an_existing_user() {
+    let app = TestApp::spawn(Options::new("unmapped_sso")).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user("admin@acme.example", "ADMIN", org).await;
+    let before = app.user_doc(user).await;
+    let res = sso_login(&app, "acme.example", "admin@acme.example", json!({})).await;
+    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
+    assert_eq!(app.user_doc(user).await, before);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn an_unverified_authkit_address_is_refused_and_a_verified_one_links() {
+    let app = TestApp::spawn(Options::new("authkit_link")).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let una = app.add_user("una@authkit.example", "SALES_REP", org).await;
+    let jane = app.add_user("Jane@AuthKit.example", "ADMIN", org).await;
+    let before = app.user_doc(una).await;
+
+    let code = Browser::default().authkit_code("una@authkit.example").await;
+    assert_error(
+        app.callback(json!({"code": code})).await,
+        409,
+        "ACCOUNT_LINK_REQUIRED",
+    )
+    .await;
+    assert_eq!(
+        app.user_doc(una).await,
+        before,
+        "nothing written for the unverified address"
+    );
+
+    let code = Browser::default().authkit_code("jane@authkit.example").await;
+    let user = ok_user(app.callback(json!({"code": code})).await).await;
+    assert_eq!(user["id"], jane.to_hex());
+    assert!(
+        app.user_doc(jane)
+            .await
+            .get_str("workosUserId")
+            .unwrap()
+            .starts_with("user_")
+    );
+    assert_eq!(app.user_count().await, 2);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_does() {
+    let app = TestApp::spawn(Options::new("org_choice")).await;
+    let globex = workos_org_id("Globex").await;
+    app.add_org("Oldest", 30, doc! {}).await;
+    let mapped = app
+        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
+        .await;
+    let other = app.add_org("Other", 1, doc! {}).await;
+
+    // Naming another organization from a mapped WorkOS organization: 403, nothing written.
+    let res = sso_login(
+        &app,
+        "globex.example",
+        "first@globex.example",
+        json!({"organizationId": other.to_hex()}),
+    )
+    .await;
+    assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
+    assert_eq!(app.user_count().await, 0);
+
+    // Without a request, the mapped organization decides (not the oldest).
+    let user = ok_user(sso_login(&app, "globex.example", "first@globex.example", json!({})).await).await;
+    assert_eq!(user["organizationId"], mapped.to_hex());
+
+    // A mapped organization is joined only through its own WorkOS organization.
+    let res = sso_login(
+        &app,
+        "acme.example",
+        "intruder@acme.example",
+        json!({"organizationId": mapped.to_hex()}),
+    )
+    .await;
+    assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
+    let code = Browser::default().authkit_code("sam@authkit.example").await;
+    let res = app
+        .callback(json!({"code": code, "organizationId": mapped.to_hex()}))
+        .await;
+    assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
+    assert_eq!(app.user_count().await, 1, "the refused logins created nobody");
+
+    // An unmapped organization by request still works as before.
+    let user = ok_user(
+        sso_login(
+            &app,
+            "acme.example",
+            "newcomer@acme.example",
+            json!({"organizationId": other.to_hex()}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(user["organizationId"], other.to_hex());
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn without_join_oldest_organization_a_new_user_with_no_other_choice_gets_409() {
+    let app = TestApp::spawn(Options::new("no_oldest").env("JOIN_OLDEST_ORGANIZATION", "false")).await;
+    app.add_org("Oldest", 30, doc! {}).await;
+    let res = sso_login(&app, "acme.example", "nobody@acme.example", json!({})).await;
+    assert_error(res, 409, "NO_ORGANIZATION").await;
+    assert_eq!(app.user_count().await, 0);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_first_logins_through_a_mapped_organization_make_one_user_in_it() {
+    let app = TestApp::spawn(Options::new("trust_race")).await;
+    let globex = workos_org_id("Globex").await;
+    app.add_org("Oldest", 30, doc! {}).await;
+    let mapped = app
+        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
+        .await;
+    let browser = Browser::default();
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        codes.push(browser.sso_code("globex.example", "Race@Globex.example").await);
+    }
+    let answers = futures_util::future::join_all(
+        codes
+            .into_iter()
+            .map(|code| app.callback(json!({ "code": code }))),
+    )
+    .await;
+    let mut ids = std::collections::BTreeSet::new();
+    for res in answers {
+        let user = ok_user(res).await;
+        assert_eq!(user["organizationId"], mapped.to_hex());
+        ids.insert(user["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids.len(), 1, "every login reached the same user");
+    assert_eq!(app.user_count().await, 1);
+    app.drop().await;
+}
+
+/// Signs in a SUPERADMIN (Acme, mapped) and an ADMIN (AuthKit, verified).
+async fn admins(app: &TestApp, acme: ObjectId) -> (String, String) {
+    app.add_user("root@acme.example", "SUPERADMIN", acme).await;
+    app.add_user("jane@authkit.example", "ADMIN", acme).await;
+    let root: Value = sso_login(app, "acme.example", "root@acme.example", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = Browser::default().authkit_code("jane@authkit.example").await;
+    let jane: Value = app.callback(json!({"code": code})).await.json().await.unwrap();
+    (
+        root["token"].as_str().expect("root signed in").to_owned(),
+        jane["token"].as_str().expect("jane signed in").to_owned(),
+    )
+}
+
+fn mapping_url(app: &TestApp, organization: &str) -> String {
+    format!(
+        "{}/api/organizations/{organization}/workos-organization",
+        app.base
+    )
+}
+
+async fn put_mapping(app: &TestApp, organization: &str, token: &str, body: Value) -> reqwest::Response {
+    app.http
+        .put(mapping_url(app, organization))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_mapping(app: &TestApp, organization: &str, token: &str) -> reqwest::Response {
+    app.http
+        .get(mapping_url(app, organization))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may() {
+    let app = TestApp::spawn(Options::new("mapping_route")).await;
+    let acme_workos = workos_org_id("Acme").await;
+    let acme = app
+        .add_org("Acme", 3, doc! {"workosOrganizationId": &acme_workos})
+        .await;
+    let other = app.add_org("Other", 5, doc! {"plan": "gold"}).await;
+    let (root, jane) = admins(&app, acme).await;
+    let other_id = other.to_hex();
+
+    let res = get_mapping(&app, &other_id, &root).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["workosOrganizationId"], Value::Null);
+
+    let globex = workos_org_id("Globex").await;
+    let res = put_mapping(&app, &other_id, &root, json!({"workosOrganizationId": &globex})).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = get_mapping(&app, &other_id, &root).await.json().await.unwrap();
+    assert_eq!(body["data"]["workosOrganizationId"], globex.as_str());
+    assert_eq!(body["data"]["organizationId"], other_id.as_str());
+    let stored = app
+        .db
+        .collection::<Document>("organizations")
+        .find_one(doc! {"_id": other})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_str("workosOrganizationId").unwrap(), globex);
+    assert_eq!(stored.get_str("plan").unwrap(), "gold", "other fields survive");
+
+    // Acme's WorkOS organization is taken: 409, nothing changed.
+    let res = put_mapping(
+        &app,
+        &other_id,
+        &root,
+        json!({"workosOrganizationId": &acme_workos}),
+    )
+    .await;
+    assert_error(res, 409, "CONFLICT").await;
+    let body: Value = get_mapping(&app, &other_id, &root).await.json().await.unwrap();
+    assert_eq!(body["data"]["workosOrganizationId"], globex.as_str());
+
+    for bad in [
+        json!({"workosOrganizationId": "not-an-org"}),
+        json!({"workosOrganizationId": 42}),
+        json!({"workosOrganizationId": "org_<script>"}),
+        json!({"other": "org_1"}),
+        json!([]),
+    ] {
+        let res = put_mapping(&app, &other_id, &root, bad.clone()).await;
+        assert_error(res, 400, "INVALID_REQUEST").await;
+    }
+
+    // An ADMIN may neither read nor change it.
+    assert_error(get_mapping(&app, &other_id, &jane).await, 403, "FORBIDDEN").await;
+    let res = put_mapping(&app, &other_id, &jane, json!({"workosOrganizationId": null})).await;
+    assert_error(res, 403, "FORBIDDEN").await;
+
+    // Unmapping removes the field.
+    let res = put_mapping(&app, &other_id, &root, json!({"workosOrganizationId": null})).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["workosOrganizationId"], Value::Null);
+    let stored = app
+        .db
+        .collection::<Document>("organizations")
+        .find_one(doc! {"_id": other})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.contains_key("workosOrganizationId"));
+
+    let missing = ObjectId::new().to_hex();
+    assert_error(
+        get_mapping(&app, &missing, &root).await,
+        404,
+        "ORGANIZATION_NOT_FOUND",
+    )
+    .await;
+    assert_error(
+        get_mapping(&app, "nope", &root).await,
+        400,
+        "INVALID_ORGANIZATION_ID",
+    )
+    .await;
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_provider_error_echoes_nothing_the_client_sent_but_a_clean_code() {
+    let upstream = CountingListener::start().await;
+    let app =
+        TestApp::spawn(Options::new("provider_echo").env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let description = format!("<script>alert(1)</script> call +1 555 0199 {}", "x".repeat(5000));
+    for error in ["<b>access_denied</b>", "Access Denied", &"a".repeat(65)] {
+        let res = app
+            .callback(json!({"error": error, "error_description": description}))
+            .await;
+        let body = assert_error(res, 400, "PROVIDER_ERROR").await;
+        let text = body.to_string();
+        assert!(
+            !text.contains("script") && !text.contains("555") && !text.contains("<b>"),
+            "{text}"
+        );
+        assert!(body.get("providerError").is_none(), "{text}");
+    }
+    let res = app
+        .callback(json!({"error": "access_denied", "error_description": description}))
+        .await;
+    let body = assert_error(res, 400, "PROVIDER_ERROR").await;
+    assert_eq!(body["providerError"], "access_denied");
+    assert!(!body.to_string().contains("555"));
+    assert_eq!(upstream.count(), 0, "WorkOS received no request");
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn an_access_token_never_outlives_its_session() {
+    let app = TestApp::spawn(Options::new("exp_cap").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1")).await;
+    app.add_org("Acme", 1, doc! {"sessionSettings": {"tokenExpiryHours": 720}})
+        .await;
+    let res = sso_login(&app, "acme.example", "long@acme.example", json!({})).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sessionConfig"]["tokenExpiryHours"], 720);
+    let claims = verify_jwt(body["token"].as_str().unwrap());
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!(lifetime <= 86_400, "exp - iat = {lifetime}");
+    assert!(
+        lifetime > 86_000,
+        "capped at the session end, not shorter: {lifetime}"
+    );
+    app.drop().await;
+}
+
+async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}/api/auth/verify-token", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
+    let app = TestApp::spawn(Options::new("disabled_after")).await;
+    let acme_workos = workos_org_id("Acme").await;
+    let acme = app
+        .add_org("Acme", 3, doc! {"workosOrganizationId": &acme_workos})
+        .await;
+    let (root, jane) = admins(&app, acme).await;
+    let acme_id = acme.to_hex();
+    let settings = format!("{}/api/organizations/{acme_id}/session-settings", app.base);
+    assert_eq!(verify(&app, &root).await.status().as_u16(), 200);
+
+    app.users()
+        .update_one(
+            doc! {"email": "root@acme.example"},
+            doc! {"$set": {"loginDisabled": true}},
+        )
+        .await
+        .unwrap();
+    assert_error(verify(&app, &root).await, 401, "LOGIN_DISABLED").await;
+    let res = app.http.get(&settings).bearer_auth(&root).send().await.unwrap();
+    assert_error(res, 401, "LOGIN_DISABLED").await;
+    assert_error(get_mapping(&app, &acme_id, &root).await, 401, "LOGIN_DISABLED").await;
+
+    assert_eq!(verify(&app, &jane).await.status().as_u16(), 200);
+    app.users()
+        .delete_one(doc! {"email": "jane@authkit.example"})
+        .await
+        .unwrap();
+    assert_error(verify(&app, &jane).await, 401, "INVALID_TOKEN").await;
+    let res = app
+        .http
+        .put(&settings)
+        .bearer_auth(&jane)
+        .json(&json!({"idleTimeoutMinutes": 20}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 401, "INVALID_TOKEN").await;
+    app.drop().await;
+}
+
+async fn authorize_with_state(app: &TestApp, state: &str) -> reqwest::Response {
+    app.http
+        .get(format!(
+            "{}/api/auth/workos/authorize?state={}&login_hint=jane%40authkit.example",
+            app.base,
+            encode(state)
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_spa_state_needs_22_url_safe_characters() {
+    let app = TestApp::spawn(Options::new("state_rule").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    for bad in [
+        "abc",
+        &"a".repeat(21),
+        "aaaaaaaaaaaaaaaaaaaaa/b",
+        "aaaaaaaaaaaaaaaaaaaaa b",
+        &"a".repeat(513),
+    ] {
+        let res = authorize_with_state(&app, bad).await;
+        let body = assert_error(res, 400, "INVALID_REQUEST").await;
+        assert!(body["error"].as_str().unwrap().contains("state"), "{body}");
+    }
+    assert_eq!(
+        app.db
+            .collection::<Document>("login_states")
+            .count_documents(doc! {})
+            .await
+            .unwrap(),
+        0,
+        "nothing stored for a refused state"
+    );
+    for good in ["Az09-_.~Az09-_.~Az09-_", &"s".repeat(512)] {
+        let res = authorize_with_state(&app, good).await;
+        assert_eq!(res.status().as_u16(), 302, "{good}");
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(query_param(&location, "state").as_deref(), Some(good));
+    }
+    app.drop().await;
+}

@@ -1,11 +1,55 @@
-//! The tether-auth binary: load settings, start logging, serve until SIGTERM.
+//! The tether-auth binary: parse the command, load settings, then serve until SIGTERM,
+//! check the settings, or ask a running service whether it is ready.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use tether_auth::cli::{self, Command};
 use tether_auth::{Application, Overrides, Settings, telemetry};
 
+fn main() -> ExitCode {
+    let command = match Command::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("tether-auth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig => match Settings::load() {
+            Ok(settings) => {
+                print!("{}", cli::render_effective(&settings));
+                eprintln!("tether-auth: settings are valid");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tether-auth: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Healthcheck => {
+            let result = Settings::load()
+                .map_err(|e| e.to_string())
+                .and_then(|s| cli::health_address(&s.host, s.port).map_err(|e| format!("HOST: {e}")))
+                .and_then(|address| cli::healthcheck(address, Duration::from_secs(3)));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tether-auth healthcheck: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve => serve(),
+    }
+}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn serve() -> ExitCode {
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {

@@ -20,7 +20,7 @@ use tether_memory::{InMemoryLoginStates, InMemoryStore, SystemClock};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
-use crate::settings::Settings;
+use crate::settings::{Settings, StoreKind};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +85,7 @@ impl Readiness for AlwaysReady {
 }
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
-    if let Some(uri) = &settings.mongodb_uri {
+    if let (StoreKind::MongoDb, Some(uri)) = (settings.store, &settings.mongodb_uri) {
         let store = MongoStore::connect(MongoConfig {
             uri: uri.clone(),
             database: settings.mongodb_database.clone(),
@@ -109,12 +109,19 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         });
     }
     tracing::warn!(
-        "MONGODB_URI is not set: using the EMBEDDED IN-MEMORY store. Nothing is persisted; \
-         every user, organization and session is lost on restart. Set MONGODB_URI in production."
+        "STORE=memory: using the EMBEDDED IN-MEMORY store. Nothing is persisted and nothing is \
+         shared between instances; every user, organization and session is lost on restart. \
+         Use STORE=mongodb with MONGODB_URI in production."
     );
     let store = InMemoryStore::new();
-    let org = store.add_organization("Default Organization", clock.now(), StoredSessionSettings::none());
-    tracing::warn!(organization_id = %org, "created an in-memory organization for new users");
+    match &settings.memory_seed {
+        Some(seed) => seed.apply(&store, clock.now()),
+        None => {
+            let org =
+                store.add_organization("Default Organization", clock.now(), StoredSessionSettings::none());
+            tracing::warn!(organization_id = %org, "created an in-memory organization for new users");
+        }
+    }
     let shared = Arc::new(store);
     Ok(Stores {
         users: shared.clone(),

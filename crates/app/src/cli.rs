@@ -40,20 +40,28 @@ commands:
 Settings come from the environment and the TOML file named by TETHER_CONFIG.";
 
 impl Command {
-    /// Parses the arguments after the program name.
+    /// Parses the arguments after the program name. Each command parses its own
+    /// arguments (`rest`); a command that takes none refuses any.
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Self, UsageError> {
         let args: Vec<String> = args.into_iter().collect();
-        let command = match args.first().map(String::as_str) {
-            None | Some("serve") => Command::Serve,
-            Some("check-config") => Command::CheckConfig,
-            Some("healthcheck") => Command::Healthcheck,
-            Some("help" | "--help" | "-h") => Command::Help,
-            Some(other) => return Err(UsageError(format!("unknown command `{other}`"))),
+        let (name, rest) = match args.split_first() {
+            Some((name, rest)) => (Some(name.as_str()), rest),
+            None => (None, &[][..]),
         };
-        if let Some(extra) = args.get(1) {
-            return Err(UsageError(format!("unexpected argument `{extra}`")));
+        match name {
+            None | Some("serve") => without_arguments(Command::Serve, rest),
+            Some("check-config") => without_arguments(Command::CheckConfig, rest),
+            Some("healthcheck") => without_arguments(Command::Healthcheck, rest),
+            Some("help" | "--help" | "-h") => without_arguments(Command::Help, rest),
+            Some(other) => Err(UsageError(format!("unknown command `{other}`"))),
         }
-        Ok(command)
+    }
+}
+
+fn without_arguments(command: Command, rest: &[String]) -> Result<Command, UsageError> {
+    match rest.first() {
+        Some(extra) => Err(UsageError(format!("unexpected argument `{extra}`"))),
+        None => Ok(command),
     }
 }
 

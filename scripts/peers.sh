@@ -2,7 +2,8 @@
 # Installs (once, cached under .tools/) and starts the real test peers of tether-auth:
 #   - SecantusDB, a MongoDB wire-protocol server (PyPI package, pinned)
 #   - the WorkOS emulator shipped in WorkOS's official CLI (npm package `workos`, pinned)
-# Source it, then call `peers_install`, `peers_start_mongo DIR`, `peers_start_workos SEED DIR`.
+# Source it, then call `peers_install` (or `peers_install_mongo` / `peers_install_workos`),
+# `peers_start_mongo DIR`, `peers_start_workos SEED DIR`.
 # Every started process is recorded by pid so `peers_stop` can end exactly those.
 
 SECANTUS_VERSION="0.7.0b3"
@@ -15,12 +16,21 @@ WORKOS_CLI="$TOOLS_DIR/workos/node_modules/.bin/workos"
 PEER_PIDS=()
 
 peers_install() {
+  peers_install_mongo
+  peers_install_workos
+}
+
+peers_install_mongo() {
   mkdir -p "$TOOLS_DIR"
   if ! "$TOOLS_DIR/secantus/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
     echo "==> installing SecantusDB $SECANTUS_VERSION into $TOOLS_DIR/secantus"
     python3 -m venv "$TOOLS_DIR/secantus"
     "$TOOLS_DIR/secantus/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
   fi
+}
+
+peers_install_workos() {
+  mkdir -p "$TOOLS_DIR"
   if [ ! -x "$WORKOS_CLI" ] || ! grep -q "\"version\": \"$WORKOS_CLI_VERSION\"" "$TOOLS_DIR/workos/node_modules/workos/package.json" 2>/dev/null; then
     echo "==> installing the WorkOS CLI $WORKOS_CLI_VERSION (emulator) into $TOOLS_DIR/workos"
     npm install --prefix "$TOOLS_DIR/workos" --no-audit --no-fund --loglevel=error "workos@$WORKOS_CLI_VERSION" >/dev/null

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Runs tether-auth for real.
+# Runs tether-auth for real, in one of two modes:
 #
-# - MONGODB_URI unset: the embedded in-memory store (non-persistent, logged loudly).
-# - WORKOS_BASE_URL and WORKOS_API_KEY unset: a local WorkOS emulator (installed like
-#   the test peers, under .tools/) seeded with a demo organization and users.
-# - JWT_SECRET unset: a random secret for this run only.
-# With real settings in the environment (or a TETHER_CONFIG file) it is the
-# production service. Stops the emulator it started when the service stops.
+# - Demo (neither WORKOS_BASE_URL nor WORKOS_API_KEY set): installs only the local WorkOS
+#   emulator (under .tools/), seeds it with deploy/demo/workos-seed.json, runs on the
+#   in-memory store (STORE=memory, unless MONGODB_URI is set) seeded with
+#   deploy/demo/store-seed.json (ada@demo.example is SUPERADMIN), and invents a
+#   JWT_SECRET for this run if none is set.
+# - Production (WorkOS settings given): nothing is invented; a missing setting, e.g.
+#   JWT_SECRET, stops it naming the setting.
+#
+# The paste-ready login command is printed only once the service answers /ready. A bad
+# setting or a busy port stops it (exit 2) with the setting named. Ctrl-C stops the
+# service and the emulator. TETHER_AUTH_BIN runs an already built binary instead of
+# building the release one.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,40 +22,82 @@ trap 'peers_stop' EXIT
 trap 'exit 130' INT TERM
 
 demo=false
-if [ -z "${WORKOS_BASE_URL:-}" ] && [ -z "${WORKOS_API_KEY:-}" ]; then
+if [ -z "${WORKOS_BASE_URL:-}" ] && [ -z "${WORKOS_API_KEY:-}" ] && [ -z "${WORKOS_API_KEY_FILE:-}" ]; then
   demo=true
-  peers_install
+fi
+export PORT="${PORT:-3000}"
+
+bin="${TETHER_AUTH_BIN:-}"
+if [ -z "$bin" ]; then
+  echo "==> building tether-auth (release). First run: about 10 minutes on 2 cores (about 300 crates);"
+  echo "    later runs take seconds. Cargo's progress follows."
+  cargo build --release -p tether-auth
+  bin="${CARGO_TARGET_DIR:-target}/release/tether-auth"
+fi
+
+if [ "$demo" = true ]; then
+  echo "==> demo mode: local WorkOS emulator, in-memory store (nothing persists)"
+  peers_install_workos
   mkdir -p .run
   peers_start_workos deploy/demo/workos-seed.json .run
   export WORKOS_BASE_URL="http://127.0.0.1:$WORKOS_PORT"
   export WORKOS_API_KEY="sk_test_default"
   export WORKOS_CLIENT_ID="${WORKOS_CLIENT_ID:-client_demo}"
   echo "==> WorkOS emulator (demo seed) on $WORKOS_BASE_URL"
+  if [ -z "${MONGODB_URI:-}" ] && [ -z "${MONGODB_URI_FILE:-}" ]; then
+    export STORE="${STORE:-memory}"
+  fi
+  if [ "${STORE:-}" = memory ]; then
+    export MEMORY_SEED="${MEMORY_SEED:-deploy/demo/store-seed.json}"
+  fi
+  if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_SECRET_FILE:-}" ]; then
+    JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+    export JWT_SECRET
+    echo "==> demo mode: JWT_SECRET not set, using a random secret for this run only"
+  fi
 fi
-if [ -z "${JWT_SECRET:-}" ]; then
-  JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
-  export JWT_SECRET
-  echo "==> JWT_SECRET not set: using a random secret for this run only"
+
+# Every setting is validated before anything is announced.
+if ! "$bin" check-config >/dev/null; then
+  echo "run.sh: settings are invalid (see above); nothing started" >&2
+  exit 2
 fi
-export PORT="${PORT:-3000}"
 
-cargo build --release --quiet -p tether-auth
+"$bin" serve &
+service=$!
+PEER_PIDS+=("$service")
 
+# Ready means: the service answers /ready on HOST:PORT. A service that exits (busy port,
+# unreachable database) ends the script with its exit code.
+until "$bin" healthcheck 2>/dev/null; do
+  if ! kill -0 "$service" 2>/dev/null; then
+    code=0
+    wait "$service" || code=$?
+    echo "run.sh: tether-auth stopped during start-up (exit $code); see its message above" >&2
+    exit "$code"
+  fi
+  sleep 0.2
+done
+
+base="http://127.0.0.1:$PORT"
+echo
+echo "tether-auth is ready: $base  (health: $base/health, readiness: $base/ready)"
 if [ "$demo" = true ]; then
   cat <<TXT
 
-tether-auth: http://127.0.0.1:$PORT  (health: http://127.0.0.1:$PORT/health)
-
 Complete a real SSO login as ada@demo.example (paste into another terminal):
 
-  wo=\$(curl -s -o /dev/null -w '%{redirect_url}' 'http://127.0.0.1:$PORT/api/auth/workos/authorize?domain_hint=demo.example&login_hint=ada%40demo.example') && back=\$(curl -s -o /dev/null -w '%{redirect_url}' "\$wo") && code=\$(echo "\$back" | sed -E 's/.*[?&]code=([^&]*).*/\1/') && state=\$(echo "\$back" | sed -E 's/.*[?&]state=([^&]*).*/\1/') && curl -s -X POST http://127.0.0.1:$PORT/api/auth/workos/callback -H 'Content-Type: application/json' -d "{\"code\":\"\$code\",\"state\":\"\$state\"}"; echo
+  wo=\$(curl -s -o /dev/null -w '%{redirect_url}' '$base/api/auth/workos/authorize?domain_hint=demo.example&login_hint=ada%40demo.example') && back=\$(curl -s -o /dev/null -w '%{redirect_url}' "\$wo") && code=\$(echo "\$back" | sed -E 's/.*[?&]code=([^&]*).*/\1/') && state=\$(echo "\$back" | sed -E 's/.*[?&]state=([^&]*).*/\1/') && curl -s -X POST $base/api/auth/workos/callback -H 'Content-Type: application/json' -d "{\"code\":\"\$code\",\"state\":\"\$state\"}"; echo
 
-(AuthKit instead: replace the first URL's query with login_hint=grace%40demo.example)
+ada@demo.example is SUPERADMIN in the demo store, so every route can be tried with her
+token, e.g. the organization's session settings (organizationId is in the answer above):
+
+  curl -s $base/api/organizations/<organizationId>/session-settings -H "Authorization: Bearer <token>"
+
+(AuthKit instead: replace the first URL's query with login_hint=grace%40demo.example;
+grace is a new user and joins Demo Co as SALES_REP.)
 
 TXT
 fi
 
-./target/release/tether-auth &
-service=$!
-PEER_PIDS+=("$service")
 wait "$service"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs the real test peers (pinned, cached under
+# Runs the whole test suite: validates deploy/, installs the real test peers (pinned, cached under
 # .tools/), starts them on free local ports, runs every test, and stops the peers
 # by pid, also when a test fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Deployment files first: static checks, seconds once the tools are installed.
+scripts/check-deploy.sh
 
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh

@@ -1,12 +1,67 @@
-//! The tether-auth binary: load settings, start logging, serve until SIGTERM.
+//! The tether-auth binary: parse the command, load settings, then serve until SIGTERM,
+//! check the settings, or ask a running service whether it is ready.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use tether_auth::cli::{self, Command};
 use tether_auth::{Application, Overrides, Settings, telemetry};
 
+fn main() -> ExitCode {
+    let command = match Command::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("tether-auth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Help => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig => match Settings::load() {
+            Ok(settings) => {
+                print!("{}", cli::render_effective(&settings));
+                eprintln!("tether-auth: settings are valid");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tether-auth: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Healthcheck => {
+            let result = Settings::load()
+                .map_err(|e| e.to_string())
+                .and_then(|s| cli::health_address(&s.host, s.port).map_err(|e| format!("HOST: {e}")))
+                .and_then(|address| cli::healthcheck(address, Duration::from_secs(3)));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tether-auth healthcheck: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Organizations(command) => match Settings::load() {
+            Ok(settings) => organizations(command, settings),
+            Err(e) => {
+                eprintln!("tether-auth: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Serve => serve(),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn organizations(command: tether_auth::organizations::Command, settings: Settings) -> ExitCode {
+    tether_auth::organizations::run(command, &settings).await
+}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+async fn serve() -> ExitCode {
     let settings = match Settings::load() {
         Ok(s) => s,
         Err(e) => {
@@ -14,17 +69,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match args.first().map(String::as_str) {
-        None | Some("serve") => {}
-        Some("organizations") => return tether_auth::organizations::run(&args[1..], &settings).await,
-        Some(other) => {
-            eprintln!(
-                "tether-auth: unknown command {other:?}\n{}",
-                tether_auth::organizations::USAGE
-            );
-            return ExitCode::from(2);
-        }
-    }
     telemetry::init(settings.log_format);
     let host = settings.host.clone();
     let app = match Application::build(settings, Overrides::default()).await {

@@ -22,12 +22,6 @@ use tether_mongo::MongoStore;
 
 use crate::Settings;
 
-/// Usage of the command family.
-pub const USAGE: &str = "usage:
-  tether-auth organizations list
-  tether-auth organizations create --name NAME [--workos-organization org_...]
-  tether-auth organizations map ID org_...|--none";
-
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -84,15 +78,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
 }
 
-/// Runs `tether-auth organizations ARGS` against the database of `settings`.
-pub async fn run(args: &[String], settings: &Settings) -> ExitCode {
-    let command = match parse(args) {
-        Ok(command) => command,
-        Err(message) => {
-            eprintln!("tether-auth organizations: {message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+/// Runs a parsed `tether-auth organizations ...` against the database of `settings`.
+pub async fn run(command: Command, settings: &Settings) -> ExitCode {
     let Some(config) = crate::startup::mongo_config(settings) else {
         eprintln!("tether-auth organizations: MONGODB_URI is required: the organizations live in MongoDB");
         return ExitCode::from(2);

@@ -2,13 +2,14 @@
 //! (the product's variable names: `MONGODB_URI`, `JWT_SECRET`, `WORKOS_API_KEY`,
 //! `WORKOS_CLIENT_ID`, `WORKOS_BASE_URL`, `CLIENT_URL`, `DEFAULT_ORGANIZATION_ID`,
 //! `PORT`, ...). Everything is validated at start; a bad value stops start-up with a
-//! message naming the setting.
+//! message naming the setting by its environment name, and an unknown key in the file
+//! is refused. Secrets may also come from files (`JWT_SECRET_FILE`, ...).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tether_domain::RefreshPolicy;
 use tether_domain::{
     AccessRole, ObjectIdHex, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
@@ -35,7 +36,7 @@ impl SettingsError {
 }
 
 /// Session defaults as written in the file or environment (`SESSION__IDLE_TIMEOUT_MINUTES`, ...).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RawSessionDefaults {
     enabled: bool,
@@ -66,20 +67,27 @@ impl Default for RawSessionDefaults {
     }
 }
 
-/// Settings as read, before validation. Field names are the lower-cased environment names.
-#[derive(Debug, Clone, Deserialize)]
+/// Settings as read, before validation. Field names are the lower-cased environment names;
+/// they are also the only keys the TOML file may use.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct RawSettings {
     host: String,
     port: u16,
+    store: String,
+    memory_seed: Option<PathBuf>,
     mongodb_uri: Option<String>,
+    mongodb_uri_file: Option<PathBuf>,
     mongodb_database: Option<String>,
     mongodb_timeout_ms: u64,
     jwt_secret: Option<String>,
+    jwt_secret_file: Option<PathBuf>,
     state_secret: Option<String>,
+    state_secret_file: Option<PathBuf>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
     workos_api_key: Option<String>,
+    workos_api_key_file: Option<PathBuf>,
     workos_client_id: Option<String>,
     workos_base_url: String,
     workos_connect_timeout_ms: u64,
@@ -104,14 +112,20 @@ impl Default for RawSettings {
         Self {
             host: "127.0.0.1".into(),
             port: 3000,
+            store: "mongodb".into(),
+            memory_seed: None,
             mongodb_uri: None,
+            mongodb_uri_file: None,
             mongodb_database: None,
             mongodb_timeout_ms: 3000,
             jwt_secret: None,
+            jwt_secret_file: None,
             state_secret: None,
+            state_secret_file: None,
             jwt_issuer: None,
             jwt_audience: None,
             workos_api_key: None,
+            workos_api_key_file: None,
             workos_client_id: None,
             workos_base_url: "https://api.workos.com".into(),
             workos_connect_timeout_ms: 3000,
@@ -141,6 +155,25 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where users, organizations, refresh tokens and login states live (`STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// MongoDB at `MONGODB_URI` (the default; the URI is required).
+    MongoDb,
+    /// This process's memory: nothing persists, nothing is shared between replicas.
+    Memory,
+}
+
+impl StoreKind {
+    /// The setting's value: `mongodb` or `memory`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::MongoDb => "mongodb",
+            StoreKind::Memory => "memory",
+        }
+    }
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -148,16 +181,21 @@ pub struct Settings {
     pub host: String,
     /// Port to bind (0 picks a free one).
     pub port: u16,
-    /// The MongoDB connection string; `None` runs on the in-memory store.
+    /// Which store to use (`STORE`, default `mongodb`).
+    pub store: StoreKind,
+    /// Organizations and users to create in the in-memory store (`MEMORY_SEED`, a JSON
+    /// file; only with `STORE=memory`).
+    pub memory_seed: Option<crate::seed::MemorySeed>,
+    /// The MongoDB connection string (`MONGODB_URI` or `MONGODB_URI_FILE`); set exactly
+    /// when the store is MongoDB.
     pub mongodb_uri: Option<SecretString>,
     /// Database name override.
     pub mongodb_database: Option<String>,
     /// Server-selection and connect time-out of MongoDB.
     pub mongodb_timeout: Duration,
-    /// HS256 secret, at least 32 bytes, used exactly as given.
+    /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
-    /// Key material of login states (`STATE_SECRET`, at least 32 bytes); `None`
-    /// derives the state keys from `JWT_SECRET`.
+    /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
     pub state_secret: Option<SecretString>,
     /// `iss` claim.
     pub jwt_issuer: Option<String>,
@@ -190,6 +228,9 @@ pub struct Settings {
     /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
     /// default false): for SPAs that still build WorkOS URLs themselves.
     pub accept_unissued_state: bool,
+    /// Every setting by its environment name with its effective value, secrets redacted
+    /// (what `tether-auth check-config` prints).
+    effective: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -217,6 +258,7 @@ impl Settings {
                     format!("no file at {}", path.display()),
                 ));
             }
+            refuse_unknown_keys(&path)?;
             builder = builder.add_source(config::File::from(path));
         }
         builder = builder.add_source(
@@ -230,9 +272,242 @@ impl Settings {
         let raw: RawSettings = builder
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| SettingsError::new("config", e.to_string()))?;
+            .map_err(config_error)?;
         raw.validate()
     }
+
+    /// Every setting by its environment name with its effective value; secrets show as
+    /// `<redacted>` (or `(unset)`), never their value.
+    pub fn effective(&self) -> &[(String, String)] {
+        &self.effective
+    }
+}
+
+/// The environment name of a key of the settings (`session.idle_timeout_minutes` ->
+/// `SESSION__IDLE_TIMEOUT_MINUTES`).
+fn env_name(key: &str) -> String {
+    key.replace('.', "__").to_ascii_uppercase()
+}
+
+/// A `config` error as a [`SettingsError`] naming the environment name of the setting.
+fn config_error(error: config::ConfigError) -> SettingsError {
+    use config::ConfigError as E;
+    match error {
+        E::Type {
+            origin,
+            unexpected,
+            expected,
+            key: Some(key),
+        } => SettingsError::new(
+            &env_name(&key),
+            format!(
+                "expected {expected}, got {unexpected}{}",
+                origin_note(origin.as_deref())
+            ),
+        ),
+        E::At {
+            error,
+            origin,
+            key: Some(key),
+        } => {
+            let inner = match *error {
+                E::Type {
+                    unexpected, expected, ..
+                } => format!("expected {expected}, got {unexpected}"),
+                E::Message(m) => m,
+                other => other.to_string(),
+            };
+            SettingsError::new(
+                &env_name(&key),
+                format!("{inner}{}", origin_note(origin.as_deref())),
+            )
+        }
+        E::FileParse { uri, cause } => SettingsError::new(
+            "TETHER_CONFIG",
+            format!(
+                "cannot read {}: {cause}",
+                uri.as_deref().unwrap_or("the settings file")
+            ),
+        ),
+        other => SettingsError::new("settings", other.to_string()),
+    }
+}
+
+fn origin_note(origin: Option<&str>) -> String {
+    match origin {
+        Some(o) if o != "the environment" => format!(" (in {o})"),
+        _ => String::new(),
+    }
+}
+
+/// The field names a derived `Deserialize` of a struct accepts, read from the derive
+/// itself so that a new setting is known here without a second list.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Fields<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("fields read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// Refuses a key of the TOML file that is no setting (a typo would otherwise be ignored).
+fn refuse_unknown_keys(path: &std::path::Path) -> Result<(), SettingsError> {
+    let table = config::Config::builder()
+        .add_source(config::File::from(path))
+        .build()
+        .and_then(|c| c.try_deserialize::<std::collections::HashMap<String, config::Value>>())
+        .map_err(config_error)?;
+    let top = field_names::<RawSettings>();
+    let session = field_names::<RawSessionDefaults>();
+    let unknown = |key: &str| {
+        SettingsError::new(
+            "TETHER_CONFIG",
+            format!(
+                "unknown key `{key}` in {} (keys are the lower-cased environment names)",
+                path.display()
+            ),
+        )
+    };
+    for (key, value) in table {
+        if !top.contains(&key.as_str()) {
+            return Err(unknown(&key));
+        }
+        if key == "session" {
+            let inner = value.into_table().map_err(|_| {
+                SettingsError::new(
+                    "TETHER_CONFIG",
+                    format!("`session` in {} must be a table", path.display()),
+                )
+            })?;
+            if let Some(sub) = inner.keys().find(|k| !session.contains(&k.as_str())) {
+                return Err(unknown(&format!("session.{sub}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A secret given as a value (`NAME`) or as a file (`NAME_FILE`, e.g. a mounted
+/// Kubernetes Secret), never both, and used exactly as given: a value with leading or
+/// trailing white space is refused (not trimmed: other services using the raw value
+/// would disagree with this one). A file's content is used as is, less one trailing
+/// line break (`\n` or `\r\n`), as editors and `echo` write it; any other surrounding
+/// white space in it is refused too.
+fn secret_from(
+    name: &str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<String>, SettingsError> {
+    let file_name = format!("{name}_FILE");
+    let exact = |key: &str, v: String| {
+        if v.trim() == v {
+            Ok(v)
+        } else {
+            Err(SettingsError::new(
+                key,
+                "has leading or trailing white space (a newline?); secrets are used exactly as given",
+            ))
+        }
+    };
+    match (value.filter(|v| !v.is_empty()), file) {
+        (Some(_), Some(_)) => Err(SettingsError::new(
+            name,
+            format!("is set both as {name} and as {file_name}; set only one"),
+        )),
+        (value, None) => value.map(|v| exact(name, v)).transpose(),
+        (None, Some(path)) => {
+            let mut content = std::fs::read_to_string(&path).map_err(|e| {
+                SettingsError::new(&file_name, format!("cannot read {}: {e}", path.display()))
+            })?;
+            if content.ends_with('\n') {
+                content.pop();
+                if content.ends_with('\r') {
+                    content.pop();
+                }
+            }
+            if content.is_empty() {
+                return Err(SettingsError::new(
+                    &file_name,
+                    format!("{} is empty", path.display()),
+                ));
+            }
+            exact(&file_name, content).map(Some)
+        }
+    }
+}
+
+/// A secret that keys HMACs or signatures must have at least
+/// `tether_jwt::MIN_SECRET_BYTES`.
+fn long_enough(key: &str, value: Option<&String>) -> Result<(), SettingsError> {
+    match value {
+        Some(v) if v.len() < tether_jwt::MIN_SECRET_BYTES => Err(SettingsError::new(
+            key,
+            format!(
+                "must be at least {} bytes long (got {})",
+                tether_jwt::MIN_SECRET_BYTES,
+                v.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the setting of this (lower-case) name is a secret that is never printed.
+fn is_secret(name: &str) -> bool {
+    name.ends_with("secret") || name.ends_with("api_key") || name == "mongodb_uri"
+}
+
+/// The raw settings by environment name, secrets redacted.
+fn effective(raw: &RawSettings) -> Vec<(String, String)> {
+    fn show(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::Null => "(unset)".into(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        }
+    }
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        if let serde_json::Value::Object(map) = value {
+            for (key, value) in map {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                if value.is_object() {
+                    walk(&name, value, out);
+                } else if is_secret(key) {
+                    let set = !value.is_null() && value.as_str().is_none_or(|s| !s.trim().is_empty());
+                    out.push((env_name(&name), if set { "<redacted>" } else { "(unset)" }.into()));
+                } else {
+                    out.push((env_name(&name), show(value)));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk("", &serde_json::to_value(raw).unwrap_or_default(), &mut out);
+    out
 }
 
 /// A list given as a TOML array or as one comma-separated string (environment).
@@ -247,37 +522,6 @@ fn string_or_list<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<V
         OneOrMany::One(s) => s.split(',').map(str::to_owned).collect(),
         OneOrMany::Many(v) => v,
     })
-}
-
-/// A secret, used exactly as given: absent or empty is `None`; surrounding white space
-/// (a stray newline from `echo` or a copied line) is refused rather than trimmed, since
-/// other services using the raw value would then disagree with this one.
-fn secret(key: &str, value: Option<String>) -> Result<Option<String>, SettingsError> {
-    match value {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) if v.trim() != v => Err(SettingsError::new(
-            key,
-            "has leading or trailing white space (a newline?); secrets are used exactly as given",
-        )),
-        Some(v) => Ok(Some(v)),
-    }
-}
-
-/// A secret that keys HMACs or signatures: at least `tether_jwt::MIN_SECRET_BYTES`.
-fn long_secret(key: &str, value: Option<String>) -> Result<Option<String>, SettingsError> {
-    let value = secret(key, value)?;
-    if let Some(v) = value.as_ref().filter(|v| v.len() < tether_jwt::MIN_SECRET_BYTES) {
-        return Err(SettingsError::new(
-            key,
-            format!(
-                "must be at least {} bytes long (got {})",
-                tether_jwt::MIN_SECRET_BYTES,
-                v.len()
-            ),
-        ));
-    }
-    Ok(value)
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -310,13 +554,70 @@ fn millis(key: &str, ms: u64) -> Result<Duration, SettingsError> {
 }
 
 impl RawSettings {
-    fn validate(self) -> Result<Settings, SettingsError> {
-        let jwt_secret = long_secret("JWT_SECRET", self.jwt_secret)?
+    fn validate(mut self) -> Result<Settings, SettingsError> {
+        let mut effective = effective(&self);
+        let jwt_secret = secret_from("JWT_SECRET", self.jwt_secret.take(), self.jwt_secret_file.take())?
             .ok_or_else(|| SettingsError::new("JWT_SECRET", "is required (at least 32 bytes)"))?;
-        let state_secret = long_secret("STATE_SECRET", self.state_secret)?;
-        let workos_api_key = secret("WORKOS_API_KEY", self.workos_api_key)?
-            .ok_or_else(|| SettingsError::new("WORKOS_API_KEY", "is required"))?;
-        let mongodb_uri = secret("MONGODB_URI", self.mongodb_uri)?;
+        long_enough("JWT_SECRET", Some(&jwt_secret))?;
+        let state_secret = secret_from(
+            "STATE_SECRET",
+            self.state_secret.take(),
+            self.state_secret_file.take(),
+        )?;
+        long_enough("STATE_SECRET", state_secret.as_ref())?;
+        let workos_api_key = secret_from(
+            "WORKOS_API_KEY",
+            self.workos_api_key.take(),
+            self.workos_api_key_file.take(),
+        )?
+        .ok_or_else(|| SettingsError::new("WORKOS_API_KEY", "is required"))?;
+        let mongodb_uri = secret_from(
+            "MONGODB_URI",
+            self.mongodb_uri.take(),
+            self.mongodb_uri_file.take(),
+        )?;
+        let store = match self.store.trim() {
+            "mongodb" => StoreKind::MongoDb,
+            "memory" => StoreKind::Memory,
+            _ => return Err(SettingsError::new("STORE", "must be mongodb or memory")),
+        };
+        match (store, &mongodb_uri) {
+            (StoreKind::MongoDb, None) => {
+                return Err(SettingsError::new(
+                    "MONGODB_URI",
+                    "is required with STORE=mongodb (the default); set MONGODB_URI (or MONGODB_URI_FILE), \
+                     or STORE=memory for a non-persistent single-process store",
+                ));
+            }
+            (StoreKind::Memory, Some(_)) => {
+                return Err(SettingsError::new(
+                    "STORE",
+                    "is memory but MONGODB_URI is set; unset one of them",
+                ));
+            }
+            _ => {}
+        }
+        let memory_seed = match (store, self.memory_seed.take()) {
+            (StoreKind::Memory, Some(path)) => Some(crate::seed::MemorySeed::read(&path)?),
+            (StoreKind::MongoDb, Some(_)) => {
+                return Err(SettingsError::new(
+                    "MEMORY_SEED",
+                    "is only used with STORE=memory",
+                ));
+            }
+            (_, None) => None,
+        };
+        // Secrets read from files show as set.
+        for (name, set) in [
+            ("JWT_SECRET", true),
+            ("STATE_SECRET", state_secret.is_some()),
+            ("WORKOS_API_KEY", true),
+            ("MONGODB_URI", mongodb_uri.is_some()),
+        ] {
+            if let Some(entry) = effective.iter_mut().find(|(k, _)| k == name) {
+                entry.1 = if set { "<redacted>" } else { "(unset)" }.into();
+            }
+        }
         let workos_client_id = non_empty(self.workos_client_id)
             .ok_or_else(|| SettingsError::new("WORKOS_CLIENT_ID", "is required"))?;
         let default_organization_id = non_empty(self.default_organization_id)
@@ -407,6 +708,8 @@ impl RawSettings {
         Ok(Settings {
             host: self.host,
             port: self.port,
+            store,
+            memory_seed,
             mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
@@ -432,6 +735,7 @@ impl RawSettings {
             refresh_policy,
             log_format,
             accept_unissued_state: self.accept_unissued_state,
+            effective,
         })
     }
 }
@@ -468,6 +772,7 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut all = vec![
+            ("STORE".to_owned(), "memory".to_owned()),
             ("JWT_SECRET".to_owned(), "s".repeat(32)),
             ("WORKOS_API_KEY".to_owned(), "sk_test_x".to_owned()),
             ("WORKOS_CLIENT_ID".to_owned(), "client_x".to_owned()),
@@ -497,7 +802,7 @@ mod tests {
         let s = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "true")])).unwrap();
         assert!(s.accept_unissued_state);
         let err = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "maybe")])).unwrap_err();
-        assert!(err.to_string().contains("accept_unissued_state"), "{err}");
+        assert_eq!(err.key, "ACCEPT_UNISSUED_STATE", "{err}");
     }
 
     #[test]
@@ -598,6 +903,7 @@ mod tests {
             None,
             env(&[
                 ("PORT", "8081"),
+                ("STORE", "mongodb"),
                 ("MONGODB_URI", "mongodb://127.0.0.1:27017/app"),
                 ("WORKOS_BASE_URL", "http://127.0.0.1:4100/"),
                 ("CLIENT_URL", "https://app.tether.example"),
@@ -630,11 +936,7 @@ mod tests {
             ("LOG_FORMAT", "xml"),
         ] {
             let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
-            let text = err.to_string().to_lowercase();
-            assert!(
-                text.contains(&key.to_lowercase()) || err.key == key,
-                "{key}: {err}"
-            );
+            assert_eq!(err.key, key, "{err}");
         }
     }
 
@@ -674,14 +976,165 @@ mod tests {
     fn a_refresh_reuse_grace_window_out_of_range_or_not_a_number_stops_start_up_naming_it() {
         for bad in ["301", "-1", "ten"] {
             let err = Settings::load_from(None, env(&[("REFRESH_REUSE_GRACE_SECONDS", bad)])).unwrap_err();
+            assert_eq!(err.key, "REFRESH_REUSE_GRACE_SECONDS", "{bad}: {err}");
+        }
+    }
+
+    fn temp_file(name: &str, content: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tether-settings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    #[test]
+    fn every_type_error_names_the_environment_name() {
+        for (key, value) in [
+            ("PORT", "abc"),
+            ("PORT", "70000"),
+            ("MONGODB_TIMEOUT_MS", "soon"),
+            ("ACCEPT_UNISSUED_STATE", "maybe"),
+            ("SESSION__IDLE_TIMEOUT_MINUTES", "half"),
+            ("SESSION__ENABLED", "perhaps"),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
+            assert_eq!(err.key, key, "{key}={value}: {err}");
             assert!(
-                err.key == "REFRESH_REUSE_GRACE_SECONDS"
-                    || err
-                        .to_string()
-                        .to_lowercase()
-                        .contains("refresh_reuse_grace_seconds"),
-                "{bad}: {err}"
+                err.to_string().starts_with(&format!("invalid setting {key}:")),
+                "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_type_error_in_the_file_names_the_environment_name_too() {
+        let path = temp_file("typed.toml", "port = \"abc\"\n");
+        let err = Settings::load_from(Some(path), env(&[])).unwrap_err();
+        assert_eq!(err.key, "PORT", "{err}");
+    }
+
+    #[test]
+    fn the_store_defaults_to_mongodb_which_requires_its_uri() {
+        let err = Settings::load_from(None, env(&[("STORE", "")])).unwrap_err();
+        assert_eq!(err.key, "MONGODB_URI", "{err}");
+        let s =
+            Settings::load_from(None, env(&[("STORE", ""), ("MONGODB_URI", "mongodb://db:27017")])).unwrap();
+        assert_eq!(s.store, StoreKind::MongoDb);
+        assert!(s.uses_mongodb());
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.store, StoreKind::Memory);
+        assert!(!s.uses_mongodb());
+    }
+
+    #[test]
+    fn an_unknown_store_or_memory_with_a_uri_is_refused() {
+        assert_eq!(
+            Settings::load_from(None, env(&[("STORE", "redis")]))
+                .unwrap_err()
+                .key,
+            "STORE"
+        );
+        let err = Settings::load_from(None, env(&[("MONGODB_URI", "mongodb://db:27017")])).unwrap_err();
+        assert_eq!(err.key, "STORE", "{err}");
+    }
+
+    #[test]
+    fn secrets_are_read_from_files_less_one_trailing_line_break() {
+        let jwt = temp_file("jwt", &format!("{}\n", "f".repeat(40)));
+        let key = temp_file("key", "sk_from_file\r\n");
+        let uri = temp_file("uri", "mongodb://user:pw@db:27017/x");
+        let state = temp_file("state", &format!("{}\n\n", "t".repeat(32)));
+        let pairs: Vec<(String, String)> = env(&[("STORE", "mongodb")])
+            .into_iter()
+            .filter(|(k, _)| k != "JWT_SECRET" && k != "WORKOS_API_KEY")
+            .chain([
+                ("JWT_SECRET_FILE".to_owned(), jwt.display().to_string()),
+                ("WORKOS_API_KEY_FILE".to_owned(), key.display().to_string()),
+                ("MONGODB_URI_FILE".to_owned(), uri.display().to_string()),
+                ("STATE_SECRET_FILE".to_owned(), state.display().to_string()),
+            ])
+            .collect();
+        let s = Settings::load_from(None, pairs).unwrap();
+        assert_eq!(s.jwt_secret.expose_secret(), "f".repeat(40));
+        assert_eq!(s.workos_api_key.expose_secret(), "sk_from_file");
+        assert_eq!(
+            s.mongodb_uri.unwrap().expose_secret(),
+            "mongodb://user:pw@db:27017/x"
+        );
+        // Only one line break is taken off: the rest is the file's content.
+        assert_eq!(
+            s.state_secret.unwrap().expose_secret(),
+            format!("{}\n", "t".repeat(32))
+        );
+    }
+
+    #[test]
+    fn a_secret_set_as_value_and_as_file_is_refused_naming_both() {
+        let jwt = temp_file("jwt-both", &"f".repeat(40));
+        let err =
+            Settings::load_from(None, env(&[("JWT_SECRET_FILE", &jwt.display().to_string())])).unwrap_err();
+        assert_eq!(err.key, "JWT_SECRET");
+        assert!(err.to_string().contains("JWT_SECRET_FILE"), "{err}");
+        assert!(!err.to_string().contains(&"f".repeat(40)), "{err}");
+    }
+
+    #[test]
+    fn a_missing_or_empty_secret_file_names_the_file_setting() {
+        let empty = temp_file("empty", "\n");
+        for path in [
+            empty.display().to_string(),
+            "/nonexistent/tether/secret".to_owned(),
+        ] {
+            let pairs: Vec<_> = env(&[("WORKOS_API_KEY_FILE", &path)])
+                .into_iter()
+                .filter(|(k, _)| k != "WORKOS_API_KEY")
+                .collect();
+            assert_eq!(
+                Settings::load_from(None, pairs).unwrap_err().key,
+                "WORKOS_API_KEY_FILE"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_of_the_file_is_refused_naming_it() {
+        let path = temp_file("typo.toml", "port = 4000\nmongo_uri = \"mongodb://db\"\n");
+        let err = Settings::load_from(Some(path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("`mongo_uri`"), "{err}");
+        let path = temp_file("typo-session.toml", "[session]\nidle_timeout = 5\n");
+        let err = Settings::load_from(Some(path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("`session.idle_timeout`"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_example_file_is_valid() {
+        let path = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/tether-auth.example.toml"
+        ));
+        Settings::load_from(Some(path), env(&[])).unwrap();
+    }
+
+    #[test]
+    fn effective_settings_name_every_setting_and_redact_secrets() {
+        let s = Settings::load_from(
+            None,
+            env(&[("WORKOS_API_KEY", "sk_live_very_secret"), ("PORT", "4321")]),
+        )
+        .unwrap();
+        let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
+        assert_eq!(shown["PORT"], "4321");
+        assert_eq!(shown["STORE"], "memory");
+        assert_eq!(shown["JWT_SECRET"], "<redacted>");
+        assert_eq!(shown["WORKOS_API_KEY"], "<redacted>");
+        assert_eq!(shown["MONGODB_URI"], "(unset)");
+        assert_eq!(shown["STATE_SECRET"], "(unset)");
+        assert_eq!(shown["SESSION__IDLE_TIMEOUT_MINUTES"], "30");
+        let all = format!("{:?}", s.effective());
+        assert!(
+            !all.contains("sk_live_very_secret") && !all.contains(&"s".repeat(32)),
+            "{all}"
+        );
     }
 }

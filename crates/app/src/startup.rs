@@ -20,7 +20,7 @@ use tether_memory::{InMemoryLoginStates, InMemoryStore, SystemClock};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
-use crate::settings::Settings;
+use crate::settings::{Settings, StoreKind};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
 }
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
-    if let Some(config) = mongo_config(settings) {
+    if let (StoreKind::MongoDb, Some(config)) = (settings.store, mongo_config(settings)) {
         let store = MongoStore::connect(config)
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
@@ -114,12 +114,19 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         });
     }
     tracing::warn!(
-        "MONGODB_URI is not set: using the EMBEDDED IN-MEMORY store. Nothing is persisted; \
-         every user, organization and session is lost on restart. Set MONGODB_URI in production."
+        "STORE=memory: using the EMBEDDED IN-MEMORY store. Nothing is persisted and nothing is \
+         shared between instances; every user, organization and session is lost on restart. \
+         Use STORE=mongodb with MONGODB_URI in production."
     );
     let store = InMemoryStore::new();
-    let org = store.add_organization("Default Organization", clock.now(), StoredSessionSettings::none());
-    tracing::warn!(organization_id = %org, "created an in-memory organization for new users");
+    match &settings.memory_seed {
+        Some(seed) => seed.apply(&store, clock.now()),
+        None => {
+            let org =
+                store.add_organization("Default Organization", clock.now(), StoredSessionSettings::none());
+            tracing::warn!(organization_id = %org, "created an in-memory organization for new users");
+        }
+    }
     let shared = Arc::new(store);
     Ok(Stores {
         users: shared.clone(),

@@ -1,5 +1,6 @@
 //! The `tether-auth` binary as an operator runs it: start-up validation that names
-//! the bad setting, the embedded default, and graceful shutdown on SIGTERM.
+//! the bad setting, the explicit in-memory store, secrets from files, the
+//! `check-config` and `healthcheck` commands, and graceful shutdown on SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -14,6 +15,7 @@ fn command(env: &[(&str, &str)]) -> Command {
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORT", "0")
+        .env("STORE", "memory")
         .env("JWT_SECRET", SECRET)
         .env("WORKOS_API_KEY", "sk_test_binary")
         .env("WORKOS_CLIENT_ID", "client_binary")
@@ -68,10 +70,14 @@ impl Drop for Running {
     }
 }
 
-/// Starts the binary on the embedded default and waits for its address.
+/// Starts the binary on the in-memory store and waits for its address.
 fn start() -> Running {
+    start_with(command(&[]))
+}
+
+fn start_with(mut cmd: Command) -> Running {
     let mut running = Running {
-        child: command(&[]).spawn().expect("the binary starts"),
+        child: cmd.spawn().expect("the binary starts"),
         port: 0,
         start_up: Vec::new(),
     };
@@ -119,7 +125,7 @@ fn get(port: u16, path: &str) -> String {
 }
 
 #[test]
-fn without_a_database_it_serves_on_the_embedded_store_and_says_so_loudly() {
+fn with_store_memory_it_serves_on_the_embedded_store_and_says_so_loudly() {
     let running = start();
     let health = get(running.port, "/health");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
@@ -159,5 +165,145 @@ fn sigterm_stops_the_service_gracefully_with_success() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", running.port)).is_err(),
         "the port is closed"
+    );
+}
+
+/// Runs the binary with `args` to completion and returns (exit code, stdout, stderr).
+fn run_command(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let output = cmd.output().expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tether-binary-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("temp file");
+    path
+}
+
+#[test]
+fn without_mongodb_uri_and_without_store_memory_start_up_stops_naming_mongodb_uri() {
+    let mut cmd = command(&[]);
+    cmd.env_remove("STORE");
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid setting MONGODB_URI"), "{stderr}");
+    assert!(stderr.contains("STORE=memory"), "the way out is named: {stderr}");
+}
+
+#[test]
+fn a_port_that_is_not_a_number_is_reported_as_port() {
+    let (code, stderr) = run_to_exit(&[("PORT", "abc")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("invalid setting PORT:"), "{stderr}");
+    assert!(!stderr.contains("`port`"), "{stderr}");
+}
+
+#[test]
+fn secrets_from_files_start_the_service() {
+    let jwt = temp_file("jwt", &format!("{SECRET}\n"));
+    let key = temp_file("workos-key", "sk_test_from_file\n");
+    let mut cmd = command(&[
+        ("JWT_SECRET_FILE", &jwt.display().to_string()),
+        ("WORKOS_API_KEY_FILE", &key.display().to_string()),
+    ]);
+    cmd.env_remove("JWT_SECRET").env_remove("WORKOS_API_KEY");
+    let running = start_with(cmd);
+    assert!(get(running.port, "/ready").starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn a_secret_given_as_value_and_as_file_is_refused_naming_both() {
+    let jwt = temp_file("jwt-and-value", SECRET);
+    let (code, stderr) = run_to_exit(&[("JWT_SECRET_FILE", &jwt.display().to_string())]);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("JWT_SECRET_FILE") && stderr.contains("invalid setting JWT_SECRET:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET), "the secret is not echoed: {stderr}");
+}
+
+#[test]
+fn an_unknown_key_of_the_settings_file_is_refused_naming_it() {
+    let file = temp_file("typo.toml", "port = 0\nmongo_uri = \"mongodb://db:27017\"\n");
+    let (code, stderr) = run_to_exit(&[("TETHER_CONFIG", &file.display().to_string())]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown key `mongo_uri`"), "{stderr}");
+}
+
+#[test]
+fn check_config_prints_the_effective_settings_with_secrets_redacted() {
+    let uri = "mongodb://admin:hunter2-password@db.internal:27017/tether";
+    let mut cmd = command(&[("STORE", "mongodb"), ("MONGODB_URI", uri), ("PORT", "8080")]);
+    cmd.arg("check-config");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    for line in [
+        "PORT=8080",
+        "STORE=mongodb",
+        "MONGODB_URI=<redacted>",
+        "JWT_SECRET=<redacted>",
+        "WORKOS_API_KEY=<redacted>",
+        "WORKOS_CLIENT_ID=client_binary",
+        "SESSION__TOKEN_EXPIRY_HOURS=8",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line} missing in:\n{stdout}");
+    }
+    for secret in [SECRET, "sk_test_binary", "hunter2"] {
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{secret} printed"
+        );
+    }
+}
+
+#[test]
+fn check_config_exits_2_naming_a_bad_setting() {
+    let mut cmd = command(&[("SESSION__WARNING_TIME_MINUTES", "45")]);
+    cmd.arg("check-config");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("SESSION__WARNING_TIME_MINUTES"), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+}
+
+#[test]
+fn healthcheck_exits_0_against_a_ready_service_and_1_against_nothing() {
+    let running = start();
+    let mut cmd = command(&[("HOST", "0.0.0.0"), ("PORT", &running.port.to_string())]);
+    cmd.arg("healthcheck");
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    drop(running);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut cmd = command(&[("PORT", &closed.to_string())]);
+    cmd.arg("healthcheck");
+    let started = Instant::now();
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&closed.to_string()), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn an_unknown_command_is_a_usage_error() {
+    let mut cmd = command(&[]);
+    cmd.arg("chek-config");
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("unknown command `chek-config`") && stderr.contains("usage:"),
+        "{stderr}"
     );
 }

@@ -1,4 +1,5 @@
-//! `AccessGuard`: signature, expiry by the domain's clock, revoked sessions.
+//! `AccessGuard`: signature, expiry by the domain's clock, revoked sessions, and a
+//! user who still exists and may sign in.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use mockall::predicate::eq;
 use super::support::*;
 use crate::{
     AccessError, AccessGuard, AccessRole, InvalidAccessToken, MockAccessTokenVerifier, MockRefreshTokenStore,
-    RepositoryError, SessionId, Timestamp, VerifiedAccess,
+    MockUserRepository, RepositoryError, SessionId, Timestamp, User, VerifiedAccess,
 };
 
 const TOKEN: &str = "header.claims.signature";
@@ -42,8 +43,49 @@ fn store_saying_revoked(revoked: Result<bool, RepositoryError>) -> MockRefreshTo
     store
 }
 
+/// `users` answers the lookup of the token's user ([`USER_ID`]) once with `found`.
+fn users_finding(found: Result<Option<User>, RepositoryError>) -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
+        .with(eq(oid(USER_ID)))
+        .times(1)
+        .return_once(move |_| found);
+    users
+}
+
+/// `users` must not be read.
+fn users_never_read() -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().never();
+    users
+}
+
+/// A guard whose token's user exists and may sign in.
 fn guard(verifier: MockAccessTokenVerifier, store: MockRefreshTokenStore) -> AccessGuard {
-    AccessGuard::new(Arc::new(verifier), Arc::new(store), clock_at(now()))
+    guard_with_users(
+        verifier,
+        store,
+        users_finding(Ok(Some(user("admin@acme.example")))),
+    )
+}
+
+/// A guard that must not read the token's user (the token is refused before).
+fn guard_refusing_early(verifier: MockAccessTokenVerifier, store: MockRefreshTokenStore) -> AccessGuard {
+    guard_with_users(verifier, store, users_never_read())
+}
+
+fn guard_with_users(
+    verifier: MockAccessTokenVerifier,
+    store: MockRefreshTokenStore,
+    users: MockUserRepository,
+) -> AccessGuard {
+    AccessGuard::new(
+        Arc::new(verifier),
+        Arc::new(store),
+        Arc::new(users),
+        clock_at(now()),
+    )
 }
 
 #[tokio::test]
@@ -63,7 +105,7 @@ async fn a_correctly_signed_unexpired_token_of_a_live_session_is_accepted() {
 async fn a_token_expiring_now_by_the_clock_is_expired_and_revocation_is_not_looked_up() {
     let mut store = MockRefreshTokenStore::new();
     store.expect_is_session_revoked().never();
-    let err = guard(verifier_returning(Ok(claims(now()))), store)
+    let err = guard_refusing_early(verifier_returning(Ok(claims(now()))), store)
         .authenticate(TOKEN)
         .await
         .unwrap_err();
@@ -74,7 +116,7 @@ async fn a_token_expiring_now_by_the_clock_is_expired_and_revocation_is_not_look
 async fn a_token_the_verifier_refuses_is_invalid() {
     let mut store = MockRefreshTokenStore::new();
     store.expect_is_session_revoked().never();
-    let err = guard(verifier_returning(Err(InvalidAccessToken)), store)
+    let err = guard_refusing_early(verifier_returning(Err(InvalidAccessToken)), store)
         .authenticate(TOKEN)
         .await
         .unwrap_err();
@@ -83,7 +125,7 @@ async fn a_token_the_verifier_refuses_is_invalid() {
 
 #[tokio::test]
 async fn a_token_of_a_revoked_session_is_refused() {
-    let err = guard(
+    let err = guard_refusing_early(
         verifier_returning(Ok(claims(now().plus_seconds(3600)))),
         store_saying_revoked(Ok(true)),
     )
@@ -97,7 +139,7 @@ async fn a_token_of_a_revoked_session_is_refused() {
 async fn an_empty_token_is_missing_without_verification() {
     let mut verifier = MockAccessTokenVerifier::new();
     verifier.expect_verify().never();
-    let err = guard(verifier, MockRefreshTokenStore::new())
+    let err = guard_refusing_early(verifier, MockRefreshTokenStore::new())
         .authenticate("")
         .await
         .unwrap_err();
@@ -106,9 +148,50 @@ async fn an_empty_token_is_missing_without_verification() {
 
 #[tokio::test]
 async fn a_store_outage_while_checking_revocation_is_unavailable_not_accepted() {
-    let err = guard(
+    let err = guard_refusing_early(
         verifier_returning(Ok(claims(now().plus_seconds(3600)))),
         store_saying_revoked(Err(RepositoryError::Unavailable("down".into()))),
+    )
+    .authenticate(TOKEN)
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AccessError::StoreUnavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_of_a_user_disabled_since_login_is_refused_as_login_disabled() {
+    let mut disabled = user("admin@acme.example");
+    disabled.login_disabled = true;
+    let err = guard_with_users(
+        verifier_returning(Ok(claims(now().plus_seconds(3600)))),
+        store_saying_revoked(Ok(false)),
+        users_finding(Ok(Some(disabled))),
+    )
+    .authenticate(TOKEN)
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AccessError::LoginDisabled), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_of_a_user_deleted_since_login_is_invalid() {
+    let err = guard_with_users(
+        verifier_returning(Ok(claims(now().plus_seconds(3600)))),
+        store_saying_revoked(Ok(false)),
+        users_finding(Ok(None)),
+    )
+    .authenticate(TOKEN)
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AccessError::Invalid), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_user_store_outage_while_reading_the_tokens_user_is_unavailable_not_accepted() {
+    let err = guard_with_users(
+        verifier_returning(Ok(claims(now().plus_seconds(3600)))),
+        store_saying_revoked(Ok(false)),
+        users_finding(Err(RepositoryError::Unavailable("down".into()))),
     )
     .authenticate(TOKEN)
     .await

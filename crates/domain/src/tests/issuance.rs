@@ -24,6 +24,7 @@ fn acme_with(settings: StoredSessionSettings) -> MockOrganizationRepository {
                 id,
                 name: "Acme".to_owned(),
                 session_settings: settings.clone(),
+                workos_organization_id: None,
             }))
         });
     organizations
@@ -139,6 +140,99 @@ async fn access_token_lives_exactly_the_token_expiry_hours_of_the_users_organiza
         7200
     );
     assert_eq!(session.session_config.fields().token_expiry_hours, 2);
+}
+
+#[tokio::test]
+async fn access_token_of_a_new_session_never_outlives_a_session_shorter_than_the_token_expiry_hours() {
+    // SESSION_ABSOLUTE_LIFETIME_DAYS=1 with an organization at 720 h: one day, not 30.
+    let settings =
+        StoredSessionSettings::none().with(SessionField::TokenExpiryHours, SettingValue::Number(720.0));
+    let lifetimes = SessionLifetimes {
+        refresh_token_seconds: 30 * DAY_SECONDS,
+        absolute_session_seconds: DAY_SECONDS,
+    };
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .times(1)
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .withf(|claims| claims.issued_at == now() && claims.expires_at == now().plus_seconds(DAY_SECONDS))
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    let mut store = MockRefreshTokenStore::new();
+    store
+        .expect_save()
+        .withf(|record| record.expires_at == now().plus_seconds(DAY_SECONDS))
+        .times(1)
+        .returning(|_| Ok(()));
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(settings)),
+        Arc::new(tokens),
+        Arc::new(store),
+        clock_at(now()),
+        SessionConfig::default(),
+        lifetimes,
+    );
+
+    let session = issuer.start_session(user("admin@acme.example")).await.unwrap();
+
+    assert_eq!(session.session_config.fields().token_expiry_hours, 720);
+    assert_eq!(session.access_token_expires_at, now().plus_seconds(DAY_SECONDS));
+    assert!(session.access_token_expires_at.unix_seconds() - now().unix_seconds() <= DAY_SECONDS);
+}
+
+#[tokio::test]
+async fn access_token_issued_near_the_end_of_a_session_expires_with_the_session() {
+    // The session (30 days) started 30 days less one hour ago; the token would live 8 h.
+    let started = Timestamp::from_millis(NOW_MILLIS - (30 * DAY_SECONDS - 3600) * 1000);
+    let session_end = now().plus_seconds(3600);
+    let mut tokens = MockTokenIssuer::new();
+    tokens.expect_new_session_id().never();
+    tokens
+        .expect_issue_access_token()
+        .withf(move |claims| claims.issued_at == now() && claims.expires_at == session_end)
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+
+    let session = issuer(
+        acme_with(StoredSessionSettings::none()),
+        tokens,
+        store_accepting_one(),
+    )
+    .issue(user("admin@acme.example"), SessionId::new("sess_ending"), started)
+    .await
+    .unwrap();
+
+    assert_eq!(session.access_token_expires_at, session_end);
+    assert_eq!(session.refresh_token_expires_at, session_end);
+}
+
+#[tokio::test]
+async fn access_token_keeps_its_full_lifetime_when_the_session_ends_later() {
+    // The session ends 8 h and 1 s from now: the 8-hour token is not shortened.
+    let started = Timestamp::from_millis(NOW_MILLIS - (30 * DAY_SECONDS - 8 * 3600 - 1) * 1000);
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_issue_access_token()
+        .withf(|claims| claims.expires_at == now().plus_seconds(8 * 3600))
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+
+    let session = issuer(
+        acme_with(StoredSessionSettings::none()),
+        tokens,
+        store_accepting_one(),
+    )
+    .issue(user("admin@acme.example"), SessionId::new("sess_ending"), started)
+    .await
+    .unwrap();
+
+    assert_eq!(session.access_token_expires_at, now().plus_seconds(8 * 3600));
 }
 
 #[tokio::test]

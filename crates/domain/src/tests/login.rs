@@ -61,61 +61,97 @@ fn organization_selection() -> StepRequired {
 // ---- input checks, before WorkOS is called ----------------------------------------------
 
 #[tokio::test]
-async fn provider_error_is_reported_with_its_code_and_the_provider_is_never_called() {
+async fn provider_error_with_a_clean_code_answers_only_the_code_and_the_provider_is_never_called() {
     let mut ports = LoginPorts::default();
     ports.idp_never_called();
     let input = CallbackInput {
         error: Some("access_denied".to_owned()),
-        error_description: Some("The user denied access.".to_owned()),
+        error_description: Some("The user denied access. Call +1 555 0100".to_owned()),
         ..callback("code-1")
     };
 
     let result = ports.build().complete(input).await;
 
-    match result {
-        Err(LoginError::ProviderError { code, description }) => {
-            assert_eq!(code, "access_denied");
-            assert_eq!(description.as_deref(), Some("The user denied access."));
-        }
-        other => panic!("expected ProviderError, got {other:?}"),
+    let Err(error @ LoginError::ProviderError { .. }) = result else {
+        panic!("expected ProviderError, got {result:?}");
+    };
+    assert!(
+        matches!(&error, LoginError::ProviderError { provider_error: Some(code) } if code == "access_denied"),
+        "{error:?}"
+    );
+    // The message is fixed text: neither the code nor the description is echoed.
+    let message = error.to_string();
+    assert_eq!(message, "the identity provider reported an error");
+    assert!(
+        !message.contains("555") && !message.contains("denied"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn provider_error_codes_that_are_not_clean_are_never_answered_back() {
+    for (code, why) in [
+        ("<script>alert(1)</script>", "HTML"),
+        ("<b>Call us</b>", "HTML"),
+        ("Access_Denied", "upper case"),
+        ("ACCESS_DENIED", "upper case"),
+        ("access denied", "a space"),
+        ("access_denied\r\nSet-Cookie: x=1", "control characters"),
+        ("access_denied\u{7}", "a control character"),
+        ("accès_refusé", "non-ASCII letters"),
+        ("access_denied;drop", "punctuation"),
+        ("access_denied%20", "percent-encoding"),
+    ] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let input = CallbackInput {
+            error: Some(code.to_owned()),
+            error_description: Some("<h1>Your account is locked</h1> call +1 555 0100".to_owned()),
+            ..callback("code-1")
+        };
+
+        let result = ports.build().complete(input).await;
+
+        assert!(
+            matches!(&result, Err(LoginError::ProviderError { provider_error: None })),
+            "{why}: {code:?}: {result:?}"
+        );
+        let message = result.unwrap_err().to_string();
+        assert_eq!(message, "the identity provider reported an error", "{why}");
     }
 }
 
 #[tokio::test]
-async fn provider_error_is_stripped_of_control_characters_and_truncated() {
-    let mut ports = LoginPorts::default();
-    ports.idp_never_called();
-    let input = CallbackInput {
-        error: Some(format!("access_denied\u{7}\r\n{}", "x".repeat(100))),
-        error_description: Some(format!(
-            "The user\r\n denied\u{1b}[31m access {}",
-            "y".repeat(300)
-        )),
-        ..CallbackInput::default()
-    };
+async fn provider_error_code_is_kept_up_to_64_characters_and_dropped_beyond() {
+    for (code, kept) in [
+        ("a".repeat(64), true),
+        ("a".repeat(65), false),
+        (format!("access_denied{}", "x".repeat(100)), false),
+        ("consent_required.v2-1".to_owned(), true),
+        ("0".to_owned(), true),
+    ] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let input = CallbackInput {
+            error: Some(code.clone()),
+            ..CallbackInput::default()
+        };
 
-    let result = ports.build().complete(input).await;
+        let result = ports.build().complete(input).await;
 
-    let Err(LoginError::ProviderError { code, description }) = result else {
-        panic!("expected ProviderError, got {result:?}");
-    };
-    assert_eq!(code, format!("access_denied{}", "x".repeat(51)));
-    assert_eq!(code.chars().count(), 64);
-    let description = description.expect("a description was sent");
-    let expected: String = format!("The user denied[31m access {}", "y".repeat(300))
-        .chars()
-        .take(256)
-        .collect();
-    assert_eq!(description, expected);
-    assert!(!description.chars().any(char::is_control));
+        let Err(LoginError::ProviderError { provider_error }) = result else {
+            panic!("expected ProviderError, got {result:?}");
+        };
+        assert_eq!(provider_error, kept.then(|| code.clone()), "{code:?}");
+    }
 }
 
 #[tokio::test]
-async fn provider_error_with_a_blank_description_has_no_description() {
+async fn provider_error_code_is_judged_without_surrounding_whitespace() {
     let mut ports = LoginPorts::default();
     ports.idp_never_called();
     let input = CallbackInput {
-        error: Some("login_required".to_owned()),
+        error: Some(" login_required\n".to_owned()),
         error_description: Some(" \r\n\t ".to_owned()),
         ..CallbackInput::default()
     };
@@ -123,9 +159,25 @@ async fn provider_error_with_a_blank_description_has_no_description() {
     let result = ports.build().complete(input).await;
 
     assert!(
-        matches!(&result, Err(LoginError::ProviderError { code, description: None }) if code == "login_required"),
+        matches!(&result, Err(LoginError::ProviderError { provider_error: Some(code) }) if code == "login_required"),
         "{result:?}"
     );
+}
+
+#[tokio::test]
+async fn blank_provider_error_is_ignored_and_the_login_goes_on() {
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let input = CallbackInput {
+        error: Some(" \t ".to_owned()),
+        error_description: Some("<b>ignored</b>".to_owned()),
+        state: Some("state-1".to_owned()),
+        ..CallbackInput::default()
+    };
+
+    let result = ports.build().complete(input).await;
+
+    assert!(matches!(result, Err(LoginError::MissingCode)), "{result:?}");
 }
 
 #[tokio::test]
@@ -581,6 +633,11 @@ async fn new_user_without_any_organization_is_no_organization() {
         .times(1)
         .returning(|_| Ok(None));
     ports.users.expect_insert().never();
+    ports
+        .organizations
+        .expect_find_by_workos_organization()
+        .times(1)
+        .returning(|_| Ok(None));
     ports.organizations.expect_find_by_id().returning(|_| Ok(None));
     ports
         .organizations
@@ -627,6 +684,13 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
         .withf(|id| *id == oid(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(ACME_ORG))));
+    // The identity's WorkOS organization is mapped to no organization.
+    ports
+        .organizations
+        .expect_find_by_workos_organization()
+        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .times(1)
+        .returning(|_| Ok(None));
     ports.organizations.expect_oldest().never();
     ports.expect_session_for(oid(ACME_ORG));
 
@@ -664,4 +728,89 @@ async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stor
     let result = ports.build().complete(callback("code-1")).await;
 
     assert!(matches!(result, Err(LoginError::Internal(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_no_session_is_issued() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("CEO@Acme.Example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    ports
+        .users
+        .expect_find_by_email()
+        .withf(|e| e.as_str() == "ceo@acme.example")
+        .times(1)
+        .returning(|_| Ok(Some(user("ceo@acme.example"))));
+    // The victim's organization is mapped to another WorkOS organization.
+    ports
+        .organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
+    ports.users.expect_record_login().never();
+    ports.users.expect_insert().never();
+    ports.tokens.expect_new_session_id().never();
+    ports.tokens.expect_issue_access_token().never();
+    ports.refresh_tokens.expect_save().never();
+
+    let result = ports.build().complete(callback("code-1")).await;
+
+    assert!(
+        matches!(result, Err(LoginError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organization_mismatch() {
+    let mut ports = LoginPorts::default();
+    let mut order = Sequence::new();
+    expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
+        Ok(sso_identity("jane@acme.example"))
+    });
+    ports
+        .users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    ports
+        .users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(None));
+    ports
+        .organizations
+        .expect_find_by_workos_organization()
+        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    ports
+        .organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(DEFAULT_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(org(DEFAULT_ORG))));
+    ports.users.expect_insert().never();
+    ports.users.expect_record_login().never();
+    ports.tokens.expect_new_session_id().never();
+    ports.refresh_tokens.expect_save().never();
+
+    let input = CallbackInput {
+        organization_id: Some(DEFAULT_ORG.to_owned()),
+        ..callback("code-1")
+    };
+    let result = ports.build().complete(input).await;
+
+    assert!(
+        matches!(result, Err(LoginError::OrganizationMismatch)),
+        "{result:?}"
+    );
 }

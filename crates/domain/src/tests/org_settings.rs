@@ -8,8 +8,8 @@ use mockall::predicate::eq;
 use super::support::*;
 use crate::{
     AccessRole, MockOrganizationRepository, MockUserRepository, OrgSettingsError, Organization,
-    OrganizationSettings, PasswordFallbackBehavior, SessionConfig, SessionField, SessionId, SettingValue,
-    SettingsPatch, SsoFallbackBehavior, StoredSessionSettings, User, VerifiedAccess,
+    OrganizationSettings, PasswordFallbackBehavior, RepositoryError, SessionConfig, SessionField, SessionId,
+    SettingValue, SettingsPatch, SsoFallbackBehavior, StoredSessionSettings, User, VerifiedAccess,
 };
 
 fn number(n: f64) -> Option<SettingValue> {
@@ -263,6 +263,7 @@ fn acme_storing(settings: StoredSessionSettings) -> MockOrganizationRepository {
                 id,
                 name: "Acme".to_owned(),
                 session_settings: settings.clone(),
+                workos_organization_id: None,
             }))
         });
     organizations
@@ -376,6 +377,7 @@ async fn a_valid_change_is_saved_with_the_update_time_and_the_resolved_policy_is
                 id,
                 name: "Acme".to_owned(),
                 session_settings: settings,
+                workos_organization_id: None,
             }))
         });
     let config = service(organizations, users_with_caller(AccessRole::Superadmin, false))
@@ -432,4 +434,208 @@ async fn an_organization_deleted_during_the_change_is_not_found() {
         .await
         .unwrap_err();
     assert!(matches!(err, OrgSettingsError::OrganizationNotFound), "{err:?}");
+}
+
+// ---- mapping to a WorkOS organization ------------------------------------------------------
+
+/// `organizations` holds [`ACME_ORG`], mapped to `workos` (or to nothing), read once.
+fn acme_mapped_to(workos: Option<&'static str>) -> MockOrganizationRepository {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .with(eq(oid(ACME_ORG)))
+        .times(1)
+        .returning(move |_| {
+            Ok(Some(
+                workos.map_or_else(|| org(ACME_ORG), |w| mapped_org(ACME_ORG, w)),
+            ))
+        });
+    organizations
+}
+
+#[tokio::test]
+async fn a_superadmin_reads_the_workos_organization_an_organization_is_mapped_to() {
+    let mapping = service(
+        acme_mapped_to(Some(WORKOS_ORG_A)),
+        users_with_caller(AccessRole::Superadmin, false),
+    )
+    .workos_organization(&caller(), ACME_ORG)
+    .await
+    .unwrap();
+    assert_eq!(mapping, Some(workos_org(WORKOS_ORG_A)));
+
+    let mapping = service(
+        acme_mapped_to(None),
+        users_with_caller(AccessRole::Superadmin, false),
+    )
+    .workos_organization(&caller(), ACME_ORG)
+    .await
+    .unwrap();
+    assert_eq!(mapping, None);
+}
+
+#[tokio::test]
+async fn a_superadmin_maps_an_organization_to_a_workos_organization_with_the_update_time() {
+    let mut organizations = acme_mapped_to(None);
+    organizations
+        .expect_set_workos_organization()
+        .withf(|id, mapping, at| {
+            *id == oid(ACME_ORG) && mapping.as_ref().map(|m| m.as_str()) == Some(WORKOS_ORG_A) && *at == now()
+        })
+        .times(1)
+        .returning(|id, mapping, _| {
+            Ok(Some(Organization {
+                workos_organization_id: mapping,
+                ..org(&id.to_string())
+            }))
+        });
+    let mapping = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
+        .await
+        .unwrap();
+    assert_eq!(mapping, Some(workos_org(WORKOS_ORG_A)));
+}
+
+#[tokio::test]
+async fn a_superadmin_unmaps_an_organization_with_none() {
+    let mut organizations = acme_mapped_to(Some(WORKOS_ORG_A));
+    organizations
+        .expect_set_workos_organization()
+        .withf(|id, mapping, at| *id == oid(ACME_ORG) && mapping.is_none() && *at == now())
+        .times(1)
+        .returning(|id, _, _| Ok(Some(org(&id.to_string()))));
+    let mapping = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), ACME_ORG, None)
+        .await
+        .unwrap();
+    assert_eq!(mapping, None);
+}
+
+#[tokio::test]
+async fn mapping_to_a_workos_organization_another_organization_carries_is_a_conflict() {
+    let mut organizations = acme_mapped_to(None);
+    organizations
+        .expect_set_workos_organization()
+        .times(1)
+        .returning(|_, _, _| Err(RepositoryError::Duplicate));
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_B))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::Conflict), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_value_that_is_not_a_workos_organization_id_is_refused_and_nothing_is_saved() {
+    for bad in [
+        "",
+        "org_",
+        "ORG_01HX",
+        "64a1b2c3d4e5f60012345678",
+        "conn_01HX9R3K4N6P8QZBVTYM2D5A7C",
+        " org_01HX9R3K4N6P8QZBVTYM2D5A7C",
+        "org_01HX-9R3K",
+        "org_<script>",
+    ] {
+        let mut organizations = acme_mapped_to(None);
+        organizations.expect_set_workos_organization().never();
+        let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+            .set_workos_organization(&caller(), ACME_ORG, Some(bad))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OrgSettingsError::InvalidWorkosOrganizationId),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_a_superadmin_reads_or_changes_a_mapping() {
+    for role in [
+        AccessRole::Admin,
+        AccessRole::DepartmentHead,
+        AccessRole::SalesRep,
+    ] {
+        let mut organizations = MockOrganizationRepository::new();
+        organizations.expect_find_by_id().never();
+        organizations.expect_set_workos_organization().never();
+        let err = service(organizations, users_with_caller(role, false))
+            .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OrgSettingsError::Forbidden), "{role}: {err:?}");
+
+        let mut organizations = MockOrganizationRepository::new();
+        organizations.expect_find_by_id().never();
+        let err = service(organizations, users_with_caller(role, false))
+            .workos_organization(&caller(), ACME_ORG)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OrgSettingsError::Forbidden), "{role}: {err:?}");
+    }
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_set_workos_organization().never();
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, true))
+        .set_workos_organization(&caller(), ACME_ORG, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::LoginDisabled), "{err:?}");
+}
+
+#[tokio::test]
+async fn mapping_an_unknown_or_malformed_organization_saves_nothing() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().returning(|_| Ok(None));
+    organizations.expect_set_workos_organization().never();
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), MISSING_ORG, Some(WORKOS_ORG_A))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::OrganizationNotFound), "{err:?}");
+
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().returning(|_| Ok(None));
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .workos_organization(&caller(), MISSING_ORG)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::OrganizationNotFound), "{err:?}");
+
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_set_workos_organization().never();
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), WORKOS_ORG_A, Some(WORKOS_ORG_A))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::InvalidOrganizationId), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_organization_deleted_during_the_mapping_is_not_found() {
+    let mut organizations = acme_mapped_to(None);
+    organizations
+        .expect_set_workos_organization()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::OrganizationNotFound), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_store_outage_while_mapping_is_unavailable() {
+    let mut organizations = acme_mapped_to(None);
+    organizations
+        .expect_set_workos_organization()
+        .times(1)
+        .returning(|_, _, _| Err(RepositoryError::Unavailable("not primary".into())));
+    let err = service(organizations, users_with_caller(AccessRole::Superadmin, false))
+        .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OrgSettingsError::StoreUnavailable(_)), "{err:?}");
 }

@@ -22,12 +22,16 @@ fn expect_nobody_found(users: &mut MockUserRepository, address: &'static str) {
     users.expect_record_login().never();
 }
 
-/// `organizations` knows exactly `existing`, and `oldest` answers `oldest`.
+/// `organizations` knows exactly `existing` (none mapped to a WorkOS organization),
+/// and `oldest` answers `oldest`.
 fn organizations_knowing(
     existing: &'static [&'static str],
     oldest: Option<&'static str>,
 ) -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
     organizations
         .expect_find_by_id()
         .returning(move |id| Ok(existing.iter().find(|hex| oid(hex) == id).map(|hex| org(hex))));
@@ -69,7 +73,7 @@ async fn existing_user_found_by_workos_subject_is_signed_in_without_an_email_loo
 }
 
 #[tokio::test]
-async fn existing_user_found_by_email_gets_the_workos_link_recorded() {
+async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_the_user() {
     let identity = sso_identity("  Jane@ACME.example ");
     let expected_link = link_of(&identity);
     let mut users = MockUserRepository::new();
@@ -95,18 +99,28 @@ async fn existing_user_found_by_email_gets_the_workos_link_recorded() {
             linked.workos_profile_id = Some("prof_sso_1".to_owned());
             Ok(Some(linked))
         });
+    // The user's organization is mapped to the WorkOS organization of the connection.
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    organizations.expect_find_by_workos_organization().never();
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
         .await
         .unwrap();
 
     assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
+    assert_eq!(result.id, oid(USER_ID));
 }
 
 #[tokio::test]
-async fn existing_user_with_a_subject_for_the_flow_is_signed_in_without_a_new_link() {
-    // Found by e-mail, but an SSO profile id is already recorded: it is never overwritten.
+async fn sso_user_carrying_another_profile_id_is_refused_even_when_vouched_and_nothing_is_written() {
+    // Found by e-mail through the mapped organization, but another SSO profile id is
+    // already recorded: the identity is not that user's.
     let identity = sso_identity("jane@acme.example");
     let mut stored = user("jane@acme.example");
     stored.workos_profile_id = Some("prof_recorded_earlier".to_owned());
@@ -115,25 +129,60 @@ async fn existing_user_with_a_subject_for_the_flow_is_signed_in_without_a_new_li
         .expect_find_by_workos_subject()
         .times(1)
         .returning(|_, _| Ok(None));
-    let found = stored.clone();
     users
         .expect_find_by_email()
         .times(1)
-        .returning(move |_| Ok(Some(found.clone())));
+        .returning(move |_| Ok(Some(stored.clone())));
     users.expect_insert().never();
-    let signed_in = stored.clone();
-    users
-        .expect_record_login()
-        .withf(|_, link, _| link.is_none())
-        .times(1)
-        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+    users.expect_record_login().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .times(0..=1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
-        .await
-        .unwrap();
+        .await;
 
-    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_recorded_earlier"));
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn authkit_user_carrying_another_user_id_is_refused_even_with_a_verified_email() {
+    let identity = authkit_identity("jane@acme.example");
+    assert_eq!(identity.email_verified, Some(true));
+    let mut stored = user("jane@acme.example");
+    stored.workos_user_id = Some("user_recorded_earlier".to_owned());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(stored.clone())));
+    users.expect_insert().never();
+    users.expect_record_login().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -153,16 +202,22 @@ async fn existing_user_with_only_an_id_of_the_other_flow_gets_the_link_of_this_f
         .expect_find_by_email()
         .times(1)
         .returning(move |_| Ok(Some(found.clone())));
+    users.expect_insert().never();
+    let mut linked = stored.clone();
+    linked.workos_user_id = Some("user_authkit_1".to_owned());
     users
         .expect_record_login()
         .withf(move |_, link, _| link.as_ref() == Some(&expected_link))
         .times(1)
-        .returning(move |_, _, _| Ok(Some(stored.clone())));
+        .returning(move |_, _, _| Ok(Some(linked.clone())));
 
-    provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, MockOrganizationRepository::new())
         .find_or_create(&identity, None)
         .await
         .unwrap();
+
+    assert_eq!(result.workos_user_id.as_deref(), Some("user_authkit_1"));
+    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
 }
 
 #[tokio::test]
@@ -236,8 +291,13 @@ async fn disabled_user_found_by_email_is_refused_without_recording_a_login() {
     });
     users.expect_record_login().never();
     users.expect_insert().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
         .await;
 
@@ -286,6 +346,375 @@ async fn user_vanishing_while_signing_in_is_an_unexpected_store_failure() {
     );
 }
 
+// ---- vouched addresses: who may become whom ---------------------------------------
+
+/// `users` finds nobody by the identity's WorkOS id but finds `stored` by address, and
+/// must write nothing.
+fn users_matching_by_email_only(stored: crate::User) -> MockUserRepository {
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(stored.clone())));
+    users.expect_record_login().never();
+    users.expect_insert().never();
+    users
+}
+
+/// `organizations` answers the lookup of the existing user's organization ([`ACME_ORG`])
+/// once with `found`, and nothing else may be read.
+fn users_organization(found: Option<crate::Organization>) -> MockOrganizationRepository {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == oid(ACME_ORG))
+        .times(1)
+        .returning(move |_| Ok(found.clone()));
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
+    organizations
+}
+
+#[tokio::test]
+async fn sso_email_match_through_an_unmapped_organization_is_account_link_required_and_nothing_is_written() {
+    // The user's organization is mapped to no WorkOS organization: no SSO connection vouches.
+    let identity = sso_identity("Jane@Acme.Example");
+    let result = provisioner(
+        users_matching_by_email_only(user("jane@acme.example")),
+        users_organization(Some(org(ACME_ORG))),
+    )
+    .find_or_create(&identity, None)
+    .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn sso_email_match_through_another_companys_workos_organization_is_account_link_required_and_nothing_is_written()
+ {
+    // The victim's organization is mapped to org B; the login comes through org A's connection.
+    let identity = sso_identity("CEO@Acme.Example");
+    let result = provisioner(
+        users_matching_by_email_only(user("ceo@acme.example")),
+        users_organization(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))),
+    )
+    .find_or_create(&identity, Some(ACME_ORG))
+    .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn sso_email_match_from_a_profile_without_a_usable_workos_organization_is_account_link_required() {
+    for organization_id in [None, Some(""), Some("not-an-org"), Some("ORG_01HX")] {
+        let mut identity = sso_identity("jane@acme.example");
+        identity.organization_id = organization_id.map(str::to_owned);
+        // Whatever the user's organization is mapped to, nothing vouches.
+        let mut organizations = MockOrganizationRepository::new();
+        organizations
+            .expect_find_by_id()
+            .times(0..=1)
+            .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+        organizations.expect_find_by_workos_organization().never();
+        organizations.expect_oldest().never();
+
+        let result = provisioner(
+            users_matching_by_email_only(user("jane@acme.example")),
+            organizations,
+        )
+        .find_or_create(&identity, None)
+        .await;
+
+        assert!(
+            matches!(result, Err(ProvisionError::AccountLinkRequired)),
+            "{organization_id:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sso_email_match_of_a_user_whose_organization_no_longer_exists_is_account_link_required() {
+    let identity = sso_identity("jane@acme.example");
+    let result = provisioner(
+        users_matching_by_email_only(user("jane@acme.example")),
+        users_organization(None),
+    )
+    .find_or_create(&identity, None)
+    .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn sso_email_match_does_not_vouch_through_the_organization_the_login_requests() {
+    // The request names an organization mapped to the identity's WorkOS organization,
+    // but the existing user belongs to an unmapped one: only the user's organization counts.
+    let identity = sso_identity("jane@acme.example");
+    let result = provisioner(
+        users_matching_by_email_only(user("jane@acme.example")),
+        users_organization(Some(org(ACME_ORG))),
+    )
+    .find_or_create(&identity, Some(DEFAULT_ORG))
+    .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn authkit_email_match_that_workos_has_not_verified_is_account_link_required_and_nothing_is_written() {
+    for email_verified in [Some(false), None] {
+        let mut identity = authkit_identity("jane@acme.example");
+        identity.email_verified = email_verified;
+        let mut organizations = MockOrganizationRepository::new();
+        organizations.expect_find_by_id().never();
+        organizations.expect_find_by_workos_organization().never();
+        organizations.expect_oldest().never();
+
+        let result = provisioner(
+            users_matching_by_email_only(user("jane@acme.example")),
+            organizations,
+        )
+        .find_or_create(&identity, None)
+        .await;
+
+        assert!(
+            matches!(result, Err(ProvisionError::AccountLinkRequired)),
+            "{email_verified:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn authkit_email_match_that_workos_verified_links_the_user_id() {
+    let identity = authkit_identity("Jane@Acme.Example");
+    assert_eq!(identity.email_verified, Some(true));
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .withf(|e| e.as_str() == "jane@acme.example")
+        .times(1)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users.expect_insert().never();
+    users
+        .expect_record_login()
+        .withf(move |id, link, at| {
+            *id == oid(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            let mut linked = user("jane@acme.example");
+            linked.workos_user_id = Some("user_authkit_1".to_owned());
+            Ok(Some(linked))
+        });
+    // AuthKit's own flag vouches; no organization is read.
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_find_by_workos_organization().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.id, oid(USER_ID));
+    assert_eq!(result.workos_user_id.as_deref(), Some("user_authkit_1"));
+}
+
+#[tokio::test]
+async fn a_user_created_between_the_two_reads_by_a_concurrent_first_login_of_the_same_identity_is_signed_in()
+{
+    // Not found by the WorkOS id, then found by address already carrying that id: a
+    // concurrent first login created them. No vouching is needed and nothing is linked.
+    let identity = sso_identity("jane@acme.example");
+    let mut winner = user("jane@acme.example");
+    winner.id = oid(NEW_USER_ID);
+    winner.workos_profile_id = Some("prof_sso_1".to_owned());
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    let found = winner.clone();
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(found.clone())));
+    users.expect_insert().never();
+    let signed_in = winner.clone();
+    users
+        .expect_record_login()
+        .withf(|id, link, _| *id == oid(NEW_USER_ID) && link.is_none())
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+    // The user's organization is mapped to nothing: it is not consulted.
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_find_by_workos_organization().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result, winner);
+}
+
+#[tokio::test]
+async fn a_link_the_store_refuses_as_a_duplicate_is_account_link_required() {
+    // Another user carries the WorkOS id (recorded after the lookup by id).
+    let identity = authkit_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users.expect_insert().never();
+    users
+        .expect_record_login()
+        .withf(|_, link, _| link.is_some())
+        .times(1)
+        .returning(|_, _, _| Err(RepositoryError::Duplicate));
+
+    let result = provisioner(users, MockOrganizationRepository::new())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_link_lost_to_a_concurrent_login_with_another_workos_id_is_account_link_required() {
+    // Between the lookup and the write, another login recorded another profile id;
+    // the store never overwrites it, so the user carries someone else's id.
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users.expect_insert().never();
+    users.expect_record_login().times(1).returning(|_, _, _| {
+        let mut other = user("jane@acme.example");
+        other.workos_profile_id = Some("prof_someone_else".to_owned());
+        Ok(Some(other))
+    });
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn losing_the_insert_race_to_a_user_whose_email_is_not_vouched_is_account_link_required() {
+    let mut identity = authkit_identity("jane@acme.example");
+    identity.email_verified = Some(false);
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users.expect_record_login().never();
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn store_outage_while_reading_the_users_organization_is_a_store_error_not_a_refusal() {
+    let identity = sso_identity("jane@acme.example");
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
+
+    let result = provisioner(
+        users_matching_by_email_only(user("jane@acme.example")),
+        organizations,
+    )
+    .find_or_create(&identity, None)
+    .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}
+
 // ---- new users -----------------------------------------------------------------
 
 #[tokio::test]
@@ -326,6 +755,10 @@ fn default_policy_gives_new_users_the_least_privilege_and_the_split_preference()
     assert_eq!(policy.default_role, AccessRole::SalesRep);
     assert_eq!(policy.default_conversation_open_preference, "split");
     assert_eq!(policy.default_organization_id, None);
+    assert!(
+        policy.join_oldest_organization,
+        "JOIN_OLDEST_ORGANIZATION defaults to true"
+    );
 }
 
 #[tokio::test]
@@ -375,6 +808,7 @@ async fn new_user_gets_the_configured_default_role_and_preference() {
         default_role: AccessRole::DepartmentHead,
         default_conversation_open_preference: "stacked".to_owned(),
         default_organization_id: None,
+        join_oldest_organization: true,
     };
     let mut users = MockUserRepository::new();
     expect_nobody_found(&mut users, "jane@acme.example");
@@ -405,6 +839,11 @@ async fn new_user_joins_the_oldest_org_when_no_other_choice() {
         .returning(|new_user| Ok(created(new_user)));
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
+    organizations
+        .expect_find_by_workos_organization()
+        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .times(1)
+        .returning(|_| Ok(None));
     organizations
         .expect_oldest()
         .times(1)
@@ -521,7 +960,11 @@ async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity
         .withf(move |id, link, _| *id == oid(USER_ID) && link.as_ref() == Some(&expected_link))
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _| Ok(Some(user("jane@acme.example"))));
+        .returning(|_, _, _| {
+            let mut linked = user("jane@acme.example");
+            linked.workos_user_id = Some("user_authkit_1".to_owned());
+            Ok(Some(linked))
+        });
 
     let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
@@ -648,6 +1091,7 @@ async fn unusable_identity_email_is_refused_before_any_repository_call() {
         users.expect_record_login().never();
         let mut organizations = MockOrganizationRepository::new();
         organizations.expect_find_by_id().never();
+        organizations.expect_find_by_workos_organization().never();
         organizations.expect_oldest().never();
 
         let result = provisioner(users, organizations)
@@ -678,7 +1122,7 @@ async fn requested_organization_that_exists_wins() {
     };
 
     let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(Some(ACME_ORG))
+        .choose_organization(None, Some(ACME_ORG))
         .await
         .unwrap();
 
@@ -696,7 +1140,7 @@ async fn requested_organization_id_in_upper_case_with_spaces_is_accepted() {
     organizations.expect_oldest().never();
 
     let chosen = provisioner(MockUserRepository::new(), organizations)
-        .choose_organization(Some(" 64A1B2C3D4E5F60012345678 "))
+        .choose_organization(None, Some(" 64A1B2C3D4E5F60012345678 "))
         .await
         .unwrap();
 
@@ -719,7 +1163,7 @@ async fn requested_workos_organization_id_falls_through_without_being_looked_up(
     };
 
     let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
+        .choose_organization(None, Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
         .await
         .unwrap();
 
@@ -736,7 +1180,7 @@ async fn requested_workos_organization_id_without_a_default_goes_to_the_oldest_w
         .returning(|| Ok(Some(org(OLDEST_ORG))));
 
     let chosen = provisioner(MockUserRepository::new(), organizations)
-        .choose_organization(Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
+        .choose_organization(None, Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
         .await
         .unwrap();
 
@@ -766,7 +1210,7 @@ async fn requested_organization_that_does_not_exist_falls_through_to_the_default
     };
 
     let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(Some(MISSING_ORG))
+        .choose_organization(None, Some(MISSING_ORG))
         .await
         .unwrap();
 
@@ -791,7 +1235,7 @@ async fn missing_default_organization_falls_through_to_the_oldest() {
     };
 
     let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(None)
+        .choose_organization(None, None)
         .await
         .unwrap();
 
@@ -809,7 +1253,7 @@ async fn no_organization_at_all_is_no_organization() {
     };
 
     let result = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(Some(MISSING_ORG))
+        .choose_organization(None, Some(MISSING_ORG))
         .await;
 
     assert!(
@@ -828,7 +1272,357 @@ async fn organization_store_outage_is_a_store_error_not_a_fallback() {
     organizations.expect_oldest().never();
 
     let result = provisioner(MockUserRepository::new(), organizations)
-        .choose_organization(Some(ACME_ORG))
+        .choose_organization(None, Some(ACME_ORG))
+        .await;
+
+    assert!(
+        matches!(
+            result,
+            Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
+        ),
+        "{result:?}"
+    );
+}
+
+// ---- choosing an organization: the trust rules ----------------------------------------
+
+/// Organizations: [`ACME_ORG`] mapped to [`WORKOS_ORG_A`], [`DEFAULT_ORG`] mapped to
+/// nothing, [`OLDEST_ORG`] mapped to [`WORKOS_ORG_B`]; `oldest` must not be asked.
+fn mapped_organizations() -> MockOrganizationRepository {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().returning(|id| {
+        Ok(if id == oid(ACME_ORG) {
+            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
+        } else if id == oid(DEFAULT_ORG) {
+            Some(org(DEFAULT_ORG))
+        } else if id == oid(OLDEST_ORG) {
+            Some(mapped_org(OLDEST_ORG, WORKOS_ORG_B))
+        } else {
+            None
+        })
+    });
+    organizations.expect_find_by_workos_organization().returning(|w| {
+        Ok(if w.as_str() == WORKOS_ORG_A {
+            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
+        } else if w.as_str() == WORKOS_ORG_B {
+            Some(mapped_org(OLDEST_ORG, WORKOS_ORG_B))
+        } else {
+            None
+        })
+    });
+    organizations.expect_oldest().never();
+    organizations
+}
+
+/// A WorkOS organization mapped to no local organization.
+const UNMAPPED_WORKOS_ORG: &str = "org_01HXUNMAPPED0000000000000";
+
+#[tokio::test]
+async fn rule_1_a_new_user_of_a_mapped_workos_organization_joins_the_mapped_organization() {
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+    for requested in [
+        None,
+        Some(ACME_ORG),
+        Some(" 64A1B2C3D4E5F60012345678 "),
+        Some(MISSING_ORG),
+        Some("not-an-id"),
+        Some(WORKOS_ORG_B),
+    ] {
+        let chosen = provisioner_with(MockUserRepository::new(), mapped_organizations(), policy.clone())
+            .choose_organization(Some(&workos_org(WORKOS_ORG_A)), requested)
+            .await
+            .unwrap();
+        assert_eq!(chosen.id, oid(ACME_ORG), "{requested:?}");
+    }
+}
+
+#[tokio::test]
+async fn rule_1_a_new_user_of_a_mapped_workos_organization_naming_another_existing_organization_is_a_mismatch()
+ {
+    for requested in [DEFAULT_ORG, OLDEST_ORG] {
+        let result = provisioner(MockUserRepository::new(), mapped_organizations())
+            .choose_organization(Some(&workos_org(WORKOS_ORG_A)), Some(requested))
+            .await;
+        assert!(
+            matches!(result, Err(ProvisionError::OrganizationMismatch)),
+            "{requested}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rule_1_a_new_sso_user_of_a_mapped_workos_organization_is_created_in_it() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == oid(ACME_ORG))
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    // Neither the default nor the oldest organization is consulted.
+    organizations.expect_find_by_id().never();
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let result = provisioner_with(users, organizations, policy)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.organization_id, oid(ACME_ORG));
+}
+
+#[tokio::test]
+async fn rule_1_a_new_user_naming_another_organization_than_the_mapped_one_is_a_mismatch_and_nothing_is_inserted()
+ {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users.expect_insert().never();
+
+    let result = provisioner(users, mapped_organizations())
+        .find_or_create(&identity, Some(DEFAULT_ORG))
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::OrganizationMismatch)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_1_the_authkit_answers_workos_organization_maps_a_new_user_too() {
+    let mut identity = authkit_identity("jane@acme.example");
+    identity.organization_id = Some(WORKOS_ORG_B.to_owned());
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+
+    let result = provisioner(users, mapped_organizations())
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn rule_2_a_requested_unmapped_organization_is_joined_by_an_identity_of_an_unmapped_or_no_workos_organization()
+ {
+    for workos in [None, Some(UNMAPPED_WORKOS_ORG)] {
+        let workos = workos.map(workos_org);
+        let chosen = provisioner(MockUserRepository::new(), mapped_organizations())
+            .choose_organization(workos.as_ref(), Some(DEFAULT_ORG))
+            .await
+            .unwrap();
+        assert_eq!(chosen.id, oid(DEFAULT_ORG), "{workos:?}");
+    }
+}
+
+#[tokio::test]
+async fn rule_2_a_requested_mapped_organization_is_a_mismatch_for_an_identity_outside_its_workos_organization()
+ {
+    // No WorkOS organization (AuthKit), an unmapped one, or another company's.
+    for workos in [None, Some(UNMAPPED_WORKOS_ORG)] {
+        let workos = workos.map(workos_org);
+        let result = provisioner(MockUserRepository::new(), mapped_organizations())
+            .choose_organization(workos.as_ref(), Some(ACME_ORG))
+            .await;
+        assert!(
+            matches!(result, Err(ProvisionError::OrganizationMismatch)),
+            "{workos:?}: {result:?}"
+        );
+    }
+    let result = provisioner(MockUserRepository::new(), mapped_organizations())
+        .choose_organization(Some(&workos_org(WORKOS_ORG_B)), Some(ACME_ORG))
+        .await;
+    assert!(
+        matches!(result, Err(ProvisionError::OrganizationMismatch)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_2_an_authkit_user_naming_a_mapped_organization_is_a_mismatch_and_nothing_is_inserted() {
+    let identity = authkit_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users.expect_insert().never();
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+
+    let result = provisioner_with(users, mapped_organizations(), policy)
+        .find_or_create(&identity, Some(ACME_ORG))
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::OrganizationMismatch)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_3_the_default_organization_is_joined_when_nothing_is_mapped_or_requested() {
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+    for requested in [None, Some(MISSING_ORG), Some("not-an-id")] {
+        let chosen = provisioner_with(MockUserRepository::new(), mapped_organizations(), policy.clone())
+            .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), requested)
+            .await
+            .unwrap();
+        assert_eq!(chosen.id, oid(DEFAULT_ORG), "{requested:?}");
+    }
+}
+
+#[tokio::test]
+async fn rule_4_the_oldest_organization_is_joined_when_nothing_else_applies() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .times(1)
+        .returning(|_| Ok(None));
+    organizations.expect_find_by_id().never();
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+
+    let chosen = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), None)
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn rule_4_with_join_oldest_organization_off_nothing_else_applying_is_no_organization() {
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(oid(DEFAULT_ORG)),
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    // The request and the default name no organization.
+    organizations.expect_find_by_id().returning(|_| Ok(None));
+    organizations.expect_oldest().never();
+
+    let result = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), Some(MISSING_ORG))
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_4_with_join_oldest_organization_off_a_new_user_is_refused_and_nothing_is_inserted() {
+    let identity = authkit_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users.expect_insert().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+
+    let result = provisioner_with(users, organizations, policy)
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_4_with_join_oldest_organization_off_a_mapped_or_requested_organization_still_applies() {
+    let policy = ProvisioningPolicy {
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+    let chosen = provisioner_with(MockUserRepository::new(), mapped_organizations(), policy.clone())
+        .choose_organization(Some(&workos_org(WORKOS_ORG_A)), None)
+        .await
+        .unwrap();
+    assert_eq!(chosen.id, oid(ACME_ORG));
+    let chosen = provisioner_with(MockUserRepository::new(), mapped_organizations(), policy)
+        .choose_organization(None, Some(DEFAULT_ORG))
+        .await
+        .unwrap();
+    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+}
+
+#[tokio::test]
+async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
+    let mut identity = sso_identity("jane@acme.example");
+    identity.organization_id = Some("org_<script>".to_owned());
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_find_by_id().never();
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn organization_store_outage_while_finding_the_mapped_organization_is_a_store_error() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
+    organizations.expect_oldest().never();
+
+    let result = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(Some(&workos_org(WORKOS_ORG_A)), None)
         .await;
 
     assert!(

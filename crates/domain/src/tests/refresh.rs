@@ -133,6 +133,7 @@ impl Ports {
                     id,
                     name: "Acme".to_owned(),
                     session_settings: settings.clone(),
+                    workos_organization_id: None,
                 }))
             });
         self.tokens.expect_new_session_id().never();

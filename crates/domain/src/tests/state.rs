@@ -11,6 +11,14 @@ use crate::{
     StateChecking, Timestamp, TokenHash,
 };
 
+/// A state an SPA may choose: 23 characters of `A-Z a-z 0-9 - _ . ~`.
+const STATE: &str = "Zq3-x_9.~Lm4Np7Rs2Tv8Wy";
+
+/// What [`protector`] digests [`STATE`] to.
+fn state_digest() -> String {
+    format!("h({STATE})")
+}
+
 fn protector() -> MockStateProtector {
     let mut p = MockStateProtector::new();
     p.expect_hash_state()
@@ -170,6 +178,117 @@ async fn bad_start_requests_store_nothing() {
     ));
 }
 
+/// Starts a login with the SPA's `state`, with a store that must save nothing, and
+/// returns the refusal.
+async fn start_refused(state: &str) -> StartError {
+    let mut states = MockLoginStateStore::new();
+    states.expect_save().never();
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_authorization_url().never();
+    let input = AuthorizeInput {
+        state: Some(state.to_owned()),
+        ..Default::default()
+    };
+    match start_login(idp, states).start(input).await {
+        Err(e) => e,
+        Ok(started) => panic!("expected a refusal of {state:?}, got {started:?}"),
+    }
+}
+
+/// Starts a login with the SPA's `state`, which must be saved (digested as given)
+/// and forwarded to WorkOS as given.
+async fn start_accepted(state: &str) {
+    let mut states = MockLoginStateStore::new();
+    let digest = format!("h({state})");
+    states
+        .expect_save()
+        .withf(move |r| r.state_hash.as_str() == digest)
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut idp = MockIdentityProvider::new();
+    let forwarded = state.to_owned();
+    idp.expect_authorization_url()
+        .withf(move |r| r.state == forwarded)
+        .times(1)
+        .returning(|_| String::new());
+    let input = AuthorizeInput {
+        state: Some(state.to_owned()),
+        ..Default::default()
+    };
+    start_login(idp, states).start(input).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_spa_state_of_21_characters_is_refused_and_nothing_is_saved() {
+    let err = start_refused(&"a".repeat(21)).await;
+    assert!(
+        matches!(&err, StartError::InvalidRequest(m) if m.contains("state") && m.contains("22")),
+        "{err:?}"
+    );
+    // The three-character state of the review too.
+    let err = start_refused("abc").await;
+    assert!(
+        matches!(&err, StartError::InvalidRequest(m) if m.contains("state")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_spa_state_of_22_url_safe_characters_is_accepted_and_saved_as_given() {
+    start_accepted(&"a".repeat(22)).await;
+    start_accepted("AZaz09-_.~AZaz09-_.~Az").await;
+    start_accepted(STATE).await;
+}
+
+#[tokio::test]
+async fn a_spa_state_of_513_characters_is_refused_and_nothing_is_saved() {
+    let err = start_refused(&"a".repeat(513)).await;
+    assert!(
+        matches!(&err, StartError::InvalidRequest(m) if m.contains("state") && m.contains("512")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_spa_state_with_characters_outside_the_url_safe_set_is_refused_and_nothing_is_saved() {
+    for bad in [
+        "abcdefghijklmnopqrstuv+",
+        "abcdefghijklmnopqrstuv/",
+        "abcdefghijklmnopqrstuv=",
+        "abcdefghijklmnopqrstuv%20",
+        "abcdefghijk mnopqrstuvw",
+        " abcdefghijklmnopqrstuvw",
+        "abcdefghijklmnopqrstuvw\n",
+        "abcdefghijklmnopqrstuvé",
+        "<script>alert(1)</script>",
+        "                        ",
+    ] {
+        let err = start_refused(bad).await;
+        assert!(
+            matches!(&err, StartError::InvalidRequest(m) if m.contains("state")),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_spa_state_gets_a_generated_one() {
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_save()
+        .withf(|r| r.state_hash.as_str() == "h(random-state)")
+        .times(1)
+        .returning(|_| Ok(()));
+    let input = AuthorizeInput {
+        state: Some(String::new()),
+        ..Default::default()
+    };
+    start_login(idp_building_urls(), states)
+        .start(input)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_state_already_pending_is_refused() {
     let mut states = MockLoginStateStore::new();
@@ -177,7 +296,7 @@ async fn a_state_already_pending_is_refused() {
         .expect_save()
         .returning(|_| Err(RepositoryError::Duplicate));
     let input = AuthorizeInput {
-        state: Some("reused".into()),
+        state: Some(STATE.into()),
         ..Default::default()
     };
     assert!(matches!(
@@ -188,7 +307,7 @@ async fn a_state_already_pending_is_refused() {
 
 fn record(flow: Flow, redirect: &str, expires_at: Timestamp) -> LoginStateRecord {
     LoginStateRecord {
-        state_hash: TokenHash::new("h(st)"),
+        state_hash: TokenHash::new(state_digest()),
         flow,
         redirect_uri: redirect.to_owned(),
         organization_hint: None,
@@ -207,7 +326,7 @@ fn checked_login(
     let mut states = MockLoginStateStore::new();
     states
         .expect_take()
-        .withf(|h| h.as_str() == "h(st)")
+        .withf(|h| h.as_str() == state_digest())
         .times(1)
         .returning(move |_| Ok(found.clone()));
     ports.build().with_state_checking(StateChecking {
@@ -221,7 +340,7 @@ fn checked_login(
 fn posted(redirect: Option<&str>) -> CallbackInput {
     CallbackInput {
         code: Some(secret("code-1")),
-        state: Some("st".into()),
+        state: Some(STATE.into()),
         redirect_uri: redirect.map(str::to_owned),
         ..Default::default()
     }
@@ -233,7 +352,9 @@ async fn a_recorded_authkit_state_calls_only_authkit_with_the_derived_verifier()
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, "v(st)")))
+        .withf(|flow, _, pkce| {
+            *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, &format!("v({STATE})")))
+        })
         .times(1)
         .returning(|_, _, _| Err(ExchangeError::InvalidCode));
     let login = checked_login(
@@ -333,9 +454,10 @@ async fn an_unissued_state_uses_the_sso_then_authkit_fallback_when_accepted() {
 }
 
 #[tokio::test]
-async fn a_state_the_start_accepted_is_looked_up_at_the_callback_whatever_its_characters() {
-    // The longest state the start accepts, in characters of two bytes each.
-    let state = "é".repeat(crate::MAX_STATE_LEN);
+async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
+    // The longest state the start accepts, using every kind of character it accepts.
+    let state: String = "Az09-_.~".repeat(64);
+    assert_eq!(state.len(), crate::LoginState::MAX_LEN);
     let digest = format!("h({state})");
     let mut states = MockLoginStateStore::new();
     let saved = digest.clone();
@@ -382,6 +504,119 @@ async fn a_state_the_start_accepted_is_looked_up_at_the_callback_whatever_its_ch
         login.complete(posted).await,
         Err(LoginError::InvalidCode)
     ));
+}
+
+/// A login checking states with a store that must never be asked.
+fn login_never_taking(ports: LoginPorts, accept_unissued: bool) -> crate::CompleteLogin {
+    let mut states = MockLoginStateStore::new();
+    states.expect_take().never();
+    ports.build().with_state_checking(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: clock_at(now()),
+        accept_unissued,
+    })
+}
+
+fn posting_state(state: String) -> CallbackInput {
+    CallbackInput {
+        code: Some(secret("code-1")),
+        state: Some(state),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_posted_state_longer_than_512_is_invalid_even_when_unissued_states_are_accepted() {
+    for (state, accept_unissued) in [
+        ("a".repeat(513), false),
+        ("a".repeat(513), true),
+        ("a".repeat(10_000), true),
+        ("é".repeat(300), true),
+    ] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let result = login_never_taking(ports, accept_unissued)
+            .complete(posting_state(state))
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidState)),
+            "accept_unissued={accept_unissued}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_posted_state_the_start_would_refuse_is_invalid_without_a_lookup_when_checking_strictly() {
+    for state in [
+        "a".repeat(21),
+        "abc".to_owned(),
+        "abcdefghijklmnopqrstuv+".to_owned(),
+        "abcdefghijk mnopqrstuvw".to_owned(),
+        "é".repeat(30),
+    ] {
+        let mut ports = LoginPorts::default();
+        ports.idp_never_called();
+        let result = login_never_taking(ports, false)
+            .complete(posting_state(state.clone()))
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidState)),
+            "{state:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_posted_state_the_start_would_refuse_uses_the_fallback_without_a_lookup_when_unissued_states_are_accepted()
+ {
+    for state in ["a".repeat(21), "abcdefghijklmnopqrstuv+".to_owned()] {
+        let mut ports = LoginPorts::default();
+        let mut order = mockall::Sequence::new();
+        ports
+            .idp
+            .expect_exchange()
+            .withf(|flow, _, pkce| *flow == Flow::Sso && pkce.is_none())
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        ports
+            .idp
+            .expect_exchange()
+            .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.is_none())
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        let result = login_never_taking(ports, true)
+            .complete(posting_state(state.clone()))
+            .await;
+        assert!(
+            matches!(result, Err(LoginError::InvalidCode)),
+            "{state:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_posted_state_of_22_url_safe_characters_is_looked_up() {
+    let state = "a".repeat(22);
+    let digest = format!("h({state})");
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_take()
+        .withf(move |h| h.as_str() == digest)
+        .times(1)
+        .returning(|_| Ok(None));
+    let login = ports.build().with_state_checking(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: clock_at(now()),
+        accept_unissued: false,
+    });
+    let result = login.complete(posting_state(state)).await;
+    assert!(matches!(result, Err(LoginError::InvalidState)), "{result:?}");
 }
 
 #[test]

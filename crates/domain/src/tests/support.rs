@@ -10,6 +10,7 @@ use crate::{
     MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer, MockUserRepository, NewUser,
     ObjectIdHex, Organization, Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId,
     SessionIssuer, SessionLifetimes, StoredSessionSettings, Timestamp, TokenHash, User, WorkosLink,
+    WorkosOrganizationId,
 };
 
 /// The instant every fixed clock of these tests reads (2023-11-14T22:13:20Z).
@@ -27,6 +28,11 @@ pub(super) const DEFAULT_ORG: &str = "64a1b2c3d4e5f600123400de";
 pub(super) const OLDEST_ORG: &str = "64a1b2c3d4e5f6001234001d";
 /// A well-formed id that names no organization.
 pub(super) const MISSING_ORG: &str = "64a1b2c3d4e5f60012340000";
+
+/// The WorkOS organization of [`sso_identity`]'s connection ("org A").
+pub(super) const WORKOS_ORG_A: &str = "org_01HX9R3K4N6P8QZBVTYM2D5A7C";
+/// Another company's WorkOS organization ("org B").
+pub(super) const WORKOS_ORG_B: &str = "org_01HXBBBBBBBBBBBBBBBBBBBBBB";
 
 /// The redirect URI a login uses when it names none (`${CLIENT_URL}/signin`).
 pub(super) const DEFAULT_REDIRECT: &str = "http://localhost:5173/signin";
@@ -73,16 +79,31 @@ pub(super) fn user(address: &str) -> User {
     }
 }
 
-/// An organization without session overrides.
+/// An organization without session overrides, mapped to no WorkOS organization.
 pub(super) fn org(hex: &str) -> Organization {
     Organization {
         id: oid(hex),
         name: format!("Organization {hex}"),
         session_settings: StoredSessionSettings::none(),
+        workos_organization_id: None,
     }
 }
 
-/// An identity vouched for by enterprise SSO (`prof_sso_1`).
+/// Parses a WorkOS organization id.
+pub(super) fn workos_org(raw: &str) -> WorkosOrganizationId {
+    WorkosOrganizationId::parse(raw).expect("test WorkOS organization ids are valid")
+}
+
+/// An organization without session overrides, mapped to the WorkOS organization `workos`.
+pub(super) fn mapped_org(hex: &str, workos: &str) -> Organization {
+    Organization {
+        workos_organization_id: Some(workos_org(workos)),
+        ..org(hex)
+    }
+}
+
+/// An identity from enterprise SSO (`prof_sso_1`) through a connection of
+/// [`WORKOS_ORG_A`]; SSO profiles carry no `email_verified`.
 pub(super) fn sso_identity(address: &str) -> IdpIdentity {
     IdpIdentity {
         flow: Flow::Sso,
@@ -91,11 +112,12 @@ pub(super) fn sso_identity(address: &str) -> IdpIdentity {
         first_name: Some("Jane".to_owned()),
         last_name: Some("Doe".to_owned()),
         connection_id: Some("conn_okta_1".to_owned()),
-        organization_id: Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C".to_owned()),
+        organization_id: Some(WORKOS_ORG_A.to_owned()),
+        email_verified: None,
     }
 }
 
-/// An identity vouched for by AuthKit (`user_authkit_1`).
+/// An identity from AuthKit (`user_authkit_1`) whose address WorkOS verified.
 pub(super) fn authkit_identity(address: &str) -> IdpIdentity {
     IdpIdentity {
         flow: Flow::AuthKit,
@@ -105,6 +127,7 @@ pub(super) fn authkit_identity(address: &str) -> IdpIdentity {
         last_name: Some("Doe".to_owned()),
         connection_id: None,
         organization_id: None,
+        email_verified: Some(true),
     }
 }
 
@@ -301,6 +324,7 @@ impl LoginPorts {
                     id,
                     name: "Acme".to_owned(),
                     session_settings: StoredSessionSettings::none(),
+                    workos_organization_id: None,
                 }))
             });
     }

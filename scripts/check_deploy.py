@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Asserts the operator promises of deploy/ (docs/operations.md, "Deployment"):
+Kubernetes: seccomp, Pod Security "restricted" settings, probes with time-outs, a required
+MONGODB_URI from a Secret, STORE=mongodb, redirect and CORS settings, a preStop pause, a
+PodDisruptionBudget, the metrics port. Compose: MongoDB health check, the service
+waiting for it, restart policy, health check, the first organization. Dockerfile:
+.dockerignore, cache mounts, distroless non-root runtime, HEALTHCHECK.
+
+`check_deploy.py [ROOT]` checks ROOT/deploy (default: this repository); exits 1 listing
+every broken promise. `--self-test` breaks each promise in a copy and expects a failure.
+"""
+import copy
+import pathlib
+import sys
+
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def k8s_problems(docs):
+    problems = []
+    kinds = {d["kind"]: d for d in docs if d}
+    dep = kinds.get("Deployment")
+    if dep is None:
+        return ["k8s: no Deployment"]
+    pod = dep["spec"]["template"]["spec"]
+    labels = dep["spec"]["template"]["metadata"].get("labels", {})
+    psc = pod.get("securityContext", {})
+    if psc.get("runAsNonRoot") is not True:
+        problems.append("k8s: pod securityContext.runAsNonRoot is not true")
+    for c in pod["containers"]:
+        name = c["name"]
+        sc = c.get("securityContext", {})
+        seccomp = sc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+        if seccomp != "RuntimeDefault":
+            problems.append(f"k8s: {name}: seccompProfile is not RuntimeDefault")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"k8s: {name}: allowPrivilegeEscalation is not false")
+        if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+            problems.append(f"k8s: {name}: capabilities do not drop ALL")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"k8s: {name}: readOnlyRootFilesystem is not true")
+        for probe, path in (("readinessProbe", "/ready"), ("livenessProbe", "/health")):
+            p = c.get(probe) or {}
+            if p.get("httpGet", {}).get("path") != path:
+                problems.append(f"k8s: {name}: {probe} does not GET {path}")
+            if not p.get("timeoutSeconds"):
+                problems.append(f"k8s: {name}: {probe} has no timeoutSeconds")
+        env = {e["name"]: e for e in c.get("env", [])}
+        ref = env.get("MONGODB_URI", {}).get("valueFrom", {}).get("secretKeyRef")
+        if not ref:
+            problems.append(f"k8s: {name}: MONGODB_URI is not taken from a Secret")
+        elif ref.get("optional"):
+            problems.append(f"k8s: {name}: MONGODB_URI's secretKeyRef is optional")
+        if env.get("STORE", {}).get("value") != "mongodb":
+            problems.append(f"k8s: {name}: STORE is not mongodb")
+        for required in ("ALLOWED_REDIRECT_URIS", "CORS_ALLOWED_ORIGINS"):
+            if not env.get(required, {}).get("value"):
+                problems.append(f"k8s: {name}: {required} is not set")
+        if "preStop" not in c.get("lifecycle", {}):
+            problems.append(f"k8s: {name}: no preStop pause")
+        if 9464 not in [p.get("containerPort") for p in c.get("ports", [])]:
+            problems.append(f"k8s: {name}: metrics port 9464 is not declared")
+    pdb = kinds.get("PodDisruptionBudget")
+    if pdb is None:
+        problems.append("k8s: no PodDisruptionBudget")
+    elif not set(pdb["spec"]["selector"]["matchLabels"].items()) <= set(labels.items()):
+        problems.append("k8s: the PodDisruptionBudget does not select the Deployment's pods")
+    return problems
+
+
+def compose_problems(compose):
+    problems = []
+    services = compose.get("services", {})
+    mongo = services.get("mongo", {})
+    if "mongosh" not in " ".join(map(str, mongo.get("healthcheck", {}).get("test", []))):
+        problems.append("compose: mongo has no mongosh health check")
+    app = services.get("tether-auth", {})
+    depends = app.get("depends_on")
+    condition = depends.get("mongo", {}).get("condition") if isinstance(depends, dict) else None
+    if condition != "service_healthy":
+        problems.append("compose: tether-auth does not wait for mongo to be healthy")
+    if app.get("restart") != "unless-stopped":
+        problems.append("compose: tether-auth restart is not unless-stopped")
+    if "healthcheck" not in " ".join(map(str, app.get("healthcheck", {}).get("test", []))):
+        problems.append("compose: tether-auth has no `tether-auth healthcheck` health check")
+    if not any(
+        s.get("command", [])[:2] == ["organizations", "create"] for s in services.values()
+    ):
+        problems.append("compose: no service creates the first organization")
+    return problems
+
+
+def docker_problems(dockerfile, dockerignore):
+    problems = []
+    ignored = {line.strip().rstrip("/") for line in dockerignore.splitlines()}
+    for entry in ("target", ".git", ".tools"):
+        if entry not in ignored:
+            problems.append(f"docker: .dockerignore does not exclude {entry}")
+    if "--mount=type=cache" not in dockerfile:
+        problems.append("docker: no dependency cache mounts")
+    froms = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    if not froms or not (froms[-1].startswith("gcr.io/distroless/") and froms[-1].endswith(":nonroot")):
+        problems.append("docker: the runtime is not a distroless nonroot image")
+    if not any(l.startswith("HEALTHCHECK") for l in dockerfile.splitlines()) or '"healthcheck"' not in dockerfile:
+        problems.append("docker: no HEALTHCHECK with `tether-auth healthcheck`")
+    return problems
+
+
+def load(root):
+    deploy = root / "deploy"
+    return (
+        list(yaml.safe_load_all((deploy / "k8s" / "deployment.yaml").read_text())),
+        yaml.safe_load((deploy / "compose.yaml").read_text()),
+        (deploy / "Dockerfile").read_text(),
+        (root / ".dockerignore").read_text(),
+    )
+
+
+def problems_of(k8s, compose, dockerfile, dockerignore):
+    return k8s_problems(k8s) + compose_problems(compose) + docker_problems(dockerfile, dockerignore)
+
+
+def self_test(root):
+    """Every promise, broken alone, is reported."""
+    k8s, compose, dockerfile, dockerignore = load(root)
+
+    def container(docs):
+        return [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+
+    breakages = {
+        "seccomp": lambda k, c: [container(k)["securityContext"].pop("seccompProfile"),
+                                 [d for d in k if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["securityContext"].pop("seccompProfile")],
+        "readiness": lambda k, c: container(k)["readinessProbe"].pop("timeoutSeconds"),
+        "liveness": lambda k, c: container(k).pop("livenessProbe"),
+        "optional uri": lambda k, c: [e for e in container(k)["env"] if e["name"] == "MONGODB_URI"][0]["valueFrom"]["secretKeyRef"].update(optional=True),
+        "pdb": lambda k, c: k.remove([d for d in k if d["kind"] == "PodDisruptionBudget"][0]),
+        "preStop": lambda k, c: container(k).pop("lifecycle"),
+        "metrics port": lambda k, c: container(k).update(ports=[p for p in container(k)["ports"] if p["containerPort"] != 9464]),
+        "depends_on": lambda k, c: c["services"]["tether-auth"].update(depends_on=["mongo"]),
+        "mongo health": lambda k, c: c["services"]["mongo"].pop("healthcheck"),
+        "first organization": lambda k, c: c["services"].pop("create-organization"),
+    }
+    failed = []
+    for name, breaker in breakages.items():
+        k, c = copy.deepcopy(k8s), copy.deepcopy(compose)
+        breaker(k, c)
+        if not problems_of(k, c, dockerfile, dockerignore):
+            failed.append(name)
+    for name, df, di in (
+        ("healthcheck", "\n".join(l for l in dockerfile.splitlines() if not l.startswith("HEALTHCHECK")).replace('"healthcheck"', ""), dockerignore),
+        ("dockerignore", dockerfile, dockerignore.replace("target/", "")),
+    ):
+        if not problems_of(k8s, compose, df, di):
+            failed.append(name)
+    if failed:
+        print("check_deploy self-test: not detected: " + ", ".join(failed))
+        return 1
+    print(f"check_deploy self-test: {len(breakages) + 2} broken promises detected")
+    return 0
+
+
+def main(argv):
+    if argv[:1] == ["--self-test"]:
+        return self_test(ROOT)
+    root = pathlib.Path(argv[0]) if argv else ROOT
+    problems = problems_of(*load(root))
+    for p in problems:
+        print(p)
+    if problems:
+        return 1
+    print("deploy/: every promise of docs/operations.md holds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

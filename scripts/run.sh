@@ -47,8 +47,22 @@ if [ "$demo" = true ]; then
   if [ -z "${MONGODB_URI:-}" ] && [ -z "${MONGODB_URI_FILE:-}" ]; then
     export STORE="${STORE:-memory}"
   fi
-  if [ "${STORE:-}" = memory ]; then
-    export MEMORY_SEED="${MEMORY_SEED:-deploy/demo/store-seed.json}"
+  if [ "${STORE:-}" = memory ] && [ -z "${MEMORY_SEED:-}" ]; then
+    # The demo organization is mapped to the emulator's "Demo Co", whose id the emulator
+    # makes up at start: its SSO connection then vouches for ada@demo.example.
+    python3 - "$WORKOS_BASE_URL" deploy/demo/store-seed.json >.run/store-seed.json <<'PY'
+import json, sys, urllib.request
+base, seed_path = sys.argv[1], sys.argv[2]
+request = urllib.request.Request(base + "/organizations?limit=100",
+                                 headers={"Authorization": "Bearer sk_test_default"})
+workos = {o["name"]: o["id"] for o in json.load(urllib.request.urlopen(request, timeout=10))["data"]}
+seed = json.load(open(seed_path))
+for org in seed["organizations"]:
+    if org["name"] in workos:
+        org["workosOrganizationId"] = workos[org["name"]]
+json.dump(seed, sys.stdout, indent=2)
+PY
+    export MEMORY_SEED=.run/store-seed.json
   fi
   if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_SECRET_FILE:-}" ]; then
     JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"

@@ -1,7 +1,10 @@
 //! The seed of the in-memory store (`MEMORY_SEED`): organizations and users created at
 //! start-up with `STORE=memory`, so a demo can have e.g. a `SUPERADMIN` who may try the
 //! session-settings routes. Users are matched at login by e-mail address, like any
-//! existing user: they keep the seeded organization and role.
+//! existing user (so only when WorkOS vouches for the address, see `trust.md`: AuthKit
+//! verified it, or the SSO login comes through the WorkOS organization the seeded
+//! organization is mapped to with `workosOrganizationId`): they keep the seeded
+//! organization and role.
 //!
 //! ```json
 //! {"organizations": [{"name": "Demo Co", "users": [
@@ -11,7 +14,9 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use tether_domain::{AccessRole, Email, ObjectIdHex, StoredSessionSettings, Timestamp, User};
+use tether_domain::{
+    AccessRole, Email, ObjectIdHex, StoredSessionSettings, Timestamp, User, WorkosOrganizationId,
+};
 use tether_memory::InMemoryStore;
 
 use crate::settings::SettingsError;
@@ -25,6 +30,7 @@ pub struct MemorySeed {
 #[derive(Debug, Clone)]
 struct SeedOrganization {
     name: String,
+    workos_organization_id: Option<WorkosOrganizationId>,
     users: Vec<(Email, String, AccessRole)>,
 }
 
@@ -35,9 +41,11 @@ struct RawSeed {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RawOrganization {
     name: String,
+    #[serde(default)]
+    workos_organization_id: Option<String>,
     #[serde(default)]
     users: Vec<RawUser>,
 }
@@ -80,8 +88,16 @@ impl MemorySeed {
                         Ok((email, u.full_name, role))
                     })
                     .collect::<Result<Vec<_>, SettingsError>>()?;
+                let workos_organization_id = org
+                    .workos_organization_id
+                    .map(|raw| {
+                        WorkosOrganizationId::parse(&raw)
+                            .map_err(|e| bad(format!("organization {:?}: {e}", org.name)))
+                    })
+                    .transpose()?;
                 Ok(SeedOrganization {
                     name: org.name,
+                    workos_organization_id,
                     users,
                 })
             })
@@ -93,7 +109,12 @@ impl MemorySeed {
     pub fn apply(&self, store: &InMemoryStore, now: Timestamp) {
         let mut next_user: u64 = 0;
         for org in &self.organizations {
-            let id = store.add_organization(&org.name, now, StoredSessionSettings::none());
+            let id = store.add_mapped_organization(
+                &org.name,
+                now,
+                StoredSessionSettings::none(),
+                org.workos_organization_id.clone(),
+            );
             for (email, full_name, role) in &org.users {
                 next_user += 1;
                 // Seeded user ids: "5eed" then a counter, distinct from the store's ids.

@@ -1044,7 +1044,7 @@ mod tests {
         let jwt = temp_file("jwt", &format!("{}\n", "f".repeat(40)));
         let key = temp_file("key", "sk_from_file\r\n");
         let uri = temp_file("uri", "mongodb://user:pw@db:27017/x");
-        let state = temp_file("state", &format!("{}\n\n", "t".repeat(32)));
+        let state = temp_file("state", &format!("{}\n", "t".repeat(32)));
         let pairs: Vec<(String, String)> = env(&[("STORE", "mongodb")])
             .into_iter()
             .filter(|(k, _)| k != "JWT_SECRET" && k != "WORKOS_API_KEY")
@@ -1062,11 +1062,13 @@ mod tests {
             s.mongodb_uri.unwrap().expose_secret(),
             "mongodb://user:pw@db:27017/x"
         );
-        // Only one line break is taken off: the rest is the file's content.
-        assert_eq!(
-            s.state_secret.unwrap().expose_secret(),
-            format!("{}\n", "t".repeat(32))
-        );
+        assert_eq!(s.state_secret.unwrap().expose_secret(), "t".repeat(32));
+        // Only one line break is taken off; more white space is refused, not trimmed.
+        let padded = temp_file("state-padded", &format!("{}\n\n", "t".repeat(32)));
+        let pairs: Vec<(String, String)> = env(&[("STATE_SECRET_FILE", &padded.display().to_string())]);
+        let err = Settings::load_from(None, pairs).unwrap_err();
+        assert_eq!(err.key, "STATE_SECRET_FILE");
+        assert!(err.message.contains("white space"), "{}", err.message);
     }
 
     #[test]

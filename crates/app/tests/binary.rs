@@ -307,3 +307,106 @@ fn an_unknown_command_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_privileged_default_role_stops_start_up_and_names_the_setting() {
+    for role in ["ADMIN", "SUPERADMIN"] {
+        let (code, stderr) = run_to_exit(&[("DEFAULT_ROLE", role)]);
+        assert_eq!(code, Some(2), "{role}: {stderr}");
+        assert!(stderr.contains("invalid setting DEFAULT_ROLE"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_jwt_secret_with_a_trailing_newline_stops_start_up_naming_it_without_echoing_it() {
+    let padded = format!("{SECRET}\n");
+    let (code, stderr) = run_to_exit(&[("JWT_SECRET", &padded)]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid setting JWT_SECRET"), "{stderr}");
+    assert!(stderr.contains("white space"), "{stderr}");
+    assert!(!stderr.contains(SECRET), "the secret is not echoed: {stderr}");
+}
+
+/// `tether-auth organizations ARGS` against a fresh database on the test SecantusDB.
+fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let uri = std::env::var("TETHER_TEST_MONGODB_URI")
+        .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
+    let mut cmd = command(&[
+        ("STORE", "mongodb"),
+        ("MONGODB_URI", &uri),
+        ("MONGODB_DATABASE", database),
+    ]);
+    cmd.arg("organizations").args(args);
+    run_command(&mut cmd)
+}
+
+#[test]
+fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mongodb() {
+    let database = format!("binary_orgs_{}", std::process::id());
+    let (code, out, err) = organizations(
+        &database,
+        &[
+            "create",
+            "--name",
+            "Acme Corp",
+            "--workos-organization",
+            "org_ACME1",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("created ") && out.contains("org_ACME1") && out.contains("Acme Corp"),
+        "{out}"
+    );
+    let acme_id = out.split_whitespace().nth(1).expect("the new id").to_owned();
+    assert_eq!(acme_id.len(), 24, "{out}");
+
+    let (code, out, err) = organizations(&database, &["create", "--name", "Globex"]);
+    assert_eq!(code, Some(0), "{err}");
+    let globex_id = out.split_whitespace().nth(1).expect("the new id").to_owned();
+
+    // Acme's WorkOS organization is taken: refused, exit 1, nothing changed.
+    let (code, _, err) = organizations(&database, &["map", &globex_id, "org_ACME1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("already mapped to org_ACME1"), "{err}");
+    let (code, _, err) = organizations(
+        &database,
+        &[
+            "create",
+            "--name",
+            "Acme Again",
+            "--workos-organization",
+            "org_ACME1",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+
+    let (code, _, err) = organizations(&database, &["map", &acme_id, "--none"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = organizations(&database, &["map", &globex_id, "org_ACME1"]);
+    assert_eq!(code, Some(0), "{err}");
+
+    let (code, out, err) = organizations(&database, &["list"]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[0].starts_with(&acme_id) && rows[0].contains(" - ") && rows[0].ends_with("Acme Corp"),
+        "{out}"
+    );
+    assert!(
+        rows[1].starts_with(&globex_id) && rows[1].contains("org_ACME1"),
+        "{out}"
+    );
+
+    // Bad usage is exit 2 with the usage.
+    for bad in [
+        &["map", "nope", "org_1"][..],
+        &["create"],
+        &["map", &acme_id, "acme"],
+    ] {
+        let (code, _, err) = organizations(&database, bad);
+        assert_eq!(code, Some(2), "{bad:?}: {err}");
+        assert!(err.contains("organizations"), "{err}");
+    }
+}

@@ -59,6 +59,18 @@ impl InMemoryStore {
         created_at: Timestamp,
         settings: tether_domain::StoredSessionSettings,
     ) -> ObjectIdHex {
+        self.add_mapped_organization(name, created_at, settings, None)
+    }
+
+    /// Adds an organization mapped to a WorkOS organization (the caller keeps the
+    /// mappings unique) and returns its id.
+    pub fn add_mapped_organization(
+        &self,
+        name: &str,
+        created_at: Timestamp,
+        settings: tether_domain::StoredSessionSettings,
+        workos_organization_id: Option<WorkosOrganizationId>,
+    ) -> ObjectIdHex {
         let id = self.new_id(created_at);
         self.lock().organizations.push((
             created_at,
@@ -66,7 +78,7 @@ impl InMemoryStore {
                 id,
                 name: name.to_owned(),
                 session_settings: settings,
-                workos_organization_id: None,
+                workos_organization_id,
             },
         ));
         id

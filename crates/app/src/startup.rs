@@ -91,6 +91,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             database: settings.mongodb_database.clone(),
             server_selection_timeout: settings.mongodb_timeout,
             connect_timeout: settings.mongodb_timeout,
+            operation_timeout: settings.mongodb_timeout,
         })
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;

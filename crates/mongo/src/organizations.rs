@@ -18,7 +18,6 @@ use tether_domain::{
     StoredSessionSettings, Timestamp,
 };
 
-use crate::error::map_driver_error;
 use crate::users::{bson_date, object_id};
 use crate::{MongoStore, ORGANIZATIONS};
 
@@ -36,24 +35,27 @@ impl MongoStore {
 #[async_trait]
 impl OrganizationRepository for MongoStore {
     async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
-            .find_one(doc! { "_id": object_id(id) })
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.find_one",
+            self.organizations().find_one(doc! { "_id": object_id(id) }),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     /// Sorted by `{createdAt: 1, _id: 1}` (the `createdAt_id` index), first one. A
     /// document without `createdAt` sorts first, as MongoDB orders a missing field.
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
-            .find_one(doc! {})
-            .sort(doc! { "createdAt": 1, "_id": 1 })
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.find_oldest",
+            self.organizations()
+                .find_one(doc! {})
+                .sort(doc! { "createdAt": 1, "_id": 1 }),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     /// `find_one_and_update({_id}, {$set: {sessionSettings: {nine fields}, updatedAt}})`,
@@ -64,7 +66,8 @@ impl OrganizationRepository for MongoStore {
         settings: StoredSessionSettings,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
+        let organizations = self.organizations();
+        let update = organizations
             .find_one_and_update(
                 doc! { "_id": object_id(id) },
                 doc! { "$set": {
@@ -72,9 +75,9 @@ impl OrganizationRepository for MongoStore {
                     "updatedAt": bson_date(at),
                 } },
             )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_driver_error)?
+            .return_document(ReturnDocument::After);
+        self.run("organizations.find_one_and_update", update)
+            .await?
             .map(|d| organization_from_document(&d))
             .transpose()
     }

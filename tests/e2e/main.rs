@@ -5,5 +5,6 @@
 mod support;
 
 mod authorize;
+mod bounded;
 mod callback;
 mod session;

@@ -1,8 +1,10 @@
 //! # tether-auth (the service)
 //!
-//! Settings ([`settings`]), telemetry ([`telemetry`]) and wiring ([`startup`]) of
+//! Settings ([`settings`]), telemetry ([`telemetry`]), the metrics listener
+//! ([`metrics`]) and wiring ([`startup`]) of
 //! the tether-auth binary. End-to-end tests build an [`Application`] on port 0.
 
+pub mod metrics;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -415,7 +415,7 @@ impl RawSettings {
             request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
             rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
-            metrics_port: self.metrics_port,
+            metrics_port: metrics_port(self.metrics_port, self.port)?,
         })
     }
 }
@@ -429,6 +429,17 @@ fn rate_limit(per_minute: u32) -> Result<u32, SettingsError> {
         ));
     }
     Ok(per_minute)
+}
+
+/// `METRICS_PORT`: 0 (off) or a port other than the public one.
+fn metrics_port(metrics_port: u16, port: u16) -> Result<u16, SettingsError> {
+    if metrics_port != 0 && metrics_port == port {
+        return Err(SettingsError::new(
+            "METRICS_PORT",
+            "must differ from PORT: metrics are not served on the public port",
+        ));
+    }
+    Ok(metrics_port)
 }
 
 /// `TRUSTED_PROXIES`: CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or single addresses.
@@ -658,6 +669,7 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "proxy.internal"),
             ("METRICS_PORT", "70000"),
+            ("METRICS_PORT", "3000"),
         ] {
             let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
             assert!(

@@ -455,7 +455,7 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes() {
-    let app = TestApp::spawn(Options::new("metrics")).await;
+    let app = TestApp::spawn(Options::new("metrics").env("METRICS_PORT", closed_port().to_string())).await;
     let org = app.add_org("Acme", 1, doc! {}).await;
     let code = Browser::default()
         .sso_code("acme.example", "metrics@acme.example")
@@ -474,7 +474,10 @@ async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes
         .unwrap();
     let res = app
         .http
-        .get(format!("{}/metrics", app.base))
+        .get(format!(
+            "{}/metrics",
+            app.metrics_base.as_deref().expect("metrics port")
+        ))
         .send()
         .await
         .unwrap();

@@ -5,6 +5,7 @@
 mod support;
 
 mod authorize;
+mod bounded;
 mod callback;
 mod session;
 mod trust;

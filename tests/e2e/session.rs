@@ -72,7 +72,7 @@ async fn login_authkit(app: &TestApp, email: &str) -> Pair {
     auth_session(app.callback(json!({"code": code})).await).await
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
+pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
     refresh_with(app, json!({"refreshToken": refresh_token})).await
 }
 

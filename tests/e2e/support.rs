@@ -75,6 +75,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: mongodb::Database,
     pub db_name: String,
+    /// The metrics listener's base URL, when the test set `METRICS_PORT`.
+    pub metrics_base: Option<String>,
 }
 
 impl TestApp {
@@ -100,6 +102,9 @@ impl TestApp {
             // Most tests obtain codes from the emulator directly, as SPAs that build
             // WorkOS URLs themselves do; tests of issued states set it to false.
             ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
+            // Tests that need them set these: many services share one process and address.
+            ("METRICS_PORT".to_owned(), "0".to_owned()),
+            ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
         ];
         for (k, v) in options.env {
             env.retain(|(key, _)| key != &k);
@@ -110,6 +115,7 @@ impl TestApp {
             .await
             .expect("the service starts");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
         tokio::spawn(app.run_until_stopped());
         let client = mongodb::Client::with_uri_str(&uri)
             .await
@@ -122,6 +128,7 @@ impl TestApp {
                 .expect("http client"),
             db: client.database(&db_name),
             db_name,
+            metrics_base,
         }
     }
 

@@ -1,9 +1,11 @@
 //! # tether-auth (the service)
 //!
-//! Settings ([`settings`], [`seed`]), commands ([`cli`], [`organizations`]), telemetry ([`telemetry`]) and
-//! wiring ([`startup`]) of the tether-auth binary. End-to-end tests build an [`Application`] on port 0.
+//! Settings ([`settings`], [`seed`]), commands ([`cli`], [`organizations`]), telemetry
+//! ([`telemetry`]), the metrics listener ([`metrics`]) and wiring ([`startup`]) of the
+//! tether-auth binary. End-to-end tests build an [`Application`] on port 0.
 
 pub mod cli;
+pub mod metrics;
 pub mod organizations;
 pub mod seed;
 pub mod settings;

@@ -104,6 +104,11 @@ pub struct RawSettings {
     refresh_reuse_grace_seconds: u32,
     log_format: String,
     accept_unissued_state: bool,
+    request_body_timeout_ms: u64,
+    rate_limit_per_minute: u32,
+    #[serde(deserialize_with = "string_or_list")]
+    trusted_proxies: Vec<String>,
+    metrics_port: u16,
     session: RawSessionDefaults,
 }
 
@@ -141,6 +146,10 @@ impl Default for RawSettings {
             refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
             accept_unissued_state: false,
+            request_body_timeout_ms: 10_000,
+            rate_limit_per_minute: 60,
+            trusted_proxies: Vec::new(),
+            metrics_port: 9464,
             session: RawSessionDefaults::default(),
         }
     }
@@ -191,7 +200,8 @@ pub struct Settings {
     pub mongodb_uri: Option<SecretString>,
     /// Database name override.
     pub mongodb_database: Option<String>,
-    /// Server-selection and connect time-out of MongoDB.
+    /// Server-selection, connect and per-operation time-out of MongoDB
+    /// (`MONGODB_TIMEOUT_MS`, default 3000).
     pub mongodb_timeout: Duration,
     /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
@@ -231,6 +241,15 @@ pub struct Settings {
     /// Every setting by its environment name with its effective value, secrets redacted
     /// (what `tether-auth check-config` prints).
     effective: Vec<(String, String)>,
+    /// How long a request body may take to arrive (`REQUEST_BODY_TIMEOUT_MS`, default 10000).
+    pub request_body_timeout: Duration,
+    /// Requests a minute (and burst) per client address on the unauthenticated auth
+    /// routes (`RATE_LIMIT_PER_MINUTE`, default 60; 0 turns the limit off).
+    pub rate_limit_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`, CIDRs; default none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Port of the metrics listener on `HOST` (`METRICS_PORT`, default 9464; 0 turns it off).
+    pub metrics_port: u16,
 }
 
 impl Settings {
@@ -736,8 +755,52 @@ impl RawSettings {
             log_format,
             accept_unissued_state: self.accept_unissued_state,
             effective,
+            request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
+            rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,
+            trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
+            metrics_port: metrics_port(self.metrics_port, self.port)?,
         })
     }
+}
+
+/// `RATE_LIMIT_PER_MINUTE`: 0 (off) to 1 000 000.
+fn rate_limit(per_minute: u32) -> Result<u32, SettingsError> {
+    if per_minute > 1_000_000 {
+        return Err(SettingsError::new(
+            "RATE_LIMIT_PER_MINUTE",
+            "must be between 0 (off) and 1000000 requests a minute",
+        ));
+    }
+    Ok(per_minute)
+}
+
+/// `METRICS_PORT`: 0 (off) or a port other than the public one.
+fn metrics_port(metrics_port: u16, port: u16) -> Result<u16, SettingsError> {
+    if metrics_port != 0 && metrics_port == port {
+        return Err(SettingsError::new(
+            "METRICS_PORT",
+            "must differ from PORT: metrics are not served on the public port",
+        ));
+    }
+    Ok(metrics_port)
+}
+
+/// `TRUSTED_PROXIES`: CIDRs (`10.0.0.0/8`, `2001:db8::/32`) or single addresses.
+fn trusted_proxies(raw: &[String]) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    raw.iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError::new(
+                        "TRUSTED_PROXIES",
+                        format!("`{p}` is not an IP address or CIDR (e.g. 10.0.0.0/8)"),
+                    )
+                })
+        })
+        .collect()
 }
 
 /// `idleTimeoutMinutes` -> `IDLE_TIMEOUT_MINUTES`.
@@ -955,6 +1018,70 @@ mod tests {
         assert_eq!(s.allowed_redirect_uris, ["https://a.example/cb"]);
         assert_eq!(s.session_defaults.fields().idle_timeout_minutes, 60);
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn limits_default_as_documented_and_are_read_from_the_environment() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.mongodb_timeout, Duration::from_millis(3000));
+        assert_eq!(s.request_body_timeout, Duration::from_millis(10_000));
+        assert_eq!(s.rate_limit_per_minute, 60);
+        assert!(s.trusted_proxies.is_empty());
+        assert_eq!(s.metrics_port, 9464);
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("REQUEST_BODY_TIMEOUT_MS", "500"),
+                ("RATE_LIMIT_PER_MINUTE", "0"),
+                ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,2001:db8::/32"),
+                ("METRICS_PORT", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.request_body_timeout, Duration::from_millis(500));
+        assert_eq!(s.rate_limit_per_minute, 0);
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(s.trusted_proxies[1].contains(&"192.168.1.1".parse::<std::net::IpAddr>().unwrap()));
+        assert_eq!(s.metrics_port, 0);
+    }
+
+    #[test]
+    fn limits_in_a_config_file_use_the_lower_case_names() {
+        let dir = std::env::temp_dir().join(format!("tether-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("limits.toml");
+        std::fs::write(
+            &path,
+            "request_body_timeout_ms = 2000\nrate_limit_per_minute = 5\ntrusted_proxies = [\"10.0.0.0/8\"]\nmetrics_port = 9999\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(path.clone()), env(&[])).unwrap();
+        assert_eq!(s.request_body_timeout, Duration::from_millis(2000));
+        assert_eq!(s.rate_limit_per_minute, 5);
+        assert_eq!(s.trusted_proxies.len(), 1);
+        assert_eq!(s.metrics_port, 9999);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn bad_limits_name_their_setting() {
+        for (key, value) in [
+            ("MONGODB_TIMEOUT_MS", "0"),
+            ("REQUEST_BODY_TIMEOUT_MS", "0"),
+            ("REQUEST_BODY_TIMEOUT_MS", "soon"),
+            ("RATE_LIMIT_PER_MINUTE", "2000000"),
+            ("RATE_LIMIT_PER_MINUTE", "-1"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.internal"),
+            ("METRICS_PORT", "70000"),
+            ("METRICS_PORT", "3000"),
+        ] {
+            let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
+            assert!(
+                err.key == key || err.to_string().to_lowercase().contains(&key.to_lowercase()),
+                "{key}={value}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub enum StartError {
     /// The port could not be bound.
     #[error("PORT: cannot listen: {0}")]
     Bind(#[from] std::io::Error),
+    /// The metrics port could not be bound.
+    #[error("METRICS_PORT: cannot listen: {0}")]
+    MetricsBind(std::io::Error),
 }
 
 /// Replacements for adapters, for tests that control time or the identity provider.
@@ -91,6 +94,7 @@ pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
         database: settings.mongodb_database.clone(),
         server_selection_timeout: settings.mongodb_timeout,
         connect_timeout: settings.mongodb_timeout,
+        operation_timeout: settings.mongodb_timeout,
     })
 }
 
@@ -141,6 +145,8 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics listener's port and server.
+    metrics: Option<(u16, Server)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -261,7 +267,7 @@ impl Application {
             access,
             org_settings,
             readiness: stores.readiness,
-            metrics: Arc::new(tether_http::Metrics::default()),
+            limits: request_limits(&settings),
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
@@ -269,7 +275,20 @@ impl Application {
             .listen(listener)?
             .shutdown_timeout(10)
             .run();
-        Ok(Self { port, server })
+        let metrics = if settings.metrics_port == 0 {
+            None
+        } else {
+            let (port, server) =
+                crate::metrics::serve(&settings.host, settings.metrics_port, crate::metrics::handle())
+                    .map_err(StartError::MetricsBind)?;
+            tracing::info!(port, "metrics served on their own port at /metrics");
+            Some((port, server))
+        };
+        Ok(Self {
+            port,
+            server,
+            metrics,
+        })
     }
 
     /// The bound port.
@@ -277,8 +296,29 @@ impl Application {
         self.port
     }
 
+    /// The bound port of the metrics listener, unless `METRICS_PORT` is 0.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests (at most 10 s).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => tokio::try_join!(self.server, metrics).map(|_| ()),
+            None => self.server.await,
+        }
+    }
+}
+
+/// The body time-out and the per-client rate limit of `settings`.
+fn request_limits(settings: &Settings) -> tether_http::Limits {
+    tether_http::Limits {
+        body_timeout: settings.request_body_timeout,
+        rate_limit: std::num::NonZeroU32::new(settings.rate_limit_per_minute).map(|per_minute| {
+            Arc::new(tether_http::ClientRateLimit::new(
+                per_minute,
+                settings.trusted_proxies.clone(),
+            ))
+        }),
     }
 }

@@ -1,6 +1,7 @@
 //! The `tether-auth` binary as an operator runs it: start-up validation that names
 //! the bad setting, the explicit in-memory store, secrets from files, the
-//! `check-config` and `healthcheck` commands, and graceful shutdown on SIGTERM.
+//! `check-config`, `healthcheck` and `organizations` commands, graceful shutdown on
+//! SIGTERM, and flat memory and metrics under a flood of random HTTP methods.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +22,7 @@ fn command(env: &[(&str, &str)]) -> Command {
         .env("WORKOS_CLIENT_ID", "client_binary")
         .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
         .env("RUST_LOG", "info")
+        .env("METRICS_PORT", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -109,19 +111,24 @@ fn start_with(mut cmd: Command) -> Running {
 }
 
 fn get(port: u16, path: &str) -> String {
+    request(port, "GET", path)
+}
+
+/// One raw request with `method`; the whole answer (the connection closes after it).
+fn request(port: u16, method: &str, path: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("timeout");
-    write!(
+    // The service may close early on a head it refuses: what it answered still counts.
+    let _ = write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    answer
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    );
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[test]
@@ -409,4 +416,91 @@ fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mon
         assert_eq!(code, Some(2), "{bad:?}: {err}");
         assert!(err.contains("organizations"), "{err}");
     }
+}
+
+/// Resident memory of `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .expect("/proc status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// A random method of `len` upper-case letters (xorshift: no dependency needed).
+fn random_method(seed: &mut u64, len: usize) -> String {
+    (0..len)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            char::from(b'A' + (*seed % 26) as u8)
+        })
+        .collect()
+}
+
+#[test]
+fn a_flood_of_random_long_methods_leaves_memory_and_metrics_flat() {
+    const REQUESTS: usize = 200;
+    const METHOD_LEN: usize = 60_000;
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let running = start_with(command(&[("METRICS_PORT", &metrics_port.to_string())]));
+    let pid = running.child.id();
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    // Warm up: allocator arenas and worker buffers, as any traffic would.
+    for _ in 0..20 {
+        request(running.port, &random_method(&mut seed, METHOD_LEN), "/health");
+        get(running.port, "/health");
+    }
+    let before = rss(pid);
+    for i in 0..REQUESTS {
+        let path = ["/health", "/api/auth/workos/authorize", "/nowhere"][i % 3];
+        request(running.port, &random_method(&mut seed, METHOD_LEN), path);
+    }
+    let after = rss(pid);
+    let growth = after.saturating_sub(before);
+    eprintln!(
+        "RSS before the flood {} KiB, after {REQUESTS} requests {} KiB (+{} KiB)",
+        before / 1024,
+        after / 1024,
+        growth / 1024
+    );
+    assert!(growth < 5 * 1024 * 1024, "RSS grew by {growth} bytes");
+
+    let metrics = get(metrics_port, "/metrics");
+    assert!(
+        metrics.starts_with("HTTP/1.1 200"),
+        "{}",
+        &metrics[..metrics.len().min(300)]
+    );
+    assert!(metrics.len() < 200 * 1024, "/metrics is {} bytes", metrics.len());
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("tether_http_requests_total{"))
+    {
+        let method = line
+            .split("method=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a method label");
+        assert!(
+            [
+                "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "OTHER"
+            ]
+            .contains(&method),
+            "{line}"
+        );
+    }
+    assert!(
+        metrics.contains("method=\"OTHER\""),
+        "the flood is counted as OTHER"
+    );
+    let public = get(running.port, "/metrics");
+    assert!(public.starts_with("HTTP/1.1 404"), "{public}");
 }

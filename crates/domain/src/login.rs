@@ -341,6 +341,25 @@ impl CompleteLogin {
     /// Runs the callback: checks the input, exchanges the code, finds or creates the
     /// user and starts a session. Client mistakes are caught before WorkOS is called.
     pub async fn complete(&self, input: CallbackInput) -> Result<AuthSession, LoginError> {
+        self.complete_reporting_flow(input).await.1
+    }
+
+    /// [`CompleteLogin::complete`], also telling which API the login went to: `None`
+    /// when it failed before one was chosen (for metrics by flow).
+    pub async fn complete_reporting_flow(
+        &self,
+        input: CallbackInput,
+    ) -> (Option<Flow>, Result<AuthSession, LoginError>) {
+        let mut flow = None;
+        let result = self.complete_noting_flow(input, &mut flow).await;
+        (flow, result)
+    }
+
+    async fn complete_noting_flow(
+        &self,
+        input: CallbackInput,
+        flow: &mut Option<Flow>,
+    ) -> Result<AuthSession, LoginError> {
         if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
             tracing::info!(
                 provider_error = %sanitize(error, 64),
@@ -360,7 +379,12 @@ impl CompleteLogin {
             .resolve(input.redirect_uri.as_deref())
             .ok_or(LoginError::InvalidRedirectUri)?;
         let from_state = self.plan_from_state(input.state.as_deref(), redirect_uri).await?;
+        *flow = match from_state.plan {
+            ExchangePlan::Only(only) => Some(only),
+            ExchangePlan::SsoThenAuthKit => None,
+        };
         let identity = self.exchange(from_state.plan, &code, from_state.verifier).await?;
+        *flow = Some(identity.flow);
         // A new user joins the organization the callback names, else the one the login
         // was started for.
         let requested_organization = input.organization_id.or(from_state.organization_hint);

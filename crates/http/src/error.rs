@@ -2,9 +2,10 @@
 //! `{"error", "code", "requestId"}` with the contract's status. Client mistakes get
 //! a precise message; 5xx bodies stay generic and the cause goes to the log once.
 
+use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, error::JsonPayloadError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use tether_domain::{AccessError, FieldErrors, LogoutError, OrgSettingsError, RefreshError};
@@ -84,6 +85,12 @@ impl ApiError {
             retry_after_seconds: None,
             www_authenticate: None,
         }
+    }
+
+    /// The same error with a `Retry-After` of `seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     /// The status.
@@ -250,6 +257,14 @@ impl ApiError {
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "PAYLOAD_TOO_LARGE",
                     format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+                    request_id,
+                )
+            }
+            JsonPayloadError::Payload(PayloadError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "REQUEST_TIMEOUT",
+                    "The request body did not arrive in time.",
                     request_id,
                 )
             }

@@ -2,7 +2,9 @@
 //!
 //! The actix-web edge of tether-auth: routes, the wire DTOs (camelCase names live
 //! only here), one error type mapping every domain error to the contract's status
-//! and machine code, request ids, body limits and cache headers.
+//! and machine code, request ids, body limits and cache headers, the per-client rate
+//! limit and the body time-out ([`Limits`]), and request metrics through the `metrics`
+//! facade (the binary serves them on their own port).
 //!
 //! [`build_app`] returns the whole application; the binary serves it and tests drive
 //! it in process with `actix_web::test`.
@@ -10,7 +12,9 @@
 mod bearer;
 mod dto;
 mod error;
-mod metrics;
+mod limits;
+pub mod metrics;
+mod rate_limit;
 mod request_id;
 mod routes;
 
@@ -26,7 +30,8 @@ use tracing_actix_web::TracingLogger;
 
 pub use dto::{AuthSessionBody, SessionConfigBody, UserBody};
 pub use error::{ApiError, ErrorBody};
-pub use metrics::Metrics;
+pub use limits::{Limits, RATE_LIMITED_ROUTES};
+pub use rate_limit::ClientRateLimit;
 pub use request_id::RedactedRootSpan;
 
 /// Largest accepted JSON body, in bytes.
@@ -56,8 +61,8 @@ pub struct AppState {
     pub org_settings: OrganizationSettings,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
-    /// Request metrics, shared by every worker.
-    pub metrics: Arc<Metrics>,
+    /// The body time-out and the per-client rate limit.
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,10 +87,10 @@ pub fn build_app(
     >,
 > {
     App::new()
-        .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(error::json_config())
         .app_data(error::query_config())
+        .wrap(actix_web::middleware::from_fn(limits::guard))
         .wrap(actix_web::middleware::from_fn(metrics::record))
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())

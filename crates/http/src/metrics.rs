@@ -1,110 +1,104 @@
-//! Request metrics in the Prometheus text format (`GET /metrics`): a counter of
-//! requests by method, route pattern and status, and a latency histogram by route.
-//! Routes are recorded by their pattern (`/api/organizations/{organizationId}/...`),
-//! never by the concrete path, so ids and tokens never become label values.
+//! Request and outcome metrics through the `metrics` facade; the binary installs the
+//! Prometheus recorder and serves it on its own port (`METRICS_PORT`), never here.
+//!
+//! Every label value comes from a fixed set, so no request can grow the series:
+//! the method is one of the seven standard ones or `OTHER`, the route is the pattern
+//! (`/api/organizations/{organizationId}/...`) or `unmatched`, and an outcome is `ok`
+//! or one of the contract's error codes (`OTHER` for anything else).
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
 
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+/// HTTP requests by method, route and status.
+pub const REQUESTS_TOTAL: &str = "tether_http_requests_total";
+/// Time to answer, by route.
+pub const REQUEST_SECONDS: &str = "tether_http_request_duration_seconds";
+/// Login callbacks by flow and outcome.
+pub const LOGINS_TOTAL: &str = "tether_logins_total";
+/// Refresh-token rotations by outcome.
+pub const REFRESH_TOTAL: &str = "tether_refresh_total";
+/// Requests refused by the per-client rate limit, by route.
+pub const RATE_LIMITED_TOTAL: &str = "tether_rate_limited_total";
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    /// Count per bucket (not cumulative), plus one for `+Inf`.
-    buckets: [u64; BUCKETS.len() + 1],
-    sum_seconds: f64,
-    count: u64,
+/// The error codes an outcome label may carry; any other is `OTHER`.
+const KNOWN_CODES: [&str; 30] = [
+    "PROVIDER_ERROR",
+    "MISSING_CODE",
+    "INVALID_STATE",
+    "INVALID_REDIRECT_URI",
+    "INVALID_CODE",
+    "LOGIN_DISABLED",
+    "NO_ORGANIZATION",
+    "UPSTREAM_MISCONFIGURED",
+    "UPSTREAM_RATE_LIMITED",
+    "UPSTREAM_UNAVAILABLE",
+    "STORE_UNAVAILABLE",
+    "INTERNAL_ERROR",
+    "INVALID_REQUEST",
+    "PAYLOAD_TOO_LARGE",
+    "REQUEST_TIMEOUT",
+    "RATE_LIMITED",
+    "MISSING_REFRESH_TOKEN",
+    "REFRESH_TOKEN_INVALID",
+    "REFRESH_TOKEN_EXPIRED",
+    "REFRESH_TOKEN_REVOKED",
+    "REFRESH_TOKEN_REUSED",
+    "SESSION_EXPIRED",
+    "EMAIL_VERIFICATION_REQUIRED",
+    "MFA_ENROLLMENT",
+    "MFA_CHALLENGE",
+    "ORGANIZATION_SELECTION_REQUIRED",
+    "SSO_REQUIRED",
+    "ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED",
+    "IDENTITY_VERIFICATION_REQUIRED",
+    "NOT_FOUND",
+];
+
+/// The method as a label: one of the standard seven, else `OTHER`.
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
-impl Histogram {
-    fn observe(&mut self, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        let slot = BUCKETS
+/// An outcome label: `ok`, a known error code, or `OTHER`.
+pub(crate) fn outcome_label<T>(result: &Result<T, crate::ApiError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(e) => KNOWN_CODES
             .iter()
-            .position(|&le| seconds <= le)
-            .unwrap_or(BUCKETS.len());
-        self.buckets[slot] += 1;
-        self.sum_seconds += seconds;
-        self.count += 1;
+            .find(|known| **known == e.body().code)
+            .copied()
+            .unwrap_or("OTHER"),
     }
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    requests: BTreeMap<(String, String, u16), u64>,
-    durations: BTreeMap<String, Histogram>,
+/// Counts one login callback.
+pub(crate) fn record_login(flow: Option<tether_domain::Flow>, outcome: &'static str) {
+    let flow = flow.map_or("unknown", |f| f.as_str());
+    metrics::counter!(LOGINS_TOTAL, "flow" => flow, "outcome" => outcome).increment(1);
 }
 
-/// The service's request metrics, shared by every worker.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    inner: Mutex<Inner>,
+/// Counts one refresh.
+pub(crate) fn record_refresh(outcome: &'static str) {
+    metrics::counter!(REFRESH_TOTAL, "outcome" => outcome).increment(1);
 }
 
-impl Metrics {
-    /// Records one finished request.
-    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        *inner
-            .requests
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default() += 1;
-        inner
-            .durations
-            .entry(route.to_owned())
-            .or_default()
-            .observe(elapsed);
-    }
-
-    /// The Prometheus text exposition of everything recorded.
-    pub fn render(&self) -> String {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out = String::new();
-        out.push_str("# HELP tether_http_requests_total HTTP requests by method, route and status.\n");
-        out.push_str("# TYPE tether_http_requests_total counter\n");
-        for ((method, route, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "tether_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
-            );
-        }
-        out.push_str("# HELP tether_http_request_duration_seconds Time to answer, by route.\n");
-        out.push_str("# TYPE tether_http_request_duration_seconds histogram\n");
-        for (route, h) in &inner.durations {
-            let mut cumulative = 0;
-            for (i, le) in BUCKETS.iter().enumerate() {
-                cumulative += h.buckets[i];
-                let _ = writeln!(
-                    out,
-                    "tether_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "tether_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "tether_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "tether_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        out
-    }
+/// Counts one request refused by the rate limit.
+pub(crate) fn record_rate_limited(route: &'static str) {
+    metrics::counter!(RATE_LIMITED_TOTAL, "route" => route).increment(1);
 }
 
 /// Middleware: times every request and records it under its route pattern.
@@ -113,54 +107,51 @@ pub(crate) async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let res = next.call(req).await?;
-    if let Some(metrics) = metrics {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        metrics.record(&method, &route, res.status().as_u16(), started.elapsed());
-    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status();
+    metrics::counter!(
+        REQUESTS_TOTAL,
+        "method" => method,
+        "route" => route.clone(),
+        "status" => status.as_str().to_owned(),
+    )
+    .increment(1);
+    metrics::histogram!(REQUEST_SECONDS, "route" => route).record(started.elapsed());
     Ok(res)
-}
-
-/// `GET /metrics`.
-pub(crate) async fn expose(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
 }
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::StatusCode;
+
     use super::*;
+    use crate::ApiError;
 
     #[test]
-    fn requests_are_counted_by_route_and_status_with_cumulative_buckets() {
-        let m = Metrics::default();
-        m.record("POST", "/api/auth/workos/callback", 200, Duration::from_millis(3));
-        m.record(
-            "POST",
-            "/api/auth/workos/callback",
-            200,
-            Duration::from_millis(30),
-        );
-        m.record("POST", "/api/auth/workos/callback", 401, Duration::from_secs(10));
-        let text = m.render();
-        assert!(text.contains(
-            "tether_http_requests_total{method=\"POST\",route=\"/api/auth/workos/callback\",status=\"200\"} 2"
-        ));
-        assert!(text.contains("status=\"401\"} 1"));
-        assert!(text.contains("route=\"/api/auth/workos/callback\",le=\"0.005\"} 1"));
-        assert!(text.contains("route=\"/api/auth/workos/callback\",le=\"0.05\"} 2"));
-        assert!(text.contains("route=\"/api/auth/workos/callback\",le=\"5\"} 2"));
-        assert!(text.contains("route=\"/api/auth/workos/callback\",le=\"+Inf\"} 3"));
-        assert!(
-            text.contains(
-                "tether_http_request_duration_seconds_count{route=\"/api/auth/workos/callback\"} 3"
-            )
-        );
+    fn methods_outside_the_standard_seven_are_other() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let long = Method::from_bytes("X".repeat(60_000).as_bytes()).unwrap();
+        assert_eq!(method_label(&long), "OTHER");
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
+    }
+
+    #[test]
+    fn outcomes_are_ok_a_known_code_or_other() {
+        let outcome = |code: &str| {
+            outcome_label::<()>(&Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                code,
+                "m",
+                String::new(),
+            )))
+        };
+        assert_eq!(outcome_label(&Ok::<(), ApiError>(())), "ok");
+        assert_eq!(outcome("INVALID_STATE"), "INVALID_STATE");
+        assert_eq!(outcome("SOMETHING_WORKOS_INVENTED"), "OTHER");
     }
 }

@@ -1,7 +1,35 @@
-//! The one mapping from driver errors to [`RepositoryError`].
+//! The one mapping from driver errors to [`RepositoryError`], and the one place every
+//! driver operation runs: bounded by the operation time-out and timed.
+
+use std::future::IntoFuture;
+use std::time::{Duration, Instant};
 
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 use tether_domain::RepositoryError;
+
+/// Name of the histogram of store operation durations, labelled by `operation`.
+pub(crate) const STORE_OPERATION_SECONDS: &str = "tether_store_operation_seconds";
+
+/// Runs one driver operation within `limit`: its error goes through
+/// [`map_driver_error`]; running out of time is [`RepositoryError::Unavailable`] (the
+/// driver's own time-outs do not cover a server that accepts and then never answers).
+/// The duration is recorded under `operation`, a fixed name such as `users.find_one`.
+pub(crate) async fn bounded<T>(
+    operation: &'static str,
+    limit: Duration,
+    action: impl IntoFuture<Output = Result<T, Error>>,
+) -> Result<T, RepositoryError> {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(limit, action.into_future()).await;
+    metrics::histogram!(STORE_OPERATION_SECONDS, "operation" => operation).record(started.elapsed());
+    match outcome {
+        Ok(result) => result.map_err(map_driver_error),
+        Err(_) => Err(RepositoryError::Unavailable(format!(
+            "MongoDB did not answer {operation} within {} ms",
+            limit.as_millis()
+        ))),
+    }
+}
 
 /// MongoDB's duplicate key error code.
 pub(crate) const DUPLICATE_KEY: i32 = 11000;
@@ -100,6 +128,18 @@ mod tests {
             map_driver_error(command_error(50, "MaxTimeMSExpired")),
             RepositoryError::Unavailable(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_never_answers_is_unavailable_after_the_limit() {
+        let started = Instant::now();
+        let never = std::future::pending::<Result<(), Error>>();
+        let err = bounded("test.pending", Duration::from_millis(50), never)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepositoryError::Unavailable(_)), "{err:?}");
+        assert!(err.to_string().contains("test.pending"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

@@ -12,8 +12,11 @@
 //! Rules every adapter here follows:
 //! - documents are never replaced: updates use `$set` (or an update pipeline of `$set`
 //!   stages) so that fields this service does not know survive untouched;
-//! - every driver failure goes through one mapping (duplicate key → `Duplicate`,
-//!   unreachable server or time-out → `Unavailable`, anything else → `Unexpected`), and
+//! - every driver operation runs through one helper that bounds it by the operation
+//!   time-out (`MONGODB_TIMEOUT_MS`: a server that accepts and then stalls is
+//!   `Unavailable` too), records its duration as `tether_store_operation_seconds
+//!   {operation}` and maps its failure (duplicate key → `Duplicate`, unreachable server
+//!   or time-out → `Unavailable`, anything else → `Unexpected`), and
 //!   no message ever carries the connection string or a user's e-mail address;
 //! - a stored document this service cannot read yields `Unexpected`, naming the field
 //!   and the document id.
@@ -65,6 +68,10 @@ pub struct MongoConfig {
     pub server_selection_timeout: Duration,
     /// How long opening one connection may take.
     pub connect_timeout: Duration,
+    /// How long one operation may take in all (`MONGODB_TIMEOUT_MS`): past it the
+    /// operation is abandoned as [`RepositoryError::Unavailable`], also when the server
+    /// accepted the connection and then stopped answering.
+    pub operation_timeout: Duration,
 }
 
 /// The MongoDB store: users, organizations and refresh tokens of one database.
@@ -73,6 +80,7 @@ pub struct MongoConfig {
 #[derive(Clone)]
 pub struct MongoStore {
     database: Database,
+    operation_timeout: Duration,
 }
 
 impl fmt::Debug for MongoStore {
@@ -122,6 +130,7 @@ impl MongoStore {
         tracing::debug!(database = %database_name, "MongoDB client configured");
         Ok(Self {
             database: client.database(&database_name),
+            operation_timeout: config.operation_timeout,
         })
     }
 
@@ -130,11 +139,18 @@ impl MongoStore {
     /// # Errors
     /// [`RepositoryError::Unavailable`] when no server answered within the time-outs.
     pub async fn ping(&self) -> Result<(), RepositoryError> {
-        self.database
-            .run_command(doc! { "ping": 1 })
+        self.run("ping", self.database.run_command(doc! { "ping": 1 }))
             .await
             .map(|_| ())
-            .map_err(map_driver_error)
+    }
+
+    /// Runs one driver operation within the operation time-out (see [`error::bounded`]).
+    pub(crate) async fn run<T>(
+        &self,
+        operation: &'static str,
+        action: impl std::future::IntoFuture<Output = Result<T, mongodb::error::Error>>,
+    ) -> Result<T, RepositoryError> {
+        error::bounded(operation, self.operation_timeout, action).await
     }
 
     /// Creates the indexes this service relies on, if they do not exist yet
@@ -151,7 +167,14 @@ impl MongoStore {
     /// [`RepositoryError::Unexpected`] naming the collection when the server refuses an
     /// index (e.g. existing duplicates, or a conflicting index of the same name).
     pub async fn ensure_indexes(&self) -> Result<(), RepositoryError> {
-        indexes::ensure(&self.database).await
+        // Several round trips: a few operation time-outs in all, not forever.
+        tokio::time::timeout(self.operation_timeout * 4, indexes::ensure(&self.database))
+            .await
+            .unwrap_or_else(|_| {
+                Err(RepositoryError::Unavailable(
+                    "MongoDB did not finish creating the indexes in time".to_owned(),
+                ))
+            })
     }
 
     /// The database this store works in.
@@ -170,6 +193,7 @@ mod tests {
             database: database.map(str::to_owned),
             server_selection_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
+            operation_timeout: Duration::from_secs(2),
         }
     }
 

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
 use tether_domain::{Flow, LoginStateRecord, LoginStateStore, RepositoryError, Timestamp, TokenHash};
 
-use crate::error::map_driver_error;
 use crate::users::bson_date;
 use crate::{LOGIN_STATES, MongoStore};
 
@@ -54,37 +53,37 @@ impl LoginStateStore for MongoStore {
             document.insert("organizationHint", hint);
         }
         let states = self.database().collection::<Document>(LOGIN_STATES);
-        match states.insert_one(&document).await.map_err(map_driver_error) {
+        match self
+            .run("login_states.insert_one", states.insert_one(&document))
+            .await
+        {
             Err(RepositoryError::Duplicate) => {
                 // An expired state the TTL monitor has not removed yet is not pending:
                 // remove it (judged by the record's time, not the server's) and retry once.
-                let removed = states
-                    .delete_one(doc! {
-                        "stateHash": record.state_hash.as_str(),
-                        "expiresAt": { "$lte": bson_date(record.created_at) },
-                    })
-                    .await
-                    .map_err(map_driver_error)?
+                let delete = states.delete_one(doc! {
+                    "stateHash": record.state_hash.as_str(),
+                    "expiresAt": { "$lte": bson_date(record.created_at) },
+                });
+                let removed = self
+                    .run("login_states.delete_expired", delete)
+                    .await?
                     .deleted_count;
                 if removed == 0 {
                     return Err(RepositoryError::Duplicate);
                 }
-                states
-                    .insert_one(document)
+                self.run("login_states.insert_one", states.insert_one(document))
                     .await
                     .map(|_| ())
-                    .map_err(map_driver_error)
             }
             other => other.map(|_| ()),
         }
     }
 
     async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError> {
-        self.database()
-            .collection::<Document>(LOGIN_STATES)
-            .find_one_and_delete(doc! { "stateHash": state_hash.as_str() })
-            .await
-            .map_err(map_driver_error)?
+        let states = self.database().collection::<Document>(LOGIN_STATES);
+        let take = states.find_one_and_delete(doc! { "stateHash": state_hash.as_str() });
+        self.run("login_states.find_one_and_delete", take)
+            .await?
             .as_ref()
             .map(record_from_document)
             .transpose()

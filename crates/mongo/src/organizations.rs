@@ -23,7 +23,6 @@ use tether_domain::{
     SettingValue, StoredSessionSettings, Timestamp, WorkosOrganizationId,
 };
 
-use crate::error::map_driver_error;
 use crate::users::{bson_date, object_id};
 use crate::{MongoStore, ORGANIZATIONS};
 
@@ -47,49 +46,50 @@ impl MongoStore {
 #[async_trait]
 impl OrganizationRepository for MongoStore {
     async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
-            .find_one(doc! { "_id": object_id(id) })
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.find_one",
+            self.organizations().find_one(doc! { "_id": object_id(id) }),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     /// Sorted by `{createdAt: 1, _id: 1}` (the `createdAt_id` index), first one. A
     /// document without `createdAt` sorts first, as MongoDB orders a missing field.
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
-            .find_one(doc! {})
-            .sort(oldest_first())
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.find_oldest",
+            self.organizations().find_one(doc! {}).sort(oldest_first()),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     async fn find_by_workos_organization(
         &self,
         workos_organization_id: &WorkosOrganizationId,
     ) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
-            .find_one(doc! { WORKOS_ORGANIZATION_ID: workos_organization_id.as_str() })
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.find_by_workos_organization",
+            self.organizations()
+                .find_one(doc! { WORKOS_ORGANIZATION_ID: workos_organization_id.as_str() }),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     async fn list(&self) -> Result<Vec<Organization>, RepositoryError> {
         use futures_util::TryStreamExt;
-        let documents: Vec<Document> = self
-            .organizations()
-            .find(doc! {})
-            .sort(oldest_first())
-            .await
-            .map_err(map_driver_error)?
-            .try_collect()
-            .await
-            .map_err(map_driver_error)?;
+        let cursor = self
+            .run(
+                "organizations.find_all",
+                self.organizations().find(doc! {}).sort(oldest_first()),
+            )
+            .await?;
+        let documents: Vec<Document> = self.run("organizations.read_all", cursor.try_collect()).await?;
         documents.iter().map(organization_from_document).collect()
     }
 
@@ -100,10 +100,11 @@ impl OrganizationRepository for MongoStore {
         if let Some(workos) = &new.workos_organization_id {
             document.insert(WORKOS_ORGANIZATION_ID, workos.as_str());
         }
-        self.organizations()
-            .insert_one(document)
-            .await
-            .map_err(map_driver_error)?;
+        self.run(
+            "organizations.insert_one",
+            self.organizations().insert_one(document),
+        )
+        .await?;
         Ok(Organization {
             id: ObjectIdHex::from_bytes(id.bytes()),
             name: new.name,
@@ -126,13 +127,15 @@ impl OrganizationRepository for MongoStore {
             }
             None => doc! { "$unset": { WORKOS_ORGANIZATION_ID: "" }, "$set": { "updatedAt": bson_date(at) } },
         };
-        self.organizations()
-            .find_one_and_update(doc! { "_id": object_id(id) }, update)
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| organization_from_document(&d))
-            .transpose()
+        self.run(
+            "organizations.set_workos_organization",
+            self.organizations()
+                .find_one_and_update(doc! { "_id": object_id(id) }, update)
+                .return_document(ReturnDocument::After),
+        )
+        .await?
+        .map(|d| organization_from_document(&d))
+        .transpose()
     }
 
     /// `find_one_and_update({_id}, {$set: {sessionSettings: {nine fields}, updatedAt}})`,
@@ -143,7 +146,8 @@ impl OrganizationRepository for MongoStore {
         settings: StoredSessionSettings,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
-        self.organizations()
+        let organizations = self.organizations();
+        let update = organizations
             .find_one_and_update(
                 doc! { "_id": object_id(id) },
                 doc! { "$set": {
@@ -151,9 +155,9 @@ impl OrganizationRepository for MongoStore {
                     "updatedAt": bson_date(at),
                 } },
             )
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_driver_error)?
+            .return_document(ReturnDocument::After);
+        self.run("organizations.find_one_and_update", update)
+            .await?
             .map(|d| organization_from_document(&d))
             .transpose()
     }

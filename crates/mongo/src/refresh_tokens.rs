@@ -15,7 +15,6 @@ use tether_domain::{
     ObjectIdHex, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp, TokenHash,
 };
 
-use crate::error::map_driver_error;
 use crate::users::{bson_date, object_id};
 use crate::{MongoStore, REFRESH_TOKENS};
 
@@ -56,34 +55,36 @@ impl RefreshTokenStore for MongoStore {
         if let Some(at) = record.revoked_at {
             document.insert(REVOKED_AT, bson_date(at));
         }
-        self.refresh_tokens()
-            .insert_one(document)
-            .await
-            .map(|_| ())
-            .map_err(map_driver_error)
+        self.run(
+            "refresh_tokens.insert_one",
+            self.refresh_tokens().insert_one(document),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError> {
-        self.refresh_tokens()
-            .find_one(doc! { TOKEN_HASH: hash.as_str() })
-            .await
-            .map_err(map_driver_error)?
-            .map(|d| record_from_document(&d))
-            .transpose()
+        self.run(
+            "refresh_tokens.find_one",
+            self.refresh_tokens().find_one(doc! { TOKEN_HASH: hash.as_str() }),
+        )
+        .await?
+        .map(|d| record_from_document(&d))
+        .transpose()
     }
 
     /// `find_one_and_update({tokenHash, usedAt: null}, {$set: {usedAt}})`: the filter
     /// matches only while `usedAt` is absent (or `null`), and a single-document update is
     /// atomic, so exactly one of concurrent callers sees a document come back.
     async fn mark_used(&self, hash: &TokenHash, at: Timestamp) -> Result<bool, RepositoryError> {
-        self.refresh_tokens()
-            .find_one_and_update(
-                doc! { TOKEN_HASH: hash.as_str(), USED_AT: Bson::Null },
-                doc! { "$set": { USED_AT: bson_date(at) } },
-            )
+        let tokens = self.refresh_tokens();
+        let update = tokens.find_one_and_update(
+            doc! { TOKEN_HASH: hash.as_str(), USED_AT: Bson::Null },
+            doc! { "$set": { USED_AT: bson_date(at) } },
+        );
+        self.run("refresh_tokens.find_one_and_update", update)
             .await
             .map(|before| before.is_some())
-            .map_err(map_driver_error)
     }
 
     /// `update_many({sessionId, revokedAt: null}, {$set: {revokedAt}})`, then
@@ -96,33 +97,29 @@ impl RefreshTokenStore for MongoStore {
         at: Timestamp,
         retain_until: Timestamp,
     ) -> Result<u64, RepositoryError> {
-        let marked = self
-            .refresh_tokens()
-            .update_many(
-                doc! { SESSION_ID: session_id.as_str(), REVOKED_AT: Bson::Null },
-                doc! { "$set": { REVOKED_AT: bson_date(at) } },
-            )
-            .await
-            .map_err(map_driver_error)?
-            .modified_count;
-        self.refresh_tokens()
-            .update_many(
-                doc! { SESSION_ID: session_id.as_str(), EXPIRES_AT: { "$lt": bson_date(retain_until) } },
-                doc! { "$set": { EXPIRES_AT: bson_date(retain_until) } },
-            )
-            .await
-            .map_err(map_driver_error)?;
+        let tokens = self.refresh_tokens();
+        let revoke = tokens.update_many(
+            doc! { SESSION_ID: session_id.as_str(), REVOKED_AT: Bson::Null },
+            doc! { "$set": { REVOKED_AT: bson_date(at) } },
+        );
+        let marked = self.run("refresh_tokens.revoke", revoke).await?.modified_count;
+        let retain = tokens.update_many(
+            doc! { SESSION_ID: session_id.as_str(), EXPIRES_AT: { "$lt": bson_date(retain_until) } },
+            doc! { "$set": { EXPIRES_AT: bson_date(retain_until) } },
+        );
+        self.run("refresh_tokens.retain", retain).await?;
         Ok(marked)
     }
 
     /// Whether a record `{sessionId, revokedAt: {$ne: null}}` exists (uses `sessionId_1`).
     async fn is_session_revoked(&self, session_id: &SessionId) -> Result<bool, RepositoryError> {
-        self.refresh_tokens()
+        let tokens = self.refresh_tokens();
+        let find = tokens
             .find_one(doc! { SESSION_ID: session_id.as_str(), REVOKED_AT: { "$ne": Bson::Null } })
-            .projection(doc! { "_id": 1 })
+            .projection(doc! { "_id": 1 });
+        self.run("refresh_tokens.find_revoked", find)
             .await
             .map(|found| found.is_some())
-            .map_err(map_driver_error)
     }
 }
 

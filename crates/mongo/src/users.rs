@@ -20,7 +20,6 @@ use tether_domain::{
     WorkosLink,
 };
 
-use crate::error::map_driver_error;
 use crate::indexes::email_collation;
 use crate::{MongoStore, USERS};
 
@@ -87,8 +86,8 @@ impl MongoStore {
         } else {
             find
         };
-        find.await
-            .map_err(map_driver_error)?
+        self.run("users.find_one", find)
+            .await?
             .map(|d| user_from_document(&d))
             .transpose()
     }
@@ -116,11 +115,13 @@ impl MongoStore {
                 );
             }
         }
-        self.users()
-            .find_one_and_update(doc! { "_id": id }, vec![doc! { "$set": set }])
-            .return_document(ReturnDocument::After)
-            .await
-            .map_err(map_driver_error)
+        self.run(
+            "users.find_one_and_update",
+            self.users()
+                .find_one_and_update(doc! { "_id": id }, vec![doc! { "$set": set }])
+                .return_document(ReturnDocument::After),
+        )
+        .await
     }
 }
 
@@ -174,10 +175,8 @@ impl UserRepository for MongoStore {
         if let Some(organization) = &link.organization_id {
             document.insert(WORKOS_ORGANIZATION_ID, organization);
         }
-        self.users()
-            .insert_one(document)
-            .await
-            .map_err(map_driver_error)?;
+        self.run("users.insert_one", self.users().insert_one(document))
+            .await?;
         Ok(User {
             id: ObjectIdHex::from_bytes(id.bytes()),
             workos_user_id: (link.flow == Flow::AuthKit).then(|| link.subject.clone()),

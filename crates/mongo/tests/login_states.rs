@@ -19,6 +19,7 @@ async fn store(tag: &str) -> MongoStore {
         database: Some(format!("ls_{tag}_{}_{nanos}", std::process::id())),
         server_selection_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(5),
     })
     .await
     .expect("connect");

@@ -53,6 +53,7 @@ fn database_name(tag: &str) -> String {
 
 fn config(uri: String, database: Option<String>, timeout: Duration) -> MongoConfig {
     MongoConfig {
+        operation_timeout: timeout,
         uri: SecretString::from(uri),
         database,
         server_selection_timeout: timeout,

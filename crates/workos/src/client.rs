@@ -8,7 +8,7 @@
 
 use std::error::Error as _;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
@@ -17,6 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider, IdpIdentity};
 
+use crate::backoff::Backoff;
 use crate::classify::{classify_failure, parse_retry_after};
 use crate::config::{WorkosBuildError, WorkosConfig};
 
@@ -40,6 +41,7 @@ pub struct WorkosClient {
     authkit_authorize_url: Url,
     client_id: String,
     api_key: SecretString,
+    backoff: Backoff,
 }
 
 impl fmt::Debug for WorkosClient {
@@ -101,6 +103,7 @@ impl WorkosClient {
             authkit_authorize_url,
             client_id: config.client_id,
             api_key: config.api_key,
+            backoff: Backoff::default(),
         })
     }
 
@@ -187,6 +190,52 @@ impl IdentityProvider for WorkosClient {
         if code.expose_secret().is_empty() {
             return Err(ExchangeError::InvalidCode);
         }
+        if let Some(seconds) = self.backoff.remaining_seconds(Instant::now()) {
+            tracing::debug!(
+                flow = flow.as_str(),
+                seconds,
+                "WorkOS asked us to wait; not calling it"
+            );
+            return Err(ExchangeError::RateLimited {
+                retry_after_seconds: Some(seconds),
+            });
+        }
+        let started = Instant::now();
+        let result = self.exchange_once(flow, code, pkce_verifier).await;
+        if let Err(ExchangeError::RateLimited { retry_after_seconds }) = &result {
+            self.backoff.hold(*retry_after_seconds, Instant::now());
+        }
+        metrics::histogram!(
+            "tether_workos_exchange_seconds",
+            "api" => flow.as_str(),
+            "outcome" => outcome_label(&result),
+        )
+        .record(started.elapsed());
+        result
+    }
+}
+
+/// The fixed `outcome` label of an exchange.
+fn outcome_label<T>(result: &Result<T, ExchangeError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(ExchangeError::InvalidCode) => "INVALID_CODE",
+        Err(ExchangeError::StepRequired(_)) => "STEP_REQUIRED",
+        Err(ExchangeError::Misconfigured(_)) => "UPSTREAM_MISCONFIGURED",
+        Err(ExchangeError::RateLimited { .. }) => "UPSTREAM_RATE_LIMITED",
+        Err(ExchangeError::Unavailable(_)) => "UPSTREAM_UNAVAILABLE",
+        Err(ExchangeError::Unexpected(_)) => "UNEXPECTED_ANSWER",
+    }
+}
+
+impl WorkosClient {
+    /// One exchange request and the reading of its answer.
+    async fn exchange_once(
+        &self,
+        flow: Flow,
+        code: &SecretString,
+        pkce_verifier: Option<SecretString>,
+    ) -> Result<IdpIdentity, ExchangeError> {
         let (url, code_verifier) = match flow {
             Flow::Sso => (&self.sso_token_url, None),
             Flow::AuthKit => (

@@ -9,9 +9,15 @@
 //! - [`WorkosClient`]: the adapter; build it with [`WorkosClient::new`].
 //! - [`WorkosBuildError`]: why a configuration was refused.
 //!
+//! After a 429 no request goes to WorkOS until its `Retry-After` has passed (at most
+//! 10 minutes): exchanges in that window fail at once as rate-limited, with the seconds
+//! left. Every exchange's duration is recorded as `tether_workos_exchange_seconds{api,
+//! outcome}` through the `metrics` facade.
+//!
 //! Codes are single-use: a request is retried once only when the connection could not be
 //! established, never after a time-out or once it may have reached WorkOS.
 
+mod backoff;
 mod classify;
 mod client;
 mod config;

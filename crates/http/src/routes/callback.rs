@@ -14,12 +14,13 @@ pub(crate) async fn handle(
     state: web::Data<AppState>,
     body: web::Json<CallbackBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let session = state
+    let (flow, result) = state
         .login
-        .complete(body.into_inner().into_domain())
-        .await
-        .map_err(|e| ApiError::from_login(e, request_id_of(&req)))?;
-    Ok(auth_session_response(&session))
+        .complete_reporting_flow(body.into_inner().into_domain())
+        .await;
+    let result = result.map_err(|e| ApiError::from_login(e, request_id_of(&req)));
+    crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));
+    Ok(auth_session_response(&result?))
 }
 
 /// 200 with the auth session body and `Cache-Control: no-store`.

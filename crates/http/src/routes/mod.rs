@@ -16,7 +16,6 @@ use crate::request_id::request_id_of;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::live))
         .route("/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(crate::metrics::expose))
         .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
         .route("/api/auth/workos/callback", web::post().to(callback::handle));
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))

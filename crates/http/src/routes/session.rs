@@ -51,12 +51,13 @@ pub(crate) async fn refresh(
         .into_inner()
         .token()
         .ok_or_else(|| missing_refresh_token(request_id_of(&req)))?;
-    let session = state
+    let result = state
         .refresh
         .refresh(&token)
         .await
-        .map_err(|e| ApiError::from_refresh(e, request_id_of(&req)))?;
-    Ok(auth_session_response(&session))
+        .map_err(|e| ApiError::from_refresh(e, request_id_of(&req)));
+    crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
+    Ok(auth_session_response(&result?))
 }
 
 /// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,

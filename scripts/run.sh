@@ -50,7 +50,9 @@ if [ "$demo" = true ]; then
   if [ "${STORE:-}" = memory ] && [ -z "${MEMORY_SEED:-}" ]; then
     # The demo organization is mapped to the emulator's "Demo Co", whose id the emulator
     # makes up at start: its SSO connection then vouches for ada@demo.example.
-    python3 - "$WORKOS_BASE_URL" deploy/demo/store-seed.json >.run/store-seed.json <<'PY'
+    demo_seed=".run/store-seed-$$.json"
+    trap 'peers_stop; rm -f "$demo_seed"' EXIT
+    python3 - "$WORKOS_BASE_URL" deploy/demo/store-seed.json >"$demo_seed" <<'PY'
 import json, sys, urllib.request
 base, seed_path = sys.argv[1], sys.argv[2]
 request = urllib.request.Request(base + "/organizations?limit=100",
@@ -62,7 +64,7 @@ for org in seed["organizations"]:
         org["workosOrganizationId"] = workos[org["name"]]
 json.dump(seed, sys.stdout, indent=2)
 PY
-    export MEMORY_SEED=.run/store-seed.json
+    export MEMORY_SEED="$demo_seed"
   fi
   if [ -z "${JWT_SECRET:-}" ] && [ -z "${JWT_SECRET_FILE:-}" ]; then
     JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"

@@ -16,3 +16,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+
+# The API against its OpenAPI document (full runs only: a subset names filters).
+if [ "$#" -eq 0 ]; then
+  scripts/api-check.sh
+fi

@@ -6,4 +6,7 @@ mod support;
 
 mod authorize;
 mod callback;
+mod cors;
+mod openapi;
+mod request_ids;
 mod session;

@@ -3,6 +3,7 @@
 //! Settings ([`settings`]), telemetry ([`telemetry`]) and wiring ([`startup`]) of
 //! the tether-auth binary. End-to-end tests build an [`Application`] on port 0.
 
+mod origins;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

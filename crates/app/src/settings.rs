@@ -94,6 +94,8 @@ pub struct RawSettings {
     refresh_reuse_grace_seconds: u32,
     log_format: String,
     accept_unissued_state: bool,
+    #[serde(deserialize_with = "string_or_list")]
+    cors_allowed_origins: Vec<String>,
     session: RawSessionDefaults,
 }
 
@@ -123,6 +125,7 @@ impl Default for RawSettings {
             refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
             accept_unissued_state: false,
+            cors_allowed_origins: Vec::new(),
             session: RawSessionDefaults::default(),
         }
     }
@@ -183,6 +186,9 @@ pub struct Settings {
     /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
     /// default false): for SPAs that still build WorkOS URLs themselves.
     pub accept_unissued_state: bool,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`; default the
+    /// origin of `CLIENT_URL`).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -302,6 +308,7 @@ impl RawSettings {
         let default_role = AccessRole::parse(self.default_role.trim())
             .map_err(|e| SettingsError::new("DEFAULT_ROLE", e.to_string()))?;
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
+        let cors_allowed_origins = crate::origins::allowed_origins(&self.cors_allowed_origins, &client_url)?;
         let allowed_redirect_uris = self
             .allowed_redirect_uris
             .iter()
@@ -393,6 +400,7 @@ impl RawSettings {
             refresh_policy,
             log_format,
             accept_unissued_state: self.accept_unissued_state,
+            cors_allowed_origins,
         })
     }
 }

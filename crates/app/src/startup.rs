@@ -238,6 +238,7 @@ impl Application {
             org_settings,
             readiness: stores.readiness,
             metrics: Arc::new(tether_http::Metrics::default()),
+            allowed_origins: settings.cors_allowed_origins.clone(),
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();

@@ -8,9 +8,11 @@
 //! it in process with `actix_web::test`.
 
 mod bearer;
+mod cors;
 mod dto;
 mod error;
 mod metrics;
+pub mod openapi;
 mod request_id;
 mod routes;
 
@@ -58,6 +60,8 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     /// Request metrics, shared by every worker.
     pub metrics: Arc<Metrics>,
+    /// Origins whose browsers may call the API (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,7 +73,7 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The whole application: routes, JSON limits, request ids and request logging.
+/// The whole application: routes, JSON limits, CORS, request ids and request logging.
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -81,12 +85,15 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = cors::middleware(&state.allowed_origins);
     App::new()
         .app_data(web::Data::from(state.metrics.clone()))
         .app_data(web::Data::new(state))
         .app_data(error::json_config())
         .app_data(error::query_config())
         .wrap(actix_web::middleware::from_fn(metrics::record))
+        .wrap(cors)
+        .wrap(actix_web::middleware::from_fn(cors::finish))
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)

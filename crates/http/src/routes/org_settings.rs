@@ -16,10 +16,11 @@ use crate::error::ApiError;
 use crate::request_id::request_id_of;
 
 /// `{"success": true, "message"?: ..., "data": {nine fields}}`.
-#[derive(Debug, Serialize)]
-struct SettingsAnswer {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SettingsAnswer {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     message: Option<&'static str>,
     data: SessionConfigBody,
 }
@@ -58,6 +59,23 @@ fn setting_value(value: Value) -> Option<SettingValue> {
 }
 
 /// `GET`: the policy the organization resolves to.
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{organizationId}/session-settings",
+    operation_id = "getSessionSettings",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization's resolved session policy", body = SettingsAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN`, `TOKEN_EXPIRED`, `SESSION_REVOKED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN), `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -74,6 +92,26 @@ pub(crate) async fn get(
 
 /// `PUT`: any subset of the nine fields (`null` reverts one to the global default);
 /// 400 naming every refused field, nothing saved.
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{organizationId}/session-settings",
+    operation_id = "putSessionSettings",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    request_body(content = crate::openapi::SessionSettingsPatchBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_SESSION_SETTINGS` (with `fields`), `INVALID_REQUEST`", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN`, `TOKEN_EXPIRED`, `SESSION_REVOKED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN), `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn put(
     req: HttpRequest,
     state: web::Data<AppState>,

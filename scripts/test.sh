@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
 peers_up
+# shellcheck source=scripts/browser.sh
+source scripts/browser.sh
+browser_install
 
 # Documentation examples first; the main run's summary closes the output.
 cargo test --workspace --doc --quiet

@@ -5,6 +5,7 @@
 mod support;
 
 mod authorize;
+mod browser;
 mod callback;
 mod cors;
 mod openapi;

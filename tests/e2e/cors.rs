@@ -152,6 +152,10 @@ async fn another_origin_gets_no_access_control_header_at_all() {
     for (method, path) in API_ROUTES {
         let res = preflight(&app, OTHER_ORIGIN, method, path).await;
         assert_no_cors_headers(&res);
+        assert!(
+            list(header(&res, "vary")).contains(&"origin".to_owned()),
+            "Vary: Origin"
+        );
         assert_error(res, 403, "CORS_NOT_ALLOWED").await;
     }
     // Its actual requests get their usual answer, without CORS headers.

@@ -14,7 +14,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, AUTHORIZATION,
-    CONTENT_TYPE, RETRY_AFTER,
+    CONTENT_TYPE, HeaderValue, RETRY_AFTER, VARY,
 };
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
@@ -67,7 +67,12 @@ pub(crate) async fn finish(
             request_id_of(res.request()),
         );
         let (req, _) = res.into_parts();
-        return Ok(ServiceResponse::new(req, error.error_response()).map_into_right_body());
+        let mut answer = error.error_response();
+        // The answer depends on the origin: shared caches must not reuse it for another.
+        answer
+            .headers_mut()
+            .insert(VARY, HeaderValue::from_static("Origin"));
+        return Ok(ServiceResponse::new(req, answer).map_into_right_body());
     }
     if res.status() == StatusCode::OK {
         *res.response_mut().status_mut() = StatusCode::NO_CONTENT;

@@ -164,9 +164,26 @@ impl WebDriver {
             .unwrap_or_default()
             .to_owned()
     }
+}
 
-    async fn quit(self) {
-        let _ = self.http.delete(&self.session).send().await;
+impl Drop for WebDriver {
+    /// Ends the session even when an assertion failed: killing chromedriver alone would
+    /// leave Chromium running. Plain blocking HTTP, since drop cannot await.
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if let Some((host, path)) = self
+            .session
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split_once('/'))
+            && let Ok(mut stream) = std::net::TcpStream::connect(host)
+        {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(request.as_bytes());
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -227,7 +244,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
         .as_str()
         .expect("the page holds the token")
         .to_owned();
-    browser.quit().await;
+    drop(browser); // ends the browser session
     let res = app
         .http
         .get(format!("{}/api/auth/verify-token", app.base))

@@ -42,6 +42,8 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::put,
     ),
     components(schemas(crate::ErrorBody, crate::error::PendingOrganizationBody)),
+    // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
+    // `x-error-codes`: the codes its description names.
     modifiers(&CommonHeaders),
     tags(
         (name = "login", description = "Starting and completing a WorkOS sign-in"),
@@ -111,6 +113,14 @@ impl Modify for CommonHeaders {
             for operation in operations.into_iter().flatten() {
                 for (status, response) in operation.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response {
+                        let codes = error_codes(&response.description);
+                        if !codes.is_empty() {
+                            response.extensions = Some(
+                                [("x-error-codes", serde_json::json!(codes))]
+                                    .into_iter()
+                                    .collect(),
+                            );
+                        }
                         response.headers.insert("x-request-id".into(), request_id.clone());
                         if status == "503" || status == "429" {
                             response.headers.insert("Retry-After".into(), retry_after.clone());
@@ -120,6 +130,17 @@ impl Modify for CommonHeaders {
             }
         }
     }
+}
+
+/// The machine codes named in a response's description (`` `INVALID_STATE` ``), for
+/// the `x-error-codes` extension that client generators can read.
+fn error_codes(description: &str) -> Vec<&str> {
+    description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|code| code.len() > 1 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .collect()
 }
 
 /// `{"status": "ok"}`.
@@ -221,5 +242,26 @@ mod tests {
             ["token", "refreshToken", "sessionConfig", "user"]
         );
         assert_eq!(required("ErrorBody"), ["error", "code", "requestId"]);
+    }
+
+    #[test]
+    fn each_error_answer_lists_its_codes_for_machines() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let callback = &doc["paths"]["/api/auth/workos/callback"]["post"]["responses"];
+        assert_eq!(
+            callback["400"]["x-error-codes"],
+            serde_json::json!([
+                "INVALID_REQUEST",
+                "PROVIDER_ERROR",
+                "MISSING_CODE",
+                "INVALID_STATE",
+                "INVALID_REDIRECT_URI"
+            ])
+        );
+        assert_eq!(
+            callback["502"]["x-error-codes"],
+            serde_json::json!(["UPSTREAM_MISCONFIGURED", "UPSTREAM_UNAVAILABLE"])
+        );
+        assert!(callback["200"]["x-error-codes"].is_null());
     }
 }

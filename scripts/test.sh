@@ -11,6 +11,9 @@ scripts/check-deploy.sh
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
 peers_up
+# shellcheck source=scripts/browser.sh
+source scripts/browser.sh
+browser_install
 
 # Documentation examples first; the main run's summary closes the output.
 cargo test --workspace --doc --quiet
@@ -18,4 +21,9 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
+fi
+
+# The API against its OpenAPI document (full runs only: a subset names filters).
+if [ "$#" -eq 0 ]; then
+  scripts/api-check.sh
 fi

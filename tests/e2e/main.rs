@@ -6,6 +6,10 @@ mod support;
 
 mod authorize;
 mod bounded;
+mod browser;
 mod callback;
+mod cors;
+mod openapi;
+mod request_ids;
 mod session;
 mod trust;

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod metrics;
 pub mod organizations;
+mod origins;
 pub mod seed;
 pub mod settings;
 pub mod startup;

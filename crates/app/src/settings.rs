@@ -109,6 +109,8 @@ pub struct RawSettings {
     #[serde(deserialize_with = "string_or_list")]
     trusted_proxies: Vec<String>,
     metrics_port: u16,
+    #[serde(deserialize_with = "string_or_list")]
+    cors_allowed_origins: Vec<String>,
     session: RawSessionDefaults,
 }
 
@@ -150,6 +152,7 @@ impl Default for RawSettings {
             rate_limit_per_minute: 60,
             trusted_proxies: Vec::new(),
             metrics_port: 9464,
+            cors_allowed_origins: Vec::new(),
             session: RawSessionDefaults::default(),
         }
     }
@@ -250,6 +253,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Port of the metrics listener on `HOST` (`METRICS_PORT`, default 9464; 0 turns it off).
     pub metrics_port: u16,
+    /// Browser origins allowed to call the API (`CORS_ALLOWED_ORIGINS`; default the
+    /// origin of `CLIENT_URL`).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -659,6 +665,7 @@ impl RawSettings {
             ));
         }
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
+        let cors_allowed_origins = crate::origins::allowed_origins(&self.cors_allowed_origins, &client_url)?;
         let allowed_redirect_uris = self
             .allowed_redirect_uris
             .iter()
@@ -759,6 +766,7 @@ impl RawSettings {
             rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             metrics_port: metrics_port(self.metrics_port, self.port)?,
+            cors_allowed_origins,
         })
     }
 }

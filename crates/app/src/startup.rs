@@ -268,6 +268,7 @@ impl Application {
             org_settings,
             readiness: stores.readiness,
             limits: request_limits(&settings),
+            allowed_origins: settings.cors_allowed_origins.clone(),
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();

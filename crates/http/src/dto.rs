@@ -4,12 +4,14 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
+use utoipa::ToSchema;
 
 /// `POST /api/auth/workos/callback` body: every field an optional string.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CallbackBody {
     /// The one-time code.
+    #[schema(value_type = Option<String>)]
     pub code: Option<SecretString>,
     /// The CSRF state.
     pub state: Option<String>,
@@ -40,7 +42,7 @@ impl CallbackBody {
 }
 
 /// The nine session settings on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionConfigBody {
     /// `enabled`
@@ -81,7 +83,7 @@ impl From<&SessionConfig> for SessionConfigBody {
 }
 
 /// The compact user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
     /// Local id (24 hex).
@@ -112,7 +114,7 @@ impl From<&User> for UserBody {
 }
 
 /// The "auth session" answer shared by every way of signing in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSessionBody {
     /// The access token (JWT).

@@ -15,7 +15,7 @@ use crate::MAX_BODY_BYTES;
 use crate::request_id::request_id_of;
 
 /// The JSON body of every error.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Human message.
@@ -35,6 +35,7 @@ pub struct ErrorBody {
     pub email: Option<String>,
     /// For validation errors: each refused field with the reason.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
     pub fields: Option<FieldErrors>,
     /// For `PROVIDER_ERROR`: the provider's code, only when it is a clean one
     /// (`^[a-z0-9_.-]{1,64}$`); nothing else the client sent is answered back.
@@ -43,7 +44,7 @@ pub struct ErrorBody {
 }
 
 /// One organization offered during organization selection.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PendingOrganizationBody {
     /// WorkOS organization id.
     pub id: String,
@@ -126,7 +127,7 @@ impl ApiError {
             LoginError::InvalidState => new(
                 S::BAD_REQUEST,
                 "INVALID_STATE",
-                "The login state is missing, unknown, expired or already used. Start the login again.",
+                "The login state is missing, unknown, expired or already used; start every login at GET /api/auth/workos/authorize, which issues the state.",
             ),
             LoginError::InvalidRedirectUri => new(
                 S::BAD_REQUEST,
@@ -298,7 +299,11 @@ impl ResponseError for ApiError {
         if let Some(challenge) = self.www_authenticate {
             res.insert_header((WWW_AUTHENTICATE, HeaderValue::from_static(challenge)));
         }
-        res.json(&self.body)
+        let mut res = res.json(&self.body);
+        // The request's log line names the code (`error.code`); codes are a fixed set.
+        res.extensions_mut()
+            .insert(crate::request_id::ErrorCode(self.body.code.clone()));
+        res
     }
 }
 

@@ -10,10 +10,12 @@
 //! it in process with `actix_web::test`.
 
 mod bearer;
+mod cors;
 mod dto;
 mod error;
 mod limits;
 pub mod metrics;
+pub mod openapi;
 mod rate_limit;
 mod request_id;
 mod routes;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub readiness: Arc<dyn Readiness>,
     /// The body time-out and the per-client rate limit.
     pub limits: Limits,
+    /// Origins whose browsers may call the API (`scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -74,7 +78,7 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The whole application: routes, JSON limits, request ids and request logging.
+/// The whole application: routes, JSON limits, CORS, request ids and request logging.
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -86,12 +90,15 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let cors = cors::middleware(&state.allowed_origins);
     App::new()
         .app_data(web::Data::new(state))
         .app_data(error::json_config())
         .app_data(error::query_config())
         .wrap(actix_web::middleware::from_fn(limits::guard))
         .wrap(actix_web::middleware::from_fn(metrics::record))
+        .wrap(cors)
+        .wrap(actix_web::middleware::from_fn(cors::finish))
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)

@@ -1,6 +1,9 @@
-//! Request ids: every request gets one (tracing-actix-web generates it), it is
-//! echoed in the `x-request-id` response header and recorded on the request span.
-//! The span records the path only: query strings may carry `state` or `code`.
+//! Request ids: every request gets one, echoed in the `x-request-id` response header,
+//! in error bodies and recorded on the request span. An inbound `x-request-id`
+//! matching `^[A-Za-z0-9._:-]{1,128}$` is kept (a proxy's id follows the request);
+//! any other is replaced by the one tracing-actix-web generates.
+//! The span records the path only (query strings may carry `state` or `code`) and,
+//! for an error answer, its machine code.
 
 use std::future::{Ready, ready};
 
@@ -16,44 +19,90 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 /// The response header that carries the request id.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The request id of a request, as a string (empty if the middleware is missing).
-pub(crate) fn request_id_of(req: &actix_web::HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(ToString::to_string)
-        .unwrap_or_default()
+/// The id a request is known by, chosen once when its span starts.
+#[derive(Debug, Clone)]
+struct KeptRequestId(String);
+
+/// The machine code of an error answer, left on the response for the request's log line.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorCode(pub(crate) String);
+
+/// Whether an inbound id may be kept: 1 to 128 of `A-Za-z0-9._:-`.
+pub(crate) fn is_acceptable_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// Root span of a request with method, path (no query), request id and status.
+/// The inbound id when acceptable, else the generated one.
+fn choose_request_id(request: &ServiceRequest) -> String {
+    let inbound = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_acceptable_request_id(id));
+    match inbound {
+        Some(id) => id.to_owned(),
+        None => request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    }
+}
+
+/// The request id of a request, as a string (empty if the middleware is missing).
+pub(crate) fn request_id_of(req: &actix_web::HttpRequest) -> String {
+    let extensions = req.extensions();
+    match extensions.get::<KeptRequestId>() {
+        Some(kept) => kept.0.clone(),
+        None => extensions
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    }
+}
+
+/// Root span of a request with method, path (no query), request id, status and,
+/// for an error answer, its machine code (`error.code`).
 #[derive(Debug, Clone, Copy)]
 pub struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let request_id = choose_request_id(request);
+        request.extensions_mut().insert(KeptRequestId(request_id.clone()));
         tracing::info_span!(
             "http_request",
             http.method = %request.method(),
             http.path = %request.path(),
             request_id = %request_id,
             http.status_code = tracing::field::Empty,
+            error.code = tracing::field::Empty,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(res) => res.status(),
-            Err(e) => e.as_response_error().status_code(),
+        let (status, code) = match outcome {
+            Ok(res) => (
+                res.status(),
+                res.response()
+                    .extensions()
+                    .get::<ErrorCode>()
+                    .map(|c| c.0.clone()),
+            ),
+            Err(e) => (e.as_response_error().status_code(), None),
         };
         span.record("http.status_code", status.as_u16());
+        if let Some(code) = &code {
+            span.record("error.code", code.as_str());
+        }
+        let code = code.as_deref().unwrap_or("");
         if status.is_server_error() {
-            tracing::warn!(parent: &span, status = status.as_u16(), "request failed");
+            tracing::warn!(parent: &span, status = status.as_u16(), code, "request failed");
         } else {
-            tracing::info!(parent: &span, status = status.as_u16(), "request completed");
+            tracing::info!(parent: &span, status = status.as_u16(), code, "request completed");
         }
     }
 }
@@ -96,14 +145,33 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let id = req.extensions().get::<RequestId>().map(ToString::to_string);
+        let id = request_id_of(req.request());
         let fut = self.service.call(req);
         Box::pin(async move {
             let mut res = fut.await?;
-            if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
             Ok(res)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_acceptable_request_id;
+
+    #[test]
+    fn ids_of_the_allowed_alphabet_up_to_128_characters_are_kept() {
+        for id in ["a", "req-1", "edge:7f.a_b-C9", &"x".repeat(128)] {
+            assert!(is_acceptable_request_id(id), "{id}");
+        }
+    }
+
+    #[test]
+    fn empty_long_or_foreign_ids_are_replaced() {
+        for id in ["", &"x".repeat(129), "a b", "a/b", "id\u{e9}", "a;b", "<script>"] {
+            assert!(!is_acceptable_request_id(id), "{id}");
+        }
     }
 }

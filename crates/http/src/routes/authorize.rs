@@ -6,22 +6,33 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use tether_domain::AuthorizeInput;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::request_id::request_id_of;
 
 /// The query parameters, as the product documents them plus ours.
-#[derive(Default, Deserialize)]
+#[derive(Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuthorizeQuery {
+    /// Where WorkOS sends the browser back: `${CLIENT_URL}/signin` or one of `ALLOWED_REDIRECT_URIS`.
     redirect_uri: Option<String>,
+    /// The SPA's own random state (keep it in `sessionStorage`); generated when absent.
     state: Option<String>,
+    /// Pre-fills the address.
     login_hint: Option<String>,
+    /// A WorkOS `org_...` id (forwarded), or the 24-hex id of the organization a new user joins.
     organization_id: Option<String>,
+    /// Passed through to WorkOS.
     prompt: Option<String>,
+    /// A WorkOS connection id (`conn_...`).
     connection: Option<String>,
+    /// A WorkOS provider (`authkit`, `GoogleOAuth`, ...).
     provider: Option<String>,
+    /// A domain whose SSO connection to use.
     domain_hint: Option<String>,
+    /// `sso` or `authkit`.
     flow: Option<String>,
 }
 
@@ -49,6 +60,21 @@ fn wants_json(req: &HttpRequest) -> bool {
 }
 
 /// Records the login state and redirects to (or returns) the WorkOS URL.
+#[utoipa::path(
+    get,
+    path = "/api/auth/workos/authorize",
+    operation_id = "authorize",
+    tag = "login",
+    params(AuthorizeQuery),
+    responses(
+        (status = 200, description = "With `Accept: application/json`: the WorkOS authorization URL to navigate to", body = crate::openapi::AuthorizeUrlBody),
+        (status = 302, description = "To the WorkOS authorization URL", headers(("Location" = String, description = "The WorkOS authorization URL"))),
+        (status = 400, description = "`INVALID_REQUEST` (bad parameter or state), `INVALID_REDIRECT_URI`, `INVALID_STATE` (state already pending)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -9,6 +9,27 @@ use crate::error::ApiError;
 use crate::request_id::request_id_of;
 
 /// Exchanges the code, provisions the user and answers with an auth session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/workos/callback",
+    operation_id = "callback",
+    tag = "login",
+    request_body(content = CallbackBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Auth session created", body = AuthSessionBody),
+        (status = 400, description = "`INVALID_REQUEST`, `PROVIDER_ERROR`, `MISSING_CODE`, `INVALID_STATE`, `INVALID_REDIRECT_URI`", body = crate::ErrorBody),
+        (status = 401, description = "`INVALID_CODE`", body = crate::ErrorBody),
+        (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH` (a new user may not join the requested organization), or a further WorkOS step: `EMAIL_VERIFICATION_REQUIRED`, `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, ... (with `pendingAuthenticationToken`)", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 409, description = "`ACCOUNT_LINK_REQUIRED` (WorkOS does not vouch for the address of the existing user), `NO_ORGANIZATION`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
+        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn handle(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -8,8 +8,27 @@ use serde_json::json;
 use crate::AppState;
 
 /// `GET /health`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "operations",
+    responses((status = 200, description = "The process answers (liveness)", body = crate::openapi::HealthBody))
+)]
 pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// `HEAD /health`: the same, without a body (for probes that send HEAD).
+#[utoipa::path(
+    head,
+    path = "/health",
+    operation_id = "healthHead",
+    tag = "operations",
+    responses((status = 200, description = "The process answers (liveness)"))
+)]
+pub(crate) async fn live_head() -> HttpResponse {
+    live().await
 }
 
 /// The longest `GET /ready` waits for the store.
@@ -17,6 +36,16 @@ pub(crate) const READY_WITHIN: Duration = Duration::from_secs(2);
 
 /// `GET /ready`: 200 when the store answers within [`READY_WITHIN`], 503 otherwise.
 /// The body names no host and carries no driver text; the reason goes to the log.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The store answers (readiness)", body = crate::openapi::ReadyBody),
+        (status = 503, description = "The store does not answer", body = crate::openapi::ReadyBody),
+    )
+)]
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let outcome = tokio::time::timeout(READY_WITHIN, state.readiness.check())
         .await

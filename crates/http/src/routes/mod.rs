@@ -1,10 +1,10 @@
 //! Route table and the small handlers that only translate.
 
-mod authorize;
-mod callback;
-mod health;
-mod org_settings;
-mod session;
+pub(crate) mod authorize;
+pub(crate) mod callback;
+pub(crate) mod health;
+pub(crate) mod org_settings;
+pub(crate) mod session;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -14,10 +14,15 @@ use crate::request_id::request_id_of;
 
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::live))
-        .route("/ready", web::get().to(health::ready))
-        .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
-        .route("/api/auth/workos/callback", web::post().to(callback::handle));
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(health::live))
+            .route(web::head().to(health::live_head)),
+    )
+    .route("/ready", web::get().to(health::ready))
+    .route("/api-docs/openapi.json", web::get().to(crate::openapi::serve))
+    .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
+    .route("/api/auth/workos/callback", web::post().to(callback::handle));
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))

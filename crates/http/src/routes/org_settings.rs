@@ -18,10 +18,11 @@ use crate::error::ApiError;
 use crate::request_id::request_id_of;
 
 /// `{"success": true, "message"?: ..., "data": {nine fields}}`.
-#[derive(Debug, Serialize)]
-struct SettingsAnswer {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct SettingsAnswer {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     message: Option<&'static str>,
     data: SessionConfigBody,
 }
@@ -60,6 +61,23 @@ fn setting_value(value: Value) -> Option<SettingValue> {
 }
 
 /// `GET`: the policy the organization resolves to.
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{organizationId}/session-settings",
+    operation_id = "getSessionSettings",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The organization's resolved session policy", body = SettingsAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn get(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -76,6 +94,27 @@ pub(crate) async fn get(
 
 /// `PUT`: any subset of the nine fields (`null` reverts one to the global default);
 /// 400 naming every refused field, nothing saved.
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{organizationId}/session-settings",
+    operation_id = "putSessionSettings",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    request_body(content = crate::openapi::SessionSettingsPatchBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_SESSION_SETTINGS` (with `fields`), `INVALID_REQUEST`", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn put(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -105,18 +144,21 @@ pub(crate) async fn put(
 }
 
 /// `{"success": true, "message"?: ..., "data": {"organizationId", "workosOrganizationId"}}`.
-#[derive(Debug, Serialize)]
-struct MappingAnswer {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct MappingAnswer {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'static str>,
     data: MappingData,
 }
 
-#[derive(Debug, Serialize)]
+/// An organization and the WorkOS organization it is mapped to.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MappingData {
+pub(crate) struct MappingData {
+    /// The organization's id (24 hex characters).
     organization_id: String,
+    /// The WorkOS organization (`org_...`), `null` when unmapped.
     workos_organization_id: Option<String>,
 }
 
@@ -138,6 +180,23 @@ fn mapping_answer(
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
+#[utoipa::path(
+    get,
+    path = "/api/organizations/{organizationId}/workos-organization",
+    operation_id = "getWorkosOrganization",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The WorkOS organization the organization is mapped to (`null` when unmapped)", body = MappingAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn get_workos_organization(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -155,6 +214,28 @@ pub(crate) async fn get_workos_organization(
 /// `PUT .../workos-organization`: `{"workosOrganizationId": "org_..."}` maps,
 /// `{"workosOrganizationId": null}` unmaps; 409 `CONFLICT` when another organization
 /// carries it.
+#[utoipa::path(
+    put,
+    path = "/api/organizations/{organizationId}/workos-organization",
+    operation_id = "putWorkosOrganization",
+    tag = "organizations",
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    request_body(content = crate::openapi::WorkosOrganizationBody, content_type = "application/json"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved; the mapping now stored", body = MappingAnswer),
+        (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_REQUEST` (not `{workosOrganizationId: org_... or null}`)", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 409, description = "`CONFLICT` (another organization is mapped to this WorkOS organization)", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn put_workos_organization(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -17,9 +17,11 @@ use crate::routes::callback::auth_session_response;
 use crate::{AppState, MAX_BODY_BYTES};
 
 /// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RefreshTokenBody {
+    /// `rt_...`
+    #[schema(value_type = Option<String>)]
     refresh_token: Option<SecretString>,
 }
 
@@ -42,6 +44,25 @@ fn missing_refresh_token(request_id: String) -> ApiError {
 
 /// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
 /// resolved afresh; the same body as the login callback.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    operation_id = "refresh",
+    tag = "session",
+    request_body(content = RefreshTokenBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "A new auth session (rotated refresh token)", body = crate::AuthSessionBody),
+        (status = 400, description = "`MISSING_REFRESH_TOKEN`, `INVALID_REQUEST`", body = crate::ErrorBody),
+        (status = 401, description = "`REFRESH_TOKEN_INVALID`, `REFRESH_TOKEN_EXPIRED`, `REFRESH_TOKEN_REVOKED`, `REFRESH_TOKEN_REUSED`, `SESSION_EXPIRED`", body = crate::ErrorBody),
+        (status = 403, description = "`LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -63,6 +84,25 @@ pub(crate) async fn refresh(
 /// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,
 /// without one, of the bearer access token (an expired one is accepted). Idempotent:
 /// 200 whether or not the session was still live.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    operation_id = "logout",
+    tag = "session",
+    request_body(content = Option<RefreshTokenBody>, content_type = "application/json", description = "Optional: without it, the bearer access token names the session"),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Logged out (also when the session had already ended)", body = crate::openapi::LogoutBody),
+        (status = 400, description = "`MISSING_CREDENTIALS`, `INVALID_REQUEST`", body = crate::ErrorBody),
+        (status = 401, description = "`INVALID_TOKEN`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -98,6 +138,19 @@ pub(crate) async fn logout(
 
 /// `GET /api/auth/verify-token`: 200 `{"message": "Token is good"}` for a correctly
 /// signed, unexpired access token of a live session; 401 otherwise.
+#[utoipa::path(
+    get,
+    path = "/api/auth/verify-token",
+    operation_id = "verifyToken",
+    tag = "session",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token is good", body = crate::openapi::TokenGoodBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
 pub(crate) async fn verify_token(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -1,0 +1,279 @@
+//! The API described by machine: an OpenAPI 3.1 document generated from the code with
+//! `utoipa`, served at `GET /api-docs/openapi.json` and checked in as
+//! `docs/openapi.json` (an end-to-end test fails when they differ).
+//!
+//! Each handler carries its `#[utoipa::path(...)]` (method, path, parameters, bodies
+//! and every status with the error codes it can answer). To add a route to the
+//! document, annotate its handler and add ONE line to `paths(...)` of [`ApiDoc`].
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::routes;
+
+/// The document. One line per route in `paths(...)`.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "tether-auth",
+        description = "Completes WorkOS sign-in (SSO and AuthKit) for a single-page app and issues the \
+product's own session: an HS256 access token, a rotating refresh token, the session policy and the \
+compact user. Every error is JSON `{error, code, requestId}`; every answer carries `x-request-id`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    paths(
+        routes::health::live,
+        routes::health::live_head,
+        routes::health::ready,
+        serve,
+        routes::authorize::handle,
+        routes::callback::handle,
+        routes::session::refresh,
+        routes::session::logout,
+        routes::session::verify_token,
+        routes::org_settings::get,
+        routes::org_settings::put,
+        routes::org_settings::get_workos_organization,
+        routes::org_settings::put_workos_organization,
+    ),
+    components(schemas(crate::ErrorBody, crate::error::PendingOrganizationBody)),
+    // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
+    // `x-error-codes`: the codes its description names.
+    modifiers(&CommonHeaders),
+    tags(
+        (name = "login", description = "Starting and completing a WorkOS sign-in"),
+        (name = "session", description = "After sign-in: refresh, logout, token checks"),
+        (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
+        (name = "operations", description = "Probes and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON with a final newline, exactly as served and checked in.
+pub fn document_json() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
+    json.push('\n');
+    json
+}
+
+/// `GET /api-docs/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/api-docs/openapi.json",
+    operation_id = "openApiDocument",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this service", content_type = "application/json", body = Object))
+)]
+pub(crate) async fn serve() -> HttpResponse {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .body(DOCUMENT.get_or_init(document_json).clone())
+}
+
+/// Adds the bearer scheme, and the `x-request-id` header to every response
+/// (`Retry-After` to every 503).
+#[derive(Debug)]
+struct CommonHeaders;
+
+impl Modify for CommonHeaders {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access token (`token`) of an auth session"))
+                    .build(),
+            ),
+        );
+        let string = || ObjectBuilder::new().schema_type(Type::String).build();
+        let request_id = HeaderBuilder::new()
+            .schema(string())
+            .description(Some(
+                "The request id: the inbound one when it matches ^[A-Za-z0-9._:-]{1,128}$, else a generated one",
+            ))
+            .build();
+        let retry_after = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer).build())
+            .description(Some("Seconds to wait before trying again"))
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations: [&mut Option<Operation>; 4] =
+                [&mut item.get, &mut item.head, &mut item.post, &mut item.put];
+            for operation in operations.into_iter().flatten() {
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    if let RefOr::T(response) = response {
+                        let codes = error_codes(&response.description);
+                        if !codes.is_empty() {
+                            response.extensions = Some(
+                                [("x-error-codes", serde_json::json!(codes))]
+                                    .into_iter()
+                                    .collect(),
+                            );
+                        }
+                        response.headers.insert("x-request-id".into(), request_id.clone());
+                        if status == "503" || status == "429" {
+                            response.headers.insert("Retry-After".into(), retry_after.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The machine codes named in a response's description (`` `INVALID_STATE` ``), for
+/// the `x-error-codes` extension that client generators can read.
+fn error_codes(description: &str) -> Vec<&str> {
+    description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|code| code.len() > 1 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .collect()
+}
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HealthBody {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// `{"status": "ready"}`, or `{"status": "unavailable", "reason": ...}` with 503.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReadyBody {
+    /// `ready` or `unavailable`.
+    pub status: String,
+    /// Why the service is not ready (503 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `{"url": ...}`: the WorkOS authorization URL for SPAs that navigate themselves.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AuthorizeUrlBody {
+    /// Where to send the browser.
+    pub url: String,
+}
+
+/// `{"success": true, "message": "Logged out"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LogoutBody {
+    /// Always true.
+    pub success: bool,
+    /// `Logged out`.
+    pub message: String,
+}
+
+/// `{"message": "Token is good"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenGoodBody {
+    /// `Token is good`.
+    pub message: String,
+}
+
+/// Any subset of the nine session settings; `null` reverts one to the global default.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // describes the body; the handler validates a JSON object field by field
+pub(crate) struct SessionSettingsPatchBody {
+    enabled: Option<bool>,
+    /// 1 – 1440.
+    idle_timeout_minutes: Option<u32>,
+    /// 1 – 720.
+    token_expiry_hours: Option<u32>,
+    /// 0 – less than `idleTimeoutMinutes`.
+    warning_time_minutes: Option<u32>,
+    idle_tracking_enabled: Option<bool>,
+    sso_silent_renewal_enabled: Option<bool>,
+    /// `redirect`, `reauth-button` or `force-logout`.
+    sso_fallback_behavior: Option<String>,
+    password_silent_renewal_enabled: Option<bool>,
+    /// `logout`, `reauth-modal` or `force-logout`.
+    password_fallback_behavior: Option<String>,
+}
+
+/// `PUT .../workos-organization`: map to a WorkOS organization, or unmap with `null`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WorkosOrganizationBody {
+    /// `org_` followed by 1 to 64 letters and digits, or `null` to unmap.
+    #[schema(required = true)]
+    workos_organization_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in [
+            "/health",
+            "/ready",
+            "/api-docs/openapi.json",
+            "/api/auth/workos/authorize",
+            "/api/auth/workos/callback",
+            "/api/auth/refresh",
+            "/api/auth/logout",
+            "/api/auth/verify-token",
+            "/api/organizations/{organizationId}/session-settings",
+            "/api/organizations/{organizationId}/workos-organization",
+        ] {
+            assert!(doc["paths"][path].is_object(), "{path} is documented");
+        }
+    }
+
+    #[test]
+    fn the_session_body_requires_the_nine_settings_and_the_six_user_fields() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let required = |name: &str| -> Vec<String> {
+            serde_json::from_value(schemas[name]["required"].clone()).unwrap()
+        };
+        assert_eq!(required("SessionConfigBody").len(), 9);
+        assert_eq!(required("UserBody").len(), 6);
+        assert_eq!(
+            required("AuthSessionBody"),
+            ["token", "refreshToken", "sessionConfig", "user"]
+        );
+        assert_eq!(required("ErrorBody"), ["error", "code", "requestId"]);
+    }
+
+    #[test]
+    fn each_error_answer_lists_its_codes_for_machines() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let callback = &doc["paths"]["/api/auth/workos/callback"]["post"]["responses"];
+        assert_eq!(
+            callback["400"]["x-error-codes"],
+            serde_json::json!([
+                "INVALID_REQUEST",
+                "PROVIDER_ERROR",
+                "MISSING_CODE",
+                "INVALID_STATE",
+                "INVALID_REDIRECT_URI"
+            ])
+        );
+        assert_eq!(
+            callback["502"]["x-error-codes"],
+            serde_json::json!(["UPSTREAM_MISCONFIGURED", "UPSTREAM_UNAVAILABLE"])
+        );
+        assert!(callback["200"]["x-error-codes"].is_null());
+    }
+}

@@ -34,6 +34,10 @@ pub fn mongo_uri() -> String {
 pub fn unique_db(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a database name that differs between runs, not a time the rules read"
+    )]
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros())

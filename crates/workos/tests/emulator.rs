@@ -132,6 +132,10 @@ fn s256(verifier: &str) -> String {
 
 /// A PKCE verifier (43+ characters) that differs between runs.
 fn fresh_verifier() -> String {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a verifier that differs between runs, not a time the rules read"
+    )]
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -1,7 +1,7 @@
 //! Test harness: peers' addresses, a service per test with its own database, and a
 //! "browser" that obtains real codes from the WorkOS emulator.
 
-#![allow(dead_code)]
+#![expect(dead_code, reason = "shared with the bench, which uses a few of the helpers")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,9 @@
 //! the bad setting, the explicit in-memory store, secrets from files, the
 //! `check-config` and `healthcheck` commands, and graceful shutdown on SIGTERM.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

@@ -1,5 +1,8 @@
 //! `LoginStateStore` of `MongoStore` against a real SecantusDB (`TETHER_TEST_MONGODB_URI`).
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::time::Duration;
 
 use mongodb::bson::{Document, doc};

@@ -6,6 +6,9 @@
 //! Every test works in a fresh database of its own (so tests run in parallel) and drops
 //! it at the end.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

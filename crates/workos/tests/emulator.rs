@@ -6,6 +6,9 @@
 //! The emulator URL comes from `TETHER_TEST_WORKOS_URL` (started by `scripts/test.sh` with
 //! `tests/fixtures/workos-seed.json`); without it the emulator tests fail loudly.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

@@ -10,6 +10,11 @@
 //! The emulator rate-limits its public paths to 1000 requests a minute, so the number of
 //! logins stays well below that (`BENCH_LOGINS`, default 100).
 
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark run by hand: any failure stops it, loudly"
+)]
+
 #[path = "../e2e/support.rs"]
 mod support;
 

@@ -10,8 +10,8 @@ use mongodb::bson::{Document, doc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
+use tether_clock::ManualClock;
 use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider, IdpIdentity};
-use tether_memory::ManualClock;
 use tether_workos::{WorkosClient, WorkosConfig};
 
 use crate::support::*;

@@ -2,6 +2,9 @@
 //! SecantusDB (as MongoDB) and WorkOS's own emulator. `scripts/test.sh` starts the
 //! peers and exports their addresses.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 mod support;
 
 mod authorize;

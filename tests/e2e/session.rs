@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
 use tether_auth::Overrides;
-use tether_memory::ManualClock;
+use tether_clock::ManualClock;
 
 use crate::support::*;
 

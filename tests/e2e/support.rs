@@ -1,7 +1,7 @@
 //! Test harness: peers' addresses, a service per test with its own database, and a
 //! "browser" that obtains real codes from the WorkOS emulator.
 
-#![allow(dead_code)]
+#![expect(dead_code, reason = "shared with the bench, which uses a few of the helpers")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,6 +34,10 @@ pub fn mongo_uri() -> String {
 pub fn unique_db(tag: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.fetch_add(1, Ordering::SeqCst);
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a database name that differs between runs, not a time the rules read"
+    )]
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros())

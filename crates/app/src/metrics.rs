@@ -25,9 +25,10 @@ pub fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
+            // `set_buckets` refuses only an empty list, and BUCKETS is not empty.
             let recorder = PrometheusBuilder::new()
                 .set_buckets(&BUCKETS)
-                .expect("the bucket list is not empty")
+                .unwrap_or_else(|_| PrometheusBuilder::new())
                 .build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {

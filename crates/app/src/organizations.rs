@@ -13,11 +13,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use tether_clock::SystemClock;
 use tether_domain::{
     Clock, NewOrganization, ObjectIdHex, Organization, OrganizationRepository, RepositoryError,
     WorkosOrganizationId,
 };
-use tether_memory::SystemClock;
 use tether_mongo::MongoStore;
 
 use crate::Settings;
@@ -181,8 +181,9 @@ fn store_error(e: RepositoryError) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tether_clock::ManualClock;
     use tether_domain::{StoredSessionSettings, Timestamp};
-    use tether_memory::{InMemoryStore, ManualClock};
+    use tether_memory::InMemoryStore;
 
     use super::*;
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 use async_trait::async_trait;
+use tether_clock::SystemClock;
 use tether_domain::{AccessGuard, AccessTokenVerifier, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{
     Clock, CompleteLogin, IdentityProvider, LoginStateStore, OrganizationRepository, Provisioner,
@@ -16,7 +17,7 @@ use tether_domain::{
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
-use tether_memory::{InMemoryLoginStates, InMemoryStore, SystemClock};
+use tether_memory::{InMemoryLoginStates, InMemoryStore};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 

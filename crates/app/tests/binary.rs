@@ -3,6 +3,9 @@
 //! `check-config`, `healthcheck` and `organizations` commands, graceful shutdown on
 //! SIGTERM, and flat memory and metrics under a flood of random HTTP methods.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 

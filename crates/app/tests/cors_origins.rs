@@ -1,6 +1,9 @@
 //! The binary refuses `CORS_ALLOWED_ORIGINS` that would let any site, or something
 //! that is not an origin, read its answers: exit 2, naming the setting.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

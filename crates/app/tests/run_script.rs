@@ -3,6 +3,9 @@
 //! setting on a busy port or a missing production `JWT_SECRET`, and its demo has a
 //! `SUPERADMIN`. Needs the WorkOS emulator installed: run through `scripts/test.sh`.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

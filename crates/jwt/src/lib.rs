@@ -111,9 +111,11 @@ impl std::fmt::Debug for JwtIssuer {
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
-    // The operating system's generator failing is not recoverable: no token may be
-    // issued without real randomness.
-    #[allow(clippy::expect_used)]
+    #[expect(
+        clippy::expect_used,
+        reason = "no token may be issued without the operating system's randomness, and the \
+                  minting ports are infallible"
+    )]
     getrandom::fill(&mut bytes).expect("the operating system's random generator failed");
     bytes
 }

@@ -1,15 +1,13 @@
 //! # tether-memory
 //!
 //! In-memory adapters of every tether-auth store port, with the same uniqueness rules
-//! as the MongoDB adapter, plus the system clock and a manual clock for tests.
+//! as the MongoDB adapter.
 //!
 //! The service uses them as its embedded default when no `MONGODB_URI` is configured
 //! (nothing survives a restart), and tests use them to swap out the database.
 
-mod clock;
 mod login_states;
 mod store;
 
-pub use clock::{ManualClock, SystemClock};
 pub use login_states::InMemoryLoginStates;
 pub use store::InMemoryStore;

@@ -1,5 +1,8 @@
 //! `LoginStateStore` of `MongoStore` against a real SecantusDB (`TETHER_TEST_MONGODB_URI`).
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::time::Duration;
 
 use mongodb::bson::{Document, doc};
@@ -10,6 +13,10 @@ use tether_mongo::{LOGIN_STATES, MongoConfig, MongoStore};
 async fn store(tag: &str) -> MongoStore {
     let uri = std::env::var("TETHER_TEST_MONGODB_URI")
         .expect("set TETHER_TEST_MONGODB_URI to a running SecantusDB; run scripts/test.sh");
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a database name that differs between runs, not a time the rules read"
+    )]
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())

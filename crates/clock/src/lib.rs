@@ -1,4 +1,8 @@
-//! Clocks: the real one and one that tests move by hand.
+//! # tether-clock
+//!
+//! The `Clock` port's adapters: the operating system's wall clock, the only place in the
+//! workspace that reads it (clippy's `disallowed-methods` bans `SystemTime::now` elsewhere),
+//! and a clock that tests move by hand.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,6 +15,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the clock adapter is the one place that reads the wall clock"
+        )]
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

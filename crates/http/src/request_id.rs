@@ -64,6 +64,11 @@ pub(crate) fn request_id_of(req: &actix_web::HttpRequest) -> String {
     }
 }
 
+/// At most the first 256 characters of a path, for the log.
+fn shortened(path: &str) -> &str {
+    path.char_indices().nth(256).map_or(path, |(end, _)| &path[..end])
+}
+
 /// Root span of a request with method, path (no query), request id, status and,
 /// for an error answer, its machine code (`error.code`).
 #[derive(Debug, Clone, Copy)]
@@ -75,8 +80,10 @@ impl RootSpanBuilder for RedactedRootSpan {
         request.extensions_mut().insert(KeptRequestId(request_id.clone()));
         tracing::info_span!(
             "http_request",
-            http.method = %request.method(),
-            http.path = %request.path(),
+            // The method from the fixed set (a client can send any token as a method),
+            // the path cut short: a request line never makes a log line large.
+            http.method = crate::metrics::method_label(request.method()),
+            http.path = %shortened(request.path()),
             request_id = %request_id,
             http.status_code = tracing::field::Empty,
             error.code = tracing::field::Empty,
@@ -159,7 +166,14 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::is_acceptable_request_id;
+    use super::{is_acceptable_request_id, shortened};
+
+    #[test]
+    fn a_long_path_is_cut_to_256_characters_for_the_log() {
+        assert_eq!(shortened("/api/auth/refresh"), "/api/auth/refresh");
+        let long = format!("/{}", "é".repeat(1000));
+        assert_eq!(shortened(&long).chars().count(), 256);
+    }
 
     #[test]
     fn ids_of_the_allowed_alphabet_up_to_128_characters_are_kept() {

@@ -188,6 +188,7 @@ fn a_wildcard_origin_stops_start_up_naming_the_setting() {
         let err = Settings::load_from(
             None,
             [
+                ("STORE", "memory"),
                 ("JWT_SECRET", JWT_SECRET),
                 ("WORKOS_API_KEY", "sk_test_default"),
                 ("WORKOS_CLIENT_ID", CLIENT_ID),

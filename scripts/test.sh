@@ -15,15 +15,15 @@ peers_up
 source scripts/browser.sh
 browser_install
 
-# Documentation examples first; the main run's summary closes the output.
+# The API against its OpenAPI document (full runs only: a subset names filters).
+if [ "$#" -eq 0 ]; then
+  scripts/api-check.sh
+fi
+
+# Documentation examples, then every test; the main run's summary closes the output.
 cargo test --workspace --doc --quiet
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
-fi
-
-# The API against its OpenAPI document (full runs only: a subset names filters).
-if [ "$#" -eq 0 ]; then
-  scripts/api-check.sh
 fi

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use tether_domain::{AccessGuard, AccessTokenVerifier, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{
     Clock, CompleteLogin, IdentityProvider, LoginStateStore, OrganizationRepository, Provisioner,
-    RedirectPolicy, RefreshTokenStore, SessionIssuer, StartLogin, StateChecking, StateProtector,
-    StoredSessionSettings, TokenIssuer, UserRepository,
+    RedirectPolicy, RefreshTokenStore, SessionIssuer, SessionStore, StartLogin, StateChecking,
+    StateProtector, StoredSessionSettings, TokenIssuer, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -62,6 +62,7 @@ struct Stores {
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    sessions: Arc<dyn SessionStore>,
     login_states: Arc<dyn LoginStateStore>,
     readiness: Arc<dyn Readiness>,
 }
@@ -109,6 +110,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             users: shared.clone(),
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
+            sessions: shared.clone(),
             login_states: shared,
             readiness: Arc::new(MongoReadiness(store)),
         });
@@ -131,7 +133,8 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     Ok(Stores {
         users: shared.clone(),
         organizations: shared.clone(),
-        refresh_tokens: shared,
+        refresh_tokens: shared.clone(),
+        sessions: shared,
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
@@ -192,7 +195,7 @@ impl Application {
             stores.organizations.clone(),
             tokens.clone(),
             stores.refresh_tokens.clone(),
-            clock.clone(),
+            stores.sessions.clone(),
             settings.session_defaults,
             settings.lifetimes,
         );
@@ -217,6 +220,7 @@ impl Application {
         let refresh = RefreshSession::new(
             stores.users.clone(),
             stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
             tokens.clone(),
             issuer.clone(),
             clock.clone(),
@@ -224,13 +228,16 @@ impl Application {
         );
         let logout = Logout::new(
             stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
+            stores.users.clone(),
+            issuer.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),
         );
         let access = AccessGuard::new(
             verifier,
-            stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
             stores.users.clone(),
             clock.clone(),
         );
@@ -248,7 +255,11 @@ impl Application {
                 clock.clone(),
                 redirects.clone(),
             ),
-            login: CompleteLogin::new(idp, provisioner, issuer, redirects).with_state_checking(
+            login: CompleteLogin::new(
+                idp,
+                provisioner,
+                issuer,
+                redirects,
                 StateChecking {
                     store: stores.login_states,
                     protector,

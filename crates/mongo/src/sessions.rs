@@ -1,0 +1,130 @@
+//! The `sessions` collection: [`SessionStore`]. One document per login session, keyed
+//! by the session id (`_id`, the `sid` of its tokens): `userId`, `organizationId`,
+//! `startedAt`, `endsAt`, `revokedAt`, `revokedReason`, `lastRefreshedAt`. The
+//! `endsAt_ttl` index removes a session once its end plus the longest access-token
+//! life has passed, so that a revocation outlives every token of the session.
+
+use async_trait::async_trait;
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
+use tether_domain::{
+    ObjectIdHex, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp,
+};
+
+use crate::error::map_driver_error;
+use crate::users::{bson_date, object_id};
+use crate::{MongoStore, SESSIONS};
+
+const USER_ID: &str = "userId";
+const ORGANIZATION_ID: &str = "organizationId";
+const STARTED_AT: &str = "startedAt";
+/// `endsAt`: the end of the session's absolute lifetime (the TTL index counts from it).
+pub(crate) const ENDS_AT: &str = "endsAt";
+const REVOKED_AT: &str = "revokedAt";
+const REVOKED_REASON: &str = "revokedReason";
+const LAST_REFRESHED_AT: &str = "lastRefreshedAt";
+
+impl MongoStore {
+    fn sessions(&self) -> Collection<Document> {
+        self.database().collection(SESSIONS)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    /// `insert_one` of the whole record (`revokedAt`, `revokedReason` and
+    /// `lastRefreshedAt` as `null` until set); an existing `_id` is
+    /// [`RepositoryError::Duplicate`].
+    async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError> {
+        let optional = |at: Option<Timestamp>| at.map_or(Bson::Null, |at| Bson::DateTime(bson_date(at)));
+        self.sessions()
+            .insert_one(doc! {
+                "_id": session.id.as_str(),
+                USER_ID: object_id(session.user_id),
+                ORGANIZATION_ID: object_id(session.organization_id),
+                STARTED_AT: bson_date(session.started_at),
+                ENDS_AT: bson_date(session.ends_at),
+                REVOKED_AT: optional(session.revoked_at),
+                REVOKED_REASON: session.revoked_reason.map_or(Bson::Null, |r| Bson::String(r.as_str().to_owned())),
+                LAST_REFRESHED_AT: optional(session.last_refreshed_at),
+            })
+            .await
+            .map(|_| ())
+            .map_err(map_driver_error)
+    }
+
+    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
+        self.sessions()
+            .find_one(doc! { "_id": id.as_str() })
+            .await
+            .map_err(map_driver_error)?
+            .map(|d| session_from_document(&d))
+            .transpose()
+    }
+
+    /// One `update_one({_id, revokedAt: null}, {$set: {revokedAt, revokedReason}})`.
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError> {
+        self.sessions()
+            .update_one(
+                doc! { "_id": id.as_str(), REVOKED_AT: Bson::Null },
+                doc! { "$set": { REVOKED_AT: bson_date(at), REVOKED_REASON: reason.as_str() } },
+            )
+            .await
+            .map(|result| result.modified_count == 1)
+            .map_err(map_driver_error)
+    }
+
+    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError> {
+        self.sessions()
+            .update_one(
+                doc! { "_id": id.as_str() },
+                doc! { "$set": { LAST_REFRESHED_AT: bson_date(at) } },
+            )
+            .await
+            .map(|_| ())
+            .map_err(map_driver_error)
+    }
+}
+
+/// Reads a session document; a field of the wrong type is [`RepositoryError::Unexpected`]
+/// naming it.
+fn session_from_document(document: &Document) -> Result<SessionRecord, RepositoryError> {
+    let bad = |field: &str| {
+        RepositoryError::Unexpected(format!(
+            "a sessions document has a missing or malformed `{field}`"
+        ))
+    };
+    let optional_date = |field: &'static str| match document.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::DateTime(d)) => Ok(Some(Timestamp::from_millis(d.timestamp_millis()))),
+        Some(_) => Err(bad(field)),
+    };
+    let date = |field: &'static str| optional_date(field)?.ok_or_else(|| bad(field));
+    let id_of = |field: &'static str| match document.get(field) {
+        Some(Bson::ObjectId(id)) => Ok(ObjectIdHex::from_bytes(id.bytes())),
+        _ => Err(bad(field)),
+    };
+    let Some(Bson::String(id)) = document.get("_id") else {
+        return Err(bad("_id"));
+    };
+    let revoked_reason = match document.get(REVOKED_REASON) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::String(raw)) => Some(RevokedReason::parse(raw).ok_or_else(|| bad(REVOKED_REASON))?),
+        Some(_) => return Err(bad(REVOKED_REASON)),
+    };
+    Ok(SessionRecord {
+        id: SessionId::new(id.clone()),
+        user_id: id_of(USER_ID)?,
+        organization_id: id_of(ORGANIZATION_ID)?,
+        started_at: date(STARTED_AT)?,
+        ends_at: date(ENDS_AT)?,
+        revoked_at: optional_date(REVOKED_AT)?,
+        revoked_reason,
+        last_refreshed_at: optional_date(LAST_REFRESHED_AT)?,
+    })
+}

@@ -104,6 +104,16 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             .ensure_indexes()
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
+        let adopted = store
+            .adopt_legacy_sessions(settings.lifetimes.absolute_session_seconds, clock.now())
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
+        if adopted > 0 {
+            tracing::info!(
+                adopted,
+                "stored the session records of refresh tokens of the earlier shape"
+            );
+        }
         tracing::info!(database = store.database().name(), "using MongoDB");
         let shared = Arc::new(store.clone());
         return Ok(Stores {

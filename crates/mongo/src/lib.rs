@@ -129,6 +129,13 @@ impl MongoStore {
         })
     }
 
+    /// A store over `database` of a client the caller built, e.g. with command
+    /// monitoring (`ClientOptions::command_event_handler`). Indexes are not touched:
+    /// call [`MongoStore::ensure_indexes`].
+    pub fn with_database(database: Database) -> Self {
+        Self { database }
+    }
+
     /// Checks that the server answers (`ping`).
     ///
     /// # Errors

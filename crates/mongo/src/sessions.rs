@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use mongodb::Collection;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_domain::{
     ObjectIdHex, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp,
 };
@@ -27,6 +27,123 @@ const LAST_REFRESHED_AT: &str = "lastRefreshedAt";
 impl MongoStore {
     fn sessions(&self) -> Collection<Document> {
         self.database().collection(SESSIONS)
+    }
+
+    /// Upgrade at start-up: gives every session known only from refresh-token
+    /// documents of the earlier shape (`userId`, `sessionStartedAt`, `revokedAt` on
+    /// each token, no session record) its record, so that its access tokens keep
+    /// working (or, when one of its tokens is revoked, stay refused). The session
+    /// started at its earliest `sessionStartedAt`, ends `session_lifetime_seconds`
+    /// later, and takes its user's current organization; a session whose user is
+    /// gone, or whose tokens all expired before `now`, is skipped. Idempotent: existing
+    /// records are left alone. Returns how many records it stored.
+    ///
+    /// # Errors
+    /// [`RepositoryError`] when the store fails.
+    pub async fn adopt_legacy_sessions(
+        &self,
+        session_lifetime_seconds: i64,
+        now: Timestamp,
+    ) -> Result<u64, RepositoryError> {
+        use futures_util::TryStreamExt;
+        use std::collections::BTreeMap;
+
+        let legacy: Vec<Document> = self
+            .database()
+            .collection::<Document>(crate::REFRESH_TOKENS)
+            .find(doc! { "sessionStartedAt": { "$type": "date" }, "expiresAt": { "$gt": bson_date(now) } })
+            .projection(doc! { "sessionId": 1, USER_ID: 1, "sessionStartedAt": 1, REVOKED_AT: 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect()
+            .await
+            .map_err(map_driver_error)?;
+        // Per session: its user, its earliest start and its latest revocation.
+        let mut found: BTreeMap<String, (mongodb::bson::oid::ObjectId, DateTime, Option<DateTime>)> =
+            BTreeMap::new();
+        for token in &legacy {
+            let (Ok(session), Ok(user), Ok(started)) = (
+                token.get_str("sessionId"),
+                token.get_object_id(USER_ID),
+                token.get_datetime("sessionStartedAt"),
+            ) else {
+                continue;
+            };
+            let revoked = token.get_datetime(REVOKED_AT).ok().copied();
+            let entry = found
+                .entry(session.to_owned())
+                .or_insert((user, *started, revoked));
+            entry.1 = entry.1.min(*started);
+            entry.2 = entry.2.max(revoked);
+        }
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = found.keys().map(String::as_str).collect();
+        let existing: Vec<Document> = self
+            .sessions()
+            .find(doc! { "_id": { "$in": &ids } })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect()
+            .await
+            .map_err(map_driver_error)?;
+        for session in existing {
+            if let Ok(id) = session.get_str("_id") {
+                found.remove(id);
+            }
+        }
+        let users: Vec<_> = found.values().map(|(user, _, _)| *user).collect();
+        let organizations: BTreeMap<_, _> = self
+            .database()
+            .collection::<Document>(crate::USERS)
+            .find(doc! { "_id": { "$in": users } })
+            .projection(doc! { ORGANIZATION_ID: 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(map_driver_error)?
+            .into_iter()
+            .filter_map(|u| {
+                Some((
+                    u.get_object_id("_id").ok()?,
+                    u.get_object_id(ORGANIZATION_ID).ok()?,
+                ))
+            })
+            .collect();
+        let mut adopted = 0;
+        for (id, (user, started, revoked)) in found {
+            let Some(organization) = organizations.get(&user) else {
+                continue;
+            };
+            let ends = DateTime::from_millis(
+                started
+                    .timestamp_millis()
+                    .saturating_add(session_lifetime_seconds.saturating_mul(1000)),
+            );
+            let inserted = self
+                .sessions()
+                .insert_one(doc! {
+                    "_id": &id,
+                    USER_ID: user,
+                    ORGANIZATION_ID: organization,
+                    STARTED_AT: started,
+                    ENDS_AT: ends,
+                    REVOKED_AT: revoked.map_or(Bson::Null, Bson::DateTime),
+                    REVOKED_REASON: Bson::Null,
+                    LAST_REFRESHED_AT: Bson::Null,
+                })
+                .await;
+            match inserted.map_err(map_driver_error) {
+                Ok(_) => adopted += 1,
+                // Adopted by a refresh (or another instance) meanwhile.
+                Err(RepositoryError::Duplicate) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(adopted)
     }
 }
 

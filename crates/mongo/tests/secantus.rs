@@ -24,19 +24,8 @@ use tether_domain::{
     RepositoryError, RevokedReason, SessionField, SessionId, SessionRecord, SessionStore, SettingValue,
     Timestamp, TokenHash, User, UserRepository, WorkosLink, WorkosOrganizationId, conformance,
 };
+use tether_memory::SystemClock;
 use tether_mongo::{MongoConfig, MongoStore};
-
-/// The system clock, for the conformance suites.
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
-    }
-}
 
 const MISSING_URI: &str = "set TETHER_TEST_MONGODB_URI (e.g. mongodb://127.0.0.1:27017) to a running \
                            SecantusDB; run scripts/test.sh";
@@ -995,6 +984,105 @@ async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_fa
         .unwrap();
     assert_eq!(raw.get_str("sealedSuccessor").unwrap(), "v1.sealed");
     assert_eq!(raw.get_object_id("userId").unwrap(), user);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_at_start_up() {
+    let db = TestDb::with_indexes("adopt").await;
+    let organization = ObjectId::new();
+    let user = ObjectId::new();
+    db.raw("users")
+        .insert_one(doc! {"_id": user, "email": "adopt@acme.example", "organizationId": organization})
+        .await
+        .unwrap();
+    let token =
+        |digest: &str, session: &str, user: ObjectId, started: i64, expires: i64, revoked: Option<i64>| {
+            doc! {
+                "tokenHash": digest,
+                "userId": user,
+                "sessionId": session,
+                "expiresAt": DateTime::from_millis(expires),
+                "createdAt": DateTime::from_millis(started),
+                "sessionStartedAt": DateTime::from_millis(started),
+                "usedAt": Bson::Null,
+                "revokedAt": revoked.map_or(Bson::Null, |at| Bson::DateTime(DateTime::from_millis(at))),
+            }
+        };
+    let now = 1_700_000_000_000_i64;
+    let later = now + 86_400_000;
+    db.raw("refresh_tokens")
+        .insert_many([
+            // A live session with two tokens: it started with the earlier one.
+            token("a1", "sess_live", user, now - 7_200_000, later, None),
+            token("a2", "sess_live", user, now - 3_600_000, later, None),
+            // A session revoked by a logout of the earlier shape.
+            token(
+                "b1",
+                "sess_revoked",
+                user,
+                now - 3_600_000,
+                later,
+                Some(now - 60_000),
+            ),
+            // Expired, or of a user who is gone: nothing to keep alive.
+            token("c1", "sess_expired", user, now - 7_200_000, now - 1, None),
+            token("d1", "sess_orphan", ObjectId::new(), now - 3_600_000, later, None),
+            // Current shape: never read here.
+            doc! {"tokenHash": "e1", "sessionId": "sess_current", "expiresAt": DateTime::from_millis(later)},
+        ])
+        .await
+        .unwrap();
+
+    let lifetime = 30 * 86_400;
+    assert_eq!(
+        db.store.adopt_legacy_sessions(lifetime, ts(now)).await.unwrap(),
+        2
+    );
+    let live = db
+        .store
+        .find(&SessionId::new("sess_live"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        live,
+        SessionRecord {
+            id: SessionId::new("sess_live"),
+            user_id: hex(user),
+            organization_id: hex(organization),
+            started_at: ts(now - 7_200_000),
+            ends_at: ts(now - 7_200_000 + lifetime * 1000),
+            revoked_at: None,
+            revoked_reason: None,
+            last_refreshed_at: None,
+        }
+    );
+    let revoked = db
+        .store
+        .find(&SessionId::new("sess_revoked"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(ts(now - 60_000)));
+    for gone in ["sess_expired", "sess_orphan", "sess_current"] {
+        assert_eq!(
+            db.store.find(&SessionId::new(gone)).await.unwrap(),
+            None,
+            "{gone}"
+        );
+    }
+    // Again (the next start-up): nothing new, nothing changed.
+    db.store
+        .revoke(&live.id, ts(now + 1), RevokedReason::Logout)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.adopt_legacy_sessions(lifetime, ts(now)).await.unwrap(),
+        0
+    );
+    let after = db.store.find(&live.id).await.unwrap().unwrap();
+    assert_eq!(after.revoked_reason, Some(RevokedReason::Logout));
     db.drop_database().await;
 }
 

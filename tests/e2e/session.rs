@@ -564,7 +564,24 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
     // With the refresh token in the body.
     let session = login_sso(&app, "logout@acme.example").await;
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
+    let record = sessions(&app)
+        .find_one(doc! {"_id": session.sid()})
+        .await
+        .unwrap()
+        .expect("the session record");
+    assert_eq!(record.get_str("revokedReason").unwrap(), "logout");
+    let revoked_at = record.get_datetime("revokedAt").unwrap().to_owned();
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
+    let again = sessions(&app)
+        .find_one(doc! {"_id": session.sid()})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.get_datetime("revokedAt").unwrap(),
+        &revoked_at,
+        "revoked once"
+    );
     assert_error(
         refresh(&app, &session.refresh_token).await,
         401,

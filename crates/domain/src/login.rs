@@ -364,7 +364,7 @@ impl CompleteLogin {
         let requested_organization = input.organization_id.or(from_state.organization_hint);
         let user = self
             .provisioner
-            .find_or_create(&identity, requested_organization.as_deref())
+            .find_or_create_at(&identity, requested_organization.as_deref(), now)
             .await?;
         let session = self.issuer.start_session(user, now).await?;
         tracing::info!(

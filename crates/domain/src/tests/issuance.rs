@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use super::support::*;
 use crate::{
-    AccessClaims, AccessRole, IssueError, MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer,
-    Organization, PasswordFallbackBehavior, RefreshTokenRecord, RepositoryError, SessionConfig, SessionField,
-    SessionFields, SessionId, SessionIssuer, SessionLifetimes, SettingValue, SsoFallbackBehavior,
-    StoredSessionSettings, Timestamp, TokenError, TokenHash,
+    AccessClaims, AccessRole, IssueError, MockOrganizationRepository, MockRefreshTokenStore,
+    MockSessionStore, MockTokenIssuer, Organization, PasswordFallbackBehavior, RefreshTokenRecord,
+    RepositoryError, SessionConfig, SessionField, SessionFields, SessionId, SessionIssuer, SessionLifetimes,
+    SessionRecord, SettingValue, SsoFallbackBehavior, StoredSessionSettings, Timestamp, TokenError,
+    TokenHash,
 };
 
 const DAY_SECONDS: i64 = 24 * 3600;
@@ -110,6 +111,84 @@ async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default
     assert_eq!(session.session_id, SessionId::new(SESSION_ID));
     assert_eq!(session.session_config, SessionConfig::default());
     assert_eq!(session.user, user("admin@acme.example"));
+}
+
+#[tokio::test]
+async fn start_session_stores_the_session_record_once_ending_after_the_absolute_lifetime() {
+    let lifetimes = SessionLifetimes {
+        refresh_token_seconds: 7 * DAY_SECONDS,
+        absolute_session_seconds: 14 * DAY_SECONDS,
+    };
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .withf(move |s| {
+            *s == SessionRecord {
+                id: SessionId::new(SESSION_ID),
+                user_id: oid(USER_ID),
+                organization_id: oid(ACME_ORG),
+                started_at: now(),
+                ends_at: now().plus_seconds(14 * DAY_SECONDS),
+                revoked_at: None,
+                revoked_reason: None,
+                last_refreshed_at: None,
+            }
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(StoredSessionSettings::none())),
+        Arc::new(token_issuer()),
+        Arc::new(store_accepting_one()),
+        Arc::new(sessions),
+        SessionConfig::default(),
+        lifetimes,
+    );
+
+    let session = issuer
+        .start_session(user("admin@acme.example"), now())
+        .await
+        .unwrap();
+
+    assert_eq!(session.session_id, SessionId::new(SESSION_ID));
+    assert_eq!(
+        session.refresh_token_expires_at,
+        now().plus_seconds(7 * DAY_SECONDS)
+    );
+}
+
+#[tokio::test]
+async fn a_session_store_outage_fails_the_start_before_any_refresh_token_is_stored() {
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("down".into())));
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().never();
+    let mut store = MockRefreshTokenStore::new();
+    store.expect_save().never();
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(StoredSessionSettings::none())),
+        Arc::new(tokens),
+        Arc::new(store),
+        Arc::new(sessions),
+        SessionConfig::default(),
+        SessionLifetimes::default(),
+    );
+
+    let result = issuer.start_session(user("admin@acme.example"), now()).await;
+
+    assert!(
+        matches!(result, Err(IssueError::Store(RepositoryError::Unavailable(_)))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]

@@ -163,6 +163,10 @@ fn refresh_tokens(app: &TestApp) -> mongodb::Collection<Document> {
     app.db.collection("refresh_tokens")
 }
 
+fn sessions(app: &TestApp) -> mongodb::Collection<Document> {
+    app.db.collection("sessions")
+}
+
 /// Every document of every collection of the test's database, as text.
 async fn whole_database(app: &TestApp) -> String {
     use futures_util::TryStreamExt as _;
@@ -270,63 +274,198 @@ async fn login_then_two_refreshes_each_answer_verifies_in_the_same_session_and_t
     app.drop().await;
 }
 
+/// The old token after the window: `REFRESH_TOKEN_REUSED`, and the whole session is
+/// dead: its successor no longer refreshes and its access tokens fail verify-token.
+async fn assert_reuse_kills_the_session(app: &TestApp, old: &str, survivors: &[&Pair]) {
+    assert_error(refresh(app, old).await, 401, "REFRESH_TOKEN_REUSED").await;
+    for pair in survivors {
+        assert_error(
+            refresh(app, &pair.refresh_token).await,
+            401,
+            "REFRESH_TOKEN_REVOKED",
+        )
+        .await;
+        assert_token_refused(
+            verify_token(app, Some(&format!("Bearer {}", pair.token))).await,
+            "SESSION_REVOKED",
+        )
+        .await;
+    }
+    let session = sessions(app)
+        .find_one(doc! {"_id": survivors[0].sid()})
+        .await
+        .unwrap()
+        .expect("the session record");
+    assert_eq!(session.get_str("revokedReason").unwrap(), "reuse");
+    assert!(session.get_datetime("revokedAt").is_ok());
+}
+
+/// The session has exactly one unused refresh token, and it is `live`'s.
+async fn assert_one_live_token(app: &TestApp, sid: &str, live: &str) {
+    let unused: Vec<String> = {
+        use futures_util::TryStreamExt as _;
+        refresh_tokens(app)
+            .find(doc! {"sessionId": sid, "usedAt": Bson::Null})
+            .await
+            .unwrap()
+            .try_collect::<Vec<Document>>()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.get_str("tokenHash").unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        unused,
+        vec![sha256_hex(live)],
+        "one live refresh token per session"
+    );
+}
+
 #[tokio::test]
-async fn two_refreshes_racing_with_one_token_both_succeed_and_the_same_token_after_the_window_revokes_the_session()
+async fn a_refresh_repeated_within_the_grace_window_gets_the_same_successor_and_after_it_the_session_dies() {
+    let (clock, overrides) = manual_clock();
+    let app = TestApp::spawn_with(Options::new("grace_seq"), overrides).await;
+    app.add_org("Acme", 1, doc! {}).await;
+    let login = login_sso(&app, "tab@acme.example").await;
+
+    let first = auth_session(refresh(&app, &login.refresh_token).await).await;
+    // Still within the 10-second window: the same successor, a fresh access token.
+    clock.advance_seconds(4);
+    let second = auth_session(refresh(&app, &login.refresh_token).await).await;
+    clock.advance_seconds(5);
+    let third = auth_session(refresh(&app, &login.refresh_token).await).await;
+    for pair in [&second, &third] {
+        assert_eq!(pair.refresh_token, first.refresh_token, "the same successor");
+        assert_eq!(pair.sid(), login.sid());
+        assert_ne!(pair.token, first.token, "a fresh access token");
+        assert_token_good(&app, &pair.token).await;
+    }
+    assert_one_live_token(&app, &login.sid(), &first.refresh_token).await;
+    // The successor is stored only as its digest and sealed, never in clear.
+    assert_no_refresh_token_in_clear(&app, &[&login.refresh_token, &first.refresh_token]).await;
+    let rotated = refresh_tokens(&app)
+        .find_one(doc! {"tokenHash": sha256_hex(&login.refresh_token)})
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rotated.get_str("sealedSuccessor").is_ok(), "{rotated}");
+
+    // After the window the old token is taken as stolen: the whole session ends.
+    clock.advance_seconds(2);
+    assert_reuse_kills_the_session(&app, &login.refresh_token, &[&first, &third, &login]).await;
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn four_refreshes_racing_with_one_token_all_get_one_successor_and_the_same_token_after_the_window_revokes_the_session()
  {
     let (clock, overrides) = manual_clock();
     let app = TestApp::spawn_with(Options::new("race_refresh"), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
     let login = login_sso(&app, "tabs@acme.example").await;
 
-    let (a, b) = tokio::join!(
+    let (a, b, c, d) = tokio::join!(
+        refresh(&app, &login.refresh_token),
+        refresh(&app, &login.refresh_token),
         refresh(&app, &login.refresh_token),
         refresh(&app, &login.refresh_token)
     );
-    let (a, b) = (auth_session(a).await, auth_session(b).await);
-    assert_ne!(a.refresh_token, b.refresh_token);
-    assert_eq!(a.sid(), login.sid());
-    assert_eq!(b.sid(), login.sid());
-    assert_token_good(&app, &a.token).await;
-    assert_token_good(&app, &b.token).await;
-
-    // Still within the 10-second window: a third tab gets a pair too.
-    clock.advance_seconds(9);
-    let c = auth_session(refresh(&app, &login.refresh_token).await).await;
-    assert_eq!(c.sid(), login.sid());
-
-    // After the window the token is taken as stolen: the whole session ends.
-    clock.advance_seconds(2);
-    assert_error(
-        refresh(&app, &login.refresh_token).await,
-        401,
-        "REFRESH_TOKEN_REUSED",
-    )
-    .await;
-    for newest in [&a, &b, &c] {
-        assert_error(
-            refresh(&app, &newest.refresh_token).await,
-            401,
-            "REFRESH_TOKEN_REVOKED",
-        )
-        .await;
-        assert_token_refused(
-            verify_token(&app, Some(&format!("Bearer {}", newest.token))).await,
-            "SESSION_REVOKED",
-        )
-        .await;
+    let answers = [
+        auth_session(a).await,
+        auth_session(b).await,
+        auth_session(c).await,
+        auth_session(d).await,
+    ];
+    for pair in &answers {
+        assert_eq!(
+            pair.refresh_token, answers[0].refresh_token,
+            "one successor for all"
+        );
+        assert_eq!(pair.sid(), login.sid());
+        assert_token_good(&app, &pair.token).await;
     }
-    let live = refresh_tokens(&app)
-        .count_documents(doc! {"sessionId": login.sid(), "revokedAt": Bson::Null})
-        .await
-        .unwrap();
-    assert_eq!(live, 0, "every token of the session is revoked");
+    assert_ne!(answers[0].refresh_token, login.refresh_token);
+    assert_one_live_token(&app, &login.sid(), &answers[0].refresh_token).await;
+    assert_no_refresh_token_in_clear(&app, &[&login.refresh_token, &answers[0].refresh_token]).await;
     assert_eq!(
         refresh_tokens(&app)
             .count_documents(doc! {"sessionId": login.sid()})
             .await
             .unwrap(),
-        4
+        2,
+        "the login's token and its one successor"
     );
+
+    // After the window the old token is taken as stolen.
+    clock.advance_seconds(11);
+    assert_reuse_kills_the_session(&app, &login.refresh_token, &[&answers[0], &answers[3]]).await;
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_revoked_one_is_refused() {
+    let app = TestApp::spawn(Options::new("legacy_refresh")).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user("legacy@acme.example", "ADMIN", org).await;
+    let started = mongodb::bson::DateTime::from_millis(
+        mongodb::bson::DateTime::now().timestamp_millis() - 3 * 86_400_000,
+    );
+    let expires =
+        mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() + 86_400_000);
+    let legacy = |token: &str, session: &str, revoked: bool| {
+        doc! {
+            "tokenHash": sha256_hex(token),
+            "userId": user,
+            "sessionId": session,
+            "expiresAt": expires,
+            "createdAt": started,
+            "sessionStartedAt": started,
+            "usedAt": Bson::Null,
+            "revokedAt": if revoked { Bson::DateTime(started) } else { Bson::Null },
+        }
+    };
+    let live = "rt_legacy_live_legacy_live_legacy_live_legacy_live_0";
+    let revoked = "rt_legacy_revoked_legacy_revoked_legacy_revoked_00";
+    refresh_tokens(&app)
+        .insert_many([
+            legacy(live, "sess_legacy_live", false),
+            legacy(revoked, "sess_legacy_revoked", true),
+        ])
+        .await
+        .unwrap();
+
+    let renewed = auth_session(refresh(&app, live).await).await;
+    assert_eq!(renewed.sid(), "sess_legacy_live");
+    assert_eq!(renewed.body["user"]["id"], user.to_hex());
+    assert_token_good(&app, &renewed.token).await;
+    // The session became a record that started when the old token says.
+    let session = sessions(&app)
+        .find_one(doc! {"_id": "sess_legacy_live"})
+        .await
+        .unwrap()
+        .expect("the adopted session");
+    assert_eq!(session.get_datetime("startedAt").unwrap(), &started);
+    assert_eq!(session.get_object_id("organizationId").unwrap(), org);
+    let next = auth_session(refresh(&app, &renewed.refresh_token).await).await;
+    assert_eq!(next.sid(), "sess_legacy_live");
+
+    assert_error(refresh(&app, revoked).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    assert_eq!(
+        sessions(&app)
+            .count_documents(doc! {"_id": "sess_legacy_revoked"})
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Logging out with it ends the adopted session.
+    assert_logged_out(logout_with_refresh_token(&app, &next.refresh_token).await).await;
+    assert_token_refused(
+        verify_token(&app, Some(&format!("Bearer {}", next.token))).await,
+        "SESSION_REVOKED",
+    )
+    .await;
     app.drop().await;
 }
 
@@ -392,10 +531,16 @@ async fn refresh_refuses_bad_input_a_disabled_user_an_expired_token_and_a_sessio
         .await
         .unwrap()
         .unwrap();
-    let started = stored
-        .get_datetime("sessionStartedAt")
+    let session = sessions(&app)
+        .find_one(doc! {"_id": third.sid()})
+        .await
         .unwrap()
-        .timestamp_millis();
+        .expect("the session record");
+    let started = session.get_datetime("startedAt").unwrap().timestamp_millis();
+    assert_eq!(
+        session.get_datetime("endsAt").unwrap().timestamp_millis() - started,
+        2 * 86_400_000
+    );
     let expires = stored.get_datetime("expiresAt").unwrap().timestamp_millis();
     assert_eq!(
         expires - started,
@@ -419,7 +564,24 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
     // With the refresh token in the body.
     let session = login_sso(&app, "logout@acme.example").await;
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
+    let record = sessions(&app)
+        .find_one(doc! {"_id": session.sid()})
+        .await
+        .unwrap()
+        .expect("the session record");
+    assert_eq!(record.get_str("revokedReason").unwrap(), "logout");
+    let revoked_at = record.get_datetime("revokedAt").unwrap().to_owned();
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
+    let again = sessions(&app)
+        .find_one(doc! {"_id": session.sid()})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        again.get_datetime("revokedAt").unwrap(),
+        &revoked_at,
+        "revoked once"
+    );
     assert_error(
         refresh(&app, &session.refresh_token).await,
         401,

@@ -12,8 +12,8 @@ use tether_clock::SystemClock;
 use tether_domain::{AccessGuard, AccessTokenVerifier, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{
     Clock, CompleteLogin, IdentityProvider, LoginStateStore, OrganizationRepository, Provisioner,
-    RedirectPolicy, RefreshTokenStore, SessionIssuer, StartLogin, StateChecking, StateProtector,
-    StoredSessionSettings, TokenIssuer, UserRepository,
+    RedirectPolicy, RefreshTokenStore, SessionIssuer, SessionStore, StartLogin, StateChecking,
+    StateProtector, StoredSessionSettings, TokenIssuer, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -66,6 +66,7 @@ struct Stores {
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    sessions: Arc<dyn SessionStore>,
     login_states: Arc<dyn LoginStateStore>,
     readiness: Arc<dyn Readiness>,
 }
@@ -108,12 +109,23 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             .ensure_indexes()
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
+        let adopted = store
+            .adopt_legacy_sessions(settings.lifetimes.absolute_session_seconds, clock.now())
+            .await
+            .map_err(|e| StartError::Database(e.to_string()))?;
+        if adopted > 0 {
+            tracing::info!(
+                adopted,
+                "stored the session records of refresh tokens of the earlier shape"
+            );
+        }
         tracing::info!(database = store.database().name(), "using MongoDB");
         let shared = Arc::new(store.clone());
         return Ok(Stores {
             users: shared.clone(),
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
+            sessions: shared.clone(),
             login_states: shared,
             readiness: Arc::new(MongoReadiness(store)),
         });
@@ -136,7 +148,8 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     Ok(Stores {
         users: shared.clone(),
         organizations: shared.clone(),
-        refresh_tokens: shared,
+        refresh_tokens: shared.clone(),
+        sessions: shared,
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
@@ -199,7 +212,7 @@ impl Application {
             stores.organizations.clone(),
             tokens.clone(),
             stores.refresh_tokens.clone(),
-            clock.clone(),
+            stores.sessions.clone(),
             settings.session_defaults,
             settings.lifetimes,
         );
@@ -224,6 +237,7 @@ impl Application {
         let refresh = RefreshSession::new(
             stores.users.clone(),
             stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
             tokens.clone(),
             issuer.clone(),
             clock.clone(),
@@ -231,13 +245,16 @@ impl Application {
         );
         let logout = Logout::new(
             stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
+            stores.users.clone(),
+            issuer.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),
         );
         let access = AccessGuard::new(
             verifier,
-            stores.refresh_tokens.clone(),
+            stores.sessions.clone(),
             stores.users.clone(),
             clock.clone(),
         );
@@ -255,7 +272,11 @@ impl Application {
                 clock.clone(),
                 redirects.clone(),
             ),
-            login: CompleteLogin::new(idp, provisioner, issuer, redirects).with_state_checking(
+            login: CompleteLogin::new(
+                idp,
+                provisioner,
+                issuer,
+                redirects,
                 StateChecking {
                     store: stores.login_states,
                     protector,

@@ -1,31 +1,15 @@
 //! Access tokens presented by clients: the claims a verified token carries and
 //! [`AccessGuard`], which accepts a token only when its signature checks out (through
 //! the [`AccessTokenVerifier`] port), it has not expired by the domain's [`Clock`],
-//! its session has not been revoked (logout, refresh-token reuse), and its user still
-//! exists and may sign in.
+//! its session (read by id through [`SessionStore`]) exists and has not been revoked
+//! (logout, refresh-token reuse), and its user still exists and may sign in.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, UserRepository};
-use crate::values::{AccessRole, ObjectIdHex, SessionId, Timestamp};
-
-/// The claims of an access token whose signature, issuer and audience checked out.
-/// Expiry is not judged yet: see [`AccessGuard::authenticate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedAccess {
-    /// The user (`userId`).
-    pub user_id: ObjectIdHex,
-    /// The user's organization when the token was issued.
-    pub organization_id: ObjectIdHex,
-    /// The user's role when the token was issued.
-    pub access_role: AccessRole,
-    /// The session the token belongs to (`sid`).
-    pub session_id: SessionId,
-    /// Expiry (`exp`).
-    pub expires_at: Timestamp,
-}
+use crate::model::VerifiedAccess;
+use crate::ports::{AccessTokenVerifier, Clock, RepositoryError, SessionStore, UserRepository};
 
 /// Why a presented access token is refused.
 #[derive(Debug, Error)]
@@ -42,7 +26,8 @@ pub enum AccessError {
     /// Correctly signed but past its expiry.
     #[error("the access token has expired")]
     Expired,
-    /// Its session was revoked (logout, or a refresh token of the session was reused).
+    /// Its session was revoked (logout, or a refresh token of the session was reused),
+    /// or no longer exists.
     #[error("the session of the access token was revoked")]
     SessionRevoked,
     /// The store could not tell whether the session was revoked.
@@ -63,7 +48,7 @@ impl From<RepositoryError> for AccessError {
 #[derive(Clone)]
 pub struct AccessGuard {
     verifier: Arc<dyn AccessTokenVerifier>,
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    sessions: Arc<dyn SessionStore>,
     users: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
 }
@@ -75,24 +60,23 @@ impl std::fmt::Debug for AccessGuard {
 }
 
 impl AccessGuard {
-    /// Builds the guard from the token verifier, the refresh-token store (which knows
-    /// revoked sessions), the users and the clock.
+    /// Builds the guard from the token verifier, the sessions, the users and the clock.
     pub fn new(
         verifier: Arc<dyn AccessTokenVerifier>,
-        refresh_tokens: Arc<dyn RefreshTokenStore>,
+        sessions: Arc<dyn SessionStore>,
         users: Arc<dyn UserRepository>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             verifier,
-            refresh_tokens,
+            sessions,
             users,
             clock,
         }
     }
 
     /// The claims of `token` if it is correctly signed, not expired (its `exp` is
-    /// after now), its session is not revoked, and its user exists
+    /// after now), its session exists and is not revoked, and its user exists
     /// ([`AccessError::Invalid`] otherwise) and may sign in
     /// ([`AccessError::LoginDisabled`] otherwise).
     pub async fn authenticate(&self, token: &str) -> Result<VerifiedAccess, AccessError> {
@@ -103,8 +87,11 @@ impl AccessGuard {
         if access.expires_at <= self.clock.now() {
             return Err(AccessError::Expired);
         }
-        if self.refresh_tokens.is_session_revoked(&access.session_id).await? {
-            return Err(AccessError::SessionRevoked);
+        // One read by id. A session that is gone was removed long after its end, or
+        // never was a record (see the upgrade note of `RefreshSession`): refused alike.
+        match self.sessions.find(&access.session_id).await? {
+            Some(session) if session.revoked_at.is_none() => {}
+            _ => return Err(AccessError::SessionRevoked),
         }
         match self.users.find_by_id(access.user_id).await? {
             None => Err(AccessError::Invalid),

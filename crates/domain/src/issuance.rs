@@ -6,9 +6,9 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use thiserror::Error;
 
-use crate::model::{AccessClaims, RefreshTokenRecord, User};
+use crate::model::{AccessClaims, MintedRefreshToken, RefreshTokenRecord, SessionRecord, User};
 use crate::ports::{
-    Clock, OrganizationRepository, RefreshTokenStore, RepositoryError, TokenError, TokenIssuer,
+    OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore, TokenError, TokenIssuer,
 };
 use crate::session::SessionConfig;
 use crate::values::{ObjectIdHex, SessionId, Timestamp};
@@ -61,13 +61,13 @@ impl Default for SessionLifetimes {
     }
 }
 
-/// Resolves session policy and issues token pairs.
+/// Starts sessions, resolves session policy and issues token pairs.
 #[derive(Clone)]
 pub struct SessionIssuer {
     organizations: Arc<dyn OrganizationRepository>,
     tokens: Arc<dyn TokenIssuer>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
-    clock: Arc<dyn Clock>,
+    sessions: Arc<dyn SessionStore>,
     defaults: SessionConfig,
     lifetimes: SessionLifetimes,
 }
@@ -83,11 +83,12 @@ impl std::fmt::Debug for SessionIssuer {
 
 impl SessionIssuer {
     /// Builds the service from its ports, the global session defaults and lifetimes.
+    /// It reads no clock: every use case passes the one "now" it read.
     pub fn new(
         organizations: Arc<dyn OrganizationRepository>,
         tokens: Arc<dyn TokenIssuer>,
         refresh_tokens: Arc<dyn RefreshTokenStore>,
-        clock: Arc<dyn Clock>,
+        sessions: Arc<dyn SessionStore>,
         defaults: SessionConfig,
         lifetimes: SessionLifetimes,
     ) -> Self {
@@ -95,7 +96,7 @@ impl SessionIssuer {
             organizations,
             tokens,
             refresh_tokens,
-            clock,
+            sessions,
             defaults,
             lifetimes,
         }
@@ -109,6 +110,11 @@ impl SessionIssuer {
     /// The lifetimes in force.
     pub fn lifetimes(&self) -> SessionLifetimes {
         self.lifetimes
+    }
+
+    /// When a session started at `started_at` reaches its absolute lifetime.
+    pub fn session_end(&self, started_at: Timestamp) -> Timestamp {
+        started_at.plus_seconds(self.lifetimes.absolute_session_seconds)
     }
 
     /// The organization's policy: its stored settings over the global defaults. A
@@ -129,50 +135,79 @@ impl SessionIssuer {
         Ok(config)
     }
 
-    /// Starts a new session for `user`.
-    pub async fn start_session(&self, user: User) -> Result<AuthSession, IssueError> {
-        let now = self.clock.now();
-        let session_id = self.tokens.new_session_id();
-        self.issue(user, session_id, now).await
-    }
-
-    /// Issues a token pair in an existing (or new) session that started at `session_started_at`.
-    pub async fn issue(
-        &self,
-        user: User,
-        session_id: SessionId,
-        session_started_at: Timestamp,
-    ) -> Result<AuthSession, IssueError> {
-        let session_config = self.resolve_policy(user.organization_id).await?;
-        let now = self.clock.now();
-        // Neither token outlives its session.
-        let session_end = session_started_at.plus_seconds(self.lifetimes.absolute_session_seconds);
-        let access_token_expires_at = now
-            .plus_seconds(session_config.token_lifetime_seconds())
-            .min(session_end);
-        let access_token = self.tokens.issue_access_token(&AccessClaims {
+    /// Starts a new session for `user` at `now`: signs its first access token, then
+    /// stores the session record once and its first refresh token (digest only).
+    /// Nothing is stored when signing fails.
+    pub async fn start_session(&self, user: User, now: Timestamp) -> Result<AuthSession, IssueError> {
+        let session = SessionRecord {
+            id: self.tokens.new_session_id(),
             user_id: user.id,
             organization_id: user.organization_id,
-            access_role: user.access_role,
-            email: user.email.clone(),
-            session_id: session_id.clone(),
-            issued_at: now,
-            expires_at: access_token_expires_at,
-        })?;
+            started_at: now,
+            ends_at: self.session_end(now),
+            revoked_at: None,
+            revoked_reason: None,
+            last_refreshed_at: None,
+        };
+        let signed = self.sign(&user, &session, now).await?;
+        self.sessions.start(session.clone()).await?;
         let minted = self.tokens.mint_refresh_token();
-        let refresh_token_expires_at = now
-            .plus_seconds(self.lifetimes.refresh_token_seconds)
-            .min(session_end);
+        self.store_and_answer(user, &session, signed, minted, now).await
+    }
+
+    /// Issues a pair in `session` at `now` around the refresh token `minted` (minted
+    /// by the caller, e.g. before a rotation), whose digest it stores after signing.
+    pub async fn issue_pair(
+        &self,
+        user: User,
+        session: &SessionRecord,
+        minted: MintedRefreshToken,
+        now: Timestamp,
+    ) -> Result<AuthSession, IssueError> {
+        let signed = self.sign(&user, session, now).await?;
+        self.store_and_answer(user, session, signed, minted, now).await
+    }
+
+    /// A fresh access token at `now` beside the refresh token `refresh_token`, issued
+    /// (and stored) at `issued_at` by an earlier rotation: nothing is stored.
+    pub async fn reissue_access(
+        &self,
+        user: User,
+        session: &SessionRecord,
+        refresh_token: SecretString,
+        issued_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<AuthSession, IssueError> {
+        let (session_config, access_token, access_token_expires_at) = self.sign(&user, session, now).await?;
+        Ok(AuthSession {
+            access_token,
+            access_token_expires_at,
+            refresh_token,
+            refresh_token_expires_at: self.refresh_token_expiry(session, issued_at),
+            session_id: session.id.clone(),
+            session_config,
+            user,
+        })
+    }
+
+    /// Stores the digest of `minted` and answers the pair.
+    async fn store_and_answer(
+        &self,
+        user: User,
+        session: &SessionRecord,
+        (session_config, access_token, access_token_expires_at): Signed,
+        minted: MintedRefreshToken,
+        now: Timestamp,
+    ) -> Result<AuthSession, IssueError> {
+        let refresh_token_expires_at = self.refresh_token_expiry(session, now);
         self.refresh_tokens
             .save(RefreshTokenRecord {
                 hash: minted.hash,
-                user_id: user.id,
-                session_id: session_id.clone(),
+                session_id: session.id.clone(),
                 expires_at: refresh_token_expires_at,
-                created_at: now,
-                session_started_at,
                 used_at: None,
-                revoked_at: None,
+                sealed_successor: None,
+                legacy: None,
             })
             .await?;
         Ok(AuthSession {
@@ -180,9 +215,39 @@ impl SessionIssuer {
             access_token_expires_at,
             refresh_token: minted.token,
             refresh_token_expires_at,
-            session_id,
+            session_id: session.id.clone(),
             session_config,
             user,
         })
     }
+
+    /// When a refresh token of `session` issued at `issued_at` expires: never after
+    /// the session.
+    fn refresh_token_expiry(&self, session: &SessionRecord, issued_at: Timestamp) -> Timestamp {
+        issued_at
+            .plus_seconds(self.lifetimes.refresh_token_seconds)
+            .min(session.ends_at)
+    }
+
+    /// Resolves the policy and signs the access token of an answer.
+    async fn sign(&self, user: &User, session: &SessionRecord, now: Timestamp) -> Result<Signed, IssueError> {
+        let session_config = self.resolve_policy(user.organization_id).await?;
+        // Neither token outlives its session.
+        let access_token_expires_at = now
+            .plus_seconds(session_config.token_lifetime_seconds())
+            .min(session.ends_at);
+        let access_token = self.tokens.issue_access_token(&AccessClaims {
+            user_id: user.id,
+            organization_id: user.organization_id,
+            access_role: user.access_role,
+            email: user.email.clone(),
+            session_id: session.id.clone(),
+            issued_at: now,
+            expires_at: access_token_expires_at,
+        })?;
+        Ok((session_config, access_token, access_token_expires_at))
+    }
 }
+
+/// The resolved policy, the signed access token and its expiry.
+type Signed = (SessionConfig, SecretString, Timestamp);

@@ -8,17 +8,22 @@
 //! - [`Provisioner`]: find or just-in-time create the local user.
 //! - [`SessionIssuer`]: resolve an organization's session policy and issue tokens.
 //! - [`SessionConfig`]: the nine session settings, their bounds and the overlay.
-//! - [`RefreshSession`] and [`Logout`]: refresh-token rotation with reuse detection, and
-//!   revoking a session.
+//! - [`SessionRecord`] and [`SessionStore`]: a login session is a record of its own.
+//! - [`RefreshSession`] and [`Logout`]: refresh-token rotation with reuse detection and
+//!   one successor per token, and revoking a session.
 //! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
 //!
-//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...).
+//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...),
+//! and the `conformance` feature for the port-conformance suites every store adapter
+//! runs (`tether_domain::conformance`).
 
 #![warn(missing_docs)]
 
 mod access;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod issuance;
 mod login;
 mod model;
@@ -33,18 +38,18 @@ mod values;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
 pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken,
-    NewOrganization, NewUser, Organization, PendingOrganization, RefreshTokenRecord, StepRequired, User,
-    WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LoginStateRecord,
+    MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization, RefreshTokenRecord,
+    RevokedReason, SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
-    RepositoryError, StateProtector, TokenError, TokenIssuer, UserRepository,
+    RepositoryError, SessionStore, StateProtector, TokenError, TokenIssuer, UserRepository,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{
     MockClock, MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
-    MockStateProtector, MockTokenIssuer, MockUserRepository,
+    MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
 pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioner, ProvisioningPolicy};
 pub use session::{
@@ -57,7 +62,7 @@ pub use values::{
     SessionId, Timestamp, TokenHash, WorkosOrganizationId, WorkosOrganizationIdError,
 };
 
-pub use access::{AccessError, AccessGuard, VerifiedAccess};
+pub use access::{AccessError, AccessGuard};
 pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAccessTokenVerifier;

@@ -12,7 +12,7 @@ use crate::ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, RepositoryError, StateProtector,
 };
 use crate::provisioning::{ProvisionError, Provisioner};
-use crate::values::LoginState;
+use crate::values::{LoginState, Timestamp};
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -219,7 +219,7 @@ pub struct StateChecking {
     pub store: Arc<dyn LoginStateStore>,
     /// Digests and PKCE verifiers of states.
     pub protector: Arc<dyn StateProtector>,
-    /// Expiry is judged by this clock.
+    /// Expiry is judged, and sessions start, by this clock.
     pub clock: Arc<dyn Clock>,
     /// Accept states this service did not issue (SPAs that build WorkOS URLs
     /// themselves); such logins use the SSO-then-AuthKit fallback. Off by default.
@@ -249,7 +249,7 @@ pub struct CompleteLogin {
     provisioner: Provisioner,
     issuer: SessionIssuer,
     redirects: RedirectPolicy,
-    state: Option<StateChecking>,
+    state: StateChecking,
 }
 
 impl std::fmt::Debug for CompleteLogin {
@@ -262,30 +262,25 @@ impl std::fmt::Debug for CompleteLogin {
 }
 
 impl CompleteLogin {
-    /// Builds the use case without state checking: every login uses the
-    /// SSO-then-AuthKit fallback. Services that start logins themselves add
-    /// [`CompleteLogin::with_state_checking`].
+    /// Builds the use case. `state` checks the posted state against the states
+    /// recorded by [`crate::StartLogin`]: a recorded state is consumed once, must be
+    /// unexpired and bound to the same redirect URI, and names the one API to call
+    /// (with its PKCE verifier); whether unissued states are accepted is its
+    /// [`StateChecking::accept_unissued`] flag. Its clock is the use case's clock.
     pub fn new(
         idp: Arc<dyn IdentityProvider>,
         provisioner: Provisioner,
         issuer: SessionIssuer,
         redirects: RedirectPolicy,
+        state: StateChecking,
     ) -> Self {
         Self {
             idp,
             provisioner,
             issuer,
             redirects,
-            state: None,
+            state,
         }
-    }
-
-    /// Checks `state` against the states recorded by [`crate::StartLogin`]: a recorded
-    /// state is consumed once, must be unexpired and bound to the same redirect URI, and
-    /// names the one API to call (with its PKCE verifier).
-    pub fn with_state_checking(mut self, checking: StateChecking) -> Self {
-        self.state = Some(checking);
-        self
     }
 
     /// Works out which API to call from the posted state.
@@ -293,15 +288,14 @@ impl CompleteLogin {
         &self,
         state: Option<&str>,
         redirect_uri: &str,
+        now: Timestamp,
     ) -> Result<StatePlan, LoginError> {
         let fallback = StatePlan {
             plan: ExchangePlan::SsoThenAuthKit,
             verifier: None,
             organization_hint: None,
         };
-        let Some(checking) = &self.state else {
-            return Ok(fallback);
-        };
+        let checking = &self.state;
         let unissued = || {
             if checking.accept_unissued {
                 Ok(fallback)
@@ -323,7 +317,7 @@ impl CompleteLogin {
         let Some(record) = checking.store.take(&checking.protector.hash_state(state)).await? else {
             return unissued();
         };
-        if record.expires_at <= checking.clock.now() {
+        if record.expires_at <= now {
             tracing::info!("login state expired");
             return Err(LoginError::InvalidState);
         }
@@ -378,7 +372,11 @@ impl CompleteLogin {
             .redirects
             .resolve(input.redirect_uri.as_deref())
             .ok_or(LoginError::InvalidRedirectUri)?;
-        let from_state = self.plan_from_state(input.state.as_deref(), redirect_uri).await?;
+        // "Now" is read once for the whole callback.
+        let now = self.state.clock.now();
+        let from_state = self
+            .plan_from_state(input.state.as_deref(), redirect_uri, now)
+            .await?;
         *flow = match from_state.plan {
             ExchangePlan::Only(only) => Some(only),
             ExchangePlan::SsoThenAuthKit => None,
@@ -390,9 +388,9 @@ impl CompleteLogin {
         let requested_organization = input.organization_id.or(from_state.organization_hint);
         let user = self
             .provisioner
-            .find_or_create(&identity, requested_organization.as_deref())
+            .find_or_create_at(&identity, requested_organization.as_deref(), now)
             .await?;
-        let session = self.issuer.start_session(user).await?;
+        let session = self.issuer.start_session(user, now).await?;
         tracing::info!(
             user_id = %session.user.id,
             flow = identity.flow.as_str(),

@@ -200,25 +200,104 @@ pub struct MintedRefreshToken {
     pub hash: TokenHash,
 }
 
-/// A refresh token as stored: its digest and what it grants.
+/// A refresh token as stored: its digest and its rotation state. What it grants
+/// (user, organization, lifetime, revocation) belongs to its [`SessionRecord`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {
     /// SHA-256 of the token.
     pub hash: TokenHash,
-    /// The user it renews.
-    pub user_id: ObjectIdHex,
     /// The session it belongs to.
     pub session_id: SessionId,
     /// When it stops being accepted.
     pub expires_at: Timestamp,
-    /// When it was issued.
-    pub created_at: Timestamp,
-    /// When the session it belongs to started (for its absolute lifetime).
-    pub session_started_at: Timestamp,
-    /// When it was exchanged for a new pair (rotation); `None` while unused.
+    /// When it was exchanged for its successor (rotation); `None` while unused.
     pub used_at: Option<Timestamp>,
-    /// When its session was revoked (logout, reuse); `None` while the session lives.
+    /// Its successor refresh token, sealed under a key derived from this token (see
+    /// [`crate::TokenIssuer::seal_successor`]): set in the same atomic write as
+    /// `used_at`, so that a replay within the grace window gets the same successor.
+    pub sealed_successor: Option<String>,
+    /// What a record written before sessions were records carries about its session;
+    /// `None` for current records.
+    pub legacy: Option<LegacySession>,
+}
+
+/// The session fields of a refresh-token record written before sessions were
+/// records of their own (`userId`, `sessionStartedAt`, `revokedAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacySession {
+    /// The user the token renews.
+    pub user_id: ObjectIdHex,
+    /// When its session started.
+    pub started_at: Timestamp,
+    /// When its session was revoked, if it was.
     pub revoked_at: Option<Timestamp>,
+}
+
+/// Why a session was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevokedReason {
+    /// The user logged out.
+    Logout,
+    /// A used refresh token of the session was presented after the grace window.
+    Reuse,
+}
+
+impl RevokedReason {
+    /// `logout` or `reuse`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            RevokedReason::Logout => "logout",
+            RevokedReason::Reuse => "reuse",
+        }
+    }
+
+    /// Parses `logout` or `reuse`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "logout" => Some(RevokedReason::Logout),
+            "reuse" => Some(RevokedReason::Reuse),
+            _ => None,
+        }
+    }
+}
+
+/// One login session: created once by a login, renewed by refresh tokens, ended by
+/// logout, reuse or its absolute lifetime. Every token of it carries its id (`sid`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The session id (`sid`).
+    pub id: SessionId,
+    /// The signed-in user.
+    pub user_id: ObjectIdHex,
+    /// The user's organization when the session started.
+    pub organization_id: ObjectIdHex,
+    /// When the login happened.
+    pub started_at: Timestamp,
+    /// When the session reaches its absolute lifetime; no token of it outlives this.
+    pub ends_at: Timestamp,
+    /// When it was revoked; `None` while it lives.
+    pub revoked_at: Option<Timestamp>,
+    /// Why it was revoked, if it was (absent for a session revoked before reasons
+    /// were recorded).
+    pub revoked_reason: Option<RevokedReason>,
+    /// The last rotation of one of its refresh tokens.
+    pub last_refreshed_at: Option<Timestamp>,
+}
+
+/// The claims of an access token whose signature, issuer and audience checked out.
+/// Expiry is not judged yet: see [`crate::AccessGuard::authenticate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAccess {
+    /// The user (`userId`).
+    pub user_id: ObjectIdHex,
+    /// The user's organization when the token was issued.
+    pub organization_id: ObjectIdHex,
+    /// The user's role when the token was issued.
+    pub access_role: AccessRole,
+    /// The session the token belongs to (`sid`).
+    pub session_id: SessionId,
+    /// Expiry (`exp`).
+    pub expires_at: Timestamp,
 }
 
 /// A login started here, as stored until its callback (at most 10 minutes).

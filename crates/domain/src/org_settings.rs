@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::access::VerifiedAccess;
 use crate::model::Organization;
+use crate::model::VerifiedAccess;
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
 use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
 use crate::values::{AccessRole, ObjectIdHex, WorkosOrganizationId};

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use thiserror::Error;
 
-use crate::access::VerifiedAccess;
 use crate::model::{
     AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken,
-    NewOrganization, NewUser, Organization, RefreshTokenRecord, StepRequired, User, WorkosLink,
+    NewOrganization, NewUser, Organization, RefreshTokenRecord, RevokedReason, SessionRecord, StepRequired,
+    User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
 use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
@@ -130,35 +130,52 @@ pub trait OrganizationRepository: Send + Sync {
     ) -> Result<Option<Organization>, RepositoryError>;
 }
 
-/// Stored refresh tokens (digests only).
+/// Login sessions, one record each (`sessions`).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a session that starts. MUST return [`RepositoryError::Duplicate`], having
+    /// written nothing, when a session with the same id exists.
+    async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError>;
+
+    /// The session with this id (revoked or ended alike), `None` if unknown or removed.
+    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError>;
+
+    /// Marks the session revoked at `at` for `reason`, in one write, unless it is
+    /// revoked already (the first revocation keeps its time and reason). Returns
+    /// whether this call revoked it; `false` also for an unknown session. Idempotent.
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Stamps `lastRefreshedAt`; nothing else changes. An unknown session is not an error.
+    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError>;
+}
+
+/// Stored refresh tokens (digests and rotation state only).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
-    /// Stores a new token record.
+    /// Stores a new token record. MUST return [`RepositoryError::Duplicate`], having
+    /// written nothing, when a record with the same digest exists.
     async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
 
-    /// The record with this digest (expired, used or revoked alike), `None` if unknown.
+    /// The record with this digest (expired or used alike), `None` if unknown.
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError>;
 
-    /// Marks the token used at `at` if, and only if, it is not used yet, atomically
-    /// (compare-and-set): of concurrent callers for one digest exactly one gets `true`.
-    /// `false` when the token was already used or is unknown.
-    async fn mark_used(&self, hash: &TokenHash, at: Timestamp) -> Result<bool, RepositoryError>;
-
-    /// Marks every token of the session revoked at `at` (tokens revoked earlier keep
-    /// their time), then moves the `expires_at` of every record of the session to at
-    /// least `retain_until`, so that a store removing expired records keeps the
-    /// revocation as long as an access token of the session may live. Returns how many
-    /// records it newly marked; idempotent.
-    async fn revoke_session(
+    /// Rotation: marks the token used at `at` and records its `sealed_successor` in
+    /// one atomic compare-and-set, if, and only if, it is not used yet. Of concurrent
+    /// callers for one digest exactly one gets `true`; the others (and callers for a
+    /// used or unknown token) get `false` and change nothing.
+    async fn rotate(
         &self,
-        session_id: &SessionId,
+        hash: &TokenHash,
         at: Timestamp,
-        retain_until: Timestamp,
-    ) -> Result<u64, RepositoryError>;
-
-    /// Whether any token of the session is marked revoked.
-    async fn is_session_revoked(&self, session_id: &SessionId) -> Result<bool, RepositoryError>;
+        sealed_successor: String,
+    ) -> Result<bool, RepositoryError>;
 }
 
 /// Login states issued by the start of a login (keyed digests only).
@@ -255,6 +272,15 @@ pub trait TokenIssuer: Send + Sync {
 
     /// A new random session id.
     fn new_session_id(&self) -> SessionId;
+
+    /// Seals `successor` (the refresh token that replaced `presented` at rotation)
+    /// under a key derived from `presented`, with authenticated encryption: only a
+    /// holder of `presented` can open it, and the stored text reveals nothing of it.
+    fn seal_successor(&self, presented: &str, successor: &SecretString) -> String;
+
+    /// Opens what [`TokenIssuer::seal_successor`] sealed for `presented`; `None` when
+    /// it was sealed for another token or altered.
+    fn open_successor(&self, presented: &str, sealed: &str) -> Option<SecretString>;
 }
 
 /// The source of the current time.

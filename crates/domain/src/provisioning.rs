@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::model::{Flow, IdpIdentity, NewUser, Organization, User, WorkosLink};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, ObjectIdHex, WorkosOrganizationId};
+use crate::values::{AccessRole, Email, EmailError, ObjectIdHex, Timestamp, WorkosOrganizationId};
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,15 +172,26 @@ impl Provisioner {
     /// written. An existing user keeps their organization and role; a disabled one
     /// is refused. A new user joins the organization [`Provisioner::choose_organization`]
     /// picks. Concurrent first logins of one person create one user: the insert that
-    /// loses the race matches again.
+    /// loses the race matches again. Dates are stamped with the clock's "now".
     pub async fn find_or_create(
         &self,
         identity: &IdpIdentity,
         requested_organization: Option<&str>,
     ) -> Result<User, ProvisionError> {
+        self.find_or_create_at(identity, requested_organization, self.clock.now())
+            .await
+    }
+
+    /// [`Provisioner::find_or_create`] with the "now" a calling use case already read.
+    pub async fn find_or_create_at(
+        &self,
+        identity: &IdpIdentity,
+        requested_organization: Option<&str>,
+        now: Timestamp,
+    ) -> Result<User, ProvisionError> {
         let identity = NormalizedIdentity::from_idp(identity)?;
         if let Some(reached) = self.find_existing(&identity).await? {
-            return self.sign_in_existing(reached, &identity).await;
+            return self.sign_in_existing(reached, &identity, now).await;
         }
         let organization = self
             .choose_organization(identity.workos_organization().as_ref(), requested_organization)
@@ -192,7 +203,7 @@ impl Provisioner {
             access_role: self.policy.default_role,
             conversation_open_preference: self.policy.default_conversation_open_preference.clone(),
             workos: identity.link.clone(),
-            created_at: self.clock.now(),
+            created_at: now,
         };
         match self.users.insert(new_user).await {
             Ok(user) => {
@@ -206,7 +217,7 @@ impl Provisioner {
                         "insert reported a duplicate but no user matches the identity".into(),
                     )
                 })?;
-                self.sign_in_existing(winner, &identity).await
+                self.sign_in_existing(winner, &identity, now).await
             }
             Err(e) => Err(e.into()),
         }
@@ -273,6 +284,7 @@ impl Provisioner {
         &self,
         reached: Reached,
         identity: &NormalizedIdentity,
+        now: Timestamp,
     ) -> Result<User, ProvisionError> {
         let Reached { user, link } = reached;
         if user.login_disabled {
@@ -280,7 +292,7 @@ impl Provisioner {
         }
         let updated = match self
             .users
-            .record_login(user.id, link.then(|| identity.link.clone()), self.clock.now())
+            .record_login(user.id, link.then(|| identity.link.clone()), now)
             .await
         {
             Err(RepositoryError::Duplicate) => {

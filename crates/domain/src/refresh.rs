@@ -1,14 +1,21 @@
 //! After login: renewing a session with refresh-token rotation ([`RefreshSession`])
 //! and ending it ([`Logout`]).
 //!
-//! Rotation: every refresh token is good for one exchange. The exchange marks it used
-//! (atomically, so of two concurrent exchanges exactly one wins) and issues a new pair
-//! in the same session, with the organization's session policy resolved afresh.
+//! A session is a record of its own ([`SessionRecord`], [`SessionStore`]); refresh
+//! tokens only carry rotation state.
+//!
+//! Rotation: every refresh token is good for one exchange. The exchange mints the
+//! successor first, then marks the presented token used and stores the successor,
+//! sealed under a key derived from the presented token, in one atomic compare-and-set
+//! (of concurrent exchanges exactly one wins), and issues the pair in the same session
+//! with the organization's session policy resolved afresh. A session has at most one
+//! live refresh token.
 //!
 //! Reuse: a used token presented again within the grace window ([`RefreshPolicy`],
-//! e.g. two browser tabs refreshing at once) gets a new pair in the same session;
-//! presented after the window it is taken as stolen: the whole session is revoked, so
-//! every refresh token and access token of it stops working.
+//! e.g. two browser tabs refreshing at once) gets the very successor the rotation
+//! handed out (opened from its sealed copy) and a fresh access token, never a second
+//! live token; presented after the window it is taken as stolen: the session is
+//! revoked (reason `reuse`), so every refresh token and access token of it stops working.
 
 use std::sync::Arc;
 
@@ -16,22 +23,14 @@ use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::issuance::{AuthSession, IssueError, SessionIssuer};
-use crate::model::{RefreshTokenRecord, User};
+use crate::model::{RefreshTokenRecord, RevokedReason, SessionRecord, User};
 use crate::ports::{
-    AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, TokenIssuer, UserRepository,
+    AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository,
 };
-use crate::session::SessionConfig;
-use crate::values::{ObjectIdHex, SessionId, Timestamp};
+use crate::values::{SessionId, Timestamp};
 
 /// Longest refresh token looked up; anything longer is not one of ours.
 pub const MAX_REFRESH_TOKEN_LEN: usize = 512;
-
-/// Until when the records of a session revoked at `at` must be kept: as long as the
-/// longest-lived access token of the session may still be presented.
-fn retain_revocation_until(at: Timestamp) -> Timestamp {
-    let (_, max_hours) = SessionConfig::TOKEN_EXPIRY_HOURS;
-    at.plus_seconds(i64::from(max_hours) * 3600)
-}
 
 /// Rules of refresh-token rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +52,7 @@ impl Default for RefreshPolicy {
 /// Why a refresh failed.
 #[derive(Debug, Error)]
 pub enum RefreshError {
-    /// The token is empty, malformed or unknown (or names a user that no longer exists).
+    /// The token is empty, malformed or unknown (or its session or user no longer exists).
     #[error("the refresh token is invalid")]
     Invalid,
     /// The token is past its expiry.
@@ -94,11 +93,51 @@ impl From<IssueError> for RefreshError {
     }
 }
 
+/// The session a refresh-token record belongs to: its record, or, for a record written
+/// before sessions were records, a session adopted from it (stored once, started when
+/// the legacy record says). `None` when there is neither, or the user is gone.
+async fn session_of(
+    sessions: &dyn SessionStore,
+    users: &dyn UserRepository,
+    issuer: &SessionIssuer,
+    record: &RefreshTokenRecord,
+) -> Result<Option<SessionRecord>, RepositoryError> {
+    if let Some(session) = sessions.find(&record.session_id).await? {
+        return Ok(Some(session));
+    }
+    let Some(legacy) = &record.legacy else {
+        return Ok(None);
+    };
+    let Some(user) = users.find_by_id(legacy.user_id).await? else {
+        return Ok(None);
+    };
+    let adopted = SessionRecord {
+        id: record.session_id.clone(),
+        user_id: legacy.user_id,
+        organization_id: user.organization_id,
+        started_at: legacy.started_at,
+        ends_at: issuer.session_end(legacy.started_at),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+    };
+    match sessions.start(adopted.clone()).await {
+        Ok(()) => {
+            tracing::info!(session_id = %adopted.id, "adopted a session from a refresh token of the earlier shape");
+            Ok(Some(adopted))
+        }
+        // Another request adopted it a moment ago.
+        Err(RepositoryError::Duplicate) => sessions.find(&record.session_id).await,
+        Err(e) => Err(e),
+    }
+}
+
 /// Exchanges a refresh token for a new pair in the same session.
 #[derive(Clone)]
 pub struct RefreshSession {
     users: Arc<dyn UserRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    sessions: Arc<dyn SessionStore>,
     tokens: Arc<dyn TokenIssuer>,
     issuer: SessionIssuer,
     clock: Arc<dyn Clock>,
@@ -116,10 +155,11 @@ impl std::fmt::Debug for RefreshSession {
 
 impl RefreshSession {
     /// Builds the use case. `issuer` issues the new pairs (and knows the session
-    /// lifetimes); `tokens` hashes presented tokens.
+    /// lifetimes); `tokens` hashes presented tokens and seals successors.
     pub fn new(
         users: Arc<dyn UserRepository>,
         refresh_tokens: Arc<dyn RefreshTokenStore>,
+        sessions: Arc<dyn SessionStore>,
         tokens: Arc<dyn TokenIssuer>,
         issuer: SessionIssuer,
         clock: Arc<dyn Clock>,
@@ -128,6 +168,7 @@ impl RefreshSession {
         Self {
             users,
             refresh_tokens,
+            sessions,
             tokens,
             issuer,
             clock,
@@ -144,12 +185,14 @@ impl RefreshSession {
     /// session, with the user's current role and organization and the organization's
     /// current session policy.
     ///
-    /// Checks, in order: the token is known ([`RefreshError::Invalid`]), its session is
-    /// not revoked ([`RefreshError::Revoked`]) nor past its absolute lifetime
-    /// ([`RefreshError::SessionExpired`]), the token has not expired
-    /// ([`RefreshError::Expired`]), it is unused or used within the grace window
-    /// ([`RefreshError::Reused`], which revokes the session), and the user still exists
-    /// and may sign in ([`RefreshError::LoginDisabled`]; the token is not consumed).
+    /// Checks, in order: the token is known ([`RefreshError::Invalid`]), its session
+    /// exists and is not revoked ([`RefreshError::Revoked`]) nor past its absolute
+    /// lifetime ([`RefreshError::SessionExpired`]), the token has not expired
+    /// ([`RefreshError::Expired`]), the user still exists and may sign in
+    /// ([`RefreshError::LoginDisabled`]; the token is not consumed), and the token is
+    /// unused, or used within the grace window (then the answer carries the same
+    /// successor as the first exchange), else [`RefreshError::Reused`], which revokes
+    /// the session.
     pub async fn refresh(&self, presented: &SecretString) -> Result<AuthSession, RefreshError> {
         let token = presented.expose_secret();
         if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
@@ -162,91 +205,92 @@ impl RefreshSession {
             .await?
             .ok_or(RefreshError::Invalid)?;
         let now = self.clock.now();
-        self.check_live(&record, now)?;
-        if let Some(used_at) = record.used_at {
-            self.within_grace_or_revoke(&record, used_at, now).await?;
-        }
-        let user = self.active_user(&record).await?;
-        if record.used_at.is_none() && !self.refresh_tokens.mark_used(&hash, now).await? {
-            // Another request rotated this token a moment ago (two tabs at once): the
-            // grace rule decides, with the time the winner recorded.
-            let current = self
-                .refresh_tokens
-                .find_by_hash(&hash)
-                .await?
-                .ok_or(RefreshError::Invalid)?;
-            if current.revoked_at.is_some() {
-                return Err(RefreshError::Revoked);
-            }
-            self.within_grace_or_revoke(&current, current.used_at.unwrap_or(now), now)
-                .await?;
-        }
-        let session = self
-            .issuer
-            .issue(user, record.session_id.clone(), record.session_started_at)
-            .await?;
-        if self.refresh_tokens.is_session_revoked(&record.session_id).await? {
-            // A logout or a detected reuse revoked the session while this pair was
-            // being issued: revoke again so that the new token is covered too.
-            self.refresh_tokens
-                .revoke_session(&record.session_id, now, retain_revocation_until(now))
-                .await?;
+        if record.legacy.as_ref().is_some_and(|l| l.revoked_at.is_some()) {
             return Err(RefreshError::Revoked);
         }
-        tracing::info!(
-            user_id = %session.user.id,
-            session_id = %session.session_id,
-            "session refreshed"
-        );
-        Ok(session)
-    }
-
-    /// Revocation, the session's absolute lifetime and the token's expiry.
-    fn check_live(&self, record: &RefreshTokenRecord, now: Timestamp) -> Result<(), RefreshError> {
-        if record.revoked_at.is_some() {
+        let session = session_of(self.sessions.as_ref(), self.users.as_ref(), &self.issuer, &record)
+            .await?
+            .ok_or(RefreshError::Invalid)?;
+        if session.revoked_at.is_some() {
             return Err(RefreshError::Revoked);
         }
-        let session_end = record
-            .session_started_at
-            .plus_seconds(self.issuer.lifetimes().absolute_session_seconds);
-        if now >= session_end {
+        if now >= session.ends_at {
             return Err(RefreshError::SessionExpired);
         }
         if now >= record.expires_at {
             return Err(RefreshError::Expired);
         }
-        Ok(())
-    }
-
-    /// `Ok` when a token used at `used_at` is presented within the grace window;
-    /// otherwise revokes its session and answers [`RefreshError::Reused`].
-    async fn within_grace_or_revoke(
-        &self,
-        record: &RefreshTokenRecord,
-        used_at: Timestamp,
-        now: Timestamp,
-    ) -> Result<(), RefreshError> {
-        if now < used_at.plus_seconds(self.policy.reuse_grace_seconds) {
-            tracing::debug!(session_id = %record.session_id, "used refresh token presented within the grace window");
-            return Ok(());
+        if record.used_at.is_some() {
+            return self.replay(token, record, &session, None, now).await;
         }
-        let revoked = self
-            .refresh_tokens
-            .revoke_session(&record.session_id, now, retain_revocation_until(now))
-            .await?;
-        tracing::warn!(
-            user_id = %record.user_id,
-            session_id = %record.session_id,
-            revoked,
-            "a used refresh token was presented again after the grace window; session revoked"
-        );
-        Err(RefreshError::Reused)
+        let user = self.active_user(&session).await?;
+        let successor = self.tokens.mint_refresh_token();
+        let sealed = self.tokens.seal_successor(token, &successor.token);
+        if !self.refresh_tokens.rotate(&hash, now, sealed).await? {
+            // Another request rotated this token a moment ago (two tabs at once): it
+            // gets the successor that request recorded.
+            let current = self
+                .refresh_tokens
+                .find_by_hash(&hash)
+                .await?
+                .ok_or(RefreshError::Invalid)?;
+            return self.replay(token, current, &session, Some(user), now).await;
+        }
+        let answer = self.issuer.issue_pair(user, &session, successor, now).await?;
+        self.sessions.record_refresh(&session.id, now).await?;
+        tracing::info!(user_id = %answer.user.id, session_id = %session.id, "session refreshed");
+        Ok(answer)
     }
 
-    /// The token's user, if they still exist and may sign in.
-    async fn active_user(&self, record: &RefreshTokenRecord) -> Result<User, RefreshError> {
-        let Some(user) = self.users.find_by_id(record.user_id).await? else {
-            tracing::warn!(user_id = %record.user_id, "the user of a refresh token no longer exists");
+    /// A used token presented again: within the grace window of its rotation, the
+    /// successor that rotation recorded (and a fresh access token); after it, or with
+    /// no successor to give, the session is revoked and the answer is
+    /// [`RefreshError::Reused`]. `user` is the session's user when already read.
+    async fn replay(
+        &self,
+        presented: &str,
+        record: RefreshTokenRecord,
+        session: &SessionRecord,
+        user: Option<User>,
+        now: Timestamp,
+    ) -> Result<AuthSession, RefreshError> {
+        let used_at = record.used_at.unwrap_or(now);
+        let successor = record
+            .sealed_successor
+            .as_deref()
+            .and_then(|sealed| self.tokens.open_successor(presented, sealed));
+        match successor {
+            Some(successor) if now < used_at.plus_seconds(self.policy.reuse_grace_seconds) => {
+                tracing::debug!(session_id = %session.id, "used refresh token presented within the grace window");
+                let user = match user {
+                    Some(user) => user,
+                    None => self.active_user(session).await?,
+                };
+                Ok(self
+                    .issuer
+                    .reissue_access(user, session, successor, used_at, now)
+                    .await?)
+            }
+            _ => {
+                let revoked = self
+                    .sessions
+                    .revoke(&session.id, now, RevokedReason::Reuse)
+                    .await?;
+                tracing::warn!(
+                    user_id = %session.user_id,
+                    session_id = %session.id,
+                    revoked,
+                    "a used refresh token was presented again after the grace window; session revoked"
+                );
+                Err(RefreshError::Reused)
+            }
+        }
+    }
+
+    /// The session's user, if they still exist and may sign in.
+    async fn active_user(&self, session: &SessionRecord) -> Result<User, RefreshError> {
+        let Some(user) = self.users.find_by_id(session.user_id).await? else {
+            tracing::warn!(user_id = %session.user_id, "the user of a session no longer exists");
             return Err(RefreshError::Invalid);
         };
         if user.login_disabled {
@@ -290,6 +334,9 @@ impl From<RepositoryError> for LogoutError {
 #[derive(Clone)]
 pub struct Logout {
     refresh_tokens: Arc<dyn RefreshTokenStore>,
+    sessions: Arc<dyn SessionStore>,
+    users: Arc<dyn UserRepository>,
+    issuer: SessionIssuer,
     tokens: Arc<dyn TokenIssuer>,
     verifier: Arc<dyn AccessTokenVerifier>,
     clock: Arc<dyn Clock>,
@@ -302,41 +349,49 @@ impl std::fmt::Debug for Logout {
 }
 
 impl Logout {
-    /// Builds the use case.
+    /// Builds the use case. `users` and `issuer` serve only to adopt the session of a
+    /// refresh token of the earlier shape before revoking it.
     pub fn new(
         refresh_tokens: Arc<dyn RefreshTokenStore>,
+        sessions: Arc<dyn SessionStore>,
+        users: Arc<dyn UserRepository>,
+        issuer: SessionIssuer,
         tokens: Arc<dyn TokenIssuer>,
         verifier: Arc<dyn AccessTokenVerifier>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             refresh_tokens,
+            sessions,
+            users,
+            issuer,
             tokens,
             verifier,
             clock,
         }
     }
 
-    /// Revokes the session `credential` belongs to. Idempotent: a session already
-    /// revoked, or a refresh token that is unknown (never issued, or removed after
-    /// expiry), is not an error. Returns the session revoked, if one was identified.
-    ///
-    /// A session none of whose records is left (its refresh tokens expired and were
-    /// removed, while an access token of it may still be valid) gets a record that only
-    /// marks it revoked, so that [`crate::AccessGuard`] refuses its access tokens too.
+    /// Revokes the session `credential` belongs to, in one write to its record.
+    /// Idempotent: a session already revoked, or a refresh token that is unknown
+    /// (never issued, or removed after expiry), is not an error. Returns the session
+    /// identified, if any.
     pub async fn logout(&self, credential: LogoutCredential) -> Result<Option<SessionId>, LogoutError> {
-        // The session, its user, and whether it is already known to be revoked.
-        let identified = match credential {
+        let session_id = match credential {
             LogoutCredential::RefreshToken(token) => {
                 let token = token.expose_secret();
                 if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
                     None
                 } else {
                     let hash = self.tokens.hash_refresh_token(token);
-                    self.refresh_tokens
-                        .find_by_hash(&hash)
-                        .await?
-                        .map(|record| (record.session_id, record.user_id, record.revoked_at.is_some()))
+                    match self.refresh_tokens.find_by_hash(&hash).await? {
+                        // A live token of the earlier shape: its session becomes a record first.
+                        Some(record) if record.legacy.as_ref().is_some_and(|l| l.revoked_at.is_none()) => {
+                            session_of(self.sessions.as_ref(), self.users.as_ref(), &self.issuer, &record)
+                                .await?;
+                            Some(record.session_id)
+                        }
+                        found => found.map(|record| record.session_id),
+                    }
                 }
             }
             LogoutCredential::AccessToken(token) => {
@@ -344,55 +399,18 @@ impl Logout {
                     .verifier
                     .verify(token.expose_secret())
                     .map_err(|_| LogoutError::InvalidAccessToken)?;
-                Some((access.session_id, access.user_id, false))
+                Some(access.session_id)
             }
         };
-        let Some((session_id, user_id, known_revoked)) = identified else {
+        let Some(session_id) = session_id else {
             tracing::info!("logout with an unknown refresh token; nothing to revoke");
             return Ok(None);
         };
-        let now = self.clock.now();
-        let retain_until = retain_revocation_until(now);
         let revoked = self
-            .refresh_tokens
-            .revoke_session(&session_id, now, retain_until)
+            .sessions
+            .revoke(&session_id, self.clock.now(), RevokedReason::Logout)
             .await?;
-        if revoked == 0 && !known_revoked && !self.refresh_tokens.is_session_revoked(&session_id).await? {
-            // No record of the session is left (its refresh tokens expired and were
-            // removed) while an access token of it may still live: record the revocation.
-            self.refresh_tokens
-                .save(revocation_record(
-                    self.tokens.as_ref(),
-                    session_id.clone(),
-                    user_id,
-                    now,
-                    retain_until,
-                ))
-                .await?;
-        }
         tracing::info!(session_id = %session_id, revoked, "session logged out");
         Ok(Some(session_id))
-    }
-}
-
-/// A record that only marks `session_id` revoked at `at`, kept until `retain_until`. Its
-/// digest is that of a freshly minted token nobody ever receives, so it can never be
-/// presented; it is used and revoked from the start.
-fn revocation_record(
-    tokens: &dyn TokenIssuer,
-    session_id: SessionId,
-    user_id: ObjectIdHex,
-    at: Timestamp,
-    retain_until: Timestamp,
-) -> RefreshTokenRecord {
-    RefreshTokenRecord {
-        hash: tokens.mint_refresh_token().hash,
-        user_id,
-        session_id,
-        expires_at: retain_until,
-        created_at: at,
-        session_started_at: at,
-        used_at: Some(at),
-        revoked_at: Some(at),
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! The [`TokenIssuer`] adapter: HS256 access tokens signed with the shared secret
 //! (`JWT_SECRET`) through `jsonwebtoken`, opaque `rt_` refresh tokens of 256 random
-//! bits, and their SHA-256 digests (the only form in which they are stored); and
+//! bits, and their SHA-256 digests (the only form in which they are stored); the
+//! successor of a rotated refresh token sealed under a key derived from it; and
 //! [`StateKeys`], the keyed digests and PKCE verifiers of login states.
 
 mod access;
 mod state;
+mod successor;
 
 pub use state::StateKeys;
 
@@ -109,7 +111,7 @@ impl std::fmt::Debug for JwtIssuer {
     }
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     #[expect(
         clippy::expect_used,
@@ -204,6 +206,14 @@ impl TokenIssuer for JwtIssuer {
 
     fn hash_refresh_token(&self, token: &str) -> TokenHash {
         hash_refresh_token(token)
+    }
+
+    fn seal_successor(&self, presented: &str, successor: &SecretString) -> String {
+        successor::seal(presented, successor)
+    }
+
+    fn open_successor(&self, presented: &str, sealed: &str) -> Option<SecretString> {
+        successor::open(presented, sealed)
     }
 
     fn new_session_id(&self) -> SessionId {

@@ -1,4 +1,4 @@
-//! One in-memory store implementing the user, organization and refresh-token ports.
+//! One in-memory store implementing the user, organization, session and refresh-token ports.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,7 +9,9 @@ use tether_domain::{
     RefreshTokenRecord, RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
     WorkosOrganizationId,
 };
-use tether_domain::{SessionId, StoredSessionSettings, TokenHash};
+use tether_domain::{
+    RevokedReason, SessionId, SessionRecord, SessionStore, StoredSessionSettings, TokenHash,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -17,13 +19,12 @@ struct State {
     /// Organizations with their creation time, for `oldest`.
     organizations: Vec<(Timestamp, Organization)>,
     refresh_tokens: Vec<RefreshTokenRecord>,
+    sessions: Vec<SessionRecord>,
 }
 
-/// Users, organizations and refresh tokens held in memory. Cloning shares the data.
-///
-/// Uniqueness matches the MongoDB adapter: one user per (case-insensitive) e-mail
-/// address and per WorkOS id; one organization per WorkOS organization; one refresh
-/// token per digest.
+/// Users, organizations, sessions and refresh tokens held in memory. Cloning shares
+/// the data. It keeps the contracts of the ports, as the port-conformance suites of
+/// `tether-domain` (feature `conformance`) check for it and for the MongoDB adapter.
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryStore {
     state: Arc<Mutex<State>>,
@@ -305,7 +306,12 @@ impl RefreshTokenStore for InMemoryStore {
             .cloned())
     }
 
-    async fn mark_used(&self, hash: &TokenHash, at: Timestamp) -> Result<bool, RepositoryError> {
+    async fn rotate(
+        &self,
+        hash: &TokenHash,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<bool, RepositoryError> {
         // Check and set under one lock: the compare-and-set the port requires.
         let mut state = self.lock();
         match state
@@ -315,40 +321,55 @@ impl RefreshTokenStore for InMemoryStore {
         {
             Some(record) => {
                 record.used_at = Some(at);
+                record.sealed_successor = Some(sealed_successor);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for InMemoryStore {
+    async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError> {
+        let mut state = self.lock();
+        if state.sessions.iter().any(|s| s.id == session.id) {
+            return Err(RepositoryError::Duplicate);
+        }
+        state.sessions.push(session);
+        Ok(())
+    }
+
+    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
+        Ok(self.lock().sessions.iter().find(|s| &s.id == id).cloned())
+    }
+
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError> {
+        let mut state = self.lock();
+        match state
+            .sessions
+            .iter_mut()
+            .find(|s| &s.id == id && s.revoked_at.is_none())
+        {
+            Some(session) => {
+                session.revoked_at = Some(at);
+                session.revoked_reason = Some(reason);
                 Ok(true)
             }
             None => Ok(false),
         }
     }
 
-    async fn revoke_session(
-        &self,
-        session_id: &SessionId,
-        at: Timestamp,
-        retain_until: Timestamp,
-    ) -> Result<u64, RepositoryError> {
-        let mut marked = 0;
-        for record in self
-            .lock()
-            .refresh_tokens
-            .iter_mut()
-            .filter(|r| &r.session_id == session_id)
-        {
-            if record.revoked_at.is_none() {
-                record.revoked_at = Some(at);
-                marked += 1;
-            }
-            record.expires_at = record.expires_at.max(retain_until);
+    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError> {
+        if let Some(session) = self.lock().sessions.iter_mut().find(|s| &s.id == id) {
+            session.last_refreshed_at = Some(at);
         }
-        Ok(marked)
-    }
-
-    async fn is_session_revoked(&self, session_id: &SessionId) -> Result<bool, RepositoryError> {
-        Ok(self
-            .lock()
-            .refresh_tokens
-            .iter()
-            .any(|r| &r.session_id == session_id && r.revoked_at.is_some()))
+        Ok(())
     }
 }
 
@@ -438,71 +459,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(updated.workos_profile_id.as_deref(), Some("prof_1"));
-    }
-
-    fn token(digest: &str, session: &str) -> RefreshTokenRecord {
-        RefreshTokenRecord {
-            hash: TokenHash::new(digest),
-            user_id: ObjectIdHex::from_bytes([1; 12]),
-            session_id: SessionId::new(session),
-            expires_at: Timestamp::from_millis(2_000),
-            created_at: Timestamp::from_millis(1_000),
-            session_started_at: Timestamp::from_millis(1_000),
-            used_at: None,
-            revoked_at: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn a_refresh_token_is_marked_used_once_only() {
-        let store = InMemoryStore::new();
-        store.save(token("h1", "s1")).await.unwrap();
-        let hash = TokenHash::new("h1");
-        assert!(store.mark_used(&hash, Timestamp::from_millis(5)).await.unwrap());
-        assert!(!store.mark_used(&hash, Timestamp::from_millis(6)).await.unwrap());
-        assert!(
-            !store
-                .mark_used(&TokenHash::new("nope"), Timestamp::from_millis(6))
-                .await
-                .unwrap()
-        );
-        let found = store.find_by_hash(&hash).await.unwrap().unwrap();
-        assert_eq!(found.used_at, Some(Timestamp::from_millis(5)));
-    }
-
-    #[tokio::test]
-    async fn revoking_a_session_marks_its_tokens_and_no_others() {
-        let store = InMemoryStore::new();
-        store.save(token("h1", "s1")).await.unwrap();
-        store.save(token("h2", "s1")).await.unwrap();
-        store.save(token("h3", "s2")).await.unwrap();
-        let s1 = SessionId::new("s1");
-        assert!(!store.is_session_revoked(&s1).await.unwrap());
-        assert_eq!(
-            store
-                .revoke_session(&s1, Timestamp::from_millis(7), Timestamp::from_millis(5_000))
-                .await
-                .unwrap(),
-            2
-        );
-        assert_eq!(
-            store
-                .revoke_session(&s1, Timestamp::from_millis(8), Timestamp::from_millis(1))
-                .await
-                .unwrap(),
-            0
-        );
-        assert!(store.is_session_revoked(&s1).await.unwrap());
-        assert!(!store.is_session_revoked(&SessionId::new("s2")).await.unwrap());
-        let h1 = store.find_by_hash(&TokenHash::new("h1")).await.unwrap().unwrap();
-        assert_eq!(h1.revoked_at, Some(Timestamp::from_millis(7)));
-        assert_eq!(
-            h1.expires_at,
-            Timestamp::from_millis(5_000),
-            "kept, never shortened"
-        );
-        let h3 = store.find_by_hash(&TokenHash::new("h3")).await.unwrap().unwrap();
-        assert_eq!(h3.expires_at, Timestamp::from_millis(2_000));
     }
 
     #[tokio::test]

@@ -4,10 +4,10 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::{Collation, CollationStrength, IndexOptions};
 use mongodb::{Database, IndexModel};
 use std::time::Duration;
-use tether_domain::RepositoryError;
+use tether_domain::{RepositoryError, SessionConfig};
 
 use crate::error::map_driver_error;
-use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, USERS};
+use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, SESSIONS, USERS};
 
 /// The collation under which e-mail addresses compare: English, strength 2 (case
 /// insensitive, accent sensitive). Queries must use the same collation to use the index.
@@ -41,18 +41,25 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .build(),
         string_unique(crate::organizations::WORKOS_ORGANIZATION_ID),
     ];
-    let refresh_tokens = vec![
-        unique("tokenHash"),
-        expires_at_ttl(),
+    // Tokens are found by digest only; sessions by `_id`.
+    let refresh_tokens = vec![unique("tokenHash"), expires_at_ttl()];
+    let (_, max_access_hours) = SessionConfig::TOKEN_EXPIRY_HOURS;
+    let sessions = vec![
         IndexModel::builder()
-            .keys(doc! { "sessionId": 1 })
-            .options(IndexOptions::builder().name("sessionId_1".to_owned()).build())
+            .keys(doc! { crate::sessions::ENDS_AT: 1 })
+            .options(
+                IndexOptions::builder()
+                    .name("endsAt_ttl".to_owned())
+                    .expire_after(Duration::from_secs(u64::from(max_access_hours) * 3600))
+                    .build(),
+            )
             .build(),
     ];
     let login_states = vec![unique("stateHash"), expires_at_ttl()];
     for (collection, models) in [
         (USERS, users),
         (ORGANIZATIONS, organizations),
+        (SESSIONS, sessions),
         (REFRESH_TOKENS, refresh_tokens),
         (LOGIN_STATES, login_states),
     ] {

@@ -5,6 +5,7 @@
 //! One [`MongoStore`] implements every store port of the domain:
 //! [`UserRepository`](tether_domain::UserRepository) (collection `users`),
 //! [`OrganizationRepository`](tether_domain::OrganizationRepository) (`organizations`) and
+//! [`SessionStore`](tether_domain::SessionStore) (`sessions`),
 //! [`RefreshTokenStore`](tether_domain::RefreshTokenStore) (`refresh_tokens`) and
 //! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
@@ -26,6 +27,7 @@ mod indexes;
 mod login_states;
 mod organizations;
 mod refresh_tokens;
+mod sessions;
 mod users;
 
 use std::fmt;
@@ -44,6 +46,8 @@ use crate::error::map_driver_error;
 pub const USERS: &str = "users";
 /// Name of the collection of organizations.
 pub const ORGANIZATIONS: &str = "organizations";
+/// Name of the collection of login sessions.
+pub const SESSIONS: &str = "sessions";
 /// Name of the collection of refresh-token digests.
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
 /// Name of the collection of pending login states (keyed digests).
@@ -134,6 +138,16 @@ impl MongoStore {
         })
     }
 
+    /// A store over `database` of a client the caller built, e.g. with command
+    /// monitoring (`ClientOptions::command_event_handler`), each operation bounded by
+    /// `operation_timeout`. Indexes are not touched: call [`MongoStore::ensure_indexes`].
+    pub fn with_database(database: Database, operation_timeout: Duration) -> Self {
+        Self {
+            database,
+            operation_timeout,
+        }
+    }
+
     /// Checks that the server answers (`ping`).
     ///
     /// # Errors
@@ -160,8 +174,10 @@ impl MongoStore {
     ///   unique case-insensitively), `workosUserId_unique` and `workosProfileId_unique`
     ///   (unique among documents where the field is a string);
     /// - `organizations`: `createdAt_id` on `{createdAt: 1, _id: 1}` (the oldest);
+    /// - `sessions`: `endsAt_ttl` (TTL: removed 720 h, the longest access-token life,
+    ///   after `endsAt`);
     /// - `refresh_tokens`: `tokenHash_unique`, `expiresAt_ttl` (TTL, expire at
-    ///   `expiresAt`), `sessionId_1`.
+    ///   `expiresAt`).
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] naming the collection when the server refuses an

@@ -20,12 +20,13 @@ use futures_util::future::join_all;
 use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
+use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, NewOrganization, NewUser, ObjectIdHex,
+    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, NewOrganization, NewUser, ObjectIdHex,
     OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
-    RepositoryError, SessionField, SessionId, SettingValue, Timestamp, TokenHash, User, UserRepository,
-    WorkosLink, WorkosOrganizationId,
+    RepositoryError, RevokedReason, SessionField, SessionId, SessionRecord, SessionStore, SettingValue,
+    Timestamp, TokenHash, User, UserRepository, WorkosLink, WorkosOrganizationId, conformance,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -631,17 +632,14 @@ async fn oldest_picks_the_smallest_created_at_breaks_ties_by_id_and_is_none_when
 #[tokio::test]
 async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
     let db = TestDb::with_indexes("refresh").await;
-    let user = ObjectId::new();
     let digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     let record = RefreshTokenRecord {
         hash: TokenHash::new(digest),
-        user_id: hex(user),
         session_id: SessionId::new("sess_1"),
         expires_at: ts(1_800_000_000_000),
-        created_at: ts(1_700_000_000_000),
-        session_started_at: ts(1_690_000_000_000),
         used_at: None,
-        revoked_at: None,
+        sealed_successor: None,
+        legacy: None,
     };
     db.store.save(record.clone()).await.unwrap();
 
@@ -649,31 +647,14 @@ async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
     let keys: BTreeSet<&str> = raw.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        BTreeSet::from([
-            "_id",
-            "tokenHash",
-            "userId",
-            "sessionId",
-            "expiresAt",
-            "createdAt",
-            "sessionStartedAt"
-        ])
+        BTreeSet::from(["_id", "tokenHash", "sessionId", "expiresAt"])
     );
     assert!(raw.get_object_id("_id").is_ok());
     assert_eq!(raw.get_str("tokenHash").unwrap(), digest);
-    assert_eq!(raw.get_object_id("userId").unwrap(), user);
     assert_eq!(raw.get_str("sessionId").unwrap(), "sess_1");
     assert_eq!(
         raw.get_datetime("expiresAt").unwrap(),
         &DateTime::from_millis(1_800_000_000_000)
-    );
-    assert_eq!(
-        raw.get_datetime("createdAt").unwrap(),
-        &DateTime::from_millis(1_700_000_000_000)
-    );
-    assert_eq!(
-        raw.get_datetime("sessionStartedAt").unwrap(),
-        &DateTime::from_millis(1_690_000_000_000)
     );
 
     let err = db.store.save(record).await.unwrap_err();
@@ -712,7 +693,13 @@ async fn ensure_indexes_twice_is_fine_and_creates_the_documented_indexes() {
         tokens["tokenHash_unique"].options.as_ref().unwrap().unique,
         Some(true)
     );
-    assert_eq!(tokens["sessionId_1"].keys, doc! { "sessionId": 1 });
+    let sessions = indexes("sessions").await;
+    assert_eq!(sessions["endsAt_ttl"].keys, doc! { "endsAt": 1 });
+    assert_eq!(
+        sessions["endsAt_ttl"].options.as_ref().unwrap().expire_after,
+        Some(Duration::from_secs(720 * 3600)),
+        "a session outlives its end by the longest access-token life"
+    );
 
     let users = indexes("users").await;
     let email = users["email_ci_unique"].options.as_ref().unwrap();
@@ -929,196 +916,254 @@ async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
 
 // ---- refresh-token rotation and revocation, organization session settings ------------
 
-fn token_record(digest: &str, session: &str) -> RefreshTokenRecord {
-    RefreshTokenRecord {
-        hash: TokenHash::new(digest),
-        user_id: hex(ObjectId::new()),
-        session_id: SessionId::new(session),
-        expires_at: ts(1_800_000_000_000),
-        created_at: ts(1_700_000_000_000),
-        session_started_at: ts(1_690_000_000_000),
-        used_at: None,
-        revoked_at: None,
+/// A refresh-token document as written before sessions were records.
+fn legacy_document(digest: &str, user: ObjectId, revoked: bool) -> Document {
+    let mut document = doc! {
+        "tokenHash": digest,
+        "userId": user,
+        "sessionId": "sess_legacy",
+        "expiresAt": DateTime::from_millis(1_800_000_000_000),
+        "createdAt": DateTime::from_millis(1_700_000_000_000),
+        "sessionStartedAt": DateTime::from_millis(1_690_000_000_000),
+        "usedAt": Bson::Null,
+        "revokedAt": Bson::Null,
+    };
+    if revoked {
+        document.insert("revokedAt", DateTime::from_millis(1_700_000_500_000));
     }
+    document
 }
 
 #[tokio::test]
-async fn a_refresh_token_is_found_by_its_digest_with_its_rotation_state() {
-    let db = TestDb::with_indexes("rt_find").await;
-    let record = token_record("aa01", "sess_find");
-    db.store.save(record.clone()).await.unwrap();
+async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_facts() {
+    let db = TestDb::with_indexes("rt_legacy").await;
+    let user = ObjectId::new();
+    db.raw("refresh_tokens")
+        .insert_many([
+            legacy_document("ee01", user, false),
+            legacy_document("ee02", user, true),
+        ])
+        .await
+        .unwrap();
 
-    let found = db.store.find_by_hash(&TokenHash::new("aa01")).await.unwrap();
-    assert_eq!(found, Some(record.clone()));
+    let live = db
+        .store
+        .find_by_hash(&TokenHash::new("ee01"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        db.store.find_by_hash(&TokenHash::new("bb02")).await.unwrap(),
-        None
+        live,
+        RefreshTokenRecord {
+            hash: TokenHash::new("ee01"),
+            session_id: SessionId::new("sess_legacy"),
+            expires_at: ts(1_800_000_000_000),
+            used_at: None,
+            sealed_successor: None,
+            legacy: Some(LegacySession {
+                user_id: hex(user),
+                started_at: ts(1_690_000_000_000),
+                revoked_at: None,
+            }),
+        }
     );
+    let revoked = db
+        .store
+        .find_by_hash(&TokenHash::new("ee02"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        revoked.legacy.and_then(|l| l.revoked_at),
+        Some(ts(1_700_000_500_000))
+    );
+    // Rotating one records the rotation beside the old fields, which stay.
+    assert!(
+        db.store
+            .rotate(&TokenHash::new("ee01"), ts(1_700_000_600_000), "v1.sealed".into())
+            .await
+            .unwrap()
+    );
+    let raw = db
+        .raw("refresh_tokens")
+        .find_one(doc! {"tokenHash": "ee01"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(raw.get_str("sealedSuccessor").unwrap(), "v1.sealed");
+    assert_eq!(raw.get_object_id("userId").unwrap(), user);
+    db.drop_database().await;
+}
 
-    // A record saved with its state set reads back the same.
-    let stated = RefreshTokenRecord {
-        used_at: Some(ts(1_700_000_001_000)),
-        revoked_at: Some(ts(1_700_000_002_000)),
-        ..token_record("cc03", "sess_find")
+#[tokio::test]
+async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_at_start_up() {
+    let db = TestDb::with_indexes("adopt").await;
+    let organization = ObjectId::new();
+    let user = ObjectId::new();
+    db.raw("users")
+        .insert_one(doc! {"_id": user, "email": "adopt@acme.example", "organizationId": organization})
+        .await
+        .unwrap();
+    let token =
+        |digest: &str, session: &str, user: ObjectId, started: i64, expires: i64, revoked: Option<i64>| {
+            doc! {
+                "tokenHash": digest,
+                "userId": user,
+                "sessionId": session,
+                "expiresAt": DateTime::from_millis(expires),
+                "createdAt": DateTime::from_millis(started),
+                "sessionStartedAt": DateTime::from_millis(started),
+                "usedAt": Bson::Null,
+                "revokedAt": revoked.map_or(Bson::Null, |at| Bson::DateTime(DateTime::from_millis(at))),
+            }
+        };
+    let now = 1_700_000_000_000_i64;
+    let later = now + 86_400_000;
+    db.raw("refresh_tokens")
+        .insert_many([
+            // A live session with two tokens: it started with the earlier one.
+            token("a1", "sess_live", user, now - 7_200_000, later, None),
+            token("a2", "sess_live", user, now - 3_600_000, later, None),
+            // A session revoked by a logout of the earlier shape.
+            token(
+                "b1",
+                "sess_revoked",
+                user,
+                now - 3_600_000,
+                later,
+                Some(now - 60_000),
+            ),
+            // Expired, or of a user who is gone: nothing to keep alive.
+            token("c1", "sess_expired", user, now - 7_200_000, now - 1, None),
+            token("d1", "sess_orphan", ObjectId::new(), now - 3_600_000, later, None),
+            // Current shape: never read here.
+            doc! {"tokenHash": "e1", "sessionId": "sess_current", "expiresAt": DateTime::from_millis(later)},
+        ])
+        .await
+        .unwrap();
+
+    let lifetime = 30 * 86_400;
+    assert_eq!(
+        db.store.adopt_legacy_sessions(lifetime, ts(now)).await.unwrap(),
+        2
+    );
+    let live = db
+        .store
+        .find(&SessionId::new("sess_live"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        live,
+        SessionRecord {
+            id: SessionId::new("sess_live"),
+            user_id: hex(user),
+            organization_id: hex(organization),
+            started_at: ts(now - 7_200_000),
+            ends_at: ts(now - 7_200_000 + lifetime * 1000),
+            revoked_at: None,
+            revoked_reason: None,
+            last_refreshed_at: None,
+        }
+    );
+    let revoked = db
+        .store
+        .find(&SessionId::new("sess_revoked"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(ts(now - 60_000)));
+    for gone in ["sess_expired", "sess_orphan", "sess_current"] {
+        assert_eq!(
+            db.store.find(&SessionId::new(gone)).await.unwrap(),
+            None,
+            "{gone}"
+        );
+    }
+    // Again (the next start-up): nothing new, nothing changed.
+    db.store
+        .revoke(&live.id, ts(now + 1), RevokedReason::Logout)
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.adopt_legacy_sessions(lifetime, ts(now)).await.unwrap(),
+        0
+    );
+    let after = db.store.find(&live.id).await.unwrap().unwrap();
+    assert_eq!(after.revoked_reason, Some(RevokedReason::Logout));
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
+    let db = TestDb::with_indexes("sessions_shape").await;
+    let (user, org) = (ObjectId::new(), ObjectId::new());
+    let record = SessionRecord {
+        id: SessionId::new("sess_shape"),
+        user_id: hex(user),
+        organization_id: hex(org),
+        started_at: ts(1_700_000_000_000),
+        ends_at: ts(1_702_592_000_000),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
     };
-    db.store.save(stated.clone()).await.unwrap();
+    db.store.start(record.clone()).await.unwrap();
+    db.store
+        .revoke(&record.id, ts(1_700_000_100_000), RevokedReason::Reuse)
+        .await
+        .unwrap();
+    let raw = db.raw("sessions").find_one(doc! {}).await.unwrap().unwrap();
     assert_eq!(
-        db.store.find_by_hash(&TokenHash::new("cc03")).await.unwrap(),
-        Some(stated)
+        raw,
+        doc! {
+            "_id": "sess_shape",
+            "userId": user,
+            "organizationId": org,
+            "startedAt": DateTime::from_millis(1_700_000_000_000),
+            "endsAt": DateTime::from_millis(1_702_592_000_000),
+            "revokedAt": DateTime::from_millis(1_700_000_100_000),
+            "revokedReason": "reuse",
+            "lastRefreshedAt": Bson::Null,
+        }
     );
+    db.drop_database().await;
+}
+
+// ---- the port-conformance suites of tether-domain ------------------------------------
+
+#[tokio::test]
+async fn the_mongodb_user_repository_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_users").await;
+    conformance::user_repository(&db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_mongodb_organization_repository_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_orgs").await;
+    conformance::organization_repository(&db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_mongodb_session_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_sessions").await;
+    conformance::session_store(&db.store, &SystemClock).await;
     db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn of_twenty_concurrent_mark_used_calls_exactly_one_wins_and_its_time_is_stored() {
-    let db = TestDb::with_indexes("rt_cas").await;
-    db.store.save(token_record("dd04", "sess_cas")).await.unwrap();
-    let store = Arc::new(db.store.clone());
-    let outcomes = join_all((0..20_i64).map(|i| {
-        let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .mark_used(&TokenHash::new("dd04"), ts(1_700_000_000_000 + i))
-                .await
-                .unwrap()
-        })
-    }))
-    .await;
-    let winners = outcomes.into_iter().filter(|o| *o.as_ref().unwrap()).count();
-    assert_eq!(winners, 1);
-
-    let stored = db
-        .store
-        .find_by_hash(&TokenHash::new("dd04"))
-        .await
-        .unwrap()
-        .unwrap();
-    let used_at = stored.used_at.expect("usedAt is set");
-    assert!((1_700_000_000_000..1_700_000_000_020).contains(&used_at.millis()));
-    assert!(
-        !db.store
-            .mark_used(&TokenHash::new("dd04"), ts(1_800_000_000_000))
-            .await
-            .unwrap(),
-        "a used token is never marked again"
-    );
-    assert_eq!(
-        db.store
-            .find_by_hash(&TokenHash::new("dd04"))
-            .await
-            .unwrap()
-            .unwrap()
-            .used_at,
-        Some(used_at),
-        "the first use time stays"
-    );
-    assert!(
-        !db.store
-            .mark_used(&TokenHash::new("unknown"), ts(1_700_000_000_000))
-            .await
-            .unwrap()
-    );
+async fn the_mongodb_refresh_token_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_tokens").await;
+    conformance::refresh_token_store(&db.store, &SystemClock).await;
     db.drop_database().await;
 }
 
-#[tokio::test]
-async fn revoking_a_session_marks_each_of_its_tokens_once_keeps_them_long_enough_and_no_other_session() {
-    let db = TestDb::with_indexes("rt_revoke").await;
-    let earlier = ts(1_700_000_000_000);
-    let now = ts(1_700_000_100_000);
-    // Records expire at 1_800_000_000_000 (see `token_record`); one expires later already.
-    let retain = ts(1_900_000_000_000);
-    let later = ts(2_000_000_000_000);
-    db.store.save(token_record("ee01", "sess_a")).await.unwrap();
-    db.store
-        .save(RefreshTokenRecord {
-            used_at: Some(earlier),
-            expires_at: later,
-            ..token_record("ee02", "sess_a")
-        })
-        .await
-        .unwrap();
-    db.store
-        .save(RefreshTokenRecord {
-            revoked_at: Some(earlier),
-            ..token_record("ee03", "sess_a")
-        })
-        .await
-        .unwrap();
-    db.store.save(token_record("ff01", "sess_b")).await.unwrap();
-    let a = SessionId::new("sess_a");
-    let b = SessionId::new("sess_b");
-    assert!(
-        db.store.is_session_revoked(&a).await.unwrap(),
-        "one token of sess_a was revoked before"
-    );
-    assert!(!db.store.is_session_revoked(&b).await.unwrap());
-
-    assert_eq!(db.store.revoke_session(&a, now, retain).await.unwrap(), 2);
-    let revoked_at = |digest: &'static str| {
-        let store = db.store.clone();
-        async move {
-            store
-                .find_by_hash(&TokenHash::new(digest))
-                .await
-                .unwrap()
-                .unwrap()
-                .revoked_at
-        }
-    };
-    assert_eq!(revoked_at("ee01").await, Some(now));
-    assert_eq!(revoked_at("ee02").await, Some(now));
-    assert_eq!(
-        revoked_at("ee03").await,
-        Some(earlier),
-        "an earlier revocation keeps its time"
-    );
-    assert_eq!(revoked_at("ff01").await, None);
-    let expires_at = |digest: &'static str| {
-        let store = db.store.clone();
-        async move {
-            store
-                .find_by_hash(&TokenHash::new(digest))
-                .await
-                .unwrap()
-                .unwrap()
-                .expires_at
-        }
-    };
-    assert_eq!(
-        expires_at("ee01").await,
-        retain,
-        "kept until the access tokens expire"
-    );
-    assert_eq!(
-        expires_at("ee02").await,
-        later,
-        "a later expiry is never shortened"
-    );
-    assert_eq!(expires_at("ee03").await, retain);
-    assert_eq!(
-        expires_at("ff01").await,
-        ts(1_800_000_000_000),
-        "other sessions untouched"
-    );
-    assert!(!db.store.is_session_revoked(&b).await.unwrap());
-    assert!(
-        !db.store
-            .is_session_revoked(&SessionId::new("sess_none"))
-            .await
-            .unwrap()
-    );
-
-    assert_eq!(
-        db.store
-            .revoke_session(&a, ts(1_700_000_200_000), retain)
-            .await
-            .unwrap(),
-        0,
-        "idempotent"
-    );
-    assert_eq!(db.store.revoke_session(&b, now, retain).await.unwrap(), 1);
-    assert!(db.store.is_session_revoked(&b).await.unwrap());
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mongodb_login_state_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_states").await;
+    conformance::login_state_store(&db.store, &SystemClock).await;
     db.drop_database().await;
 }
 

@@ -7,8 +7,9 @@ use mockall::predicate::eq;
 
 use super::support::*;
 use crate::{
-    AccessError, AccessGuard, AccessRole, InvalidAccessToken, MockAccessTokenVerifier, MockRefreshTokenStore,
-    MockUserRepository, RepositoryError, SessionId, Timestamp, User, VerifiedAccess,
+    AccessError, AccessGuard, AccessRole, InvalidAccessToken, MockAccessTokenVerifier, MockSessionStore,
+    MockUserRepository, RepositoryError, RevokedReason, SessionId, SessionRecord, Timestamp, User,
+    VerifiedAccess,
 };
 
 const TOKEN: &str = "header.claims.signature";
@@ -33,13 +34,25 @@ fn verifier_returning(result: Result<VerifiedAccess, InvalidAccessToken>) -> Moc
     verifier
 }
 
-fn store_saying_revoked(revoked: Result<bool, RepositoryError>) -> MockRefreshTokenStore {
-    let mut store = MockRefreshTokenStore::new();
+/// The sessions know `sess_1` once, read by id: live, or revoked (`Ok(true)`).
+fn store_saying_revoked(revoked: Result<bool, RepositoryError>) -> MockSessionStore {
+    store_finding(revoked.map(|revoked| {
+        let mut session = session_record("sess_1", now().plus_seconds(-3600));
+        if revoked {
+            session.revoked_at = Some(now().plus_seconds(-60));
+            session.revoked_reason = Some(RevokedReason::Logout);
+        }
+        Some(session)
+    }))
+}
+
+fn store_finding(found: Result<Option<SessionRecord>, RepositoryError>) -> MockSessionStore {
+    let mut store = MockSessionStore::new();
     store
-        .expect_is_session_revoked()
+        .expect_find()
         .withf(|s| s.as_str() == "sess_1")
         .times(1)
-        .return_once(move |_| revoked);
+        .return_once(move |_| found);
     store
 }
 
@@ -62,7 +75,7 @@ fn users_never_read() -> MockUserRepository {
 }
 
 /// A guard whose token's user exists and may sign in.
-fn guard(verifier: MockAccessTokenVerifier, store: MockRefreshTokenStore) -> AccessGuard {
+fn guard(verifier: MockAccessTokenVerifier, store: MockSessionStore) -> AccessGuard {
     guard_with_users(
         verifier,
         store,
@@ -71,13 +84,13 @@ fn guard(verifier: MockAccessTokenVerifier, store: MockRefreshTokenStore) -> Acc
 }
 
 /// A guard that must not read the token's user (the token is refused before).
-fn guard_refusing_early(verifier: MockAccessTokenVerifier, store: MockRefreshTokenStore) -> AccessGuard {
+fn guard_refusing_early(verifier: MockAccessTokenVerifier, store: MockSessionStore) -> AccessGuard {
     guard_with_users(verifier, store, users_never_read())
 }
 
 fn guard_with_users(
     verifier: MockAccessTokenVerifier,
-    store: MockRefreshTokenStore,
+    store: MockSessionStore,
     users: MockUserRepository,
 ) -> AccessGuard {
     AccessGuard::new(
@@ -103,8 +116,8 @@ async fn a_correctly_signed_unexpired_token_of_a_live_session_is_accepted() {
 
 #[tokio::test]
 async fn a_token_expiring_now_by_the_clock_is_expired_and_revocation_is_not_looked_up() {
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_is_session_revoked().never();
+    let mut store = MockSessionStore::new();
+    store.expect_find().never();
     let err = guard_refusing_early(verifier_returning(Ok(claims(now()))), store)
         .authenticate(TOKEN)
         .await
@@ -114,8 +127,8 @@ async fn a_token_expiring_now_by_the_clock_is_expired_and_revocation_is_not_look
 
 #[tokio::test]
 async fn a_token_the_verifier_refuses_is_invalid() {
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_is_session_revoked().never();
+    let mut store = MockSessionStore::new();
+    store.expect_find().never();
     let err = guard_refusing_early(verifier_returning(Err(InvalidAccessToken)), store)
         .authenticate(TOKEN)
         .await
@@ -136,10 +149,22 @@ async fn a_token_of_a_revoked_session_is_refused() {
 }
 
 #[tokio::test]
+async fn a_token_whose_session_record_is_gone_is_refused_as_revoked() {
+    let err = guard_refusing_early(
+        verifier_returning(Ok(claims(now().plus_seconds(3600)))),
+        store_finding(Ok(None)),
+    )
+    .authenticate(TOKEN)
+    .await
+    .unwrap_err();
+    assert!(matches!(err, AccessError::SessionRevoked), "{err:?}");
+}
+
+#[tokio::test]
 async fn an_empty_token_is_missing_without_verification() {
     let mut verifier = MockAccessTokenVerifier::new();
     verifier.expect_verify().never();
-    let err = guard_refusing_early(verifier, MockRefreshTokenStore::new())
+    let err = guard_refusing_early(verifier, MockSessionStore::new())
         .authenticate("")
         .await
         .unwrap_err();

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use super::support::*;
 use crate::{
-    AccessClaims, AccessRole, IssueError, MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer,
-    Organization, PasswordFallbackBehavior, RefreshTokenRecord, RepositoryError, SessionConfig, SessionField,
-    SessionFields, SessionId, SessionIssuer, SessionLifetimes, SettingValue, SsoFallbackBehavior,
-    StoredSessionSettings, Timestamp, TokenError, TokenHash,
+    AccessClaims, AccessRole, IssueError, MockOrganizationRepository, MockRefreshTokenStore,
+    MockSessionStore, MockTokenIssuer, Organization, PasswordFallbackBehavior, RefreshTokenRecord,
+    RepositoryError, SessionConfig, SessionField, SessionFields, SessionId, SessionIssuer, SessionLifetimes,
+    SessionRecord, SettingValue, SsoFallbackBehavior, StoredSessionSettings, Timestamp, TokenError,
+    TokenHash,
 };
 
 const DAY_SECONDS: i64 = 24 * 3600;
@@ -65,7 +66,7 @@ fn issuer_with_defaults(organizations: MockOrganizationRepository, defaults: Ses
         Arc::new(organizations),
         Arc::new(MockTokenIssuer::new()),
         Arc::new(MockRefreshTokenStore::new()),
-        clock_at(now()),
+        Arc::new(sessions_accepting()),
         defaults,
         SessionLifetimes::default(),
     )
@@ -101,7 +102,7 @@ async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default
         tokens,
         store_accepting_one(),
     )
-    .start_session(user("admin@acme.example"))
+    .start_session(user("admin@acme.example"), now())
     .await
     .unwrap();
 
@@ -110,6 +111,84 @@ async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default
     assert_eq!(session.session_id, SessionId::new(SESSION_ID));
     assert_eq!(session.session_config, SessionConfig::default());
     assert_eq!(session.user, user("admin@acme.example"));
+}
+
+#[tokio::test]
+async fn start_session_stores_the_session_record_once_ending_after_the_absolute_lifetime() {
+    let lifetimes = SessionLifetimes {
+        refresh_token_seconds: 7 * DAY_SECONDS,
+        absolute_session_seconds: 14 * DAY_SECONDS,
+    };
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .withf(move |s| {
+            *s == SessionRecord {
+                id: SessionId::new(SESSION_ID),
+                user_id: oid(USER_ID),
+                organization_id: oid(ACME_ORG),
+                started_at: now(),
+                ends_at: now().plus_seconds(14 * DAY_SECONDS),
+                revoked_at: None,
+                revoked_reason: None,
+                last_refreshed_at: None,
+            }
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(StoredSessionSettings::none())),
+        Arc::new(token_issuer()),
+        Arc::new(store_accepting_one()),
+        Arc::new(sessions),
+        SessionConfig::default(),
+        lifetimes,
+    );
+
+    let session = issuer
+        .start_session(user("admin@acme.example"), now())
+        .await
+        .unwrap();
+
+    assert_eq!(session.session_id, SessionId::new(SESSION_ID));
+    assert_eq!(
+        session.refresh_token_expires_at,
+        now().plus_seconds(7 * DAY_SECONDS)
+    );
+}
+
+#[tokio::test]
+async fn a_session_store_outage_fails_the_start_before_any_refresh_token_is_stored() {
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Unavailable("down".into())));
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().never();
+    let mut store = MockRefreshTokenStore::new();
+    store.expect_save().never();
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(StoredSessionSettings::none())),
+        Arc::new(tokens),
+        Arc::new(store),
+        Arc::new(sessions),
+        SessionConfig::default(),
+        SessionLifetimes::default(),
+    );
+
+    let result = issuer.start_session(user("admin@acme.example"), now()).await;
+
+    assert!(
+        matches!(result, Err(IssueError::Store(RepositoryError::Unavailable(_)))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -131,7 +210,7 @@ async fn access_token_lives_exactly_the_token_expiry_hours_of_the_users_organiza
     tokens.expect_mint_refresh_token().times(1).returning(minted);
 
     let session = issuer(acme_with(settings), tokens, store_accepting_one())
-        .start_session(user("admin@acme.example"))
+        .start_session(user("admin@acme.example"), now())
         .await
         .unwrap();
 
@@ -172,12 +251,15 @@ async fn access_token_of_a_new_session_never_outlives_a_session_shorter_than_the
         Arc::new(acme_with(settings)),
         Arc::new(tokens),
         Arc::new(store),
-        clock_at(now()),
+        Arc::new(sessions_accepting()),
         SessionConfig::default(),
         lifetimes,
     );
 
-    let session = issuer.start_session(user("admin@acme.example")).await.unwrap();
+    let session = issuer
+        .start_session(user("admin@acme.example"), now())
+        .await
+        .unwrap();
 
     assert_eq!(session.session_config.fields().token_expiry_hours, 720);
     assert_eq!(session.access_token_expires_at, now().plus_seconds(DAY_SECONDS));
@@ -196,14 +278,20 @@ async fn access_token_issued_near_the_end_of_a_session_expires_with_the_session(
         .withf(move |claims| claims.issued_at == now() && claims.expires_at == session_end)
         .times(1)
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    // The caller minted the refresh token.
+    tokens.expect_mint_refresh_token().never();
 
     let session = issuer(
         acme_with(StoredSessionSettings::none()),
         tokens,
         store_accepting_one(),
     )
-    .issue(user("admin@acme.example"), SessionId::new("sess_ending"), started)
+    .issue_pair(
+        user("admin@acme.example"),
+        &session_record("sess_ending", started),
+        minted(),
+        now(),
+    )
     .await
     .unwrap();
 
@@ -221,14 +309,20 @@ async fn access_token_keeps_its_full_lifetime_when_the_session_ends_later() {
         .withf(|claims| claims.expires_at == now().plus_seconds(8 * 3600))
         .times(1)
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    // The caller minted the refresh token.
+    tokens.expect_mint_refresh_token().never();
 
     let session = issuer(
         acme_with(StoredSessionSettings::none()),
         tokens,
         store_accepting_one(),
     )
-    .issue(user("admin@acme.example"), SessionId::new("sess_ending"), started)
+    .issue_pair(
+        user("admin@acme.example"),
+        &session_record("sess_ending", started),
+        minted(),
+        now(),
+    )
     .await
     .unwrap();
 
@@ -239,13 +333,11 @@ async fn access_token_keeps_its_full_lifetime_when_the_session_ends_later() {
 async fn refresh_token_is_stored_only_as_its_hash_in_the_same_session_for_thirty_days() {
     let expected = RefreshTokenRecord {
         hash: TokenHash::new(REFRESH_HASH),
-        user_id: oid(USER_ID),
         session_id: SessionId::new(SESSION_ID),
         expires_at: now().plus_seconds(30 * DAY_SECONDS),
-        created_at: now(),
-        session_started_at: now(),
         used_at: None,
-        revoked_at: None,
+        sealed_successor: None,
+        legacy: None,
     };
     let mut store = MockRefreshTokenStore::new();
     store
@@ -255,7 +347,7 @@ async fn refresh_token_is_stored_only_as_its_hash_in_the_same_session_for_thirty
         .returning(|_| Ok(()));
 
     let session = issuer(acme_with(StoredSessionSettings::none()), token_issuer(), store)
-        .start_session(user("admin@acme.example"))
+        .start_session(user("admin@acme.example"), now())
         .await
         .unwrap();
 
@@ -282,12 +374,15 @@ async fn refresh_token_of_a_fresh_session_lives_its_own_lifetime_when_shorter_th
         Arc::new(acme_with(StoredSessionSettings::none())),
         Arc::new(token_issuer()),
         Arc::new(store),
-        clock_at(now()),
+        Arc::new(sessions_accepting()),
         SessionConfig::default(),
         lifetimes,
     );
 
-    let session = issuer.start_session(user("admin@acme.example")).await.unwrap();
+    let session = issuer
+        .start_session(user("admin@acme.example"), now())
+        .await
+        .unwrap();
 
     assert_eq!(
         session.refresh_token_expires_at,
@@ -302,13 +397,11 @@ async fn refresh_token_never_outlives_the_absolute_lifetime_of_its_session() {
     assert_eq!(session_end, now().plus_seconds(DAY_SECONDS));
     let expected = RefreshTokenRecord {
         hash: TokenHash::new(REFRESH_HASH),
-        user_id: oid(USER_ID),
         session_id: SessionId::new("sess_long_running"),
         expires_at: session_end,
-        created_at: now(),
-        session_started_at: started,
         used_at: None,
-        revoked_at: None,
+        sealed_successor: None,
+        legacy: None,
     };
     let mut tokens = MockTokenIssuer::new();
     tokens.expect_new_session_id().never();
@@ -317,7 +410,8 @@ async fn refresh_token_never_outlives_the_absolute_lifetime_of_its_session() {
         .withf(|claims| claims.session_id.as_str() == "sess_long_running" && claims.issued_at == now())
         .times(1)
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    // The caller minted the refresh token.
+    tokens.expect_mint_refresh_token().never();
     let mut store = MockRefreshTokenStore::new();
     store
         .expect_save()
@@ -326,10 +420,11 @@ async fn refresh_token_never_outlives_the_absolute_lifetime_of_its_session() {
         .returning(|_| Ok(()));
 
     let session = issuer(acme_with(StoredSessionSettings::none()), tokens, store)
-        .issue(
+        .issue_pair(
             user("admin@acme.example"),
-            SessionId::new("sess_long_running"),
-            started,
+            &session_record("sess_long_running", started),
+            minted(),
+            now(),
         )
         .await
         .unwrap();
@@ -354,7 +449,7 @@ async fn token_signing_failure_stores_no_refresh_token() {
     store.expect_save().never();
 
     let result = issuer(acme_with(StoredSessionSettings::none()), tokens, store)
-        .start_session(user("admin@acme.example"))
+        .start_session(user("admin@acme.example"), now())
         .await;
 
     assert!(matches!(result, Err(IssueError::Token(_))), "{result:?}");
@@ -377,7 +472,7 @@ async fn organization_store_outage_fails_issuance_before_anything_is_signed() {
     store.expect_save().never();
 
     let result = issuer(organizations, tokens, store)
-        .start_session(user("admin@acme.example"))
+        .start_session(user("admin@acme.example"), now())
         .await;
 
     assert!(
@@ -395,7 +490,7 @@ async fn refresh_store_outage_fails_issuance() {
         .returning(|_| Err(RepositoryError::Unavailable("not primary".into())));
 
     let result = issuer(acme_with(StoredSessionSettings::none()), token_issuer(), store)
-        .start_session(user("admin@acme.example"))
+        .start_session(user("admin@acme.example"), now())
         .await;
 
     assert!(

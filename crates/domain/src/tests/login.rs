@@ -576,6 +576,7 @@ async fn refresh_store_outage_is_store_unavailable() {
     ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
     ports.expect_policy_of(oid(ACME_ORG));
     ports.tokens = token_issuer();
+    ports.sessions.expect_start().times(1).returning(|_| Ok(()));
     ports
         .refresh_tokens
         .expect_save()

@@ -1,4 +1,5 @@
-//! `RefreshSession` (rotation, grace window, reuse) and `Logout`.
+//! `RefreshSession` (rotation with one sealed successor, grace window, reuse, sessions
+//! of the earlier shape) and `Logout` (one write to the session record).
 
 use std::sync::Arc;
 
@@ -7,11 +8,12 @@ use mockall::predicate::eq;
 
 use super::support::*;
 use crate::{
-    AccessRole, InvalidAccessToken, Logout, LogoutCredential, LogoutError, MAX_REFRESH_TOKEN_LEN,
-    MockAccessTokenVerifier, MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer,
-    MockUserRepository, Organization, RefreshError, RefreshPolicy, RefreshSession, RefreshTokenRecord,
-    RepositoryError, SessionConfig, SessionField, SessionId, SessionIssuer, SessionLifetimes, SettingValue,
-    StoredSessionSettings, Timestamp, TokenHash, VerifiedAccess,
+    AccessRole, InvalidAccessToken, LegacySession, Logout, LogoutCredential, LogoutError,
+    MAX_REFRESH_TOKEN_LEN, MockAccessTokenVerifier, MockOrganizationRepository, MockRefreshTokenStore,
+    MockSessionStore, MockTokenIssuer, MockUserRepository, Organization, RefreshError, RefreshPolicy,
+    RefreshSession, RefreshTokenRecord, RepositoryError, RevokedReason, SessionConfig, SessionField,
+    SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue, StoredSessionSettings,
+    Timestamp, TokenHash, VerifiedAccess,
 };
 
 const DAY_SECONDS: i64 = 24 * 3600;
@@ -21,6 +23,10 @@ const PRESENTED: &str = "rt_presented_presented_presented_presented_pres";
 const PRESENTED_HASH: &str = "1111111111111111111111111111111111111111111111111111111111111111";
 /// The session it belongs to.
 const SESSION: &str = "sess_existing";
+/// What the token issuer seals [`REFRESH_TOKEN`] into for [`PRESENTED`].
+const SEALED: &str = "v1.sealed-successor";
+/// The successor a first rotation of [`PRESENTED`] handed out.
+const EARLIER_SUCCESSOR: &str = "rt_successor_successor_successor_successor_su";
 
 fn presented_hash() -> TokenHash {
     TokenHash::new(PRESENTED_HASH)
@@ -30,28 +36,45 @@ fn session() -> SessionId {
     SessionId::new(SESSION)
 }
 
-/// When the session of [`record`] started: a day ago.
+/// When [`live_session`] started: a day ago.
 fn started() -> Timestamp {
     Timestamp::from_millis(NOW_MILLIS - DAY_SECONDS * 1000)
 }
 
-/// The stored record of [`PRESENTED`]: issued an hour ago, expires in a week.
+/// The live session of [`PRESENTED`], 30 days long.
+fn live_session() -> SessionRecord {
+    session_record(SESSION, started())
+}
+
+/// The stored record of [`PRESENTED`]: unused, expires in a week.
 fn record() -> RefreshTokenRecord {
     RefreshTokenRecord {
         hash: presented_hash(),
-        user_id: oid(USER_ID),
         session_id: session(),
         expires_at: now().plus_seconds(7 * DAY_SECONDS),
-        created_at: now().plus_seconds(-3600),
-        session_started_at: started(),
         used_at: None,
-        revoked_at: None,
+        sealed_successor: None,
+        legacy: None,
     }
 }
 
+/// [`record`] rotated at `at`, its successor sealed as [`SEALED`].
 fn used(at: Timestamp) -> RefreshTokenRecord {
     RefreshTokenRecord {
         used_at: Some(at),
+        sealed_successor: Some(SEALED.to_owned()),
+        ..record()
+    }
+}
+
+/// [`record`] as written before sessions were records.
+fn legacy(revoked_at: Option<Timestamp>) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        legacy: Some(LegacySession {
+            user_id: oid(USER_ID),
+            started_at: started(),
+            revoked_at,
+        }),
         ..record()
     }
 }
@@ -63,6 +86,7 @@ struct Ports {
     organizations: MockOrganizationRepository,
     tokens: MockTokenIssuer,
     store: MockRefreshTokenStore,
+    sessions: MockSessionStore,
     policy: RefreshPolicy,
     lifetimes: SessionLifetimes,
 }
@@ -79,6 +103,7 @@ impl Default for Ports {
             organizations: MockOrganizationRepository::new(),
             tokens,
             store: MockRefreshTokenStore::new(),
+            sessions: MockSessionStore::new(),
             policy: RefreshPolicy::default(),
             lifetimes: SessionLifetimes::default(),
         }
@@ -87,18 +112,26 @@ impl Default for Ports {
 
 impl Ports {
     fn build(self) -> RefreshSession {
-        let clock = clock_at(now());
         let tokens = Arc::new(self.tokens);
         let store = Arc::new(self.store);
+        let sessions = Arc::new(self.sessions);
         let issuer = SessionIssuer::new(
             Arc::new(self.organizations),
             tokens.clone(),
             store.clone(),
-            clock.clone(),
+            sessions.clone(),
             SessionConfig::default(),
             self.lifetimes,
         );
-        RefreshSession::new(Arc::new(self.users), store, tokens, issuer, clock, self.policy)
+        RefreshSession::new(
+            Arc::new(self.users),
+            store,
+            sessions,
+            tokens,
+            issuer,
+            clock_at(now()),
+            self.policy,
+        )
     }
 
     /// The store knows [`PRESENTED`] as `found` (once).
@@ -111,7 +144,17 @@ impl Ports {
         self
     }
 
-    /// The user of the token exists (an enabled ADMIN of [`ACME_ORG`]).
+    /// The session of the token is `found` (read once, by id).
+    fn session_is(&mut self, found: SessionRecord) -> &mut Self {
+        self.sessions
+            .expect_find()
+            .withf(|id| *id == session())
+            .times(1)
+            .return_once(move |_| Ok(Some(found)));
+        self
+    }
+
+    /// The user of the session exists (an enabled ADMIN of [`ACME_ORG`]).
     fn user_exists(&mut self) -> &mut Self {
         self.users
             .expect_find_by_id()
@@ -121,9 +164,25 @@ impl Ports {
         self
     }
 
-    /// A pair is issued in [`SESSION`] (started [`started`]) for a user of an
-    /// organization storing `settings`, and the session is not revoked meanwhile.
-    fn issues_pair(&mut self, settings: StoredSessionSettings) -> &mut Self {
+    /// The successor [`REFRESH_TOKEN`] is minted, sealed for [`PRESENTED`] and recorded
+    /// with the rotation; `won` is whether this request wins the compare-and-set.
+    fn rotates(&mut self, won: bool) -> &mut Self {
+        self.tokens.expect_mint_refresh_token().times(1).returning(minted);
+        self.tokens
+            .expect_seal_successor()
+            .withf(|presented, successor| presented == PRESENTED && holds(successor, REFRESH_TOKEN))
+            .times(1)
+            .returning(|_, _| SEALED.to_owned());
+        self.store
+            .expect_rotate()
+            .withf(|h, at, sealed| *h == presented_hash() && *at == now() && sealed == SEALED)
+            .times(1)
+            .returning(move |_, _, _| Ok(won));
+        self
+    }
+
+    /// The organization's policy is read and an access token signed in [`SESSION`].
+    fn signs_access(&mut self, settings: StoredSessionSettings) -> &mut Self {
         self.organizations
             .expect_find_by_id()
             .with(eq(oid(ACME_ORG)))
@@ -142,33 +201,41 @@ impl Ports {
             .withf(|claims| claims.session_id == session() && claims.issued_at == now())
             .times(1)
             .returning(|_| Ok(secret(ACCESS_TOKEN)));
-        self.tokens.expect_mint_refresh_token().times(1).returning(minted);
+        self
+    }
+
+    /// A pair is issued in [`SESSION`]: the successor's digest is stored, unused, and
+    /// the session's `lastRefreshedAt` stamped.
+    fn issues_pair(&mut self, settings: StoredSessionSettings) -> &mut Self {
+        self.signs_access(settings);
         self.store
             .expect_save()
             .withf(|r| {
                 r.hash.as_str() == REFRESH_HASH
                     && r.session_id == session()
-                    && r.session_started_at == started()
-                    && r.created_at == now()
                     && r.used_at.is_none()
-                    && r.revoked_at.is_none()
+                    && r.sealed_successor.is_none()
+                    && r.legacy.is_none()
             })
             .times(1)
             .returning(|_| Ok(()));
-        self.store
-            .expect_is_session_revoked()
-            .withf(|s| *s == session())
+        self.sessions
+            .expect_record_refresh()
+            .withf(|id, at| *id == session() && *at == now())
             .times(1)
-            .returning(|_| Ok(false));
+            .returning(|_, _| Ok(()));
         self
     }
 
-    /// Nothing is issued, marked or revoked.
+    /// Nothing is issued, rotated, stored or revoked.
     fn writes_nothing(&mut self) -> &mut Self {
         self.store.expect_save().never();
-        self.store.expect_mark_used().never();
-        self.store.expect_revoke_session().never();
+        self.store.expect_rotate().never();
+        self.sessions.expect_start().never();
+        self.sessions.expect_revoke().never();
+        self.sessions.expect_record_refresh().never();
         self.tokens.expect_issue_access_token().never();
+        self.tokens.expect_mint_refresh_token().never();
         self
     }
 }
@@ -176,19 +243,16 @@ impl Ports {
 // ---- rotation ------------------------------------------------------------------------
 
 #[tokio::test]
-async fn an_unused_token_is_marked_used_and_exchanged_for_a_new_pair_in_the_same_session() {
+async fn an_unused_token_is_rotated_with_its_sealed_successor_and_exchanged_for_a_new_pair_in_the_same_session()
+ {
     let mut ports = Ports::default();
     ports
         .stored(record())
+        .session_is(live_session())
         .user_exists()
+        .rotates(true)
         .issues_pair(StoredSessionSettings::none());
-    ports
-        .store
-        .expect_mark_used()
-        .withf(|h, at| *h == presented_hash() && *at == now())
-        .times(1)
-        .returning(|_, _| Ok(true));
-    ports.store.expect_revoke_session().never();
+    ports.sessions.expect_revoke().never();
 
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
 
@@ -197,6 +261,10 @@ async fn an_unused_token_is_marked_used_and_exchanged_for_a_new_pair_in_the_same
     assert_eq!(renewed.session_id, session());
     assert_eq!(renewed.user, user("admin@acme.example"));
     assert_eq!(renewed.session_config, SessionConfig::default());
+    assert_eq!(
+        renewed.refresh_token_expires_at,
+        now().plus_seconds(29 * DAY_SECONDS)
+    );
 }
 
 #[tokio::test]
@@ -205,8 +273,12 @@ async fn the_organizations_current_policy_applies_at_the_next_refresh() {
         .with(SessionField::IdleTimeoutMinutes, SettingValue::Number(15.0))
         .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0));
     let mut ports = Ports::default();
-    ports.stored(record()).user_exists().issues_pair(settings);
-    ports.store.expect_mark_used().times(1).returning(|_, _| Ok(true));
+    ports
+        .stored(record())
+        .session_is(live_session())
+        .user_exists()
+        .rotates(true)
+        .issues_pair(settings);
 
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
 
@@ -220,12 +292,11 @@ async fn the_new_refresh_token_never_outlives_the_session() {
     let mut ports = Ports::default();
     // The session started 29 days ago: one day of its 30 is left.
     let started_long_ago = Timestamp::from_millis(NOW_MILLIS - 29 * DAY_SECONDS * 1000);
-    ports.stored(RefreshTokenRecord {
-        session_started_at: started_long_ago,
-        ..record()
-    });
-    ports.user_exists();
-    ports.store.expect_mark_used().times(1).returning(|_, _| Ok(true));
+    ports
+        .stored(record())
+        .session_is(session_record(SESSION, started_long_ago))
+        .user_exists()
+        .rotates(true);
     ports
         .organizations
         .expect_find_by_id()
@@ -234,16 +305,13 @@ async fn the_new_refresh_token_never_outlives_the_session() {
         .tokens
         .expect_issue_access_token()
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    ports.tokens.expect_mint_refresh_token().returning(minted);
     ports
         .store
         .expect_save()
-        .withf(move |r| {
-            r.expires_at == now().plus_seconds(DAY_SECONDS) && r.session_started_at == started_long_ago
-        })
+        .withf(|r| r.expires_at == now().plus_seconds(DAY_SECONDS))
         .times(1)
         .returning(|_| Ok(()));
-    ports.store.expect_is_session_revoked().returning(|_| Ok(false));
+    ports.sessions.expect_record_refresh().returning(|_, _| Ok(()));
 
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
     assert_eq!(renewed.refresh_token_expires_at, now().plus_seconds(DAY_SECONDS));
@@ -281,28 +349,38 @@ async fn an_empty_or_oversized_token_is_invalid_without_a_lookup() {
 
 #[tokio::test]
 async fn a_token_of_a_revoked_session_is_refused_as_revoked() {
+    for reason in [RevokedReason::Logout, RevokedReason::Reuse] {
+        let mut ports = Ports::default();
+        ports.stored(record()).session_is(SessionRecord {
+            revoked_at: Some(now().plus_seconds(-60)),
+            revoked_reason: Some(reason),
+            ..live_session()
+        });
+        ports.writes_nothing();
+        ports.users.expect_find_by_id().never();
+        let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
+        assert!(matches!(err, RefreshError::Revoked), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_whose_session_record_is_gone_is_invalid() {
     let mut ports = Ports::default();
-    ports.stored(RefreshTokenRecord {
-        revoked_at: Some(now().plus_seconds(-60)),
-        ..record()
-    });
+    ports.stored(record());
+    ports.sessions.expect_find().times(1).returning(|_| Ok(None));
     ports.writes_nothing();
-    ports.users.expect_find_by_id().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::Revoked), "{err:?}");
+    assert!(matches!(err, RefreshError::Invalid), "{err:?}");
 }
 
 #[tokio::test]
 async fn a_session_past_its_absolute_lifetime_is_refused_even_with_an_unexpired_token() {
-    let mut ports = Ports {
-        lifetimes: SessionLifetimes {
-            refresh_token_seconds: 30 * DAY_SECONDS,
-            absolute_session_seconds: DAY_SECONDS,
-        },
-        ..Ports::default()
-    };
-    // Started exactly one day ago: the session ends now.
-    ports.stored(record());
+    let mut ports = Ports::default();
+    // The session ends now.
+    ports.stored(record()).session_is(SessionRecord {
+        ends_at: now(),
+        ..live_session()
+    });
     ports.writes_nothing();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::SessionExpired), "{err:?}");
@@ -311,10 +389,12 @@ async fn a_session_past_its_absolute_lifetime_is_refused_even_with_an_unexpired_
 #[tokio::test]
 async fn an_expired_token_is_refused_as_expired() {
     let mut ports = Ports::default();
-    ports.stored(RefreshTokenRecord {
-        expires_at: now(),
-        ..record()
-    });
+    ports
+        .stored(RefreshTokenRecord {
+            expires_at: now(),
+            ..record()
+        })
+        .session_is(live_session());
     ports.writes_nothing();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::Expired), "{err:?}");
@@ -323,7 +403,7 @@ async fn an_expired_token_is_refused_as_expired() {
 #[tokio::test]
 async fn a_disabled_user_is_refused_and_the_token_is_not_consumed() {
     let mut ports = Ports::default();
-    ports.stored(record());
+    ports.stored(record()).session_is(live_session());
     ports.users.expect_find_by_id().times(1).returning(|_| {
         Ok(Some(crate::User {
             login_disabled: true,
@@ -338,7 +418,7 @@ async fn a_disabled_user_is_refused_and_the_token_is_not_consumed() {
 #[tokio::test]
 async fn a_token_whose_user_no_longer_exists_is_invalid() {
     let mut ports = Ports::default();
-    ports.stored(record());
+    ports.stored(record()).session_is(live_session());
     ports.users.expect_find_by_id().times(1).returning(|_| Ok(None));
     ports.writes_nothing();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
@@ -359,39 +439,95 @@ async fn a_store_outage_is_reported_as_unavailable() {
 
 // ---- reuse and the grace window --------------------------------------------------------
 
-#[tokio::test]
-async fn a_used_token_presented_within_the_grace_window_gets_a_new_pair_without_being_marked_again() {
-    let mut ports = Ports::default();
+/// The token issuer opens [`SEALED`] for [`PRESENTED`] as [`EARLIER_SUCCESSOR`].
+fn opens_the_earlier_successor(ports: &mut Ports) {
     ports
-        .stored(used(now().plus_seconds(-9)))
-        .user_exists()
-        .issues_pair(StoredSessionSettings::none());
-    ports.store.expect_mark_used().never();
-    ports.store.expect_revoke_session().never();
-    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
-    assert_eq!(renewed.session_id, session());
+        .tokens
+        .expect_open_successor()
+        .withf(|presented, sealed| presented == PRESENTED && sealed == SEALED)
+        .returning(|_, _| Some(secret(EARLIER_SUCCESSOR)));
 }
 
 #[tokio::test]
-async fn a_used_token_presented_after_the_grace_window_revokes_the_whole_session() {
+async fn a_used_token_presented_within_the_grace_window_gets_the_same_successor_and_nothing_is_written() {
+    let used_at = now().plus_seconds(-9);
     let mut ports = Ports::default();
-    ports.stored(used(now().plus_seconds(-10)));
     ports
-        .store
-        .expect_revoke_session()
-        .withf(|s, at, retain| *s == session() && *at == now() && *retain == now().plus_seconds(720 * 3600))
+        .stored(used(used_at))
+        .session_is(live_session())
+        .user_exists()
+        .signs_access(StoredSessionSettings::none());
+    opens_the_earlier_successor(&mut ports);
+    ports.writes_nothing_but_the_access_token();
+
+    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
+
+    assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
+    assert!(holds(&renewed.access_token, ACCESS_TOKEN));
+    assert_eq!(renewed.session_id, session());
+    // The successor's own expiry, counted from the rotation that issued it.
+    assert_eq!(
+        renewed.refresh_token_expires_at,
+        live_session().ends_at.min(used_at.plus_seconds(30 * DAY_SECONDS))
+    );
+}
+
+impl Ports {
+    /// Nothing is stored, rotated or revoked; only an access token is signed.
+    fn writes_nothing_but_the_access_token(&mut self) -> &mut Self {
+        self.store.expect_save().never();
+        self.store.expect_rotate().never();
+        self.sessions.expect_start().never();
+        self.sessions.expect_revoke().never();
+        self.sessions.expect_record_refresh().never();
+        self.tokens.expect_mint_refresh_token().never();
+        self
+    }
+}
+
+#[tokio::test]
+async fn a_used_token_presented_after_the_grace_window_revokes_the_session_for_reuse() {
+    let mut ports = Ports::default();
+    ports
+        .stored(used(now().plus_seconds(-10)))
+        .session_is(live_session());
+    opens_the_earlier_successor(&mut ports);
+    ports
+        .sessions
+        .expect_revoke()
+        .withf(|s, at, reason| *s == session() && *at == now() && *reason == RevokedReason::Reuse)
         .times(1)
-        .returning(|_, _, _| Ok(3));
+        .returning(|_, _, _| Ok(true));
     ports.store.expect_save().never();
-    ports.store.expect_mark_used().never();
+    ports.store.expect_rotate().never();
     ports.users.expect_find_by_id().never();
+    ports.tokens.expect_issue_access_token().never();
+    let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
+    assert!(matches!(err, RefreshError::Reused), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_used_token_whose_successor_cannot_be_opened_is_a_reuse_even_within_the_window() {
+    let mut ports = Ports::default();
+    ports
+        .stored(used(now().plus_seconds(-1)))
+        .session_is(live_session());
+    ports.tokens.expect_open_successor().returning(|_, _| None);
+    ports
+        .sessions
+        .expect_revoke()
+        .withf(|_, _, reason| *reason == RevokedReason::Reuse)
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    ports.store.expect_save().never();
+    ports.tokens.expect_issue_access_token().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::Reused), "{err:?}");
 }
 
 #[tokio::test]
 async fn the_grace_window_follows_the_policy() {
-    // 60 seconds of grace: a token used 30 seconds ago is still exchanged.
+    // 60 seconds of grace: a token used 30 seconds ago still gets its successor.
     let mut ports = Ports {
         policy: RefreshPolicy {
             reuse_grace_seconds: 60,
@@ -400,10 +536,13 @@ async fn the_grace_window_follows_the_policy() {
     };
     ports
         .stored(used(now().plus_seconds(-30)))
+        .session_is(live_session())
         .user_exists()
-        .issues_pair(StoredSessionSettings::none());
-    ports.store.expect_revoke_session().never();
-    assert!(ports.build().refresh(&secret(PRESENTED)).await.is_ok());
+        .signs_access(StoredSessionSettings::none());
+    opens_the_earlier_successor(&mut ports);
+    ports.sessions.expect_revoke().never();
+    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
+    assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
 
     // No grace: any second use is a reuse.
     let mut ports = Ports {
@@ -412,19 +551,20 @@ async fn the_grace_window_follows_the_policy() {
         },
         ..Ports::default()
     };
-    ports.stored(used(now()));
+    ports.stored(used(now())).session_is(live_session());
+    opens_the_earlier_successor(&mut ports);
     ports
-        .store
-        .expect_revoke_session()
+        .sessions
+        .expect_revoke()
         .times(1)
-        .returning(|_, _, _| Ok(1));
+        .returning(|_, _, _| Ok(true));
     ports.store.expect_save().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::Reused), "{err:?}");
 }
 
 #[tokio::test]
-async fn losing_the_race_to_mark_the_token_used_falls_into_the_grace_rule() {
+async fn losing_the_race_to_rotate_answers_the_successor_the_winner_recorded_and_stores_nothing() {
     let mut ports = Ports::default();
     let mut seq = Sequence::new();
     ports
@@ -433,101 +573,143 @@ async fn losing_the_race_to_mark_the_token_used_falls_into_the_grace_rule() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(Some(record())));
-    ports
-        .store
-        .expect_mark_used()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_, _| Ok(false));
+    ports.session_is(live_session()).user_exists().rotates(false);
     ports
         .store
         .expect_find_by_hash()
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| Ok(Some(used(now()))));
-    ports.user_exists().issues_pair(StoredSessionSettings::none());
-    ports.store.expect_revoke_session().never();
+    ports.signs_access(StoredSessionSettings::none());
+    opens_the_earlier_successor(&mut ports);
+    ports.store.expect_save().never();
+    ports.sessions.expect_revoke().never();
+    ports.sessions.expect_record_refresh().never();
+
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
+
+    // The winner's successor, not the one this request minted.
+    assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
     assert_eq!(renewed.session_id, session());
 }
 
+// ---- records of the earlier shape ------------------------------------------------------
+
 #[tokio::test]
-async fn losing_the_race_to_a_logout_is_refused_as_revoked() {
+async fn a_token_of_the_earlier_shape_adopts_its_session_from_its_start_and_refreshes() {
     let mut ports = Ports::default();
+    ports.stored(legacy(None));
+    ports.sessions.expect_find().times(1).returning(|_| Ok(None));
+    // Read once to adopt the session (its organization), once to renew.
+    ports
+        .users
+        .expect_find_by_id()
+        .with(eq(oid(USER_ID)))
+        .times(2)
+        .returning(|_| Ok(Some(user("admin@acme.example"))));
+    ports
+        .sessions
+        .expect_start()
+        .withf(|s| *s == live_session())
+        .times(1)
+        .returning(|_| Ok(()));
+    ports.rotates(true).issues_pair(StoredSessionSettings::none());
+
+    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
+    assert_eq!(renewed.session_id, session());
+    assert!(holds(&renewed.refresh_token, REFRESH_TOKEN));
+}
+
+#[tokio::test]
+async fn two_adoptions_racing_use_the_session_the_first_stored() {
+    let mut ports = Ports::default();
+    ports.stored(legacy(None));
     let mut seq = Sequence::new();
     ports
-        .store
-        .expect_find_by_hash()
+        .sessions
+        .expect_find()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_| Ok(Some(record())));
-    ports.user_exists();
+        .returning(|_| Ok(None));
     ports
-        .store
-        .expect_mark_used()
+        .users
+        .expect_find_by_id()
+        .returning(|_| Ok(Some(user("admin@acme.example"))));
+    ports
+        .sessions
+        .expect_start()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _| Ok(false));
+        .returning(|_| Err(RepositoryError::Duplicate));
     ports
-        .store
-        .expect_find_by_hash()
+        .sessions
+        .expect_find()
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_| {
-            Ok(Some(RefreshTokenRecord {
+            Ok(Some(SessionRecord {
                 revoked_at: Some(now()),
-                ..record()
+                revoked_reason: Some(RevokedReason::Logout),
+                ..live_session()
             }))
         });
-    ports.store.expect_save().never();
+    ports.store.expect_rotate().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::Revoked), "{err:?}");
 }
 
 #[tokio::test]
-async fn a_session_revoked_while_the_pair_was_issued_is_revoked_again_and_refused() {
+async fn a_revoked_token_of_the_earlier_shape_is_refused_without_adopting_its_session() {
     let mut ports = Ports::default();
-    ports.stored(record()).user_exists();
-    ports.store.expect_mark_used().times(1).returning(|_, _| Ok(true));
-    ports
-        .organizations
-        .expect_find_by_id()
-        .returning(|id| Ok(Some(org(&id.to_string()))));
-    ports
-        .tokens
-        .expect_issue_access_token()
-        .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    ports.tokens.expect_mint_refresh_token().returning(minted);
-    ports.store.expect_save().times(1).returning(|_| Ok(()));
-    ports
-        .store
-        .expect_is_session_revoked()
-        .times(1)
-        .returning(|_| Ok(true));
-    ports
-        .store
-        .expect_revoke_session()
-        .withf(|s, _, _| *s == session())
-        .times(1)
-        .returning(|_, _, _| Ok(1));
+    ports.stored(legacy(Some(now().plus_seconds(-60))));
+    ports.sessions.expect_find().never();
+    ports.users.expect_find_by_id().never();
+    ports.writes_nothing();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
     assert!(matches!(err, RefreshError::Revoked), "{err:?}");
 }
 
 // ---- logout --------------------------------------------------------------------------
 
-fn logout(store: MockRefreshTokenStore, verifier: MockAccessTokenVerifier) -> Logout {
+fn logout_with(
+    store: MockRefreshTokenStore,
+    sessions: MockSessionStore,
+    users: MockUserRepository,
+    verifier: MockAccessTokenVerifier,
+) -> Logout {
     let mut tokens = MockTokenIssuer::new();
     tokens
         .expect_hash_refresh_token()
         .with(eq(PRESENTED))
         .returning(|_| presented_hash());
+    let tokens = Arc::new(tokens);
+    let store = Arc::new(store);
+    let sessions = Arc::new(sessions);
+    let issuer = SessionIssuer::new(
+        Arc::new(MockOrganizationRepository::new()),
+        tokens.clone(),
+        store.clone(),
+        sessions.clone(),
+        SessionConfig::default(),
+        SessionLifetimes::default(),
+    );
     Logout::new(
-        Arc::new(store),
-        Arc::new(tokens),
+        store,
+        sessions,
+        Arc::new(users),
+        issuer,
+        tokens,
         Arc::new(verifier),
         clock_at(now()),
     )
+}
+
+fn logout(
+    store: MockRefreshTokenStore,
+    sessions: MockSessionStore,
+    verifier: MockAccessTokenVerifier,
+) -> Logout {
+    logout_with(store, sessions, MockUserRepository::new(), verifier)
 }
 
 fn claims(expires_at: Timestamp) -> VerifiedAccess {
@@ -540,52 +722,57 @@ fn claims(expires_at: Timestamp) -> VerifiedAccess {
     }
 }
 
+/// The session is revoked for logout once, answering `newly`.
+fn sessions_revoking(newly: bool) -> MockSessionStore {
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_revoke()
+        .withf(|s, at, reason| *s == session() && *at == now() && *reason == RevokedReason::Logout)
+        .times(1)
+        .returning(move |_, _, _| Ok(newly));
+    sessions.expect_start().never();
+    sessions
+}
+
 #[tokio::test]
-async fn logout_with_a_refresh_token_revokes_its_session() {
+async fn logout_with_a_refresh_token_revokes_its_session_in_one_write() {
     let mut store = MockRefreshTokenStore::new();
     store
         .expect_find_by_hash()
-        .withf(|h| *h == presented_hash())
-        .returning(|_| Ok(Some(used(now()))));
-    store
-        .expect_revoke_session()
-        .withf(|s, at, retain| *s == session() && *at == now() && *retain == now().plus_seconds(720 * 3600))
         .times(1)
-        .returning(|_, _, _| Ok(2));
-    let revoked = logout(store, MockAccessTokenVerifier::new())
+        .returning(|_| Ok(Some(used(now()))));
+    store.expect_save().never();
+    store.expect_rotate().never();
+    let ended = logout(store, sessions_revoking(true), MockAccessTokenVerifier::new())
         .logout(LogoutCredential::RefreshToken(secret(PRESENTED)))
         .await
         .unwrap();
-    assert_eq!(revoked, Some(session()));
+    assert_eq!(ended, Some(session()));
 }
 
 #[tokio::test]
 async fn logout_of_a_session_already_revoked_succeeds_again() {
     let mut store = MockRefreshTokenStore::new();
-    store.expect_find_by_hash().returning(|_| {
-        Ok(Some(RefreshTokenRecord {
-            revoked_at: Some(now()),
-            ..record()
-        }))
-    });
-    store.expect_revoke_session().times(1).returning(|_, _, _| Ok(0));
-    let revoked = logout(store, MockAccessTokenVerifier::new())
+    store.expect_find_by_hash().returning(|_| Ok(Some(record())));
+    store.expect_save().never();
+    let ended = logout(store, sessions_revoking(false), MockAccessTokenVerifier::new())
         .logout(LogoutCredential::RefreshToken(secret(PRESENTED)))
         .await
         .unwrap();
-    assert_eq!(revoked, Some(session()));
+    assert_eq!(ended, Some(session()));
 }
 
 #[tokio::test]
 async fn logout_with_an_unknown_refresh_token_succeeds_and_revokes_nothing() {
     let mut store = MockRefreshTokenStore::new();
-    store.expect_find_by_hash().returning(|_| Ok(None));
-    store.expect_revoke_session().never();
-    let revoked = logout(store, MockAccessTokenVerifier::new())
+    store.expect_find_by_hash().times(1).returning(|_| Ok(None));
+    let mut sessions = MockSessionStore::new();
+    sessions.expect_revoke().never();
+    let ended = logout(store, sessions, MockAccessTokenVerifier::new())
         .logout(LogoutCredential::RefreshToken(secret(PRESENTED)))
         .await
         .unwrap();
-    assert_eq!(revoked, None);
+    assert_eq!(ended, None);
 }
 
 #[tokio::test]
@@ -593,29 +780,25 @@ async fn logout_with_an_expired_but_correctly_signed_access_token_revokes_its_se
     let mut verifier = MockAccessTokenVerifier::new();
     verifier
         .expect_verify()
-        .with(eq(ACCESS_TOKEN))
+        .with(eq("header.claims.signature"))
+        .times(1)
         .returning(|_| Ok(claims(now().plus_seconds(-3600))));
     let mut store = MockRefreshTokenStore::new();
     store.expect_find_by_hash().never();
-    store
-        .expect_revoke_session()
-        .withf(|s, _, _| *s == session())
-        .times(1)
-        .returning(|_, _, _| Ok(1));
-    let revoked = logout(store, verifier)
-        .logout(LogoutCredential::AccessToken(secret(ACCESS_TOKEN)))
+    let ended = logout(store, sessions_revoking(true), verifier)
+        .logout(LogoutCredential::AccessToken(secret("header.claims.signature")))
         .await
         .unwrap();
-    assert_eq!(revoked, Some(session()));
+    assert_eq!(ended, Some(session()));
 }
 
 #[tokio::test]
 async fn logout_with_a_badly_signed_access_token_is_refused_and_revokes_nothing() {
     let mut verifier = MockAccessTokenVerifier::new();
     verifier.expect_verify().returning(|_| Err(InvalidAccessToken));
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_revoke_session().never();
-    let err = logout(store, verifier)
+    let mut sessions = MockSessionStore::new();
+    sessions.expect_revoke().never();
+    let err = logout(MockRefreshTokenStore::new(), sessions, verifier)
         .logout(LogoutCredential::AccessToken(secret("forged")))
         .await
         .unwrap_err();
@@ -623,48 +806,39 @@ async fn logout_with_a_badly_signed_access_token_is_refused_and_revokes_nothing(
 }
 
 #[tokio::test]
-async fn logout_of_a_session_whose_records_are_all_gone_records_the_revocation() {
-    // The session's refresh tokens expired and were removed (TTL), but an access token of
-    // it (issued near the session's end, for up to 720 hours) still lives: the logout
-    // must leave a revoked record behind, or the access token would keep working.
-    let mut verifier = MockAccessTokenVerifier::new();
-    verifier
-        .expect_verify()
-        .with(eq(ACCESS_TOKEN))
-        .returning(|_| Ok(claims(now().plus_seconds(3600))));
+async fn logout_with_a_live_token_of_the_earlier_shape_adopts_then_revokes_its_session() {
     let mut store = MockRefreshTokenStore::new();
     store
-        .expect_revoke_session()
-        .withf(|s, _, _| *s == session())
+        .expect_find_by_hash()
         .times(1)
-        .returning(|_, _, _| Ok(0));
-    store
-        .expect_is_session_revoked()
-        .withf(|s| *s == session())
+        .returning(|_| Ok(Some(legacy(None))));
+    let mut users = MockUserRepository::new();
+    users
+        .expect_find_by_id()
         .times(1)
-        .returning(|_| Ok(false));
-    store
-        .expect_save()
-        .withf(|r| {
-            r.hash.as_str() == REFRESH_HASH
-                && r.user_id == oid(USER_ID)
-                && r.session_id == session()
-                && r.revoked_at == Some(now())
-                && r.used_at == Some(now())
-                && r.expires_at == now().plus_seconds(720 * 3600)
-        })
+        .returning(|_| Ok(Some(user("admin@acme.example"))));
+    let mut sessions = MockSessionStore::new();
+    let mut seq = Sequence::new();
+    sessions
+        .expect_find()
         .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(None));
+    sessions
+        .expect_start()
+        .withf(|s| *s == live_session())
+        .times(1)
+        .in_sequence(&mut seq)
         .returning(|_| Ok(()));
-    let mut tokens = MockTokenIssuer::new();
-    tokens.expect_mint_refresh_token().times(1).returning(minted);
-    let revoked = Logout::new(
-        Arc::new(store),
-        Arc::new(tokens),
-        Arc::new(verifier),
-        clock_at(now()),
-    )
-    .logout(LogoutCredential::AccessToken(secret(ACCESS_TOKEN)))
-    .await
-    .unwrap();
-    assert_eq!(revoked, Some(session()));
+    sessions
+        .expect_revoke()
+        .withf(|s, _, reason| *s == session() && *reason == RevokedReason::Logout)
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(true));
+    let ended = logout_with(store, sessions, users, MockAccessTokenVerifier::new())
+        .logout(LogoutCredential::RefreshToken(secret(PRESENTED)))
+        .await
+        .unwrap();
+    assert_eq!(ended, Some(session()));
 }

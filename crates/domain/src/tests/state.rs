@@ -329,7 +329,7 @@ fn checked_login(
         .withf(|h| h.as_str() == state_digest())
         .times(1)
         .returning(move |_| Ok(found.clone()));
-    ports.build().with_state_checking(StateChecking {
+    ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
         clock: clock_at(now()),
@@ -415,7 +415,7 @@ async fn a_missing_state_is_invalid_unless_unissued_states_are_accepted() {
     ports.idp_never_called();
     let mut states = MockLoginStateStore::new();
     states.expect_take().never();
-    let login = ports.build().with_state_checking(StateChecking {
+    let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
         clock: clock_at(now()),
@@ -489,7 +489,7 @@ async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
         .withf(move |h| h.as_str() == digest)
         .times(1)
         .returning(|_| Ok(Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)))));
-    let login = ports.build().with_state_checking(StateChecking {
+    let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
         clock: clock_at(now()),
@@ -510,7 +510,7 @@ async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
 fn login_never_taking(ports: LoginPorts, accept_unissued: bool) -> crate::CompleteLogin {
     let mut states = MockLoginStateStore::new();
     states.expect_take().never();
-    ports.build().with_state_checking(StateChecking {
+    ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
         clock: clock_at(now()),
@@ -609,7 +609,7 @@ async fn a_posted_state_of_22_url_safe_characters_is_looked_up() {
         .withf(move |h| h.as_str() == digest)
         .times(1)
         .returning(|_| Ok(None));
-    let login = ports.build().with_state_checking(StateChecking {
+    let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
         clock: clock_at(now()),

@@ -7,9 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockClock, MockIdentityProvider,
-    MockOrganizationRepository, MockRefreshTokenStore, MockTokenIssuer, MockUserRepository, NewUser,
-    ObjectIdHex, Organization, Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId,
-    SessionIssuer, SessionLifetimes, StoredSessionSettings, Timestamp, TokenHash, User, WorkosLink,
+    MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore,
+    MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, ObjectIdHex, Organization, Provisioner,
+    ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer, SessionLifetimes,
+    SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User, WorkosLink,
     WorkosOrganizationId,
 };
 
@@ -194,10 +195,32 @@ pub(super) fn issuer(
         Arc::new(organizations),
         Arc::new(tokens),
         Arc::new(refresh_tokens),
-        clock_at(now()),
+        Arc::new(sessions_accepting()),
         SessionConfig::default(),
         SessionLifetimes::default(),
     )
+}
+
+/// A session store that stores any new session (and is asked nothing else).
+pub(super) fn sessions_accepting() -> MockSessionStore {
+    let mut sessions = MockSessionStore::new();
+    sessions.expect_start().returning(|_| Ok(()));
+    sessions
+}
+
+/// A live session `id` of [`USER_ID`] in [`ACME_ORG`] that started at `started` and
+/// lasts the default 30 days.
+pub(super) fn session_record(id: &str, started: Timestamp) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::new(id),
+        user_id: oid(USER_ID),
+        organization_id: oid(ACME_ORG),
+        started_at: started,
+        ends_at: started.plus_seconds(SessionLifetimes::default().absolute_session_seconds),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+    }
 }
 
 /// The session id a [`token_issuer`] mints.
@@ -246,13 +269,31 @@ pub(super) struct LoginPorts {
     pub(super) policy_organizations: MockOrganizationRepository,
     pub(super) tokens: MockTokenIssuer,
     pub(super) refresh_tokens: MockRefreshTokenStore,
+    pub(super) sessions: MockSessionStore,
 }
 
 impl LoginPorts {
-    /// The login use case over these mocks, with a clock reading [`now`], the default
-    /// provisioning policy and session defaults, and [`DEFAULT_REDIRECT`] plus
-    /// [`OTHER_ALLOWED_REDIRECT`] allowed.
+    /// The login use case over these mocks, accepting unissued states (no state is
+    /// recorded, so every login uses the SSO-then-AuthKit fallback), with a clock
+    /// reading [`now`], the default provisioning policy and session defaults, and
+    /// [`DEFAULT_REDIRECT`] plus [`OTHER_ALLOWED_REDIRECT`] allowed.
     pub(super) fn build(self) -> CompleteLogin {
+        let mut states = MockLoginStateStore::new();
+        states.expect_take().returning(|_| Ok(None));
+        let mut protector = MockStateProtector::new();
+        protector
+            .expect_hash_state()
+            .returning(|_| TokenHash::new("no-such-state"));
+        self.build_with(StateChecking {
+            store: Arc::new(states),
+            protector: Arc::new(protector),
+            clock: clock_at(now()),
+            accept_unissued: true,
+        })
+    }
+
+    /// The login use case over these mocks with `checking` (see [`LoginPorts::build`]).
+    pub(super) fn build_with(self, checking: StateChecking) -> CompleteLogin {
         let clock = clock_at(now());
         let provisioner = Provisioner::new(
             Arc::new(self.users),
@@ -264,7 +305,7 @@ impl LoginPorts {
             Arc::new(self.policy_organizations),
             Arc::new(self.tokens),
             Arc::new(self.refresh_tokens),
-            clock,
+            Arc::new(self.sessions),
             SessionConfig::default(),
             SessionLifetimes::default(),
         );
@@ -273,6 +314,7 @@ impl LoginPorts {
             provisioner,
             issuer,
             RedirectPolicy::new(DEFAULT_REDIRECT, vec![OTHER_ALLOWED_REDIRECT.to_owned()]),
+            checking,
         )
     }
 
@@ -330,8 +372,16 @@ impl LoginPorts {
     }
 
     /// A session is issued for a user of `organization` (which has no overrides): one
-    /// session id, one access token, one refresh token stored as [`REFRESH_HASH`].
+    /// session record, one session id, one access token, one refresh token stored as
+    /// [`REFRESH_HASH`].
     pub(super) fn expect_session_for(&mut self, organization: ObjectIdHex) {
+        self.sessions
+            .expect_start()
+            .withf(move |s| {
+                s.id.as_str() == SESSION_ID && s.organization_id == organization && s.started_at == now()
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         self.expect_policy_of(organization);
         self.tokens = token_issuer();
         self.refresh_tokens

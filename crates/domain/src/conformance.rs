@@ -1,0 +1,488 @@
+//! Port-conformance suites: one async function per store port, generic over the trait
+//! (`&dyn Port`), checking the contracts the ports document (uniqueness, "wrote
+//! nothing" on `Duplicate`, compare-and-set once, idempotent revocation, take-once).
+//! Every store adapter runs each suite in its own tests, on an empty store:
+//!
+//! ```ignore
+//! #[tokio::test]
+//! async fn the_session_store_keeps_the_port_contract() {
+//!     let store = InMemoryStore::new();
+//!     tether_domain::conformance::session_store(&store, &SystemClock).await;
+//! }
+//! ```
+
+#![expect(
+    clippy::expect_used,
+    reason = "a conformance suite is test code: like assert!, it fails by panicking with a message"
+)]
+//!
+//! A broken contract panics with a message naming it. Enabled by the `conformance`
+//! feature; meant for tests only.
+
+use futures_util::future::join_all;
+
+use crate::model::{
+    Flow, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord, RevokedReason, SessionRecord,
+    WorkosLink,
+};
+use crate::ports::{
+    Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
+    UserRepository,
+};
+use crate::session::{SessionField, SettingValue, StoredSessionSettings};
+use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
+
+fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("suite addresses are valid")
+}
+
+fn object_id(hex: &str) -> ObjectIdHex {
+    ObjectIdHex::parse(hex).expect("suite ids are valid")
+}
+
+fn workos_org(raw: &str) -> WorkosOrganizationId {
+    WorkosOrganizationId::parse(raw).expect("suite WorkOS organization ids are valid")
+}
+
+fn link(flow: Flow, subject: &str) -> WorkosLink {
+    WorkosLink {
+        flow,
+        subject: subject.to_owned(),
+        connection_id: None,
+        organization_id: None,
+    }
+}
+
+fn new_user(address: &str, flow: Flow, subject: &str, at: Timestamp) -> NewUser {
+    NewUser {
+        email: email(address),
+        full_name: "Conformance User".to_owned(),
+        organization_id: object_id("64a1b2c3d4e5f60012345678"),
+        access_role: AccessRole::SalesRep,
+        conversation_open_preference: "split".to_owned(),
+        workos: link(flow, subject),
+        created_at: at,
+    }
+}
+
+/// The clock's "now", read once per suite.
+fn now(clock: &dyn Clock) -> Timestamp {
+    clock.now()
+}
+
+fn is_duplicate<T: std::fmt::Debug>(result: &Result<T, RepositoryError>) -> bool {
+    matches!(result, Err(RepositoryError::Duplicate))
+}
+
+/// [`UserRepository`]: finding by id, address (case-insensitively) and WorkOS id;
+/// `insert` refusing a second address (in any case) or WorkOS id; `record_login`
+/// filling a missing WorkOS id but never overwriting one, and answering `Duplicate`,
+/// having written nothing, for a WorkOS id another user carries.
+pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
+    let at = now(clock);
+    let jane = users
+        .insert(new_user("jane@conformance.example", Flow::Sso, "prof_conf_1", at))
+        .await
+        .expect("a first user is inserted");
+    assert_eq!(jane.email, email("jane@conformance.example"));
+    assert_eq!(jane.workos_profile_id.as_deref(), Some("prof_conf_1"));
+    assert!(!jane.login_disabled);
+    let found = |found: Result<Option<crate::User>, RepositoryError>| found.expect("lookups answer");
+    assert_eq!(found(users.find_by_id(jane.id).await).as_ref(), Some(&jane));
+    assert_eq!(
+        found(users.find_by_email(&email("JANE@Conformance.Example")).await).map(|u| u.id),
+        Some(jane.id),
+        "addresses are found case-insensitively"
+    );
+    assert_eq!(
+        found(users.find_by_workos_subject(Flow::Sso, "prof_conf_1").await).map(|u| u.id),
+        Some(jane.id)
+    );
+    assert_eq!(
+        found(users.find_by_workos_subject(Flow::AuthKit, "prof_conf_1").await),
+        None,
+        "a WorkOS id belongs to one API"
+    );
+
+    // Uniqueness: the address in another case, or the WorkOS id, of another user.
+    let again = users
+        .insert(new_user("JANE@CONFORMANCE.EXAMPLE", Flow::Sso, "prof_conf_2", at))
+        .await;
+    assert!(is_duplicate(&again), "same address, other case: {again:?}");
+    assert_eq!(
+        found(users.find_by_workos_subject(Flow::Sso, "prof_conf_2").await),
+        None
+    );
+    let again = users
+        .insert(new_user(
+            "other@conformance.example",
+            Flow::Sso,
+            "prof_conf_1",
+            at,
+        ))
+        .await;
+    assert!(is_duplicate(&again), "same WorkOS id: {again:?}");
+    assert_eq!(
+        found(users.find_by_email(&email("other@conformance.example")).await),
+        None
+    );
+
+    // record_login: a WorkOS id another user carries is Duplicate and writes nothing.
+    let bob = users
+        .insert(new_user(
+            "bob@conformance.example",
+            Flow::AuthKit,
+            "user_conf_1",
+            at,
+        ))
+        .await
+        .expect("a second user is inserted");
+    let taken = users
+        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_1")), at.plus_seconds(1))
+        .await;
+    assert!(is_duplicate(&taken), "record_login with a carried id: {taken:?}");
+    assert_eq!(
+        found(users.find_by_id(bob.id).await).as_ref(),
+        Some(&bob),
+        "nothing written"
+    );
+
+    // A missing id is filled, an existing one never overwritten.
+    let linked = users
+        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_9")), at.plus_seconds(2))
+        .await
+        .expect("record_login answers")
+        .expect("bob exists");
+    assert_eq!(linked.workos_profile_id.as_deref(), Some("prof_conf_9"));
+    let kept = users
+        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_10")), at.plus_seconds(3))
+        .await
+        .expect("record_login answers")
+        .expect("bob exists");
+    assert_eq!(kept.workos_profile_id.as_deref(), Some("prof_conf_9"));
+    assert_eq!(kept.workos_user_id.as_deref(), Some("user_conf_1"));
+    let missing = users
+        .record_login(object_id("64a1b2c3d4e5f600123400ff"), None, at)
+        .await
+        .expect("record_login answers");
+    assert_eq!(missing, None);
+}
+
+/// [`OrganizationRepository`]: creation, listing and `oldest` by creation time, one
+/// organization per WorkOS organization (on `create` and `set_workos_organization`,
+/// writing nothing when refused), unmapping, and `None` for unknown ids.
+pub async fn organization_repository(organizations: &dyn OrganizationRepository, clock: &dyn Clock) {
+    let at = now(clock);
+    let create = |name: &str, mapped: Option<&str>, created_at: Timestamp| NewOrganization {
+        name: name.to_owned(),
+        workos_organization_id: mapped.map(workos_org),
+        created_at,
+    };
+    let org_a = "org_01HXAAAAAAAAAAAAAAAAAAAAAA";
+    let org_b = "org_01HXBBBBBBBBBBBBBBBBBBBBBB";
+    let second = organizations
+        .create(create("Second", None, at.plus_seconds(10)))
+        .await
+        .expect("created");
+    let first = organizations
+        .create(create("First", Some(org_a), at))
+        .await
+        .expect("created");
+    assert_eq!(first.workos_organization_id, Some(workos_org(org_a)));
+    let listed: Vec<_> = organizations
+        .list()
+        .await
+        .expect("listed")
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(listed, vec![first.id, second.id], "oldest first");
+    assert_eq!(
+        organizations.oldest().await.expect("answers").map(|o| o.id),
+        Some(first.id)
+    );
+    assert_eq!(
+        organizations
+            .find_by_workos_organization(&workos_org(org_a))
+            .await
+            .expect("answers")
+            .map(|o| o.id),
+        Some(first.id)
+    );
+
+    // One organization per WorkOS organization.
+    let again = organizations.create(create("Third", Some(org_a), at)).await;
+    assert!(is_duplicate(&again), "a second mapping on create: {again:?}");
+    assert_eq!(
+        organizations.list().await.expect("listed").len(),
+        2,
+        "nothing written"
+    );
+    let again = organizations
+        .set_workos_organization(second.id, Some(workos_org(org_a)), at)
+        .await;
+    assert!(is_duplicate(&again), "a second mapping on set: {again:?}");
+    let unchanged = organizations
+        .find_by_id(second.id)
+        .await
+        .expect("answers")
+        .expect("exists");
+    assert_eq!(unchanged.workos_organization_id, None, "nothing written");
+
+    let mapped = organizations
+        .set_workos_organization(second.id, Some(workos_org(org_b)), at)
+        .await
+        .expect("answers")
+        .expect("exists");
+    assert_eq!(mapped.workos_organization_id, Some(workos_org(org_b)));
+    let unmapped = organizations
+        .set_workos_organization(second.id, None, at)
+        .await
+        .expect("answers")
+        .expect("exists");
+    assert_eq!(unmapped.workos_organization_id, None);
+    assert_eq!(
+        organizations
+            .find_by_workos_organization(&workos_org(org_b))
+            .await
+            .expect("answers"),
+        None
+    );
+
+    let settings =
+        StoredSessionSettings::none().with(SessionField::IdleTimeoutMinutes, SettingValue::Number(15.0));
+    let updated = organizations
+        .update_session_settings(first.id, settings.clone(), at)
+        .await
+        .expect("answers")
+        .expect("exists");
+    assert_eq!(updated.session_settings, settings);
+    let unknown = object_id("64a1b2c3d4e5f600123400ee");
+    assert_eq!(organizations.find_by_id(unknown).await.expect("answers"), None);
+    assert!(
+        organizations
+            .set_workos_organization(unknown, Some(workos_org(org_b)), at)
+            .await
+            .expect("answers")
+            .is_none()
+    );
+    assert!(
+        organizations
+            .update_session_settings(unknown, StoredSessionSettings::none(), at)
+            .await
+            .expect("answers")
+            .is_none()
+    );
+}
+
+fn session(id: &str, at: Timestamp) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::new(id),
+        user_id: object_id("5f7b1c2e8a1d4e0012c3b4a5"),
+        organization_id: object_id("64a1b2c3d4e5f60012345678"),
+        started_at: at,
+        ends_at: at.plus_seconds(30 * 24 * 3600),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+    }
+}
+
+/// [`SessionStore`]: a session is started once (by id), read back as stored, revoked
+/// once (the first time and reason stay; later calls answer `false`), and stamped on
+/// refresh; unknown sessions are `None` / `false` / no error.
+pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
+    let at = now(clock);
+    let record = session("sess_conformance_1", at);
+    sessions.start(record.clone()).await.expect("created");
+    let other = session("sess_conformance_2", at);
+    sessions.start(other.clone()).await.expect("created");
+    let find = |id: &'static str| async move { sessions.find(&SessionId::new(id)).await.expect("answers") };
+    assert_eq!(find("sess_conformance_1").await.as_ref(), Some(&record));
+    let again = sessions
+        .start(SessionRecord {
+            user_id: object_id("5f7b1c2e8a1d4e0012c3ffff"),
+            ..record.clone()
+        })
+        .await;
+    assert!(is_duplicate(&again), "a second session with one id: {again:?}");
+    assert_eq!(
+        find("sess_conformance_1").await.as_ref(),
+        Some(&record),
+        "nothing written"
+    );
+
+    let first = at.plus_seconds(60);
+    assert!(
+        sessions
+            .revoke(&record.id, first, RevokedReason::Logout)
+            .await
+            .expect("answers")
+    );
+    assert!(
+        !sessions
+            .revoke(&record.id, first.plus_seconds(5), RevokedReason::Reuse)
+            .await
+            .expect("answers"),
+        "revoking again changes nothing"
+    );
+    let revoked = find("sess_conformance_1").await.expect("exists");
+    assert_eq!(revoked.revoked_at, Some(first));
+    assert_eq!(revoked.revoked_reason, Some(RevokedReason::Logout));
+    assert_eq!(
+        find("sess_conformance_2").await.as_ref(),
+        Some(&other),
+        "no other session"
+    );
+
+    sessions
+        .record_refresh(&other.id, at.plus_seconds(90))
+        .await
+        .expect("stamped");
+    let refreshed = find("sess_conformance_2").await.expect("exists");
+    assert_eq!(
+        refreshed,
+        SessionRecord {
+            last_refreshed_at: Some(at.plus_seconds(90)),
+            ..other
+        }
+    );
+
+    let unknown = SessionId::new("sess_conformance_unknown");
+    assert_eq!(sessions.find(&unknown).await.expect("answers"), None);
+    assert!(
+        !sessions
+            .revoke(&unknown, at, RevokedReason::Logout)
+            .await
+            .expect("answers")
+    );
+    sessions.record_refresh(&unknown, at).await.expect("not an error");
+    assert_eq!(
+        sessions.find(&unknown).await.expect("answers"),
+        None,
+        "nothing created"
+    );
+}
+
+fn token(hash: &str, at: Timestamp) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: TokenHash::new(hash),
+        session_id: SessionId::new("sess_conformance_rt"),
+        expires_at: at.plus_seconds(3600),
+        used_at: None,
+        sealed_successor: None,
+        legacy: None,
+    }
+}
+
+/// [`RefreshTokenStore`]: one record per digest; records read back as saved; of
+/// twenty concurrent rotations of one token exactly one wins and its time and sealed
+/// successor are the ones stored; a used or unknown token never rotates.
+pub async fn refresh_token_store(tokens: &dyn RefreshTokenStore, clock: &dyn Clock) {
+    let at = now(clock);
+    let record = token("c0ffee01", at);
+    tokens.save(record.clone()).await.expect("saved");
+    let found = |hash: &'static str| async move {
+        tokens.find_by_hash(&TokenHash::new(hash)).await.expect("answers")
+    };
+    assert_eq!(found("c0ffee01").await.as_ref(), Some(&record));
+    let again = tokens.save(token("c0ffee01", at.plus_seconds(1))).await;
+    assert!(is_duplicate(&again), "a second record with one digest: {again:?}");
+    assert_eq!(found("c0ffee01").await.as_ref(), Some(&record), "nothing written");
+    assert_eq!(found("c0ffee99").await, None);
+
+    // Twenty presentations of one token at once: exactly one rotation.
+    let hash = TokenHash::new("c0ffee01");
+    let outcomes = join_all((0..20_i64).map(|i| {
+        let hash = hash.clone();
+        async move {
+            let won = tokens
+                .rotate(&hash, at.plus_seconds(i), format!("sealed-{i}"))
+                .await
+                .expect("rotate answers");
+            (i, won)
+        }
+    }))
+    .await;
+    let winners: Vec<i64> = outcomes.iter().filter(|(_, won)| *won).map(|(i, _)| *i).collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation wins: {winners:?}");
+    let winner = winners[0];
+    let rotated = found("c0ffee01").await.expect("still there");
+    assert_eq!(rotated.used_at, Some(at.plus_seconds(winner)));
+    assert_eq!(
+        rotated.sealed_successor.as_deref(),
+        Some(format!("sealed-{winner}").as_str())
+    );
+    assert!(
+        !tokens
+            .rotate(&hash, at.plus_seconds(100), "later".to_owned())
+            .await
+            .expect("answers"),
+        "a used token never rotates again"
+    );
+    assert_eq!(found("c0ffee01").await, Some(rotated), "the first rotation stays");
+    assert!(
+        !tokens
+            .rotate(&TokenHash::new("c0ffee99"), at, "x".to_owned())
+            .await
+            .expect("answers")
+    );
+
+    // A record saved with its state set reads back the same.
+    let stated = RefreshTokenRecord {
+        used_at: Some(at.plus_seconds(2)),
+        sealed_successor: Some("sealed-state".to_owned()),
+        ..token("c0ffee02", at)
+    };
+    tokens.save(stated.clone()).await.expect("saved");
+    assert_eq!(found("c0ffee02").await, Some(stated));
+}
+
+fn login_state(hash: &str, created_at: Timestamp) -> LoginStateRecord {
+    LoginStateRecord {
+        state_hash: TokenHash::new(hash),
+        flow: Flow::AuthKit,
+        redirect_uri: "http://localhost:5173/signin".to_owned(),
+        organization_hint: Some("64a1b2c3d4e5f60012345678".to_owned()),
+        pkce: true,
+        created_at,
+        expires_at: created_at.plus_seconds(600),
+    }
+}
+
+/// [`LoginStateStore`]: a live state's digest is unique (the second save writes
+/// nothing), an expired one is replaced, and of ten concurrent `take`s exactly one
+/// receives the state.
+pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) {
+    let at = now(clock);
+    let record = login_state("5eed01", at);
+    states.save(record.clone()).await.expect("saved");
+    let again = states
+        .save(LoginStateRecord {
+            flow: Flow::Sso,
+            ..login_state("5eed01", at.plus_seconds(1))
+        })
+        .await;
+    assert!(is_duplicate(&again), "a live state saved twice: {again:?}");
+
+    let hash = TokenHash::new("5eed01");
+    let taken = join_all((0..10).map(|_| states.take(&hash))).await;
+    let received: Vec<LoginStateRecord> = taken
+        .into_iter()
+        .filter_map(|t| t.expect("take answers"))
+        .collect();
+    assert_eq!(received, vec![record], "taken exactly once, as first saved");
+    assert_eq!(states.take(&hash).await.expect("answers"), None);
+
+    // An expired state with the same digest is replaced.
+    states.save(login_state("5eed02", at)).await.expect("saved");
+    let later = login_state("5eed02", at.plus_seconds(600));
+    states
+        .save(later.clone())
+        .await
+        .expect("an expired state is replaced");
+    assert_eq!(
+        states.take(&TokenHash::new("5eed02")).await.expect("answers"),
+        Some(later)
+    );
+}

@@ -1,0 +1,31 @@
+//! The in-memory adapters against the port-conformance suites of `tether-domain`, the
+//! same suites the MongoDB adapter passes.
+
+use tether_clock::SystemClock;
+use tether_domain::conformance;
+use tether_memory::{InMemoryLoginStates, InMemoryStore};
+
+#[tokio::test]
+async fn the_in_memory_user_repository_keeps_the_port_contract() {
+    conformance::user_repository(&InMemoryStore::new(), &SystemClock).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_organization_repository_keeps_the_port_contract() {
+    conformance::organization_repository(&InMemoryStore::new(), &SystemClock).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_session_store_keeps_the_port_contract() {
+    conformance::session_store(&InMemoryStore::new(), &SystemClock).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_refresh_token_store_keeps_the_port_contract() {
+    conformance::refresh_token_store(&InMemoryStore::new(), &SystemClock).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_login_state_store_keeps_the_port_contract() {
+    conformance::login_state_store(&InMemoryLoginStates::new(), &SystemClock).await;
+}

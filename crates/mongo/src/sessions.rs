@@ -1,0 +1,244 @@
+//! The `sessions` collection: [`SessionStore`]. One document per login session, keyed
+//! by the session id (`_id`, the `sid` of its tokens): `userId`, `organizationId`,
+//! `startedAt`, `endsAt`, `revokedAt`, `revokedReason`, `lastRefreshedAt`. The
+//! `endsAt_ttl` index removes a session once its end plus the longest access-token
+//! life has passed, so that a revocation outlives every token of the session.
+
+use async_trait::async_trait;
+use mongodb::Collection;
+use mongodb::bson::{Bson, DateTime, Document, doc};
+use tether_domain::{
+    ObjectIdHex, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp,
+};
+
+use crate::error::map_driver_error;
+use crate::users::{bson_date, object_id};
+use crate::{MongoStore, SESSIONS};
+
+const USER_ID: &str = "userId";
+const ORGANIZATION_ID: &str = "organizationId";
+const STARTED_AT: &str = "startedAt";
+/// `endsAt`: the end of the session's absolute lifetime (the TTL index counts from it).
+pub(crate) const ENDS_AT: &str = "endsAt";
+const REVOKED_AT: &str = "revokedAt";
+const REVOKED_REASON: &str = "revokedReason";
+const LAST_REFRESHED_AT: &str = "lastRefreshedAt";
+
+impl MongoStore {
+    fn sessions(&self) -> Collection<Document> {
+        self.database().collection(SESSIONS)
+    }
+
+    /// Upgrade at start-up: gives every session known only from refresh-token
+    /// documents of the earlier shape (`userId`, `sessionStartedAt`, `revokedAt` on
+    /// each token, no session record) its record, so that its access tokens keep
+    /// working (or, when one of its tokens is revoked, stay refused). The session
+    /// started at its earliest `sessionStartedAt`, ends `session_lifetime_seconds`
+    /// later, and takes its user's current organization; a session whose user is
+    /// gone, or whose tokens all expired before `now`, is skipped. Idempotent: existing
+    /// records are left alone. Returns how many records it stored.
+    ///
+    /// # Errors
+    /// [`RepositoryError`] when the store fails.
+    pub async fn adopt_legacy_sessions(
+        &self,
+        session_lifetime_seconds: i64,
+        now: Timestamp,
+    ) -> Result<u64, RepositoryError> {
+        use futures_util::TryStreamExt;
+        use std::collections::BTreeMap;
+
+        let legacy: Vec<Document> = self
+            .database()
+            .collection::<Document>(crate::REFRESH_TOKENS)
+            .find(doc! { "sessionStartedAt": { "$type": "date" }, "expiresAt": { "$gt": bson_date(now) } })
+            .projection(doc! { "sessionId": 1, USER_ID: 1, "sessionStartedAt": 1, REVOKED_AT: 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect()
+            .await
+            .map_err(map_driver_error)?;
+        // Per session: its user, its earliest start and its latest revocation.
+        let mut found: BTreeMap<String, (mongodb::bson::oid::ObjectId, DateTime, Option<DateTime>)> =
+            BTreeMap::new();
+        for token in &legacy {
+            let (Ok(session), Ok(user), Ok(started)) = (
+                token.get_str("sessionId"),
+                token.get_object_id(USER_ID),
+                token.get_datetime("sessionStartedAt"),
+            ) else {
+                continue;
+            };
+            let revoked = token.get_datetime(REVOKED_AT).ok().copied();
+            let entry = found
+                .entry(session.to_owned())
+                .or_insert((user, *started, revoked));
+            entry.1 = entry.1.min(*started);
+            entry.2 = entry.2.max(revoked);
+        }
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = found.keys().map(String::as_str).collect();
+        let existing: Vec<Document> = self
+            .sessions()
+            .find(doc! { "_id": { "$in": &ids } })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect()
+            .await
+            .map_err(map_driver_error)?;
+        for session in existing {
+            if let Ok(id) = session.get_str("_id") {
+                found.remove(id);
+            }
+        }
+        let users: Vec<_> = found.values().map(|(user, _, _)| *user).collect();
+        let organizations: BTreeMap<_, _> = self
+            .database()
+            .collection::<Document>(crate::USERS)
+            .find(doc! { "_id": { "$in": users } })
+            .projection(doc! { ORGANIZATION_ID: 1 })
+            .await
+            .map_err(map_driver_error)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(map_driver_error)?
+            .into_iter()
+            .filter_map(|u| {
+                Some((
+                    u.get_object_id("_id").ok()?,
+                    u.get_object_id(ORGANIZATION_ID).ok()?,
+                ))
+            })
+            .collect();
+        let mut adopted = 0;
+        for (id, (user, started, revoked)) in found {
+            let Some(organization) = organizations.get(&user) else {
+                continue;
+            };
+            let ends = DateTime::from_millis(
+                started
+                    .timestamp_millis()
+                    .saturating_add(session_lifetime_seconds.saturating_mul(1000)),
+            );
+            let inserted = self
+                .sessions()
+                .insert_one(doc! {
+                    "_id": &id,
+                    USER_ID: user,
+                    ORGANIZATION_ID: organization,
+                    STARTED_AT: started,
+                    ENDS_AT: ends,
+                    REVOKED_AT: revoked.map_or(Bson::Null, Bson::DateTime),
+                    REVOKED_REASON: Bson::Null,
+                    LAST_REFRESHED_AT: Bson::Null,
+                })
+                .await;
+            match inserted.map_err(map_driver_error) {
+                Ok(_) => adopted += 1,
+                // Adopted by a refresh (or another instance) meanwhile.
+                Err(RepositoryError::Duplicate) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(adopted)
+    }
+}
+
+#[async_trait]
+impl SessionStore for MongoStore {
+    /// `insert_one` of the whole record (`revokedAt`, `revokedReason` and
+    /// `lastRefreshedAt` as `null` until set); an existing `_id` is
+    /// [`RepositoryError::Duplicate`].
+    async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError> {
+        let optional = |at: Option<Timestamp>| at.map_or(Bson::Null, |at| Bson::DateTime(bson_date(at)));
+        let sessions = self.sessions();
+        let insert = sessions.insert_one(doc! {
+                "_id": session.id.as_str(),
+                USER_ID: object_id(session.user_id),
+                ORGANIZATION_ID: object_id(session.organization_id),
+                STARTED_AT: bson_date(session.started_at),
+                ENDS_AT: bson_date(session.ends_at),
+                REVOKED_AT: optional(session.revoked_at),
+                REVOKED_REASON: session.revoked_reason.map_or(Bson::Null, |r| Bson::String(r.as_str().to_owned())),
+                LAST_REFRESHED_AT: optional(session.last_refreshed_at),
+            });
+        self.run("sessions.insert_one", insert).await.map(|_| ())
+    }
+
+    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
+        self.run(
+            "sessions.find_one",
+            self.sessions().find_one(doc! { "_id": id.as_str() }),
+        )
+        .await?
+        .map(|d| session_from_document(&d))
+        .transpose()
+    }
+
+    /// One `update_one({_id, revokedAt: null}, {$set: {revokedAt, revokedReason}})`.
+    async fn revoke(
+        &self,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError> {
+        let sessions = self.sessions();
+        let revoke = sessions.update_one(
+            doc! { "_id": id.as_str(), REVOKED_AT: Bson::Null },
+            doc! { "$set": { REVOKED_AT: bson_date(at), REVOKED_REASON: reason.as_str() } },
+        );
+        self.run("sessions.revoke", revoke)
+            .await
+            .map(|result| result.modified_count == 1)
+    }
+
+    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError> {
+        let sessions = self.sessions();
+        let update = sessions.update_one(
+            doc! { "_id": id.as_str() },
+            doc! { "$set": { LAST_REFRESHED_AT: bson_date(at) } },
+        );
+        self.run("sessions.record_refresh", update).await.map(|_| ())
+    }
+}
+
+/// Reads a session document; a field of the wrong type is [`RepositoryError::Unexpected`]
+/// naming it.
+fn session_from_document(document: &Document) -> Result<SessionRecord, RepositoryError> {
+    let bad = |field: &str| {
+        RepositoryError::Unexpected(format!(
+            "a sessions document has a missing or malformed `{field}`"
+        ))
+    };
+    let optional_date = |field: &'static str| match document.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::DateTime(d)) => Ok(Some(Timestamp::from_millis(d.timestamp_millis()))),
+        Some(_) => Err(bad(field)),
+    };
+    let date = |field: &'static str| optional_date(field)?.ok_or_else(|| bad(field));
+    let id_of = |field: &'static str| match document.get(field) {
+        Some(Bson::ObjectId(id)) => Ok(ObjectIdHex::from_bytes(id.bytes())),
+        _ => Err(bad(field)),
+    };
+    let Some(Bson::String(id)) = document.get("_id") else {
+        return Err(bad("_id"));
+    };
+    let revoked_reason = match document.get(REVOKED_REASON) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::String(raw)) => Some(RevokedReason::parse(raw).ok_or_else(|| bad(REVOKED_REASON))?),
+        Some(_) => return Err(bad(REVOKED_REASON)),
+    };
+    Ok(SessionRecord {
+        id: SessionId::new(id.clone()),
+        user_id: id_of(USER_ID)?,
+        organization_id: id_of(ORGANIZATION_ID)?,
+        started_at: date(STARTED_AT)?,
+        ends_at: date(ENDS_AT)?,
+        revoked_at: optional_date(REVOKED_AT)?,
+        revoked_reason,
+        last_refreshed_at: optional_date(LAST_REFRESHED_AT)?,
+    })
+}

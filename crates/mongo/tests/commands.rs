@@ -1,0 +1,152 @@
+//! How many MongoDB commands a refresh and a verify-token cost, counted with the
+//! driver's command events (`ClientOptions::command_event_handler`) on a real
+//! SecantusDB (`TETHER_TEST_MONGODB_URI`). The use cases run as the service wires
+//! them, over `MongoStore` and `JwtIssuer`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use mongodb::Client;
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
+use mongodb::options::ClientOptions;
+use tether_clock::SystemClock;
+use tether_domain::secrecy::SecretString;
+use tether_domain::{
+    AccessGuard, AccessRole, Clock, Email, Flow, NewOrganization, NewUser, OrganizationRepository,
+    RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer, SessionLifetimes, UserRepository,
+    WorkosLink,
+};
+use tether_jwt::{JwtConfig, JwtIssuer};
+use tether_mongo::MongoStore;
+
+/// The names of the commands started since the last [`Commands::take`].
+#[derive(Clone, Default)]
+struct Commands(Arc<Mutex<Vec<String>>>);
+
+impl Commands {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_costs_seven_commands_and_a_verify_token_two() {
+    let uri =
+        std::env::var("TETHER_TEST_MONGODB_URI").expect("set TETHER_TEST_MONGODB_URI; run scripts/test.sh");
+    let commands = Commands::default();
+    let mut options = ClientOptions::parse(&uri).await.unwrap();
+    let log = commands.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |event: CommandEvent| {
+        if let CommandEvent::Started(started) = event {
+            log.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(started.command_name);
+        }
+    }));
+    let client = Client::with_options(options).unwrap();
+    let name = format!("t_commands_{}", std::process::id());
+    let store = Arc::new(MongoStore::with_database(
+        client.database(&name),
+        std::time::Duration::from_secs(5),
+    ));
+    store.ensure_indexes().await.unwrap();
+
+    let clock = Arc::new(SystemClock);
+    let org = OrganizationRepository::create(
+        store.as_ref(),
+        NewOrganization {
+            name: "Acme".into(),
+            workos_organization_id: None,
+            created_at: clock.now(),
+        },
+    )
+    .await
+    .unwrap();
+    let user = store
+        .insert(NewUser {
+            email: Email::parse("count@acme.example").unwrap(),
+            full_name: "Count".into(),
+            organization_id: org.id,
+            access_role: AccessRole::Admin,
+            conversation_open_preference: "split".into(),
+            workos: WorkosLink {
+                flow: Flow::Sso,
+                subject: "prof_count".into(),
+                connection_id: None,
+                organization_id: None,
+            },
+            created_at: clock.now(),
+        })
+        .await
+        .unwrap();
+    let jwt = Arc::new(
+        JwtIssuer::new(JwtConfig {
+            secret: SecretString::from("commands-secret-commands-secret-0123"),
+            issuer: None,
+            audience: None,
+        })
+        .unwrap(),
+    );
+    let issuer = SessionIssuer::new(
+        store.clone(),
+        jwt.clone(),
+        store.clone(),
+        store.clone(),
+        SessionConfig::default(),
+        SessionLifetimes::default(),
+    );
+    let refresh = RefreshSession::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        jwt.clone(),
+        issuer.clone(),
+        clock.clone(),
+        RefreshPolicy::default(),
+    );
+    let guard = AccessGuard::new(jwt, store.clone(), store.clone(), clock.clone());
+    let login = issuer.start_session(user, clock.now()).await.unwrap();
+    commands.take();
+
+    let renewed = refresh.refresh(&login.refresh_token).await.unwrap();
+    let per_refresh = commands.take();
+    guard
+        .authenticate(tether_domain::secrecy::ExposeSecret::expose_secret(
+            &renewed.access_token,
+        ))
+        .await
+        .unwrap();
+    let per_verify = commands.take();
+    // Within the grace window: the same successor, nothing written.
+    let replayed = refresh.refresh(&login.refresh_token).await.unwrap();
+    let per_replay = commands.take();
+    assert_eq!(
+        tether_domain::secrecy::ExposeSecret::expose_secret(&replayed.refresh_token),
+        tether_domain::secrecy::ExposeSecret::expose_secret(&renewed.refresh_token)
+    );
+    println!("refresh: {} {per_refresh:?}", per_refresh.len());
+    println!("verify-token: {} {per_verify:?}", per_verify.len());
+    println!(
+        "refresh within the grace window: {} {per_replay:?}",
+        per_replay.len()
+    );
+
+    // token, session, user, rotation, policy, successor, lastRefreshedAt
+    assert_eq!(
+        per_refresh,
+        [
+            "find",
+            "find",
+            "find",
+            "findAndModify",
+            "find",
+            "insert",
+            "update"
+        ]
+    );
+    // session by _id, user by _id: no scan over tokens
+    assert_eq!(per_verify, ["find", "find"]);
+    assert_eq!(per_replay, ["find", "find", "find", "find"]);
+    client.database(&name).drop().await.unwrap();
+}

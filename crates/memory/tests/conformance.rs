@@ -1,6 +1,9 @@
 //! The in-memory adapters against the port-conformance suites of `tether-domain`, the
 //! same suites the MongoDB adapter passes.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use tether_clock::SystemClock;
 use tether_domain::conformance;
 use tether_memory::{InMemoryLoginStates, InMemoryStore};

@@ -3,6 +3,9 @@
 //! SecantusDB (`TETHER_TEST_MONGODB_URI`). The use cases run as the service wires
 //! them, over `MongoStore` and `JwtIssuer`.
 
+// Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
+#![cfg(test)]
+
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mongodb::Client;

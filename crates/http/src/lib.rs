@@ -13,6 +13,8 @@ mod bearer;
 mod cors;
 mod dto;
 mod error;
+#[cfg(test)]
+mod error_table;
 mod limits;
 pub mod metrics;
 pub mod openapi;

@@ -10,7 +10,6 @@ use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 
 /// The query parameters, as the product documents them plus ours.
 #[derive(Default, Deserialize, IntoParams)]
@@ -80,11 +79,7 @@ pub(crate) async fn handle(
     state: web::Data<AppState>,
     query: web::Query<AuthorizeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = state
-        .start
-        .start(query.into_inner().into_domain())
-        .await
-        .map_err(|e| ApiError::from_start(e, request_id_of(&req)))?;
+    let started = state.start.start(query.into_inner().into_domain()).await?;
     let no_store = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(if wants_json(&req) {
         HttpResponse::Ok()

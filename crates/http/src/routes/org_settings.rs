@@ -3,7 +3,6 @@
 //! /api/organizations/{organizationId}/workos-organization`: the WorkOS organization it
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
@@ -15,7 +14,6 @@ use crate::AppState;
 use crate::bearer::bearer_token;
 use crate::dto::SessionConfigBody;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 
 /// `{"success": true, "message"?: ..., "data": {nine fields}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -39,12 +37,8 @@ fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse
 
 /// The caller, authenticated by their bearer access token.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
-    let token = bearer_token(req).map_err(|e| ApiError::from_access(e, request_id_of(req)))?;
-    state
-        .access
-        .authenticate(token.expose_secret())
-        .await
-        .map_err(|e| ApiError::from_access(e, request_id_of(req)))
+    let token = bearer_token(req)?;
+    Ok(state.access.authenticate(token.expose_secret()).await?)
 }
 
 /// A JSON value as a stored setting value (`null` clears the field).
@@ -84,11 +78,7 @@ pub(crate) async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let config = state
-        .org_settings
-        .get(&caller, &path)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let config = state.org_settings.get(&caller, &path).await?;
     Ok(answer(&config, None))
 }
 
@@ -123,11 +113,8 @@ pub(crate) async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
     let Value::Object(fields) = body.into_inner() else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
+        return Err(ApiError::invalid_request(
             "The request body must be a JSON object of session settings.",
-            request_id_of(&req),
         ));
     };
     let patch = SettingsPatch::new(
@@ -135,11 +122,7 @@ pub(crate) async fn put(
             .into_iter()
             .map(|(name, value)| (name, setting_value(value))),
     );
-    let config = state
-        .org_settings
-        .update(&caller, &path, patch)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let config = state.org_settings.update(&caller, &path, patch).await?;
     Ok(answer(&config, Some("Session settings updated")))
 }
 
@@ -203,11 +186,7 @@ pub(crate) async fn get_workos_organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let mapping = state
-        .org_settings
-        .workos_organization(&caller, &path)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let mapping = state.org_settings.workos_organization(&caller, &path).await?;
     Ok(mapping_answer(&path, mapping, None))
 }
 
@@ -252,18 +231,14 @@ pub(crate) async fn put_workos_organization(
         _ => None,
     };
     let Some(value) = value else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
+        return Err(ApiError::invalid_request(
             "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
-            request_id_of(&req),
         ));
     };
     let mapping = state
         .org_settings
         .set_workos_organization(&caller, &path, value.as_deref())
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+        .await?;
     Ok(mapping_answer(
         &path,
         mapping,

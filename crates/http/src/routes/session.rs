@@ -1,7 +1,6 @@
 //! After login: `POST /api/auth/refresh` (rotation), `POST /api/auth/logout` and
 //! `GET /api/auth/verify-token`.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, error::JsonPayloadError, web};
 use futures_util::StreamExt as _;
@@ -12,7 +11,6 @@ use tether_domain::{AccessError, LogoutCredential};
 
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 use crate::routes::callback::auth_session_response;
 use crate::{AppState, MAX_BODY_BYTES};
 
@@ -31,15 +29,6 @@ impl RefreshTokenBody {
         self.refresh_token
             .filter(|t| !t.expose_secret().trim().is_empty())
     }
-}
-
-fn missing_refresh_token(request_id: String) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "MISSING_REFRESH_TOKEN",
-        "The refresh token is missing (send {\"refreshToken\": \"rt_...\"}).",
-        request_id,
-    )
 }
 
 /// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
@@ -64,19 +53,14 @@ fn missing_refresh_token(request_id: String) -> ApiError {
     )
 )]
 pub(crate) async fn refresh(
-    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RefreshTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body
         .into_inner()
         .token()
-        .ok_or_else(|| missing_refresh_token(request_id_of(&req)))?;
-    let result = state
-        .refresh
-        .refresh(&token)
-        .await
-        .map_err(|e| ApiError::from_refresh(e, request_id_of(&req)));
+        .ok_or_else(ApiError::missing_refresh_token)?;
+    let result = state.refresh.refresh(&token).await.map_err(ApiError::from);
     crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
     Ok(auth_session_response(&result?))
 }
@@ -108,29 +92,18 @@ pub(crate) async fn logout(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = optional_json_body::<RefreshTokenBody>(&req, payload)
-        .await
-        .map_err(|e| ApiError::from_json(&e, request_id_of(&req)))?;
+    let body = optional_json_body::<RefreshTokenBody>(&req, payload).await?;
     let credential = match body.and_then(RefreshTokenBody::token) {
         Some(token) => LogoutCredential::RefreshToken(token),
         None => match bearer_token(&req) {
             Ok(token) => LogoutCredential::AccessToken(token),
             Err(AccessError::Missing) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "MISSING_CREDENTIALS",
-                    "Send the refresh token ({\"refreshToken\": \"rt_...\"}) or the access token (Authorization: Bearer).",
-                    request_id_of(&req),
-                ));
+                return Err(ApiError::missing_credentials());
             }
-            Err(e) => return Err(ApiError::from_access(e, request_id_of(&req))),
+            Err(e) => return Err(e.into()),
         },
     };
-    state
-        .logout
-        .logout(credential)
-        .await
-        .map_err(|e| ApiError::from_logout(e, request_id_of(&req)))?;
+    state.logout.logout(credential).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(json!({"success": true, "message": "Logged out"})))
@@ -155,12 +128,8 @@ pub(crate) async fn verify_token(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer_token(&req).map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
-    state
-        .access
-        .authenticate(token.expose_secret())
-        .await
-        .map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
+    let token = bearer_token(&req)?;
+    state.access.authenticate(token.expose_secret()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(json!({"message": "Token is good"})))

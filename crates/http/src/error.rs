@@ -14,50 +14,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
-use serde::Serialize;
-use tether_domain::{AccessError, FieldErrors, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{AccessError, LogoutError, OrgSettingsError, RefreshError};
 use tether_domain::{LoginError, StartError, StepRequired};
+use tether_wire::ErrorBody;
 
 use crate::MAX_BODY_BYTES;
 use crate::request_id::{ErrorCode, PendingErrorBody};
-
-/// The JSON body of every error.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorBody {
-    /// Human message.
-    pub error: String,
-    /// Machine code, e.g. `INVALID_CODE`.
-    pub code: String,
-    /// The request id, also in the `x-request-id` header.
-    pub request_id: String,
-    /// For `*_REQUIRED` step errors: the token to continue with.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_authentication_token: Option<String>,
-    /// For organization selection: the organizations to choose from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organizations: Option<Vec<PendingOrganizationBody>>,
-    /// For step errors: the user's address when the provider sent it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// For validation errors: each refused field with the reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
-    pub fields: Option<FieldErrors>,
-    /// For `PROVIDER_ERROR`: the provider's code, only when it is a clean one
-    /// (`^[a-z0-9_.-]{1,64}$`); nothing else the client sent is answered back.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_error: Option<String>,
-}
-
-/// One organization offered during organization selection.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct PendingOrganizationBody {
-    /// WorkOS organization id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-}
 
 /// An error answer: status, body (its `requestId` filled in on the way out) and the
 /// optional `Retry-After` and `WWW-Authenticate` headers.
@@ -86,16 +48,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody {
-                error: message.into(),
-                code: code.to_owned(),
-                request_id: String::new(),
-                pending_authentication_token: None,
-                organizations: None,
-                email: None,
-                fields: None,
-                provider_error: None,
-            },
+            body: ErrorBody::new(code, message),
             retry_after_seconds: None,
             www_authenticate: None,
         }
@@ -215,15 +168,8 @@ impl ApiError {
         e.body.pending_authentication_token = step
             .pending_authentication_token
             .map(|t| t.expose_secret().to_owned());
-        e.body.organizations = (!step.organizations.is_empty()).then(|| {
-            step.organizations
-                .into_iter()
-                .map(|o| PendingOrganizationBody {
-                    id: o.id,
-                    name: o.name,
-                })
-                .collect()
-        });
+        e.body.organizations = (!step.organizations.is_empty())
+            .then(|| step.organizations.into_iter().map(Into::into).collect());
         e.body.email = step.email;
         e
     }

@@ -2,9 +2,9 @@
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
 use actix_web::{HttpResponse, web};
+use tether_wire::{AuthSessionBody, CallbackBody};
 
 use crate::AppState;
-use crate::dto::{AuthSessionBody, CallbackBody};
 use crate::error::ApiError;
 
 /// Exchanges the code, provisions the user and answers with an auth session.
@@ -35,7 +35,7 @@ pub(crate) async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let (flow, result) = state
         .login
-        .complete_reporting_flow(body.into_inner().into_domain())
+        .complete_reporting_flow(body.into_inner().into())
         .await;
     let result = result.map_err(ApiError::from);
     crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));

@@ -6,33 +6,18 @@
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde::Serialize;
 use serde_json::Value;
 use tether_domain::{SessionConfig, SettingValue, SettingsPatch, VerifiedAccess, WorkosOrganizationId};
+use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SettingsAnswer, WorkosOrganizationBody};
 
 use crate::AppState;
 use crate::bearer::bearer_token;
-use crate::dto::SessionConfigBody;
 use crate::error::ApiError;
-
-/// `{"success": true, "message"?: ..., "data": {nine fields}}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct SettingsAnswer {
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    message: Option<&'static str>,
-    data: SessionConfigBody,
-}
 
 fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(SettingsAnswer {
-            success: true,
-            message,
-            data: config.into(),
-        })
+        .json(SettingsAnswer::new(config, message))
 }
 
 /// The caller, authenticated by their bearer access token.
@@ -90,7 +75,7 @@ pub(crate) async fn get(
     operation_id = "putSessionSettings",
     tag = "organizations",
     params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
-    request_body(content = crate::openapi::SessionSettingsPatchBody, content_type = "application/json"),
+    request_body(content = SessionSettingsPatchBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
@@ -126,25 +111,6 @@ pub(crate) async fn put(
     Ok(answer(&config, Some("Session settings updated")))
 }
 
-/// `{"success": true, "message"?: ..., "data": {"organizationId", "workosOrganizationId"}}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct MappingAnswer {
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'static str>,
-    data: MappingData,
-}
-
-/// An organization and the WorkOS organization it is mapped to.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MappingData {
-    /// The organization's id (24 hex characters).
-    organization_id: String,
-    /// The WorkOS organization (`org_...`), `null` when unmapped.
-    workos_organization_id: Option<String>,
-}
-
 fn mapping_answer(
     organization_id: &str,
     mapping: Option<WorkosOrganizationId>,
@@ -152,14 +118,7 @@ fn mapping_answer(
 ) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(MappingAnswer {
-            success: true,
-            message,
-            data: MappingData {
-                organization_id: organization_id.to_ascii_lowercase(),
-                workos_organization_id: mapping.map(|m| m.as_str().to_owned()),
-            },
-        })
+        .json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
@@ -199,7 +158,7 @@ pub(crate) async fn get_workos_organization(
     operation_id = "putWorkosOrganization",
     tag = "organizations",
     params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
-    request_body(content = crate::openapi::WorkosOrganizationBody, content_type = "application/json"),
+    request_body(content = WorkosOrganizationBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the mapping now stored", body = MappingAnswer),

@@ -4,32 +4,14 @@
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, error::JsonPayloadError, web};
 use futures_util::StreamExt as _;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use secrecy::ExposeSecret;
 use tether_domain::{AccessError, LogoutCredential};
+use tether_wire::{LogoutBody, RefreshTokenBody, TokenGoodBody};
 
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
 use crate::routes::callback::auth_session_response;
 use crate::{AppState, MAX_BODY_BYTES};
-
-/// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RefreshTokenBody {
-    /// `rt_...`
-    #[schema(value_type = Option<String>)]
-    refresh_token: Option<SecretString>,
-}
-
-impl RefreshTokenBody {
-    /// The token, unless missing or blank.
-    fn token(self) -> Option<SecretString> {
-        self.refresh_token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-    }
-}
 
 /// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
 /// resolved afresh; the same body as the login callback.
@@ -76,7 +58,7 @@ pub(crate) async fn refresh(
     request_body(content = Option<RefreshTokenBody>, content_type = "application/json", description = "Optional: without it, the bearer access token names the session"),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "Logged out (also when the session had already ended)", body = crate::openapi::LogoutBody),
+        (status = 200, description = "Logged out (also when the session had already ended)", body = LogoutBody),
         (status = 400, description = "`MISSING_CREDENTIALS`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_TOKEN`", body = crate::ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
@@ -106,7 +88,10 @@ pub(crate) async fn logout(
     state.logout.logout(credential).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(json!({"success": true, "message": "Logged out"})))
+        .json(LogoutBody {
+            success: true,
+            message: "Logged out".to_owned(),
+        }))
 }
 
 /// `GET /api/auth/verify-token`: 200 `{"message": "Token is good"}` for a correctly
@@ -118,7 +103,7 @@ pub(crate) async fn logout(
     tag = "session",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The token is good", body = crate::openapi::TokenGoodBody),
+        (status = 200, description = "The token is good", body = TokenGoodBody),
         (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
         (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
         (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
@@ -132,7 +117,9 @@ pub(crate) async fn verify_token(
     state.access.authenticate(token.expose_secret()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(json!({"message": "Token is good"})))
+        .json(TokenGoodBody {
+            message: "Token is good".to_owned(),
+        }))
 }
 
 /// A JSON body that may be absent: `None` for an empty (or blank) body; otherwise the

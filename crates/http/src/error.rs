@@ -11,6 +11,7 @@
 
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
+use actix_web::http::StatusCode as S;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
@@ -22,7 +23,9 @@ use crate::MAX_BODY_BYTES;
 use crate::request_id::{ErrorCode, PendingErrorBody};
 
 /// An error answer: status, body (its `requestId` filled in on the way out) and the
-/// optional `Retry-After` and `WWW-Authenticate` headers.
+/// optional `Retry-After` and `WWW-Authenticate` headers. Its response has no body
+/// until the request-id middleware writes it, which
+/// [`build_app`](crate::build_app) always installs.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
@@ -40,8 +43,6 @@ impl std::fmt::Display for ApiError {
 
 /// The message of every 401 about an access token.
 pub(crate) const INVALID_OR_EXPIRED_TOKEN: &str = "Invalid or expired token";
-
-use StatusCode as S;
 
 impl ApiError {
     /// An error with a status, machine code and message.

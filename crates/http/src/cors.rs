@@ -21,7 +21,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 
 use crate::error::ApiError;
-use crate::request_id::{REQUEST_ID_HEADER, request_id_of};
+use crate::request_id::REQUEST_ID_HEADER;
 
 /// How long a browser may cache a preflight answer, in seconds.
 pub const PREFLIGHT_MAX_AGE_SECONDS: usize = 600;
@@ -60,14 +60,8 @@ pub(crate) async fn finish(
         .error()
         .is_some_and(|e| e.as_error::<CorsError>().is_some());
     if refused {
-        let error = ApiError::new(
-            StatusCode::FORBIDDEN,
-            "CORS_NOT_ALLOWED",
-            "This origin, method or header is not allowed to call this service from a browser.",
-            request_id_of(res.request()),
-        );
         let (req, _) = res.into_parts();
-        let mut answer = error.error_response();
+        let mut answer = ApiError::cors_not_allowed().error_response();
         // The answer depends on the origin: shared caches must not reuse it for another.
         answer
             .headers_mut()

@@ -1,7 +1,7 @@
 //! # tether-http
 //!
-//! The actix-web edge of tether-auth: routes, the wire DTOs (camelCase names live
-//! only here), one error type mapping every domain error to the contract's status
+//! The actix-web edge of tether-auth: routes answering with the wire bodies of
+//! `tether-wire` (where the camelCase names live), one error type mapping every domain error to the contract's status
 //! and machine code, request ids, body limits and cache headers, the per-client rate
 //! limit and the body time-out ([`Limits`]), and request metrics through the `metrics`
 //! facade (the binary serves them on their own port).
@@ -11,8 +11,9 @@
 
 mod bearer;
 mod cors;
-mod dto;
 mod error;
+#[cfg(test)]
+mod error_table;
 mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -30,11 +31,11 @@ use tether_domain::{AccessGuard, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{CompleteLogin, StartLogin};
 use tracing_actix_web::TracingLogger;
 
-pub use dto::{AuthSessionBody, SessionConfigBody, UserBody};
-pub use error::{ApiError, ErrorBody};
+pub use error::ApiError;
 pub use limits::{Limits, RATE_LIMITED_ROUTES};
 pub use rate_limit::ClientRateLimit;
 pub use request_id::RedactedRootSpan;
+pub use tether_wire::{AuthSessionBody, ErrorBody, SessionConfigBody, UserBody};
 
 /// Largest accepted JSON body, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

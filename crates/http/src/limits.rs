@@ -12,7 +12,6 @@ use std::time::Duration;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
-use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, ResponseError, web};
@@ -21,7 +20,6 @@ use futures_util::Stream;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::rate_limit::ClientRateLimit;
-use crate::request_id::request_id_of;
 
 /// The routes a client may call without credentials, which the rate limit covers.
 pub const RATE_LIMITED_ROUTES: [&str; 4] = [
@@ -73,14 +71,8 @@ pub(crate) async fn guard(
         let peer = req.peer_addr().map(|a| a.ip());
         if let Err(seconds) = limit.check(peer, &forwarded) {
             crate::metrics::record_rate_limited(route);
-            let error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "Too many requests from this address. Try again later.",
-                request_id_of(req.request()),
-            )
-            .with_retry_after(seconds);
-            return Ok(req.into_response(error.error_response()).map_into_right_body());
+            let answer = ApiError::rate_limited(seconds).error_response();
+            return Ok(req.into_response(answer).map_into_right_body());
         }
     }
     let payload = req.take_payload();

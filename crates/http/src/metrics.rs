@@ -79,7 +79,7 @@ pub(crate) fn outcome_label<T>(result: &Result<T, crate::ApiError>) -> &'static 
         Ok(_) => "ok",
         Err(e) => KNOWN_CODES
             .iter()
-            .find(|known| **known == e.body().code)
+            .find(|known| **known == e.code())
             .copied()
             .unwrap_or("OTHER"),
     }
@@ -142,14 +142,7 @@ mod tests {
 
     #[test]
     fn outcomes_are_ok_a_known_code_or_other() {
-        let outcome = |code: &str| {
-            outcome_label::<()>(&Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                code,
-                "m",
-                String::new(),
-            )))
-        };
+        let outcome = |code: &str| outcome_label::<()>(&Err(ApiError::new(StatusCode::FORBIDDEN, code, "m")));
         assert_eq!(outcome_label(&Ok::<(), ApiError>(())), "ok");
         assert_eq!(outcome("INVALID_STATE"), "INVALID_STATE");
         assert_eq!(outcome("SOMETHING_WORKOS_INVENTED"), "OTHER");

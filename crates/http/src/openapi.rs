@@ -10,11 +10,10 @@ use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
-use serde::Serialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use crate::routes;
 
@@ -43,7 +42,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::get_workos_organization,
         routes::org_settings::put_workos_organization,
     ),
-    components(schemas(crate::ErrorBody, crate::error::PendingOrganizationBody)),
+    components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
     // `x-error-codes`: the codes its description names.
     modifiers(&CommonHeaders),
@@ -147,76 +146,6 @@ fn error_codes(description: &str) -> Vec<&str> {
         .step_by(2)
         .filter(|code| code.len() > 1 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
         .collect()
-}
-
-/// `{"status": "ok"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct HealthBody {
-    /// Always `ok`.
-    #[schema(example = "ok")]
-    pub status: String,
-}
-
-/// `{"status": "ready"}`, or `{"status": "unavailable", "reason": ...}` with 503.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ReadyBody {
-    /// `ready` or `unavailable`.
-    pub status: String,
-    /// Why the service is not ready (503 only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// `{"url": ...}`: the WorkOS authorization URL for SPAs that navigate themselves.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuthorizeUrlBody {
-    /// Where to send the browser.
-    pub url: String,
-}
-
-/// `{"success": true, "message": "Logged out"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LogoutBody {
-    /// Always true.
-    pub success: bool,
-    /// `Logged out`.
-    pub message: String,
-}
-
-/// `{"message": "Token is good"}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TokenGoodBody {
-    /// `Token is good`.
-    pub message: String,
-}
-
-/// Any subset of the nine session settings; `null` reverts one to the global default.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SessionSettingsPatchBody {
-    enabled: Option<bool>,
-    /// 1 – 1440.
-    idle_timeout_minutes: Option<u32>,
-    /// 1 – 720.
-    token_expiry_hours: Option<u32>,
-    /// 0 – less than `idleTimeoutMinutes`.
-    warning_time_minutes: Option<u32>,
-    idle_tracking_enabled: Option<bool>,
-    sso_silent_renewal_enabled: Option<bool>,
-    /// `redirect`, `reauth-button` or `force-logout`.
-    sso_fallback_behavior: Option<String>,
-    password_silent_renewal_enabled: Option<bool>,
-    /// `logout`, `reauth-modal` or `force-logout`.
-    password_fallback_behavior: Option<String>,
-}
-
-/// `PUT .../workos-organization`: map to a WorkOS organization, or unmap with `null`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WorkosOrganizationBody {
-    /// `org_` followed by 1 to 64 letters and digits, or `null` to unmap.
-    #[schema(required = true)]
-    workos_organization_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Request ids: every request gets one, echoed in the `x-request-id` response header,
-//! in error bodies and recorded on the request span. An inbound `x-request-id`
+//! stamped into error bodies (`requestId`) and recorded on the request span. An inbound `x-request-id`
 //! matching `^[A-Za-z0-9._:-]{1,128}$` is kept (a proxy's id follows the request);
 //! any other is replaced by the one tracing-actix-web generates.
 //! The span records the path only (query strings may carry `state` or `code`) and,
@@ -9,7 +9,7 @@ use std::future::{Ready, ready};
 
 use actix_web::Error;
 use actix_web::HttpMessage;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use futures_util::future::LocalBoxFuture;
@@ -26,6 +26,12 @@ struct KeptRequestId(String);
 /// The machine code of an error answer, left on the response for the request's log line.
 #[derive(Debug, Clone)]
 pub(crate) struct ErrorCode(pub(crate) String);
+
+/// The body of an error answer, left on the response by
+/// [`ApiError`](crate::ApiError) without its `requestId`: [`EchoRequestId`] fills the
+/// id in and writes it. Success answers carry none and pass untouched.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingErrorBody(pub(crate) crate::ErrorBody);
 
 /// Whether an inbound id may be kept: 1 to 128 of `A-Za-z0-9._:-`.
 pub(crate) fn is_acceptable_request_id(id: &str) -> bool {
@@ -114,16 +120,17 @@ impl RootSpanBuilder for RedactedRootSpan {
     }
 }
 
-/// Middleware copying the request id into the `x-request-id` response header.
+/// Middleware copying the request id into the `x-request-id` response header and
+/// writing the body of an error answer with its `requestId`.
 #[derive(Debug, Clone, Copy)]
 pub struct EchoRequestId;
 
 impl<S, B> Transform<S, ServiceRequest> for EchoRequestId
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Transform = EchoRequestIdService<S>;
     type InitError = ();
@@ -143,9 +150,9 @@ pub struct EchoRequestIdService<S> {
 impl<S, B> Service<ServiceRequest> for EchoRequestIdService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
-    B: 'static,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -159,7 +166,14 @@ where
             if let Ok(value) = HeaderValue::from_str(&id) {
                 res.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
-            Ok(res)
+            let pending = res.response_mut().extensions_mut().remove::<PendingErrorBody>();
+            let Some(PendingErrorBody(mut body)) = pending else {
+                return Ok(res.map_into_left_body());
+            };
+            body.request_id = id;
+            // A struct of strings always serializes.
+            let json = serde_json::to_vec(&body).unwrap_or_default();
+            Ok(res.map_body(|_, _| EitherBody::right(BoxBody::new(json))))
         })
     }
 }

@@ -4,13 +4,12 @@
 use actix_web::http::header::{ACCEPT, CACHE_CONTROL, HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
 use tether_domain::AuthorizeInput;
+use tether_wire::AuthorizeUrlBody;
 use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 
 /// The query parameters, as the product documents them plus ours.
 #[derive(Default, Deserialize, IntoParams)]
@@ -67,7 +66,7 @@ fn wants_json(req: &HttpRequest) -> bool {
     tag = "login",
     params(AuthorizeQuery),
     responses(
-        (status = 200, description = "With `Accept: application/json`: the WorkOS authorization URL to navigate to", body = crate::openapi::AuthorizeUrlBody),
+        (status = 200, description = "With `Accept: application/json`: the WorkOS authorization URL to navigate to", body = AuthorizeUrlBody),
         (status = 302, description = "To the WorkOS authorization URL", headers(("Location" = String, description = "The WorkOS authorization URL"))),
         (status = 400, description = "`INVALID_REQUEST` (bad parameter or state), `INVALID_REDIRECT_URI`, `INVALID_STATE` (state already pending)", body = crate::ErrorBody),
         (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
@@ -80,16 +79,12 @@ pub(crate) async fn handle(
     state: web::Data<AppState>,
     query: web::Query<AuthorizeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = state
-        .start
-        .start(query.into_inner().into_domain())
-        .await
-        .map_err(|e| ApiError::from_start(e, request_id_of(&req)))?;
+    let started = state.start.start(query.into_inner().into_domain()).await?;
     let no_store = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(if wants_json(&req) {
         HttpResponse::Ok()
             .insert_header(no_store)
-            .json(json!({ "url": started.url }))
+            .json(AuthorizeUrlBody { url: started.url })
     } else {
         HttpResponse::Found()
             .insert_header(no_store)

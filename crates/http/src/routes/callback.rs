@@ -1,12 +1,11 @@
 //! `POST /api/auth/workos/callback`: completes a login.
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
+use tether_wire::{AuthSessionBody, CallbackBody};
 
 use crate::AppState;
-use crate::dto::{AuthSessionBody, CallbackBody};
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 
 /// Exchanges the code, provisions the user and answers with an auth session.
 #[utoipa::path(
@@ -31,15 +30,14 @@ use crate::request_id::request_id_of;
     )
 )]
 pub(crate) async fn handle(
-    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<CallbackBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (flow, result) = state
         .login
-        .complete_reporting_flow(body.into_inner().into_domain())
+        .complete_reporting_flow(body.into_inner().into())
         .await;
-    let result = result.map_err(|e| ApiError::from_login(e, request_id_of(&req)));
+    let result = result.map_err(ApiError::from);
     crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));
     Ok(auth_session_response(&result?))
 }

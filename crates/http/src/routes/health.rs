@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use tether_wire::{HealthBody, ReadyBody};
 
 use crate::AppState;
 
@@ -13,10 +13,12 @@ use crate::AppState;
     path = "/health",
     operation_id = "health",
     tag = "operations",
-    responses((status = 200, description = "The process answers (liveness)", body = crate::openapi::HealthBody))
+    responses((status = 200, description = "The process answers (liveness)", body = HealthBody))
 )]
 pub(crate) async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(HealthBody {
+        status: "ok".to_owned(),
+    })
 }
 
 /// `HEAD /health`: the same, without a body (for probes that send HEAD).
@@ -42,8 +44,8 @@ pub(crate) const READY_WITHIN: Duration = Duration::from_secs(2);
     operation_id = "ready",
     tag = "operations",
     responses(
-        (status = 200, description = "The store answers (readiness)", body = crate::openapi::ReadyBody),
-        (status = 503, description = "The store does not answer", body = crate::openapi::ReadyBody),
+        (status = 200, description = "The store answers (readiness)", body = ReadyBody),
+        (status = 503, description = "The store does not answer", body = ReadyBody),
     )
 )]
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
@@ -51,10 +53,16 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
         .await
         .unwrap_or_else(|_| Err(format!("the store did not answer within {READY_WITHIN:?}")));
     match outcome {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
+        Ok(()) => HttpResponse::Ok().json(ReadyBody {
+            status: "ready".to_owned(),
+            reason: None,
+        }),
         Err(reason) => {
             tracing::warn!(%reason, "not ready");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable"}))
+            HttpResponse::ServiceUnavailable().json(ReadyBody {
+                status: "unavailable".to_owned(),
+                reason: None,
+            })
         }
     }
 }

@@ -6,11 +6,9 @@ pub(crate) mod health;
 pub(crate) mod org_settings;
 pub(crate) mod session;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError, web};
 
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -42,19 +40,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// JSON 404 for every unknown path.
-pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        "No such route.",
-        request_id_of(&req),
-    )
-    .error_response()
+pub(crate) async fn not_found() -> HttpResponse {
+    ApiError::not_found().error_response()
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::{App, http::Method, test};
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::{App, test};
 
     use super::*;
 
@@ -62,6 +55,7 @@ mod tests {
     async fn a_method_a_route_does_not_serve_is_a_json_not_found() {
         let app = test::init_service(
             App::new()
+                .wrap(crate::request_id::EchoRequestId)
                 .configure(configure)
                 .default_service(web::to(not_found)),
         )

@@ -3,48 +3,27 @@
 //! /api/organizations/{organizationId}/workos-organization`: the WorkOS organization it
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde::Serialize;
 use serde_json::Value;
 use tether_domain::{SessionConfig, SettingValue, SettingsPatch, VerifiedAccess, WorkosOrganizationId};
+use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SettingsAnswer, WorkosOrganizationBody};
 
 use crate::AppState;
 use crate::bearer::bearer_token;
-use crate::dto::SessionConfigBody;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
-
-/// `{"success": true, "message"?: ..., "data": {nine fields}}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct SettingsAnswer {
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    message: Option<&'static str>,
-    data: SessionConfigBody,
-}
 
 fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(SettingsAnswer {
-            success: true,
-            message,
-            data: config.into(),
-        })
+        .json(SettingsAnswer::new(config, message))
 }
 
 /// The caller, authenticated by their bearer access token.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
-    let token = bearer_token(req).map_err(|e| ApiError::from_access(e, request_id_of(req)))?;
-    state
-        .access
-        .authenticate(token.expose_secret())
-        .await
-        .map_err(|e| ApiError::from_access(e, request_id_of(req)))
+    let token = bearer_token(req)?;
+    Ok(state.access.authenticate(token.expose_secret()).await?)
 }
 
 /// A JSON value as a stored setting value (`null` clears the field).
@@ -84,11 +63,7 @@ pub(crate) async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let config = state
-        .org_settings
-        .get(&caller, &path)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let config = state.org_settings.get(&caller, &path).await?;
     Ok(answer(&config, None))
 }
 
@@ -100,7 +75,7 @@ pub(crate) async fn get(
     operation_id = "putSessionSettings",
     tag = "organizations",
     params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
-    request_body(content = crate::openapi::SessionSettingsPatchBody, content_type = "application/json"),
+    request_body(content = SessionSettingsPatchBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
@@ -123,11 +98,8 @@ pub(crate) async fn put(
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
     let Value::Object(fields) = body.into_inner() else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
+        return Err(ApiError::invalid_request(
             "The request body must be a JSON object of session settings.",
-            request_id_of(&req),
         ));
     };
     let patch = SettingsPatch::new(
@@ -135,31 +107,8 @@ pub(crate) async fn put(
             .into_iter()
             .map(|(name, value)| (name, setting_value(value))),
     );
-    let config = state
-        .org_settings
-        .update(&caller, &path, patch)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let config = state.org_settings.update(&caller, &path, patch).await?;
     Ok(answer(&config, Some("Session settings updated")))
-}
-
-/// `{"success": true, "message"?: ..., "data": {"organizationId", "workosOrganizationId"}}`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct MappingAnswer {
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'static str>,
-    data: MappingData,
-}
-
-/// An organization and the WorkOS organization it is mapped to.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MappingData {
-    /// The organization's id (24 hex characters).
-    organization_id: String,
-    /// The WorkOS organization (`org_...`), `null` when unmapped.
-    workos_organization_id: Option<String>,
 }
 
 fn mapping_answer(
@@ -169,14 +118,7 @@ fn mapping_answer(
 ) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(MappingAnswer {
-            success: true,
-            message,
-            data: MappingData {
-                organization_id: organization_id.to_ascii_lowercase(),
-                workos_organization_id: mapping.map(|m| m.as_str().to_owned()),
-            },
-        })
+        .json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
@@ -203,11 +145,7 @@ pub(crate) async fn get_workos_organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let mapping = state
-        .org_settings
-        .workos_organization(&caller, &path)
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+    let mapping = state.org_settings.workos_organization(&caller, &path).await?;
     Ok(mapping_answer(&path, mapping, None))
 }
 
@@ -220,7 +158,7 @@ pub(crate) async fn get_workos_organization(
     operation_id = "putWorkosOrganization",
     tag = "organizations",
     params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
-    request_body(content = crate::openapi::WorkosOrganizationBody, content_type = "application/json"),
+    request_body(content = WorkosOrganizationBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the mapping now stored", body = MappingAnswer),
@@ -252,18 +190,14 @@ pub(crate) async fn put_workos_organization(
         _ => None,
     };
     let Some(value) = value else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "INVALID_REQUEST",
+        return Err(ApiError::invalid_request(
             "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
-            request_id_of(&req),
         ));
     };
     let mapping = state
         .org_settings
         .set_workos_organization(&caller, &path, value.as_deref())
-        .await
-        .map_err(|e| ApiError::from_org_settings(e, request_id_of(&req)))?;
+        .await?;
     Ok(mapping_answer(
         &path,
         mapping,

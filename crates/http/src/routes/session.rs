@@ -1,46 +1,17 @@
 //! After login: `POST /api/auth/refresh` (rotation), `POST /api/auth/logout` and
 //! `GET /api/auth/verify-token`.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, error::JsonPayloadError, web};
 use futures_util::StreamExt as _;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use secrecy::ExposeSecret;
 use tether_domain::{AccessError, LogoutCredential};
+use tether_wire::{LogoutBody, RefreshTokenBody, TokenGoodBody};
 
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
-use crate::request_id::request_id_of;
 use crate::routes::callback::auth_session_response;
 use crate::{AppState, MAX_BODY_BYTES};
-
-/// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RefreshTokenBody {
-    /// `rt_...`
-    #[schema(value_type = Option<String>)]
-    refresh_token: Option<SecretString>,
-}
-
-impl RefreshTokenBody {
-    /// The token, unless missing or blank.
-    fn token(self) -> Option<SecretString> {
-        self.refresh_token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-    }
-}
-
-fn missing_refresh_token(request_id: String) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "MISSING_REFRESH_TOKEN",
-        "The refresh token is missing (send {\"refreshToken\": \"rt_...\"}).",
-        request_id,
-    )
-}
 
 /// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
 /// resolved afresh; the same body as the login callback.
@@ -64,19 +35,14 @@ fn missing_refresh_token(request_id: String) -> ApiError {
     )
 )]
 pub(crate) async fn refresh(
-    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RefreshTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body
         .into_inner()
         .token()
-        .ok_or_else(|| missing_refresh_token(request_id_of(&req)))?;
-    let result = state
-        .refresh
-        .refresh(&token)
-        .await
-        .map_err(|e| ApiError::from_refresh(e, request_id_of(&req)));
+        .ok_or_else(ApiError::missing_refresh_token)?;
+    let result = state.refresh.refresh(&token).await.map_err(ApiError::from);
     crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
     Ok(auth_session_response(&result?))
 }
@@ -92,7 +58,7 @@ pub(crate) async fn refresh(
     request_body(content = Option<RefreshTokenBody>, content_type = "application/json", description = "Optional: without it, the bearer access token names the session"),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "Logged out (also when the session had already ended)", body = crate::openapi::LogoutBody),
+        (status = 200, description = "Logged out (also when the session had already ended)", body = LogoutBody),
         (status = 400, description = "`MISSING_CREDENTIALS`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_TOKEN`", body = crate::ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
@@ -108,32 +74,24 @@ pub(crate) async fn logout(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let body = optional_json_body::<RefreshTokenBody>(&req, payload)
-        .await
-        .map_err(|e| ApiError::from_json(&e, request_id_of(&req)))?;
+    let body = optional_json_body::<RefreshTokenBody>(&req, payload).await?;
     let credential = match body.and_then(RefreshTokenBody::token) {
         Some(token) => LogoutCredential::RefreshToken(token),
         None => match bearer_token(&req) {
             Ok(token) => LogoutCredential::AccessToken(token),
             Err(AccessError::Missing) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "MISSING_CREDENTIALS",
-                    "Send the refresh token ({\"refreshToken\": \"rt_...\"}) or the access token (Authorization: Bearer).",
-                    request_id_of(&req),
-                ));
+                return Err(ApiError::missing_credentials());
             }
-            Err(e) => return Err(ApiError::from_access(e, request_id_of(&req))),
+            Err(e) => return Err(e.into()),
         },
     };
-    state
-        .logout
-        .logout(credential)
-        .await
-        .map_err(|e| ApiError::from_logout(e, request_id_of(&req)))?;
+    state.logout.logout(credential).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(json!({"success": true, "message": "Logged out"})))
+        .json(LogoutBody {
+            success: true,
+            message: "Logged out".to_owned(),
+        }))
 }
 
 /// `GET /api/auth/verify-token`: 200 `{"message": "Token is good"}` for a correctly
@@ -145,7 +103,7 @@ pub(crate) async fn logout(
     tag = "session",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The token is good", body = crate::openapi::TokenGoodBody),
+        (status = 200, description = "The token is good", body = TokenGoodBody),
         (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
         (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
         (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
@@ -155,15 +113,13 @@ pub(crate) async fn verify_token(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer_token(&req).map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
-    state
-        .access
-        .authenticate(token.expose_secret())
-        .await
-        .map_err(|e| ApiError::from_access(e, request_id_of(&req)))?;
+    let token = bearer_token(&req)?;
+    state.access.authenticate(token.expose_secret()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(json!({"message": "Token is good"})))
+        .json(TokenGoodBody {
+            message: "Token is good".to_owned(),
+        }))
 }
 
 /// A JSON body that may be absent: `None` for an empty (or blank) body; otherwise the

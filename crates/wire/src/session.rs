@@ -1,17 +1,16 @@
-//! Wire DTOs. Request bodies convert into domain inputs; response bodies are built
-//! from domain values. The product's camelCase names live only here.
+//! The login callback, refresh and logout bodies, and the auth session they answer.
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tether_domain::secrecy::{ExposeSecret, SecretString};
 use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
-use utoipa::ToSchema;
 
 /// `POST /api/auth/workos/callback` body: every field an optional string.
-#[derive(Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct CallbackBody {
+pub struct CallbackBody {
     /// The one-time code.
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub code: Option<SecretString>,
     /// The CSRF state.
     pub state: Option<String>,
@@ -27,22 +26,40 @@ pub(crate) struct CallbackBody {
     pub organization_id: Option<String>,
 }
 
-impl CallbackBody {
-    /// The use case's input.
-    pub(crate) fn into_domain(self) -> CallbackInput {
+impl From<CallbackBody> for CallbackInput {
+    fn from(body: CallbackBody) -> Self {
         CallbackInput {
-            code: self.code,
-            state: self.state,
-            error: self.error,
-            error_description: self.error_description,
-            redirect_uri: self.redirect_uri,
-            organization_id: self.organization_id,
+            code: body.code,
+            state: body.state,
+            error: body.error,
+            error_description: body.error_description,
+            redirect_uri: body.redirect_uri,
+            organization_id: body.organization_id,
         }
     }
 }
 
+/// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshTokenBody {
+    /// `rt_...`
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub refresh_token: Option<SecretString>,
+}
+
+impl RefreshTokenBody {
+    /// The token, unless missing or blank.
+    pub fn token(self) -> Option<SecretString> {
+        self.refresh_token
+            .filter(|t| !t.expose_secret().trim().is_empty())
+    }
+}
+
 /// The nine session settings on the wire.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionConfigBody {
     /// `enabled`
@@ -83,7 +100,8 @@ impl From<&SessionConfig> for SessionConfigBody {
 }
 
 /// The compact user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
     /// Local id (24 hex).
@@ -114,7 +132,8 @@ impl From<&User> for UserBody {
 }
 
 /// The "auth session" answer shared by every way of signing in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSessionBody {
     /// The access token (JWT).

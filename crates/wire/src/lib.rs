@@ -1,0 +1,54 @@
+//! # tether-wire
+//!
+//! The wire contract of tether-auth: every request and response body with its
+//! camelCase names (`refreshToken`, `sessionConfig`, `requestId`, ...), built from the
+//! domain's values with `From`. It depends on `serde` and `tether-domain` only, so any
+//! web framework can speak the contract; the `openapi` feature adds `utoipa::ToSchema`
+//! to every body for an OpenAPI document.
+//!
+//! ```
+//! use tether_wire::{AuthSessionBody, SessionConfigBody, UserBody};
+//!
+//! let body = AuthSessionBody {
+//!     token: "eyJhbGciOiJIUzI1NiJ9.e30.sig".to_owned(),
+//!     refresh_token: "rt_0123".to_owned(),
+//!     session_config: SessionConfigBody {
+//!         enabled: true,
+//!         idle_timeout_minutes: 30,
+//!         token_expiry_hours: 12,
+//!         warning_time_minutes: 5,
+//!         idle_tracking_enabled: true,
+//!         sso_silent_renewal_enabled: true,
+//!         sso_fallback_behavior: "redirect".to_owned(),
+//!         password_silent_renewal_enabled: false,
+//!         password_fallback_behavior: "logout".to_owned(),
+//!     },
+//!     user: UserBody {
+//!         id: "64a1b2c3d4e5f60012345678".to_owned(),
+//!         email: "ada@example.com".to_owned(),
+//!         full_name: "Ada Lovelace".to_owned(),
+//!         organization_id: "64a1b2c3d4e5f60012345679".to_owned(),
+//!         access_role: "USER".to_owned(),
+//!         conversation_open_preference: "last".to_owned(),
+//!     },
+//! };
+//! let json = serde_json::to_value(&body).unwrap();
+//! assert_eq!(json["refreshToken"], "rt_0123");
+//! assert_eq!(json["sessionConfig"]["idleTimeoutMinutes"], 30);
+//! assert_eq!(json["user"]["fullName"], "Ada Lovelace");
+//! ```
+//!
+//! In a handler, the body comes from the domain's session:
+//! `AuthSessionBody::from(&auth_session)`; a callback body becomes the use case's input
+//! with `CallbackInput::from(body)`.
+
+mod error;
+mod operations;
+mod organizations;
+mod session;
+
+pub use error::{ErrorBody, PendingOrganizationBody};
+pub use operations::{AuthorizeUrlBody, HealthBody, LogoutBody, ReadyBody, TokenGoodBody};
+pub use organizations::WorkosOrganizationBody;
+pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
+pub use session::{AuthSessionBody, CallbackBody, RefreshTokenBody, SessionConfigBody, UserBody};

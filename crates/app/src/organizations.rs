@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, NewOrganization, ObjectIdHex, Organization, OrganizationRepository, RepositoryError,
+    Clock, NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError,
     WorkosOrganizationId,
 };
 use tether_mongo::MongoStore;
@@ -37,7 +37,7 @@ pub enum Command {
     /// Map an organization to a WorkOS organization, or unmap it (`None`).
     Map {
         /// The organization.
-        id: ObjectIdHex,
+        id: OrganizationId,
         /// The mapping; `None` unmaps.
         workos_organization_id: Option<WorkosOrganizationId>,
     },
@@ -67,7 +67,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             })
         }
         [cmd, id, target] if cmd == "map" => Ok(Command::Map {
-            id: ObjectIdHex::parse(id)
+            id: OrganizationId::parse(id)
                 .map_err(|_| format!("{id:?} is not an organization id (24 hexadecimal characters)"))?,
             workos_organization_id: match target.as_str() {
                 "--none" => None,
@@ -210,7 +210,7 @@ mod tests {
         assert_eq!(
             parse(&args(&["map", "64a1b2c3d4e5f60012345678", "--none"])),
             Ok(Command::Map {
-                id: ObjectIdHex::parse("64a1b2c3d4e5f60012345678").unwrap(),
+                id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
                 workos_organization_id: None,
             })
         );
@@ -273,7 +273,7 @@ mod tests {
             rows[1].contains("org_ACME") && rows[1].ends_with("Acme"),
             "{listing}"
         );
-        let missing = ObjectIdHex::parse("64a1b2c3d4e5f60012345678").unwrap();
+        let missing = OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap();
         let err = execute(
             Command::Map {
                 id: missing,

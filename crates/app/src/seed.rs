@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use tether_domain::{
-    AccessRole, Email, ObjectIdHex, StoredSessionSettings, Timestamp, User, WorkosOrganizationId,
+    AccessRole, Email, StoredSessionSettings, Timestamp, User, UserId, WorkosOrganizationId,
 };
 use tether_memory::InMemoryStore;
 
@@ -122,7 +122,7 @@ impl MemorySeed {
                 bytes[..2].copy_from_slice(&[0x5e, 0xed]);
                 bytes[4..].copy_from_slice(&next_user.to_be_bytes());
                 store.put_user(User {
-                    id: ObjectIdHex::from_bytes(bytes),
+                    id: UserId::from_bytes(bytes),
                     email: email.clone(),
                     full_name: full_name.clone(),
                     organization_id: id,

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tether_domain::RefreshPolicy;
 use tether_domain::{
-    AccessRole, ObjectIdHex, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
+    AccessRole, OrganizationId, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
     SessionLifetimes, SsoFallbackBehavior,
 };
 
@@ -647,7 +647,7 @@ impl RawSettings {
             .ok_or_else(|| SettingsError::new("WORKOS_CLIENT_ID", "is required"))?;
         let default_organization_id = non_empty(self.default_organization_id)
             .map(|raw| {
-                ObjectIdHex::parse(&raw).map_err(|_| {
+                OrganizationId::parse(&raw).map_err(|_| {
                     SettingsError::new(
                         "DEFAULT_ORGANIZATION_ID",
                         "must be a 24-character hexadecimal MongoDB ObjectId",

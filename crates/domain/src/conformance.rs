@@ -30,14 +30,20 @@ use crate::ports::{
     UserRepository,
 };
 use crate::session::{SessionField, SettingValue, StoredSessionSettings};
-use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
+use crate::values::{
+    AccessRole, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+};
 
 fn email(raw: &str) -> Email {
     Email::parse(raw).expect("suite addresses are valid")
 }
 
-fn object_id(hex: &str) -> ObjectIdHex {
-    ObjectIdHex::parse(hex).expect("suite ids are valid")
+fn user_id(hex: &str) -> UserId {
+    UserId::parse(hex).expect("suite ids are valid")
+}
+
+fn organization_id(hex: &str) -> OrganizationId {
+    OrganizationId::parse(hex).expect("suite ids are valid")
 }
 
 fn workos_org(raw: &str) -> WorkosOrganizationId {
@@ -57,7 +63,7 @@ fn new_user(address: &str, flow: Flow, subject: &str, at: Timestamp) -> NewUser 
     NewUser {
         email: email(address),
         full_name: "Conformance User".to_owned(),
-        organization_id: object_id("64a1b2c3d4e5f60012345678"),
+        organization_id: organization_id("64a1b2c3d4e5f60012345678"),
         access_role: AccessRole::SalesRep,
         conversation_open_preference: "split".to_owned(),
         workos: link(flow, subject),
@@ -162,7 +168,7 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
     assert_eq!(kept.workos_profile_id.as_deref(), Some("prof_conf_9"));
     assert_eq!(kept.workos_user_id.as_deref(), Some("user_conf_1"));
     let missing = users
-        .record_login(object_id("64a1b2c3d4e5f600123400ff"), None, at)
+        .record_login(user_id("64a1b2c3d4e5f600123400ff"), None, at)
         .await
         .expect("record_login answers");
     assert_eq!(missing, None);
@@ -257,7 +263,7 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .expect("answers")
         .expect("exists");
     assert_eq!(updated.session_settings, settings);
-    let unknown = object_id("64a1b2c3d4e5f600123400ee");
+    let unknown = organization_id("64a1b2c3d4e5f600123400ee");
     assert_eq!(organizations.find_by_id(unknown).await.expect("answers"), None);
     assert!(
         organizations
@@ -278,8 +284,8 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
 fn session(id: &str, at: Timestamp) -> SessionRecord {
     SessionRecord {
         id: SessionId::new(id),
-        user_id: object_id("5f7b1c2e8a1d4e0012c3b4a5"),
-        organization_id: object_id("64a1b2c3d4e5f60012345678"),
+        user_id: user_id("5f7b1c2e8a1d4e0012c3b4a5"),
+        organization_id: organization_id("64a1b2c3d4e5f60012345678"),
         started_at: at,
         ends_at: at.plus_seconds(30 * 24 * 3600),
         revoked_at: None,
@@ -301,7 +307,7 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     assert_eq!(find("sess_conformance_1").await.as_ref(), Some(&record));
     let again = sessions
         .start(SessionRecord {
-            user_id: object_id("5f7b1c2e8a1d4e0012c3ffff"),
+            user_id: user_id("5f7b1c2e8a1d4e0012c3ffff"),
             ..record.clone()
         })
         .await;

@@ -11,7 +11,7 @@ use crate::ports::{
     OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore, TokenError, TokenIssuer,
 };
 use crate::session::SessionConfig;
-use crate::values::{ObjectIdHex, SessionId, Timestamp};
+use crate::values::{OrganizationId, SessionId, Timestamp};
 
 /// Everything a client gets when a session starts or renews.
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl SessionIssuer {
     /// (with a warning in the log); they never fail a sign-in.
     pub async fn resolve_policy(
         &self,
-        organization_id: ObjectIdHex,
+        organization_id: OrganizationId,
     ) -> Result<SessionConfig, RepositoryError> {
         let Some(org) = self.organizations.find_by_id(organization_id).await? else {
             tracing::warn!(%organization_id, "the user's organization does not exist; default session policy applies");

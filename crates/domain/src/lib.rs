@@ -59,7 +59,7 @@ pub use session::{
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
     AccessRole, AccessRoleError, Email, EmailError, LoginState, LoginStateError, ObjectIdError, ObjectIdHex,
-    SessionId, Timestamp, TokenHash, WorkosOrganizationId, WorkosOrganizationIdError,
+    OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId, WorkosOrganizationIdError,
 };
 
 pub use access::{AccessError, AccessGuard};

@@ -4,7 +4,9 @@
 use secrecy::SecretString;
 
 use crate::session::StoredSessionSettings;
-use crate::values::{AccessRole, Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
+use crate::values::{
+    AccessRole, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+};
 
 /// Which WorkOS API authenticated (or is to authenticate) a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,13 +76,13 @@ pub struct WorkosLink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Local id.
-    pub id: ObjectIdHex,
+    pub id: UserId,
     /// Normalised e-mail address.
     pub email: Email,
     /// Display name.
     pub full_name: String,
     /// The organization the user belongs to.
-    pub organization_id: ObjectIdHex,
+    pub organization_id: OrganizationId,
     /// The user's role.
     pub access_role: AccessRole,
     /// UI preference carried in the compact user (known value `split`).
@@ -111,7 +113,7 @@ pub struct NewUser {
     /// Display name.
     pub full_name: String,
     /// The organization chosen for them.
-    pub organization_id: ObjectIdHex,
+    pub organization_id: OrganizationId,
     /// The configured default role.
     pub access_role: AccessRole,
     /// The configured default preference.
@@ -126,7 +128,7 @@ pub struct NewUser {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Organization {
     /// Local id.
-    pub id: ObjectIdHex,
+    pub id: OrganizationId,
     /// Display name.
     pub name: String,
     /// Per-organization overrides of the session policy.
@@ -176,9 +178,9 @@ pub struct PendingOrganization {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The user (`userId` and `sub`).
-    pub user_id: ObjectIdHex,
+    pub user_id: UserId,
     /// The user's organization.
-    pub organization_id: ObjectIdHex,
+    pub organization_id: OrganizationId,
     /// The user's role.
     pub access_role: AccessRole,
     /// The user's e-mail address.
@@ -226,7 +228,7 @@ pub struct RefreshTokenRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegacySession {
     /// The user the token renews.
-    pub user_id: ObjectIdHex,
+    pub user_id: UserId,
     /// When its session started.
     pub started_at: Timestamp,
     /// When its session was revoked, if it was.
@@ -268,9 +270,9 @@ pub struct SessionRecord {
     /// The session id (`sid`).
     pub id: SessionId,
     /// The signed-in user.
-    pub user_id: ObjectIdHex,
+    pub user_id: UserId,
     /// The user's organization when the session started.
-    pub organization_id: ObjectIdHex,
+    pub organization_id: OrganizationId,
     /// When the login happened.
     pub started_at: Timestamp,
     /// When the session reaches its absolute lifetime; no token of it outlives this.
@@ -289,9 +291,9 @@ pub struct SessionRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAccess {
     /// The user (`userId`).
-    pub user_id: ObjectIdHex,
+    pub user_id: UserId,
     /// The user's organization when the token was issued.
-    pub organization_id: ObjectIdHex,
+    pub organization_id: OrganizationId,
     /// The user's role when the token was issued.
     pub access_role: AccessRole,
     /// The session the token belongs to (`sid`).

@@ -14,7 +14,7 @@ use crate::model::Organization;
 use crate::model::VerifiedAccess;
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
 use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
-use crate::values::{AccessRole, ObjectIdHex, WorkosOrganizationId};
+use crate::values::{AccessRole, OrganizationId, WorkosOrganizationId};
 
 /// A requested change of an organization's session settings: field names as the
 /// client sent them, each with a value or `None` (JSON `null`: back to the default).
@@ -301,8 +301,9 @@ impl OrganizationSettings {
     async fn organization(
         &self,
         organization_id: &str,
-    ) -> Result<(ObjectIdHex, Organization), OrgSettingsError> {
-        let id = ObjectIdHex::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
+    ) -> Result<(OrganizationId, Organization), OrgSettingsError> {
+        let id =
+            OrganizationId::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
         let organization = self
             .organizations
             .find_by_id(id)

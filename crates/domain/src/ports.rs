@@ -12,7 +12,7 @@ use crate::model::{
     User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
-use crate::values::{Email, ObjectIdHex, SessionId, Timestamp, TokenHash, WorkosOrganizationId};
+use crate::values::{Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId};
 
 /// Failure of a repository or store.
 #[derive(Debug, Error)]
@@ -60,7 +60,7 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
     /// The user with this id.
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError>;
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
     /// Creates a user. MUST return [`RepositoryError::Duplicate`] when another user
     /// already has the address (case-insensitively) or the WorkOS id, and then MUST NOT
@@ -76,7 +76,7 @@ pub trait UserRepository: Send + Sync {
     /// made at all is the rules' decision, not the store's.
     async fn record_login(
         &self,
-        id: ObjectIdHex,
+        id: UserId,
         link: Option<WorkosLink>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError>;
@@ -87,7 +87,7 @@ pub trait UserRepository: Send + Sync {
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
     /// The organization with this id.
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError>;
+    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
 
     /// The organization created first (smallest `createdAt`, ties broken by id).
     async fn oldest(&self) -> Result<Option<Organization>, RepositoryError>;
@@ -113,7 +113,7 @@ pub trait OrganizationRepository: Send + Sync {
     /// when another organization is already mapped to that WorkOS organization.
     async fn set_workos_organization(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         workos_organization_id: Option<WorkosOrganizationId>,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError>;
@@ -124,7 +124,7 @@ pub trait OrganizationRepository: Send + Sync {
     /// organization, `None` (and writes nothing) if it does not exist.
     async fn update_session_settings(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         settings: StoredSessionSettings,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError>;

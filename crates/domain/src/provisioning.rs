@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::model::{Flow, IdpIdentity, NewUser, Organization, User, WorkosLink};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, ObjectIdHex, Timestamp, WorkosOrganizationId};
+use crate::values::{AccessRole, Email, EmailError, OrganizationId, Timestamp, WorkosOrganizationId};
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct ProvisioningPolicy {
     pub default_conversation_open_preference: String,
     /// The `DEFAULT_ORGANIZATION_ID` setting: third choice, after the mapped and the
     /// requested organization.
-    pub default_organization_id: Option<ObjectIdHex>,
+    pub default_organization_id: Option<OrganizationId>,
     /// The `JOIN_OLDEST_ORGANIZATION` setting (default `true`): whether a new user
     /// joins the oldest organization when nothing else decides.
     pub join_oldest_organization: bool,
@@ -331,7 +331,7 @@ impl Provisioner {
         workos_organization: Option<&WorkosOrganizationId>,
         requested: Option<&str>,
     ) -> Result<Organization, ProvisionError> {
-        let requested = match requested.and_then(|raw| ObjectIdHex::parse(raw.trim()).ok()) {
+        let requested = match requested.and_then(|raw| OrganizationId::parse(raw.trim()).ok()) {
             Some(id) => {
                 let found = self.organizations.find_by_id(id).await?;
                 if found.is_none() {

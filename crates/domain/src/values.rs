@@ -82,7 +82,8 @@ impl fmt::Debug for Email {
 }
 
 /// A MongoDB ObjectId as its 24 lower-case hexadecimal characters: the form in
-/// which local ids (users, organizations) travel on the wire and in tokens.
+/// which local ids travel on the wire and in tokens. Users and organizations are
+/// named by the distinct [`UserId`] and [`OrganizationId`] built on it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectIdHex([u8; 12]);
 
@@ -147,6 +148,90 @@ impl fmt::Debug for ObjectIdHex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ObjectIdHex({self})")
     }
+}
+
+/// Declares a local id: a distinct type over [`ObjectIdHex`], so that one kind of
+/// id cannot be passed where another is expected.
+macro_rules! local_id {
+    ($(#[$meta:meta])* $name:ident, $example:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(ObjectIdHex);
+
+        impl $name {
+            /// Parses 24 hexadecimal characters (either case).
+            ///
+            /// ```
+            #[doc = concat!("# use tether_domain::", stringify!($name), ";")]
+            #[doc = concat!("let id = ", stringify!($name), "::parse(\"", $example, "\").unwrap();")]
+            #[doc = concat!("assert_eq!(id.to_string(), \"", $example, "\".to_lowercase());")]
+            #[doc = concat!("assert!(", stringify!($name), "::parse(\"org_01HX9R3K4N6P8QZBVTYM2D\").is_err());")]
+            /// ```
+            pub fn parse(raw: &str) -> Result<Self, ObjectIdError> {
+                ObjectIdHex::parse(raw).map(Self)
+            }
+
+            /// Wraps the 12 raw bytes of an ObjectId.
+            ///
+            /// ```
+            #[doc = concat!("# use tether_domain::", stringify!($name), ";")]
+            #[doc = concat!("let id = ", stringify!($name), "::parse(\"", $example, "\").unwrap();")]
+            #[doc = concat!("assert_eq!(", stringify!($name), "::from_bytes(id.bytes()), id);")]
+            /// ```
+            pub const fn from_bytes(bytes: [u8; 12]) -> Self {
+                Self(ObjectIdHex::from_bytes(bytes))
+            }
+
+            /// The 12 raw bytes.
+            pub const fn bytes(&self) -> [u8; 12] {
+                self.0.bytes()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+    };
+}
+
+local_id! {
+    /// The local id of a user: an ObjectId, written as 24 lower-case hexadecimal
+    /// characters on the wire and in tokens.
+    ///
+    /// It is a type of its own, so a user id is never taken for an organization id:
+    ///
+    /// ```compile_fail,E0308
+    /// # use tether_domain::{OrganizationId, UserId};
+    /// fn settings_of(_organization: OrganizationId) {}
+    /// let user = UserId::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap();
+    /// settings_of(user);
+    /// ```
+    UserId,
+    "5F7B1C2E8A1D4E0012C3B4A5"
+}
+
+local_id! {
+    /// The local id of an organization: an ObjectId, written as 24 lower-case
+    /// hexadecimal characters on the wire and in tokens.
+    ///
+    /// It is a type of its own, so an organization id is never taken for a user id:
+    ///
+    /// ```compile_fail,E0308
+    /// # use tether_domain::{OrganizationId, UserId};
+    /// fn profile_of(_user: UserId) {}
+    /// let organization = OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap();
+    /// profile_of(organization);
+    /// ```
+    OrganizationId,
+    "64A1B2C3D4E5F60012345678"
 }
 
 /// A WorkOS organization id (`org_` followed by 1 to 64 ASCII letters and digits), as
@@ -417,6 +502,25 @@ mod tests {
         let id = ObjectIdHex::parse("64A1B2C3D4E5F60012345678").unwrap();
         assert_eq!(id.to_string(), "64a1b2c3d4e5f60012345678");
         assert_eq!(ObjectIdHex::from_bytes(id.bytes()), id);
+    }
+
+    #[test]
+    fn user_and_organization_ids_parse_and_print_like_object_ids() {
+        let user = UserId::parse("5F7B1C2E8A1D4E0012C3B4A5").unwrap();
+        assert_eq!(user.to_string(), "5f7b1c2e8a1d4e0012c3b4a5");
+        assert_eq!(format!("{user:?}"), "UserId(5f7b1c2e8a1d4e0012c3b4a5)");
+        assert_eq!(UserId::from_bytes(user.bytes()), user);
+        let organization = OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap();
+        assert_eq!(
+            format!("{organization:?}"),
+            "OrganizationId(64a1b2c3d4e5f60012345678)"
+        );
+        assert_eq!(OrganizationId::from_bytes(organization.bytes()), organization);
+        assert_eq!(UserId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A"), Err(ObjectIdError));
+        assert_eq!(
+            OrganizationId::parse("64a1b2c3d4e5f6001234567"),
+            Err(ObjectIdError)
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Expiry is the domain's rule, judged with its clock.
 
 use tether_domain::{
-    AccessRole, AccessTokenVerifier, InvalidAccessToken, ObjectIdHex, SessionId, Timestamp, VerifiedAccess,
+    AccessRole, AccessTokenVerifier, InvalidAccessToken, OrganizationId, SessionId, Timestamp, UserId,
+    VerifiedAccess,
 };
 
 use crate::{JwtIssuer, VerifyError};
@@ -20,8 +21,9 @@ impl AccessTokenVerifier for JwtIssuer {
             return Err(InvalidAccessToken);
         }
         Ok(VerifiedAccess {
-            user_id: ObjectIdHex::parse(&claims.user_id).map_err(|_| InvalidAccessToken)?,
-            organization_id: ObjectIdHex::parse(&claims.organization_id).map_err(|_| InvalidAccessToken)?,
+            user_id: UserId::parse(&claims.user_id).map_err(|_| InvalidAccessToken)?,
+            organization_id: OrganizationId::parse(&claims.organization_id)
+                .map_err(|_| InvalidAccessToken)?,
             access_role: AccessRole::parse(&claims.access_role).map_err(|_| InvalidAccessToken)?,
             session_id: SessionId::new(claims.sid),
             expires_at: Timestamp::from_millis(claims.exp.saturating_mul(1000)),
@@ -52,8 +54,8 @@ mod tests {
 
     fn claims(issued_at: Timestamp) -> AccessClaims {
         AccessClaims {
-            user_id: ObjectIdHex::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
-            organization_id: ObjectIdHex::parse("64a1b2c3d4e5f60012345678").unwrap(),
+            user_id: UserId::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
+            organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
             access_role: AccessRole::Superadmin,
             email: Email::parse("root@acme.example").unwrap(),
             session_id: SessionId::new("sess_1"),

@@ -224,7 +224,7 @@ impl TokenIssuer for JwtIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tether_domain::{AccessRole, Email, ObjectIdHex};
+    use tether_domain::{AccessRole, Email, OrganizationId, UserId};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -239,8 +239,8 @@ mod tests {
 
     fn claims(now: Timestamp) -> AccessClaims {
         AccessClaims {
-            user_id: ObjectIdHex::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
-            organization_id: ObjectIdHex::parse("64a1b2c3d4e5f60012345678").unwrap(),
+            user_id: UserId::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
+            organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
             access_role: AccessRole::Admin,
             email: Email::parse("admin@acme.example").unwrap(),
             session_id: SessionId::new("s1"),

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use tether_domain::{
-    Email, Flow, NewOrganization, NewUser, ObjectIdHex, Organization, OrganizationRepository,
-    RefreshTokenRecord, RefreshTokenStore, RepositoryError, Timestamp, User, UserRepository, WorkosLink,
-    WorkosOrganizationId,
+    Email, Flow, NewOrganization, NewUser, Organization, OrganizationId, OrganizationRepository,
+    RefreshTokenRecord, RefreshTokenStore, RepositoryError, Timestamp, User, UserId, UserRepository,
+    WorkosLink, WorkosOrganizationId,
 };
 use tether_domain::{
     RevokedReason, SessionId, SessionRecord, SessionStore, StoredSessionSettings, TokenHash,
@@ -43,14 +43,14 @@ impl InMemoryStore {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A fresh id: a 4-byte time part like a real ObjectId, then a counter.
-    fn new_id(&self, at: Timestamp) -> ObjectIdHex {
+    /// The bytes of a fresh id: a 4-byte time part like a real ObjectId, then a counter.
+    fn new_id(&self, at: Timestamp) -> [u8; 12] {
         let mut bytes = [0u8; 12];
         let seconds = u32::try_from(at.unix_seconds()).unwrap_or(u32::MAX);
         bytes[..4].copy_from_slice(&seconds.to_be_bytes());
         let n = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
         bytes[4..].copy_from_slice(&n.to_be_bytes());
-        ObjectIdHex::from_bytes(bytes)
+        bytes
     }
 
     /// Adds an organization created at `created_at` and returns its id.
@@ -59,7 +59,7 @@ impl InMemoryStore {
         name: &str,
         created_at: Timestamp,
         settings: tether_domain::StoredSessionSettings,
-    ) -> ObjectIdHex {
+    ) -> OrganizationId {
         self.add_mapped_organization(name, created_at, settings, None)
     }
 
@@ -71,8 +71,8 @@ impl InMemoryStore {
         created_at: Timestamp,
         settings: tether_domain::StoredSessionSettings,
         workos_organization_id: Option<WorkosOrganizationId>,
-    ) -> ObjectIdHex {
-        let id = self.new_id(created_at);
+    ) -> OrganizationId {
+        let id = OrganizationId::from_bytes(self.new_id(created_at));
         self.lock().organizations.push((
             created_at,
             Organization {
@@ -134,12 +134,12 @@ impl UserRepository for InMemoryStore {
         Ok(self.lock().users.iter().find(|u| &u.email == email).cloned())
     }
 
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError> {
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         Ok(self.lock().users.iter().find(|u| u.id == id).cloned())
     }
 
     async fn insert(&self, new: NewUser) -> Result<User, RepositoryError> {
-        let id = self.new_id(new.created_at);
+        let id = UserId::from_bytes(self.new_id(new.created_at));
         let mut state = self.lock();
         if state
             .users
@@ -166,7 +166,7 @@ impl UserRepository for InMemoryStore {
 
     async fn record_login(
         &self,
-        id: ObjectIdHex,
+        id: UserId,
         link: Option<WorkosLink>,
         _at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
@@ -192,7 +192,7 @@ impl UserRepository for InMemoryStore {
 
 #[async_trait]
 impl OrganizationRepository for InMemoryStore {
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
         Ok(self
             .lock()
             .organizations
@@ -229,7 +229,7 @@ impl OrganizationRepository for InMemoryStore {
     }
 
     async fn create(&self, new: NewOrganization) -> Result<Organization, RepositoryError> {
-        let id = self.new_id(new.created_at);
+        let id = OrganizationId::from_bytes(self.new_id(new.created_at));
         let mut state = self.lock();
         if new.workos_organization_id.is_some()
             && state
@@ -251,7 +251,7 @@ impl OrganizationRepository for InMemoryStore {
 
     async fn set_workos_organization(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         workos_organization_id: Option<WorkosOrganizationId>,
         _at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
@@ -273,7 +273,7 @@ impl OrganizationRepository for InMemoryStore {
 
     async fn update_session_settings(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         settings: StoredSessionSettings,
         _at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
@@ -378,7 +378,7 @@ mod tests {
     use super::*;
     use tether_domain::{AccessRole, StoredSessionSettings};
 
-    fn new_user(email: &str, subject: &str, org: ObjectIdHex) -> NewUser {
+    fn new_user(email: &str, subject: &str, org: OrganizationId) -> NewUser {
         NewUser {
             email: Email::parse(email).unwrap(),
             full_name: "Jane Doe".into(),
@@ -483,7 +483,7 @@ mod tests {
                 .session_settings,
             settings
         );
-        let missing = ObjectIdHex::from_bytes([9; 12]);
+        let missing = OrganizationId::from_bytes([9; 12]);
         assert!(
             store
                 .update_session_settings(missing, settings, Timestamp::from_millis(1))

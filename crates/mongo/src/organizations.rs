@@ -19,7 +19,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    NewOrganization, ObjectIdHex, Organization, OrganizationRepository, RepositoryError, SessionField,
+    NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError, SessionField,
     SettingValue, StoredSessionSettings, Timestamp, WorkosOrganizationId,
 };
 
@@ -45,10 +45,11 @@ impl MongoStore {
 
 #[async_trait]
 impl OrganizationRepository for MongoStore {
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
         self.run(
             "organizations.find_one",
-            self.organizations().find_one(doc! { "_id": object_id(id) }),
+            self.organizations()
+                .find_one(doc! { "_id": object_id(id.bytes()) }),
         )
         .await?
         .map(|d| organization_from_document(&d))
@@ -106,7 +107,7 @@ impl OrganizationRepository for MongoStore {
         )
         .await?;
         Ok(Organization {
-            id: ObjectIdHex::from_bytes(id.bytes()),
+            id: OrganizationId::from_bytes(id.bytes()),
             name: new.name,
             session_settings: StoredSessionSettings::none(),
             workos_organization_id: new.workos_organization_id,
@@ -117,7 +118,7 @@ impl OrganizationRepository for MongoStore {
     /// `updatedAt`); the unique index refuses a WorkOS id another organization carries.
     async fn set_workos_organization(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         workos_organization_id: Option<WorkosOrganizationId>,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
@@ -130,7 +131,7 @@ impl OrganizationRepository for MongoStore {
         self.run(
             "organizations.set_workos_organization",
             self.organizations()
-                .find_one_and_update(doc! { "_id": object_id(id) }, update)
+                .find_one_and_update(doc! { "_id": object_id(id.bytes()) }, update)
                 .return_document(ReturnDocument::After),
         )
         .await?
@@ -142,14 +143,14 @@ impl OrganizationRepository for MongoStore {
     /// returning the document after the update.
     async fn update_session_settings(
         &self,
-        id: ObjectIdHex,
+        id: OrganizationId,
         settings: StoredSessionSettings,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
         let organizations = self.organizations();
         let update = organizations
             .find_one_and_update(
-                doc! { "_id": object_id(id) },
+                doc! { "_id": object_id(id.bytes()) },
                 doc! { "$set": {
                     SESSION_SETTINGS: session_settings_document(&settings),
                     "updatedAt": bson_date(at),
@@ -193,7 +194,7 @@ pub(crate) fn organization_from_document(document: &Document) -> Result<Organiza
             "an organizations document has an `_id` that is not an ObjectId".into(),
         ));
     };
-    let id = ObjectIdHex::from_bytes(oid.bytes());
+    let id = OrganizationId::from_bytes(oid.bytes());
     let name = match document.get(NAME) {
         None | Some(Bson::Null) => String::new(),
         Some(Bson::String(s)) => s.clone(),

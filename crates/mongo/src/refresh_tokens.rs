@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 use tether_domain::{
-    LegacySession, ObjectIdHex, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp,
-    TokenHash,
+    LegacySession, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp, TokenHash,
+    UserId,
 };
 
 use crate::users::bson_date;
@@ -129,7 +129,7 @@ fn record_from_document(document: &Document) -> Result<RefreshTokenRecord, Repos
     // The earlier shape: the session's facts were on every token.
     let legacy = match (document.get(LEGACY_USER_ID), optional_date(LEGACY_STARTED_AT)?) {
         (Some(Bson::ObjectId(user_id)), Some(started_at)) => Some(LegacySession {
-            user_id: ObjectIdHex::from_bytes(user_id.bytes()),
+            user_id: UserId::from_bytes(user_id.bytes()),
             started_at,
             revoked_at: optional_date(LEGACY_REVOKED_AT)?,
         }),

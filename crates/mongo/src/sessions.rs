@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_domain::{
-    ObjectIdHex, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp,
+    OrganizationId, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp, UserId,
 };
 
 use crate::error::map_driver_error;
@@ -157,8 +157,8 @@ impl SessionStore for MongoStore {
         let sessions = self.sessions();
         let insert = sessions.insert_one(doc! {
                 "_id": session.id.as_str(),
-                USER_ID: object_id(session.user_id),
-                ORGANIZATION_ID: object_id(session.organization_id),
+                USER_ID: object_id(session.user_id.bytes()),
+                ORGANIZATION_ID: object_id(session.organization_id.bytes()),
                 STARTED_AT: bson_date(session.started_at),
                 ENDS_AT: bson_date(session.ends_at),
                 REVOKED_AT: optional(session.revoked_at),
@@ -220,7 +220,7 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
     };
     let date = |field: &'static str| optional_date(field)?.ok_or_else(|| bad(field));
     let id_of = |field: &'static str| match document.get(field) {
-        Some(Bson::ObjectId(id)) => Ok(ObjectIdHex::from_bytes(id.bytes())),
+        Some(Bson::ObjectId(id)) => Ok(id.bytes()),
         _ => Err(bad(field)),
     };
     let Some(Bson::String(id)) = document.get("_id") else {
@@ -233,8 +233,8 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
     };
     Ok(SessionRecord {
         id: SessionId::new(id.clone()),
-        user_id: id_of(USER_ID)?,
-        organization_id: id_of(ORGANIZATION_ID)?,
+        user_id: UserId::from_bytes(id_of(USER_ID)?),
+        organization_id: OrganizationId::from_bytes(id_of(ORGANIZATION_ID)?),
         started_at: date(STARTED_AT)?,
         ends_at: date(ENDS_AT)?,
         revoked_at: optional_date(REVOKED_AT)?,

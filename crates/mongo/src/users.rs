@@ -16,8 +16,8 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    AccessRole, Email, Flow, NewUser, ObjectIdHex, RepositoryError, Timestamp, User, UserRepository,
-    WorkosLink,
+    AccessRole, Email, Flow, NewUser, OrganizationId, RepositoryError, Timestamp, User, UserId,
+    UserRepository, WorkosLink,
 };
 
 use crate::indexes::email_collation;
@@ -61,8 +61,9 @@ const fn subject_field(flow: Flow) -> &'static str {
     }
 }
 
-pub(crate) fn object_id(id: ObjectIdHex) -> ObjectId {
-    ObjectId::from_bytes(id.bytes())
+/// The driver's ObjectId of a local id's bytes.
+pub(crate) fn object_id(bytes: [u8; 12]) -> ObjectId {
+    ObjectId::from_bytes(bytes)
 }
 
 pub(crate) fn bson_date(at: Timestamp) -> DateTime {
@@ -148,8 +149,8 @@ impl UserRepository for MongoStore {
         self.find_user(doc! { EMAIL: email.as_str() }, true).await
     }
 
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError> {
-        self.find_user(doc! { "_id": object_id(id) }, false).await
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        self.find_user(doc! { "_id": object_id(id.bytes()) }, false).await
     }
 
     async fn insert(&self, user: NewUser) -> Result<User, RepositoryError> {
@@ -160,7 +161,7 @@ impl UserRepository for MongoStore {
             "_id": id,
             EMAIL: user.email.as_str(),
             FULL_NAME: &user.full_name,
-            ORGANIZATION_ID: object_id(user.organization_id),
+            ORGANIZATION_ID: object_id(user.organization_id.bytes()),
             ACCESS_ROLE: user.access_role.as_str(),
             CONVERSATION_OPEN_PREFERENCE: &user.conversation_open_preference,
             LOGIN_DISABLED: false,
@@ -178,7 +179,7 @@ impl UserRepository for MongoStore {
         self.run("users.insert_one", self.users().insert_one(document))
             .await?;
         Ok(User {
-            id: ObjectIdHex::from_bytes(id.bytes()),
+            id: UserId::from_bytes(id.bytes()),
             workos_user_id: (link.flow == Flow::AuthKit).then(|| link.subject.clone()),
             workos_profile_id: (link.flow == Flow::Sso).then(|| link.subject.clone()),
             email: user.email,
@@ -195,11 +196,11 @@ impl UserRepository for MongoStore {
     /// was written.
     async fn record_login(
         &self,
-        id: ObjectIdHex,
+        id: UserId,
         link: Option<WorkosLink>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
-        match self.stamp_login(object_id(id), link.as_ref(), at).await {
+        match self.stamp_login(object_id(id.bytes()), link.as_ref(), at).await {
             // Without a link no unique field changes: a duplicate would be a surprise.
             Err(RepositoryError::Duplicate) if link.is_none() => Err(RepositoryError::Unexpected(format!(
                 "recording the login of user {id} hit a duplicate key"
@@ -217,7 +218,7 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
             "a users document has an `_id` that is not an ObjectId".into(),
         ));
     };
-    let id = ObjectIdHex::from_bytes(oid.bytes());
+    let id = UserId::from_bytes(oid.bytes());
     let bad = |field: &str, problem: &str| {
         RepositoryError::Unexpected(format!("users document {id}: field `{field}` {problem}"))
     };
@@ -228,7 +229,7 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
         _ => return Err(bad(EMAIL, "is missing or not a string")),
     };
     let organization_id = match document.get(ORGANIZATION_ID) {
-        Some(Bson::ObjectId(oid)) => ObjectIdHex::from_bytes(oid.bytes()),
+        Some(Bson::ObjectId(oid)) => OrganizationId::from_bytes(oid.bytes()),
         _ => return Err(bad(ORGANIZATION_ID, "is missing or not an ObjectId")),
     };
     let access_role = match document.get(ACCESS_ROLE) {

@@ -23,10 +23,10 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, NewOrganization, NewUser, ObjectIdHex,
+    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, NewOrganization, NewUser, OrganizationId,
     OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
     RepositoryError, RevokedReason, SessionField, SessionId, SessionRecord, SessionStore, SettingValue,
-    Timestamp, TokenHash, User, UserRepository, WorkosLink, WorkosOrganizationId, conformance,
+    Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink, WorkosOrganizationId, conformance,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -110,15 +110,19 @@ fn ts(millis: i64) -> Timestamp {
     Timestamp::from_millis(millis)
 }
 
-fn hex(oid: ObjectId) -> ObjectIdHex {
-    ObjectIdHex::from_bytes(oid.bytes())
+fn user_id(oid: ObjectId) -> UserId {
+    UserId::from_bytes(oid.bytes())
 }
 
-fn oid(id: ObjectIdHex) -> ObjectId {
-    ObjectId::from_bytes(id.bytes())
+fn org_id(oid: ObjectId) -> OrganizationId {
+    OrganizationId::from_bytes(oid.bytes())
 }
 
-fn new_user(email: &str, flow: Flow, subject: &str, organization: ObjectIdHex) -> NewUser {
+fn oid(bytes: [u8; 12]) -> ObjectId {
+    ObjectId::from_bytes(bytes)
+}
+
+fn new_user(email: &str, flow: Flow, subject: &str, organization: OrganizationId) -> NewUser {
     NewUser {
         email: Email::parse(email).unwrap(),
         full_name: "Jane Doe".into(),
@@ -138,7 +142,7 @@ fn new_user(email: &str, flow: Flow, subject: &str, organization: ObjectIdHex) -
 #[tokio::test]
 async fn a_new_user_is_found_by_id_by_email_and_by_its_workos_subject() {
     let db = TestDb::with_indexes("find").await;
-    let org = hex(ObjectId::new());
+    let org = org_id(ObjectId::new());
     let created = db
         .store
         .insert(new_user("jane@example.com", Flow::Sso, "prof_1", org))
@@ -179,7 +183,7 @@ async fn a_new_user_is_found_by_id_by_email_and_by_its_workos_subject() {
 
     let raw = db.raw("users").find_one(doc! {}).await.unwrap().unwrap();
     assert_eq!(raw.get_str("email").unwrap(), "jane@example.com");
-    assert_eq!(raw.get_object_id("organizationId").unwrap(), oid(org));
+    assert_eq!(raw.get_object_id("organizationId").unwrap(), oid(org.bytes()));
     assert_eq!(raw.get_str("accessRole").unwrap(), "SALES_REP");
     assert!(!raw.get_bool("loginDisabled").unwrap());
     assert_eq!(raw.get_str("workosConnectionId").unwrap(), "conn_1");
@@ -211,7 +215,7 @@ async fn an_address_the_product_stored_in_mixed_case_is_found_case_insensitively
         .await
         .unwrap()
         .expect("found despite the case");
-    assert_eq!(found.id, hex(id));
+    assert_eq!(found.id, user_id(id));
     assert_eq!(found.email.as_str(), "jane.doe@example.com");
     assert_eq!(found.access_role, AccessRole::Admin);
     assert_eq!(found.conversation_open_preference, "split");
@@ -234,7 +238,7 @@ async fn an_address_differing_only_in_case_is_a_duplicate_and_writes_nothing() {
             "jane@example.com",
             Flow::AuthKit,
             "user_1",
-            hex(ObjectId::new()),
+            org_id(ObjectId::new()),
         ))
         .await
         .unwrap_err();
@@ -246,7 +250,7 @@ async fn an_address_differing_only_in_case_is_a_duplicate_and_writes_nothing() {
 #[tokio::test]
 async fn a_workos_subject_another_user_carries_is_a_duplicate() {
     let db = TestDb::with_indexes("dupsubject").await;
-    let org = hex(ObjectId::new());
+    let org = org_id(ObjectId::new());
     db.store
         .insert(new_user("a@example.com", Flow::AuthKit, "user_1", org))
         .await
@@ -287,7 +291,7 @@ async fn record_login_stamps_dates_fills_missing_ids_and_leaves_every_other_fiel
     let user = db
         .store
         .record_login(
-            hex(id),
+            user_id(id),
             Some(WorkosLink {
                 flow: Flow::Sso,
                 subject: "prof_new".into(),
@@ -300,14 +304,14 @@ async fn record_login_stamps_dates_fills_missing_ids_and_leaves_every_other_fiel
         .unwrap()
         .expect("the user exists");
     assert_eq!(user.workos_profile_id.as_deref(), Some("prof_old"));
-    assert_eq!(user.organization_id, hex(org));
+    assert_eq!(user.organization_id, org_id(org));
     assert_eq!(user.access_role, AccessRole::Admin);
 
     // An AuthKit link on a user without an AuthKit id records it.
     let user = db
         .store
         .record_login(
-            hex(id),
+            user_id(id),
             Some(WorkosLink {
                 flow: Flow::AuthKit,
                 subject: "user_1".into(),
@@ -360,7 +364,7 @@ async fn record_login_of_a_user_that_does_not_exist_is_none() {
     let db = TestDb::with_indexes("recordmissing").await;
     let outcome = db
         .store
-        .record_login(hex(ObjectId::new()), None, ts(1_750_000_000_000))
+        .record_login(user_id(ObjectId::new()), None, ts(1_750_000_000_000))
         .await
         .unwrap();
     assert_eq!(outcome, None);
@@ -371,7 +375,7 @@ async fn record_login_of_a_user_that_does_not_exist_is_none() {
 #[tokio::test]
 async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_writes_nothing() {
     let db = TestDb::with_indexes("recordclash").await;
-    let org = hex(ObjectId::new());
+    let org = org_id(ObjectId::new());
     db.store
         .insert(new_user("owner@example.com", Flow::AuthKit, "user_taken", org))
         .await
@@ -383,7 +387,7 @@ async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_wri
         .unwrap();
     let before = db
         .raw("users")
-        .find_one(doc! { "_id": oid(other.id) })
+        .find_one(doc! { "_id": oid(other.id.bytes()) })
         .await
         .unwrap()
         .unwrap();
@@ -403,7 +407,7 @@ async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_wri
     assert!(matches!(outcome, Err(RepositoryError::Duplicate)), "{outcome:?}");
     let after = db
         .raw("users")
-        .find_one(doc! { "_id": oid(other.id) })
+        .find_one(doc! { "_id": oid(other.id.bytes()) })
         .await
         .unwrap()
         .unwrap();
@@ -454,7 +458,7 @@ async fn organizations_are_created_listed_oldest_first_and_found_by_their_workos
     );
     let raw = db
         .raw("organizations")
-        .find_one(doc! { "_id": oid(older.id) })
+        .find_one(doc! { "_id": oid(older.id.bytes()) })
         .await
         .unwrap()
         .unwrap();
@@ -487,7 +491,7 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     assert!(matches!(taken, Err(RepositoryError::Duplicate)), "{taken:?}");
     let raw_b = db
         .raw("organizations")
-        .find_one(doc! { "_id": oid(b.id) })
+        .find_one(doc! { "_id": oid(b.id.bytes()) })
         .await
         .unwrap()
         .unwrap();
@@ -504,7 +508,7 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     assert_eq!(unmapped.workos_organization_id, None);
     let raw_a = db
         .raw("organizations")
-        .find_one(doc! { "_id": oid(a.id) })
+        .find_one(doc! { "_id": oid(a.id.bytes()) })
         .await
         .unwrap()
         .unwrap();
@@ -526,7 +530,7 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     assert_eq!(mapped.workos_organization_id.unwrap().as_str(), "org_A");
     let missing = db
         .store
-        .set_workos_organization(hex(ObjectId::new()), None, ts(7_000))
+        .set_workos_organization(org_id(ObjectId::new()), None, ts(7_000))
         .await
         .unwrap();
     assert!(missing.is_none());
@@ -544,7 +548,9 @@ async fn a_user_with_an_unknown_access_role_is_unexpected_naming_the_field_and_i
         })
         .await
         .unwrap();
-    let err = UserRepository::find_by_id(&db.store, hex(id)).await.unwrap_err();
+    let err = UserRepository::find_by_id(&db.store, user_id(id))
+        .await
+        .unwrap_err();
     let RepositoryError::Unexpected(message) = err else {
         panic!("expected Unexpected, got {err:?}")
     };
@@ -573,7 +579,7 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
         })
         .await
         .unwrap();
-    let org = OrganizationRepository::find_by_id(&db.store, hex(id))
+    let org = OrganizationRepository::find_by_id(&db.store, org_id(id))
         .await
         .unwrap()
         .expect("the organization exists");
@@ -599,7 +605,7 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
     );
     assert_eq!(s.iter().count(), 5);
     assert_eq!(
-        OrganizationRepository::find_by_id(&db.store, hex(ObjectId::new()))
+        OrganizationRepository::find_by_id(&db.store, org_id(ObjectId::new()))
             .await
             .unwrap(),
         None
@@ -624,7 +630,7 @@ async fn oldest_picks_the_smallest_created_at_breaks_ties_by_id_and_is_none_when
         .unwrap();
     let oldest = db.store.oldest().await.unwrap().expect("an organization");
     assert_eq!(oldest.name, "tie low");
-    assert_eq!(oldest.id, hex(tie_low));
+    assert_eq!(oldest.id, org_id(tie_low));
     assert!(oldest.session_settings.is_empty());
     db.drop_database().await;
 }
@@ -766,7 +772,7 @@ impl UserRepository for CountingUsers {
         self.inner.find_by_email(email).await
     }
 
-    async fn find_by_id(&self, id: ObjectIdHex) -> Result<Option<User>, RepositoryError> {
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         UserRepository::find_by_id(&self.inner, id).await
     }
 
@@ -782,7 +788,7 @@ impl UserRepository for CountingUsers {
 
     async fn record_login(
         &self,
-        id: ObjectIdHex,
+        id: UserId,
         link: Option<WorkosLink>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
@@ -824,7 +830,7 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
         tokio::spawn(async move { provisioner.find_or_create(&identity, None).await })
     });
     let results = join_all(tasks).await;
-    let ids: BTreeSet<ObjectIdHex> = results
+    let ids: BTreeSet<UserId> = results
         .into_iter()
         .map(|joined| joined.expect("task").expect("every login succeeds").id)
         .collect();
@@ -961,7 +967,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_fa
             used_at: None,
             sealed_successor: None,
             legacy: Some(LegacySession {
-                user_id: hex(user),
+                user_id: user_id(user),
                 started_at: ts(1_690_000_000_000),
                 revoked_at: None,
             }),
@@ -1057,8 +1063,8 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
         live,
         SessionRecord {
             id: SessionId::new("sess_live"),
-            user_id: hex(user),
-            organization_id: hex(organization),
+            user_id: user_id(user),
+            organization_id: org_id(organization),
             started_at: ts(now - 7_200_000),
             ends_at: ts(now - 7_200_000 + lifetime * 1000),
             revoked_at: None,
@@ -1100,8 +1106,8 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
     let (user, org) = (ObjectId::new(), ObjectId::new());
     let record = SessionRecord {
         id: SessionId::new("sess_shape"),
-        user_id: hex(user),
-        organization_id: hex(org),
+        user_id: user_id(user),
+        organization_id: org_id(org),
         started_at: ts(1_700_000_000_000),
         ends_at: ts(1_702_592_000_000),
         revoked_at: None,
@@ -1190,11 +1196,11 @@ async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leave
 
     let updated = db
         .store
-        .update_session_settings(hex(id), settings.clone(), at)
+        .update_session_settings(org_id(id), settings.clone(), at)
         .await
         .unwrap()
         .expect("the organization exists");
-    assert_eq!(updated.id, hex(id));
+    assert_eq!(updated.id, org_id(id));
     assert_eq!(updated.name, "Acme");
     assert_eq!(updated.session_settings, settings);
 
@@ -1220,7 +1226,7 @@ async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leave
             "passwordSilentRenewalEnabled": Bson::Null, "passwordFallbackBehavior": Bson::Null,
         }
     );
-    let read = OrganizationRepository::find_by_id(&db.store, hex(id))
+    let read = OrganizationRepository::find_by_id(&db.store, org_id(id))
         .await
         .unwrap()
         .unwrap();
@@ -1229,7 +1235,7 @@ async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leave
     let missing = ObjectId::new();
     assert!(
         db.store
-            .update_session_settings(hex(missing), settings, at)
+            .update_session_settings(org_id(missing), settings, at)
             .await
             .unwrap()
             .is_none()

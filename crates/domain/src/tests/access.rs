@@ -16,8 +16,8 @@ const TOKEN: &str = "header.claims.signature";
 
 fn claims(expires_at: Timestamp) -> VerifiedAccess {
     VerifiedAccess {
-        user_id: oid(USER_ID),
-        organization_id: oid(ACME_ORG),
+        user_id: user_id(USER_ID),
+        organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Superadmin,
         session_id: SessionId::new("sess_1"),
         expires_at,
@@ -61,7 +61,7 @@ fn users_finding(found: Result<Option<User>, RepositoryError>) -> MockUserReposi
     let mut users = MockUserRepository::new();
     users
         .expect_find_by_id()
-        .with(eq(oid(USER_ID)))
+        .with(eq(user_id(USER_ID)))
         .times(1)
         .return_once(move |_| found);
     users

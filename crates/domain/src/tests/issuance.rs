@@ -18,7 +18,7 @@ fn acme_with(settings: StoredSessionSettings) -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(move |id| {
             Ok(Some(Organization {
@@ -77,8 +77,8 @@ fn issuer_with_defaults(organizations: MockOrganizationRepository, defaults: Ses
 #[tokio::test]
 async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default_token_lifetime() {
     let expected = AccessClaims {
-        user_id: oid(USER_ID),
-        organization_id: oid(ACME_ORG),
+        user_id: user_id(USER_ID),
+        organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Admin,
         email: email("admin@acme.example"),
         session_id: SessionId::new(SESSION_ID),
@@ -125,8 +125,8 @@ async fn start_session_stores_the_session_record_once_ending_after_the_absolute_
         .withf(move |s| {
             *s == SessionRecord {
                 id: SessionId::new(SESSION_ID),
-                user_id: oid(USER_ID),
-                organization_id: oid(ACME_ORG),
+                user_id: user_id(USER_ID),
+                organization_id: org_id(ACME_ORG),
                 started_at: now(),
                 ends_at: now().plus_seconds(14 * DAY_SECONDS),
                 revoked_at: None,
@@ -504,7 +504,7 @@ async fn refresh_store_outage_fails_issuance() {
 #[tokio::test]
 async fn missing_organization_gets_the_configured_global_defaults() {
     let policy = issuer_with_defaults(no_organizations(), custom_defaults())
-        .resolve_policy(oid(MISSING_ORG))
+        .resolve_policy(org_id(MISSING_ORG))
         .await
         .unwrap();
 
@@ -514,7 +514,7 @@ async fn missing_organization_gets_the_configured_global_defaults() {
 #[tokio::test]
 async fn organization_without_overrides_gets_the_configured_global_defaults() {
     let policy = issuer_with_defaults(acme_with(StoredSessionSettings::none()), custom_defaults())
-        .resolve_policy(oid(ACME_ORG))
+        .resolve_policy(org_id(ACME_ORG))
         .await
         .unwrap();
 
@@ -536,7 +536,7 @@ async fn organization_overrides_apply_field_by_field_over_the_defaults() {
         );
 
     let policy = issuer_with_defaults(acme_with(settings), SessionConfig::default())
-        .resolve_policy(oid(ACME_ORG))
+        .resolve_policy(org_id(ACME_ORG))
         .await
         .unwrap();
 
@@ -567,7 +567,7 @@ async fn invalid_stored_values_are_ignored_field_by_field() {
         .with(SessionField::Enabled, SettingValue::Bool(false));
 
     let policy = issuer_with_defaults(acme_with(settings), SessionConfig::default())
-        .resolve_policy(oid(ACME_ORG))
+        .resolve_policy(org_id(ACME_ORG))
         .await
         .unwrap();
 
@@ -587,7 +587,7 @@ async fn organization_store_outage_while_resolving_the_policy_is_an_error_not_th
         .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
 
     let result = issuer_with_defaults(organizations, SessionConfig::default())
-        .resolve_policy(oid(ACME_ORG))
+        .resolve_policy(org_id(ACME_ORG))
         .await;
 
     assert!(

@@ -246,7 +246,7 @@ async fn absent_redirect_uri_uses_the_default_and_the_login_succeeds() {
 
     let session = ports.build().complete(callback("code-1")).await.unwrap();
 
-    assert_eq!(session.user.id, oid(USER_ID));
+    assert_eq!(session.user.id, user_id(USER_ID));
     assert!(holds(&session.access_token, ACCESS_TOKEN));
     assert!(holds(&session.refresh_token, REFRESH_TOKEN));
     assert_eq!(session.session_id.as_str(), SESSION_ID);
@@ -574,7 +574,7 @@ async fn refresh_store_outage_is_store_unavailable() {
         Ok(sso_identity("admin@acme.example"))
     });
     ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
-    ports.expect_policy_of(oid(ACME_ORG));
+    ports.expect_policy_of(org_id(ACME_ORG));
     ports.tokens = token_issuer();
     ports.sessions.expect_start().times(1).returning(|_| Ok(()));
     ports
@@ -676,13 +676,13 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
     ports
         .users
         .expect_insert()
-        .withf(|new_user| new_user.organization_id == oid(ACME_ORG) && new_user.full_name == "Jane Doe")
+        .withf(|new_user| new_user.organization_id == org_id(ACME_ORG) && new_user.full_name == "Jane Doe")
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
     ports
         .organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(ACME_ORG))));
     // The identity's WorkOS organization is mapped to no organization.
@@ -693,7 +693,7 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
         .times(1)
         .returning(|_| Ok(None));
     ports.organizations.expect_oldest().never();
-    ports.expect_session_for(oid(ACME_ORG));
+    ports.expect_session_for(org_id(ACME_ORG));
 
     let input = CallbackInput {
         organization_id: Some(ACME_ORG.to_owned()),
@@ -701,8 +701,8 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
     };
     let session = ports.build().complete(input).await.unwrap();
 
-    assert_eq!(session.user.id, oid(NEW_USER_ID));
-    assert_eq!(session.user.organization_id, oid(ACME_ORG));
+    assert_eq!(session.user.id, user_id(NEW_USER_ID));
+    assert_eq!(session.user.organization_id, org_id(ACME_ORG));
 }
 
 #[tokio::test]
@@ -713,7 +713,7 @@ async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stor
         Ok(sso_identity("admin@acme.example"))
     });
     ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
-    ports.expect_policy_of(oid(ACME_ORG));
+    ports.expect_policy_of(org_id(ACME_ORG));
     ports
         .tokens
         .expect_new_session_id()
@@ -753,7 +753,7 @@ async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_n
     ports
         .organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
     ports.users.expect_record_login().never();
@@ -796,7 +796,7 @@ async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organ
     ports
         .organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(DEFAULT_ORG))
+        .withf(|id| *id == org_id(DEFAULT_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(DEFAULT_ORG))));
     ports.users.expect_insert().never();

@@ -226,8 +226,8 @@ const SUPERADMIN_ID: &str = "5f7b1c2e8a1d4e0012c3aaaa";
 
 fn caller() -> VerifiedAccess {
     VerifiedAccess {
-        user_id: oid(SUPERADMIN_ID),
-        organization_id: oid(ACME_ORG),
+        user_id: user_id(SUPERADMIN_ID),
+        organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Superadmin,
         session_id: SessionId::new("sess_admin"),
         expires_at: now().plus_seconds(3600),
@@ -239,7 +239,7 @@ fn users_with_caller(role: AccessRole, disabled: bool) -> MockUserRepository {
     let mut users = MockUserRepository::new();
     users
         .expect_find_by_id()
-        .with(eq(oid(SUPERADMIN_ID)))
+        .with(eq(user_id(SUPERADMIN_ID)))
         .times(1)
         .returning(move |id| {
             Ok(Some(User {
@@ -256,7 +256,7 @@ fn acme_storing(settings: StoredSessionSettings) -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .with(eq(oid(ACME_ORG)))
+        .with(eq(org_id(ACME_ORG)))
         .times(1)
         .returning(move |id| {
             Ok(Some(Organization {
@@ -370,7 +370,7 @@ async fn a_valid_change_is_saved_with_the_update_time_and_the_resolved_policy_is
         .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0));
     organizations
         .expect_update_session_settings()
-        .withf(move |id, settings, at| *id == oid(ACME_ORG) && *settings == expected && *at == now())
+        .withf(move |id, settings, at| *id == org_id(ACME_ORG) && *settings == expected && *at == now())
         .times(1)
         .returning(|id, settings, _| {
             Ok(Some(Organization {
@@ -443,7 +443,7 @@ fn acme_mapped_to(workos: Option<&'static str>) -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .with(eq(oid(ACME_ORG)))
+        .with(eq(org_id(ACME_ORG)))
         .times(1)
         .returning(move |_| {
             Ok(Some(
@@ -480,7 +480,9 @@ async fn a_superadmin_maps_an_organization_to_a_workos_organization_with_the_upd
     organizations
         .expect_set_workos_organization()
         .withf(|id, mapping, at| {
-            *id == oid(ACME_ORG) && mapping.as_ref().map(|m| m.as_str()) == Some(WORKOS_ORG_A) && *at == now()
+            *id == org_id(ACME_ORG)
+                && mapping.as_ref().map(|m| m.as_str()) == Some(WORKOS_ORG_A)
+                && *at == now()
         })
         .times(1)
         .returning(|id, mapping, _| {
@@ -501,7 +503,7 @@ async fn a_superadmin_unmaps_an_organization_with_none() {
     let mut organizations = acme_mapped_to(Some(WORKOS_ORG_A));
     organizations
         .expect_set_workos_organization()
-        .withf(|id, mapping, at| *id == oid(ACME_ORG) && mapping.is_none() && *at == now())
+        .withf(|id, mapping, at| *id == org_id(ACME_ORG) && mapping.is_none() && *at == now())
         .times(1)
         .returning(|id, _, _| Ok(Some(org(&id.to_string()))));
     let mapping = service(organizations, users_with_caller(AccessRole::Superadmin, false))

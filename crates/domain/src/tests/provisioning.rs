@@ -34,7 +34,7 @@ fn organizations_knowing(
         .returning(|_| Ok(None));
     organizations
         .expect_find_by_id()
-        .returning(move |id| Ok(existing.iter().find(|hex| oid(hex) == id).map(|hex| org(hex))));
+        .returning(move |id| Ok(existing.iter().find(|hex| org_id(hex) == id).map(|hex| org(hex))));
     organizations
         .expect_oldest()
         .returning(move || Ok(oldest.map(org)));
@@ -60,7 +60,7 @@ async fn existing_user_found_by_workos_subject_is_signed_in_without_an_email_loo
     let signed_in = stored.clone();
     users
         .expect_record_login()
-        .withf(|id, link, at| *id == oid(USER_ID) && link.is_none() && *at == now())
+        .withf(|id, link, at| *id == user_id(USER_ID) && link.is_none() && *at == now())
         .times(1)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
 
@@ -91,7 +91,7 @@ async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_th
     users
         .expect_record_login()
         .withf(move |id, link, at| {
-            *id == oid(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
+            *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
         })
         .times(1)
         .returning(|_, _, _| {
@@ -103,7 +103,7 @@ async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_th
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
     organizations.expect_find_by_workos_organization().never();
@@ -114,7 +114,7 @@ async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_th
         .unwrap();
 
     assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
-    assert_eq!(result.id, oid(USER_ID));
+    assert_eq!(result.id, user_id(USER_ID));
 }
 
 #[tokio::test]
@@ -251,7 +251,7 @@ async fn existing_user_keeps_organization_and_role_whatever_the_login_requests()
         .unwrap();
 
     assert_eq!(result, after_login);
-    assert_eq!(result.organization_id, oid(ACME_ORG));
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
     assert_eq!(result.access_role, AccessRole::DepartmentHead);
 }
 
@@ -371,7 +371,7 @@ fn users_organization(found: Option<crate::Organization>) -> MockOrganizationRep
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(move |_| Ok(found.clone()));
     organizations.expect_find_by_workos_organization().never();
@@ -520,7 +520,7 @@ async fn authkit_email_match_that_workos_verified_links_the_user_id() {
     users
         .expect_record_login()
         .withf(move |id, link, at| {
-            *id == oid(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
+            *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
         })
         .times(1)
         .returning(|_, _, _| {
@@ -538,7 +538,7 @@ async fn authkit_email_match_that_workos_verified_links_the_user_id() {
         .await
         .unwrap();
 
-    assert_eq!(result.id, oid(USER_ID));
+    assert_eq!(result.id, user_id(USER_ID));
     assert_eq!(result.workos_user_id.as_deref(), Some("user_authkit_1"));
 }
 
@@ -549,7 +549,7 @@ async fn a_user_created_between_the_two_reads_by_a_concurrent_first_login_of_the
     // concurrent first login created them. No vouching is needed and nothing is linked.
     let identity = sso_identity("jane@acme.example");
     let mut winner = user("jane@acme.example");
-    winner.id = oid(NEW_USER_ID);
+    winner.id = user_id(NEW_USER_ID);
     winner.workos_profile_id = Some("prof_sso_1".to_owned());
     let mut users = MockUserRepository::new();
     users
@@ -565,7 +565,7 @@ async fn a_user_created_between_the_two_reads_by_a_concurrent_first_login_of_the
     let signed_in = winner.clone();
     users
         .expect_record_login()
-        .withf(|id, link, _| *id == oid(NEW_USER_ID) && link.is_none())
+        .withf(|id, link, _| *id == user_id(NEW_USER_ID) && link.is_none())
         .times(1)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
     // The user's organization is mapped to nothing: it is not consulted.
@@ -730,7 +730,7 @@ async fn new_user_is_created_with_a_normalised_email_full_name_and_the_default_r
         .withf(move |new_user| {
             new_user.email.as_str() == "jane.doe@acme.example"
                 && new_user.full_name == "Jane van Doe"
-                && new_user.organization_id == oid(ACME_ORG)
+                && new_user.organization_id == org_id(ACME_ORG)
                 && new_user.access_role == AccessRole::SalesRep
                 && new_user.conversation_open_preference == "split"
                 && new_user.workos == expected_link
@@ -744,8 +744,8 @@ async fn new_user_is_created_with_a_normalised_email_full_name_and_the_default_r
         .await
         .unwrap();
 
-    assert_eq!(result.id, oid(NEW_USER_ID));
-    assert_eq!(result.organization_id, oid(ACME_ORG));
+    assert_eq!(result.id, user_id(NEW_USER_ID));
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
     assert_eq!(result.access_role, AccessRole::SalesRep);
 }
 
@@ -834,7 +834,7 @@ async fn new_user_joins_the_oldest_org_when_no_other_choice() {
     expect_nobody_found(&mut users, "jane@acme.example");
     users
         .expect_insert()
-        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .withf(|new_user| new_user.organization_id == org_id(OLDEST_ORG))
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
     let mut organizations = MockOrganizationRepository::new();
@@ -854,7 +854,7 @@ async fn new_user_joins_the_oldest_org_when_no_other_choice() {
         .await
         .unwrap();
 
-    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+    assert_eq!(result.organization_id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]
@@ -864,7 +864,7 @@ async fn new_user_with_no_organization_at_all_is_refused_and_nothing_is_inserted
     expect_nobody_found(&mut users, "jane@acme.example");
     users.expect_insert().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -882,7 +882,7 @@ async fn new_user_with_no_organization_at_all_is_refused_and_nothing_is_inserted
 async fn losing_the_insert_race_signs_in_the_winner() {
     let identity = sso_identity("jane@acme.example");
     let mut winner = user("jane@acme.example");
-    winner.id = oid(NEW_USER_ID);
+    winner.id = user_id(NEW_USER_ID);
     winner.workos_profile_id = Some("prof_sso_1".to_owned());
     let mut users = MockUserRepository::new();
     let mut order = Sequence::new();
@@ -911,7 +911,7 @@ async fn losing_the_insert_race_signs_in_the_winner() {
     let signed_in = winner.clone();
     users
         .expect_record_login()
-        .withf(|id, link, at| *id == oid(NEW_USER_ID) && link.is_none() && *at == now())
+        .withf(|id, link, at| *id == user_id(NEW_USER_ID) && link.is_none() && *at == now())
         .times(1)
         .in_sequence(&mut order)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
@@ -957,7 +957,7 @@ async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity
         .returning(|_| Ok(Some(user("jane@acme.example"))));
     users
         .expect_record_login()
-        .withf(move |id, link, _| *id == oid(USER_ID) && link.as_ref() == Some(&expected_link))
+        .withf(move |id, link, _| *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link))
         .times(1)
         .in_sequence(&mut order)
         .returning(|_, _, _| {
@@ -971,7 +971,7 @@ async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity
         .await
         .unwrap();
 
-    assert_eq!(result.id, oid(USER_ID));
+    assert_eq!(result.id, user_id(USER_ID));
 }
 
 #[tokio::test]
@@ -1112,12 +1112,12 @@ async fn requested_organization_that_exists_wins() {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(ACME_ORG))));
     organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1126,7 +1126,7 @@ async fn requested_organization_that_exists_wins() {
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(ACME_ORG));
+    assert_eq!(chosen.id, org_id(ACME_ORG));
 }
 
 #[tokio::test]
@@ -1134,7 +1134,7 @@ async fn requested_organization_id_in_upper_case_with_spaces_is_accepted() {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(ACME_ORG))
+        .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(ACME_ORG))));
     organizations.expect_oldest().never();
@@ -1144,7 +1144,7 @@ async fn requested_organization_id_in_upper_case_with_spaces_is_accepted() {
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(ACME_ORG));
+    assert_eq!(chosen.id, org_id(ACME_ORG));
 }
 
 #[tokio::test]
@@ -1153,12 +1153,12 @@ async fn requested_workos_organization_id_falls_through_without_being_looked_up(
     // The only lookup by id is the default's.
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(DEFAULT_ORG))
+        .withf(|id| *id == org_id(DEFAULT_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(DEFAULT_ORG))));
     organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1167,7 +1167,7 @@ async fn requested_workos_organization_id_falls_through_without_being_looked_up(
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+    assert_eq!(chosen.id, org_id(DEFAULT_ORG));
 }
 
 #[tokio::test]
@@ -1184,7 +1184,7 @@ async fn requested_workos_organization_id_without_a_default_goes_to_the_oldest_w
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(OLDEST_ORG));
+    assert_eq!(chosen.id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]
@@ -1193,19 +1193,19 @@ async fn requested_organization_that_does_not_exist_falls_through_to_the_default
     let mut order = Sequence::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(MISSING_ORG))
+        .withf(|id| *id == org_id(MISSING_ORG))
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(None));
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(DEFAULT_ORG))
+        .withf(|id| *id == org_id(DEFAULT_ORG))
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Ok(Some(org(DEFAULT_ORG))));
     organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1214,7 +1214,7 @@ async fn requested_organization_that_does_not_exist_falls_through_to_the_default
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+    assert_eq!(chosen.id, org_id(DEFAULT_ORG));
 }
 
 #[tokio::test]
@@ -1222,7 +1222,7 @@ async fn missing_default_organization_falls_through_to_the_oldest() {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
-        .withf(|id| *id == oid(DEFAULT_ORG))
+        .withf(|id| *id == org_id(DEFAULT_ORG))
         .times(1)
         .returning(|_| Ok(None));
     organizations
@@ -1230,7 +1230,7 @@ async fn missing_default_organization_falls_through_to_the_oldest() {
         .times(1)
         .returning(|| Ok(Some(org(OLDEST_ORG))));
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1239,7 +1239,7 @@ async fn missing_default_organization_falls_through_to_the_oldest() {
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(OLDEST_ORG));
+    assert_eq!(chosen.id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]
@@ -1248,7 +1248,7 @@ async fn no_organization_at_all_is_no_organization() {
     organizations.expect_find_by_id().times(2).returning(|_| Ok(None));
     organizations.expect_oldest().times(1).returning(|| Ok(None));
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1291,11 +1291,11 @@ async fn organization_store_outage_is_a_store_error_not_a_fallback() {
 fn mapped_organizations() -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().returning(|id| {
-        Ok(if id == oid(ACME_ORG) {
+        Ok(if id == org_id(ACME_ORG) {
             Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
-        } else if id == oid(DEFAULT_ORG) {
+        } else if id == org_id(DEFAULT_ORG) {
             Some(org(DEFAULT_ORG))
-        } else if id == oid(OLDEST_ORG) {
+        } else if id == org_id(OLDEST_ORG) {
             Some(mapped_org(OLDEST_ORG, WORKOS_ORG_B))
         } else {
             None
@@ -1320,7 +1320,7 @@ const UNMAPPED_WORKOS_ORG: &str = "org_01HXUNMAPPED0000000000000";
 #[tokio::test]
 async fn rule_1_a_new_user_of_a_mapped_workos_organization_joins_the_mapped_organization() {
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
     for requested in [
@@ -1335,7 +1335,7 @@ async fn rule_1_a_new_user_of_a_mapped_workos_organization_joins_the_mapped_orga
             .choose_organization(Some(&workos_org(WORKOS_ORG_A)), requested)
             .await
             .unwrap();
-        assert_eq!(chosen.id, oid(ACME_ORG), "{requested:?}");
+        assert_eq!(chosen.id, org_id(ACME_ORG), "{requested:?}");
     }
 }
 
@@ -1360,7 +1360,7 @@ async fn rule_1_a_new_sso_user_of_a_mapped_workos_organization_is_created_in_it(
     expect_nobody_found(&mut users, "jane@acme.example");
     users
         .expect_insert()
-        .withf(|new_user| new_user.organization_id == oid(ACME_ORG))
+        .withf(|new_user| new_user.organization_id == org_id(ACME_ORG))
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
     let mut organizations = MockOrganizationRepository::new();
@@ -1373,7 +1373,7 @@ async fn rule_1_a_new_sso_user_of_a_mapped_workos_organization_is_created_in_it(
     organizations.expect_find_by_id().never();
     organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1382,7 +1382,7 @@ async fn rule_1_a_new_sso_user_of_a_mapped_workos_organization_is_created_in_it(
         .await
         .unwrap();
 
-    assert_eq!(result.organization_id, oid(ACME_ORG));
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
 }
 
 #[tokio::test]
@@ -1411,7 +1411,7 @@ async fn rule_1_the_authkit_answers_workos_organization_maps_a_new_user_too() {
     expect_nobody_found(&mut users, "jane@acme.example");
     users
         .expect_insert()
-        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .withf(|new_user| new_user.organization_id == org_id(OLDEST_ORG))
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
 
@@ -1420,7 +1420,7 @@ async fn rule_1_the_authkit_answers_workos_organization_maps_a_new_user_too() {
         .await
         .unwrap();
 
-    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+    assert_eq!(result.organization_id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]
@@ -1432,7 +1432,7 @@ async fn rule_2_a_requested_unmapped_organization_is_joined_by_an_identity_of_an
             .choose_organization(workos.as_ref(), Some(DEFAULT_ORG))
             .await
             .unwrap();
-        assert_eq!(chosen.id, oid(DEFAULT_ORG), "{workos:?}");
+        assert_eq!(chosen.id, org_id(DEFAULT_ORG), "{workos:?}");
     }
 }
 
@@ -1466,7 +1466,7 @@ async fn rule_2_an_authkit_user_naming_a_mapped_organization_is_a_mismatch_and_n
     expect_nobody_found(&mut users, "jane@acme.example");
     users.expect_insert().never();
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
@@ -1483,7 +1483,7 @@ async fn rule_2_an_authkit_user_naming_a_mapped_organization_is_a_mismatch_and_n
 #[tokio::test]
 async fn rule_3_the_default_organization_is_joined_when_nothing_is_mapped_or_requested() {
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         join_oldest_organization: false,
         ..ProvisioningPolicy::default()
     };
@@ -1492,7 +1492,7 @@ async fn rule_3_the_default_organization_is_joined_when_nothing_is_mapped_or_req
             .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), requested)
             .await
             .unwrap();
-        assert_eq!(chosen.id, oid(DEFAULT_ORG), "{requested:?}");
+        assert_eq!(chosen.id, org_id(DEFAULT_ORG), "{requested:?}");
     }
 }
 
@@ -1514,13 +1514,13 @@ async fn rule_4_the_oldest_organization_is_joined_when_nothing_else_applies() {
         .await
         .unwrap();
 
-    assert_eq!(chosen.id, oid(OLDEST_ORG));
+    assert_eq!(chosen.id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]
 async fn rule_4_with_join_oldest_organization_off_nothing_else_applying_is_no_organization() {
     let policy = ProvisioningPolicy {
-        default_organization_id: Some(oid(DEFAULT_ORG)),
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
         join_oldest_organization: false,
         ..ProvisioningPolicy::default()
     };
@@ -1577,12 +1577,12 @@ async fn rule_4_with_join_oldest_organization_off_a_mapped_or_requested_organiza
         .choose_organization(Some(&workos_org(WORKOS_ORG_A)), None)
         .await
         .unwrap();
-    assert_eq!(chosen.id, oid(ACME_ORG));
+    assert_eq!(chosen.id, org_id(ACME_ORG));
     let chosen = provisioner_with(MockUserRepository::new(), mapped_organizations(), policy)
         .choose_organization(None, Some(DEFAULT_ORG))
         .await
         .unwrap();
-    assert_eq!(chosen.id, oid(DEFAULT_ORG));
+    assert_eq!(chosen.id, org_id(DEFAULT_ORG));
 }
 
 #[tokio::test]
@@ -1593,7 +1593,7 @@ async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
     expect_nobody_found(&mut users, "jane@acme.example");
     users
         .expect_insert()
-        .withf(|new_user| new_user.organization_id == oid(OLDEST_ORG))
+        .withf(|new_user| new_user.organization_id == org_id(OLDEST_ORG))
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
     let mut organizations = MockOrganizationRepository::new();
@@ -1609,7 +1609,7 @@ async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
         .await
         .unwrap();
 
-    assert_eq!(result.organization_id, oid(OLDEST_ORG));
+    assert_eq!(result.organization_id, org_id(OLDEST_ORG));
 }
 
 #[tokio::test]

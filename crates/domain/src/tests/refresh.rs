@@ -71,7 +71,7 @@ fn used(at: Timestamp) -> RefreshTokenRecord {
 fn legacy(revoked_at: Option<Timestamp>) -> RefreshTokenRecord {
     RefreshTokenRecord {
         legacy: Some(LegacySession {
-            user_id: oid(USER_ID),
+            user_id: user_id(USER_ID),
             started_at: started(),
             revoked_at,
         }),
@@ -158,7 +158,7 @@ impl Ports {
     fn user_exists(&mut self) -> &mut Self {
         self.users
             .expect_find_by_id()
-            .with(eq(oid(USER_ID)))
+            .with(eq(user_id(USER_ID)))
             .times(1)
             .returning(|_| Ok(Some(user("admin@acme.example"))));
         self
@@ -185,7 +185,7 @@ impl Ports {
     fn signs_access(&mut self, settings: StoredSessionSettings) -> &mut Self {
         self.organizations
             .expect_find_by_id()
-            .with(eq(oid(ACME_ORG)))
+            .with(eq(org_id(ACME_ORG)))
             .times(1)
             .returning(move |id| {
                 Ok(Some(Organization {
@@ -604,7 +604,7 @@ async fn a_token_of_the_earlier_shape_adopts_its_session_from_its_start_and_refr
     ports
         .users
         .expect_find_by_id()
-        .with(eq(oid(USER_ID)))
+        .with(eq(user_id(USER_ID)))
         .times(2)
         .returning(|_| Ok(Some(user("admin@acme.example"))));
     ports
@@ -714,8 +714,8 @@ fn logout(
 
 fn claims(expires_at: Timestamp) -> VerifiedAccess {
     VerifiedAccess {
-        user_id: oid(USER_ID),
-        organization_id: oid(ACME_ORG),
+        user_id: user_id(USER_ID),
+        organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Admin,
         session_id: session(),
         expires_at,

@@ -8,10 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::{
     AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockClock, MockIdentityProvider,
     MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore,
-    MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, ObjectIdHex, Organization, Provisioner,
-    ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer, SessionLifetimes,
-    SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User, WorkosLink,
-    WorkosOrganizationId,
+    MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, Organization, OrganizationId,
+    Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer,
+    SessionLifetimes, SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User,
+    UserId, WorkosLink, WorkosOrganizationId,
 };
 
 /// The instant every fixed clock of these tests reads (2023-11-14T22:13:20Z).
@@ -45,9 +45,14 @@ pub(super) fn now() -> Timestamp {
     Timestamp::from_millis(NOW_MILLIS)
 }
 
-/// Parses a 24-hex id.
-pub(super) fn oid(hex: &str) -> ObjectIdHex {
-    ObjectIdHex::parse(hex).expect("test ids are valid ObjectIds")
+/// Parses a 24-hex user id.
+pub(super) fn user_id(hex: &str) -> UserId {
+    UserId::parse(hex).expect("test ids are valid ObjectIds")
+}
+
+/// Parses a 24-hex organization id.
+pub(super) fn org_id(hex: &str) -> OrganizationId {
+    OrganizationId::parse(hex).expect("test ids are valid ObjectIds")
 }
 
 /// Parses an address.
@@ -68,10 +73,10 @@ pub(super) fn holds(secret: &SecretString, expected: &str) -> bool {
 /// An enabled ADMIN of [`ACME_ORG`] with no WorkOS id recorded yet.
 pub(super) fn user(address: &str) -> User {
     User {
-        id: oid(USER_ID),
+        id: user_id(USER_ID),
         email: email(address),
         full_name: "Acme Admin".to_owned(),
-        organization_id: oid(ACME_ORG),
+        organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Admin,
         conversation_open_preference: "split".to_owned(),
         login_disabled: false,
@@ -83,7 +88,7 @@ pub(super) fn user(address: &str) -> User {
 /// An organization without session overrides, mapped to no WorkOS organization.
 pub(super) fn org(hex: &str) -> Organization {
     Organization {
-        id: oid(hex),
+        id: org_id(hex),
         name: format!("Organization {hex}"),
         session_settings: StoredSessionSettings::none(),
         workos_organization_id: None,
@@ -149,7 +154,7 @@ pub(super) fn created(new_user: NewUser) -> User {
         Flow::Sso => (None, Some(new_user.workos.subject)),
     };
     User {
-        id: oid(NEW_USER_ID),
+        id: user_id(NEW_USER_ID),
         email: new_user.email,
         full_name: new_user.full_name,
         organization_id: new_user.organization_id,
@@ -213,8 +218,8 @@ pub(super) fn sessions_accepting() -> MockSessionStore {
 pub(super) fn session_record(id: &str, started: Timestamp) -> SessionRecord {
     SessionRecord {
         id: SessionId::new(id),
-        user_id: oid(USER_ID),
-        organization_id: oid(ACME_ORG),
+        user_id: user_id(USER_ID),
+        organization_id: org_id(ACME_ORG),
         started_at: started,
         ends_at: started.plus_seconds(SessionLifetimes::default().absolute_session_seconds),
         revoked_at: None,
@@ -356,7 +361,7 @@ impl LoginPorts {
     }
 
     /// The session issuer reads `organization` once; it has no overrides.
-    pub(super) fn expect_policy_of(&mut self, organization: ObjectIdHex) {
+    pub(super) fn expect_policy_of(&mut self, organization: OrganizationId) {
         self.policy_organizations
             .expect_find_by_id()
             .withf(move |id| *id == organization)
@@ -374,7 +379,7 @@ impl LoginPorts {
     /// A session is issued for a user of `organization` (which has no overrides): one
     /// session record, one session id, one access token, one refresh token stored as
     /// [`REFRESH_HASH`].
-    pub(super) fn expect_session_for(&mut self, organization: ObjectIdHex) {
+    pub(super) fn expect_session_for(&mut self, organization: OrganizationId) {
         self.sessions
             .expect_start()
             .withf(move |s| {

@@ -24,6 +24,7 @@
 mod access;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod failure;
 mod issuance;
 mod login;
 mod model;
@@ -35,6 +36,7 @@ mod session;
 mod start;
 mod values;
 
+pub use failure::Failure;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
 pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{

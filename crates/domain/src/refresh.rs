@@ -22,7 +22,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::issuance::{AuthSession, IssueError, SessionIssuer};
+use crate::failure::{Failure, failure_from_ports};
+use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{RefreshTokenRecord, RevokedReason, SessionRecord, User};
 use crate::ports::{
     AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository,
@@ -70,27 +71,9 @@ pub enum RefreshError {
     /// The user was disabled since the session started.
     #[error("sign-in is disabled for this user")]
     LoginDisabled,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<RepositoryError> for RefreshError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(RefreshError::StoreUnavailable, RefreshError::Internal)
-    }
-}
-
-impl From<IssueError> for RefreshError {
-    fn from(e: IssueError) -> Self {
-        match e {
-            IssueError::Store(e) => e.into(),
-            IssueError::Token(e) => RefreshError::Internal(e.to_string()),
-        }
-    }
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 /// The session a refresh-token record belongs to: its record, or, for a record written
@@ -316,19 +299,12 @@ pub enum LogoutError {
     /// The access token is malformed or badly signed.
     #[error("the access token is invalid")]
     InvalidAccessToken,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
-impl From<RepositoryError> for LogoutError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(LogoutError::StoreUnavailable, LogoutError::Internal)
-    }
-}
+failure_from_ports!(RefreshError, LogoutError);
 
 /// Ends a session: every refresh token and access token of it stops working.
 #[derive(Clone)]

@@ -637,5 +637,11 @@ async fn a_store_outage_while_mapping_is_unavailable() {
         .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
         .await
         .unwrap_err();
-    assert!(matches!(err, OrgSettingsError::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            OrgSettingsError::Failure(crate::Failure::StoreUnavailable(_))
+        ),
+        "{err:?}"
+    );
 }

@@ -14,6 +14,7 @@ use crate::ports::{AccessTokenVerifier, Clock, SessionStore, UserRepository};
 
 /// Why a presented access token is refused.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AccessError {
     /// No token was presented.
     #[error("no access token was presented")]

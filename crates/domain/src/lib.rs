@@ -15,6 +15,13 @@
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
 //!
+//! The enums callers match on (every use-case error and [`Failure`], [`AccessRole`],
+//! [`SsoFallbackBehavior`], [`PasswordFallbackBehavior`], [`SessionField`], ...) are
+//! `#[non_exhaustive]`: a later variant does not break another team's build, so keep a
+//! wildcard arm. [`Flow`], [`SettingValue`] and the port errors ([`RepositoryError`],
+//! [`ExchangeError`]) stay exhaustive on purpose: every adapter must handle each of
+//! their variants, and a new one should stop the build of an adapter that does not.
+//!
 //! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...),
 //! and the `conformance` feature for the port-conformance suites every store adapter
 //! runs (`tether_domain::conformance`).

@@ -79,6 +79,7 @@ impl RedirectPolicy {
 
 /// Why a login failed. Each variant is one row of the error table of the contract.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LoginError {
     /// The provider reported an error on the redirect. What the client sent is
     /// never echoed, except the provider's code when it is a clean one.
@@ -188,6 +189,7 @@ fn sanitize(raw: &str, max: usize) -> String {
 
 /// How the callback learns which API issued a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExchangePlan {
     /// Exactly this API (the login was started here and recorded its flow).
     Only(Flow),

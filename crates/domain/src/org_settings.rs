@@ -138,6 +138,7 @@ impl SettingsPatch {
 
 /// Why reading or changing an organization's session settings failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum OrgSettingsError {
     /// The token's user no longer exists.
     #[error("the user of the access token no longer exists")]

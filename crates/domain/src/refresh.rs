@@ -52,6 +52,7 @@ impl Default for RefreshPolicy {
 
 /// Why a refresh failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// The token is empty, malformed or unknown (or its session or user no longer exists).
     #[error("the refresh token is invalid")]
@@ -285,6 +286,7 @@ impl RefreshSession {
 
 /// What identifies the session to end.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum LogoutCredential {
     /// A refresh token of the session (`rt_...`).
     RefreshToken(SecretString),
@@ -295,6 +297,7 @@ pub enum LogoutCredential {
 
 /// Why a logout failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LogoutError {
     /// The access token is malformed or badly signed.
     #[error("the access token is invalid")]

@@ -68,6 +68,7 @@ pub struct StartedLogin {
 
 /// Why a login could not be started.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// A parameter is malformed; the message names it.
     #[error("{0}")]

@@ -184,6 +184,8 @@ impl ApiError {
 }
 
 // The contract's error table: every domain error variant, mapped here and nowhere else.
+// The domain's error enums are `#[non_exhaustive]`: a variant a newer domain adds and
+// this table does not name yet answers 500 and is logged by `ApiError::unknown`.
 
 impl From<Failure> for ApiError {
     /// The failure every use case shares: 503 `STORE_UNAVAILABLE` or 500
@@ -274,6 +276,7 @@ impl From<LoginError> for ApiError {
                 )
             }
             LoginError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }
@@ -293,6 +296,7 @@ impl From<StartError> for ApiError {
                 "This state is already in use by another login; use a fresh random state.",
             ),
             StartError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }
@@ -324,6 +328,7 @@ impl From<RefreshError> for ApiError {
             ),
             RefreshError::LoginDisabled => Self::login_disabled(),
             RefreshError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }
@@ -333,6 +338,7 @@ impl From<LogoutError> for ApiError {
         match error {
             LogoutError::InvalidAccessToken => Self::bad_token("INVALID_TOKEN"),
             LogoutError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }
@@ -352,6 +358,7 @@ impl From<AccessError> for ApiError {
             AccessError::Expired => Self::bad_token("TOKEN_EXPIRED"),
             AccessError::SessionRevoked => Self::bad_token("SESSION_REVOKED"),
             AccessError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }
@@ -395,6 +402,7 @@ impl From<OrgSettingsError> for ApiError {
                 e
             }
             OrgSettingsError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
         }
     }
 }

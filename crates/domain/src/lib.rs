@@ -14,6 +14,8 @@
 //! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
+//! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
+//!   documentation shows what a service reusing this crate writes.
 //!
 //! The enums callers match on (every use-case error and [`Failure`], [`AccessRole`],
 //! [`SsoFallbackBehavior`], [`PasswordFallbackBehavior`], [`SessionField`], ...) are
@@ -22,7 +24,9 @@
 //! [`ExchangeError`]) stay exhaustive on purpose: every adapter must handle each of
 //! their variants, and a new one should stop the build of an adapter that does not.
 //!
-//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...),
+//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...)
+//! and the helpers of `tether_domain::mocks` (a fixed clock, users, organizations, an
+//! identity provider that vouches for a given identity),
 //! and the `conformance` feature for the port-conformance suites every store adapter
 //! runs (`tether_domain::conformance`).
 
@@ -34,11 +38,14 @@ pub mod conformance;
 mod failure;
 mod issuance;
 mod login;
+#[cfg(any(test, feature = "mocks"))]
+pub mod mocks;
 mod model;
 mod org_settings;
 mod ports;
 mod provisioning;
 mod refresh;
+mod services;
 mod session;
 mod start;
 mod values;
@@ -61,6 +68,7 @@ pub use ports::{
     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
 pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioner, ProvisioningPolicy};
+pub use services::{Policies, Ports, Services};
 pub use session::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
     SsoFallbackBehavior, StoredSessionSettings,

@@ -97,7 +97,7 @@ fn guard_with_users(
         Arc::new(verifier),
         Arc::new(store),
         Arc::new(users),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
     )
 }
 

@@ -273,7 +273,7 @@ fn service(organizations: MockOrganizationRepository, users: MockUserRepository)
     OrganizationSettings::new(
         Arc::new(organizations),
         Arc::new(users),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
         defaults(),
     )
 }

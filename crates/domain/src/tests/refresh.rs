@@ -129,7 +129,7 @@ impl Ports {
             sessions,
             tokens,
             issuer,
-            clock_at(now()),
+            crate::mocks::fixed_clock(now()),
             self.policy,
         )
     }
@@ -703,7 +703,7 @@ fn logout_with(
         issuer,
         tokens,
         Arc::new(verifier),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
     )
 }
 

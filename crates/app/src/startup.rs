@@ -9,11 +9,9 @@ use actix_web::HttpServer;
 use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
-use tether_domain::{AccessGuard, AccessTokenVerifier, Logout, OrganizationSettings, RefreshSession};
 use tether_domain::{
-    Clock, CompleteLogin, IdentityProvider, LoginStateStore, OrganizationRepository, Provisioner,
-    RedirectPolicy, RefreshTokenStore, SessionIssuer, SessionStore, StartLogin, StateChecking,
-    StateProtector, StoredSessionSettings, TokenIssuer, UserRepository,
+    Clock, IdentityProvider, LoginStateStore, OrganizationRepository, Policies, Ports, RedirectPolicy,
+    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -200,22 +198,6 @@ impl Application {
                 message: e.to_string(),
             })?,
         );
-        let tokens: Arc<dyn TokenIssuer> = jwt.clone();
-        let verifier: Arc<dyn AccessTokenVerifier> = jwt;
-        let provisioner = Provisioner::new(
-            stores.users.clone(),
-            stores.organizations.clone(),
-            clock.clone(),
-            settings.provisioning.clone(),
-        );
-        let issuer = SessionIssuer::new(
-            stores.organizations.clone(),
-            tokens.clone(),
-            stores.refresh_tokens.clone(),
-            stores.sessions.clone(),
-            settings.session_defaults,
-            settings.lifetimes,
-        );
         let redirects = RedirectPolicy::new(
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
@@ -227,67 +209,36 @@ impl Application {
             );
             &settings.jwt_secret
         });
-        let protector: Arc<dyn StateProtector> = Arc::new(StateKeys::new(state_secret));
         if settings.accept_unissued_state {
             tracing::warn!(
                 "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \
                  accepted (SSO-then-AuthKit fallback); turn it off once the SPA uses /api/auth/workos/authorize"
             );
         }
-        let refresh = RefreshSession::new(
-            stores.users.clone(),
-            stores.refresh_tokens.clone(),
-            stores.sessions.clone(),
-            tokens.clone(),
-            issuer.clone(),
-            clock.clone(),
-            settings.refresh_policy,
-        );
-        let logout = Logout::new(
-            stores.refresh_tokens.clone(),
-            stores.sessions.clone(),
-            stores.users.clone(),
-            issuer.clone(),
-            tokens,
-            verifier.clone(),
-            clock.clone(),
-        );
-        let access = AccessGuard::new(
-            verifier,
-            stores.sessions.clone(),
-            stores.users.clone(),
-            clock.clone(),
-        );
-        let org_settings = OrganizationSettings::new(
-            stores.organizations.clone(),
-            stores.users.clone(),
-            clock.clone(),
-            settings.session_defaults,
+        let services = Services::new(
+            Ports {
+                users: stores.users,
+                organizations: stores.organizations,
+                sessions: stores.sessions,
+                refresh_tokens: stores.refresh_tokens,
+                login_states: stores.login_states,
+                identity_provider: idp,
+                tokens: jwt.clone(),
+                verifier: jwt,
+                state_protector: Arc::new(StateKeys::new(state_secret)),
+                clock,
+            },
+            Policies {
+                redirects,
+                provisioning: settings.provisioning.clone(),
+                session_defaults: settings.session_defaults,
+                lifetimes: settings.lifetimes,
+                refresh: settings.refresh_policy,
+                accept_unissued_state: settings.accept_unissued_state,
+            },
         );
         let state = AppState {
-            start: StartLogin::new(
-                idp.clone(),
-                stores.login_states.clone(),
-                protector.clone(),
-                clock.clone(),
-                redirects.clone(),
-            ),
-            login: CompleteLogin::new(
-                idp,
-                provisioner,
-                issuer,
-                redirects,
-                StateChecking {
-                    store: stores.login_states,
-                    protector,
-                    clock: clock.clone(),
-                    accept_unissued: settings.accept_unissued_state,
-                },
-            ),
-            refresh,
-            logout,
-            access,
-            org_settings,
+            services,
             readiness: stores.readiness,
             limits: request_limits(&settings),
             allowed_origins: settings.cors_allowed_origins.clone(),

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use crate::failure::{Failure, failure_from_ports};
 use crate::model::VerifiedAccess;
-use crate::ports::{AccessTokenVerifier, Clock, RepositoryError, SessionStore, UserRepository};
+use crate::ports::{AccessTokenVerifier, Clock, SessionStore, UserRepository};
 
 /// Why a presented access token is refused.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum AccessError {
     /// No token was presented.
     #[error("no access token was presented")]
@@ -31,18 +33,12 @@ pub enum AccessError {
     #[error("the session of the access token was revoked")]
     SessionRevoked,
     /// The store could not tell whether the session was revoked.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
-impl From<RepositoryError> for AccessError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(AccessError::StoreUnavailable, AccessError::Internal)
-    }
-}
+failure_from_ports!(AccessError);
 
 /// Authenticates requests by their access token.
 #[derive(Clone)]

@@ -34,6 +34,7 @@ pub struct AuthSession {
 
 /// Why no session could be issued.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum IssueError {
     /// The store failed.
     #[error(transparent)]

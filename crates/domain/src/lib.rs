@@ -14,8 +14,19 @@
 //! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
+//! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
+//!   documentation shows what a service reusing this crate writes.
 //!
-//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...),
+//! The enums callers match on (every use-case error and [`Failure`], [`AccessRole`],
+//! [`SsoFallbackBehavior`], [`PasswordFallbackBehavior`], [`SessionField`], ...) are
+//! `#[non_exhaustive]`: a later variant does not break another team's build, so keep a
+//! wildcard arm. [`Flow`], [`SettingValue`] and the port errors ([`RepositoryError`],
+//! [`ExchangeError`]) stay exhaustive on purpose: every adapter must handle each of
+//! their variants, and a new one should stop the build of an adapter that does not.
+//!
+//! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...)
+//! and the helpers of `tether_domain::mocks` (a fixed clock, users, organizations, an
+//! identity provider that vouches for a given identity),
 //! and the `conformance` feature for the port-conformance suites every store adapter
 //! runs (`tether_domain::conformance`).
 
@@ -24,17 +35,22 @@
 mod access;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod failure;
 mod issuance;
 mod login;
+#[cfg(any(test, feature = "mocks"))]
+pub mod mocks;
 mod model;
 mod org_settings;
 mod ports;
 mod provisioning;
 mod refresh;
+mod services;
 mod session;
 mod start;
 mod values;
 
+pub use failure::Failure;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
 pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{
@@ -52,6 +68,7 @@ pub use ports::{
     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
 pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioner, ProvisioningPolicy};
+pub use services::{Policies, Ports, Services};
 pub use session::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
     SsoFallbackBehavior, StoredSessionSettings,

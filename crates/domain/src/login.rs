@@ -6,11 +6,10 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::issuance::{AuthSession, IssueError, SessionIssuer};
+use crate::failure::{Failure, failure_from_ports};
+use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{Flow, IdpIdentity, StepRequired};
-use crate::ports::{
-    Clock, ExchangeError, IdentityProvider, LoginStateStore, RepositoryError, StateProtector,
-};
+use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
 use crate::values::{LoginState, Timestamp};
 
@@ -80,6 +79,7 @@ impl RedirectPolicy {
 
 /// Why a login failed. Each variant is one row of the error table of the contract.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LoginError {
     /// The provider reported an error on the redirect. What the client sent is
     /// never echoed, except the provider's code when it is a clean one.
@@ -128,19 +128,12 @@ pub enum LoginError {
     /// WorkOS failed or sent something unusable.
     #[error("the identity provider is unavailable: {0}")]
     UpstreamUnavailable(String),
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
-impl From<RepositoryError> for LoginError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(LoginError::StoreUnavailable, LoginError::Internal)
-    }
-}
+failure_from_ports!(LoginError);
 
 impl From<ProvisionError> for LoginError {
     fn from(e: ProvisionError) -> Self {
@@ -153,15 +146,6 @@ impl From<ProvisionError> for LoginError {
             ProvisionError::AccountLinkRequired => LoginError::AccountLinkRequired,
             ProvisionError::OrganizationMismatch => LoginError::OrganizationMismatch,
             ProvisionError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<IssueError> for LoginError {
-    fn from(e: IssueError) -> Self {
-        match e {
-            IssueError::Store(e) => e.into(),
-            IssueError::Token(e) => LoginError::Internal(e.to_string()),
         }
     }
 }
@@ -205,6 +189,7 @@ fn sanitize(raw: &str, max: usize) -> String {
 
 /// How the callback learns which API issued a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExchangePlan {
     /// Exactly this API (the login was started here and recorded its flow).
     Only(Flow),

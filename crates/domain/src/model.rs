@@ -237,6 +237,7 @@ pub struct LegacySession {
 
 /// Why a session was revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RevokedReason {
     /// The user logged out.
     Logout,

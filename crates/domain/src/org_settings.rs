@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use crate::failure::{Failure, failure_from_ports};
 use crate::model::Organization;
 use crate::model::VerifiedAccess;
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
@@ -137,6 +138,7 @@ impl SettingsPatch {
 
 /// Why reading or changing an organization's session settings failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum OrgSettingsError {
     /// The token's user no longer exists.
     #[error("the user of the access token no longer exists")]
@@ -162,19 +164,12 @@ pub enum OrgSettingsError {
     /// Another organization is already mapped to this WorkOS organization; nothing was saved.
     #[error("another organization is already mapped to this WorkOS organization")]
     Conflict,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
-impl From<RepositoryError> for OrgSettingsError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(OrgSettingsError::StoreUnavailable, OrgSettingsError::Internal)
-    }
-}
+failure_from_ports!(OrgSettingsError);
 
 /// Reads and changes organizations' session settings on behalf of a SUPERADMIN.
 #[derive(Clone)]

@@ -30,21 +30,6 @@ pub enum RepositoryError {
     Unexpected(String),
 }
 
-impl RepositoryError {
-    /// How a use case reports a store failure: an outage as `unavailable` with its
-    /// reason, anything else as `internal` with this error's description.
-    pub(crate) fn outage_or_internal<E>(
-        self,
-        unavailable: impl FnOnce(String) -> E,
-        internal: impl FnOnce(String) -> E,
-    ) -> E {
-        match self {
-            RepositoryError::Unavailable(reason) => unavailable(reason),
-            other => internal(other.to_string()),
-        }
-    }
-}
-
 /// Users of the product.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]

@@ -38,6 +38,7 @@ impl Default for ProvisioningPolicy {
 
 /// Why no user could be found or created.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ProvisionError {
     /// The provider's identity has no usable e-mail address.
     #[error("the identity provider sent an unusable e-mail address: {0}")]

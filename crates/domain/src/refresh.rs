@@ -22,7 +22,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::issuance::{AuthSession, IssueError, SessionIssuer};
+use crate::failure::{Failure, failure_from_ports};
+use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{RefreshTokenRecord, RevokedReason, SessionRecord, User};
 use crate::ports::{
     AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository,
@@ -51,6 +52,7 @@ impl Default for RefreshPolicy {
 
 /// Why a refresh failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RefreshError {
     /// The token is empty, malformed or unknown (or its session or user no longer exists).
     #[error("the refresh token is invalid")]
@@ -70,27 +72,9 @@ pub enum RefreshError {
     /// The user was disabled since the session started.
     #[error("sign-in is disabled for this user")]
     LoginDisabled,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<RepositoryError> for RefreshError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(RefreshError::StoreUnavailable, RefreshError::Internal)
-    }
-}
-
-impl From<IssueError> for RefreshError {
-    fn from(e: IssueError) -> Self {
-        match e {
-            IssueError::Store(e) => e.into(),
-            IssueError::Token(e) => RefreshError::Internal(e.to_string()),
-        }
-    }
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 /// The session a refresh-token record belongs to: its record, or, for a record written
@@ -302,6 +286,7 @@ impl RefreshSession {
 
 /// What identifies the session to end.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum LogoutCredential {
     /// A refresh token of the session (`rt_...`).
     RefreshToken(SecretString),
@@ -312,23 +297,17 @@ pub enum LogoutCredential {
 
 /// Why a logout failed.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LogoutError {
     /// The access token is malformed or badly signed.
     #[error("the access token is invalid")]
     InvalidAccessToken,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
-impl From<RepositoryError> for LogoutError {
-    fn from(e: RepositoryError) -> Self {
-        e.outage_or_internal(LogoutError::StoreUnavailable, LogoutError::Internal)
-    }
-}
+failure_from_ports!(RefreshError, LogoutError);
 
 /// Ends a session: every refresh token and access token of it stops working.
 #[derive(Clone)]

@@ -8,6 +8,7 @@ use thiserror::Error;
 
 /// What the SPA does when silent renewal of an SSO session fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SsoFallbackBehavior {
     /// Send the user through the identity provider again.
     Redirect,
@@ -38,6 +39,7 @@ impl SsoFallbackBehavior {
 
 /// What the SPA does when silent renewal of a password session fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PasswordFallbackBehavior {
     /// Log the user out.
     Logout,
@@ -68,6 +70,7 @@ impl PasswordFallbackBehavior {
 
 /// One of the nine session settings, named as the product stores and sends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum SessionField {
     /// `enabled`
     Enabled,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use crate::failure::Failure;
 use crate::login::RedirectPolicy;
 use crate::model::{AuthorizationRequest, Flow, LoginStateRecord};
 use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
@@ -67,6 +68,7 @@ pub struct StartedLogin {
 
 /// Why a login could not be started.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StartError {
     /// A parameter is malformed; the message names it.
     #[error("{0}")]
@@ -77,20 +79,16 @@ pub enum StartError {
     /// The SPA's state is already pending for another login.
     #[error("this state is already in use by another login")]
     StateInUse,
-    /// The store is unavailable.
-    #[error("the store is unavailable: {0}")]
-    StoreUnavailable(String),
-    /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The store is unavailable, or something unexpected happened.
+    #[error(transparent)]
+    Failure(#[from] Failure),
 }
 
 impl From<RepositoryError> for StartError {
     fn from(e: RepositoryError) -> Self {
         match e {
             RepositoryError::Duplicate => StartError::StateInUse,
-            RepositoryError::Unavailable(m) => StartError::StoreUnavailable(m),
-            RepositoryError::Unexpected(m) => StartError::Internal(m),
+            other => StartError::Failure(other.into()),
         }
     }
 }

@@ -12,6 +12,7 @@ pub struct Email(String);
 
 /// Why a string is not an [`Email`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum EmailError {
     /// Nothing but white space.
     #[error("the e-mail address is empty")]
@@ -287,6 +288,7 @@ pub struct LoginState(String);
 
 /// Why a string is not a [`LoginState`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum LoginStateError {
     /// Fewer than [`LoginState::MIN_LEN`] characters.
     #[error("state must be at least 22 characters (128 random bits)")]
@@ -342,6 +344,7 @@ impl fmt::Debug for LoginState {
 
 /// The product's access roles, most privileged first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AccessRole {
     /// Administers every organization.
     Superadmin,

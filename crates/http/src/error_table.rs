@@ -6,7 +6,7 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTH
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
 use tether_domain::{AccessError, LoginError, LogoutError, OrgSettingsError, RefreshError};
-use tether_domain::{PendingOrganization, StartError, StepRequired};
+use tether_domain::{Failure, PendingOrganization, StartError, StepRequired};
 use tracing_actix_web::TracingLogger;
 
 use crate::error::ApiError;
@@ -72,14 +72,13 @@ const ROWS: &[Row] = &[
     (|| LoginError::UpstreamRateLimited { retry_after_seconds: Some(12) }.into(), 503, "UPSTREAM_RATE_LIMITED", Some("12"), None),
     (|| LoginError::UpstreamRateLimited { retry_after_seconds: None }.into(), 503, "UPSTREAM_RATE_LIMITED", Some("30"), None),
     (|| LoginError::UpstreamUnavailable(CAUSE.into()).into(), 502, "UPSTREAM_UNAVAILABLE", None, None),
-    (|| LoginError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| LoginError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| LoginError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    (|| LoginError::Failure(Failure::Internal(CAUSE.into())).into(), 500, "INTERNAL_ERROR", None, None),
     // Start of a login.
     (|| StartError::InvalidRequest("flow must be sso or authkit".into()).into(), 400, "INVALID_REQUEST", None, None),
     (|| StartError::InvalidRedirectUri.into(), 400, "INVALID_REDIRECT_URI", None, None),
     (|| StartError::StateInUse.into(), 400, "INVALID_STATE", None, None),
-    (|| StartError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| StartError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| StartError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Refresh.
     (|| RefreshError::Invalid.into(), 401, "REFRESH_TOKEN_INVALID", None, None),
     (|| RefreshError::Expired.into(), 401, "REFRESH_TOKEN_EXPIRED", None, None),
@@ -87,20 +86,17 @@ const ROWS: &[Row] = &[
     (|| RefreshError::Reused.into(), 401, "REFRESH_TOKEN_REUSED", None, None),
     (|| RefreshError::SessionExpired.into(), 401, "SESSION_EXPIRED", None, None),
     (|| RefreshError::LoginDisabled.into(), 403, "LOGIN_DISABLED", None, None),
-    (|| RefreshError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| RefreshError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| RefreshError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Logout.
     (|| LogoutError::InvalidAccessToken.into(), 401, "INVALID_TOKEN", None, INVALID),
-    (|| LogoutError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| LogoutError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| LogoutError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Bearer access tokens.
     (|| AccessError::Missing.into(), 401, "MISSING_TOKEN", None, MISSING),
     (|| AccessError::Invalid.into(), 401, "INVALID_TOKEN", None, INVALID),
     (|| AccessError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
     (|| AccessError::Expired.into(), 401, "TOKEN_EXPIRED", None, INVALID),
     (|| AccessError::SessionRevoked.into(), 401, "SESSION_REVOKED", None, INVALID),
-    (|| AccessError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| AccessError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| AccessError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Organizations' session settings and WorkOS mapping.
     (|| OrgSettingsError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
     (|| OrgSettingsError::LoginDisabled.into(), 403, "LOGIN_DISABLED", None, None),
@@ -110,8 +106,10 @@ const ROWS: &[Row] = &[
     (|| OrgSettingsError::InvalidSettings([("enabled".to_owned(), "must be a boolean".to_owned())].into()).into(), 400, "INVALID_SESSION_SETTINGS", None, None),
     (|| OrgSettingsError::InvalidWorkosOrganizationId.into(), 400, "INVALID_REQUEST", None, None),
     (|| OrgSettingsError::Conflict.into(), 409, "CONFLICT", None, None),
-    (|| OrgSettingsError::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
-    (|| OrgSettingsError::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
+    (|| OrgSettingsError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // The failure every use case shares, on its own.
+    (|| Failure::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    (|| Failure::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),
     // Extractors.
     (|| JsonPayloadError::Overflow { limit: 16 }.into(), 413, "PAYLOAD_TOO_LARGE", None, None),
     (|| JsonPayloadError::OverflowKnownLength { length: 20, limit: 16 }.into(), 413, "PAYLOAD_TOO_LARGE", None, None),

@@ -27,8 +27,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
 use async_trait::async_trait;
-use tether_domain::{AccessGuard, Logout, OrganizationSettings, RefreshSession};
-use tether_domain::{CompleteLogin, StartLogin};
+use tether_domain::Services;
 use tracing_actix_web::TracingLogger;
 
 pub use error::ApiError;
@@ -50,18 +49,8 @@ pub trait Readiness: Send + Sync {
 /// What the handlers share: the use cases and the readiness probe.
 #[derive(Clone)]
 pub struct AppState {
-    /// The start-of-login use case.
-    pub start: StartLogin,
-    /// The login callback use case.
-    pub login: CompleteLogin,
-    /// Refresh-token rotation.
-    pub refresh: RefreshSession,
-    /// Ending a session.
-    pub logout: Logout,
-    /// Authenticating bearer access tokens.
-    pub access: AccessGuard,
-    /// Organizations' session settings (SUPERADMIN).
-    pub org_settings: OrganizationSettings,
+    /// Every use case, wired by [`Services::new`].
+    pub services: Services,
     /// The readiness probe.
     pub readiness: Arc<dyn Readiness>,
     /// The body time-out and the per-client rate limit.
@@ -73,8 +62,7 @@ pub struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("login", &self.login)
-            .field("refresh", &self.refresh)
+            .field("services", &self.services)
             .finish_non_exhaustive()
     }
 }

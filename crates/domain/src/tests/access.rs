@@ -97,7 +97,7 @@ fn guard_with_users(
         Arc::new(verifier),
         Arc::new(store),
         Arc::new(users),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
     )
 }
 
@@ -180,7 +180,10 @@ async fn a_store_outage_while_checking_revocation_is_unavailable_not_accepted() 
     .authenticate(TOKEN)
     .await
     .unwrap_err();
-    assert!(matches!(err, AccessError::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, AccessError::Failure(crate::Failure::StoreUnavailable(_))),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -221,5 +224,8 @@ async fn a_user_store_outage_while_reading_the_tokens_user_is_unavailable_not_ac
     .authenticate(TOKEN)
     .await
     .unwrap_err();
-    assert!(matches!(err, AccessError::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, AccessError::Failure(crate::Failure::StoreUnavailable(_))),
+        "{err:?}"
+    );
 }

@@ -561,7 +561,10 @@ async fn user_store_outage_during_provisioning_is_store_unavailable_and_no_sessi
     let result = ports.build().complete(callback("code-1")).await;
 
     assert!(
-        matches!(result, Err(LoginError::StoreUnavailable(_))),
+        matches!(
+            result,
+            Err(LoginError::Failure(crate::Failure::StoreUnavailable(_)))
+        ),
         "{result:?}"
     );
 }
@@ -586,7 +589,10 @@ async fn refresh_store_outage_is_store_unavailable() {
     let result = ports.build().complete(callback("code-1")).await;
 
     assert!(
-        matches!(result, Err(LoginError::StoreUnavailable(_))),
+        matches!(
+            result,
+            Err(LoginError::Failure(crate::Failure::StoreUnavailable(_)))
+        ),
         "{result:?}"
     );
 }
@@ -728,7 +734,10 @@ async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stor
 
     let result = ports.build().complete(callback("code-1")).await;
 
-    assert!(matches!(result, Err(LoginError::Internal(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(LoginError::Failure(crate::Failure::Internal(_)))),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]

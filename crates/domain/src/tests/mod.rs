@@ -6,5 +6,6 @@ mod login;
 mod org_settings;
 mod provisioning;
 mod refresh;
+mod services;
 mod state;
 mod support;

@@ -273,7 +273,7 @@ fn service(organizations: MockOrganizationRepository, users: MockUserRepository)
     OrganizationSettings::new(
         Arc::new(organizations),
         Arc::new(users),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
         defaults(),
     )
 }
@@ -639,5 +639,11 @@ async fn a_store_outage_while_mapping_is_unavailable() {
         .set_workos_organization(&caller(), ACME_ORG, Some(WORKOS_ORG_A))
         .await
         .unwrap_err();
-    assert!(matches!(err, OrgSettingsError::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            OrgSettingsError::Failure(crate::Failure::StoreUnavailable(_))
+        ),
+        "{err:?}"
+    );
 }

@@ -129,7 +129,7 @@ impl Ports {
             sessions,
             tokens,
             issuer,
-            clock_at(now()),
+            crate::mocks::fixed_clock(now()),
             self.policy,
         )
     }
@@ -434,7 +434,10 @@ async fn a_store_outage_is_reported_as_unavailable() {
         .returning(|_| Err(RepositoryError::Unavailable("down".into())));
     ports.writes_nothing();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::StoreUnavailable(_)), "{err:?}");
+    assert!(
+        matches!(err, RefreshError::Failure(crate::Failure::StoreUnavailable(_))),
+        "{err:?}"
+    );
 }
 
 // ---- reuse and the grace window --------------------------------------------------------
@@ -700,7 +703,7 @@ fn logout_with(
         issuer,
         tokens,
         Arc::new(verifier),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
     )
 }
 

@@ -39,7 +39,7 @@ fn start_login(idp: MockIdentityProvider, states: MockLoginStateStore) -> StartL
         Arc::new(idp),
         Arc::new(states),
         Arc::new(protector()),
-        clock_at(now()),
+        crate::mocks::fixed_clock(now()),
         redirects(),
     )
 }
@@ -332,7 +332,7 @@ fn checked_login(
     ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
-        clock: clock_at(now()),
+        clock: crate::mocks::fixed_clock(now()),
         accept_unissued,
     })
 }
@@ -418,7 +418,7 @@ async fn a_missing_state_is_invalid_unless_unissued_states_are_accepted() {
     let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
-        clock: clock_at(now()),
+        clock: crate::mocks::fixed_clock(now()),
         accept_unissued: false,
     });
     let input = CallbackInput {
@@ -492,7 +492,7 @@ async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
     let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
-        clock: clock_at(now()),
+        clock: crate::mocks::fixed_clock(now()),
         accept_unissued: false,
     });
     let posted = CallbackInput {
@@ -513,7 +513,7 @@ fn login_never_taking(ports: LoginPorts, accept_unissued: bool) -> crate::Comple
     ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
-        clock: clock_at(now()),
+        clock: crate::mocks::fixed_clock(now()),
         accept_unissued,
     })
 }
@@ -612,7 +612,7 @@ async fn a_posted_state_of_22_url_safe_characters_is_looked_up() {
     let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
-        clock: clock_at(now()),
+        clock: crate::mocks::fixed_clock(now()),
         accept_unissued: false,
     });
     let result = login.complete(posting_state(state)).await;

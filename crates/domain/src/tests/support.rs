@@ -6,23 +6,23 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockClock, MockIdentityProvider,
+    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockIdentityProvider,
     MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore,
     MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, Organization, OrganizationId,
     Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer,
     SessionLifetimes, SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User,
-    UserId, WorkosLink, WorkosOrganizationId,
+    UserId, WorkosLink, WorkosOrganizationId, mocks,
 };
 
 /// The instant every fixed clock of these tests reads (2023-11-14T22:13:20Z).
 pub(super) const NOW_MILLIS: i64 = 1_700_000_000_000;
 
 /// An existing user's id.
-pub(super) const USER_ID: &str = "5f7b1c2e8a1d4e0012c3b4a5";
+pub(super) const USER_ID: &str = mocks::USER_ID;
 /// The id a repository gives a just-in-time user.
 pub(super) const NEW_USER_ID: &str = "5f7b1c2e8a1d4e0012c3ffff";
 /// The organization of the existing user; also the one a login may request.
-pub(super) const ACME_ORG: &str = "64a1b2c3d4e5f60012345678";
+pub(super) const ACME_ORG: &str = mocks::ORGANIZATION_ID;
 /// The organization `DEFAULT_ORGANIZATION_ID` names in some tests.
 pub(super) const DEFAULT_ORG: &str = "64a1b2c3d4e5f600123400de";
 /// The organization created first.
@@ -78,10 +78,7 @@ pub(super) fn user(address: &str) -> User {
         full_name: "Acme Admin".to_owned(),
         organization_id: org_id(ACME_ORG),
         access_role: AccessRole::Admin,
-        conversation_open_preference: "split".to_owned(),
-        login_disabled: false,
-        workos_user_id: None,
-        workos_profile_id: None,
+        ..mocks::user(address)
     }
 }
 
@@ -126,14 +123,9 @@ pub(super) fn sso_identity(address: &str) -> IdpIdentity {
 /// An identity from AuthKit (`user_authkit_1`) whose address WorkOS verified.
 pub(super) fn authkit_identity(address: &str) -> IdpIdentity {
     IdpIdentity {
-        flow: Flow::AuthKit,
-        subject: "user_authkit_1".to_owned(),
-        email: address.to_owned(),
         first_name: Some("Jane".to_owned()),
         last_name: Some("Doe".to_owned()),
-        connection_id: None,
-        organization_id: None,
-        email_verified: Some(true),
+        ..mocks::identity("user_authkit_1", address)
     }
 }
 
@@ -166,13 +158,6 @@ pub(super) fn created(new_user: NewUser) -> User {
     }
 }
 
-/// A clock that always reads `at`.
-pub(super) fn clock_at(at: Timestamp) -> Arc<MockClock> {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(at);
-    Arc::new(clock)
-}
-
 /// A provisioner with the default policy and a clock reading [`now`].
 pub(super) fn provisioner(
     users: MockUserRepository,
@@ -187,7 +172,12 @@ pub(super) fn provisioner_with(
     organizations: MockOrganizationRepository,
     policy: ProvisioningPolicy,
 ) -> Provisioner {
-    Provisioner::new(Arc::new(users), Arc::new(organizations), clock_at(now()), policy)
+    Provisioner::new(
+        Arc::new(users),
+        Arc::new(organizations),
+        mocks::fixed_clock(now()),
+        policy,
+    )
 }
 
 /// A session issuer with the documented defaults, 30-day lifetimes and a clock reading [`now`].
@@ -292,14 +282,14 @@ impl LoginPorts {
         self.build_with(StateChecking {
             store: Arc::new(states),
             protector: Arc::new(protector),
-            clock: clock_at(now()),
+            clock: mocks::fixed_clock(now()),
             accept_unissued: true,
         })
     }
 
     /// The login use case over these mocks with `checking` (see [`LoginPorts::build`]).
     pub(super) fn build_with(self, checking: StateChecking) -> CompleteLogin {
-        let clock = clock_at(now());
+        let clock = mocks::fixed_clock(now());
         let provisioner = Provisioner::new(
             Arc::new(self.users),
             Arc::new(self.organizations),

@@ -79,7 +79,11 @@ pub(crate) async fn handle(
     state: web::Data<AppState>,
     query: web::Query<AuthorizeQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let started = state.start.start(query.into_inner().into_domain()).await?;
+    let started = state
+        .services
+        .start
+        .start(query.into_inner().into_domain())
+        .await?;
     let no_store = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(if wants_json(&req) {
         HttpResponse::Ok()

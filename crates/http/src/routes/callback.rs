@@ -34,6 +34,7 @@ pub(crate) async fn handle(
     body: web::Json<CallbackBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (flow, result) = state
+        .services
         .login
         .complete_reporting_flow(body.into_inner().into())
         .await;

@@ -23,7 +23,7 @@ fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse
 /// The caller, authenticated by their bearer access token.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
     let token = bearer_token(req)?;
-    Ok(state.access.authenticate(token.expose_secret()).await?)
+    Ok(state.services.access.authenticate(token.expose_secret()).await?)
 }
 
 /// A JSON value as a stored setting value (`null` clears the field).
@@ -63,7 +63,7 @@ pub(crate) async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let config = state.org_settings.get(&caller, &path).await?;
+    let config = state.services.org_settings.get(&caller, &path).await?;
     Ok(answer(&config, None))
 }
 
@@ -107,7 +107,7 @@ pub(crate) async fn put(
             .into_iter()
             .map(|(name, value)| (name, setting_value(value))),
     );
-    let config = state.org_settings.update(&caller, &path, patch).await?;
+    let config = state.services.org_settings.update(&caller, &path, patch).await?;
     Ok(answer(&config, Some("Session settings updated")))
 }
 
@@ -145,7 +145,11 @@ pub(crate) async fn get_workos_organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let mapping = state.org_settings.workos_organization(&caller, &path).await?;
+    let mapping = state
+        .services
+        .org_settings
+        .workos_organization(&caller, &path)
+        .await?;
     Ok(mapping_answer(&path, mapping, None))
 }
 
@@ -195,6 +199,7 @@ pub(crate) async fn put_workos_organization(
         ));
     };
     let mapping = state
+        .services
         .org_settings
         .set_workos_organization(&caller, &path, value.as_deref())
         .await?;

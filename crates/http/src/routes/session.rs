@@ -42,7 +42,12 @@ pub(crate) async fn refresh(
         .into_inner()
         .token()
         .ok_or_else(ApiError::missing_refresh_token)?;
-    let result = state.refresh.refresh(&token).await.map_err(ApiError::from);
+    let result = state
+        .services
+        .refresh
+        .refresh(&token)
+        .await
+        .map_err(ApiError::from);
     crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
     Ok(auth_session_response(&result?))
 }
@@ -85,7 +90,7 @@ pub(crate) async fn logout(
             Err(e) => return Err(e.into()),
         },
     };
-    state.logout.logout(credential).await?;
+    state.services.logout.logout(credential).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(LogoutBody {
@@ -114,7 +119,7 @@ pub(crate) async fn verify_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
-    state.access.authenticate(token.expose_secret()).await?;
+    state.services.access.authenticate(token.expose_secret()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .json(TokenGoodBody {

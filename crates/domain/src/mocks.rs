@@ -1,0 +1,99 @@
+//! Helpers for tests of services that reuse the domain (feature `mocks`): a clock
+//! that reads one instant, a user and an organization to start from, an identity,
+//! and an identity provider that vouches for it. The port mocks themselves
+//! (`MockUserRepository`, ...) are re-exported at the crate root.
+
+use std::sync::Arc;
+
+use crate::model::{Flow, IdpIdentity, Organization, User};
+use crate::ports::{MockClock, MockIdentityProvider};
+use crate::session::StoredSessionSettings;
+use crate::values::{AccessRole, Email, OrganizationId, Timestamp, UserId};
+
+/// The id of [`user`].
+pub const USER_ID: &str = "5f7b1c2e8a1d4e0012c3b4a5";
+/// The id of [`organization`], and the organization of [`user`].
+pub const ORGANIZATION_ID: &str = "64a1b2c3d4e5f60012345678";
+
+/// A clock that always reads `at`, for every use case of a test.
+pub fn fixed_clock(at: Timestamp) -> Arc<MockClock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(at);
+    Arc::new(clock)
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "the ids are constants of this module, known to be valid"
+)]
+fn user_id(hex: &str) -> UserId {
+    UserId::parse(hex).expect("the ids of the mocks are valid")
+}
+
+#[expect(
+    clippy::expect_used,
+    reason = "the ids are constants of this module, known to be valid"
+)]
+fn organization_id(hex: &str) -> OrganizationId {
+    OrganizationId::parse(hex).expect("the ids of the mocks are valid")
+}
+
+/// An enabled SALES_REP `address` of [`ORGANIZATION_ID`], id [`USER_ID`], with no WorkOS
+/// id recorded; change fields with struct update syntax (`User { .., ..mocks::user(..) }`).
+///
+/// # Panics
+///
+/// When `address` is not a valid e-mail address (a mistake of the test).
+#[expect(
+    clippy::expect_used,
+    reason = "a malformed address is the calling test's mistake"
+)]
+pub fn user(address: &str) -> User {
+    User {
+        id: user_id(USER_ID),
+        email: Email::parse(address).expect("mocks::user takes a valid e-mail address"),
+        full_name: "Test User".to_owned(),
+        organization_id: organization_id(ORGANIZATION_ID),
+        access_role: AccessRole::SalesRep,
+        conversation_open_preference: "split".to_owned(),
+        login_disabled: false,
+        workos_user_id: None,
+        workos_profile_id: None,
+    }
+}
+
+/// The organization `name`, id [`ORGANIZATION_ID`], without session overrides and
+/// mapped to no WorkOS organization.
+pub fn organization(name: &str) -> Organization {
+    Organization {
+        id: organization_id(ORGANIZATION_ID),
+        name: name.to_owned(),
+        session_settings: StoredSessionSettings::none(),
+        workos_organization_id: None,
+    }
+}
+
+/// An AuthKit identity `subject` (`user_...`) with the verified address `address`.
+pub fn identity(subject: &str, address: &str) -> IdpIdentity {
+    IdpIdentity {
+        flow: Flow::AuthKit,
+        subject: subject.to_owned(),
+        email: address.to_owned(),
+        first_name: Some("Test".to_owned()),
+        last_name: Some("User".to_owned()),
+        connection_id: None,
+        organization_id: None,
+        email_verified: Some(true),
+    }
+}
+
+/// An identity provider that vouches for `identity` on every code exchange, and
+/// answers authorization URLs under `https://idp.example/authorize`.
+pub fn identity_provider(identity: IdpIdentity) -> MockIdentityProvider {
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_exchange()
+        .returning(move |_, _, _| Ok(identity.clone()));
+    idp.expect_authorization_url()
+        .returning(|request| format!("https://idp.example/authorize?flow={}", request.flow.as_str()));
+    idp
+}

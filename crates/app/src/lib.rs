@@ -10,6 +10,7 @@ pub mod organizations;
 mod origins;
 pub mod seed;
 pub mod settings;
+mod settings_error;
 pub mod startup;
 pub mod telemetry;
 

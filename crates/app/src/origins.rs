@@ -3,7 +3,7 @@
 //! (tokens must not be readable by any site), and so is anything that is not an origin
 //! (a path, a query, user info, another scheme).
 
-use crate::settings::SettingsError;
+use crate::settings_error::SettingsError;
 
 const KEY: &str = "CORS_ALLOWED_ORIGINS";
 

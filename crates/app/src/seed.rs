@@ -19,7 +19,7 @@ use tether_domain::{
 };
 use tether_memory::InMemoryStore;
 
-use crate::settings::SettingsError;
+use crate::settings_error::SettingsError;
 
 /// A validated seed.
 #[derive(Debug, Clone)]

@@ -16,24 +16,7 @@ use tether_domain::{
     SessionLifetimes, SsoFallbackBehavior,
 };
 
-/// A setting that stops start-up, with the name an operator sets it by.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid setting {key}: {message}")]
-pub struct SettingsError {
-    /// The setting's environment name (or `file` for the file itself).
-    pub key: String,
-    /// What is wrong, without the value when it is secret.
-    pub message: String,
-}
-
-impl SettingsError {
-    fn new(key: &str, message: impl Into<String>) -> Self {
-        Self {
-            key: key.to_owned(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::settings_error::SettingsError;
 
 /// Session defaults as written in the file or environment (`SESSION__IDLE_TIMEOUT_MINUTES`, ...).
 #[derive(Debug, Clone, Deserialize, Serialize)]

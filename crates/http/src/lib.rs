@@ -91,5 +91,8 @@ pub fn build_app(
         .wrap(request_id::EchoRequestId)
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)
+        // The document names every route's handler, so it is registered here rather
+        // than among the routes it describes.
+        .route("/api-docs/openapi.json", web::get().to(openapi::serve))
         .default_service(web::to(routes::not_found))
 }

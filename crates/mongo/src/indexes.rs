@@ -1,22 +1,14 @@
 //! The indexes this service relies on, created idempotently.
 
 use mongodb::bson::{Document, doc};
-use mongodb::options::{Collation, CollationStrength, IndexOptions};
+use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 use std::time::Duration;
 use tether_domain::{RepositoryError, SessionConfig};
 
 use crate::error::map_driver_error;
+use crate::users::email_collation;
 use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, SESSIONS, USERS};
-
-/// The collation under which e-mail addresses compare: English, strength 2 (case
-/// insensitive, accent sensitive). Queries must use the same collation to use the index.
-pub(crate) fn email_collation() -> Collation {
-    Collation::builder()
-        .locale("en")
-        .strength(CollationStrength::Secondary)
-        .build()
-}
 
 /// Creates every index (a no-op for those that exist with the same definition).
 pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {

@@ -14,13 +14,12 @@ use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
-use mongodb::options::ReturnDocument;
+use mongodb::options::{Collation, CollationStrength, ReturnDocument};
 use tether_domain::{
     AccessRole, Email, Flow, NewUser, OrganizationId, RepositoryError, Timestamp, User, UserId,
     UserRepository, WorkosLink,
 };
 
-use crate::indexes::email_collation;
 use crate::{MongoStore, USERS};
 
 /// `email`: the address, lower-cased for users this service creates.
@@ -64,6 +63,15 @@ const fn subject_field(flow: Flow) -> &'static str {
 /// The driver's ObjectId of a local id's bytes.
 pub(crate) fn object_id(bytes: [u8; 12]) -> ObjectId {
     ObjectId::from_bytes(bytes)
+}
+
+/// The collation under which e-mail addresses compare: English, strength 2 (case
+/// insensitive, accent sensitive). Queries must use the same collation to use the index.
+pub(crate) fn email_collation() -> Collation {
+    Collation::builder()
+        .locale("en")
+        .strength(CollationStrength::Secondary)
+        .build()
 }
 
 pub(crate) fn bson_date(at: Timestamp) -> DateTime {

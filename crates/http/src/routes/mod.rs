@@ -18,7 +18,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(health::live_head)),
     )
     .route("/ready", web::get().to(health::ready))
-    .route("/api-docs/openapi.json", web::get().to(crate::openapi::serve))
     .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
     .route("/api/auth/workos/callback", web::post().to(callback::handle));
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))

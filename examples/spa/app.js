@@ -105,6 +105,9 @@ async function completeSignIn(params) {
 }
 
 const params = new URLSearchParams(window.location.search);
-$('api').value = params.get('api') || sessionStorage.getItem(API_KEY) || 'http://localhost:3000';
+// The API's address comes from the deployment (config.js beside this page), never from
+// the page's own URL: a link carrying another address would send the code and the
+// token to whoever it names.
+$('api').value = sessionStorage.getItem(API_KEY) || window.TETHER_API || 'http://localhost:3000';
 $('sign-in-form').addEventListener('submit', startSignIn);
 if (params.has('code') || params.has('error')) completeSignIn(params);

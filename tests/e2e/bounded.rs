@@ -321,6 +321,45 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
 }
 
 #[tokio::test]
+async fn a_percent_encoded_route_meets_the_same_limit_as_the_plain_one() {
+    let app = TestApp::spawn(
+        Options::new("ratelimit_encoded")
+            .env("RATE_LIMIT_PER_MINUTE", "10")
+            .env("METRICS_PORT", "0"),
+    )
+    .await;
+    let mut limited = 0;
+    for _ in 0..30 {
+        // `%61uthorize` is `authorize` to the router: the same handler, the same bucket.
+        let res = app
+            .http
+            .get(format!("{}/api/auth/workos/%61uthorize?flow=sso", app.base))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("authorize answered");
+        match res.status().as_u16() {
+            200 => {}
+            429 => limited += 1,
+            other => panic!("the encoded authorize answered {other}"),
+        }
+    }
+    assert!(
+        limited >= 15,
+        "only {limited} of 30 encoded requests were limited"
+    );
+    let res = app
+        .http
+        .post(format!("{}/api/auth/workos/%63allback", app.base))
+        .json(&json!({ "code": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 429, "RATE_LIMITED").await;
+    app.drop().await;
+}
+
+#[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
     let app = TestApp::spawn(
         Options::new("proxied")

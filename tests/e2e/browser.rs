@@ -37,10 +37,20 @@ async fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// `examples/spa` on its own origin (a static file server on another port).
-async fn serve_example() -> (Process, String) {
-    let port = closed_port();
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
+/// `examples/spa` on its own origin (a static file server on another port), deployed
+/// as a team would: the page's files plus a `config.js` naming the API at `api`.
+async fn serve_example(port: u16, api: &str) -> Process {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
+    let dir = std::env::temp_dir().join(format!("tether-spa-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for the page");
+    for file in ["index.html", "app.js"] {
+        std::fs::copy(source.join(file), dir.join(file)).expect("the page's files copy");
+    }
+    std::fs::write(
+        dir.join("config.js"),
+        format!("window.TETHER_API = {};\n", serde_json::Value::from(api)),
+    )
+    .expect("config.js is written");
     let child = Command::new("python3")
         .args([
             "-m",
@@ -57,7 +67,7 @@ async fn serve_example() -> (Process, String) {
         .expect("python3 serves the example");
     let process = Process(child);
     wait_for_port(port, "the example's static server").await;
-    (process, format!("http://localhost:{port}"))
+    process
 }
 
 /// POSTs a JSON body to chromedriver; its JSON answer.
@@ -190,7 +200,8 @@ impl Drop for WebDriver {
 
 #[tokio::test]
 async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
-    let (_static_server, spa_origin) = serve_example().await;
+    let spa_port = closed_port();
+    let spa_origin = format!("http://localhost:{spa_port}");
     let page = format!("{spa_origin}/");
     let app = TestApp::spawn(
         Options::new("browser")
@@ -200,13 +211,14 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     )
     .await;
     app.add_org("Acme", 1, doc! {}).await;
+    let _static_server = serve_example(spa_port, &app.base).await;
     assert_ne!(
         spa_origin, app.base,
         "the page and the API are on different origins"
     );
 
     let browser = WebDriver::start().await;
-    browser.go(&format!("{page}?api={}", encode(&app.base))).await;
+    browser.go(&page).await;
     browser
         .run(
             "document.getElementById('login-hint').value = 'jane@authkit.example';

@@ -333,8 +333,9 @@ fn config_error(error: config::ConfigError) -> SettingsError {
         E::FileParse { uri, cause } => SettingsError::new(
             "TETHER_CONFIG",
             format!(
-                "cannot read {}: {cause}",
-                uri.as_deref().unwrap_or("the settings file")
+                "cannot read {}: {}",
+                uri.as_deref().unwrap_or("the settings file"),
+                without_quoted_source(&cause.to_string())
             ),
         ),
         other => SettingsError::new("settings", other.to_string()),
@@ -412,6 +413,17 @@ fn refuse_unknown_keys(path: &std::path::Path) -> Result<(), SettingsError> {
         }
     }
     Ok(())
+}
+
+/// A parse error of the settings file without the lines of the file it quotes (the
+/// parser shows the offending line, which may hold a secret): its position and reason.
+fn without_quoted_source(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.contains('|'))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// A secret given as a value (`NAME`) or as a file (`NAME_FILE`, e.g. a mounted
@@ -1155,6 +1167,18 @@ mod tests {
         );
         let err = Settings::load_from(None, env(&[("MONGODB_URI", "mongodb://db:27017")])).unwrap_err();
         assert_eq!(err.key, "STORE", "{err}");
+    }
+
+    #[test]
+    fn a_settings_file_that_does_not_parse_is_reported_without_its_lines() {
+        let file = temp_file(
+            "broken.toml",
+            "port = 3000\njwt_secret = \"unterminated-very-secret-value\n",
+        );
+        let err = Settings::load_from(Some(file), env(&[])).unwrap_err();
+        assert_eq!(err.key, "TETHER_CONFIG");
+        assert!(err.message.contains("line 2"), "{}", err.message);
+        assert!(!err.to_string().contains("very-secret"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::model::{AccessClaims, MintedRefreshToken, RefreshTokenRecord, SessionRecord, User};
@@ -169,8 +169,11 @@ impl SessionIssuer {
         self.store_and_answer(user, session, signed, minted, now).await
     }
 
-    /// A fresh access token at `now` beside the refresh token `refresh_token`, issued
-    /// (and stored) at `issued_at` by an earlier rotation: nothing is stored.
+    /// A fresh access token at `now` beside the refresh token `refresh_token`, issued at
+    /// `issued_at` by an earlier rotation. That rotation normally stored its digest; if
+    /// it failed between the rotation and the store (an outage), the digest is stored
+    /// now, so the answer never hands out a token the store does not know. The usual
+    /// `Duplicate` of that insert means it was there already.
     pub async fn reissue_access(
         &self,
         user: User,
@@ -180,11 +183,30 @@ impl SessionIssuer {
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
         let (session_config, access_token, access_token_expires_at) = self.sign(&user, session, now).await?;
+        let refresh_token_expires_at = self.refresh_token_expiry(session, issued_at);
+        let stored = self
+            .refresh_tokens
+            .save(RefreshTokenRecord {
+                hash: self.tokens.hash_refresh_token(refresh_token.expose_secret()),
+                session_id: session.id.clone(),
+                expires_at: refresh_token_expires_at,
+                used_at: None,
+                sealed_successor: None,
+                legacy: None,
+            })
+            .await;
+        match stored {
+            Ok(()) => {
+                tracing::warn!(session_id = %session.id, "stored the successor an interrupted rotation had not")
+            }
+            Err(RepositoryError::Duplicate) => {}
+            Err(e) => return Err(e.into()),
+        }
         Ok(AuthSession {
             access_token,
             access_token_expires_at,
             refresh_token,
-            refresh_token_expires_at: self.refresh_token_expiry(session, issued_at),
+            refresh_token_expires_at,
             session_id: session.id.clone(),
             session_config,
             user,

@@ -225,6 +225,8 @@ struct StatePlan {
     plan: ExchangePlan,
     verifier: Option<SecretString>,
     organization_hint: Option<String>,
+    /// The state record taken for this login, to put back when WorkOS asks us to wait.
+    taken: Option<crate::model::LoginStateRecord>,
 }
 
 /// Completes a login from the callback's input.
@@ -279,6 +281,7 @@ impl CompleteLogin {
             plan: ExchangePlan::SsoThenAuthKit,
             verifier: None,
             organization_hint: None,
+            taken: None,
         };
         let checking = &self.state;
         let unissued = || {
@@ -313,7 +316,8 @@ impl CompleteLogin {
         Ok(StatePlan {
             plan: ExchangePlan::Only(record.flow),
             verifier: record.pkce.then(|| checking.protector.pkce_verifier(state)),
-            organization_hint: record.organization_hint,
+            organization_hint: record.organization_hint.clone(),
+            taken: Some(record),
         })
     }
 
@@ -366,7 +370,19 @@ impl CompleteLogin {
             ExchangePlan::Only(only) => Some(only),
             ExchangePlan::SsoThenAuthKit => None,
         };
-        let identity = self.exchange(from_state.plan, &code, from_state.verifier).await?;
+        let identity = match self.exchange(from_state.plan, &code, from_state.verifier).await {
+            Err(rate_limited @ LoginError::UpstreamRateLimited { .. }) => {
+                // WorkOS asked us to wait and the code was not exchanged: put the state
+                // back, so the retry that `Retry-After` invites can still complete.
+                if let Some(record) = from_state.taken
+                    && let Err(e) = self.state.store.save(record).await
+                {
+                    tracing::warn!(error = %e, "could not put back the login state after a WorkOS rate limit");
+                }
+                return Err(rate_limited);
+            }
+            other => other?,
+        };
         *flow = Some(identity.flow);
         // A new user joins the organization the callback names, else the one the login
         // was started for.

@@ -149,6 +149,13 @@ impl ApiError {
         Self::new(S::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal error.")
     }
 
+    /// 401 `LOGIN_DISABLED` with a bearer challenge: the token's user may no longer sign in.
+    fn token_of_disabled_user() -> Self {
+        let mut e = Self::bad_token("LOGIN_DISABLED");
+        e.body.error = "Sign-in is disabled for this user.".to_owned();
+        e
+    }
+
     /// 401 `"Invalid or expired token"` with `code` and a bearer challenge.
     fn bad_token(code: &str) -> Self {
         let mut e = Self::new(S::UNAUTHORIZED, code, INVALID_OR_EXPIRED_TOKEN);
@@ -350,11 +357,7 @@ impl From<AccessError> for ApiError {
         match error {
             AccessError::Missing => Self::bad_token("MISSING_TOKEN"),
             AccessError::Invalid => Self::bad_token("INVALID_TOKEN"),
-            AccessError::LoginDisabled => {
-                let mut e = Self::bad_token("LOGIN_DISABLED");
-                e.body.error = "Sign-in is disabled for this user.".to_owned();
-                e
-            }
+            AccessError::LoginDisabled => Self::token_of_disabled_user(),
             AccessError::Expired => Self::bad_token("TOKEN_EXPIRED"),
             AccessError::SessionRevoked => Self::bad_token("SESSION_REVOKED"),
             AccessError::Failure(failure) => failure.into(),
@@ -368,7 +371,8 @@ impl From<OrgSettingsError> for ApiError {
         let new = ApiError::new;
         match error {
             OrgSettingsError::UnknownUser => Self::bad_token("INVALID_TOKEN"),
-            OrgSettingsError::LoginDisabled => Self::login_disabled(),
+            // As on every Bearer route: the token's user may no longer sign in (401).
+            OrgSettingsError::LoginDisabled => Self::token_of_disabled_user(),
             OrgSettingsError::Forbidden => new(
                 S::FORBIDDEN,
                 "FORBIDDEN",

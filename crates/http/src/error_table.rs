@@ -99,7 +99,7 @@ const ROWS: &[Row] = &[
     (|| AccessError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Organizations' session settings and WorkOS mapping.
     (|| OrgSettingsError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
-    (|| OrgSettingsError::LoginDisabled.into(), 403, "LOGIN_DISABLED", None, None),
+    (|| OrgSettingsError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
     (|| OrgSettingsError::Forbidden.into(), 403, "FORBIDDEN", None, None),
     (|| OrgSettingsError::InvalidOrganizationId.into(), 400, "INVALID_ORGANIZATION_ID", None, None),
     (|| OrgSettingsError::OrganizationNotFound.into(), 404, "ORGANIZATION_NOT_FOUND", None, None),

@@ -61,7 +61,11 @@ pub(crate) async fn guard(
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
     if let Some(limit) = &limits.rate_limit
-        && let Some(route) = RATE_LIMITED_ROUTES.iter().find(|r| **r == req.path())
+        // The path as the router matches it (percent-decoded), not as sent: an encoded
+        // `/api/auth/%72efresh` reaches the same handler and must meet the same limit.
+        && let Some(route) = RATE_LIMITED_ROUTES
+            .iter()
+            .find(|r| **r == req.match_info().as_str())
     {
         let forwarded: Vec<&str> = req
             .headers()

@@ -26,8 +26,10 @@ pub const REFRESH_TOTAL: &str = "tether_refresh_total";
 pub const RATE_LIMITED_TOTAL: &str = "tether_rate_limited_total";
 
 /// The error codes an outcome label may carry; any other is `OTHER`.
-const KNOWN_CODES: [&str; 30] = [
+const KNOWN_CODES: [&str; 32] = [
     "PROVIDER_ERROR",
+    "ACCOUNT_LINK_REQUIRED",
+    "ORGANIZATION_MISMATCH",
     "MISSING_CODE",
     "INVALID_STATE",
     "INVALID_REDIRECT_URI",

@@ -451,6 +451,52 @@ fn opens_the_earlier_successor(ports: &mut Ports) {
         .returning(|_, _| Some(secret(EARLIER_SUCCESSOR)));
 }
 
+/// The successor handed out again is known to the store already: the insert that
+/// makes sure of it is refused as a duplicate, and so writes nothing.
+fn finds_the_successor_stored(ports: &mut Ports) {
+    ports
+        .tokens
+        .expect_hash_refresh_token()
+        .with(eq(EARLIER_SUCCESSOR))
+        .returning(|_| TokenHash::new("earlier-successor-hash"));
+    ports
+        .store
+        .expect_save()
+        .withf(|r| r.hash.as_str() == "earlier-successor-hash" && r.used_at.is_none())
+        .times(1)
+        .returning(|_| Err(RepositoryError::Duplicate));
+}
+
+#[tokio::test]
+async fn a_successor_an_interrupted_rotation_did_not_store_is_stored_when_handed_out_again() {
+    let used_at = now().plus_seconds(-5);
+    let mut ports = Ports::default();
+    ports
+        .stored(used(used_at))
+        .session_is(live_session())
+        .user_exists()
+        .signs_access(StoredSessionSettings::none());
+    opens_the_earlier_successor(&mut ports);
+    ports
+        .tokens
+        .expect_hash_refresh_token()
+        .with(eq(EARLIER_SUCCESSOR))
+        .returning(|_| TokenHash::new("earlier-successor-hash"));
+    ports
+        .store
+        .expect_save()
+        .withf(move |r| {
+            r.hash.as_str() == "earlier-successor-hash"
+                && r.session_id == session()
+                && r.expires_at == live_session().ends_at.min(used_at.plus_seconds(30 * DAY_SECONDS))
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    ports.sessions.expect_revoke().never();
+    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
+    assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
+}
+
 #[tokio::test]
 async fn a_used_token_presented_within_the_grace_window_gets_the_same_successor_and_nothing_is_written() {
     let used_at = now().plus_seconds(-9);
@@ -461,6 +507,7 @@ async fn a_used_token_presented_within_the_grace_window_gets_the_same_successor_
         .user_exists()
         .signs_access(StoredSessionSettings::none());
     opens_the_earlier_successor(&mut ports);
+    finds_the_successor_stored(&mut ports);
     ports.writes_nothing_but_the_access_token();
 
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
@@ -476,9 +523,10 @@ async fn a_used_token_presented_within_the_grace_window_gets_the_same_successor_
 }
 
 impl Ports {
-    /// Nothing is stored, rotated or revoked; only an access token is signed.
+    /// Nothing is stored (any save but the refused one of
+    /// [`finds_the_successor_stored`] has no expectation and fails), rotated or
+    /// revoked; only an access token is signed.
     fn writes_nothing_but_the_access_token(&mut self) -> &mut Self {
-        self.store.expect_save().never();
         self.store.expect_rotate().never();
         self.sessions.expect_start().never();
         self.sessions.expect_revoke().never();
@@ -543,6 +591,7 @@ async fn the_grace_window_follows_the_policy() {
         .user_exists()
         .signs_access(StoredSessionSettings::none());
     opens_the_earlier_successor(&mut ports);
+    finds_the_successor_stored(&mut ports);
     ports.sessions.expect_revoke().never();
     let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
     assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
@@ -585,7 +634,7 @@ async fn losing_the_race_to_rotate_answers_the_successor_the_winner_recorded_and
         .returning(|_| Ok(Some(used(now()))));
     ports.signs_access(StoredSessionSettings::none());
     opens_the_earlier_successor(&mut ports);
-    ports.store.expect_save().never();
+    finds_the_successor_stored(&mut ports);
     ports.sessions.expect_revoke().never();
     ports.sessions.expect_record_refresh().never();
 

@@ -389,6 +389,60 @@ async fn a_recorded_sso_state_never_falls_back_to_authkit() {
 }
 
 #[tokio::test]
+async fn a_state_taken_for_a_login_workos_asks_to_wait_is_put_back_for_the_retry() {
+    let mut ports = LoginPorts::default();
+    ports.idp.expect_exchange().times(1).returning(|_, _, _| {
+        Err(ExchangeError::RateLimited {
+            retry_after_seconds: Some(20),
+        })
+    });
+    let taken = record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60));
+    let expected = taken.clone();
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_take()
+        .times(1)
+        .returning(move |_| Ok(Some(taken.clone())));
+    states
+        .expect_save()
+        .withf(move |r| *r == expected)
+        .times(1)
+        .returning(|_| Ok(()));
+    let login = ports.build_with(StateChecking {
+        store: Arc::new(states),
+        protector: Arc::new(protector()),
+        clock: crate::mocks::fixed_clock(now()),
+        accept_unissued: false,
+    });
+    assert!(matches!(
+        login.complete(posted(None)).await,
+        Err(LoginError::UpstreamRateLimited {
+            retry_after_seconds: Some(20)
+        })
+    ));
+}
+
+#[tokio::test]
+async fn a_state_taken_for_a_login_workos_refuses_is_not_put_back() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .times(1)
+        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+    // `checked_login`'s store expects no `save`: a refused code uses the state up.
+    let login = checked_login(
+        ports,
+        Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60))),
+        false,
+    );
+    assert!(matches!(
+        login.complete(posted(None)).await,
+        Err(LoginError::InvalidCode)
+    ));
+}
+
+#[tokio::test]
 async fn unknown_expired_or_rebound_states_are_invalid_and_workos_is_not_called() {
     let cases = [
         (None, None),

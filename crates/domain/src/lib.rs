@@ -17,12 +17,13 @@
 //! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
 //!   documentation shows what a service reusing this crate writes.
 //!
-//! The enums callers match on (every use-case error and [`Failure`], [`AccessRole`],
-//! [`SsoFallbackBehavior`], [`PasswordFallbackBehavior`], [`SessionField`], ...) are
-//! `#[non_exhaustive]`: a later variant does not break another team's build, so keep a
-//! wildcard arm. [`Flow`], [`SettingValue`] and the port errors ([`RepositoryError`],
-//! [`ExchangeError`]) stay exhaustive on purpose: every adapter must handle each of
-//! their variants, and a new one should stop the build of an adapter that does not.
+//! The enums callers match on (every use-case error and [`Failure`], the port errors
+//! [`RepositoryError`] and [`ExchangeError`], [`AccessRole`], [`SsoFallbackBehavior`],
+//! [`PasswordFallbackBehavior`], [`SessionField`], ...) are `#[non_exhaustive]`: a later
+//! variant does not break another team's build, so keep a wildcard arm. [`Flow`] and
+//! [`SettingValue`] stay exhaustive on purpose: every adapter must map each of their
+//! variants to its storage or API, and a new one should stop the build of an adapter
+//! that does not.
 //!
 //! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...)
 //! and the helpers of `tether_domain::mocks` (a fixed clock, users, organizations, an

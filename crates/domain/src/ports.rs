@@ -16,6 +16,7 @@ use crate::values::{Email, OrganizationId, SessionId, Timestamp, TokenHash, User
 
 /// Failure of a repository or store.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum RepositoryError {
     /// A unique constraint refused the write (MongoDB error 11000). Only the
     /// operations whose contract names it return it, and then they wrote nothing.
@@ -196,6 +197,7 @@ pub trait StateProtector: Send + Sync {
 
 /// Failure of a code exchange with the identity provider.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum ExchangeError {
     /// The code is unknown, expired or already used (for the API asked).
     #[error("the authorization code is invalid, expired or used")]

@@ -22,8 +22,8 @@
 use futures_util::future::join_all;
 
 use crate::model::{
-    Flow, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord, RevokedReason, SessionRecord,
-    WorkosLink,
+    Flow, LiveRefreshToken, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord, RevokedReason,
+    Rotation, SessionRecord, WorkosLink,
 };
 use crate::ports::{
     Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
@@ -172,6 +172,32 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
         .await
         .expect("record_login answers");
     assert_eq!(missing, None);
+
+    // A returning user's sign-in by WorkOS id: found (and stamped) for that API only.
+    assert_eq!(
+        found(
+            users
+                .record_login_by_workos_subject(Flow::Sso, "prof_conf_1", at.plus_seconds(4))
+                .await
+        ),
+        Some(jane.clone())
+    );
+    assert_eq!(
+        found(
+            users
+                .record_login_by_workos_subject(Flow::AuthKit, "prof_conf_1", at.plus_seconds(4))
+                .await
+        ),
+        None
+    );
+    assert_eq!(
+        found(
+            users
+                .record_login_by_workos_subject(Flow::Sso, "prof_conf_unknown", at.plus_seconds(4))
+                .await
+        ),
+        None
+    );
 }
 
 /// [`OrganizationRepository`]: creation, listing and `oldest` by creation time, one
@@ -291,12 +317,21 @@ fn session(id: &str, at: Timestamp) -> SessionRecord {
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new(format!("{id}_live")),
+            expires_at: at.plus_seconds(3600),
+        }),
+        last_rotation: None,
     }
 }
 
-/// [`SessionStore`]: a session is started once (by id), read back as stored, revoked
-/// once (the first time and reason stay; later calls answer `false`), and stamped on
-/// refresh; unknown sessions are `None` / `false` / no error.
+/// [`SessionStore`]: a session is started once (by id), read back as stored (with its
+/// live refresh token), found by its live token and by the token its last rotation
+/// consumed, revoked once (the first time and reason stay; later calls answer
+/// `false`); of twenty concurrent rotations of one live token exactly one wins, and a
+/// rotation never touches a revoked or ended session or an expired token; a session
+/// without a live token gets one installed once; unknown sessions are `None` /
+/// `false` / no error.
 pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     let at = now(clock);
     let record = session("sess_conformance_1", at);
@@ -341,18 +376,142 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         "no other session"
     );
 
-    sessions
-        .record_refresh(&other.id, at.plus_seconds(90))
-        .await
-        .expect("stamped");
-    let refreshed = find("sess_conformance_2").await.expect("exists");
+    let by_token = |hash: String| async move {
+        sessions
+            .find_by_refresh_token(&TokenHash::new(hash))
+            .await
+            .expect("answers")
+    };
     assert_eq!(
-        refreshed,
-        SessionRecord {
-            last_refreshed_at: Some(at.plus_seconds(90)),
-            ..other
-        }
+        by_token("sess_conformance_2_live".into()).await.as_ref(),
+        Some(&other)
     );
+    assert_eq!(by_token("sess_conformance_unknown_live".into()).await, None);
+
+    // A rotation of a revoked session's token changes nothing.
+    let successor = |hash: &str| LiveRefreshToken {
+        hash: TokenHash::new(hash),
+        expires_at: at.plus_seconds(7200),
+    };
+    assert_eq!(
+        sessions
+            .rotate(
+                &TokenHash::new("sess_conformance_1_live"),
+                successor("refused"),
+                first.plus_seconds(1),
+                "sealed".into()
+            )
+            .await
+            .expect("answers"),
+        None
+    );
+
+    // Twenty presentations of one live token at once: exactly one rotation.
+    let presented = TokenHash::new("sess_conformance_2_live");
+    let outcomes = join_all((0..20_i64).map(|i| {
+        let presented = presented.clone();
+        async move {
+            let rotated = sessions
+                .rotate(
+                    &presented,
+                    successor(&format!("successor_{i}")),
+                    at.plus_seconds(i + 1),
+                    format!("sealed-{i}"),
+                )
+                .await
+                .expect("rotate answers");
+            (i, rotated)
+        }
+    }))
+    .await;
+    let winners: Vec<(i64, SessionRecord)> = outcomes
+        .into_iter()
+        .filter_map(|(i, rotated)| rotated.map(|s| (i, s)))
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    let (winner, rotated) = winners.into_iter().next().expect("one winner");
+    let expected = SessionRecord {
+        refresh_token: Some(successor(&format!("successor_{winner}"))),
+        last_rotation: Some(Rotation {
+            hash: presented.clone(),
+            expires_at: at.plus_seconds(3600),
+            used_at: at.plus_seconds(winner + 1),
+            sealed_successor: format!("sealed-{winner}"),
+        }),
+        last_refreshed_at: Some(at.plus_seconds(winner + 1)),
+        ..other.clone()
+    };
+    assert_eq!(rotated, expected);
+    assert_eq!(find("sess_conformance_2").await.as_ref(), Some(&expected));
+    assert_eq!(
+        by_token("sess_conformance_2_live".into()).await.as_ref(),
+        Some(&expected),
+        "found by the consumed token"
+    );
+    assert_eq!(
+        by_token(format!("successor_{winner}")).await.as_ref(),
+        Some(&expected),
+        "found by the live token"
+    );
+
+    // An expired live token, or an ended session, never rotates.
+    let short = SessionRecord {
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new("sess_conformance_3_live"),
+            expires_at: at.plus_seconds(10),
+        }),
+        ends_at: at.plus_seconds(20),
+        ..session("sess_conformance_3", at)
+    };
+    sessions.start(short.clone()).await.expect("created");
+    for late in [at.plus_seconds(10), at.plus_seconds(30)] {
+        assert_eq!(
+            sessions
+                .rotate(
+                    &TokenHash::new("sess_conformance_3_live"),
+                    successor("late"),
+                    late,
+                    "s".into()
+                )
+                .await
+                .expect("answers"),
+            None
+        );
+    }
+    assert_eq!(
+        find("sess_conformance_3").await.as_ref(),
+        Some(&short),
+        "nothing written"
+    );
+
+    // A session without a live token gets one installed, once.
+    let bare = SessionRecord {
+        refresh_token: None,
+        ..session("sess_conformance_4", at)
+    };
+    sessions.start(bare.clone()).await.expect("created");
+    assert!(
+        sessions
+            .install_refresh_token(&bare.id, successor("installed"), at.plus_seconds(5))
+            .await
+            .expect("answers")
+    );
+    assert_eq!(
+        find("sess_conformance_4").await,
+        Some(SessionRecord {
+            refresh_token: Some(successor("installed")),
+            last_refreshed_at: Some(at.plus_seconds(5)),
+            ..bare.clone()
+        })
+    );
+    assert!(
+        !sessions
+            .install_refresh_token(&bare.id, successor("second"), at.plus_seconds(6))
+            .await
+            .expect("answers"),
+        "never a second live token"
+    );
+    assert_eq!(by_token("second".into()).await, None);
 
     let unknown = SessionId::new("sess_conformance_unknown");
     assert_eq!(sessions.find(&unknown).await.expect("answers"), None);
@@ -362,7 +521,12 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
             .await
             .expect("answers")
     );
-    sessions.record_refresh(&unknown, at).await.expect("not an error");
+    assert!(
+        !sessions
+            .install_refresh_token(&unknown, successor("nowhere"), at)
+            .await
+            .expect("answers")
+    );
     assert_eq!(
         sessions.find(&unknown).await.expect("answers"),
         None,

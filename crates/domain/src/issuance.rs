@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use thiserror::Error;
 
-use crate::model::{AccessClaims, MintedRefreshToken, RefreshTokenRecord, SessionRecord, User};
-use crate::ports::{
-    OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore, TokenError, TokenIssuer,
-};
+use crate::model::{AccessClaims, LiveRefreshToken, Organization, SessionRecord, User};
+use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
 use crate::session::SessionConfig;
 use crate::values::{OrganizationId, SessionId, Timestamp};
 
@@ -67,7 +65,6 @@ impl Default for SessionLifetimes {
 pub struct SessionIssuer {
     organizations: Arc<dyn OrganizationRepository>,
     tokens: Arc<dyn TokenIssuer>,
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
     sessions: Arc<dyn SessionStore>,
     defaults: SessionConfig,
     lifetimes: SessionLifetimes,
@@ -88,7 +85,6 @@ impl SessionIssuer {
     pub fn new(
         organizations: Arc<dyn OrganizationRepository>,
         tokens: Arc<dyn TokenIssuer>,
-        refresh_tokens: Arc<dyn RefreshTokenStore>,
         sessions: Arc<dyn SessionStore>,
         defaults: SessionConfig,
         lifetimes: SessionLifetimes,
@@ -96,7 +92,6 @@ impl SessionIssuer {
         Self {
             organizations,
             tokens,
-            refresh_tokens,
             sessions,
             defaults,
             lifetimes,
@@ -118,6 +113,12 @@ impl SessionIssuer {
         started_at.plus_seconds(self.lifetimes.absolute_session_seconds)
     }
 
+    /// When a refresh token issued at `issued_at` stops being accepted, by the
+    /// refresh-token lifetime alone (a reader also checks the session's end).
+    pub fn refresh_token_lifetime_end(&self, issued_at: Timestamp) -> Timestamp {
+        issued_at.plus_seconds(self.lifetimes.refresh_token_seconds)
+    }
+
     /// The organization's policy: its stored settings over the global defaults. A
     /// missing organization, or stored values that are invalid, yield the defaults
     /// (with a warning in the log); they never fail a sign-in.
@@ -129,52 +130,57 @@ impl SessionIssuer {
             tracing::warn!(%organization_id, "the user's organization does not exist; default session policy applies");
             return Ok(self.defaults);
         };
-        let (config, warnings) = self.defaults.overlay(&org.session_settings);
+        Ok(self.policy_of(&org))
+    }
+
+    /// The policy of an organization already read: its stored settings over the
+    /// global defaults, invalid stored values ignored with a warning.
+    pub fn policy_of(&self, organization: &Organization) -> SessionConfig {
+        let (config, warnings) = self.defaults.overlay(&organization.session_settings);
         for warning in warnings {
-            tracing::warn!(%organization_id, field = %warning.field, reason = %warning.reason, "ignored a stored session setting");
+            tracing::warn!(organization_id = %organization.id, field = %warning.field, reason = %warning.reason, "ignored a stored session setting");
         }
-        Ok(config)
+        config
     }
 
     /// Starts a new session for `user` at `now`: signs its first access token, then
-    /// stores the session record once and its first refresh token (digest only).
-    /// Nothing is stored when signing fails.
-    pub async fn start_session(&self, user: User, now: Timestamp) -> Result<AuthSession, IssueError> {
+    /// stores the session record with the digest of its first refresh token, in one
+    /// write. `organization` is the user's organization when the caller has just read
+    /// it (its policy then costs no read; another organization is ignored). Nothing is
+    /// stored when signing fails.
+    pub async fn start_session(
+        &self,
+        user: User,
+        organization: Option<&Organization>,
+        now: Timestamp,
+    ) -> Result<AuthSession, IssueError> {
+        let ends_at = self.session_end(now);
+        let minted = self.tokens.mint_refresh_token();
         let session = SessionRecord {
             id: self.tokens.new_session_id(),
             user_id: user.id,
             organization_id: user.organization_id,
             started_at: now,
-            ends_at: self.session_end(now),
+            ends_at,
             revoked_at: None,
             revoked_reason: None,
             last_refreshed_at: None,
+            refresh_token: Some(LiveRefreshToken {
+                hash: minted.hash,
+                expires_at: self.refresh_token_lifetime_end(now).min(ends_at),
+            }),
+            last_rotation: None,
         };
-        let signed = self.sign(&user, &session, now).await?;
+        let organization = organization.filter(|org| org.id == user.organization_id);
+        let signed = self.sign(&user, &session, organization, now).await?;
         self.sessions.start(session.clone()).await?;
-        let minted = self.tokens.mint_refresh_token();
-        self.store_and_answer(user, &session, signed, minted, now).await
+        Ok(self.assemble(user, &session, signed, minted.token, now))
     }
 
-    /// Issues a pair in `session` at `now` around the refresh token `minted` (minted
-    /// by the caller, e.g. before a rotation), whose digest it stores after signing.
-    pub async fn issue_pair(
-        &self,
-        user: User,
-        session: &SessionRecord,
-        minted: MintedRefreshToken,
-        now: Timestamp,
-    ) -> Result<AuthSession, IssueError> {
-        let signed = self.sign(&user, session, now).await?;
-        self.store_and_answer(user, session, signed, minted, now).await
-    }
-
-    /// A fresh access token at `now` beside the refresh token `refresh_token`, issued at
-    /// `issued_at` by an earlier rotation. That rotation normally stored its digest; if
-    /// it failed between the rotation and the store (an outage), the digest is stored
-    /// now, so the answer never hands out a token the store does not know. The usual
-    /// `Duplicate` of that insert means it was there already.
-    pub async fn reissue_access(
+    /// The answer of a rotation (or of its replay within the grace window): a fresh
+    /// access token at `now` beside `refresh_token`, which was issued at `issued_at`
+    /// and is already stored. Writes nothing.
+    pub async fn answer(
         &self,
         user: User,
         session: &SessionRecord,
@@ -182,79 +188,43 @@ impl SessionIssuer {
         issued_at: Timestamp,
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
-        let (session_config, access_token, access_token_expires_at) = self.sign(&user, session, now).await?;
-        let refresh_token_expires_at = self.refresh_token_expiry(session, issued_at);
-        let stored = self
-            .refresh_tokens
-            .save(RefreshTokenRecord {
-                hash: self.tokens.hash_refresh_token(refresh_token.expose_secret()),
-                session_id: session.id.clone(),
-                expires_at: refresh_token_expires_at,
-                used_at: None,
-                sealed_successor: None,
-                legacy: None,
-            })
-            .await;
-        match stored {
-            Ok(()) => {
-                tracing::warn!(session_id = %session.id, "stored the successor an interrupted rotation had not")
-            }
-            Err(RepositoryError::Duplicate) => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(AuthSession {
-            access_token,
-            access_token_expires_at,
-            refresh_token,
-            refresh_token_expires_at,
-            session_id: session.id.clone(),
-            session_config,
-            user,
-        })
+        let signed = self.sign(&user, session, None, now).await?;
+        Ok(self.assemble(user, session, signed, refresh_token, issued_at))
     }
 
-    /// Stores the digest of `minted` and answers the pair.
-    async fn store_and_answer(
+    fn assemble(
         &self,
         user: User,
         session: &SessionRecord,
         (session_config, access_token, access_token_expires_at): Signed,
-        minted: MintedRefreshToken,
-        now: Timestamp,
-    ) -> Result<AuthSession, IssueError> {
-        let refresh_token_expires_at = self.refresh_token_expiry(session, now);
-        self.refresh_tokens
-            .save(RefreshTokenRecord {
-                hash: minted.hash,
-                session_id: session.id.clone(),
-                expires_at: refresh_token_expires_at,
-                used_at: None,
-                sealed_successor: None,
-                legacy: None,
-            })
-            .await?;
-        Ok(AuthSession {
+        refresh_token: SecretString,
+        issued_at: Timestamp,
+    ) -> AuthSession {
+        AuthSession {
             access_token,
             access_token_expires_at,
-            refresh_token: minted.token,
-            refresh_token_expires_at,
+            refresh_token,
+            // Never after the session.
+            refresh_token_expires_at: self.refresh_token_lifetime_end(issued_at).min(session.ends_at),
             session_id: session.id.clone(),
             session_config,
             user,
-        })
+        }
     }
 
-    /// When a refresh token of `session` issued at `issued_at` expires: never after
-    /// the session.
-    fn refresh_token_expiry(&self, session: &SessionRecord, issued_at: Timestamp) -> Timestamp {
-        issued_at
-            .plus_seconds(self.lifetimes.refresh_token_seconds)
-            .min(session.ends_at)
-    }
-
-    /// Resolves the policy and signs the access token of an answer.
-    async fn sign(&self, user: &User, session: &SessionRecord, now: Timestamp) -> Result<Signed, IssueError> {
-        let session_config = self.resolve_policy(user.organization_id).await?;
+    /// Resolves the policy (from `organization` when given) and signs the access
+    /// token of an answer.
+    async fn sign(
+        &self,
+        user: &User,
+        session: &SessionRecord,
+        organization: Option<&Organization>,
+        now: Timestamp,
+    ) -> Result<Signed, IssueError> {
+        let session_config = match organization {
+            Some(organization) => self.policy_of(organization),
+            None => self.resolve_policy(user.organization_id).await?,
+        };
         // Neither token outlives its session.
         let access_token_expires_at = now
             .plus_seconds(session_config.token_lifetime_seconds())

@@ -55,9 +55,9 @@ pub use failure::Failure;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
 pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
 pub use model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LoginStateRecord,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LiveRefreshToken, LoginStateRecord,
     MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization, RefreshTokenRecord,
-    RevokedReason, SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
+    RevokedReason, Rotation, SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
@@ -68,7 +68,7 @@ pub use ports::{
     MockClock, MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
-pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioner, ProvisioningPolicy};
+pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy};
 pub use services::{Policies, Ports, Services};
 pub use session::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,

@@ -387,11 +387,14 @@ impl CompleteLogin {
         // A new user joins the organization the callback names, else the one the login
         // was started for.
         let requested_organization = input.organization_id.or(from_state.organization_hint);
-        let user = self
+        let provisioned = self
             .provisioner
-            .find_or_create_at(&identity, requested_organization.as_deref(), now)
+            .provision(&identity, requested_organization.as_deref(), now)
             .await?;
-        let session = self.issuer.start_session(user, now).await?;
+        let session = self
+            .issuer
+            .start_session(provisioned.user, provisioned.organization.as_ref(), now)
+            .await?;
         tracing::info!(
             user_id = %session.user.id,
             flow = identity.flow.as_str(),

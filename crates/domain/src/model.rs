@@ -285,6 +285,37 @@ pub struct SessionRecord {
     pub revoked_reason: Option<RevokedReason>,
     /// The last rotation of one of its refresh tokens.
     pub last_refreshed_at: Option<Timestamp>,
+    /// Its live refresh token (digest only): stored with the session, so that a login
+    /// writes one record and a rotation is one compare-and-set on it. `None` for a
+    /// session whose live token is still a record of its own (written before live
+    /// tokens moved into sessions), and for a session adopted from the earlier shape.
+    pub refresh_token: Option<LiveRefreshToken>,
+    /// The last rotation: the token it consumed and the successor it handed out,
+    /// sealed, for a replay within the grace window. `None` before the first rotation.
+    pub last_rotation: Option<Rotation>,
+}
+
+/// The live refresh token of a session: its digest and when it stops being accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRefreshToken {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// When it stops being accepted (a reader also checks the session's end).
+    pub expires_at: Timestamp,
+}
+
+/// A rotation of a session's refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// SHA-256 of the token the rotation consumed.
+    pub hash: TokenHash,
+    /// When that token would have expired.
+    pub expires_at: Timestamp,
+    /// When it was consumed.
+    pub used_at: Timestamp,
+    /// The successor handed out, sealed under a key derived from the consumed token
+    /// (see [`crate::TokenIssuer::seal_successor`]).
+    pub sealed_successor: String,
 }
 
 /// The claims of an access token whose signature, issuer and audience checked out.

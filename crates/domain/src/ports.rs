@@ -7,9 +7,9 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LoginStateRecord, MintedRefreshToken,
-    NewOrganization, NewUser, Organization, RefreshTokenRecord, RevokedReason, SessionRecord, StepRequired,
-    User, VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
+    MintedRefreshToken, NewOrganization, NewUser, Organization, RefreshTokenRecord, RevokedReason,
+    SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
 use crate::values::{Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId};
@@ -64,6 +64,17 @@ pub trait UserRepository: Send + Sync {
         &self,
         id: UserId,
         link: Option<WorkosLink>,
+        at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError>;
+
+    /// A returning user's sign-in in one write: stamps `lastLoginAt` and `updatedAt` on
+    /// the user carrying this WorkOS id for `flow`, if they may sign in, and returns them
+    /// as updated. `None`, having written nothing, when no user carries the id or that
+    /// user's login is disabled.
+    async fn record_login_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError>;
 }
@@ -137,8 +148,36 @@ pub trait SessionStore: Send + Sync {
         reason: RevokedReason,
     ) -> Result<bool, RepositoryError>;
 
-    /// Stamps `lastRefreshedAt`; nothing else changes. An unknown session is not an error.
-    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError>;
+    /// The session whose live refresh token, or the token its last rotation consumed,
+    /// has this digest; `None` if none has.
+    async fn find_by_refresh_token(&self, hash: &TokenHash)
+    -> Result<Option<SessionRecord>, RepositoryError>;
+
+    /// Rotation, in one atomic compare-and-set: if a session's live refresh token has
+    /// the digest `presented` and has not expired at `at`, and the session is neither
+    /// revoked nor past its end at `at`, its live token becomes `successor`, its last
+    /// rotation records `presented` (with its expiry), `at` and `sealed_successor`, and
+    /// `lastRefreshedAt` becomes `at`. Returns the session as updated; `None`, having
+    /// written nothing, otherwise. Of concurrent callers for one digest exactly one
+    /// gets the session.
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: LiveRefreshToken,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<Option<SessionRecord>, RepositoryError>;
+
+    /// Gives a session that has no live refresh token (one whose live token was a
+    /// record of its own, which a rotation there just consumed) the live token
+    /// `token`, and stamps `lastRefreshedAt`. Returns whether it did; `false`, having
+    /// written nothing, for an unknown session or one that has a live token.
+    async fn install_refresh_token(
+        &self,
+        id: &SessionId,
+        token: LiveRefreshToken,
+        at: Timestamp,
+    ) -> Result<bool, RepositoryError>;
 }
 
 /// Stored refresh tokens (digests and rotation state only).

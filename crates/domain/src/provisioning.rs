@@ -122,6 +122,17 @@ impl NormalizedIdentity {
     }
 }
 
+/// The user a login signs in as.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Provisioned {
+    /// The user, found or created.
+    pub user: User,
+    /// The user's organization when it was read on the way (a new user's), so that
+    /// its session policy costs no second read; `None` otherwise.
+    pub organization: Option<Organization>,
+}
+
 /// An existing user an identity reaches, and whether the identity's WorkOS id is
 /// still to be recorded on them.
 struct Reached {
@@ -190,13 +201,54 @@ impl Provisioner {
         requested_organization: Option<&str>,
         now: Timestamp,
     ) -> Result<User, ProvisionError> {
+        Ok(self.provision(identity, requested_organization, now).await?.user)
+    }
+
+    /// [`Provisioner::find_or_create_at`], also answering the organization a new user
+    /// joined (already read, so its session policy costs no second read).
+    ///
+    /// In as few store round trips as the rules allow: a returning user (one who
+    /// carries the identity's WorkOS id and may sign in) is found and stamped in one
+    /// write. Anyone else is taken for a new person first: the organization is chosen
+    /// and the user inserted, and the unique address and WorkOS id of the store turn
+    /// a person who exists after all (to link, to refuse, disabled, or created by a
+    /// concurrent login) into a `Duplicate` that writes nothing; the matching rule then
+    /// decides, exactly as if it had run first. When no organization can be chosen,
+    /// the matching rule decides too, so an existing person is never refused for the
+    /// organization rules of new users.
+    pub async fn provision(
+        &self,
+        identity: &IdpIdentity,
+        requested_organization: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Provisioned, ProvisionError> {
         let identity = NormalizedIdentity::from_idp(identity)?;
-        if let Some(reached) = self.find_existing(&identity).await? {
-            return self.sign_in_existing(reached, &identity, now).await;
+        if let Some(user) = self
+            .users
+            .record_login_by_workos_subject(identity.link.flow, &identity.link.subject, now)
+            .await?
+        {
+            return Ok(Provisioned {
+                user,
+                organization: None,
+            });
         }
-        let organization = self
+        let organization = match self
             .choose_organization(identity.workos_organization().as_ref(), requested_organization)
-            .await?;
+            .await
+        {
+            Ok(organization) => organization,
+            Err(refusal) => {
+                // Perhaps not a new person: an existing one is matched, not placed.
+                return match self.find_existing(&identity).await? {
+                    Some(reached) => Ok(Provisioned {
+                        user: self.sign_in_existing(reached, &identity, now).await?,
+                        organization: None,
+                    }),
+                    None => Err(refusal),
+                };
+            }
+        };
         let new_user = NewUser {
             email: identity.email.clone(),
             full_name: identity.full_name.clone(),
@@ -209,16 +261,23 @@ impl Provisioner {
         match self.users.insert(new_user).await {
             Ok(user) => {
                 tracing::info!(user_id = %user.id, organization_id = %user.organization_id, "provisioned a new user");
-                Ok(user)
+                Ok(Provisioned {
+                    user,
+                    organization: Some(organization),
+                })
             }
             Err(RepositoryError::Duplicate) => {
-                // Another login won the race for this address or WorkOS id: match again.
-                let winner = self.find_existing(&identity).await?.ok_or_else(|| {
+                // The address or the WorkOS id is taken: a person who exists (or
+                // another login won the race for them). Match.
+                let reached = self.find_existing(&identity).await?.ok_or_else(|| {
                     RepositoryError::Unexpected(
                         "insert reported a duplicate but no user matches the identity".into(),
                     )
                 })?;
-                self.sign_in_existing(winner, &identity, now).await
+                Ok(Provisioned {
+                    user: self.sign_in_existing(reached, &identity, now).await?,
+                    organization: None,
+                })
             }
             Err(e) => Err(e.into()),
         }

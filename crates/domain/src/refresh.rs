@@ -1,15 +1,16 @@
 //! After login: renewing a session with refresh-token rotation ([`RefreshSession`])
 //! and ending it ([`Logout`]).
 //!
-//! A session is a record of its own ([`SessionRecord`], [`SessionStore`]); refresh
-//! tokens only carry rotation state.
+//! A session is a record of its own ([`SessionRecord`], [`SessionStore`]) that holds
+//! the digest of its one live refresh token; consumed tokens are kept as records of
+//! their own ([`RefreshTokenStore`]) only to recognise them when presented again.
 //!
 //! Rotation: every refresh token is good for one exchange. The exchange mints the
-//! successor first, then marks the presented token used and stores the successor,
-//! sealed under a key derived from the presented token, in one atomic compare-and-set
-//! (of concurrent exchanges exactly one wins), and issues the pair in the same session
-//! with the organization's session policy resolved afresh. A session has at most one
-//! live refresh token.
+//! successor first, then, in one atomic compare-and-set on the session, makes it the
+//! live token and records the consumed one with the successor sealed under a key
+//! derived from it (of concurrent exchanges exactly one wins), and issues the pair in
+//! the same session with the organization's session policy resolved afresh. A session
+//! has at most one live refresh token.
 //!
 //! Reuse: a used token presented again within the grace window ([`RefreshPolicy`],
 //! e.g. two browser tabs refreshing at once) gets the very successor the rotation
@@ -24,7 +25,7 @@ use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::issuance::{AuthSession, SessionIssuer};
-use crate::model::{RefreshTokenRecord, RevokedReason, SessionRecord, User};
+use crate::model::{LiveRefreshToken, RefreshTokenRecord, RevokedReason, SessionRecord, User};
 use crate::ports::{
     AccessTokenVerifier, Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository,
 };
@@ -104,6 +105,8 @@ async fn session_of(
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
+        refresh_token: None,
+        last_rotation: None,
     };
     match sessions.start(adopted.clone()).await {
         Ok(()) => {
@@ -169,91 +172,174 @@ impl RefreshSession {
     /// session, with the user's current role and organization and the organization's
     /// current session policy.
     ///
-    /// Checks, in order: the token is known ([`RefreshError::Invalid`]), its session
-    /// exists and is not revoked ([`RefreshError::Revoked`]) nor past its absolute
-    /// lifetime ([`RefreshError::SessionExpired`]), the token has not expired
-    /// ([`RefreshError::Expired`]), the user still exists and may sign in
-    /// ([`RefreshError::LoginDisabled`]; the token is not consumed), and the token is
-    /// unused, or used within the grace window (then the answer carries the same
-    /// successor as the first exchange), else [`RefreshError::Reused`], which revokes
-    /// the session.
+    /// The common case is one compare-and-set on the session: its live token is
+    /// `presented`, unexpired, and the session is neither revoked nor ended; the
+    /// successor becomes the live token. Then the consumed token is recorded (so that
+    /// it is recognised when presented again later) and the user is read: a user who
+    /// is gone is [`RefreshError::Invalid`], a disabled one
+    /// [`RefreshError::LoginDisabled`].
+    ///
+    /// Otherwise the token is classified: unknown ([`RefreshError::Invalid`]), its
+    /// session revoked ([`RefreshError::Revoked`]) or past its absolute lifetime
+    /// ([`RefreshError::SessionExpired`]), the token expired ([`RefreshError::Expired`]),
+    /// or used: within the grace window the answer carries the same successor as the
+    /// first exchange, after it [`RefreshError::Reused`], which revokes the session.
+    /// A live token of a session that does not hold its live token yet (written before
+    /// live tokens moved into sessions) is rotated where it is, and its successor moves
+    /// into the session.
     pub async fn refresh(&self, presented: &SecretString) -> Result<AuthSession, RefreshError> {
         let token = presented.expose_secret();
         if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
             return Err(RefreshError::Invalid);
         }
         let hash = self.tokens.hash_refresh_token(token);
+        let now = self.clock.now();
+        let successor = self.tokens.mint_refresh_token();
+        let sealed = self.tokens.seal_successor(token, &successor.token);
+        let live = LiveRefreshToken {
+            hash: successor.hash,
+            expires_at: self.issuer.refresh_token_lifetime_end(now),
+        };
+        if let Some(session) = self
+            .sessions
+            .rotate(&hash, live.clone(), now, sealed.clone())
+            .await?
+        {
+            self.record_used(&session).await?;
+            let user = self.active_user(&session).await?;
+            let answer = self
+                .issuer
+                .answer(user, &session, successor.token, now, now)
+                .await?;
+            tracing::info!(user_id = %answer.user.id, session_id = %session.id, "session refreshed");
+            return Ok(answer);
+        }
+        if let Some(session) = self.sessions.find_by_refresh_token(&hash).await? {
+            check_session(&session, now)?;
+            return match session.last_rotation.clone() {
+                // Rotated a moment ago by another request (two tabs), or earlier.
+                Some(rotation) if rotation.hash == hash => {
+                    let answer = self
+                        .replay(
+                            token,
+                            rotation.used_at,
+                            Some(&rotation.sealed_successor),
+                            &session,
+                            now,
+                        )
+                        .await?;
+                    // In case the rotation could not record the consumed token.
+                    self.record_used(&session).await?;
+                    Ok(answer)
+                }
+                // The live token, refused by the rotation: it has expired.
+                _ => Err(RefreshError::Expired),
+            };
+        }
         let record = self
             .refresh_tokens
             .find_by_hash(&hash)
             .await?
             .ok_or(RefreshError::Invalid)?;
-        let now = self.clock.now();
         if record.legacy.as_ref().is_some_and(|l| l.revoked_at.is_some()) {
             return Err(RefreshError::Revoked);
         }
         let session = session_of(self.sessions.as_ref(), self.users.as_ref(), &self.issuer, &record)
             .await?
             .ok_or(RefreshError::Invalid)?;
-        if session.revoked_at.is_some() {
-            return Err(RefreshError::Revoked);
-        }
-        if now >= session.ends_at {
-            return Err(RefreshError::SessionExpired);
-        }
+        check_session(&session, now)?;
         if now >= record.expires_at {
             return Err(RefreshError::Expired);
         }
-        if record.used_at.is_some() {
-            return self.replay(token, record, &session, None, now).await;
+        if let Some(used_at) = record.used_at {
+            return self
+                .replay(token, used_at, record.sealed_successor.as_deref(), &session, now)
+                .await;
         }
+        // A live token of the earlier shape: rotated where it is; its successor
+        // becomes the session's live token.
         let user = self.active_user(&session).await?;
-        let successor = self.tokens.mint_refresh_token();
-        let sealed = self.tokens.seal_successor(token, &successor.token);
         if !self.refresh_tokens.rotate(&hash, now, sealed).await? {
-            // Another request rotated this token a moment ago (two tabs at once): it
-            // gets the successor that request recorded.
+            // Another request rotated this token a moment ago: it gets that successor.
             let current = self
                 .refresh_tokens
                 .find_by_hash(&hash)
                 .await?
                 .ok_or(RefreshError::Invalid)?;
-            return self.replay(token, current, &session, Some(user), now).await;
+            return self
+                .replay(
+                    token,
+                    current.used_at.unwrap_or(now),
+                    current.sealed_successor.as_deref(),
+                    &session,
+                    now,
+                )
+                .await;
         }
-        let answer = self.issuer.issue_pair(user, &session, successor, now).await?;
-        self.sessions.record_refresh(&session.id, now).await?;
-        tracing::info!(user_id = %answer.user.id, session_id = %session.id, "session refreshed");
+        let live = LiveRefreshToken {
+            expires_at: live.expires_at.min(session.ends_at),
+            ..live
+        };
+        if !self
+            .sessions
+            .install_refresh_token(&session.id, live, now)
+            .await?
+        {
+            return Err(Failure::Internal(format!(
+                "session {} already holds a live refresh token beside a record of its own",
+                session.id
+            ))
+            .into());
+        }
+        let answer = self
+            .issuer
+            .answer(user, &session, successor.token, now, now)
+            .await?;
+        tracing::info!(user_id = %answer.user.id, session_id = %session.id, "session refreshed; its live token moved into the session");
         Ok(answer)
     }
 
-    /// A used token presented again: within the grace window of its rotation, the
-    /// successor that rotation recorded (and a fresh access token); after it, or with
-    /// no successor to give, the session is revoked and the answer is
-    /// [`RefreshError::Reused`]. `user` is the session's user when already read.
+    /// Records the token the session's last rotation consumed, so that presenting it
+    /// again after the grace window is recognised as a reuse. Idempotent.
+    async fn record_used(&self, session: &SessionRecord) -> Result<(), RefreshError> {
+        let Some(rotation) = &session.last_rotation else {
+            return Ok(());
+        };
+        let saved = self
+            .refresh_tokens
+            .save(RefreshTokenRecord {
+                hash: rotation.hash.clone(),
+                session_id: session.id.clone(),
+                expires_at: rotation.expires_at,
+                used_at: Some(rotation.used_at),
+                sealed_successor: Some(rotation.sealed_successor.clone()),
+                legacy: None,
+            })
+            .await;
+        match saved {
+            Ok(()) | Err(RepositoryError::Duplicate) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A used token presented again: within the grace window of its rotation (at
+    /// `used_at`), the successor that rotation recorded (and a fresh access token);
+    /// after it, or with no successor to give, the session is revoked and the answer
+    /// is [`RefreshError::Reused`].
     async fn replay(
         &self,
         presented: &str,
-        record: RefreshTokenRecord,
+        used_at: Timestamp,
+        sealed_successor: Option<&str>,
         session: &SessionRecord,
-        user: Option<User>,
         now: Timestamp,
     ) -> Result<AuthSession, RefreshError> {
-        let used_at = record.used_at.unwrap_or(now);
-        let successor = record
-            .sealed_successor
-            .as_deref()
-            .and_then(|sealed| self.tokens.open_successor(presented, sealed));
+        let successor = sealed_successor.and_then(|sealed| self.tokens.open_successor(presented, sealed));
         match successor {
             Some(successor) if now < used_at.plus_seconds(self.policy.reuse_grace_seconds) => {
                 tracing::debug!(session_id = %session.id, "used refresh token presented within the grace window");
-                let user = match user {
-                    Some(user) => user,
-                    None => self.active_user(session).await?,
-                };
-                Ok(self
-                    .issuer
-                    .reissue_access(user, session, successor, used_at, now)
-                    .await?)
+                let user = self.active_user(session).await?;
+                Ok(self.issuer.answer(user, session, successor, used_at, now).await?)
             }
             _ => {
                 let revoked = self
@@ -282,6 +368,17 @@ impl RefreshSession {
         }
         Ok(user)
     }
+}
+
+/// A session that may still be renewed at `now`: not revoked, not past its end.
+fn check_session(session: &SessionRecord, now: Timestamp) -> Result<(), RefreshError> {
+    if session.revoked_at.is_some() {
+        return Err(RefreshError::Revoked);
+    }
+    if now >= session.ends_at {
+        return Err(RefreshError::SessionExpired);
+    }
+    Ok(())
 }
 
 /// What identifies the session to end.
@@ -362,14 +459,25 @@ impl Logout {
                     None
                 } else {
                     let hash = self.tokens.hash_refresh_token(token);
-                    match self.refresh_tokens.find_by_hash(&hash).await? {
-                        // A live token of the earlier shape: its session becomes a record first.
-                        Some(record) if record.legacy.as_ref().is_some_and(|l| l.revoked_at.is_none()) => {
-                            session_of(self.sessions.as_ref(), self.users.as_ref(), &self.issuer, &record)
+                    if let Some(session) = self.sessions.find_by_refresh_token(&hash).await? {
+                        Some(session.id)
+                    } else {
+                        match self.refresh_tokens.find_by_hash(&hash).await? {
+                            // A live token of the earlier shape: its session becomes a record first.
+                            Some(record)
+                                if record.legacy.as_ref().is_some_and(|l| l.revoked_at.is_none()) =>
+                            {
+                                session_of(
+                                    self.sessions.as_ref(),
+                                    self.users.as_ref(),
+                                    &self.issuer,
+                                    &record,
+                                )
                                 .await?;
-                            Some(record.session_id)
+                                Some(record.session_id)
+                            }
+                            found => found.map(|record| record.session_id),
                         }
-                        found => found.map(|record| record.session_id),
                     }
                 }
             }

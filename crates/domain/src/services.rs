@@ -165,7 +165,6 @@ impl Services {
         let issuer = SessionIssuer::new(
             organizations.clone(),
             tokens.clone(),
-            refresh_tokens.clone(),
             sessions.clone(),
             policies.session_defaults,
             policies.lifetimes,

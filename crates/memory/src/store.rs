@@ -10,7 +10,8 @@ use tether_domain::{
     WorkosLink, WorkosOrganizationId,
 };
 use tether_domain::{
-    RevokedReason, SessionId, SessionRecord, SessionStore, StoredSessionSettings, TokenHash,
+    LiveRefreshToken, RevokedReason, Rotation, SessionId, SessionRecord, SessionStore, StoredSessionSettings,
+    TokenHash,
 };
 
 #[derive(Debug, Default)]
@@ -187,6 +188,20 @@ impl UserRepository for InMemoryStore {
             set_subject(user, &link);
         }
         Ok(Some(user.clone()))
+    }
+
+    async fn record_login_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+        _at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError> {
+        Ok(self
+            .lock()
+            .users
+            .iter()
+            .find(|u| subject_matches(u, flow, subject) && !u.login_disabled)
+            .cloned())
     }
 }
 
@@ -365,11 +380,69 @@ impl SessionStore for InMemoryStore {
         }
     }
 
-    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError> {
-        if let Some(session) = self.lock().sessions.iter_mut().find(|s| &s.id == id) {
-            session.last_refreshed_at = Some(at);
+    async fn find_by_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .find(|s| {
+                s.refresh_token.as_ref().is_some_and(|t| &t.hash == hash)
+                    || s.last_rotation.as_ref().is_some_and(|r| &r.hash == hash)
+            })
+            .cloned())
+    }
+
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: LiveRefreshToken,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        // Check and set under one lock: the compare-and-set the port requires.
+        let mut state = self.lock();
+        let Some(session) = state.sessions.iter_mut().find(|s| {
+            s.revoked_at.is_none()
+                && at < s.ends_at
+                && s.refresh_token
+                    .as_ref()
+                    .is_some_and(|t| &t.hash == presented && at < t.expires_at)
+        }) else {
+            return Ok(None);
+        };
+        let consumed = session.refresh_token.replace(successor);
+        session.last_rotation = consumed.map(|token| Rotation {
+            hash: token.hash,
+            expires_at: token.expires_at,
+            used_at: at,
+            sealed_successor,
+        });
+        session.last_refreshed_at = Some(at);
+        Ok(Some(session.clone()))
+    }
+
+    async fn install_refresh_token(
+        &self,
+        id: &SessionId,
+        token: LiveRefreshToken,
+        at: Timestamp,
+    ) -> Result<bool, RepositoryError> {
+        let mut state = self.lock();
+        match state
+            .sessions
+            .iter_mut()
+            .find(|s| &s.id == id && s.refresh_token.is_none())
+        {
+            Some(session) => {
+                session.refresh_token = Some(token);
+                session.last_refreshed_at = Some(at);
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        Ok(())
     }
 }
 

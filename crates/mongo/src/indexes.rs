@@ -33,7 +33,8 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .build(),
         string_unique(crate::organizations::WORKOS_ORGANIZATION_ID),
     ];
-    // Tokens are found by digest only; sessions by `_id`.
+    // Tokens are found by digest only; sessions by `_id` or by the digest of their
+    // live token or of the token their last rotation consumed.
     let refresh_tokens = vec![unique("tokenHash"), expires_at_ttl()];
     let (_, max_access_hours) = SessionConfig::TOKEN_EXPIRY_HOURS;
     let sessions = vec![
@@ -43,6 +44,15 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
                 IndexOptions::builder()
                     .name("endsAt_ttl".to_owned())
                     .expire_after(Duration::from_secs(u64::from(max_access_hours) * 3600))
+                    .build(),
+            )
+            .build(),
+        string_unique(crate::sessions::TOKEN_HASH),
+        IndexModel::builder()
+            .keys(doc! { crate::sessions::ROTATED_TOKEN_HASH: 1 })
+            .options(
+                IndexOptions::builder()
+                    .name(format!("{}_1", crate::sessions::ROTATED_TOKEN_HASH))
                     .build(),
             )
             .build(),

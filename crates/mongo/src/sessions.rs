@@ -1,14 +1,20 @@
 //! The `sessions` collection: [`SessionStore`]. One document per login session, keyed
 //! by the session id (`_id`, the `sid` of its tokens): `userId`, `organizationId`,
-//! `startedAt`, `endsAt`, `revokedAt`, `revokedReason`, `lastRefreshedAt`. The
-//! `endsAt_ttl` index removes a session once its end plus the longest access-token
-//! life has passed, so that a revocation outlives every token of the session.
+//! `startedAt`, `endsAt`, `revokedAt`, `revokedReason`, `lastRefreshedAt`, and the
+//! digest of its live refresh token (`tokenHash`, unique, with `tokenExpiresAt`) and of
+//! the token its last rotation consumed (`rotatedTokenHash`, `rotatedTokenExpiresAt`,
+//! `rotatedAt`, `sealedSuccessor`). A login is one `insert_one`, a rotation one
+//! `find_one_and_update`. The `endsAt_ttl` index removes a session once its end plus
+//! the longest access-token life has passed, so that a revocation outlives every
+//! token of the session.
 
 use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, DateTime, Document, doc};
+use mongodb::options::ReturnDocument;
 use tether_domain::{
-    OrganizationId, RepositoryError, RevokedReason, SessionId, SessionRecord, SessionStore, Timestamp, UserId,
+    LiveRefreshToken, OrganizationId, RepositoryError, RevokedReason, Rotation, SessionId, SessionRecord,
+    SessionStore, Timestamp, TokenHash, UserId,
 };
 
 use crate::error::map_driver_error;
@@ -23,6 +29,14 @@ pub(crate) const ENDS_AT: &str = "endsAt";
 const REVOKED_AT: &str = "revokedAt";
 const REVOKED_REASON: &str = "revokedReason";
 const LAST_REFRESHED_AT: &str = "lastRefreshedAt";
+/// `tokenHash`: digest of the live refresh token (unique among strings).
+pub(crate) const TOKEN_HASH: &str = "tokenHash";
+const TOKEN_EXPIRES_AT: &str = "tokenExpiresAt";
+/// `rotatedTokenHash`: digest of the token the last rotation consumed.
+pub(crate) const ROTATED_TOKEN_HASH: &str = "rotatedTokenHash";
+const ROTATED_TOKEN_EXPIRES_AT: &str = "rotatedTokenExpiresAt";
+const ROTATED_AT: &str = "rotatedAt";
+const SEALED_SUCCESSOR: &str = "sealedSuccessor";
 
 impl MongoStore {
     fn sessions(&self) -> Collection<Document> {
@@ -154,18 +168,29 @@ impl SessionStore for MongoStore {
     /// [`RepositoryError::Duplicate`].
     async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError> {
         let optional = |at: Option<Timestamp>| at.map_or(Bson::Null, |at| Bson::DateTime(bson_date(at)));
-        let sessions = self.sessions();
-        let insert = sessions.insert_one(doc! {
-                "_id": session.id.as_str(),
-                USER_ID: object_id(session.user_id.bytes()),
-                ORGANIZATION_ID: object_id(session.organization_id.bytes()),
-                STARTED_AT: bson_date(session.started_at),
-                ENDS_AT: bson_date(session.ends_at),
-                REVOKED_AT: optional(session.revoked_at),
-                REVOKED_REASON: session.revoked_reason.map_or(Bson::Null, |r| Bson::String(r.as_str().to_owned())),
-                LAST_REFRESHED_AT: optional(session.last_refreshed_at),
-            });
-        self.run("sessions.insert_one", insert).await.map(|_| ())
+        let mut document = doc! {
+            "_id": session.id.as_str(),
+            USER_ID: object_id(session.user_id.bytes()),
+            ORGANIZATION_ID: object_id(session.organization_id.bytes()),
+            STARTED_AT: bson_date(session.started_at),
+            ENDS_AT: bson_date(session.ends_at),
+            REVOKED_AT: optional(session.revoked_at),
+            REVOKED_REASON: session.revoked_reason.map_or(Bson::Null, |r| Bson::String(r.as_str().to_owned())),
+            LAST_REFRESHED_AT: optional(session.last_refreshed_at),
+        };
+        if let Some(token) = &session.refresh_token {
+            document.insert(TOKEN_HASH, token.hash.as_str());
+            document.insert(TOKEN_EXPIRES_AT, bson_date(token.expires_at));
+        }
+        if let Some(rotation) = &session.last_rotation {
+            document.insert(ROTATED_TOKEN_HASH, rotation.hash.as_str());
+            document.insert(ROTATED_TOKEN_EXPIRES_AT, bson_date(rotation.expires_at));
+            document.insert(ROTATED_AT, bson_date(rotation.used_at));
+            document.insert(SEALED_SUCCESSOR, rotation.sealed_successor.as_str());
+        }
+        self.run("sessions.insert_one", self.sessions().insert_one(document))
+            .await
+            .map(|_| ())
     }
 
     async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
@@ -195,13 +220,80 @@ impl SessionStore for MongoStore {
             .map(|result| result.modified_count == 1)
     }
 
-    async fn record_refresh(&self, id: &SessionId, at: Timestamp) -> Result<(), RepositoryError> {
+    /// One `find_one({$or: [{tokenHash}, {rotatedTokenHash}]})`.
+    async fn find_by_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        self.run(
+            "sessions.find_one",
+            self.sessions().find_one(doc! {
+                "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
+            }),
+        )
+        .await?
+        .map(|d| session_from_document(&d))
+        .transpose()
+    }
+
+    /// One `find_one_and_update` whose filter holds the whole check (the live digest,
+    /// its expiry, not revoked, not ended) and whose update, one `$set` stage of a
+    /// pipeline, moves the live token's digest and expiry to `rotatedToken*` while it
+    /// writes the successor's: a single-document update is atomic, so of concurrent
+    /// callers exactly one matches.
+    async fn rotate(
+        &self,
+        presented: &TokenHash,
+        successor: LiveRefreshToken,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        let at = bson_date(at);
+        let sessions = self.sessions();
+        let update = sessions
+            .find_one_and_update(
+                doc! {
+                    TOKEN_HASH: presented.as_str(),
+                    TOKEN_EXPIRES_AT: { "$gt": at },
+                    REVOKED_AT: Bson::Null,
+                    ENDS_AT: { "$gt": at },
+                },
+                vec![doc! { "$set": {
+                    ROTATED_TOKEN_HASH: format!("${TOKEN_HASH}"),
+                    ROTATED_TOKEN_EXPIRES_AT: format!("${TOKEN_EXPIRES_AT}"),
+                    ROTATED_AT: at,
+                    SEALED_SUCCESSOR: { "$literal": sealed_successor },
+                    TOKEN_HASH: { "$literal": successor.hash.as_str() },
+                    TOKEN_EXPIRES_AT: bson_date(successor.expires_at),
+                    LAST_REFRESHED_AT: at,
+                } }],
+            )
+            .return_document(ReturnDocument::After);
+        self.run("sessions.rotate", update)
+            .await?
+            .map(|d| session_from_document(&d))
+            .transpose()
+    }
+
+    /// One `update_one({_id, tokenHash: null}, {$set: {tokenHash, tokenExpiresAt, lastRefreshedAt}})`.
+    async fn install_refresh_token(
+        &self,
+        id: &SessionId,
+        token: LiveRefreshToken,
+        at: Timestamp,
+    ) -> Result<bool, RepositoryError> {
         let sessions = self.sessions();
         let update = sessions.update_one(
-            doc! { "_id": id.as_str() },
-            doc! { "$set": { LAST_REFRESHED_AT: bson_date(at) } },
+            doc! { "_id": id.as_str(), TOKEN_HASH: Bson::Null },
+            doc! { "$set": {
+                TOKEN_HASH: token.hash.as_str(),
+                TOKEN_EXPIRES_AT: bson_date(token.expires_at),
+                LAST_REFRESHED_AT: bson_date(at),
+            } },
         );
-        self.run("sessions.record_refresh", update).await.map(|_| ())
+        self.run("sessions.install_refresh_token", update)
+            .await
+            .map(|result| result.modified_count == 1)
     }
 }
 
@@ -231,7 +323,30 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
         Some(Bson::String(raw)) => Some(RevokedReason::parse(raw).ok_or_else(|| bad(REVOKED_REASON))?),
         Some(_) => return Err(bad(REVOKED_REASON)),
     };
+    let string = |field: &'static str| match document.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad(field)),
+    };
+    let refresh_token = match string(TOKEN_HASH)? {
+        Some(hash) => Some(LiveRefreshToken {
+            hash: TokenHash::new(hash),
+            expires_at: date(TOKEN_EXPIRES_AT)?,
+        }),
+        None => None,
+    };
+    let last_rotation = match string(ROTATED_TOKEN_HASH)? {
+        Some(hash) => Some(Rotation {
+            hash: TokenHash::new(hash),
+            expires_at: date(ROTATED_TOKEN_EXPIRES_AT)?,
+            used_at: date(ROTATED_AT)?,
+            sealed_successor: string(SEALED_SUCCESSOR)?.ok_or_else(|| bad(SEALED_SUCCESSOR))?,
+        }),
+        None => None,
+    };
     Ok(SessionRecord {
+        refresh_token,
+        last_rotation,
         id: SessionId::new(id.clone()),
         user_id: UserId::from_bytes(id_of(USER_ID)?),
         organization_id: OrganizationId::from_bytes(id_of(ORGANIZATION_ID)?),

@@ -217,6 +217,29 @@ impl UserRepository for MongoStore {
             Ok(document) => document.map(|d| user_from_document(&d)).transpose(),
         }
     }
+
+    /// One `find_one_and_update({<WorkOS id field>: subject, loginDisabled: {$ne: true}},
+    /// {$set: {lastLoginAt, updatedAt}})`, answering the document as updated.
+    async fn record_login_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+        at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError> {
+        let at = bson_date(at);
+        self.run(
+            "users.find_one_and_update",
+            self.users()
+                .find_one_and_update(
+                    doc! { subject_field(flow): subject, LOGIN_DISABLED: { "$ne": true } },
+                    doc! { "$set": { LAST_LOGIN_AT: at, UPDATED_AT: at } },
+                )
+                .return_document(ReturnDocument::After),
+        )
+        .await?
+        .map(|d| user_from_document(&d))
+        .transpose()
+    }
 }
 
 /// Reads a user document; see the module documentation for the leniency rules.

@@ -62,17 +62,16 @@ async fn sso_login_of_a_new_user_returns_a_verified_session_and_stores_only_the_
 
     let refresh = body["refreshToken"].as_str().unwrap();
     assert!(refresh.starts_with("rt_") && refresh.len() >= 3 + 43, "{refresh}");
-    let tokens = app.db.collection::<Document>("refresh_tokens");
-    let record = tokens
+    // One record for the session, holding the digest of its live refresh token.
+    let sessions = app.db.collection::<Document>("sessions");
+    let session = sessions
         .find_one(doc! {"tokenHash": sha256_hex(refresh)})
         .await
         .unwrap()
-        .expect("the refresh token's hash is stored");
-    assert_eq!(
-        record.get_str("sessionId").unwrap(),
-        claims["sid"].as_str().unwrap()
-    );
-    let everything = format!("{:?}", tokens.find_one(doc! {}).await.unwrap());
+        .expect("the refresh token's hash is stored with its session");
+    assert_eq!(session.get_str("_id").unwrap(), claims["sid"].as_str().unwrap());
+    assert_eq!(app.refresh_token_count().await, 0, "no record of its own");
+    let everything = format!("{:?}", sessions.find_one(doc! {}).await.unwrap());
     assert!(
         !everything.contains(&refresh[3..]),
         "the token itself is never stored"

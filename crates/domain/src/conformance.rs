@@ -483,6 +483,22 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         Some(&short),
         "nothing written"
     );
+    // A successor never outlives its session.
+    let rotated = sessions
+        .rotate(
+            &TokenHash::new("sess_conformance_3_live"),
+            successor("capped"),
+            at.plus_seconds(5),
+            "s".into(),
+        )
+        .await
+        .expect("answers")
+        .expect("rotated");
+    assert_eq!(
+        rotated.refresh_token.map(|t| t.expires_at),
+        Some(at.plus_seconds(20)),
+        "capped at the session's end"
+    );
 
     // A session without a live token gets one installed, once.
     let bare = SessionRecord {

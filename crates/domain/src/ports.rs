@@ -155,7 +155,8 @@ pub trait SessionStore: Send + Sync {
 
     /// Rotation, in one atomic compare-and-set: if a session's live refresh token has
     /// the digest `presented` and has not expired at `at`, and the session is neither
-    /// revoked nor past its end at `at`, its live token becomes `successor`, its last
+    /// revoked nor past its end at `at`, its live token becomes `successor` (its expiry
+    /// capped at the session's end), its last
     /// rotation records `presented` (with its expiry), `at` and `sealed_successor`, and
     /// `lastRefreshedAt` becomes `at`. Returns the session as updated; `None`, having
     /// written nothing, otherwise. Of concurrent callers for one digest exactly one

@@ -219,6 +219,9 @@ impl RefreshSession {
             return match session.last_rotation.clone() {
                 // Rotated a moment ago by another request (two tabs), or earlier.
                 Some(rotation) if rotation.hash == hash => {
+                    if now >= rotation.expires_at {
+                        return Err(RefreshError::Expired);
+                    }
                     let answer = self
                         .replay(
                             token,

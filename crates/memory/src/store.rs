@@ -413,6 +413,10 @@ impl SessionStore for InMemoryStore {
         }) else {
             return Ok(None);
         };
+        let successor = LiveRefreshToken {
+            expires_at: successor.expires_at.min(session.ends_at),
+            ..successor
+        };
         let consumed = session.refresh_token.replace(successor);
         session.last_rotation = consumed.map(|token| Rotation {
             hash: token.hash,

@@ -264,7 +264,7 @@ impl SessionStore for MongoStore {
                     ROTATED_AT: at,
                     SEALED_SUCCESSOR: { "$literal": sealed_successor },
                     TOKEN_HASH: { "$literal": successor.hash.as_str() },
-                    TOKEN_EXPIRES_AT: bson_date(successor.expires_at),
+                    TOKEN_EXPIRES_AT: { "$min": [bson_date(successor.expires_at), format!("${ENDS_AT}")] },
                     LAST_REFRESHED_AT: at,
                 } }],
             )

@@ -23,10 +23,11 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, NewOrganization, NewUser, OrganizationId,
-    OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
-    RepositoryError, RevokedReason, SessionField, SessionId, SessionRecord, SessionStore, SettingValue,
-    Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink, WorkosOrganizationId, conformance,
+    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, LiveRefreshToken, NewOrganization, NewUser,
+    OrganizationId, OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord,
+    RefreshTokenStore, RepositoryError, RevokedReason, Rotation, SessionField, SessionId, SessionRecord,
+    SessionStore, SettingValue, Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink,
+    WorkosOrganizationId, conformance,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -794,6 +795,15 @@ impl UserRepository for CountingUsers {
     ) -> Result<Option<User>, RepositoryError> {
         self.inner.record_login(id, link, at).await
     }
+
+    async fn record_login_by_workos_subject(
+        &self,
+        flow: Flow,
+        subject: &str,
+        at: Timestamp,
+    ) -> Result<Option<User>, RepositoryError> {
+        self.inner.record_login_by_workos_subject(flow, subject, at).await
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -985,10 +995,14 @@ async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_fa
     );
     // Rotating one records the rotation beside the old fields, which stay.
     assert!(
-        db.store
-            .rotate(&TokenHash::new("ee01"), ts(1_700_000_600_000), "v1.sealed".into())
-            .await
-            .unwrap()
+        RefreshTokenStore::rotate(
+            &db.store,
+            &TokenHash::new("ee01"),
+            ts(1_700_000_600_000),
+            "v1.sealed".into()
+        )
+        .await
+        .unwrap()
     );
     let raw = db
         .raw("refresh_tokens")
@@ -1070,6 +1084,8 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
             revoked_at: None,
             revoked_reason: None,
             last_refreshed_at: None,
+            refresh_token: None,
+            last_rotation: None,
         }
     );
     let revoked = db
@@ -1113,8 +1129,35 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new("ab01"),
+            expires_at: ts(1_701_000_000_000),
+        }),
+        last_rotation: None,
     };
     db.store.start(record.clone()).await.unwrap();
+    let rotated = SessionStore::rotate(
+        &db.store,
+        &TokenHash::new("ab01"),
+        LiveRefreshToken {
+            hash: TokenHash::new("ab02"),
+            expires_at: ts(1_701_000_050_000),
+        },
+        ts(1_700_000_050_000),
+        "v1.sealed-ab02".into(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        rotated.last_rotation,
+        Some(Rotation {
+            hash: TokenHash::new("ab01"),
+            expires_at: ts(1_701_000_000_000),
+            used_at: ts(1_700_000_050_000),
+            sealed_successor: "v1.sealed-ab02".into(),
+        })
+    );
     db.store
         .revoke(&record.id, ts(1_700_000_100_000), RevokedReason::Reuse)
         .await
@@ -1130,7 +1173,13 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
             "endsAt": DateTime::from_millis(1_702_592_000_000),
             "revokedAt": DateTime::from_millis(1_700_000_100_000),
             "revokedReason": "reuse",
-            "lastRefreshedAt": Bson::Null,
+            "lastRefreshedAt": DateTime::from_millis(1_700_000_050_000),
+            "tokenHash": "ab02",
+            "tokenExpiresAt": DateTime::from_millis(1_701_000_050_000),
+            "rotatedTokenHash": "ab01",
+            "rotatedTokenExpiresAt": DateTime::from_millis(1_701_000_000_000),
+            "rotatedAt": DateTime::from_millis(1_700_000_050_000),
+            "sealedSuccessor": "v1.sealed-ab02",
         }
     );
     db.drop_database().await;

@@ -4,11 +4,10 @@ use std::sync::Arc;
 
 use super::support::*;
 use crate::{
-    AccessClaims, AccessRole, IssueError, MockOrganizationRepository, MockRefreshTokenStore,
-    MockSessionStore, MockTokenIssuer, Organization, PasswordFallbackBehavior, RefreshTokenRecord,
-    RepositoryError, SessionConfig, SessionField, SessionFields, SessionId, SessionIssuer, SessionLifetimes,
-    SessionRecord, SettingValue, SsoFallbackBehavior, StoredSessionSettings, Timestamp, TokenError,
-    TokenHash,
+    AccessClaims, AccessRole, IssueError, LiveRefreshToken, MockOrganizationRepository, MockSessionStore,
+    MockTokenIssuer, Organization, PasswordFallbackBehavior, RepositoryError, SessionConfig, SessionField,
+    SessionFields, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue,
+    SsoFallbackBehavior, StoredSessionSettings, Timestamp, TokenError, TokenHash,
 };
 
 const DAY_SECONDS: i64 = 24 * 3600;
@@ -38,13 +37,6 @@ fn no_organizations() -> MockOrganizationRepository {
     organizations
 }
 
-/// A refresh token store that accepts exactly one record.
-fn store_accepting_one() -> MockRefreshTokenStore {
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_save().times(1).returning(|_| Ok(()));
-    store
-}
-
 /// Global defaults that differ from the documented ones in every field.
 fn custom_defaults() -> SessionConfig {
     SessionConfig::new(SessionFields {
@@ -65,11 +57,44 @@ fn issuer_with_defaults(organizations: MockOrganizationRepository, defaults: Ses
     SessionIssuer::new(
         Arc::new(organizations),
         Arc::new(MockTokenIssuer::new()),
-        Arc::new(MockRefreshTokenStore::new()),
         Arc::new(sessions_accepting()),
         defaults,
         SessionLifetimes::default(),
     )
+}
+
+/// A session store that must store exactly `expected`, once.
+fn sessions_storing(expected: SessionRecord) -> MockSessionStore {
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .withf(move |s| *s == expected)
+        .times(1)
+        .returning(|_| Ok(()));
+    sessions
+}
+
+/// A session store that must not be written at all.
+fn sessions_untouched() -> MockSessionStore {
+    let mut sessions = MockSessionStore::new();
+    sessions.expect_start().never();
+    sessions.expect_revoke().never();
+    sessions.expect_rotate().never();
+    sessions.expect_install_refresh_token().never();
+    sessions
+}
+
+/// A token issuer that signs one access token whatever the claims and mints nothing
+/// (the answer of a rotation: its refresh token was minted by the caller).
+fn signs_only() -> MockTokenIssuer {
+    let mut tokens = MockTokenIssuer::new();
+    tokens.expect_new_session_id().never();
+    tokens.expect_mint_refresh_token().never();
+    tokens
+        .expect_issue_access_token()
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens
 }
 
 // ---- start_session ------------------------------------------------------------------
@@ -97,16 +122,13 @@ async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
     tokens.expect_mint_refresh_token().times(1).returning(minted);
 
-    let session = issuer(
-        acme_with(StoredSessionSettings::none()),
-        tokens,
-        store_accepting_one(),
-    )
-    .start_session(user("admin@acme.example"), now())
-    .await
-    .unwrap();
+    let session = issuer(acme_with(StoredSessionSettings::none()), tokens)
+        .start_session(user("admin@acme.example"), None, now())
+        .await
+        .unwrap();
 
     assert!(holds(&session.access_token, ACCESS_TOKEN));
+    assert!(holds(&session.refresh_token, REFRESH_TOKEN));
     assert_eq!(session.access_token_expires_at, now().plus_seconds(8 * 3600));
     assert_eq!(session.session_id, SessionId::new(SESSION_ID));
     assert_eq!(session.session_config, SessionConfig::default());
@@ -114,43 +136,43 @@ async fn start_session_signs_claims_of_the_user_in_a_new_session_for_the_default
 }
 
 #[tokio::test]
-async fn start_session_stores_the_session_record_once_ending_after_the_absolute_lifetime() {
+async fn start_session_stores_one_session_record_carrying_the_refresh_token_digest_and_its_expiry() {
+    // The refresh token (7 days) ends before the session (14 days).
     let lifetimes = SessionLifetimes {
         refresh_token_seconds: 7 * DAY_SECONDS,
         absolute_session_seconds: 14 * DAY_SECONDS,
     };
-    let mut sessions = MockSessionStore::new();
-    sessions
-        .expect_start()
-        .withf(move |s| {
-            *s == SessionRecord {
-                id: SessionId::new(SESSION_ID),
-                user_id: user_id(USER_ID),
-                organization_id: org_id(ACME_ORG),
-                started_at: now(),
-                ends_at: now().plus_seconds(14 * DAY_SECONDS),
-                revoked_at: None,
-                revoked_reason: None,
-                last_refreshed_at: None,
-            }
-        })
-        .times(1)
-        .returning(|_| Ok(()));
+    let sessions = sessions_storing(SessionRecord {
+        id: SessionId::new(SESSION_ID),
+        user_id: user_id(USER_ID),
+        organization_id: org_id(ACME_ORG),
+        started_at: now(),
+        ends_at: now().plus_seconds(14 * DAY_SECONDS),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new(REFRESH_HASH),
+            expires_at: now().plus_seconds(7 * DAY_SECONDS),
+        }),
+        last_rotation: None,
+    });
     let issuer = SessionIssuer::new(
         Arc::new(acme_with(StoredSessionSettings::none())),
         Arc::new(token_issuer()),
-        Arc::new(store_accepting_one()),
         Arc::new(sessions),
         SessionConfig::default(),
         lifetimes,
     );
 
     let session = issuer
-        .start_session(user("admin@acme.example"), now())
+        .start_session(user("admin@acme.example"), None, now())
         .await
         .unwrap();
 
     assert_eq!(session.session_id, SessionId::new(SESSION_ID));
+    assert!(holds(&session.refresh_token, REFRESH_TOKEN));
+    assert_ne!(REFRESH_HASH, REFRESH_TOKEN, "only the digest is stored");
     assert_eq!(
         session.refresh_token_expires_at,
         now().plus_seconds(7 * DAY_SECONDS)
@@ -158,32 +180,109 @@ async fn start_session_stores_the_session_record_once_ending_after_the_absolute_
 }
 
 #[tokio::test]
-async fn a_session_store_outage_fails_the_start_before_any_refresh_token_is_stored() {
+async fn the_first_refresh_token_of_a_session_shorter_than_its_lifetime_ends_with_the_session() {
+    // SESSION_ABSOLUTE_LIFETIME_DAYS=1 with 30-day refresh tokens: the stored expiry is
+    // the session's end.
+    let lifetimes = SessionLifetimes {
+        refresh_token_seconds: 30 * DAY_SECONDS,
+        absolute_session_seconds: DAY_SECONDS,
+    };
+    let mut sessions = MockSessionStore::new();
+    sessions
+        .expect_start()
+        .withf(|s| {
+            s.ends_at == now().plus_seconds(DAY_SECONDS)
+                && s.refresh_token
+                    == Some(LiveRefreshToken {
+                        hash: TokenHash::new(REFRESH_HASH),
+                        expires_at: now().plus_seconds(DAY_SECONDS),
+                    })
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let issuer = SessionIssuer::new(
+        Arc::new(acme_with(StoredSessionSettings::none())),
+        Arc::new(token_issuer()),
+        Arc::new(sessions),
+        SessionConfig::default(),
+        lifetimes,
+    );
+
+    let session = issuer
+        .start_session(user("admin@acme.example"), None, now())
+        .await
+        .unwrap();
+
+    assert_eq!(session.refresh_token_expires_at, now().plus_seconds(DAY_SECONDS));
+}
+
+#[tokio::test]
+async fn start_session_with_the_users_organization_takes_its_policy_without_reading_it() {
+    let settings =
+        StoredSessionSettings::none().with(SessionField::TokenExpiryHours, SettingValue::Number(2.0));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .times(1)
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .withf(|claims| claims.expires_at == now().plus_seconds(2 * 3600))
+        .times(1)
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().times(1).returning(minted);
+    let acme = Organization {
+        session_settings: settings,
+        ..org(ACME_ORG)
+    };
+
+    let session = issuer(organizations, tokens)
+        .start_session(user("admin@acme.example"), Some(&acme), now())
+        .await
+        .unwrap();
+
+    assert_eq!(session.session_config.fields().token_expiry_hours, 2);
+    assert_eq!(session.access_token_expires_at, now().plus_seconds(2 * 3600));
+}
+
+#[tokio::test]
+async fn start_session_ignores_an_organization_that_is_not_the_users_and_reads_the_users_own() {
+    // Another organization's 2-hour override must not apply to a user of ACME_ORG.
+    let other = Organization {
+        session_settings: StoredSessionSettings::none()
+            .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0)),
+        ..org(DEFAULT_ORG)
+    };
+
+    let session = issuer(acme_with(StoredSessionSettings::none()), token_issuer())
+        .start_session(user("admin@acme.example"), Some(&other), now())
+        .await
+        .unwrap();
+
+    assert_eq!(session.session_config, SessionConfig::default());
+    assert_eq!(session.access_token_expires_at, now().plus_seconds(8 * 3600));
+}
+
+#[tokio::test]
+async fn a_session_store_outage_fails_the_start() {
     let mut sessions = MockSessionStore::new();
     sessions
         .expect_start()
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("down".into())));
-    let mut tokens = MockTokenIssuer::new();
-    tokens
-        .expect_new_session_id()
-        .returning(|| SessionId::new(SESSION_ID));
-    tokens
-        .expect_issue_access_token()
-        .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    tokens.expect_mint_refresh_token().never();
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_save().never();
     let issuer = SessionIssuer::new(
         Arc::new(acme_with(StoredSessionSettings::none())),
-        Arc::new(tokens),
-        Arc::new(store),
+        Arc::new(token_issuer()),
         Arc::new(sessions),
         SessionConfig::default(),
         SessionLifetimes::default(),
     );
 
-    let result = issuer.start_session(user("admin@acme.example"), now()).await;
+    let result = issuer
+        .start_session(user("admin@acme.example"), None, now())
+        .await;
 
     assert!(
         matches!(result, Err(IssueError::Store(RepositoryError::Unavailable(_)))),
@@ -209,8 +308,8 @@ async fn access_token_lives_exactly_the_token_expiry_hours_of_the_users_organiza
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
     tokens.expect_mint_refresh_token().times(1).returning(minted);
 
-    let session = issuer(acme_with(settings), tokens, store_accepting_one())
-        .start_session(user("admin@acme.example"), now())
+    let session = issuer(acme_with(settings), tokens)
+        .start_session(user("admin@acme.example"), None, now())
         .await
         .unwrap();
 
@@ -241,30 +340,25 @@ async fn access_token_of_a_new_session_never_outlives_a_session_shorter_than_the
         .times(1)
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
     tokens.expect_mint_refresh_token().times(1).returning(minted);
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_save()
-        .withf(|record| record.expires_at == now().plus_seconds(DAY_SECONDS))
-        .times(1)
-        .returning(|_| Ok(()));
     let issuer = SessionIssuer::new(
         Arc::new(acme_with(settings)),
         Arc::new(tokens),
-        Arc::new(store),
         Arc::new(sessions_accepting()),
         SessionConfig::default(),
         lifetimes,
     );
 
     let session = issuer
-        .start_session(user("admin@acme.example"), now())
+        .start_session(user("admin@acme.example"), None, now())
         .await
         .unwrap();
 
     assert_eq!(session.session_config.fields().token_expiry_hours, 720);
     assert_eq!(session.access_token_expires_at, now().plus_seconds(DAY_SECONDS));
-    assert!(session.access_token_expires_at.unix_seconds() - now().unix_seconds() <= DAY_SECONDS);
+    assert_eq!(session.refresh_token_expires_at, now().plus_seconds(DAY_SECONDS));
 }
+
+// ---- answer -----------------------------------------------------------------------------
 
 #[tokio::test]
 async fn access_token_issued_near_the_end_of_a_session_expires_with_the_session() {
@@ -281,15 +375,16 @@ async fn access_token_issued_near_the_end_of_a_session_expires_with_the_session(
     // The caller minted the refresh token.
     tokens.expect_mint_refresh_token().never();
 
-    let session = issuer(
+    let session = issuer_storing(
         acme_with(StoredSessionSettings::none()),
         tokens,
-        store_accepting_one(),
+        sessions_untouched(),
     )
-    .issue_pair(
+    .answer(
         user("admin@acme.example"),
         &session_record("sess_ending", started),
-        minted(),
+        secret(REFRESH_TOKEN),
+        now(),
         now(),
     )
     .await
@@ -309,18 +404,18 @@ async fn access_token_keeps_its_full_lifetime_when_the_session_ends_later() {
         .withf(|claims| claims.expires_at == now().plus_seconds(8 * 3600))
         .times(1)
         .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    // The caller minted the refresh token.
     tokens.expect_mint_refresh_token().never();
 
-    let session = issuer(
+    let session = issuer_storing(
         acme_with(StoredSessionSettings::none()),
         tokens,
-        store_accepting_one(),
+        sessions_untouched(),
     )
-    .issue_pair(
+    .answer(
         user("admin@acme.example"),
         &session_record("sess_ending", started),
-        minted(),
+        secret(REFRESH_TOKEN),
+        now(),
         now(),
     )
     .await
@@ -330,64 +425,70 @@ async fn access_token_keeps_its_full_lifetime_when_the_session_ends_later() {
 }
 
 #[tokio::test]
-async fn refresh_token_is_stored_only_as_its_hash_in_the_same_session_for_thirty_days() {
-    let expected = RefreshTokenRecord {
-        hash: TokenHash::new(REFRESH_HASH),
-        session_id: SessionId::new(SESSION_ID),
-        expires_at: now().plus_seconds(30 * DAY_SECONDS),
-        used_at: None,
-        sealed_successor: None,
-        legacy: None,
-    };
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_save()
-        .withf(move |record| *record == expected && record.hash.as_str() != REFRESH_TOKEN)
+async fn answer_hands_out_the_given_refresh_token_in_the_same_session_and_writes_nothing() {
+    let started = Timestamp::from_millis(NOW_MILLIS - DAY_SECONDS * 1000);
+    let mut tokens = MockTokenIssuer::new();
+    tokens.expect_new_session_id().never();
+    tokens.expect_mint_refresh_token().never();
+    tokens.expect_hash_refresh_token().never();
+    tokens
+        .expect_issue_access_token()
+        .withf(|claims| claims.session_id.as_str() == "sess_long_running" && claims.issued_at == now())
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
 
-    let session = issuer(acme_with(StoredSessionSettings::none()), token_issuer(), store)
-        .start_session(user("admin@acme.example"), now())
-        .await
-        .unwrap();
+    let session = issuer_storing(
+        acme_with(StoredSessionSettings::none()),
+        tokens,
+        sessions_untouched(),
+    )
+    .answer(
+        user("admin@acme.example"),
+        &session_record("sess_long_running", started),
+        secret(REFRESH_TOKEN),
+        now(),
+        now(),
+    )
+    .await
+    .unwrap();
 
     assert!(holds(&session.refresh_token, REFRESH_TOKEN));
+    assert!(holds(&session.access_token, ACCESS_TOKEN));
+    assert_eq!(session.session_id, SessionId::new("sess_long_running"));
+    // 30 days from its issue, but the session (started a day ago) ends in 29.
     assert_eq!(
         session.refresh_token_expires_at,
-        now().plus_seconds(30 * DAY_SECONDS)
+        now().plus_seconds(29 * DAY_SECONDS)
     );
 }
 
 #[tokio::test]
-async fn refresh_token_of_a_fresh_session_lives_its_own_lifetime_when_shorter_than_the_session() {
-    let lifetimes = SessionLifetimes {
-        refresh_token_seconds: 7 * DAY_SECONDS,
-        absolute_session_seconds: 30 * DAY_SECONDS,
-    };
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_save()
-        .withf(|record| record.expires_at == now().plus_seconds(7 * DAY_SECONDS))
-        .times(1)
-        .returning(|_| Ok(()));
-    let issuer = SessionIssuer::new(
-        Arc::new(acme_with(StoredSessionSettings::none())),
-        Arc::new(token_issuer()),
-        Arc::new(store),
-        Arc::new(sessions_accepting()),
-        SessionConfig::default(),
-        lifetimes,
-    );
+async fn the_answered_refresh_token_expires_counted_from_its_issue_not_from_now() {
+    // Handed out again 5 s after the rotation that issued it.
+    let issued_at = now().plus_seconds(-5);
+    // The session started now and ends after the refresh token would.
+    let started = now();
 
-    let session = issuer
-        .start_session(user("admin@acme.example"), now())
-        .await
-        .unwrap();
+    let session = issuer_storing(
+        acme_with(StoredSessionSettings::none()),
+        signs_only(),
+        sessions_untouched(),
+    )
+    .answer(
+        user("admin@acme.example"),
+        &session_record(SESSION_ID, started),
+        secret(REFRESH_TOKEN),
+        issued_at,
+        now(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(
         session.refresh_token_expires_at,
-        now().plus_seconds(7 * DAY_SECONDS)
+        issued_at.plus_seconds(30 * DAY_SECONDS)
     );
+    assert_eq!(session.access_token_expires_at, now().plus_seconds(8 * 3600));
 }
 
 #[tokio::test]
@@ -395,46 +496,47 @@ async fn refresh_token_never_outlives_the_absolute_lifetime_of_its_session() {
     let started = Timestamp::from_millis(NOW_MILLIS - 29 * DAY_SECONDS * 1000);
     let session_end = started.plus_seconds(30 * DAY_SECONDS);
     assert_eq!(session_end, now().plus_seconds(DAY_SECONDS));
-    let expected = RefreshTokenRecord {
-        hash: TokenHash::new(REFRESH_HASH),
-        session_id: SessionId::new("sess_long_running"),
-        expires_at: session_end,
-        used_at: None,
-        sealed_successor: None,
-        legacy: None,
-    };
-    let mut tokens = MockTokenIssuer::new();
-    tokens.expect_new_session_id().never();
-    tokens
-        .expect_issue_access_token()
-        .withf(|claims| claims.session_id.as_str() == "sess_long_running" && claims.issued_at == now())
-        .times(1)
-        .returning(|_| Ok(secret(ACCESS_TOKEN)));
-    // The caller minted the refresh token.
-    tokens.expect_mint_refresh_token().never();
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_save()
-        .withf(move |record| *record == expected)
-        .times(1)
-        .returning(|_| Ok(()));
 
-    let session = issuer(acme_with(StoredSessionSettings::none()), tokens, store)
-        .issue_pair(
-            user("admin@acme.example"),
-            &session_record("sess_long_running", started),
-            minted(),
-            now(),
-        )
-        .await
-        .unwrap();
+    let session = issuer_storing(
+        acme_with(StoredSessionSettings::none()),
+        signs_only(),
+        sessions_untouched(),
+    )
+    .answer(
+        user("admin@acme.example"),
+        &session_record("sess_long_running", started),
+        secret(REFRESH_TOKEN),
+        now(),
+        now(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(session.refresh_token_expires_at, session_end);
     assert_eq!(session.session_id, SessionId::new("sess_long_running"));
 }
 
+#[test]
+fn the_refresh_token_lifetime_ends_after_the_configured_seconds() {
+    let issuer = SessionIssuer::new(
+        Arc::new(MockOrganizationRepository::new()),
+        Arc::new(MockTokenIssuer::new()),
+        Arc::new(MockSessionStore::new()),
+        SessionConfig::default(),
+        SessionLifetimes {
+            refresh_token_seconds: 7 * DAY_SECONDS,
+            absolute_session_seconds: 30 * DAY_SECONDS,
+        },
+    );
+    assert_eq!(
+        issuer.refresh_token_lifetime_end(now()),
+        now().plus_seconds(7 * DAY_SECONDS)
+    );
+    assert_eq!(issuer.session_end(now()), now().plus_seconds(30 * DAY_SECONDS));
+}
+
 #[tokio::test]
-async fn token_signing_failure_stores_no_refresh_token() {
+async fn token_signing_failure_stores_nothing() {
     let mut tokens = MockTokenIssuer::new();
     tokens
         .expect_new_session_id()
@@ -444,19 +546,21 @@ async fn token_signing_failure_stores_no_refresh_token() {
         .expect_issue_access_token()
         .times(1)
         .returning(|_| Err(TokenError("key rejected".into())));
-    tokens.expect_mint_refresh_token().never();
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_save().never();
+    tokens.expect_mint_refresh_token().returning(minted);
 
-    let result = issuer(acme_with(StoredSessionSettings::none()), tokens, store)
-        .start_session(user("admin@acme.example"), now())
-        .await;
+    let result = issuer_storing(
+        acme_with(StoredSessionSettings::none()),
+        tokens,
+        sessions_untouched(),
+    )
+    .start_session(user("admin@acme.example"), None, now())
+    .await;
 
     assert!(matches!(result, Err(IssueError::Token(_))), "{result:?}");
 }
 
 #[tokio::test]
-async fn organization_store_outage_fails_issuance_before_anything_is_signed() {
+async fn organization_store_outage_fails_issuance_before_anything_is_signed_or_stored() {
     let mut organizations = MockOrganizationRepository::new();
     organizations
         .expect_find_by_id()
@@ -466,31 +570,11 @@ async fn organization_store_outage_fails_issuance_before_anything_is_signed() {
     tokens
         .expect_new_session_id()
         .returning(|| SessionId::new(SESSION_ID));
+    tokens.expect_mint_refresh_token().returning(minted);
     tokens.expect_issue_access_token().never();
-    tokens.expect_mint_refresh_token().never();
-    let mut store = MockRefreshTokenStore::new();
-    store.expect_save().never();
 
-    let result = issuer(organizations, tokens, store)
-        .start_session(user("admin@acme.example"), now())
-        .await;
-
-    assert!(
-        matches!(result, Err(IssueError::Store(RepositoryError::Unavailable(_)))),
-        "{result:?}"
-    );
-}
-
-#[tokio::test]
-async fn refresh_store_outage_fails_issuance() {
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_save()
-        .times(1)
-        .returning(|_| Err(RepositoryError::Unavailable("not primary".into())));
-
-    let result = issuer(acme_with(StoredSessionSettings::none()), token_issuer(), store)
-        .start_session(user("admin@acme.example"), now())
+    let result = issuer_storing(organizations, tokens, sessions_untouched())
+        .start_session(user("admin@acme.example"), None, now())
         .await;
 
     assert!(
@@ -594,4 +678,25 @@ async fn organization_store_outage_while_resolving_the_policy_is_an_error_not_th
         matches!(result, Err(RepositoryError::Unavailable(_))),
         "{result:?}"
     );
+}
+
+#[test]
+fn policy_of_an_organization_already_read_overlays_its_settings_on_the_defaults_without_a_read() {
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    let acme = Organization {
+        session_settings: StoredSessionSettings::none()
+            .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0))
+            .with(SessionField::IdleTimeoutMinutes, SettingValue::Text("30".into())),
+        ..org(ACME_ORG)
+    };
+
+    let policy = issuer_with_defaults(organizations, custom_defaults()).policy_of(&acme);
+
+    // The valid override applies; the invalid one leaves the configured default.
+    let expected = SessionFields {
+        token_expiry_hours: 2,
+        ..*custom_defaults().fields()
+    };
+    assert_eq!(*policy.fields(), expected);
 }

@@ -551,12 +551,12 @@ async fn user_store_outage_during_provisioning_is_store_unavailable_and_no_sessi
     });
     ports
         .users
-        .expect_find_by_workos_subject()
+        .expect_record_login_by_workos_subject()
         .times(1)
-        .returning(|_, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
+        .returning(|_, _, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
     ports.tokens.expect_new_session_id().never();
     ports.tokens.expect_issue_access_token().never();
-    ports.refresh_tokens.expect_save().never();
+    ports.sessions.expect_start().never();
 
     let result = ports.build().complete(callback("code-1")).await;
 
@@ -570,7 +570,7 @@ async fn user_store_outage_during_provisioning_is_store_unavailable_and_no_sessi
 }
 
 #[tokio::test]
-async fn refresh_store_outage_is_store_unavailable() {
+async fn session_store_outage_is_store_unavailable() {
     let mut ports = LoginPorts::default();
     let mut order = Sequence::new();
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
@@ -579,10 +579,9 @@ async fn refresh_store_outage_is_store_unavailable() {
     ports.expect_existing_user(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
     ports.expect_policy_of(org_id(ACME_ORG));
     ports.tokens = token_issuer();
-    ports.sessions.expect_start().times(1).returning(|_| Ok(()));
     ports
-        .refresh_tokens
-        .expect_save()
+        .sessions
+        .expect_start()
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("not primary".into())));
 
@@ -604,18 +603,39 @@ async fn disabled_user_is_refused_and_no_session_is_issued() {
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
         Ok(sso_identity("admin@acme.example"))
     });
+    // The one-write sign-in skips a disabled user; taken for a new person, the insert
+    // meets the WorkOS id already stored, and the matching rule finds the user.
+    ports
+        .users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    ports
+        .organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    ports
+        .organizations
+        .expect_oldest()
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    ports
+        .users
+        .expect_insert()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Duplicate));
     ports
         .users
         .expect_find_by_workos_subject()
         .times(1)
         .returning(|_, _| {
             let mut disabled = user("admin@acme.example");
+            disabled.workos_profile_id = Some("prof_sso_1".to_owned());
             disabled.login_disabled = true;
             Ok(Some(disabled))
         });
     ports.users.expect_record_login().never();
     ports.tokens.expect_new_session_id().never();
-    ports.refresh_tokens.expect_save().never();
+    ports.sessions.expect_start().never();
 
     let result = ports.build().complete(callback("code-1")).await;
 
@@ -629,6 +649,12 @@ async fn new_user_without_any_organization_is_no_organization() {
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
         Ok(sso_identity("jane@acme.example"))
     });
+    ports
+        .users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    // No organization for a new person: the matching rule finds nobody either.
     ports
         .users
         .expect_find_by_workos_subject()
@@ -671,14 +697,12 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
     });
     ports
         .users
-        .expect_find_by_workos_subject()
+        .expect_record_login_by_workos_subject()
         .times(1)
-        .returning(|_, _| Ok(None));
-    ports
-        .users
-        .expect_find_by_email()
-        .times(1)
-        .returning(|_| Ok(None));
+        .returning(|_, _, _| Ok(None));
+    // Taken for a new person straight away: no lookup before the insert.
+    ports.users.expect_find_by_workos_subject().never();
+    ports.users.expect_find_by_email().never();
     ports
         .users
         .expect_insert()
@@ -699,7 +723,9 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
         .times(1)
         .returning(|_| Ok(None));
     ports.organizations.expect_oldest().never();
-    ports.expect_session_for(org_id(ACME_ORG));
+    // The organization just read gives the session policy: no second read.
+    ports.expect_session_record(org_id(ACME_ORG));
+    ports.policy_organizations.expect_find_by_id().never();
 
     let input = CallbackInput {
         organization_id: Some(ACME_ORG.to_owned()),
@@ -712,7 +738,7 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
 }
 
 #[tokio::test]
-async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stored() {
+async fn token_signing_failure_is_an_internal_error_and_no_session_is_stored() {
     let mut ports = LoginPorts::default();
     let mut order = Sequence::new();
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
@@ -729,8 +755,8 @@ async fn token_signing_failure_is_an_internal_error_and_no_refresh_token_is_stor
         .expect_issue_access_token()
         .times(1)
         .returning(|_| Err(TokenError("signing key unusable".into())));
-    ports.tokens.expect_mint_refresh_token().never();
-    ports.refresh_tokens.expect_save().never();
+    ports.tokens.expect_mint_refresh_token().returning(minted);
+    ports.sessions.expect_start().never();
 
     let result = ports.build().complete(callback("code-1")).await;
 
@@ -747,6 +773,25 @@ async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_n
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
         Ok(sso_identity("CEO@Acme.Example"))
     });
+    ports
+        .users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    // Taken for a new person, the insert meets the stored address (writing nothing).
+    ports
+        .organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    ports
+        .organizations
+        .expect_oldest()
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    ports
+        .users
+        .expect_insert()
+        .times(1)
+        .returning(|_| Err(RepositoryError::Duplicate));
     ports
         .users
         .expect_find_by_workos_subject()
@@ -766,10 +811,9 @@ async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_n
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
     ports.users.expect_record_login().never();
-    ports.users.expect_insert().never();
     ports.tokens.expect_new_session_id().never();
     ports.tokens.expect_issue_access_token().never();
-    ports.refresh_tokens.expect_save().never();
+    ports.sessions.expect_start().never();
 
     let result = ports.build().complete(callback("code-1")).await;
 
@@ -786,6 +830,12 @@ async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organ
     expect_exchange(&mut ports.idp, &mut order, Flow::Sso, || {
         Ok(sso_identity("jane@acme.example"))
     });
+    ports
+        .users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    // The refused choice leaves it to the matching rule, which finds nobody.
     ports
         .users
         .expect_find_by_workos_subject()
@@ -811,7 +861,7 @@ async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organ
     ports.users.expect_insert().never();
     ports.users.expect_record_login().never();
     ports.tokens.expect_new_session_id().never();
-    ports.refresh_tokens.expect_save().never();
+    ports.sessions.expect_start().never();
 
     let input = CallbackInput {
         organization_id: Some(DEFAULT_ORG.to_owned()),

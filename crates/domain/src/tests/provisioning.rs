@@ -1,15 +1,37 @@
-//! `Provisioner::find_or_create` and `Provisioner::choose_organization`.
+//! `Provisioner::provision` (and `find_or_create`, which wraps it) and
+//! `Provisioner::choose_organization`.
 
 use mockall::Sequence;
 
 use super::support::*;
 use crate::{
     AccessRole, EmailError, Flow, MockOrganizationRepository, MockUserRepository, ProvisionError,
-    ProvisioningPolicy, RepositoryError,
+    ProvisioningPolicy, RepositoryError, User,
 };
 
-/// `users` finds nobody by WorkOS id nor by `address`, and records no login.
+/// `users` signs nobody in by the identity's WorkOS id (the one-write sign-in answers
+/// `None`) and is asked nothing else before the insert: the identity is taken for a
+/// new person. No login is recorded.
 fn expect_nobody_found(users: &mut MockUserRepository, address: &'static str) {
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    users.expect_find_by_workos_subject().never();
+    users
+        .expect_find_by_email()
+        .withf(move |e| e.as_str() == address)
+        .never();
+    users.expect_record_login().never();
+}
+
+/// `users` signs nobody in by the WorkOS id; when no organization can be chosen, the
+/// matching rule finds nobody by WorkOS id nor by `address` either. No login is recorded.
+fn expect_nobody_matched(users: &mut MockUserRepository, address: &'static str) {
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
     users
         .expect_find_by_workos_subject()
         .times(1)
@@ -41,26 +63,79 @@ fn organizations_knowing(
     organizations
 }
 
-// ---- existing users ------------------------------------------------------------
+/// `users`, in this order: the one-write sign-in by the WorkOS id answers `None`, the
+/// insert of a new person is refused as a `Duplicate` (the address is taken, so
+/// nothing is written), the lookup by WorkOS id finds nobody and the lookup by address
+/// finds `stored`.
+fn expect_found_by_email_through_the_insert(
+    users: &mut MockUserRepository,
+    order: &mut Sequence,
+    stored: User,
+) {
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .in_sequence(order)
+        .returning(|_, _, _| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(order)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .in_sequence(order)
+        .returning(move |_| Ok(Some(stored.clone())));
+}
+
+// ---- returning users: one write --------------------------------------------------------
 
 #[tokio::test]
-async fn existing_user_found_by_workos_subject_is_signed_in_without_an_email_lookup() {
+async fn a_returning_user_is_signed_in_by_their_workos_id_in_exactly_one_store_call() {
     let identity = sso_identity("jane@acme.example");
     let mut stored = user("jane@acme.example");
     stored.workos_profile_id = Some("prof_sso_1".to_owned());
     let mut users = MockUserRepository::new();
-    let found = stored.clone();
-    users
-        .expect_find_by_workos_subject()
-        .withf(|flow, subject| *flow == Flow::Sso && subject == "prof_sso_1")
-        .times(1)
-        .returning(move |_, _| Ok(Some(found.clone())));
-    users.expect_find_by_email().never();
-    users.expect_insert().never();
     let signed_in = stored.clone();
     users
-        .expect_record_login()
-        .withf(|id, link, at| *id == user_id(USER_ID) && link.is_none() && *at == now())
+        .expect_record_login_by_workos_subject()
+        .withf(|flow, subject, at| *flow == Flow::Sso && subject == "prof_sso_1" && *at == now())
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+    users.expect_find_by_workos_subject().never();
+    users.expect_find_by_email().never();
+    users.expect_insert().never();
+    users.expect_record_login().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
+
+    let provisioned = provisioner(users, organizations)
+        .provision(&identity, None, now())
+        .await
+        .unwrap();
+
+    assert_eq!(provisioned.user, stored);
+    assert!(provisioned.organization.is_none(), "no organization was read");
+}
+
+#[tokio::test]
+async fn find_or_create_signs_a_returning_user_in_at_the_clocks_now() {
+    let identity = authkit_identity("jane@acme.example");
+    let mut stored = user("jane@acme.example");
+    stored.workos_user_id = Some("user_authkit_1".to_owned());
+    let mut users = MockUserRepository::new();
+    let signed_in = stored.clone();
+    users
+        .expect_record_login_by_workos_subject()
+        .withf(|flow, subject, at| *flow == Flow::AuthKit && subject == "user_authkit_1" && *at == now())
         .times(1)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
 
@@ -73,27 +148,136 @@ async fn existing_user_found_by_workos_subject_is_signed_in_without_an_email_loo
 }
 
 #[tokio::test]
+async fn existing_user_keeps_organization_and_role_whatever_the_login_requests() {
+    let identity = sso_identity("jane@acme.example");
+    let mut stored = user("jane@acme.example");
+    stored.access_role = AccessRole::DepartmentHead;
+    stored.workos_profile_id = Some("prof_sso_1".to_owned());
+    // What the store holds after stamping the login: the result must be this user.
+    let mut after_login = stored.clone();
+    after_login.full_name = "Jane Doe (as stored after the login)".to_owned();
+    let mut users = MockUserRepository::new();
+    let returned = after_login.clone();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(move |_, _, _| Ok(Some(returned.clone())));
+    users.expect_insert().never();
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_oldest().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, Some(DEFAULT_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(result, after_login);
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
+    assert_eq!(result.access_role, AccessRole::DepartmentHead);
+}
+
+#[tokio::test]
+async fn disabled_existing_user_is_refused_without_recording_a_login() {
+    // The one-write sign-in skips a disabled user (writing nothing); taken for a new
+    // person, the insert meets the stored WorkOS id, and the match finds the user.
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| {
+            let mut disabled = user("jane@acme.example");
+            disabled.workos_profile_id = Some("prof_sso_1".to_owned());
+            disabled.login_disabled = true;
+            Ok(Some(disabled))
+        });
+    users.expect_find_by_email().never();
+    users.expect_record_login().never();
+
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn disabled_existing_user_is_refused_when_no_organization_could_be_chosen_either() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    users.expect_insert().never();
+    users.expect_find_by_workos_subject().times(1).returning(|_, _| {
+        let mut disabled = user("jane@acme.example");
+        disabled.workos_profile_id = Some("prof_sso_1".to_owned());
+        disabled.login_disabled = true;
+        Ok(Some(disabled))
+    });
+    users.expect_record_login().never();
+
+    let result = provisioner(users, organizations_knowing(&[], None))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
+}
+
+// ---- existing people reached by address: who may become whom ----------------------------
+
+#[tokio::test]
 async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_the_user() {
     let identity = sso_identity("  Jane@ACME.example ");
     let expected_link = link_of(&identity);
     let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .withf(|flow, subject, _| *flow == Flow::Sso && subject == "prof_sso_1")
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(None));
+    // Taken for a new person of the mapped organization: the address is taken.
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == org_id(ACME_ORG))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
     users
         .expect_find_by_workos_subject()
         .withf(|flow, subject| *flow == Flow::Sso && subject == "prof_sso_1")
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_, _| Ok(None));
     users
         .expect_find_by_email()
         .withf(|e| e.as_str() == "jane@acme.example")
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_| Ok(Some(user("jane@acme.example"))));
-    users.expect_insert().never();
     users
         .expect_record_login()
         .withf(move |id, link, at| {
             *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
         })
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_, _, _| {
             let mut linked = user("jane@acme.example");
             linked.workos_profile_id = Some("prof_sso_1".to_owned());
@@ -102,19 +286,28 @@ async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_th
     // The user's organization is mapped to the WorkOS organization of the connection.
     let mut organizations = MockOrganizationRepository::new();
     organizations
+        .expect_find_by_workos_organization()
+        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .times(1)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    organizations
         .expect_find_by_id()
         .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
 
-    let result = provisioner(users, organizations)
-        .find_or_create(&identity, None)
+    let provisioned = provisioner(users, organizations)
+        .provision(&identity, None, now())
         .await
         .unwrap();
 
-    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
-    assert_eq!(result.id, user_id(USER_ID));
+    assert_eq!(provisioned.user.workos_profile_id.as_deref(), Some("prof_sso_1"));
+    assert_eq!(provisioned.user.id, user_id(USER_ID));
+    assert!(
+        provisioned.organization.is_none(),
+        "an existing user's organization is not the one chosen for a new person"
+    );
 }
 
 #[tokio::test]
@@ -125,22 +318,17 @@ async fn sso_user_carrying_another_profile_id_is_refused_even_when_vouched_and_n
     let mut stored = user("jane@acme.example");
     stored.workos_profile_id = Some("prof_recorded_earlier".to_owned());
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(move |_| Ok(Some(stored.clone())));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, stored);
     users.expect_record_login().never();
     let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
     organizations
         .expect_find_by_id()
         .times(0..=1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations.expect_find_by_workos_organization().never();
     organizations.expect_oldest().never();
 
     let result = provisioner(users, organizations)
@@ -160,22 +348,11 @@ async fn authkit_user_carrying_another_user_id_is_refused_even_with_a_verified_e
     let mut stored = user("jane@acme.example");
     stored.workos_user_id = Some("user_recorded_earlier".to_owned());
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(move |_| Ok(Some(stored.clone())));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, stored);
     users.expect_record_login().never();
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_workos_organization().never();
-    organizations.expect_oldest().never();
 
-    let result = provisioner(users, organizations)
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -192,26 +369,18 @@ async fn existing_user_with_only_an_id_of_the_other_flow_gets_the_link_of_this_f
     let mut stored = user("jane@acme.example");
     stored.workos_profile_id = Some("prof_sso_1".to_owned());
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
-        .times(1)
-        .returning(|_, _| Ok(None));
-    let found = stored.clone();
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(move |_| Ok(Some(found.clone())));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, stored.clone());
     let mut linked = stored.clone();
     linked.workos_user_id = Some("user_authkit_1".to_owned());
     users
         .expect_record_login()
         .withf(move |_, link, _| link.as_ref() == Some(&expected_link))
         .times(1)
+        .in_sequence(&mut order)
         .returning(move |_, _, _| Ok(Some(linked.clone())));
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -221,77 +390,23 @@ async fn existing_user_with_only_an_id_of_the_other_flow_gets_the_link_of_this_f
 }
 
 #[tokio::test]
-async fn existing_user_keeps_organization_and_role_whatever_the_login_requests() {
-    let identity = sso_identity("jane@acme.example");
-    let mut stored = user("jane@acme.example");
-    stored.access_role = AccessRole::DepartmentHead;
-    stored.workos_profile_id = Some("prof_sso_1".to_owned());
-    // What the store holds after stamping the login: the result must be this user.
-    let mut after_login = stored.clone();
-    after_login.full_name = "Jane Doe (as stored after the login)".to_owned();
-    let mut users = MockUserRepository::new();
-    let found = stored.clone();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(move |_, _| Ok(Some(found.clone())));
-    users.expect_insert().never();
-    let returned = after_login.clone();
-    users
-        .expect_record_login()
-        .times(1)
-        .returning(move |_, _, _| Ok(Some(returned.clone())));
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().never();
-    organizations.expect_oldest().never();
-
-    let result = provisioner(users, organizations)
-        .find_or_create(&identity, Some(DEFAULT_ORG))
-        .await
-        .unwrap();
-
-    assert_eq!(result, after_login);
-    assert_eq!(result.organization_id, org_id(ACME_ORG));
-    assert_eq!(result.access_role, AccessRole::DepartmentHead);
-}
-
-#[tokio::test]
-async fn disabled_existing_user_is_refused_without_recording_a_login() {
-    let identity = sso_identity("jane@acme.example");
-    let mut users = MockUserRepository::new();
-    users.expect_find_by_workos_subject().times(1).returning(|_, _| {
-        let mut disabled = user("jane@acme.example");
-        disabled.workos_profile_id = Some("prof_sso_1".to_owned());
-        disabled.login_disabled = true;
-        Ok(Some(disabled))
-    });
-    users.expect_find_by_email().never();
-    users.expect_record_login().never();
-    users.expect_insert().never();
-
-    let result = provisioner(users, MockOrganizationRepository::new())
-        .find_or_create(&identity, None)
-        .await;
-
-    assert!(matches!(result, Err(ProvisionError::LoginDisabled)), "{result:?}");
-}
-
-#[tokio::test]
 async fn disabled_user_found_by_email_is_refused_without_recording_a_login() {
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users.expect_find_by_email().times(1).returning(|_| {
-        let mut disabled = user("jane@acme.example");
-        disabled.login_disabled = true;
-        Ok(Some(disabled))
-    });
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(
+        &mut users,
+        &mut order,
+        User {
+            login_disabled: true,
+            ..user("jane@acme.example")
+        },
+    );
     users.expect_record_login().never();
-    users.expect_insert().never();
     let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
     organizations
         .expect_find_by_id()
         .times(1)
@@ -306,19 +421,18 @@ async fn disabled_user_found_by_email_is_refused_without_recording_a_login() {
 
 #[tokio::test]
 async fn user_disabled_while_signing_in_is_refused() {
-    let identity = sso_identity("jane@acme.example");
+    let identity = authkit_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(Some(user("jane@acme.example"))));
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users.expect_record_login().times(1).returning(|_, _, _| {
         let mut disabled = user("jane@acme.example");
+        disabled.workos_user_id = Some("user_authkit_1".to_owned());
         disabled.login_disabled = true;
         Ok(Some(disabled))
     });
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -327,16 +441,13 @@ async fn user_disabled_while_signing_in_is_refused() {
 
 #[tokio::test]
 async fn user_vanishing_while_signing_in_is_an_unexpected_store_failure() {
-    let identity = sso_identity("jane@acme.example");
+    let identity = authkit_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(Some(user("jane@acme.example"))));
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users.expect_record_login().times(1).returning(|_, _, _| Ok(None));
-    users.expect_insert().never();
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -346,27 +457,20 @@ async fn user_vanishing_while_signing_in_is_an_unexpected_store_failure() {
     );
 }
 
-// ---- vouched addresses: who may become whom ---------------------------------------
-
-/// `users` finds nobody by the identity's WorkOS id but finds `stored` by address, and
-/// must write nothing.
-fn users_matching_by_email_only(stored: crate::User) -> MockUserRepository {
+/// `users`: the identity is taken for a new person, whose insert the stored address
+/// refuses; then nobody is found by the WorkOS id but `stored` is found by address.
+/// No login is recorded.
+fn users_matching_by_email_only(stored: User) -> MockUserRepository {
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(move |_| Ok(Some(stored.clone())));
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, stored);
     users.expect_record_login().never();
-    users.expect_insert().never();
     users
 }
 
-/// `organizations` answers the lookup of the existing user's organization ([`ACME_ORG`])
-/// once with `found`, and nothing else may be read.
+/// `organizations`: the existing user's organization ([`ACME_ORG`]) is `found` (read
+/// once, to vouch); for a new person nothing is mapped and the oldest organization
+/// is [`OLDEST_ORG`].
 fn users_organization(found: Option<crate::Organization>) -> MockOrganizationRepository {
     let mut organizations = MockOrganizationRepository::new();
     organizations
@@ -374,8 +478,12 @@ fn users_organization(found: Option<crate::Organization>) -> MockOrganizationRep
         .withf(|id| *id == org_id(ACME_ORG))
         .times(1)
         .returning(move |_| Ok(found.clone()));
-    organizations.expect_find_by_workos_organization().never();
-    organizations.expect_oldest().never();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    organizations
+        .expect_oldest()
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
     organizations
 }
 
@@ -399,19 +507,50 @@ async fn sso_email_match_through_an_unmapped_organization_is_account_link_requir
 #[tokio::test]
 async fn sso_email_match_through_another_companys_workos_organization_is_account_link_required_and_nothing_is_written()
  {
-    // The victim's organization is mapped to org B; the login comes through org A's connection.
+    // The victim's organization is mapped to org B; the login comes through org A's
+    // connection and asks for the victim's organization (a mismatch for a new person).
     let identity = sso_identity("CEO@Acme.Example");
-    let result = provisioner(
-        users_matching_by_email_only(user("ceo@acme.example")),
-        users_organization(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))),
-    )
-    .find_or_create(&identity, Some(ACME_ORG))
-    .await;
+    let mut users = MockUserRepository::new();
+    expect_nobody_signed_in_then(&mut users, user("ceo@acme.example"));
+    let mut organizations = MockOrganizationRepository::new();
+    organizations
+        .expect_find_by_id()
+        .withf(|id| *id == org_id(ACME_ORG))
+        .times(2)
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    organizations.expect_oldest().never();
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, Some(ACME_ORG))
+        .await;
 
     assert!(
         matches!(result, Err(ProvisionError::AccountLinkRequired)),
         "{result:?}"
     );
+}
+
+/// `users`: the one-write sign-in answers `None`; no organization can be chosen for a
+/// new person, so nothing is inserted; nobody is found by the WorkOS id and `stored`
+/// is found by address. No login is recorded.
+fn expect_nobody_signed_in_then(users: &mut MockUserRepository, stored: User) {
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    users.expect_insert().never();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(move |_| Ok(Some(stored.clone())));
+    users.expect_record_login().never();
 }
 
 #[tokio::test]
@@ -426,7 +565,9 @@ async fn sso_email_match_from_a_profile_without_a_usable_workos_organization_is_
             .times(0..=1)
             .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
         organizations.expect_find_by_workos_organization().never();
-        organizations.expect_oldest().never();
+        organizations
+            .expect_oldest()
+            .returning(|| Ok(Some(org(OLDEST_ORG))));
 
         let result = provisioner(
             users_matching_by_email_only(user("jane@acme.example")),
@@ -460,12 +601,28 @@ async fn sso_email_match_of_a_user_whose_organization_no_longer_exists_is_accoun
 
 #[tokio::test]
 async fn sso_email_match_does_not_vouch_through_the_organization_the_login_requests() {
-    // The request names an organization mapped to the identity's WorkOS organization,
-    // but the existing user belongs to an unmapped one: only the user's organization counts.
+    // The request names DEFAULT_ORG, mapped to the identity's WorkOS organization (a
+    // new person would join it), but the existing user belongs to an unmapped one:
+    // only the user's organization counts.
     let identity = sso_identity("jane@acme.example");
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().returning(|id| {
+        Ok(if id == org_id(DEFAULT_ORG) {
+            Some(mapped_org(DEFAULT_ORG, WORKOS_ORG_A))
+        } else if id == org_id(ACME_ORG) {
+            Some(org(ACME_ORG))
+        } else {
+            None
+        })
+    });
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(Some(mapped_org(DEFAULT_ORG, WORKOS_ORG_A))));
+    organizations.expect_oldest().never();
+
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
-        users_organization(Some(org(ACME_ORG))),
+        organizations,
     )
     .find_or_create(&identity, Some(DEFAULT_ORG))
     .await;
@@ -484,7 +641,9 @@ async fn authkit_email_match_that_workos_has_not_verified_is_account_link_requir
         let mut organizations = MockOrganizationRepository::new();
         organizations.expect_find_by_id().never();
         organizations.expect_find_by_workos_organization().never();
-        organizations.expect_oldest().never();
+        organizations
+            .expect_oldest()
+            .returning(|| Ok(Some(org(OLDEST_ORG))));
 
         let result = provisioner(
             users_matching_by_email_only(user("jane@acme.example")),
@@ -506,32 +665,28 @@ async fn authkit_email_match_that_workos_verified_links_the_user_id() {
     assert_eq!(identity.email_verified, Some(true));
     let expected_link = link_of(&identity);
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .withf(|flow, subject| *flow == Flow::AuthKit && subject == "user_authkit_1")
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .withf(|e| e.as_str() == "jane@acme.example")
-        .times(1)
-        .returning(|_| Ok(Some(user("jane@acme.example"))));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users
         .expect_record_login()
         .withf(move |id, link, at| {
             *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
         })
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_, _, _| {
             let mut linked = user("jane@acme.example");
             linked.workos_user_id = Some("user_authkit_1".to_owned());
             Ok(Some(linked))
         });
-    // AuthKit's own flag vouches; no organization is read.
+    // AuthKit's own flag vouches; no organization is read but the new person's.
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
     organizations.expect_find_by_workos_organization().never();
+    organizations
+        .expect_oldest()
+        .times(1)
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -552,26 +707,24 @@ async fn a_user_created_between_the_two_reads_by_a_concurrent_first_login_of_the
     winner.id = user_id(NEW_USER_ID);
     winner.workos_profile_id = Some("prof_sso_1".to_owned());
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    let found = winner.clone();
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(move |_| Ok(Some(found.clone())));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, winner.clone());
     let signed_in = winner.clone();
     users
         .expect_record_login()
         .withf(|id, link, _| *id == user_id(NEW_USER_ID) && link.is_none())
         .times(1)
+        .in_sequence(&mut order)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
-    // The user's organization is mapped to nothing: it is not consulted.
+    // The user's organization is not consulted (only the new person's choice is made).
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
-    organizations.expect_find_by_workos_organization().never();
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    organizations
+        .expect_oldest()
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -586,22 +739,15 @@ async fn a_link_the_store_refuses_as_a_duplicate_is_account_link_required() {
     // Another user carries the WorkOS id (recorded after the lookup by id).
     let identity = authkit_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(|_| Ok(Some(user("jane@acme.example"))));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users
         .expect_record_login()
         .withf(|_, link, _| link.is_some())
         .times(1)
         .returning(|_, _, _| Err(RepositoryError::Duplicate));
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -617,15 +763,8 @@ async fn a_link_lost_to_a_concurrent_login_with_another_workos_id_is_account_lin
     // the store never overwrites it, so the user carries someone else's id.
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .returning(|_| Ok(Some(user("jane@acme.example"))));
-    users.expect_insert().never();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users.expect_record_login().times(1).returning(|_, _, _| {
         let mut other = user("jane@acme.example");
         other.workos_profile_id = Some("prof_someone_else".to_owned());
@@ -633,54 +772,14 @@ async fn a_link_lost_to_a_concurrent_login_with_another_workos_id_is_account_lin
     });
     let mut organizations = MockOrganizationRepository::new();
     organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    organizations
         .expect_find_by_id()
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
 
     let result = provisioner(users, organizations)
-        .find_or_create(&identity, None)
-        .await;
-
-    assert!(
-        matches!(result, Err(ProvisionError::AccountLinkRequired)),
-        "{result:?}"
-    );
-}
-
-#[tokio::test]
-async fn losing_the_insert_race_to_a_user_whose_email_is_not_vouched_is_account_link_required() {
-    let mut identity = authkit_identity("jane@acme.example");
-    identity.email_verified = Some(false);
-    let mut users = MockUserRepository::new();
-    let mut order = Sequence::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(None));
-    users
-        .expect_insert()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Err(RepositoryError::Duplicate));
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(Some(user("jane@acme.example"))));
-    users.expect_record_login().never();
-
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -698,6 +797,12 @@ async fn store_outage_while_reading_the_users_organization_is_a_store_error_not_
         .expect_find_by_id()
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(None));
+    organizations
+        .expect_oldest()
+        .returning(|| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
@@ -711,6 +816,135 @@ async fn store_outage_while_reading_the_users_organization_is_a_store_error_not_
             result,
             Err(ProvisionError::Store(RepositoryError::Unavailable(_)))
         ),
+        "{result:?}"
+    );
+}
+
+// ---- existing people when no organization can be chosen for a new one ---------------------
+
+#[tokio::test]
+async fn an_existing_person_is_matched_not_refused_when_no_organization_could_be_chosen() {
+    // JOIN_OLDEST_ORGANIZATION off and nothing else applies: a new person would be
+    // NoOrganization, but this is an existing user whose address WorkOS verified.
+    let identity = authkit_identity("jane@acme.example");
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(None));
+    users.expect_insert().never();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .withf(|e| e.as_str() == "jane@acme.example")
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users
+        .expect_record_login()
+        .withf(move |id, link, at| {
+            *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link) && *at == now()
+        })
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| {
+            let mut linked = user("jane@acme.example");
+            linked.workos_user_id = Some("user_authkit_1".to_owned());
+            Ok(Some(linked))
+        });
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().never();
+    organizations.expect_find_by_workos_organization().never();
+    organizations.expect_oldest().never();
+    let policy = ProvisioningPolicy {
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+
+    let provisioned = provisioner_with(users, organizations, policy)
+        .provision(&identity, None, now())
+        .await
+        .unwrap();
+
+    assert_eq!(provisioned.user.id, user_id(USER_ID));
+    assert_eq!(provisioned.user.organization_id, org_id(ACME_ORG));
+    assert_eq!(provisioned.user.workos_user_id.as_deref(), Some("user_authkit_1"));
+    assert!(provisioned.organization.is_none());
+}
+
+#[tokio::test]
+async fn an_existing_person_is_matched_not_refused_when_the_request_would_be_a_mismatch_for_a_new_one() {
+    // The identity's WorkOS organization maps to ACME_ORG, the login names DEFAULT_ORG:
+    // OrganizationMismatch for a new person; this user of ACME_ORG signs in there.
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    users.expect_insert().never();
+    users
+        .expect_find_by_workos_subject()
+        .times(1)
+        .returning(|_, _| Ok(None));
+    users
+        .expect_find_by_email()
+        .times(1)
+        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    users
+        .expect_record_login()
+        .withf(|id, link, _| *id == user_id(USER_ID) && link.is_some())
+        .times(1)
+        .returning(|_, _, _| {
+            let mut linked = user("jane@acme.example");
+            linked.workos_profile_id = Some("prof_sso_1".to_owned());
+            Ok(Some(linked))
+        });
+    let mut organizations = MockOrganizationRepository::new();
+    organizations.expect_find_by_id().returning(|id| {
+        Ok(if id == org_id(ACME_ORG) {
+            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
+        } else if id == org_id(DEFAULT_ORG) {
+            Some(org(DEFAULT_ORG))
+        } else {
+            None
+        })
+    });
+    organizations
+        .expect_find_by_workos_organization()
+        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, Some(DEFAULT_ORG))
+        .await
+        .unwrap();
+
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
+    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
+}
+
+#[tokio::test]
+async fn an_existing_person_the_matching_rule_refuses_is_refused_when_no_organization_could_be_chosen() {
+    // No organization for a new person, and the address match is not vouched for: the
+    // refusal is the matching rule's, and nothing is written.
+    let mut identity = authkit_identity("jane@acme.example");
+    identity.email_verified = Some(false);
+    let mut users = MockUserRepository::new();
+    expect_nobody_signed_in_then(&mut users, user("jane@acme.example"));
+
+    let result = provisioner(users, organizations_knowing(&[], None))
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
         "{result:?}"
     );
 }
@@ -747,6 +981,54 @@ async fn new_user_is_created_with_a_normalised_email_full_name_and_the_default_r
     assert_eq!(result.id, user_id(NEW_USER_ID));
     assert_eq!(result.organization_id, org_id(ACME_ORG));
     assert_eq!(result.access_role, AccessRole::SalesRep);
+}
+
+#[tokio::test]
+async fn a_new_user_is_inserted_without_any_lookup_and_provisioned_with_the_organization_chosen() {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .withf(|flow, subject, at| *flow == Flow::Sso && subject == "prof_sso_1" && *at == now())
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(None));
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == org_id(OLDEST_ORG))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|new_user| Ok(created(new_user)));
+    users.expect_find_by_workos_subject().never();
+    users.expect_find_by_email().never();
+    users.expect_record_login().never();
+
+    let provisioned = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+        .provision(&identity, None, now())
+        .await
+        .unwrap();
+
+    assert_eq!(provisioned.user.id, user_id(NEW_USER_ID));
+    assert_eq!(provisioned.user.organization_id, org_id(OLDEST_ORG));
+    assert_eq!(provisioned.organization, Some(org(OLDEST_ORG)));
+}
+
+#[tokio::test]
+async fn losing_the_insert_race_to_a_user_whose_email_is_not_vouched_is_account_link_required() {
+    let mut identity = authkit_identity("jane@acme.example");
+    identity.email_verified = Some(false);
+    let result = provisioner(
+        users_matching_by_email_only(user("jane@acme.example")),
+        organizations_knowing(&[], Some(OLDEST_ORG)),
+    )
+    .find_or_create(&identity, None)
+    .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
 }
 
 #[test]
@@ -861,7 +1143,7 @@ async fn new_user_joins_the_oldest_org_when_no_other_choice() {
 async fn new_user_with_no_organization_at_all_is_refused_and_nothing_is_inserted() {
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    expect_nobody_found(&mut users, "jane@acme.example");
+    expect_nobody_matched(&mut users, "jane@acme.example");
     users.expect_insert().never();
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
@@ -887,20 +1169,16 @@ async fn losing_the_insert_race_signs_in_the_winner() {
     let mut users = MockUserRepository::new();
     let mut order = Sequence::new();
     users
-        .expect_find_by_workos_subject()
+        .expect_record_login_by_workos_subject()
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(None));
+        .returning(|_, _, _| Ok(None));
     users
         .expect_insert()
         .times(1)
         .in_sequence(&mut order)
         .returning(|_| Err(RepositoryError::Duplicate));
+    users.expect_find_by_email().never();
     let found = winner.clone();
     users
         .expect_find_by_workos_subject()
@@ -930,31 +1208,7 @@ async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity
     let expected_link = link_of(&identity);
     let mut users = MockUserRepository::new();
     let mut order = Sequence::new();
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(None));
-    users
-        .expect_insert()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Err(RepositoryError::Duplicate));
-    users
-        .expect_find_by_workos_subject()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_, _| Ok(None));
-    users
-        .expect_find_by_email()
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(Some(user("jane@acme.example"))));
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users
         .expect_record_login()
         .withf(move |id, link, _| *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link))
@@ -979,10 +1233,14 @@ async fn a_duplicate_insert_with_no_winner_to_read_is_an_unexpected_store_failur
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
     users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .returning(|_, _, _| Ok(None));
+    users
         .expect_find_by_workos_subject()
-        .times(2)
+        .times(1)
         .returning(|_, _| Ok(None));
-    users.expect_find_by_email().times(2).returning(|_| Ok(None));
+    users.expect_find_by_email().times(1).returning(|_| Ok(None));
     users
         .expect_insert()
         .times(1)
@@ -1022,16 +1280,17 @@ async fn insert_failing_for_another_reason_is_reported_without_a_re_read() {
     );
 }
 
-// ---- failures before any user is found -------------------------------------------
+// ---- failures of the store -------------------------------------------
 
 #[tokio::test]
-async fn store_unavailable_while_finding_the_user_is_a_store_error() {
+async fn store_unavailable_while_signing_in_by_the_workos_id_is_a_store_error() {
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
     users
-        .expect_find_by_workos_subject()
+        .expect_record_login_by_workos_subject()
         .times(1)
-        .returning(|_, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
+        .returning(|_, _, _| Err(RepositoryError::Unavailable("server selection timed out".into())));
+    users.expect_find_by_workos_subject().never();
     users.expect_find_by_email().never();
     users.expect_insert().never();
     users.expect_record_login().never();
@@ -1053,17 +1312,30 @@ async fn store_unavailable_while_finding_the_user_is_a_store_error() {
 async fn store_unavailable_while_finding_by_email_is_a_store_error() {
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    users
+        .expect_record_login_by_workos_subject()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(None));
+    users
+        .expect_insert()
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_| Err(RepositoryError::Duplicate));
     users
         .expect_find_by_workos_subject()
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_, _| Ok(None));
     users
         .expect_find_by_email()
         .times(1)
+        .in_sequence(&mut order)
         .returning(|_| Err(RepositoryError::Unavailable("connection refused".into())));
-    users.expect_insert().never();
+    users.expect_record_login().never();
 
-    let result = provisioner(users, MockOrganizationRepository::new())
+    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
         .find_or_create(&identity, None)
         .await;
 
@@ -1085,6 +1357,7 @@ async fn unusable_identity_email_is_refused_before_any_repository_call() {
     ] {
         let identity = sso_identity(raw);
         let mut users = MockUserRepository::new();
+        users.expect_record_login_by_workos_subject().never();
         users.expect_find_by_workos_subject().never();
         users.expect_find_by_email().never();
         users.expect_insert().never();
@@ -1390,7 +1663,7 @@ async fn rule_1_a_new_user_naming_another_organization_than_the_mapped_one_is_a_
  {
     let identity = sso_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    expect_nobody_found(&mut users, "jane@acme.example");
+    expect_nobody_matched(&mut users, "jane@acme.example");
     users.expect_insert().never();
 
     let result = provisioner(users, mapped_organizations())
@@ -1463,7 +1736,7 @@ async fn rule_2_a_requested_mapped_organization_is_a_mismatch_for_an_identity_ou
 async fn rule_2_an_authkit_user_naming_a_mapped_organization_is_a_mismatch_and_nothing_is_inserted() {
     let identity = authkit_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    expect_nobody_found(&mut users, "jane@acme.example");
+    expect_nobody_matched(&mut users, "jane@acme.example");
     users.expect_insert().never();
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
@@ -1546,7 +1819,7 @@ async fn rule_4_with_join_oldest_organization_off_nothing_else_applying_is_no_or
 async fn rule_4_with_join_oldest_organization_off_a_new_user_is_refused_and_nothing_is_inserted() {
     let identity = authkit_identity("jane@acme.example");
     let mut users = MockUserRepository::new();
-    expect_nobody_found(&mut users, "jane@acme.example");
+    expect_nobody_matched(&mut users, "jane@acme.example");
     users.expect_insert().never();
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, MintedRefreshToken, MockIdentityProvider,
-    MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore,
+    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, LiveRefreshToken, MintedRefreshToken,
+    MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockSessionStore,
     MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, Organization, OrganizationId,
     Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer,
     SessionLifetimes, SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User,
@@ -180,17 +180,22 @@ pub(super) fn provisioner_with(
     )
 }
 
-/// A session issuer with the documented defaults, 30-day lifetimes and a clock reading [`now`].
-pub(super) fn issuer(
+/// A session issuer with the documented defaults and 30-day lifetimes, whose session
+/// store stores any new session.
+pub(super) fn issuer(organizations: MockOrganizationRepository, tokens: MockTokenIssuer) -> SessionIssuer {
+    issuer_storing(organizations, tokens, sessions_accepting())
+}
+
+/// A session issuer with the documented defaults and 30-day lifetimes over `sessions`.
+pub(super) fn issuer_storing(
     organizations: MockOrganizationRepository,
     tokens: MockTokenIssuer,
-    refresh_tokens: MockRefreshTokenStore,
+    sessions: MockSessionStore,
 ) -> SessionIssuer {
     SessionIssuer::new(
         Arc::new(organizations),
         Arc::new(tokens),
-        Arc::new(refresh_tokens),
-        Arc::new(sessions_accepting()),
+        Arc::new(sessions),
         SessionConfig::default(),
         SessionLifetimes::default(),
     )
@@ -204,7 +209,8 @@ pub(super) fn sessions_accepting() -> MockSessionStore {
 }
 
 /// A live session `id` of [`USER_ID`] in [`ACME_ORG`] that started at `started` and
-/// lasts the default 30 days.
+/// lasts the default 30 days, never rotated and holding no live refresh token (as a
+/// session adopted from the earlier shape; set `refresh_token` for a newer one).
 pub(super) fn session_record(id: &str, started: Timestamp) -> SessionRecord {
     SessionRecord {
         id: SessionId::new(id),
@@ -215,6 +221,17 @@ pub(super) fn session_record(id: &str, started: Timestamp) -> SessionRecord {
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
+        refresh_token: None,
+        last_rotation: None,
+    }
+}
+
+/// The live refresh token of a session started at `started` with the default
+/// lifetimes: [`REFRESH_HASH`], for 30 days.
+pub(super) fn first_refresh_token(started: Timestamp) -> LiveRefreshToken {
+    LiveRefreshToken {
+        hash: TokenHash::new(REFRESH_HASH),
+        expires_at: started.plus_seconds(SessionLifetimes::default().refresh_token_seconds),
     }
 }
 
@@ -263,7 +280,6 @@ pub(super) struct LoginPorts {
     /// The organizations the session issuer reads.
     pub(super) policy_organizations: MockOrganizationRepository,
     pub(super) tokens: MockTokenIssuer,
-    pub(super) refresh_tokens: MockRefreshTokenStore,
     pub(super) sessions: MockSessionStore,
 }
 
@@ -299,7 +315,6 @@ impl LoginPorts {
         let issuer = SessionIssuer::new(
             Arc::new(self.policy_organizations),
             Arc::new(self.tokens),
-            Arc::new(self.refresh_tokens),
             Arc::new(self.sessions),
             SessionConfig::default(),
             SessionLifetimes::default(),
@@ -326,28 +341,24 @@ impl LoginPorts {
         self.expect_session_for(organization);
     }
 
-    /// The existing `user` is found by the WorkOS id of `flow`/`subject` (which is
-    /// recorded on them) and signed in without a new link.
+    /// The existing `user` carries the WorkOS id of `flow`/`subject` and is signed in
+    /// by it in one write (`record_login_by_workos_subject`); nothing else is read or
+    /// written about users.
     pub(super) fn expect_existing_user(&mut self, flow: Flow, subject: &'static str, user: User) {
         let mut linked = user;
         match flow {
             Flow::Sso => linked.workos_profile_id = Some(subject.to_owned()),
             Flow::AuthKit => linked.workos_user_id = Some(subject.to_owned()),
         }
-        let found = linked.clone();
         self.users
-            .expect_find_by_workos_subject()
-            .withf(move |f, s| *f == flow && s == subject)
-            .times(1)
-            .returning(move |_, _| Ok(Some(found.clone())));
-        self.users.expect_find_by_email().never();
-        self.users.expect_insert().never();
-        let id = linked.id;
-        self.users
-            .expect_record_login()
-            .withf(move |i, link, at| *i == id && link.is_none() && *at == now())
+            .expect_record_login_by_workos_subject()
+            .withf(move |f, s, at| *f == flow && s == subject && *at == now())
             .times(1)
             .returning(move |_, _, _| Ok(Some(linked.clone())));
+        self.users.expect_find_by_workos_subject().never();
+        self.users.expect_find_by_email().never();
+        self.users.expect_insert().never();
+        self.users.expect_record_login().never();
     }
 
     /// The session issuer reads `organization` once; it has no overrides.
@@ -366,23 +377,29 @@ impl LoginPorts {
             });
     }
 
-    /// A session is issued for a user of `organization` (which has no overrides): one
-    /// session record, one session id, one access token, one refresh token stored as
-    /// [`REFRESH_HASH`].
+    /// A session is issued for a user of `organization` (which has no overrides and
+    /// is read once for its policy): one session id, one access token, one refresh
+    /// token, and one session record carrying the refresh token's digest [`REFRESH_HASH`].
     pub(super) fn expect_session_for(&mut self, organization: OrganizationId) {
+        self.expect_session_record(organization);
+        self.expect_policy_of(organization);
+    }
+
+    /// One session record is stored for a user of `organization`, carrying the digest
+    /// [`REFRESH_HASH`] of its first refresh token; one session id, one access token
+    /// and one refresh token are minted.
+    pub(super) fn expect_session_record(&mut self, organization: OrganizationId) {
         self.sessions
             .expect_start()
             .withf(move |s| {
-                s.id.as_str() == SESSION_ID && s.organization_id == organization && s.started_at == now()
+                s.id.as_str() == SESSION_ID
+                    && s.organization_id == organization
+                    && s.started_at == now()
+                    && s.refresh_token == Some(first_refresh_token(now()))
+                    && s.last_rotation.is_none()
             })
             .times(1)
             .returning(|_| Ok(()));
-        self.expect_policy_of(organization);
         self.tokens = token_issuer();
-        self.refresh_tokens
-            .expect_save()
-            .withf(|record| record.hash.as_str() == REFRESH_HASH && record.session_id.as_str() == SESSION_ID)
-            .times(1)
-            .returning(|_| Ok(()));
     }
 }

@@ -17,6 +17,8 @@ mod error_table;
 mod limits;
 pub mod metrics;
 pub mod openapi;
+#[cfg(test)]
+mod props;
 mod rate_limit;
 mod request_id;
 mod routes;

@@ -4,6 +4,7 @@ mod access;
 mod issuance;
 mod login;
 mod org_settings;
+mod props;
 mod provisioning;
 mod refresh;
 mod services;

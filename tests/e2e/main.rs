@@ -11,6 +11,7 @@ mod authorize;
 mod bounded;
 mod browser;
 mod callback;
+mod commands;
 mod cors;
 mod openapi;
 mod request_ids;

@@ -87,6 +87,7 @@ pub struct RawSettings {
     refresh_reuse_grace_seconds: u32,
     log_format: String,
     accept_unissued_state: bool,
+    mongodb_command_metrics: bool,
     request_body_timeout_ms: u64,
     rate_limit_per_minute: u32,
     #[serde(deserialize_with = "string_or_list")]
@@ -131,6 +132,7 @@ impl Default for RawSettings {
             refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
             accept_unissued_state: false,
+            mongodb_command_metrics: false,
             request_body_timeout_ms: 10_000,
             rate_limit_per_minute: 60,
             trusted_proxies: Vec::new(),
@@ -224,6 +226,9 @@ pub struct Settings {
     /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
     /// default false): for SPAs that still build WorkOS URLs themselves.
     pub accept_unissued_state: bool,
+    /// Count the commands sent to MongoDB by name in `tether_mongodb_commands_total`
+    /// (`MONGODB_COMMAND_METRICS`, default false).
+    pub mongodb_command_metrics: bool,
     /// Every setting by its environment name with its effective value, secrets redacted
     /// (what `tether-auth check-config` prints).
     effective: Vec<(String, String)>,
@@ -756,6 +761,7 @@ impl RawSettings {
             refresh_policy,
             log_format,
             accept_unissued_state: self.accept_unissued_state,
+            mongodb_command_metrics: self.mongodb_command_metrics,
             effective,
             request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
             rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,

@@ -95,6 +95,7 @@ pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
         server_selection_timeout: settings.mongodb_timeout,
         connect_timeout: settings.mongodb_timeout,
         operation_timeout: settings.mongodb_timeout,
+        count_commands: settings.mongodb_command_metrics,
     })
 }
 

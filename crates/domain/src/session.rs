@@ -276,9 +276,11 @@ impl SessionConfig {
     pub fn overlay(&self, stored: &StoredSessionSettings) -> (SessionConfig, Vec<SettingError>) {
         let mut warnings = Vec::new();
         let mut fields = self.0;
+        // The stored values taken; only those can be dropped for the relation below.
+        let mut taken = Vec::new();
         for (&field, value) in &stored.0 {
             match apply(&mut fields, field, value) {
-                Ok(()) => {}
+                Ok(()) => taken.push(field),
                 Err(e) => warnings.push(e),
             }
         }
@@ -286,7 +288,7 @@ impl SessionConfig {
             if fields.warning_time_minutes < fields.idle_timeout_minutes {
                 break;
             }
-            if stored.0.contains_key(&field) {
+            if taken.contains(&field) {
                 warnings.push(SettingError::new(
                     field,
                     "stored value breaks warningTimeMinutes < idleTimeoutMinutes; default used",

@@ -114,6 +114,16 @@ fn harness() -> Harness {
         seen.lock().unwrap().push(token.to_owned());
         TokenHash::new(token.bytes().map(|b| format!("{b:02x}")).collect::<String>())
     });
+    // A refresh mints and seals its successor before it looks the token up.
+    tokens
+        .expect_mint_refresh_token()
+        .returning(|| tether_domain::MintedRefreshToken {
+            token: secrecy::SecretString::from(format!("rt_{}", "s".repeat(43))),
+            hash: TokenHash::new("successor"),
+        });
+    tokens
+        .expect_seal_successor()
+        .returning(|_, _| "sealed".to_owned());
     let mut verifier = MockAccessTokenVerifier::new();
     verifier.expect_verify().returning(|_| Err(InvalidAccessToken));
     let mut protector = MockStateProtector::new();

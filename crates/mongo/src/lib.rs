@@ -76,7 +76,15 @@ pub struct MongoConfig {
     /// operation is abandoned as [`RepositoryError::Unavailable`], also when the server
     /// accepted the connection and then stopped answering.
     pub operation_timeout: Duration,
+    /// Count every command the driver sends, by name, in the counter
+    /// [`COMMANDS_TOTAL`] (`MONGODB_COMMAND_METRICS`, default off): what a request
+    /// costs in round trips, from the driver's command events.
+    pub count_commands: bool,
 }
+
+/// The counter of commands sent to MongoDB, labelled `command` (`find`, `insert`,
+/// `findAndModify`, ...), kept when [`MongoConfig::count_commands`] is on.
+pub const COMMANDS_TOTAL: &str = "tether_mongodb_commands_total";
 
 /// The MongoDB store: users, organizations and refresh tokens of one database.
 ///
@@ -120,6 +128,15 @@ impl MongoStore {
         options.server_selection_timeout = Some(config.server_selection_timeout);
         options.connect_timeout = Some(config.connect_timeout);
         options.app_name = Some(APP_NAME.to_owned());
+        if config.count_commands {
+            options.command_event_handler = Some(mongodb::event::EventHandler::callback(
+                |event: mongodb::event::command::CommandEvent| {
+                    if let mongodb::event::command::CommandEvent::Started(started) = event {
+                        metrics::counter!(COMMANDS_TOTAL, "command" => started.command_name).increment(1);
+                    }
+                },
+            ));
+        }
         let database_name = config
             .database
             .clone()
@@ -210,6 +227,7 @@ mod tests {
             server_selection_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             operation_timeout: Duration::from_secs(2),
+            count_commands: false,
         }
     }
 

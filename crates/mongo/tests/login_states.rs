@@ -27,6 +27,7 @@ async fn store(tag: &str) -> MongoStore {
         server_selection_timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(5),
+        count_commands: false,
     })
     .await
     .expect("connect");

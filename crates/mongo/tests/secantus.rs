@@ -67,6 +67,7 @@ fn config(uri: String, database: Option<String>, timeout: Duration) -> MongoConf
         database,
         server_selection_timeout: timeout,
         connect_timeout: timeout,
+        count_commands: false,
     }
 }
 

@@ -283,14 +283,24 @@ async fn out_of_range_stored_settings_fall_back_to_the_defaults() {
 }
 
 #[tokio::test]
-async fn a_reused_code_is_refused_with_401() {
-    let app = TestApp::spawn(Options::new("reuse")).await;
+async fn a_code_reused_through_another_redirect_uri_or_an_unknown_code_is_refused_with_401() {
+    let app =
+        TestApp::spawn(Options::new("reuse").env("ALLOWED_REDIRECT_URIS", "http://localhost:5173/elsewhere"))
+            .await;
     app.add_org("Acme", 1, doc! {}).await;
     let code = Browser::default()
         .sso_code("acme.example", "reuse@acme.example")
         .await;
     assert_eq!(app.callback(json!({"code": code})).await.status().as_u16(), 200);
-    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
+    // The same post again is the same session (tests/e2e/double_post.rs); through
+    // another redirect URI, WorkOS refuses the used code and no answer opens.
+    assert_error(
+        app.callback(json!({"code": code, "redirect_uri": "http://localhost:5173/elsewhere"}))
+            .await,
+        401,
+        "INVALID_CODE",
+    )
+    .await;
     assert_error(
         app.callback(json!({"code": "not-a-real-code"})).await,
         401,
@@ -460,7 +470,12 @@ async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes
         .sso_code("acme.example", "metrics@acme.example")
         .await;
     assert_eq!(app.callback(json!({"code": code})).await.status().as_u16(), 200);
-    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
+    assert_error(
+        app.callback(json!({"code": "not-a-real-code"})).await,
+        401,
+        "INVALID_CODE",
+    )
+    .await;
     let _ = app
         .http
         .get(format!(

@@ -13,6 +13,7 @@ mod browser;
 mod callback;
 mod commands;
 mod cors;
+mod double_post;
 mod openapi;
 mod request_ids;
 mod session;

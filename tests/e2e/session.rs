@@ -167,27 +167,6 @@ fn sessions(app: &TestApp) -> mongodb::Collection<Document> {
     app.db.collection("sessions")
 }
 
-/// Every document of every collection of the test's database, as text.
-async fn whole_database(app: &TestApp) -> String {
-    use futures_util::TryStreamExt as _;
-    let mut all = String::new();
-    for name in app.db.list_collection_names().await.unwrap() {
-        let docs: Vec<Document> = app
-            .db
-            .collection::<Document>(&name)
-            .find(doc! {})
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        for d in docs {
-            all.push_str(&format!("{name}: {}\n", Bson::Document(d).into_relaxed_extjson()));
-        }
-    }
-    all
-}
-
 /// No refresh token appears in clear anywhere in the database; each is stored as its digest.
 async fn assert_no_refresh_token_in_clear(app: &TestApp, tokens: &[&str]) {
     let everything = whole_database(app).await;

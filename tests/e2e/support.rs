@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mongodb::bson::{Document, doc, oid::ObjectId};
+use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::Value;
 use tether_auth::{Application, Overrides, Settings};
 
@@ -447,4 +447,25 @@ impl Drop for OwnMongo {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Every document of every collection of the test's database, as text.
+pub async fn whole_database(app: &TestApp) -> String {
+    use futures_util::TryStreamExt as _;
+    let mut all = String::new();
+    for name in app.db.list_collection_names().await.expect("collections listed") {
+        let docs: Vec<Document> = app
+            .db
+            .collection::<Document>(&name)
+            .find(doc! {})
+            .await
+            .expect("collection readable")
+            .try_collect()
+            .await
+            .expect("documents read");
+        for d in docs {
+            all.push_str(&format!("{name}: {}\n", Bson::Document(d).into_relaxed_extjson()));
+        }
+    }
+    all
 }

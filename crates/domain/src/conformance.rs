@@ -22,8 +22,8 @@
 use futures_util::future::join_all;
 
 use crate::model::{
-    Flow, LiveRefreshToken, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord, RevokedReason,
-    Rotation, SessionRecord, WorkosLink,
+    Flow, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord,
+    RevokedReason, Rotation, SessionRecord, WorkosLink,
 };
 use crate::ports::{
     Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
@@ -322,6 +322,7 @@ fn session(id: &str, at: Timestamp) -> SessionRecord {
             expires_at: at.plus_seconds(3600),
         }),
         last_rotation: None,
+        login_answer: None,
     }
 }
 
@@ -498,6 +499,30 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         rotated.refresh_token.map(|t| t.expires_at),
         Some(at.plus_seconds(20)),
         "capped at the session's end"
+    );
+
+    // A session that started with a login callback is found by its answer's id.
+    let answered = SessionRecord {
+        login_answer: Some(LoginAnswer {
+            id: TokenHash::new("answer_conformance_5"),
+            sealed_refresh_token: "v1.sealed-first-token".into(),
+        }),
+        ..session("sess_conformance_5", at)
+    };
+    sessions.start(answered.clone()).await.expect("created");
+    assert_eq!(
+        sessions
+            .find_by_login_answer(&TokenHash::new("answer_conformance_5"))
+            .await
+            .expect("answers"),
+        Some(answered)
+    );
+    assert_eq!(
+        sessions
+            .find_by_login_answer(&TokenHash::new("answer_conformance_unknown"))
+            .await
+            .expect("answers"),
+        None
     );
 
     // A session without a live token gets one installed, once.

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::model::{AccessClaims, LiveRefreshToken, Organization, SessionRecord, User};
+use crate::model::{AccessClaims, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User};
 use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
 use crate::session::SessionConfig;
 use crate::values::{OrganizationId, SessionId, Timestamp};
@@ -154,8 +154,26 @@ impl SessionIssuer {
         organization: Option<&Organization>,
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
+        self.start_login_session(user, organization, None, now).await
+    }
+
+    /// [`SessionIssuer::start_session`] for a login callback: with `login_answer_key`
+    /// (what the callback posted: code, state and redirect URI), the same write also
+    /// stores the session's [`LoginAnswer`], so that a second post of that callback
+    /// can answer with the same session ([`SessionIssuer::find_login_answer`]).
+    pub async fn start_login_session(
+        &self,
+        user: User,
+        organization: Option<&Organization>,
+        login_answer_key: Option<&SecretString>,
+        now: Timestamp,
+    ) -> Result<AuthSession, IssueError> {
         let ends_at = self.session_end(now);
         let minted = self.tokens.mint_refresh_token();
+        let login_answer = login_answer_key.map(|key| LoginAnswer {
+            id: self.login_answer_id(key),
+            sealed_refresh_token: self.tokens.seal_successor(key.expose_secret(), &minted.token),
+        });
         let session = SessionRecord {
             id: self.tokens.new_session_id(),
             user_id: user.id,
@@ -170,11 +188,50 @@ impl SessionIssuer {
                 expires_at: self.refresh_token_lifetime_end(now).min(ends_at),
             }),
             last_rotation: None,
+            login_answer,
         };
         let organization = organization.filter(|org| org.id == user.organization_id);
         let signed = self.sign(&user, &session, organization, now).await?;
         self.sessions.start(session.clone()).await?;
         Ok(self.assemble(user, &session, signed, minted.token, now))
+    }
+
+    /// The id under which the answer of a login posted with `login_answer_key` is stored.
+    pub fn login_answer_id(&self, login_answer_key: &SecretString) -> crate::values::TokenHash {
+        self.tokens.hash_refresh_token(login_answer_key.expose_secret())
+    }
+
+    /// The session a login callback posted with `login_answer_key` started, with its
+    /// first refresh token, if that token is still the session's live one (never
+    /// rotated) and the session is not revoked. `None` otherwise, also when the key
+    /// opens nothing. Reads one record.
+    pub async fn find_login_answer(
+        &self,
+        login_answer_key: &SecretString,
+    ) -> Result<Option<(SessionRecord, SecretString)>, RepositoryError> {
+        let key = login_answer_key.expose_secret();
+        let Some(session) = self
+            .sessions
+            .find_by_login_answer(&self.login_answer_id(login_answer_key))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(token) = session
+            .login_answer
+            .as_ref()
+            .and_then(|answer| self.tokens.open_successor(key, &answer.sealed_refresh_token))
+        else {
+            return Ok(None);
+        };
+        let live = session
+            .refresh_token
+            .as_ref()
+            .is_some_and(|live| live.hash == self.tokens.hash_refresh_token(token.expose_secret()));
+        if !live || session.revoked_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((session, token)))
     }
 
     /// The answer of a rotation (or of its replay within the grace window): a fresh

@@ -37,6 +37,7 @@ mod access;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod failure;
+mod gate;
 mod issuance;
 mod login;
 #[cfg(any(test, feature = "mocks"))]
@@ -53,11 +54,15 @@ mod values;
 
 pub use failure::Failure;
 pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
-pub use login::{CallbackInput, CompleteLogin, ExchangePlan, LoginError, RedirectPolicy, StateChecking};
+pub use login::{
+    CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,
+    StateChecking,
+};
 pub use model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LiveRefreshToken, LoginStateRecord,
-    MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization, RefreshTokenRecord,
-    RevokedReason, Rotation, SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LiveRefreshToken, LoginAnswer,
+    LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
+    RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StepRequired, User, VerifiedAccess,
+    WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,

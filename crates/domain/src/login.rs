@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
+use crate::gate::Turns;
 use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{Flow, IdpIdentity, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
@@ -187,6 +188,26 @@ fn sanitize(raw: &str, max: usize) -> String {
         .to_owned()
 }
 
+/// What a second post of the callback must repeat to get the first post's session:
+/// the code, the state and the redirect URI, as one secret (the key its answer is
+/// sealed under). `None` when the post carries no usable code or redirect URI.
+fn login_answer_key(input: &CallbackInput, redirects: &RedirectPolicy) -> Option<SecretString> {
+    if input.error.as_deref().is_some_and(|e| !e.trim().is_empty()) {
+        return None;
+    }
+    let code = input
+        .code
+        .as_ref()
+        .filter(|c| !c.expose_secret().trim().is_empty())?;
+    let redirect_uri = redirects.resolve(input.redirect_uri.as_deref())?;
+    Some(SecretString::from(format!(
+        "tether login answer\n{}\n{}\n{}",
+        code.expose_secret(),
+        input.state.as_deref().unwrap_or_default(),
+        redirect_uri
+    )))
+}
+
 /// How the callback learns which API issued a code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -229,6 +250,10 @@ struct StatePlan {
     taken: Option<crate::model::LoginStateRecord>,
 }
 
+/// How long after a login a second post of the same callback (same code, state and
+/// redirect URI) still answers with the same session, in seconds.
+pub const LOGIN_ANSWER_WINDOW_SECONDS: i64 = 60;
+
 /// Completes a login from the callback's input.
 #[derive(Clone)]
 pub struct CompleteLogin {
@@ -237,6 +262,7 @@ pub struct CompleteLogin {
     issuer: SessionIssuer,
     redirects: RedirectPolicy,
     state: StateChecking,
+    turns: Arc<Turns>,
 }
 
 impl std::fmt::Debug for CompleteLogin {
@@ -267,6 +293,7 @@ impl CompleteLogin {
             issuer,
             redirects,
             state,
+            turns: Arc::default(),
         }
     }
 
@@ -338,10 +365,62 @@ impl CompleteLogin {
         (flow, result)
     }
 
+    /// One session per code: a second post of a callback (a React effect run twice, a
+    /// retry after a dropped answer) gets the session of the first. Posts of one code,
+    /// state and redirect URI take turns within this process; a post the code or state
+    /// check refuses then looks for the answer a first post stored (sealed under a key
+    /// derived from what was posted) and, within [`LOGIN_ANSWER_WINDOW_SECONDS`] of it,
+    /// answers with that session: its first refresh token (if never rotated), its
+    /// user, and a fresh access token. Other redirect URIs or states open nothing.
     async fn complete_noting_flow(
         &self,
         input: CallbackInput,
         flow: &mut Option<Flow>,
+    ) -> Result<AuthSession, LoginError> {
+        let Some(key) = login_answer_key(&input, &self.redirects) else {
+            return self.complete_once(input, flow, None).await;
+        };
+        let _turn = self.turns.take(self.issuer.login_answer_id(&key)).await;
+        match self.complete_once(input, flow, Some(&key)).await {
+            Err(refused @ (LoginError::InvalidState | LoginError::InvalidCode)) => {
+                match self.answer_again(&key).await? {
+                    Some(answer) => Ok(answer),
+                    None => Err(refused),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The session an earlier post of this callback started, within the window.
+    async fn answer_again(&self, key: &SecretString) -> Result<Option<AuthSession>, LoginError> {
+        let Some((session, refresh_token)) = self.issuer.find_login_answer(key).await? else {
+            return Ok(None);
+        };
+        let now = self.state.clock.now();
+        if now >= session.started_at.plus_seconds(LOGIN_ANSWER_WINDOW_SECONDS) {
+            tracing::info!(session_id = %session.id, "a login callback was posted again after the window");
+            return Ok(None);
+        }
+        let Some(user) = self.provisioner.users().find_by_id(session.user_id).await? else {
+            return Ok(None);
+        };
+        if user.login_disabled {
+            return Err(LoginError::LoginDisabled);
+        }
+        let answer = self
+            .issuer
+            .answer(user, &session, refresh_token, session.started_at, now)
+            .await?;
+        tracing::info!(user_id = %answer.user.id, session_id = %session.id, "a login callback posted again got the session of the first post");
+        Ok(Some(answer))
+    }
+
+    async fn complete_once(
+        &self,
+        input: CallbackInput,
+        flow: &mut Option<Flow>,
+        login_answer_key: Option<&SecretString>,
     ) -> Result<AuthSession, LoginError> {
         if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
             tracing::info!(
@@ -393,7 +472,12 @@ impl CompleteLogin {
             .await?;
         let session = self
             .issuer
-            .start_session(provisioned.user, provisioned.organization.as_ref(), now)
+            .start_login_session(
+                provisioned.user,
+                provisioned.organization.as_ref(),
+                login_answer_key,
+                now,
+            )
             .await?;
         tracing::info!(
             user_id = %session.user.id,

@@ -293,6 +293,21 @@ pub struct SessionRecord {
     /// The last rotation: the token it consumed and the successor it handed out,
     /// sealed, for a replay within the grace window. `None` before the first rotation.
     pub last_rotation: Option<Rotation>,
+    /// The answer of the login that started the session, for a second post of the same
+    /// callback: `None` for sessions that did not start with a login callback.
+    pub login_answer: Option<LoginAnswer>,
+}
+
+/// What a second post of a login callback (same code, state and redirect URI) needs
+/// to answer with the same session: found by a digest of what was posted, the first
+/// refresh token sealed under a key derived from it, so that a database reader learns
+/// nothing and only the holder of the code can open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAnswer {
+    /// Digest of the code, state and redirect URI posted.
+    pub id: TokenHash,
+    /// The session's first refresh token, sealed (see [`crate::TokenIssuer::seal_successor`]).
+    pub sealed_refresh_token: String,
 }
 
 /// The live refresh token of a session: its digest and when it stops being accepted.

@@ -153,6 +153,10 @@ pub trait SessionStore: Send + Sync {
     async fn find_by_refresh_token(&self, hash: &TokenHash)
     -> Result<Option<SessionRecord>, RepositoryError>;
 
+    /// The session whose login answer has this id ([`crate::LoginAnswer::id`]), `None`
+    /// if none has.
+    async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError>;
+
     /// Rotation, in one atomic compare-and-set: if a session's live refresh token has
     /// the digest `presented` and has not expired at `at`, and the session is neither
     /// revoked nor past its end at `at`, its live token becomes `successor` (its expiry

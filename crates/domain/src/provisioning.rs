@@ -174,6 +174,11 @@ impl Provisioner {
         }
     }
 
+    /// The users this service signs in.
+    pub(crate) fn users(&self) -> &dyn UserRepository {
+        self.users.as_ref()
+    }
+
     /// Finds the user the identity reaches, or creates them.
     ///
     /// Matching: by WorkOS id; else by address, and then only when the address is

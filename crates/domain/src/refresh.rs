@@ -107,6 +107,7 @@ async fn session_of(
         last_refreshed_at: None,
         refresh_token: None,
         last_rotation: None,
+        login_answer: None,
     };
     match sessions.start(adopted.clone()).await {
         Ok(()) => {

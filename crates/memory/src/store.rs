@@ -395,6 +395,15 @@ impl SessionStore for InMemoryStore {
             .cloned())
     }
 
+    async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
+        Ok(self
+            .lock()
+            .sessions
+            .iter()
+            .find(|s| s.login_answer.as_ref().is_some_and(|a| &a.id == id))
+            .cloned())
+    }
+
     async fn rotate(
         &self,
         presented: &TokenHash,

@@ -48,6 +48,7 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             )
             .build(),
         string_unique(crate::sessions::TOKEN_HASH),
+        string_unique(crate::sessions::LOGIN_ANSWER_ID),
         IndexModel::builder()
             .keys(doc! { crate::sessions::ROTATED_TOKEN_HASH: 1 })
             .options(

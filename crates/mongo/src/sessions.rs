@@ -3,7 +3,8 @@
 //! `startedAt`, `endsAt`, `revokedAt`, `revokedReason`, `lastRefreshedAt`, and the
 //! digest of its live refresh token (`tokenHash`, unique, with `tokenExpiresAt`) and of
 //! the token its last rotation consumed (`rotatedTokenHash`, `rotatedTokenExpiresAt`,
-//! `rotatedAt`, `sealedSuccessor`). A login is one `insert_one`, a rotation one
+//! `rotatedAt`, `sealedSuccessor`), and the sealed answer of the login that started it
+//! (`loginAnswerId`, `loginAnswer`) for a second post of the same callback. A login is one `insert_one`, a rotation one
 //! `find_one_and_update`. The `endsAt_ttl` index removes a session once its end plus
 //! the longest access-token life has passed, so that a revocation outlives every
 //! token of the session.
@@ -13,8 +14,8 @@ use mongodb::Collection;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    LiveRefreshToken, OrganizationId, RepositoryError, RevokedReason, Rotation, SessionId, SessionRecord,
-    SessionStore, Timestamp, TokenHash, UserId,
+    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, SessionId,
+    SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
 };
 
 use crate::error::map_driver_error;
@@ -37,6 +38,10 @@ pub(crate) const ROTATED_TOKEN_HASH: &str = "rotatedTokenHash";
 const ROTATED_TOKEN_EXPIRES_AT: &str = "rotatedTokenExpiresAt";
 const ROTATED_AT: &str = "rotatedAt";
 const SEALED_SUCCESSOR: &str = "sealedSuccessor";
+/// `loginAnswerId`: digest of the code, state and redirect URI of the login.
+pub(crate) const LOGIN_ANSWER_ID: &str = "loginAnswerId";
+/// `loginAnswer`: the first refresh token, sealed under a key derived from the code.
+const LOGIN_ANSWER: &str = "loginAnswer";
 
 impl MongoStore {
     fn sessions(&self) -> Collection<Document> {
@@ -188,6 +193,10 @@ impl SessionStore for MongoStore {
             document.insert(ROTATED_AT, bson_date(rotation.used_at));
             document.insert(SEALED_SUCCESSOR, rotation.sealed_successor.as_str());
         }
+        if let Some(answer) = &session.login_answer {
+            document.insert(LOGIN_ANSWER_ID, answer.id.as_str());
+            document.insert(LOGIN_ANSWER, answer.sealed_refresh_token.as_str());
+        }
         self.run("sessions.insert_one", self.sessions().insert_one(document))
             .await
             .map(|_| ())
@@ -230,6 +239,16 @@ impl SessionStore for MongoStore {
             self.sessions().find_one(doc! {
                 "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
             }),
+        )
+        .await?
+        .map(|d| session_from_document(&d))
+        .transpose()
+    }
+
+    async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
+        self.run(
+            "sessions.find_one",
+            self.sessions().find_one(doc! { LOGIN_ANSWER_ID: id.as_str() }),
         )
         .await?
         .map(|d| session_from_document(&d))
@@ -344,9 +363,17 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
         }),
         None => None,
     };
+    let login_answer = match string(LOGIN_ANSWER_ID)? {
+        Some(id) => Some(LoginAnswer {
+            id: TokenHash::new(id),
+            sealed_refresh_token: string(LOGIN_ANSWER)?.ok_or_else(|| bad(LOGIN_ANSWER))?,
+        }),
+        None => None,
+    };
     Ok(SessionRecord {
         refresh_token,
         last_rotation,
+        login_answer,
         id: SessionId::new(id.clone()),
         user_id: UserId::from_bytes(id_of(USER_ID)?),
         organization_id: OrganizationId::from_bytes(id_of(ORGANIZATION_ID)?),

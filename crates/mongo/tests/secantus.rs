@@ -1087,6 +1087,7 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
             last_refreshed_at: None,
             refresh_token: None,
             last_rotation: None,
+            login_answer: None,
         }
     );
     let revoked = db
@@ -1135,6 +1136,7 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
             expires_at: ts(1_701_000_000_000),
         }),
         last_rotation: None,
+        login_answer: None,
     };
     db.store.start(record.clone()).await.unwrap();
     let rotated = SessionStore::rotate(

@@ -156,6 +156,7 @@ async fn start_session_stores_one_session_record_carrying_the_refresh_token_dige
             expires_at: now().plus_seconds(7 * DAY_SECONDS),
         }),
         last_rotation: None,
+        login_answer: None,
     });
     let issuer = SessionIssuer::new(
         Arc::new(acme_with(StoredSessionSettings::none())),

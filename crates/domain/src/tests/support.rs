@@ -223,6 +223,7 @@ pub(super) fn session_record(id: &str, started: Timestamp) -> SessionRecord {
         last_refreshed_at: None,
         refresh_token: None,
         last_rotation: None,
+        login_answer: None,
     }
 }
 
@@ -269,6 +270,11 @@ pub(super) fn minted() -> MintedRefreshToken {
     }
 }
 
+/// The id of the stored answer of every login in these tests.
+pub(super) const LOGIN_ANSWER_ID: &str = "10910a115e1d";
+/// The sealed first refresh token of every login in these tests.
+pub(super) const SEALED_LOGIN_ANSWER: &str = "v1.sealed-login-answer";
+
 /// Every port of the login use case, as mocks without expectations: a call nobody
 /// expected fails the test.
 #[derive(Default)]
@@ -304,7 +310,19 @@ impl LoginPorts {
     }
 
     /// The login use case over these mocks with `checking` (see [`LoginPorts::build`]).
-    pub(super) fn build_with(self, checking: StateChecking) -> CompleteLogin {
+    pub(super) fn build_with(mut self, checking: StateChecking) -> CompleteLogin {
+        // Every login keys its turn and its stored answer by a digest of what was
+        // posted, seals its first refresh token for a second post, and a refused one
+        // looks for the answer of a first post (there is none here).
+        self.tokens
+            .expect_hash_refresh_token()
+            .returning(|_| TokenHash::new(LOGIN_ANSWER_ID));
+        self.tokens
+            .expect_seal_successor()
+            .returning(|_, _| SEALED_LOGIN_ANSWER.to_owned());
+        self.sessions
+            .expect_find_by_login_answer()
+            .returning(|_| Ok(None));
         let clock = mocks::fixed_clock(now());
         let provisioner = Provisioner::new(
             Arc::new(self.users),

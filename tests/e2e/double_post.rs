@@ -1,0 +1,170 @@
+//! One session per code: a callback posted twice (a React effect run twice, a retry
+//! after a dropped answer) answers both times with the same session, over HTTP
+//! against the real peers.
+
+use std::sync::Arc;
+
+use mongodb::bson::{Document, doc};
+use serde_json::{Value, json};
+use tether_auth::Overrides;
+use tether_clock::ManualClock;
+
+use crate::support::*;
+
+const OTHER_REDIRECT: &str = "http://localhost:5173/other-signin";
+
+/// A service in strict state mode that also allows [`OTHER_REDIRECT`].
+async fn strict_app(tag: &'static str) -> TestApp {
+    let app = TestApp::spawn(
+        Options::new(tag)
+            .env("ACCEPT_UNISSUED_STATE", "false")
+            .env("ALLOWED_REDIRECT_URIS", OTHER_REDIRECT),
+    )
+    .await;
+    app.add_org("Acme", 1, doc! {}).await;
+    app
+}
+
+/// authorize -> WorkOS -> back: the `code` and `state` the SPA posts.
+async fn code_and_state(app: &TestApp, email: &str) -> (String, String) {
+    let res = app
+        .http
+        .get(format!(
+            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}",
+            app.base,
+            encode(email)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    let workos = res.headers()["location"].to_str().unwrap().to_owned();
+    let back = Browser::default().location(&workos).await;
+    (
+        query_param(&back, "code").expect("code"),
+        query_param(&back, "state").expect("state"),
+    )
+}
+
+async fn ok(res: reqwest::Response) -> Value {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn session_count(app: &TestApp) -> u64 {
+    app.db
+        .collection::<Document>("sessions")
+        .count_documents(doc! {})
+        .await
+        .unwrap()
+}
+
+/// Both answers are the same session: one refresh token, one user, one `sid`, and
+/// each access token verifies.
+fn assert_same_session(first: &Value, again: &Value) {
+    assert_eq!(
+        again["refreshToken"], first["refreshToken"],
+        "the same refresh token"
+    );
+    assert_eq!(again["user"], first["user"], "the same user");
+    assert_eq!(again["sessionConfig"], first["sessionConfig"]);
+    let (a, b) = (
+        verify_jwt(first["token"].as_str().unwrap()),
+        verify_jwt(again["token"].as_str().unwrap()),
+    );
+    assert_eq!(a["sid"], b["sid"], "the same session");
+}
+
+#[tokio::test]
+async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothing_in_clear() {
+    let app = strict_app("double_post").await;
+    let (code, state) = code_and_state(&app, "twice@acme.example").await;
+    let body = json!({"code": code, "state": state});
+    let first = ok(app.callback(body.clone()).await).await;
+    let again = ok(app.callback(body.clone()).await).await;
+    assert_same_session(&first, &again);
+    assert_eq!(session_count(&app).await, 1, "one session");
+    assert_eq!(app.user_count().await, 1, "one user");
+
+    // Neither the refresh token, nor the access tokens, nor the code are in clear
+    // anywhere in the database.
+    let everything = whole_database(&app).await;
+    let refresh_token = first["refreshToken"].as_str().unwrap();
+    for secret in [
+        refresh_token,
+        &refresh_token[3..],
+        first["token"].as_str().unwrap(),
+        again["token"].as_str().unwrap(),
+        code.as_str(),
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "a secret of the answer is stored in clear"
+        );
+    }
+
+    // Another redirect URI (allowed, but not the one posted) opens nothing.
+    let other = json!({"code": code, "state": state, "redirect_uri": OTHER_REDIRECT});
+    assert_error(app.callback(other).await, 400, "INVALID_STATE").await;
+    // Another state neither.
+    let forged = json!({"code": code, "state": format!("{state}x")});
+    assert_error(app.callback(forged).await, 400, "INVALID_STATE").await;
+
+    // Once the session renewed its refresh token, the first answer is history.
+    let refreshed = app
+        .http
+        .post(format!("{}/api/auth/refresh", app.base))
+        .json(&json!({"refreshToken": refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status().as_u16(), 200);
+    assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
+    assert_eq!(session_count(&app).await, 1);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn three_concurrent_posts_of_one_callback_get_one_session() {
+    let app = strict_app("double_post_race").await;
+    let (code, state) = code_and_state(&app, "race@acme.example").await;
+    let body = json!({"code": code, "state": state});
+    let (a, b, c) = tokio::join!(
+        app.callback(body.clone()),
+        app.callback(body.clone()),
+        app.callback(body.clone())
+    );
+    let (a, b, c) = (ok(a).await, ok(b).await, ok(c).await);
+    assert_same_session(&a, &b);
+    assert_same_session(&a, &c);
+    assert_eq!(session_count(&app).await, 1, "one session");
+    assert_eq!(app.user_count().await, 1, "one user");
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn without_a_state_the_code_alone_answers_again_within_sixty_seconds_and_not_after() {
+    let clock = Arc::new(ManualClock::starting_now());
+    let app = TestApp::spawn_with(
+        Options::new("double_post_window"),
+        Overrides {
+            clock: Some(clock.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    app.add_org("Acme", 1, doc! {}).await;
+    let code = Browser::default()
+        .sso_code("acme.example", "window@acme.example")
+        .await;
+    let first = ok(app.callback(json!({"code": code})).await).await;
+    clock.advance_seconds(59);
+    let again = ok(app.callback(json!({"code": code})).await).await;
+    assert_same_session(&first, &again);
+    clock.advance_seconds(2);
+    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
+    assert_eq!(session_count(&app).await, 1);
+    app.drop().await;
+}

@@ -61,6 +61,8 @@ pub fn serve(host: &str, port: u16, handle: PrometheusHandle) -> std::io::Result
             .default_service(web::to(HttpResponse::NotFound))
     })
     .workers(1)
+    // Stopped with the API server by `Application::run_until_stopped`.
+    .disable_signals()
     .listen(listener)?
     .shutdown_timeout(1)
     .run();

@@ -88,6 +88,7 @@ pub struct RawSettings {
     log_format: String,
     accept_unissued_state: bool,
     mongodb_command_metrics: bool,
+    http_workers: usize,
     request_body_timeout_ms: u64,
     rate_limit_per_minute: u32,
     #[serde(deserialize_with = "string_or_list")]
@@ -133,6 +134,7 @@ impl Default for RawSettings {
             log_format: "text".into(),
             accept_unissued_state: false,
             mongodb_command_metrics: false,
+            http_workers: 0,
             request_body_timeout_ms: 10_000,
             rate_limit_per_minute: 60,
             trusted_proxies: Vec::new(),
@@ -229,6 +231,8 @@ pub struct Settings {
     /// Count the commands sent to MongoDB by name in `tether_mongodb_commands_total`
     /// (`MONGODB_COMMAND_METRICS`, default false).
     pub mongodb_command_metrics: bool,
+    /// Threads answering HTTP requests (`HTTP_WORKERS`, default 0: one per CPU core).
+    pub http_workers: usize,
     /// Every setting by its environment name with its effective value, secrets redacted
     /// (what `tether-auth check-config` prints).
     effective: Vec<(String, String)>,
@@ -762,6 +766,7 @@ impl RawSettings {
             log_format,
             accept_unissued_state: self.accept_unissued_state,
             mongodb_command_metrics: self.mongodb_command_metrics,
+            http_workers: self.http_workers,
             effective,
             request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
             rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,

@@ -246,7 +246,15 @@ impl Application {
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || build_app(state.clone()))
+        let server = HttpServer::new(move || build_app(state.clone()));
+        let server = if settings.http_workers > 0 {
+            server.workers(settings.http_workers)
+        } else {
+            server
+        };
+        // Signals are handled by `run_until_stopped`: actix drains on SIGTERM only.
+        let server = server
+            .disable_signals()
             .listen(listener)?
             .shutdown_timeout(10)
             .run();
@@ -276,11 +284,40 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains in-flight requests (at most 10 s).
+    /// Serves until SIGTERM or SIGINT, then stops accepting and drains in-flight
+    /// requests (at most 10 s), whichever of the two signals came.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
+        let mut handles = vec![self.server.handle()];
+        handles.extend(self.metrics.as_ref().map(|(_, metrics)| metrics.handle()));
+        let stopper = tokio::spawn(async move {
+            let signal = stop_signal().await;
+            tracing::info!(signal, "stopping: draining in-flight requests");
+            for handle in &handles {
+                // Each stop drains its own server; the API server's is the one that counts.
+                handle.stop(true).await;
+            }
+        });
+        let result = match self.metrics {
             Some((_, metrics)) => tokio::try_join!(self.server, metrics).map(|_| ()),
             None => self.server.await,
+        };
+        stopper.abort();
+        result
+    }
+}
+
+/// Waits for SIGTERM or SIGINT and names it. Without signal handling (it could not be
+/// installed) it waits for ever: the servers then run until stopped otherwise.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        },
+        _ => {
+            tracing::warn!("cannot handle SIGTERM/SIGINT; stop the service with SIGKILL");
+            std::future::pending().await
         }
     }
 }

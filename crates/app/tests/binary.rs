@@ -151,6 +151,56 @@ fn with_store_memory_it_serves_on_the_embedded_store_and_says_so_loudly() {
     );
 }
 
+/// Waits up to 15 s for the service to exit; its exit status.
+fn wait_exit(running: &mut Running) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(exit) = running.child.try_wait().expect("try_wait") {
+            return exit;
+        }
+        assert!(Instant::now() < deadline, "the service did not stop within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigint_and_sigterm_both_let_a_request_in_flight_finish_then_stop_with_success() {
+    use std::io::{Read, Write};
+    for signal in ["-INT", "-TERM"] {
+        let mut running = start();
+        let body = r#"{"refreshToken":"rt_unknown_unknown_unknown"}"#;
+        let (head, tail) = body.split_at(17);
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", running.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /api/auth/refresh HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+            body.len()
+        )
+        .expect("the head and half the body are sent");
+        std::thread::sleep(Duration::from_millis(300));
+        let status = Command::new("kill")
+            .args([signal, &running.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(300));
+        // The rest of the body arrives after the signal: the request still gets its answer.
+        stream.write_all(tail.as_bytes()).expect("the rest is sent");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 401") && answer.contains("REFRESH_TOKEN_INVALID"),
+            "{signal}: {answer}"
+        );
+        let exit = wait_exit(&mut running);
+        assert!(exit.success(), "{signal}: exit status {exit:?}");
+    }
+}
+
 #[test]
 fn sigterm_stops_the_service_gracefully_with_success() {
     let mut running = start();

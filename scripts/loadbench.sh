@@ -15,7 +15,8 @@
 #     LOAD_CHAOS_RECOVERY seconds (default 5) and create no duplicate user.
 #   LOAD_CHAOS=sigterm: the service gets SIGTERM LOAD_CHAOS_AT seconds into the run; every
 #     request sent before it must be answered and the service must exit 0 within its 10 s
-#     shutdown grace (plus LOAD_CHAOS_EXIT_MARGIN, default 5 s).
+#     shutdown grace (plus LOAD_CHAOS_EXIT_MARGIN, default 5 s). LOAD_CHAOS_SIGNAL (default
+#     TERM) sends another signal the same way, e.g. INT.
 # Every process it starts is stopped by pid on exit.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -156,8 +157,9 @@ case "$CHAOS" in
     echo "==> SecantusDB back on port $MONGO_PORT (pid $MONGO_PID, same data directory)"
     ;;
   sigterm)
+    SIGNAL="${LOAD_CHAOS_SIGNAL:-TERM}"
     echo "sigterm $(now_ms)" >>"$EVENTS"
-    kill -TERM "$SERVICE_PID"
+    kill -s "$SIGNAL" "$SERVICE_PID"
     SIGNAL_MS=$(now_ms)
     LIMIT_MS=$((SIGNAL_MS + (10 + ${LOAD_CHAOS_EXIT_MARGIN:-5}) * 1000))
     while ! exited "$SERVICE_PID" && [ "$(now_ms)" -lt "$LIMIT_MS" ]; do sleep 0.05; done
@@ -176,13 +178,13 @@ wait "$DRIVER_PID" || DRIVER_RC=$?
 DRIVER_PID=""
 if [ "$CHAOS" = sigterm ]; then
   if [ -n "$SERVICE_PID" ]; then
-    echo "  [FAIL] the service did not exit within $((LIMIT_MS - SIGNAL_MS)) ms of SIGTERM (its grace is 10 s)"
+    echo "  [FAIL] the service did not exit within $((LIMIT_MS - SIGNAL_MS)) ms of SIG$SIGNAL (its grace is 10 s)"
     SCRIPT_OK=0
   elif [ "$SERVICE_RC" -ne 0 ]; then
-    echo "  [FAIL] the service exited with status $SERVICE_RC, $((EXIT_MS - SIGNAL_MS)) ms after SIGTERM"
+    echo "  [FAIL] the service exited with status $SERVICE_RC, $((EXIT_MS - SIGNAL_MS)) ms after SIG$SIGNAL"
     SCRIPT_OK=0
   else
-    echo "  [ok] the service exited 0, $((EXIT_MS - SIGNAL_MS)) ms after SIGTERM (grace 10 s)"
+    echo "  [ok] the service exited 0, $((EXIT_MS - SIGNAL_MS)) ms after SIG$SIGNAL (grace 10 s)"
   fi
 fi
 echo "==> logs in $LOGDIR"

@@ -5,7 +5,8 @@
 # Source it, then call `peers_install` (or `peers_install_mongo` / `peers_install_workos`),
 # `peers_start_mongo DIR`, `peers_start_workos SEED DIR`.
 # PEERS_SECANTUS=rs (default py) makes `peers_install_mongo` / `peers_start_mongo` use
-# SecantusDB's Rust daemon (crate `secantus-mdb`, built once with cargo) instead.
+# SecantusDB's Rust daemon (crate `secantus-mdb`, built once with cargo) instead;
+# PEERS_SECANTUS_ARGS adds flags to either daemon (e.g. --sync-on-commit).
 # Every started process is recorded by pid so `peers_stop` can end exactly those.
 
 SECANTUS_VERSION="0.7.0b3"
@@ -79,16 +80,17 @@ peers_wait_port() {
 # default), on a free port unless PORT is given. Sets MONGO_PORT and MONGO_PID and
 # appends the pid; the log is appended to, so a restart keeps the first run's lines.
 peers_start_mongo() {
-  local logdir=$1 storage=${2:-} port=${3:-}
+  local logdir=$1 storage=${2:-} port=${3:-} extra=()
   MONGO_PORT=${port:-$(peers_free_port)}
+  read -r -a extra <<<"${PEERS_SECANTUS_ARGS:-}"
   if [ "$PEERS_SECANTUS" = rs ]; then
     storage=${storage:-$logdir/secantus-data}
     mkdir -p "$storage"
     "$SECANTUSD_RS" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$storage" --log-file-max 8MB \
-      >>"$logdir/secantusdb.log" 2>&1 &
+      "${extra[@]}" >>"$logdir/secantusdb.log" 2>&1 &
   else
     "$SECANTUSD" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "${storage:-:memory:}" \
-      >>"$logdir/secantusdb.log" 2>&1 &
+      "${extra[@]}" >>"$logdir/secantusdb.log" 2>&1 &
   fi
   MONGO_PID=$!
   PEER_PIDS+=("$MONGO_PID")

@@ -565,6 +565,9 @@ struct Record {
     /// Unix time in µs when the request was started and when its outcome was known.
     started_us: u64,
     ended_us: u64,
+    /// For a refresh: when the answer that handed out its refresh token arrived (0 for
+    /// the setup's login).
+    token_issued_us: Option<u64>,
     outcome: Outcome,
 }
 
@@ -728,6 +731,8 @@ async fn chaos(args: ChaosArgs) {
         let mode = args.mode;
         workers.push(tokio::spawn(async move {
             let mut token = Some(session);
+            // When the answer that handed out `token` arrived (0: the setup's login).
+            let mut token_issued_us = 0_u64;
             let mut records = Vec::with_capacity(1024);
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -769,11 +774,13 @@ async fn chaos(args: ChaosArgs) {
                 let started_us = unix_us();
                 let (outcome, next) = chaos_post(&client, &format!("{base}{url}"), body).await;
                 let ended_us = unix_us();
+                let token_issued = (op == Op::Refresh).then_some(token_issued_us);
                 match (&outcome, op) {
                     (Outcome::Answer { status, .. }, Op::Refresh | Op::Relogin)
                         if (200..300).contains(status) =>
                     {
                         token = next;
+                        token_issued_us = ended_us;
                     }
                     // A refused refresh token: log in again to get a session.
                     (Outcome::Answer { status: 401, .. }, Op::Refresh) => token = None,
@@ -785,6 +792,7 @@ async fn chaos(args: ChaosArgs) {
                     code,
                     started_us,
                     ended_us,
+                    token_issued_us: token_issued,
                     outcome,
                 });
                 if refused {
@@ -829,8 +837,16 @@ fn print_examples(title: &str, records: &[&Record], base_us: u64) {
     }
     println!("  {title} (first {} of {}):", records.len().min(5), records.len());
     for r in records.iter().take(5) {
+        let issued = match r.token_issued_us {
+            Some(0) => ", token from the setup's login".to_owned(),
+            Some(us) => format!(
+                ", token handed out at t={:+.3} s",
+                (us as f64 - base_us as f64) / 1e6
+            ),
+            None => String::new(),
+        };
         println!(
-            "    t={:+.3} s ({:.0} ms): {}",
+            "    t={:+.3} s ({:.0} ms): {}{issued}",
             (r.started_us as f64 - base_us as f64) / 1e6,
             (r.ended_us - r.started_us) as f64 / 1000.0,
             r.describe()
@@ -1118,12 +1134,12 @@ async fn mongo_restart_report(
 
 fn sigterm_report(records: &[Record], events: &[(String, u64)]) -> bool {
     let Some(signal_us) = event(events, "sigterm") else {
-        println!("  [FAIL] the script did not record the SIGTERM (events: {events:?}); raise LOAD_SECONDS");
+        println!("  [FAIL] the script did not record the signal (events: {events:?}); raise LOAD_SECONDS");
         return false;
     };
     let first_us = records.first().map_or(0, |r| r.started_us);
     println!(
-        "SIGTERM sent at t={:.2} s; {} requests",
+        "signal sent at t={:.2} s; {} requests",
         (signal_us as f64 - first_us as f64) / 1e6,
         records.len()
     );

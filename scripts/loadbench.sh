@@ -8,11 +8,12 @@
 #   in-memory SecantusDB; give it without a database name; its `tether_load` database is used),
 #   LOAD_SECANTUS=rs (SecantusDB's Rust daemon, built once with cargo, instead of the Python one).
 # Chaos runs (one phase of mixed traffic, pass/fail checks, non-zero exit on failure):
-#   LOAD_CHAOS=mongo-restart: SecantusDB (on disk) is SIGKILLed LOAD_CHAOS_AT seconds into the
-#     run (default a third of LOAD_SECONDS) and restarted LOAD_CHAOS_DOWN seconds later
-#     (default 5, longer than the service's 3 s MongoDB time-out) on the same port and
-#     directory; the service must answer only 2xx or typed 503s, recover within
-#     LOAD_CHAOS_RECOVERY seconds (default 5) and create no duplicate user.
+#   LOAD_CHAOS=mongo-restart: SecantusDB (on disk, with --sync-on-commit) is SIGKILLed
+#     LOAD_CHAOS_AT seconds into the run (default a third of LOAD_SECONDS) and restarted
+#     LOAD_CHAOS_DOWN seconds later (default 5, longer than the service's 3 s MongoDB
+#     time-out) on the same port and directory; the service must answer only 2xx or typed
+#     503s, recover within LOAD_CHAOS_RECOVERY seconds (default 5) and create no duplicate
+#     user.
 #   LOAD_CHAOS=sigterm: the service gets SIGTERM LOAD_CHAOS_AT seconds into the run; every
 #     request sent before it must be answered and the service must exit 0 within its 10 s
 #     shutdown grace (plus LOAD_CHAOS_EXIT_MARGIN, default 5 s). LOAD_CHAOS_SIGNAL (default
@@ -34,6 +35,10 @@ case "$PEERS_SECANTUS" in
   py | rs) ;;
   *) echo "LOAD_SECANTUS=$PEERS_SECANTUS: expected py or rs" >&2; exit 2 ;;
 esac
+# A write SecantusDB acknowledged must survive the SIGKILL, or lost writes would pass for
+# the service's faults: without --sync-on-commit (like mongod with j:false) it loses the
+# last few tens of milliseconds of them. PEERS_SECANTUS_ARGS= (set, empty) turns it off.
+if [ "$CHAOS" = mongo-restart ]; then export PEERS_SECANTUS_ARGS="${PEERS_SECANTUS_ARGS---sync-on-commit}"; fi
 if [ "$CHAOS" = mongo-restart ] && [ -n "${LOAD_MONGODB_URI:-}" ]; then
   echo "LOAD_CHAOS=mongo-restart kills and restarts the SecantusDB it starts: unset LOAD_MONGODB_URI" >&2
   exit 2

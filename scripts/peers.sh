@@ -4,14 +4,20 @@
 #   - the WorkOS emulator shipped in WorkOS's official CLI (npm package `workos`, pinned)
 # Source it, then call `peers_install` (or `peers_install_mongo` / `peers_install_workos`),
 # `peers_start_mongo DIR`, `peers_start_workos SEED DIR`.
+# PEERS_SECANTUS=rs (default py) makes `peers_install_mongo` / `peers_start_mongo` use
+# SecantusDB's Rust daemon (crate `secantus-mdb`, built once with cargo) instead;
+# PEERS_SECANTUS_ARGS adds flags to either daemon (e.g. --sync-on-commit).
 # Every started process is recorded by pid so `peers_stop` can end exactly those.
 
 SECANTUS_VERSION="0.7.0b3"
+SECANTUS_RS_VERSION="0.5.3-beta.196"
 WORKOS_CLI_VERSION="0.14.0"
 
 _peers_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
 TOOLS_DIR="${TOOLS_DIR:-$(_peers_root)/.tools}"
 SECANTUSD="$TOOLS_DIR/secantus/bin/secantusd-py"
+SECANTUSD_RS="$TOOLS_DIR/secantus-rs/bin/secantusd-rs"
+PEERS_SECANTUS="${PEERS_SECANTUS:-py}"
 WORKOS_CLI="$TOOLS_DIR/workos/node_modules/.bin/workos"
 PEER_PIDS=()
 
@@ -22,11 +28,27 @@ peers_install() {
 
 peers_install_mongo() {
   mkdir -p "$TOOLS_DIR"
+  if [ "$PEERS_SECANTUS" = rs ]; then
+    peers_install_mongo_rs
+    return
+  fi
   if ! "$TOOLS_DIR/secantus/bin/python" -c "import importlib.metadata as m; assert m.version('SecantusDB') == '$SECANTUS_VERSION'" 2>/dev/null; then
     echo "==> installing SecantusDB $SECANTUS_VERSION into $TOOLS_DIR/secantus"
     python3 -m venv "$TOOLS_DIR/secantus"
     "$TOOLS_DIR/secantus/bin/pip" install --quiet --disable-pip-version-check --pre "SecantusDB==$SECANTUS_VERSION"
   fi
+}
+
+# The Rust daemon: a cargo build (several minutes) of a crate that needs cmake.
+peers_install_mongo_rs() {
+  if [ -x "$SECANTUSD_RS" ]; then return 0; fi
+  if ! command -v cmake >/dev/null; then
+    echo "==> installing cmake (needed to build secantus-mdb)"
+    if [ "$(id -u)" = 0 ]; then apt-get install -y cmake; else sudo apt-get install -y cmake; fi
+  fi
+  echo "==> building SecantusDB's Rust daemon (secantus-mdb $SECANTUS_RS_VERSION) into $TOOLS_DIR/secantus-rs"
+  cargo install secantus-mdb --version "$SECANTUS_RS_VERSION" --locked --ignore-rust-version \
+    --root "$TOOLS_DIR/secantus-rs"
 }
 
 peers_install_workos() {
@@ -53,13 +75,38 @@ peers_wait_port() {
   return 1
 }
 
-# Starts SecantusDB in memory on a free port; sets MONGO_PORT and appends its pid.
+# Starts SecantusDB: `peers_start_mongo LOGDIR [STORAGE [PORT]]`, in memory unless
+# STORAGE names a directory (the Rust daemon always stores on disk: under LOGDIR by
+# default), on a free port unless PORT is given. Sets MONGO_PORT and MONGO_PID and
+# appends the pid; the log is appended to, so a restart keeps the first run's lines.
 peers_start_mongo() {
-  local logdir=$1
-  MONGO_PORT=$(peers_free_port)
-  "$SECANTUSD" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path :memory: >"$logdir/secantusdb.log" 2>&1 &
-  PEER_PIDS+=($!)
+  local logdir=$1 storage=${2:-} port=${3:-} extra=()
+  MONGO_PORT=${port:-$(peers_free_port)}
+  read -r -a extra <<<"${PEERS_SECANTUS_ARGS:-}"
+  if [ "$PEERS_SECANTUS" = rs ]; then
+    storage=${storage:-$logdir/secantus-data}
+    mkdir -p "$storage"
+    "$SECANTUSD_RS" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$storage" --log-file-max 8MB \
+      "${extra[@]}" >>"$logdir/secantusdb.log" 2>&1 &
+  else
+    "$SECANTUSD" --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "${storage:-:memory:}" \
+      "${extra[@]}" >>"$logdir/secantusdb.log" 2>&1 &
+  fi
+  MONGO_PID=$!
+  PEER_PIDS+=("$MONGO_PID")
   peers_wait_port "$MONGO_PORT" 60
+}
+
+# SIGKILLs the SecantusDB started last (no shutdown of its own: a crash) and forgets it.
+peers_kill_mongo() {
+  local pid kept=()
+  kill -KILL "$MONGO_PID" 2>/dev/null || true
+  wait "$MONGO_PID" 2>/dev/null || true
+  for pid in "${PEER_PIDS[@]}"; do
+    if [ "$pid" != "$MONGO_PID" ]; then kept+=("$pid"); fi
+  done
+  PEER_PIDS=("${kept[@]}")
+  MONGO_PID=""
 }
 
 # Starts the WorkOS emulator with a seed file on a free port; sets WORKOS_PORT and appends its pid.

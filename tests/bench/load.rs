@@ -13,6 +13,12 @@
 //!   refresh token) and prints, per phase, requests/s, p50/p99 latency, the service's CPU
 //!   time per request (`/proc/<pid>/stat`, utime + stime), its peak RSS (`VmHWM`) and the
 //!   MongoDB operations per request (`serverStatus.opcounters`, when the server has them).
+//! - `chaos --mode mongo-restart|sigterm ...`: one run of mixed traffic (new-user logins,
+//!   returning logins, refreshes) while the script strikes: it writes `--ready FILE` when
+//!   the traffic starts, the script kills and restarts SecantusDB or sends SIGTERM to the
+//!   service on a timer and appends `EVENT UNIX_MS` lines to `--events FILE`; at the end
+//!   the driver judges every recorded request against those times, checks MongoDB for
+//!   duplicate users (mongo-restart), prints pass/fail lines and exits 1 on a failure.
 
 #![expect(
     clippy::expect_used,
@@ -41,9 +47,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("standin") => runtime.block_on(standin(arg(&args, "--port").parse().expect("--port"))),
         Some("drive") => runtime.block_on(drive(DriveArgs::parse(&args))),
+        Some("chaos") => runtime.block_on(chaos(ChaosArgs::parse(&args))),
         _ => {
             eprintln!(
-                "usage: load standin --port P\n       load drive --base URL --pid PID --concurrency C --seconds S --mongodb-uri URI [--clk-tck N]\n(run by scripts/loadbench.sh)"
+                "usage: load standin --port P\n       load drive --base URL --pid PID --concurrency C --seconds S --mongodb-uri URI [--clk-tck N]\n       load chaos --mode mongo-restart|sigterm --base URL --pid PID --concurrency C --seconds S --mongodb-uri URI --ready FILE --events FILE [--database DB] [--recovery-seconds N]\n(run by scripts/loadbench.sh)"
             );
             std::process::exit(2);
         }
@@ -463,4 +470,747 @@ async fn run_phase(
     if let Some(e) = first_error {
         println!("  first error: {e}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Chaos runs: SecantusDB killed and restarted, or SIGTERM to the service, mid-run
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chaos {
+    MongoRestart,
+    Sigterm,
+}
+
+#[derive(Debug, Clone)]
+struct ChaosArgs {
+    mode: Chaos,
+    base: String,
+    pid: u32,
+    concurrency: usize,
+    seconds: u64,
+    mongodb_uri: String,
+    database: String,
+    ready: std::path::PathBuf,
+    events: std::path::PathBuf,
+    recovery_seconds: u64,
+}
+
+impl ChaosArgs {
+    fn parse(args: &[String]) -> Self {
+        Self {
+            mode: match arg(args, "--mode").as_str() {
+                "mongo-restart" => Chaos::MongoRestart,
+                "sigterm" => Chaos::Sigterm,
+                other => panic!("--mode {other}: expected mongo-restart or sigterm"),
+            },
+            base: arg(args, "--base").trim_end_matches('/').to_owned(),
+            pid: arg(args, "--pid").parse().expect("--pid"),
+            concurrency: arg(args, "--concurrency").parse().expect("--concurrency"),
+            seconds: arg(args, "--seconds").parse().expect("--seconds"),
+            mongodb_uri: arg(args, "--mongodb-uri"),
+            database: opt_arg(args, "--database").unwrap_or_else(|| "tether_load".to_owned()),
+            ready: arg(args, "--ready").into(),
+            events: arg(args, "--events").into(),
+            recovery_seconds: opt_arg(args, "--recovery-seconds")
+                .map(|v| v.parse().expect("--recovery-seconds"))
+                .unwrap_or(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    NewUser,
+    Returning,
+    Refresh,
+    /// A new login of the worker's own user after its refresh token was refused.
+    Relogin,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::NewUser => "new-user login",
+            Op::Returning => "returning login",
+            Op::Refresh => "refresh",
+            Op::Relogin => "re-login",
+        }
+    }
+}
+
+/// What one request got.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// A complete HTTP answer: status, the body's `code` (errors), whether a 503 carried
+    /// the typed error body (`error`, `code`, `requestId`) and `Retry-After`.
+    Answer {
+        status: u16,
+        code: Option<String>,
+        typed_503: bool,
+    },
+    /// No connection (refused): the request never reached the service.
+    Refused(String),
+    /// The client's own time-out.
+    TimedOut(String),
+    /// Anything else: reset, EOF before a whole answer, ...
+    Broken(String),
+}
+
+#[derive(Debug, Clone)]
+struct Record {
+    op: Op,
+    /// The code of a login.
+    code: Option<String>,
+    /// Unix time in µs when the request was started and when its outcome was known.
+    started_us: u64,
+    ended_us: u64,
+    /// For a refresh: when the answer that handed out its refresh token arrived (0 for
+    /// the setup's login).
+    token_issued_us: Option<u64>,
+    outcome: Outcome,
+}
+
+impl Record {
+    fn ok(&self) -> bool {
+        matches!(self.outcome, Outcome::Answer { status, .. } if (200..300).contains(&status))
+    }
+
+    fn describe(&self) -> String {
+        let what = match &self.outcome {
+            Outcome::Answer { status, code, .. } => {
+                format!("HTTP {status} {}", code.as_deref().unwrap_or(""))
+            }
+            Outcome::Refused(e) => format!("refused: {e}"),
+            Outcome::TimedOut(e) => format!("client time-out: {e}"),
+            Outcome::Broken(e) => format!("no answer: {e}"),
+        };
+        format!(
+            "{} {}: {what}",
+            self.op.name(),
+            self.code.as_deref().unwrap_or("")
+        )
+    }
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the wall clock is what the script's `date +%s%3N` event times compare with"
+)]
+fn unix_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The full chain of a reqwest error, to tell a reset from an EOF.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// One POST; the outcome and, on a 2xx, the session's refresh token.
+async fn chaos_post(client: &reqwest::Client, url: &str, body: Value) -> (Outcome, Option<String>) {
+    let res = match client.post(url).json(&body).send().await {
+        Ok(res) => res,
+        Err(e) => return (transport(&e), None),
+    };
+    let status = res.status().as_u16();
+    let retry_after = res.headers().contains_key("retry-after");
+    let bytes = match res.bytes().await {
+        Ok(b) => b,
+        Err(e) => return (transport(&e), None),
+    };
+    let json = serde_json::from_slice::<Value>(&bytes).ok();
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let code = field("code");
+    let typed_503 = status == 503
+        && retry_after
+        && code.is_some()
+        && field("error").is_some()
+        && field("requestId").is_some();
+    let token = field("refreshToken");
+    (
+        Outcome::Answer {
+            status,
+            code,
+            typed_503,
+        },
+        token,
+    )
+}
+
+fn transport(e: &reqwest::Error) -> Outcome {
+    let text = error_chain(e);
+    if e.is_timeout() {
+        Outcome::TimedOut(text)
+    } else if e.is_connect() {
+        Outcome::Refused(text)
+    } else {
+        Outcome::Broken(text)
+    }
+}
+
+/// Reads `name unix_ms` lines the script appended.
+fn read_events(path: &std::path::Path) -> Vec<(String, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let name = parts.next()?.to_owned();
+            let ms = parts.next()?.parse::<u64>().ok()?;
+            Some((name, ms * 1000))
+        })
+        .collect()
+}
+
+fn event(events: &[(String, u64)], name: &str) -> Option<u64> {
+    events.iter().find(|(n, _)| n == name).map(|(_, us)| *us)
+}
+
+async fn chaos(args: ChaosArgs) {
+    // The service's own bounds: a MongoDB operation gives up after MONGODB_TIMEOUT_MS
+    // (3 s), a request makes a handful of them; 30 s is well past any of that.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    let mode = match args.mode {
+        Chaos::MongoRestart => "mongo-restart",
+        Chaos::Sigterm => "sigterm",
+    };
+    println!(
+        "tether-auth chaos run `{mode}`: {} concurrent clients, {} s, service pid {}",
+        args.concurrency, args.seconds, args.pid
+    );
+
+    let started = Instant::now();
+    for i in 0..POOL {
+        login(&client, &args.base, &format!("u{i}"))
+            .await
+            .unwrap_or_else(|e| panic!("first login of u{i} failed: {e}"));
+    }
+    let mut sessions = Vec::with_capacity(args.concurrency);
+    for w in 0..args.concurrency {
+        sessions.push(
+            login(&client, &args.base, &format!("r{w}"))
+                .await
+                .unwrap_or_else(|e| panic!("login of r{w} failed: {e}")),
+        );
+    }
+    println!(
+        "setup: {POOL} returning users and {} sessions in {:.1} s; mixed traffic (new-user logins, returning logins, refreshes) starts now",
+        args.concurrency,
+        started.elapsed().as_secs_f64()
+    );
+
+    let counter = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    std::fs::write(&args.ready, b"ready\n").expect("write the ready file");
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for (w, session) in sessions.into_iter().enumerate() {
+        let client = client.clone();
+        let base = args.base.clone();
+        let counter = Arc::clone(&counter);
+        let mode = args.mode;
+        workers.push(tokio::spawn(async move {
+            let mut token = Some(session);
+            // When the answer that handed out `token` arrived (0: the setup's login).
+            let mut token_issued_us = 0_u64;
+            let mut records = Vec::with_capacity(1024);
+            while Instant::now() < deadline {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let (op, code, url, body) = match (n % 3, &token) {
+                    (0, _) => {
+                        let code = format!("x{n}");
+                        (
+                            Op::NewUser,
+                            Some(code.clone()),
+                            "/api/auth/workos/callback",
+                            json!({ "code": code }),
+                        )
+                    }
+                    (1, _) => {
+                        let code = format!("u{}", n % POOL);
+                        (
+                            Op::Returning,
+                            Some(code.clone()),
+                            "/api/auth/workos/callback",
+                            json!({ "code": code }),
+                        )
+                    }
+                    (_, Some(t)) => (
+                        Op::Refresh,
+                        None,
+                        "/api/auth/refresh",
+                        json!({ "refreshToken": t }),
+                    ),
+                    (_, None) => {
+                        let code = format!("r{w}");
+                        (
+                            Op::Relogin,
+                            Some(code.clone()),
+                            "/api/auth/workos/callback",
+                            json!({ "code": code }),
+                        )
+                    }
+                };
+                let started_us = unix_us();
+                let (outcome, next) = chaos_post(&client, &format!("{base}{url}"), body).await;
+                let ended_us = unix_us();
+                let token_issued = (op == Op::Refresh).then_some(token_issued_us);
+                match (&outcome, op) {
+                    (Outcome::Answer { status, .. }, Op::Refresh | Op::Relogin)
+                        if (200..300).contains(status) =>
+                    {
+                        token = next;
+                        token_issued_us = ended_us;
+                    }
+                    // A refused refresh token: log in again to get a session.
+                    (Outcome::Answer { status: 401, .. }, Op::Refresh) => token = None,
+                    _ => {}
+                }
+                let refused = matches!(outcome, Outcome::Refused(_));
+                records.push(Record {
+                    op,
+                    code,
+                    started_us,
+                    ended_us,
+                    token_issued_us: token_issued,
+                    outcome,
+                });
+                if refused {
+                    if mode == Chaos::Sigterm {
+                        // The service is gone: this worker is done.
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            records
+        }));
+    }
+    let mut records = Vec::new();
+    for worker in workers {
+        records.extend(worker.await.expect("worker"));
+    }
+    records.sort_by_key(|r| r.started_us);
+    let events = read_events(&args.events);
+
+    let passed = match args.mode {
+        Chaos::MongoRestart => mongo_restart_report(&args, &client, &records, &events).await,
+        Chaos::Sigterm => sigterm_report(&records, &events),
+    };
+    if passed {
+        println!("RESULT {mode}: PASS");
+    } else {
+        println!("RESULT {mode}: FAIL");
+        std::process::exit(1);
+    }
+}
+
+/// Prints one pass/fail check; returns `ok`.
+fn check(ok: bool, what: &str) -> bool {
+    println!("  [{}] {what}", if ok { "ok" } else { "FAIL" });
+    ok
+}
+
+fn print_examples(title: &str, records: &[&Record], base_us: u64) {
+    if records.is_empty() {
+        return;
+    }
+    println!("  {title} (first {} of {}):", records.len().min(5), records.len());
+    for r in records.iter().take(5) {
+        let issued = match r.token_issued_us {
+            Some(0) => ", token from the setup's login".to_owned(),
+            Some(us) => format!(
+                ", token handed out at t={:+.3} s",
+                (us as f64 - base_us as f64) / 1e6
+            ),
+            None => String::new(),
+        };
+        println!(
+            "    t={:+.3} s ({:.0} ms): {}{issued}",
+            (r.started_us as f64 - base_us as f64) / 1e6,
+            (r.ended_us - r.started_us) as f64 / 1000.0,
+            r.describe()
+        );
+    }
+}
+
+async fn mongo_restart_report(
+    args: &ChaosArgs,
+    client: &reqwest::Client,
+    records: &[Record],
+    events: &[(String, u64)],
+) -> bool {
+    let mut passed = true;
+    let first_us = records.first().map_or(0, |r| r.started_us);
+    let (Some(kill_us), Some(restart_us)) = (event(events, "kill"), event(events, "restart")) else {
+        println!(
+            "  [FAIL] the script did not record both the kill and the restart (events: {events:?}); raise LOAD_SECONDS"
+        );
+        return false;
+    };
+    let rel = |us: u64| (us as f64 - first_us as f64) / 1e6;
+    println!(
+        "SecantusDB SIGKILLed at t={:.1} s, back on the same port at t={:.1} s ({:.1} s down); {} requests in {:.1} s",
+        rel(kill_us),
+        rel(restart_us),
+        (restart_us - kill_us) as f64 / 1e6,
+        records.len(),
+        records.last().map_or(0.0, |r| rel(r.ended_us)),
+    );
+
+    let ok: Vec<&Record> = records.iter().filter(|r| r.ok()).collect();
+    let typed_503: Vec<&Record> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Answer {
+                    status: 503,
+                    typed_503: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    let untyped_503: Vec<&Record> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.outcome,
+                Outcome::Answer {
+                    status: 503,
+                    typed_503: false,
+                    ..
+                }
+            )
+        })
+        .collect();
+    let other_5xx: Vec<&Record> = records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Answer { status, .. } if status >= 500 && status != 503))
+        .collect();
+    let other_status: Vec<&Record> = records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Answer { status, .. } if !(200..300).contains(&status) && status < 500))
+        .collect();
+    let transport: Vec<&Record> = records
+        .iter()
+        .filter(|r| !matches!(r.outcome, Outcome::Answer { .. }))
+        .collect();
+    let mut codes_503: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for r in &typed_503 {
+        if let Outcome::Answer { code: Some(c), .. } = &r.outcome {
+            *codes_503.entry(c.clone()).or_default() += 1;
+        }
+    }
+    let max_ms = records
+        .iter()
+        .map(|r| (r.ended_us - r.started_us) as f64 / 1000.0)
+        .fold(0.0, f64::max);
+    println!(
+        "answers: {} 2xx, {} 503 {codes_503:?}, {} 503 without the typed body, {} other 5xx, {} other status, {} without an answer; slowest request {max_ms:.0} ms",
+        ok.len(),
+        typed_503.len(),
+        untyped_503.len(),
+        other_5xx.len(),
+        other_status.len(),
+        transport.len()
+    );
+    for op in [Op::NewUser, Op::Returning, Op::Refresh, Op::Relogin] {
+        let of: Vec<&Record> = records.iter().filter(|r| r.op == op).collect();
+        if !of.is_empty() {
+            println!(
+                "  {:<16} {:>6} requests, {:>6} 2xx, {:>5} 503",
+                op.name(),
+                of.len(),
+                of.iter().filter(|r| r.ok()).count(),
+                of.iter()
+                    .filter(|r| matches!(r.outcome, Outcome::Answer { status: 503, .. }))
+                    .count()
+            );
+        }
+    }
+    if let (Some(a), Some(b)) = (
+        records.iter().find(|r| !r.ok()),
+        records.iter().rev().find(|r| !r.ok()),
+    ) {
+        println!(
+            "  failed requests started between t={:.1} s and t={:.1} s",
+            rel(a.started_us),
+            rel(b.started_us)
+        );
+    }
+    print_examples("503 without the typed body", &untyped_503, first_us);
+    print_examples("other 5xx", &other_5xx, first_us);
+    print_examples("other status", &other_status, first_us);
+    print_examples("no answer", &transport, first_us);
+
+    passed &= check(
+        !typed_503.is_empty(),
+        "the outage was seen (some 503 STORE_UNAVAILABLE)",
+    );
+    passed &= check(
+        untyped_503.is_empty() && other_5xx.is_empty(),
+        "every 5xx is a 503 with the typed JSON error body and Retry-After",
+    );
+    passed &= check(other_status.is_empty(), "every answer is 2xx or 503");
+    passed &= check(
+        transport.is_empty(),
+        "no reset, EOF, refused connection or client time-out (30 s)",
+    );
+
+    // Recovery: the first success started after the restart, and nothing but successes
+    // from `recovery_seconds` after the restart on.
+    let recovered = records
+        .iter()
+        .filter(|r| r.started_us >= restart_us && r.ok())
+        .map(|r| r.ended_us)
+        .min();
+    let late_failures: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.started_us >= restart_us + args.recovery_seconds * 1_000_000 && !r.ok())
+        .collect();
+    let last_us = records.last().map_or(0, |r| r.started_us);
+    match recovered {
+        Some(at) => {
+            passed &= check(
+                at - restart_us <= args.recovery_seconds * 1_000_000,
+                &format!(
+                    "recovery: first success {:.2} s after the restart (limit {} s)",
+                    (at - restart_us) as f64 / 1e6,
+                    args.recovery_seconds
+                ),
+            );
+        }
+        None => {
+            passed &= check(false, "recovery: no success after the restart");
+        }
+    }
+    passed &= check(
+        last_us > restart_us + args.recovery_seconds * 1_000_000,
+        &format!(
+            "the run went on {:.1} s past the restart (at least {} s needed)",
+            last_us.saturating_sub(restart_us) as f64 / 1e6,
+            args.recovery_seconds
+        ),
+    );
+    print_examples("failures after the recovery window", &late_failures, first_us);
+    passed &= check(
+        late_failures.is_empty(),
+        &format!("no failure from {} s after the restart on", args.recovery_seconds),
+    );
+    passed &= check(
+        std::path::Path::new(&format!("/proc/{}", args.pid)).exists(),
+        &format!("the service (pid {}) was not restarted", args.pid),
+    );
+
+    // New users whose login got a 503: log them in again now; their first attempt may
+    // have created the user before the outage cut it off.
+    let mut new_ok: std::collections::BTreeSet<String> = records
+        .iter()
+        .filter(|r| r.op == Op::NewUser && r.ok())
+        .filter_map(|r| r.code.clone())
+        .collect();
+    let retry: Vec<String> = records
+        .iter()
+        .filter(|r| r.op == Op::NewUser && !r.ok())
+        .filter_map(|r| r.code.clone())
+        .collect();
+    let mut retry_failed = Vec::new();
+    for code in &retry {
+        match login(client, &args.base, code).await {
+            Ok(_) => {
+                new_ok.insert(code.clone());
+            }
+            Err(e) => retry_failed.push(format!("{code}: {e}")),
+        }
+    }
+    passed &= check(
+        retry_failed.is_empty(),
+        &format!(
+            "the {} new users whose login failed log in on a second try ({} failed{})",
+            retry.len(),
+            retry_failed.len(),
+            retry_failed
+                .first()
+                .map(|e| format!(", first: {e}"))
+                .unwrap_or_default()
+        ),
+    );
+
+    // No duplicate user, straight from MongoDB.
+    let mongo = mongodb::Client::with_uri_str(&args.mongodb_uri)
+        .await
+        .expect("MongoDB client");
+    let users = mongo
+        .database(&args.database)
+        .collection::<mongodb::bson::Document>("users");
+    let mut cursor = users
+        .find(doc! {})
+        .projection(doc! { "email": 1, "workosProfileId": 1, "workosUserId": 1 })
+        .await
+        .expect("read the users");
+    let mut by_email: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut by_profile: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut by_user_id: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut total = 0_usize;
+    while cursor.advance().await.expect("read the users") {
+        let user = cursor.deserialize_current().expect("a user document");
+        total += 1;
+        if let Ok(email) = user.get_str("email") {
+            *by_email.entry(email.to_lowercase()).or_default() += 1;
+        }
+        if let Ok(profile) = user.get_str("workosProfileId") {
+            *by_profile.entry(profile.to_owned()).or_default() += 1;
+        }
+        if let Ok(id) = user.get_str("workosUserId") {
+            *by_user_id.entry(id.to_owned()).or_default() += 1;
+        }
+    }
+    let dup = |m: &std::collections::HashMap<String, usize>| {
+        m.iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(k, n)| format!("{k} x{n}"))
+            .collect::<Vec<_>>()
+    };
+    let (dup_email, dup_profile, dup_user_id) = (dup(&by_email), dup(&by_profile), dup(&by_user_id));
+    println!(
+        "MongoDB `{}.users`: {total} users, {} distinct e-mails, {} distinct profile ids",
+        args.database,
+        by_email.len(),
+        by_profile.len()
+    );
+    passed &= check(
+        dup_email.is_empty() && dup_profile.is_empty() && dup_user_id.is_empty(),
+        &format!(
+            "no two users share an e-mail, a WorkOS profile id or a WorkOS user id (duplicates: {:?} {:?} {:?})",
+            dup_email.iter().take(5).collect::<Vec<_>>(),
+            dup_profile.iter().take(5).collect::<Vec<_>>(),
+            dup_user_id.iter().take(5).collect::<Vec<_>>()
+        ),
+    );
+    let unmapped: Vec<String> = new_ok
+        .iter()
+        .filter(|code| {
+            by_email.get(&format!("{code}@load.example")) != Some(&1)
+                || by_profile.get(&format!("prof_{code}")) != Some(&1)
+        })
+        .cloned()
+        .collect();
+    passed &= check(
+        unmapped.is_empty(),
+        &format!(
+            "each of the {} new-user codes that got a 200 is exactly one user (by e-mail and profile id){}",
+            new_ok.len(),
+            if unmapped.is_empty() {
+                String::new()
+            } else {
+                format!("; not: {:?}", unmapped.iter().take(5).collect::<Vec<_>>())
+            }
+        ),
+    );
+    passed
+}
+
+fn sigterm_report(records: &[Record], events: &[(String, u64)]) -> bool {
+    let Some(signal_us) = event(events, "sigterm") else {
+        println!("  [FAIL] the script did not record the signal (events: {events:?}); raise LOAD_SECONDS");
+        return false;
+    };
+    let first_us = records.first().map_or(0, |r| r.started_us);
+    println!(
+        "signal sent at t={:.2} s; {} requests",
+        (signal_us as f64 - first_us as f64) / 1e6,
+        records.len()
+    );
+    let (before, after): (Vec<&Record>, Vec<&Record>) =
+        records.iter().partition(|r| r.started_us < signal_us);
+    let in_flight: Vec<&Record> = before
+        .iter()
+        .copied()
+        .filter(|r| r.ended_us >= signal_us)
+        .collect();
+    let answered = |r: &&Record| matches!(r.outcome, Outcome::Answer { .. });
+    let dropped: Vec<&Record> = before.iter().copied().filter(|r| !answered(r)).collect();
+    let bad_status: Vec<&Record> = before
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.outcome, Outcome::Answer { status, typed_503, .. } if !((200..300).contains(&status) || status == 503 && typed_503)))
+        .collect();
+    let count = |rs: &[&Record], f: &dyn Fn(&Record) -> bool| rs.iter().filter(|r| f(r)).count();
+    println!(
+        "sent before the signal: {} ({} still in flight at the signal: {} 2xx, {} 503, {} other status, {} without an answer)",
+        before.len(),
+        in_flight.len(),
+        count(&in_flight, &|r| r.ok()),
+        count(&in_flight, &|r| matches!(
+            r.outcome,
+            Outcome::Answer { status: 503, .. }
+        )),
+        count(
+            &in_flight,
+            &|r| matches!(r.outcome, Outcome::Answer { status, .. } if status != 503 && !(200..300).contains(&status))
+        ),
+        count(&in_flight, &|r| !matches!(r.outcome, Outcome::Answer { .. })),
+    );
+    println!(
+        "sent after the signal (not judged): {} ({} answered, {} refused connections, {} closed without an answer, {} client time-outs)",
+        after.len(),
+        count(&after, &|r| matches!(r.outcome, Outcome::Answer { .. })),
+        count(&after, &|r| matches!(r.outcome, Outcome::Refused(_))),
+        count(&after, &|r| matches!(r.outcome, Outcome::Broken(_))),
+        count(&after, &|r| matches!(r.outcome, Outcome::TimedOut(_))),
+    );
+    let last_answer = records
+        .iter()
+        .filter(|r| answered(r))
+        .map(|r| r.ended_us)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "last answer {:.3} s after the signal",
+        (last_answer as f64 - signal_us as f64) / 1e6
+    );
+    print_examples("sent before the signal, no answer", &dropped, signal_us);
+    print_examples("sent before the signal, an error status", &bad_status, signal_us);
+    let closed_after: Vec<&Record> = after
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.outcome, Outcome::Broken(_)))
+        .collect();
+    print_examples(
+        "sent after the signal, closed without an answer (not judged)",
+        &closed_after,
+        signal_us,
+    );
+    let mut passed = check(!in_flight.is_empty(), "requests were in flight at the signal");
+    passed &= check(
+        dropped.is_empty(),
+        "every request sent before the signal got a complete HTTP answer",
+    );
+    passed &= check(
+        bad_status.is_empty(),
+        "each of those answers is 2xx or a typed 503",
+    );
+    passed
 }

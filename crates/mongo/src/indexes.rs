@@ -25,6 +25,11 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .build(),
         string_unique("workosUserId"),
         string_unique("workosProfileId"),
+        // The partial indexes keep the WorkOS ids unique; a query by id cannot use
+        // them (a partial index serves only queries that repeat its filter, and some
+        // servers not even those): these serve the sign-in of returning users.
+        ascending("workosUserId"),
+        ascending("workosProfileId"),
     ];
     let organizations = vec![
         IndexModel::builder()
@@ -47,13 +52,26 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
                     .build(),
             )
             .build(),
-        string_unique(crate::sessions::TOKEN_HASH),
-        string_unique(crate::sessions::LOGIN_ANSWER_ID),
+        // Sparse, not partial: queries by digest must be able to use them. Sessions
+        // are this service's own documents: the fields are absent, never `null`.
         IndexModel::builder()
-            .keys(doc! { crate::sessions::ROTATED_TOKEN_HASH: 1 })
+            .keys(doc! { crate::sessions::TOKEN_HASH: 1 })
             .options(
                 IndexOptions::builder()
-                    .name(format!("{}_1", crate::sessions::ROTATED_TOKEN_HASH))
+                    .name(format!("{}_sparse_unique", crate::sessions::TOKEN_HASH))
+                    .unique(true)
+                    .sparse(true)
+                    .build(),
+            )
+            .build(),
+        ascending(crate::sessions::ROTATED_TOKEN_HASH),
+        // Not unique: a code is single-use at WorkOS, but nothing here relies on it.
+        IndexModel::builder()
+            .keys(doc! { crate::sessions::LOGIN_ANSWER_ID: 1 })
+            .options(
+                IndexOptions::builder()
+                    .name(format!("{}_sparse", crate::sessions::LOGIN_ANSWER_ID))
+                    .sparse(true)
                     .build(),
             )
             .build(),
@@ -83,6 +101,14 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         tracing::debug!(collection, "indexes ensured");
     }
     Ok(())
+}
+
+/// Ascending on `field`, named `<field>_1`.
+fn ascending(field: &str) -> IndexModel {
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(IndexOptions::builder().name(format!("{field}_1")).build())
+        .build()
 }
 
 /// Unique on `field`, named `<field>_unique`.

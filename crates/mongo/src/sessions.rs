@@ -248,7 +248,9 @@ impl SessionStore for MongoStore {
     async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
         self.run(
             "sessions.find_one",
-            self.sessions().find_one(doc! { LOGIN_ANSWER_ID: id.as_str() }),
+            self.sessions()
+                .find_one(doc! { LOGIN_ANSWER_ID: id.as_str() })
+                .sort(doc! { STARTED_AT: -1 }),
         )
         .await?
         .map(|d| session_from_document(&d))

@@ -708,6 +708,15 @@ async fn ensure_indexes_twice_is_fine_and_creates_the_documented_indexes() {
         Some(Duration::from_secs(720 * 3600)),
         "a session outlives its end by the longest access-token life"
     );
+    // Lookups by digest use these (a partial index would not serve them).
+    let live = sessions["tokenHash_sparse_unique"].options.as_ref().unwrap();
+    assert_eq!((live.unique, live.sparse), (Some(true), Some(true)));
+    assert_eq!(
+        sessions["rotatedTokenHash_1"].keys,
+        doc! { "rotatedTokenHash": 1 }
+    );
+    let answer = sessions["loginAnswerId_sparse"].options.as_ref().unwrap();
+    assert_eq!((answer.unique, answer.sparse), (None, Some(true)));
 
     let users = indexes("users").await;
     let email = users["email_ci_unique"].options.as_ref().unwrap();
@@ -724,6 +733,11 @@ async fn ensure_indexes_twice_is_fine_and_creates_the_documented_indexes() {
         assert_eq!(
             options.partial_filter_expression,
             Some(doc! { field: { "$type": "string" } })
+        );
+        assert_eq!(
+            users[&format!("{field}_1")].keys,
+            doc! { field: 1 },
+            "for sign-ins"
         );
     }
 

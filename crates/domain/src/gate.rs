@@ -31,6 +31,13 @@ impl std::fmt::Debug for Turn {
     }
 }
 
+/// The turns of this process: every `CompleteLogin` shares them, so that posts of one
+/// callback wait for each other whichever HTTP worker (with its own wiring) takes them.
+pub(crate) fn process_turns() -> Arc<Turns> {
+    static TURNS: std::sync::OnceLock<Arc<Turns>> = std::sync::OnceLock::new();
+    TURNS.get_or_init(Arc::default).clone()
+}
+
 impl Turns {
     /// Waits until no other turn of `key` runs, and takes one.
     pub(crate) async fn take(&self, key: TokenHash) -> Turn {

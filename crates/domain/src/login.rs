@@ -293,7 +293,7 @@ impl CompleteLogin {
             issuer,
             redirects,
             state,
-            turns: Arc::default(),
+            turns: crate::gate::process_turns(),
         }
     }
 

@@ -6,7 +6,9 @@
 #   LOAD_CONCURRENCY (default 32), LOAD_SECONDS (default 20 per phase),
 #   LOAD_MONGODB_URI (a MongoDB server started by you, e.g. a faster one, instead of the
 #   in-memory SecantusDB; give it without a database name; its `tether_load` database is used),
-#   LOAD_SECANTUS=rs (SecantusDB's Rust daemon, built once with cargo, instead of the Python one).
+#   LOAD_SECANTUS=rs (SecantusDB's Rust daemon, built once with cargo, instead of the Python one),
+#   LOAD_SERVICE_BIN (a tether-auth binary built elsewhere, e.g. of an earlier commit, to
+#   measure instead of this checkout's release build).
 # Chaos runs (one phase of mixed traffic, pass/fail checks, non-zero exit on failure):
 #   LOAD_CHAOS=mongo-restart: SecantusDB (on disk, with --sync-on-commit) is SIGKILLed
 #     LOAD_CHAOS_AT seconds into the run (default a third of LOAD_SECONDS) and restarted
@@ -48,14 +50,14 @@ fi
 source scripts/peers.sh
 
 echo "==> building the release binary and the load driver"
-cargo build --release -p tether-auth
+if [ -z "${LOAD_SERVICE_BIN:-}" ]; then cargo build --release -p tether-auth; fi
 LOAD_BIN=$(cargo bench -p tether-e2e --bench load --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "load" and m.get("executable"):
         print(m["executable"])')
-SERVICE_BIN="$TARGET_DIR/release/tether-auth"
+SERVICE_BIN="${LOAD_SERVICE_BIN:-$TARGET_DIR/release/tether-auth}"
 [ -x "$LOAD_BIN" ] || { echo "load driver not built" >&2; exit 1; }
 
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tether-loadbench.XXXXXX")

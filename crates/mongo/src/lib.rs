@@ -170,9 +170,8 @@ impl MongoStore {
         let Some(options) = &self.options else {
             return Ok(self.clone());
         };
-        let client = Client::with_options(options.clone()).map_err(|_| {
-            RepositoryError::Unexpected("the MongoDB client options are invalid".into())
-        })?;
+        let client = Client::with_options(options.clone())
+            .map_err(|_| RepositoryError::Unexpected("the MongoDB client options are invalid".into()))?;
         Ok(Self {
             database: client.database(self.database.name()),
             operation_timeout: self.operation_timeout,

@@ -54,27 +54,10 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
             .build(),
         // Sparse, not partial: queries by digest must be able to use them. Sessions
         // are this service's own documents: the fields are absent, never `null`.
-        IndexModel::builder()
-            .keys(doc! { crate::sessions::TOKEN_HASH: 1 })
-            .options(
-                IndexOptions::builder()
-                    .name(format!("{}_sparse_unique", crate::sessions::TOKEN_HASH))
-                    .unique(true)
-                    .sparse(true)
-                    .build(),
-            )
-            .build(),
+        sparse(crate::sessions::TOKEN_HASH, true),
         ascending(crate::sessions::ROTATED_TOKEN_HASH),
         // Not unique: a code is single-use at WorkOS, but nothing here relies on it.
-        IndexModel::builder()
-            .keys(doc! { crate::sessions::LOGIN_ANSWER_ID: 1 })
-            .options(
-                IndexOptions::builder()
-                    .name(format!("{}_sparse", crate::sessions::LOGIN_ANSWER_ID))
-                    .sparse(true)
-                    .build(),
-            )
-            .build(),
+        sparse(crate::sessions::LOGIN_ANSWER_ID, false),
     ];
     let login_states = vec![unique("stateHash"), expires_at_ttl()];
     for (collection, models) in [
@@ -101,6 +84,22 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         tracing::debug!(collection, "indexes ensured");
     }
     Ok(())
+}
+
+/// Sparse on `field` (documents without it are not indexed), unique or not, named
+/// `<field>_sparse_unique` or `<field>_sparse`.
+fn sparse(field: &str, unique: bool) -> IndexModel {
+    let suffix = if unique { "_sparse_unique" } else { "_sparse" };
+    IndexModel::builder()
+        .keys(doc! { field: 1 })
+        .options(
+            IndexOptions::builder()
+                .name(format!("{field}{suffix}"))
+                .unique(unique.then_some(true))
+                .sparse(true)
+                .build(),
+        )
+        .build()
 }
 
 /// Ascending on `field`, named `<field>_1`.

@@ -166,6 +166,26 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// One `find_one` on `sessions` (the first by `sort`, when given).
+    async fn find_session(
+        &self,
+        filter: Document,
+        sort: Option<Document>,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        let sessions = self.sessions();
+        let find = sessions.find_one(filter);
+        let find = match sort {
+            Some(sort) => find.sort(sort),
+            None => find,
+        };
+        self.run("sessions.find_one", find)
+            .await?
+            .map(|d| session_from_document(&d))
+            .transpose()
+    }
+}
+
 #[async_trait]
 impl SessionStore for MongoStore {
     /// `insert_one` of the whole record (`revokedAt`, `revokedReason` and
@@ -203,13 +223,7 @@ impl SessionStore for MongoStore {
     }
 
     async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
-        self.run(
-            "sessions.find_one",
-            self.sessions().find_one(doc! { "_id": id.as_str() }),
-        )
-        .await?
-        .map(|d| session_from_document(&d))
-        .transpose()
+        self.find_session(doc! { "_id": id.as_str() }, None).await
     }
 
     /// One `update_one({_id, revokedAt: null}, {$set: {revokedAt, revokedReason}})`.
@@ -234,27 +248,19 @@ impl SessionStore for MongoStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, RepositoryError> {
-        self.run(
-            "sessions.find_one",
-            self.sessions().find_one(doc! {
-                "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
-            }),
-        )
-        .await?
-        .map(|d| session_from_document(&d))
-        .transpose()
+        let filter = doc! {
+            "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
+        };
+        self.find_session(filter, None).await
     }
 
+    /// The newest session with that login answer.
     async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
-        self.run(
-            "sessions.find_one",
-            self.sessions()
-                .find_one(doc! { LOGIN_ANSWER_ID: id.as_str() })
-                .sort(doc! { STARTED_AT: -1 }),
+        self.find_session(
+            doc! { LOGIN_ANSWER_ID: id.as_str() },
+            Some(doc! { STARTED_AT: -1 }),
         )
-        .await?
-        .map(|d| session_from_document(&d))
-        .transpose()
+        .await
     }
 
     /// One `find_one_and_update` whose filter holds the whole check (the live digest,

@@ -9,20 +9,29 @@ use futures_util::lock::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::values::TokenHash;
 
-/// Keys with a turn in progress or waiting; an entry lives only while someone holds
-/// or waits for its turn, so the map is bounded by the requests in flight.
+/// How many requests may hold or wait for the turn of one key.
+pub(crate) const MAX_QUEUED: usize = 8;
+
+/// Keys with a turn in progress or waiting, each with how many requests hold or wait
+/// for it; an entry lives only while someone does, so the map is bounded by the
+/// requests in flight.
 #[derive(Debug, Default)]
 pub(crate) struct Turns {
-    keys: Arc<Mutex<HashMap<TokenHash, Arc<AsyncMutex<()>>>>>,
+    keys: Arc<Mutex<HashMap<TokenHash, Entry>>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    lock: Arc<AsyncMutex<()>>,
+    queued: usize,
 }
 
 /// A turn: while it lives, no other turn of the same key runs.
 pub(crate) struct Turn {
     // Dropped first: the next waiter may go on before the entry is looked at.
     guard: Option<OwnedMutexGuard<()>>,
-    lock: Arc<AsyncMutex<()>>,
     key: TokenHash,
-    keys: Arc<Mutex<HashMap<TokenHash, Arc<AsyncMutex<()>>>>>,
+    keys: Arc<Mutex<HashMap<TokenHash, Entry>>>,
 }
 
 impl std::fmt::Debug for Turn {
@@ -39,19 +48,32 @@ pub(crate) fn process_turns() -> Arc<Turns> {
 }
 
 impl Turns {
-    /// Waits until no other turn of `key` runs, and takes one.
-    pub(crate) async fn take(&self, key: TokenHash) -> Turn {
+    /// Waits until no other turn of `key` runs, and takes one; `None` at once, without
+    /// a turn, when [`MAX_QUEUED`] requests already hold or wait for one, so that
+    /// copies of one post cannot line up without end (each turn lasts at most one
+    /// login, itself bounded by the time-outs of WorkOS and MongoDB).
+    pub(crate) async fn take(&self, key: TokenHash) -> Option<Turn> {
         let lock = {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-            keys.entry(key.clone()).or_default().clone()
+            let entry = keys.entry(key.clone()).or_insert_with(|| Entry {
+                lock: Arc::default(),
+                queued: 0,
+            });
+            if entry.queued >= MAX_QUEUED {
+                return None;
+            }
+            entry.queued += 1;
+            entry.lock.clone()
         };
-        let guard = lock.clone().lock_owned().await;
-        Turn {
-            guard: Some(guard),
-            lock,
+        // Counted from here: if this future is dropped while waiting, the turn's drop
+        // still runs (the guard is taken inside it).
+        let mut turn = Turn {
+            guard: None,
             key,
             keys: self.keys.clone(),
-        }
+        };
+        turn.guard = Some(lock.lock_owned().await);
+        Some(turn)
     }
 
     /// How many keys have a turn running or waited for.
@@ -65,10 +87,11 @@ impl Drop for Turn {
     fn drop(&mut self) {
         self.guard.take();
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        // Clones are made under this lock: two left (the map's and ours) means nobody
-        // else holds or waits for this key.
-        if Arc::strong_count(&self.lock) == 2 {
-            keys.remove(&self.key);
+        if let Some(entry) = keys.get_mut(&self.key) {
+            entry.queued = entry.queued.saturating_sub(1);
+            if entry.queued == 0 {
+                keys.remove(&self.key);
+            }
         }
     }
 }
@@ -83,7 +106,7 @@ mod tests {
         let turns = Arc::new(Turns::default());
         let inside = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..16)
+        let tasks: Vec<_> = (1..MAX_QUEUED)
             .map(|_| {
                 let (turns, inside, most) = (turns.clone(), inside.clone(), most.clone());
                 tokio::spawn(async move {
@@ -97,6 +120,7 @@ mod tests {
             .collect();
         // Another key goes on while "one" is busy.
         let held = turns.take(TokenHash::new("one")).await;
+        assert!(held.is_some());
         tokio::time::timeout(
             std::time::Duration::from_secs(1),
             turns.take(TokenHash::new("two")),
@@ -109,5 +133,41 @@ mod tests {
         }
         assert_eq!(most.load(Ordering::SeqCst), 1, "one turn of a key at a time");
         assert_eq!(turns.len(), 0, "no entry outlives its turns");
+    }
+
+    #[tokio::test]
+    async fn beyond_the_queue_limit_a_request_goes_on_without_a_turn() {
+        let turns = Arc::new(Turns::default());
+        let held = turns.take(TokenHash::new("k")).await.expect("the first turn");
+        // Fill the queue with waiters.
+        let waiters: Vec<_> = (1..MAX_QUEUED)
+            .map(|_| {
+                let turns = turns.clone();
+                tokio::spawn(async move { turns.take(TokenHash::new("k")).await.is_some() })
+            })
+            .collect();
+        // Let every waiter register.
+        while turns
+            .keys
+            .lock()
+            .unwrap()
+            .get(&TokenHash::new("k"))
+            .map_or(0, |entry| entry.queued)
+            < MAX_QUEUED
+        {
+            tokio::task::yield_now().await;
+        }
+        let over = tokio::time::timeout(std::time::Duration::from_secs(1), turns.take(TokenHash::new("k")))
+            .await
+            .expect("does not wait");
+        assert!(over.is_none(), "no turn beyond the limit");
+        drop(held);
+        for waiter in waiters {
+            assert!(
+                waiter.await.unwrap(),
+                "every waiter within the limit gets its turn"
+            );
+        }
+        assert_eq!(turns.len(), 0);
     }
 }

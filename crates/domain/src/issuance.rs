@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::model::{AccessClaims, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User};
 use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
 use crate::session::SessionConfig;
-use crate::values::{OrganizationId, SessionId, Timestamp};
+use crate::values::{OrganizationId, SessionId, Timestamp, TokenHash};
 
 /// Everything a client gets when a session starts or renews.
 #[derive(Debug)]
@@ -57,6 +57,21 @@ impl Default for SessionLifetimes {
             refresh_token_seconds: 30 * 24 * 3600,
             absolute_session_seconds: 30 * 24 * 3600,
         }
+    }
+}
+
+/// What a second post of a login callback must repeat to get the first post's session
+/// (the secret its answer is sealed under), and the id the answer is stored under.
+#[derive(Debug)]
+pub struct LoginAnswerKey {
+    secret: SecretString,
+    id: TokenHash,
+}
+
+impl LoginAnswerKey {
+    /// The id the answer is stored under (a digest of the secret).
+    pub fn id(&self) -> &TokenHash {
+        &self.id
     }
 }
 
@@ -165,14 +180,16 @@ impl SessionIssuer {
         &self,
         user: User,
         organization: Option<&Organization>,
-        login_answer_key: Option<&SecretString>,
+        login_answer_key: Option<&LoginAnswerKey>,
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
         let ends_at = self.session_end(now);
         let minted = self.tokens.mint_refresh_token();
         let login_answer = login_answer_key.map(|key| LoginAnswer {
-            id: self.login_answer_id(key),
-            sealed_refresh_token: self.tokens.seal_successor(key.expose_secret(), &minted.token),
+            id: key.id.clone(),
+            sealed_refresh_token: self
+                .tokens
+                .seal_successor(key.secret.expose_secret(), &minted.token),
         });
         let session = SessionRecord {
             id: self.tokens.new_session_id(),
@@ -196,9 +213,11 @@ impl SessionIssuer {
         Ok(self.assemble(user, &session, signed, minted.token, now))
     }
 
-    /// The id under which the answer of a login posted with `login_answer_key` is stored.
-    pub fn login_answer_id(&self, login_answer_key: &SecretString) -> crate::values::TokenHash {
-        self.tokens.hash_refresh_token(login_answer_key.expose_secret())
+    /// The key of the answer of a login callback that posted `secret` (its code, state
+    /// and redirect URI), with the id the answer is stored under, digested once.
+    pub fn login_answer_key(&self, secret: SecretString) -> LoginAnswerKey {
+        let id = self.tokens.hash_refresh_token(secret.expose_secret());
+        LoginAnswerKey { secret, id }
     }
 
     /// The session a login callback posted with `login_answer_key` started, with its
@@ -207,14 +226,10 @@ impl SessionIssuer {
     /// opens nothing. Reads one record.
     pub async fn find_login_answer(
         &self,
-        login_answer_key: &SecretString,
+        login_answer_key: &LoginAnswerKey,
     ) -> Result<Option<(SessionRecord, SecretString)>, RepositoryError> {
-        let key = login_answer_key.expose_secret();
-        let Some(session) = self
-            .sessions
-            .find_by_login_answer(&self.login_answer_id(login_answer_key))
-            .await?
-        else {
+        let key = login_answer_key.secret.expose_secret();
+        let Some(session) = self.sessions.find_by_login_answer(&login_answer_key.id).await? else {
             return Ok(None);
         };
         let Some(token) = session

@@ -53,7 +53,7 @@ mod start;
 mod values;
 
 pub use failure::Failure;
-pub use issuance::{AuthSession, IssueError, SessionIssuer, SessionLifetimes};
+pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
 pub use login::{
     CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,
     StateChecking,

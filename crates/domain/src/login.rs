@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::Turns;
-use crate::issuance::{AuthSession, SessionIssuer};
+use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
 use crate::model::{Flow, IdpIdentity, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
@@ -191,7 +191,7 @@ fn sanitize(raw: &str, max: usize) -> String {
 /// What a second post of the callback must repeat to get the first post's session:
 /// the code, the state and the redirect URI, as one secret (the key its answer is
 /// sealed under). `None` when the post carries no usable code or redirect URI.
-fn login_answer_key(input: &CallbackInput, redirects: &RedirectPolicy) -> Option<SecretString> {
+fn login_answer_secret(input: &CallbackInput, redirects: &RedirectPolicy) -> Option<SecretString> {
     if input.error.as_deref().is_some_and(|e| !e.trim().is_empty()) {
         return None;
     }
@@ -377,10 +377,11 @@ impl CompleteLogin {
         input: CallbackInput,
         flow: &mut Option<Flow>,
     ) -> Result<AuthSession, LoginError> {
-        let Some(key) = login_answer_key(&input, &self.redirects) else {
+        let Some(secret) = login_answer_secret(&input, &self.redirects) else {
             return self.complete_once(input, flow, None).await;
         };
-        let _turn = self.turns.take(self.issuer.login_answer_id(&key)).await;
+        let key = self.issuer.login_answer_key(secret);
+        let _turn = self.turns.take(key.id().clone()).await;
         match self.complete_once(input, flow, Some(&key)).await {
             Err(refused @ (LoginError::InvalidState | LoginError::InvalidCode)) => {
                 match self.answer_again(&key).await? {
@@ -393,7 +394,7 @@ impl CompleteLogin {
     }
 
     /// The session an earlier post of this callback started, within the window.
-    async fn answer_again(&self, key: &SecretString) -> Result<Option<AuthSession>, LoginError> {
+    async fn answer_again(&self, key: &LoginAnswerKey) -> Result<Option<AuthSession>, LoginError> {
         let Some((session, refresh_token)) = self.issuer.find_login_answer(key).await? else {
             return Ok(None);
         };
@@ -420,7 +421,7 @@ impl CompleteLogin {
         &self,
         input: CallbackInput,
         flow: &mut Option<Flow>,
-        login_answer_key: Option<&SecretString>,
+        login_answer_key: Option<&LoginAnswerKey>,
     ) -> Result<AuthSession, LoginError> {
         if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
             tracing::info!(

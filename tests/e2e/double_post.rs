@@ -168,3 +168,34 @@ async fn without_a_state_the_code_alone_answers_again_within_sixty_seconds_and_n
     assert_eq!(session_count(&app).await, 1);
     app.drop().await;
 }
+
+#[tokio::test]
+async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refused_for_a_disabled_user() {
+    let app = strict_app("double_post_ended").await;
+
+    // Logged out: the first answer is no longer handed out.
+    let (code, state) = code_and_state(&app, "out@acme.example").await;
+    let body = json!({"code": code, "state": state});
+    let first = ok(app.callback(body.clone()).await).await;
+    let logout = app
+        .http
+        .post(format!("{}/api/auth/logout", app.base))
+        .json(&json!({"refreshToken": first["refreshToken"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 200);
+    assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
+
+    // Disabled since the first post: 403, as a login of a disabled user is.
+    let (code, state) = code_and_state(&app, "off@acme.example").await;
+    let body = json!({"code": code, "state": state});
+    let first = ok(app.callback(body.clone()).await).await;
+    let user = mongodb::bson::oid::ObjectId::parse_str(first["user"]["id"].as_str().unwrap()).unwrap();
+    app.users()
+        .update_one(doc! {"_id": user}, doc! {"$set": {"loginDisabled": true}})
+        .await
+        .unwrap();
+    assert_error(app.callback(body).await, 403, "LOGIN_DISABLED").await;
+    app.drop().await;
+}

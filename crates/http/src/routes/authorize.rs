@@ -33,6 +33,10 @@ pub(crate) struct AuthorizeQuery {
     domain_hint: Option<String>,
     /// `sso` or `authkit`.
     flow: Option<String>,
+    /// The browser binding: base64url (unpadded) SHA-256 of a `client_verifier` the SPA keeps
+    /// in `sessionStorage` and posts with the callback. Required when `REQUIRE_CLIENT_CHALLENGE=true`.
+    #[param(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
+    client_challenge: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -47,6 +51,7 @@ impl AuthorizeQuery {
             provider: self.provider,
             domain_hint: self.domain_hint,
             flow: self.flow,
+            client_challenge: self.client_challenge,
         }
     }
 }

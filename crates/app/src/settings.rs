@@ -15,6 +15,7 @@ use tether_domain::{
     AccessRole, OrganizationId, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
     SessionLifetimes, SsoFallbackBehavior,
 };
+use tether_mongo::MongoConfig;
 
 pub use crate::settings_error::SettingsError;
 
@@ -254,10 +255,7 @@ impl Settings {
     /// Reads defaults, then the file named by `TETHER_CONFIG` (or `config/tether-auth.toml`
     /// if present), then the process environment; validates the result.
     pub fn load() -> Result<Self, SettingsError> {
-        let file = std::env::var_os("TETHER_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()));
-        Self::load_from(file, std::env::vars())
+        Self::load_from(settings_file(), std::env::vars())
     }
 
     /// Like [`Settings::load`] with an explicit file and environment (for tests).
@@ -265,32 +263,7 @@ impl Settings {
         file: Option<PathBuf>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
-        let env: std::collections::HashMap<String, String> =
-            env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-        let mut builder = config::Config::builder();
-        if let Some(path) = file {
-            if !path.exists() {
-                return Err(SettingsError::new(
-                    "TETHER_CONFIG",
-                    format!("no file at {}", path.display()),
-                ));
-            }
-            refuse_unknown_keys(&path)?;
-            builder = builder.add_source(config::File::from(path));
-        }
-        builder = builder.add_source(
-            config::Environment::default()
-                .separator("__")
-                // Values stay strings (a numeric-looking secret must not become a number);
-                // typed fields parse them, lists are split by `string_or_list`.
-                .try_parsing(false)
-                .source(Some(env)),
-        );
-        let raw: RawSettings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(config_error)?;
-        raw.validate()
+        raw_settings(file, env)?.validate()
     }
 
     /// Every setting by its environment name with its effective value; secrets show as
@@ -298,6 +271,92 @@ impl Settings {
     pub fn effective(&self) -> &[(String, String)] {
         &self.effective
     }
+}
+
+/// The file named by `TETHER_CONFIG`, else `config/tether-auth.toml` when it exists.
+fn settings_file() -> Option<PathBuf> {
+    std::env::var_os("TETHER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()))
+}
+
+/// Defaults, then the file, then the environment, parsed but not validated.
+fn raw_settings(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<RawSettings, SettingsError> {
+    let env: std::collections::HashMap<String, String> =
+        env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(SettingsError::new(
+                "TETHER_CONFIG",
+                format!("no file at {}", path.display()),
+            ));
+        }
+        refuse_unknown_keys(&path)?;
+        builder = builder.add_source(config::File::from(path));
+    }
+    builder = builder.add_source(
+        config::Environment::default()
+            .separator("__")
+            // Values stay strings (a numeric-looking secret must not become a number);
+            // typed fields parse them, lists are split by `string_or_list`.
+            .try_parsing(false)
+            .source(Some(env)),
+    );
+    builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(config_error)
+}
+
+/// Where the service listens (`HOST`, `PORT`): all that `tether-auth healthcheck`
+/// reads, so it works next to a service whose secrets it is not given.
+pub fn load_address() -> Result<(String, u16), SettingsError> {
+    load_address_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_address`] with an explicit file and environment (for tests).
+pub fn load_address_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(String, u16), SettingsError> {
+    let raw = raw_settings(file, env)?;
+    Ok((raw.host, raw.port))
+}
+
+/// The MongoDB settings (`MONGODB_URI` or `MONGODB_URI_FILE`, required;
+/// `MONGODB_DATABASE`, `MONGODB_TIMEOUT_MS`, `MONGODB_MAX_POOL_SIZE`,
+/// `MONGODB_COMMAND_METRICS`): all that the `organizations` commands read.
+pub fn load_mongo() -> Result<MongoConfig, SettingsError> {
+    load_mongo_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_mongo`] with an explicit file and environment (for tests).
+pub fn load_mongo_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<MongoConfig, SettingsError> {
+    let mut raw = raw_settings(file, env)?;
+    let uri = secret_from("MONGODB_URI", raw.mongodb_uri.take(), raw.mongodb_uri_file.take())?.ok_or_else(
+        || {
+            SettingsError::new(
+                "MONGODB_URI",
+                "is required: the organizations live in MongoDB (or set MONGODB_URI_FILE)",
+            )
+        },
+    )?;
+    let timeout = millis("MONGODB_TIMEOUT_MS", raw.mongodb_timeout_ms)?;
+    Ok(MongoConfig {
+        uri: SecretString::from(uri),
+        database: non_empty(raw.mongodb_database),
+        server_selection_timeout: timeout,
+        connect_timeout: timeout,
+        operation_timeout: timeout,
+        count_commands: raw.mongodb_command_metrics,
+    })
 }
 
 /// The environment name of a key of the settings (`session.idle_timeout_minutes` ->
@@ -670,6 +729,10 @@ impl RawSettings {
         }
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
         let cors_allowed_origins = crate::origins::allowed_origins(&self.cors_allowed_origins, &client_url)?;
+        // `check-config` shows the origins in force, the one derived from CLIENT_URL too.
+        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "CORS_ALLOWED_ORIGINS") {
+            entry.1 = cors_allowed_origins.join(",");
+        }
         let allowed_redirect_uris = self
             .allowed_redirect_uris
             .iter()

@@ -91,7 +91,7 @@ impl Readiness for AlwaysReady {
 }
 
 /// How to reach MongoDB, when the settings name a database.
-pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
+fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
     settings.mongodb_uri.as_ref().map(|uri| MongoConfig {
         uri: uri.clone(),
         database: settings.mongodb_database.clone(),

@@ -363,7 +363,66 @@ fn an_unknown_command_is_a_usage_error() {
     let (code, _, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("unknown command `chek-config`") && stderr.contains("usage:"),
+        stderr.contains("'chek-config'") && stderr.contains("Usage:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_and_help_print_and_exit_0_without_any_setting() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().arg("--version");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("tether-auth {}", env!("CARGO_PKG_VERSION"))
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().arg("--help");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("check-config") && stdout.contains("--version"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_cors_origin_derived_from_client_url() {
+    let mut cmd = command(&[("CLIENT_URL", "https://app.example.com:8443/")]);
+    cmd.arg("check-config");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "CORS_ALLOWED_ORIGINS=https://app.example.com:8443"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn healthcheck_needs_only_host_and_port() {
+    let running = start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear()
+        .env("PORT", running.port.to_string())
+        .arg("healthcheck");
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    drop(running);
+}
+
+#[test]
+fn organizations_need_only_the_mongodb_settings_and_name_the_missing_uri() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().args(["organizations", "list"]);
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid setting MONGODB_URI"), "{stderr}");
+    assert!(
+        !stderr.contains("JWT_SECRET") && !stderr.contains("WORKOS"),
         "{stderr}"
     );
 }
@@ -391,11 +450,11 @@ fn a_jwt_secret_with_a_trailing_newline_stops_start_up_naming_it_without_echoing
 fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let uri = std::env::var("TETHER_TEST_MONGODB_URI")
         .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
-    let mut cmd = command(&[
-        ("STORE", "mongodb"),
-        ("MONGODB_URI", &uri),
-        ("MONGODB_DATABASE", database),
-    ]);
+    // The MongoDB settings and nothing else: no JWT_SECRET, no WorkOS settings.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear()
+        .env("MONGODB_URI", &uri)
+        .env("MONGODB_DATABASE", database);
     cmd.arg("organizations").args(args);
     run_command(&mut cmd)
 }
@@ -459,7 +518,7 @@ fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mon
         "{out}"
     );
 
-    // Bad usage is exit 2 with the usage.
+    // Bad usage is exit 2 naming what is wrong and where the usage is.
     for bad in [
         &["map", "nope", "org_1"][..],
         &["create"],
@@ -467,7 +526,7 @@ fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mon
     ] {
         let (code, _, err) = organizations(&database, bad);
         assert_eq!(code, Some(2), "{bad:?}: {err}");
-        assert!(err.contains("organizations"), "{err}");
+        assert!(err.starts_with("error:") && err.contains("--help"), "{err}");
     }
 }
 

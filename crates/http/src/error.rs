@@ -427,10 +427,15 @@ fn expected_body(route: Option<&str>) -> &'static str {
 impl ApiError {
     /// A body the JSON reader refused on `route` (the route pattern): as
     /// [`From<JsonPayloadError>`], with the 400 saying what that route's body must be.
+    /// A refused callback body is a login that failed before an API was chosen, and
+    /// is counted as one (its handler never runs).
     pub(crate) fn from_json(error: JsonPayloadError, route: Option<&str>) -> Self {
         let mut e = Self::from(error);
         if e.status == S::BAD_REQUEST {
             e.body.error = expected_body(route).to_owned();
+        }
+        if route == Some(crate::metrics::CALLBACK_ROUTE) {
+            crate::metrics::record_login(None, crate::metrics::outcome_label::<()>(&Err(e.clone())));
         }
         e
     }

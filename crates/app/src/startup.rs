@@ -363,5 +363,6 @@ fn request_limits(settings: &Settings) -> tether_http::Limits {
                 settings.trusted_proxies.clone(),
             ))
         }),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
     }
 }

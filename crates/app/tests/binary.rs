@@ -65,6 +65,8 @@ struct Running {
     port: u16,
     /// What the service printed up to its listening line.
     start_up: Vec<String>,
+    /// What it prints next, line by line.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Drop for Running {
@@ -81,13 +83,15 @@ fn start() -> Running {
 }
 
 fn start_with(mut cmd: Command) -> Running {
+    let mut child = cmd.spawn().expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
     let mut running = Running {
-        child: cmd.spawn().expect("the binary starts"),
+        child,
         port: 0,
         start_up: Vec::new(),
+        lines,
     };
-    let stdout = running.child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -97,7 +101,8 @@ fn start_with(mut cmd: Command) -> Running {
     });
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.port == 0 {
-        let line = lines
+        let line = running
+            .lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| panic!("no listening line; output so far: {:#?}", running.start_up));
         if let Some(port) = line
@@ -615,4 +620,167 @@ fn a_flood_of_random_long_methods_leaves_memory_and_metrics_flat() {
     );
     let public = get(running.port, "/metrics");
     assert!(public.starts_with("HTTP/1.1 404"), "{public}");
+}
+
+/// One raw request with a body; the whole answer.
+fn post(port: u16, path: &str, content_type: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn metrics_are_described_typed_and_count_callbacks_refused_for_their_body() {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let running = start_with(command(&[("METRICS_PORT", &metrics_port.to_string())]));
+    let callback = "/api/auth/workos/callback";
+    assert!(post(running.port, callback, "application/json", "{not json").starts_with("HTTP/1.1 400"));
+    assert!(post(running.port, callback, "text/plain", "{}").starts_with("HTTP/1.1 415"));
+    let big = format!("{{\"code\":\"{}\"}}", "x".repeat(20_000));
+    assert!(post(running.port, callback, "application/json", &big).starts_with("HTTP/1.1 413"));
+    get(running.port, "/health");
+
+    let answer = get(metrics_port, "/metrics");
+    let text = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let line = |start: &str| text.lines().find(|l| l.starts_with(start)).map(str::to_owned);
+    for (outcome, n) in [("INVALID_REQUEST", 2), ("PAYLOAD_TOO_LARGE", 1)] {
+        assert_eq!(
+            line(&format!(
+                "tether_logins_total{{flow=\"unknown\",outcome=\"{outcome}\"}}"
+            ))
+            .and_then(|l| l.rsplit(' ').next().map(str::to_owned)),
+            Some(n.to_string()),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        line("tether_build_info{").as_deref(),
+        Some(format!("tether_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")).as_str()),
+        "{text}"
+    );
+    assert!(
+        line("tether_http_request_duration_seconds_count{route=\"/health\",status_class=\"2xx\"}").is_some(),
+        "{text}"
+    );
+    assert!(
+        line("tether_http_request_duration_seconds_count{route=\"/api/auth/workos/callback\",status_class=\"4xx\"}")
+            .is_some(),
+        "{text}"
+    );
+    assert!(
+        line("# TYPE process_cpu_seconds_total counter").is_some(),
+        "{text}"
+    );
+    for process in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(line(&format!("{process} ")).is_some(), "{process}: {text}");
+    }
+    // Every series has its help text and its type.
+    let series: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap_or(l))
+        .map(|name| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+                .unwrap_or(name)
+        })
+        .collect();
+    assert!(series.len() >= 8, "{series:?}");
+    for name in series {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}: {text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "no TYPE for {name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn the_request_line_says_each_thing_once_with_latency_client_and_user_agent() {
+    let running = start_with(command(&[
+        ("LOG_FORMAT", "json"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ]));
+    let user_agent = format!("Probe/1.0\t{}", "x".repeat(500));
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", running.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /api/auth/workos/callback?code=c0de HTTP/1.1\r\nHost: localhost\r\nUser-Agent: {user_agent}\r\n\
+             X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: probe-1\r\nContent-Type: text/plain\r\n\
+             Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        )
+        .expect("write");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let line = running
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a request line");
+        if line.contains("request completed") {
+            break line;
+        }
+    };
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("one JSON object");
+    let span = &entry["span"];
+    assert_eq!(span["http.method"], "POST", "{line}");
+    assert_eq!(span["http.route"], "/api/auth/workos/callback", "{line}");
+    assert_eq!(span["request_id"], "probe-1", "{line}");
+    assert_eq!(
+        span["client.address"], "203.0.113.7",
+        "through TRUSTED_PROXIES: {line}"
+    );
+    let logged = span["user_agent"].as_str().expect("a user agent");
+    assert!(
+        logged.starts_with("Probe/1.0x") && logged.chars().count() == 200,
+        "{line}"
+    );
+    assert_eq!(entry["status"], 415, "{line}");
+    assert_eq!(entry["error.code"], "INVALID_REQUEST", "{line}");
+    assert!(entry["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+    assert!(!line.contains("c0de"), "no query string: {line}");
+    for field in [
+        "request_id",
+        "http.method",
+        "status",
+        "error.code",
+        "user_agent",
+        "client.address",
+    ] {
+        assert_eq!(
+            line.matches(&format!("\"{field}\"")).count(),
+            1,
+            "{field} once: {line}"
+        );
+    }
 }

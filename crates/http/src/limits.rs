@@ -39,14 +39,18 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// The per-client rate limit; `None` when `RATE_LIMIT_PER_MINUTE` is 0.
     pub rate_limit: Option<Arc<ClientRateLimit>>,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`), for the
+    /// client address of the request's log line.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Default for Limits {
-    /// A 10 s body time-out and no rate limit.
+    /// A 10 s body time-out, no rate limit, no trusted proxy.
     fn default() -> Self {
         Self {
             body_timeout: Duration::from_secs(10),
             rate_limit: None,
+            trusted_proxies: Arc::from([]),
         }
     }
 }

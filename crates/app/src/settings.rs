@@ -64,6 +64,7 @@ pub struct RawSettings {
     mongodb_uri_file: Option<PathBuf>,
     mongodb_database: Option<String>,
     mongodb_timeout_ms: u64,
+    mongodb_max_pool_size: u32,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<PathBuf>,
     state_secret: Option<String>,
@@ -111,6 +112,7 @@ impl Default for RawSettings {
             mongodb_uri_file: None,
             mongodb_database: None,
             mongodb_timeout_ms: 3000,
+            mongodb_max_pool_size: DEFAULT_MONGODB_MAX_POOL_SIZE,
             jwt_secret: None,
             jwt_secret_file: None,
             state_secret: None,
@@ -194,6 +196,9 @@ pub struct Settings {
     /// Server-selection, connect and per-operation time-out of MongoDB
     /// (`MONGODB_TIMEOUT_MS`, default 3000).
     pub mongodb_timeout: Duration,
+    /// Most connections to each MongoDB server, for the whole process: one client
+    /// serves every HTTP worker (`MONGODB_MAX_POOL_SIZE`, default 10, 1–500).
+    pub mongodb_max_pool_size: u32,
     /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
     /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
@@ -349,6 +354,7 @@ pub fn load_mongo_from(
         },
     )?;
     let timeout = millis("MONGODB_TIMEOUT_MS", raw.mongodb_timeout_ms)?;
+    let max_pool_size = max_pool_size(raw.mongodb_max_pool_size)?;
     Ok(MongoConfig {
         uri: SecretString::from(uri),
         database: non_empty(raw.mongodb_database),
@@ -356,6 +362,7 @@ pub fn load_mongo_from(
         connect_timeout: timeout,
         operation_timeout: timeout,
         count_commands: raw.mongodb_command_metrics,
+        max_pool_size: Some(max_pool_size),
     })
 }
 
@@ -806,6 +813,7 @@ impl RawSettings {
             mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
+            mongodb_max_pool_size: max_pool_size(self.mongodb_max_pool_size)?,
             jwt_secret: SecretString::from(jwt_secret),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
@@ -838,6 +846,20 @@ impl RawSettings {
             cors_allowed_origins,
         })
     }
+}
+
+/// The driver's own default pool size, kept as this setting's default.
+const DEFAULT_MONGODB_MAX_POOL_SIZE: u32 = 10;
+
+/// `MONGODB_MAX_POOL_SIZE`: 1 to 500 connections to each server.
+fn max_pool_size(size: u32) -> Result<u32, SettingsError> {
+    if !(1..=500).contains(&size) {
+        return Err(SettingsError::new(
+            "MONGODB_MAX_POOL_SIZE",
+            "must be between 1 and 500 connections",
+        ));
+    }
+    Ok(size)
 }
 
 /// `RATE_LIMIT_PER_MINUTE`: 0 (off) to 1 000 000.
@@ -1159,6 +1181,30 @@ mod tests {
                 "{key}={value}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_mongodb_pool_size_defaults_to_ten_and_is_bounded_naming_its_setting() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 10);
+        let s = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", "25")])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 25);
+        for bad in ["0", "501", "ten"] {
+            let e = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", bad)])).unwrap_err();
+            assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE", "{bad}");
+        }
+        let mongo = load_mongo_from(
+            None,
+            [
+                (
+                    "MONGODB_URI".to_owned(),
+                    "mongodb://db.internal/tether".to_owned(),
+                ),
+                ("MONGODB_MAX_POOL_SIZE".to_owned(), "7".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mongo.max_pool_size, Some(7));
     }
 
     #[test]

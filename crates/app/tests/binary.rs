@@ -784,3 +784,59 @@ fn the_request_line_says_each_thing_once_with_latency_client_and_user_agent() {
         );
     }
 }
+
+/// Established TCP connections of process `pid` to local port `port` (Linux /proc).
+fn connections_to(pid: u32, port: u16) -> usize {
+    let fds: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process's fds")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|link| link.to_string_lossy().into_owned())
+        .collect();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| table.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields[2]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            fields[3] == "01" && remote_port == Some(port) && fds.contains(&format!("socket:[{}]", fields[9]))
+        })
+        .count()
+}
+
+#[test]
+fn one_mongodb_pool_per_process_bounded_by_its_setting_whatever_the_workers() {
+    let uri = std::env::var("TETHER_TEST_MONGODB_URI")
+        .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
+    let mongo_port: u16 = uri
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("a port in the URI");
+    let database = format!("binary_pool_{}", std::process::id());
+    let running = start_with(command(&[
+        ("STORE", "mongodb"),
+        ("MONGODB_URI", &uri),
+        ("MONGODB_DATABASE", &database),
+        ("HTTP_WORKERS", "6"),
+        ("MONGODB_MAX_POOL_SIZE", "2"),
+    ]));
+    // Every worker reaches MongoDB (/ready pings it), many at once.
+    let port = running.port;
+    let clients: Vec<_> = (0..48)
+        .map(|_| std::thread::spawn(move || get(port, "/ready")))
+        .collect();
+    for client in clients {
+        let answer = client.join().expect("a client");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let connections = connections_to(running.child.id(), mongo_port);
+    // The pool's 2, plus the driver's monitoring connections of one client (at most 2).
+    assert!(
+        (1..=4).contains(&connections),
+        "{connections} connections to MongoDB from 6 workers with MONGODB_MAX_POOL_SIZE=2"
+    );
+}

@@ -107,6 +107,7 @@ CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,respo
 CONFIG_ARGS=()
 schemathesis() {
   "$VENV/bin/schemathesis" "${CONFIG_ARGS[@]}" run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+    --url "http://127.0.0.1:$PORT" \
     --checks "$CHECKS" \
     --phases examples,coverage,fuzzing \
     --max-examples "$MAX_EXAMPLES" \

@@ -44,7 +44,7 @@ WORKOS_URL="${TETHER_TEST_WORKOS_URL:-http://127.0.0.1:9}"
 env -u MONGODB_URI STORE=memory HOST=127.0.0.1 PORT="$PORT" \
   JWT_SECRET="api-check-secret-api-check-secret-0123" \
   WORKOS_API_KEY=sk_test_default WORKOS_CLIENT_ID=client_api_check WORKOS_BASE_URL="$WORKOS_URL" \
-  CLIENT_URL=http://localhost:5173 RATE_LIMIT_PER_MINUTE=0 LOG_FORMAT=json \
+  CLIENT_URL=http://localhost:5173 RATE_LIMIT_PER_MINUTE=0 REFRESH_RATE_LIMIT_PER_MINUTE=0 METRICS_PORT=0 LOG_FORMAT=json \
   MEMORY_SEED=tests/fixtures/api-check-store-seed.json \
   "$BIN" >"$LOG" 2>&1 &
 SERVICE_PID=$!

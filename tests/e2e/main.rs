@@ -17,4 +17,5 @@ mod double_post;
 mod openapi;
 mod request_ids;
 mod session;
+mod steps;
 mod trust;

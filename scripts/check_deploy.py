@@ -2,7 +2,9 @@
 """Asserts the operator promises of deploy/ (docs/operations.md, "Deployment"):
 Kubernetes: seccomp, Pod Security "restricted" settings, probes with time-outs, a required
 MONGODB_URI from a Secret, STORE=mongodb, redirect and CORS settings, a preStop pause, a
-PodDisruptionBudget, the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
+PodDisruptionBudget, the metrics port, TRUSTED_PROXIES never a whole private network, a
+NetworkPolicy that lets only the ingress namespace reach the HTTP port and only the
+monitoring namespace the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
 JWT_SECRET's Secret. Compose: MongoDB health check, the service waiting for it, restart
 policy, health check, the first organization, HTTP_WORKERS and STATE_SECRET. The example
 settings file: http_workers, and STATE_SECRET named. Dockerfile:
@@ -12,6 +14,7 @@ settings file: http_workers, and STATE_SECRET named. Dockerfile:
 every broken promise. `--self-test` breaks each promise in a copy and expects a failure.
 """
 import copy
+import ipaddress
 import pathlib
 import sys
 
@@ -70,11 +73,55 @@ def k8s_problems(docs):
             problems.append(f"k8s: {name}: no preStop pause")
         if 9464 not in [p.get("containerPort") for p in c.get("ports", [])]:
             problems.append(f"k8s: {name}: metrics port 9464 is not declared")
+        proxies = env.get("TRUSTED_PROXIES", {}).get("value") or ""
+        for item in filter(None, (p.strip() for p in proxies.split(","))):
+            try:
+                net = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                continue  # a placeholder: the service refuses it at start-up
+            too_wide = net.num_addresses > (256 if net.version == 4 else 2**64)
+            if too_wide and (net.is_private or net.is_global):
+                problems.append(f"k8s: {name}: TRUSTED_PROXIES trusts a whole network ({item})")
+    problems += network_policy_problems(kinds.get("NetworkPolicy"), labels)
     pdb = kinds.get("PodDisruptionBudget")
     if pdb is None:
         problems.append("k8s: no PodDisruptionBudget")
     elif not set(pdb["spec"]["selector"]["matchLabels"].items()) <= set(labels.items()):
         problems.append("k8s: the PodDisruptionBudget does not select the Deployment's pods")
+    return problems
+
+
+def network_policy_problems(policy, labels):
+    """Only the ingress namespace reaches port 3000, only the monitoring namespace 9464."""
+    if policy is None:
+        return ["k8s: no NetworkPolicy"]
+    spec = policy["spec"]
+    problems = []
+    if not set(spec.get("podSelector", {}).get("matchLabels", {}).items()) <= set(labels.items()) \
+            or not spec.get("podSelector", {}).get("matchLabels"):
+        problems.append("k8s: the NetworkPolicy does not select the Deployment's pods")
+    if "Ingress" not in spec.get("policyTypes", []):
+        problems.append("k8s: the NetworkPolicy does not restrict ingress")
+    allowed = {}
+    for rule in spec.get("ingress", []):
+        sources = rule.get("from") or []
+        ports = [p.get("port") for p in rule.get("ports") or []]
+        if not sources or not ports:
+            problems.append("k8s: a NetworkPolicy rule allows every source or every port")
+            continue
+        namespaces = [s.get("namespaceSelector", {}).get("matchLabels", {}) for s in sources]
+        if any(not n or "ipBlock" in s for n, s in zip(namespaces, sources)):
+            problems.append("k8s: a NetworkPolicy rule names no namespace")
+        for port in ports:
+            allowed.setdefault(port, []).extend(namespaces)
+    if set(allowed) - {3000, 9464}:
+        problems.append(f"k8s: the NetworkPolicy opens other ports: {sorted(set(allowed) - {3000, 9464})}")
+    if not allowed.get(3000):
+        problems.append("k8s: the NetworkPolicy lets nothing reach the HTTP port")
+    if not allowed.get(9464):
+        problems.append("k8s: the NetworkPolicy lets nothing reach the metrics port")
+    if any(n in allowed.get(3000, []) for n in allowed.get(9464, [])):
+        problems.append("k8s: the NetworkPolicy lets the ingress namespace reach the metrics port")
     return problems
 
 
@@ -166,6 +213,10 @@ def self_test(root):
         "pdb": lambda k, c: k.remove([d for d in k if d["kind"] == "PodDisruptionBudget"][0]),
         "preStop": lambda k, c: container(k).pop("lifecycle"),
         "metrics port": lambda k, c: container(k).update(ports=[p for p in container(k)["ports"] if p["containerPort"] != 9464]),
+        "trusted proxies": lambda k, c: [e for e in container(k)["env"] if e["name"] == "TRUSTED_PROXIES"][0].update(value="10.0.0.0/8"),
+        "network policy": lambda k, c: k.remove([d for d in k if d["kind"] == "NetworkPolicy"][0]),
+        "open metrics": lambda k, c: [d for d in k if d["kind"] == "NetworkPolicy"][0]["spec"]["ingress"][1].update(
+            {"from": [d for d in k if d["kind"] == "NetworkPolicy"][0]["spec"]["ingress"][0]["from"]}),
         "depends_on": lambda k, c: c["services"]["tether-auth"].update(depends_on=["mongo"]),
         "mongo health": lambda k, c: c["services"]["mongo"].pop("healthcheck"),
         "first organization": lambda k, c: c["services"].pop("create-organization"),

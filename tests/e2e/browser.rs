@@ -220,6 +220,8 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     let app = TestApp::spawn(
         Options::new("browser")
             .env("ACCEPT_UNISSUED_STATE", "false")
+            // The page binds its login to the browser: a start without it is refused.
+            .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin.clone())
             .env("ALLOWED_REDIRECT_URIS", page.clone()),
     )
@@ -257,12 +259,15 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     // The code left the address bar; the kept state was used once.
     let url = browser.run("return window.location.href").await;
     assert_eq!(url, page.as_str());
-    assert!(
-        browser
-            .run("return sessionStorage.getItem('tether.login.state')")
-            .await
-            .is_null()
-    );
+    for kept in ["tether.login.state", "tether.login.verifier"] {
+        assert!(
+            browser
+                .run(&format!("return sessionStorage.getItem('{kept}')"))
+                .await
+                .is_null(),
+            "{kept} served one login"
+        );
+    }
 
     let token = browser
         .run("return window.tetherSession.token")

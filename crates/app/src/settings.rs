@@ -77,6 +77,7 @@ pub struct RawSettings {
     workos_base_url: String,
     workos_connect_timeout_ms: u64,
     workos_timeout_ms: u64,
+    workos_backoff_max_seconds: u64,
     client_url: String,
     #[serde(deserialize_with = "string_or_list")]
     allowed_redirect_uris: Vec<String>,
@@ -89,10 +90,12 @@ pub struct RawSettings {
     refresh_reuse_grace_seconds: u32,
     log_format: String,
     accept_unissued_state: bool,
+    require_client_challenge: bool,
     mongodb_command_metrics: bool,
     http_workers: usize,
     request_body_timeout_ms: u64,
     rate_limit_per_minute: u32,
+    refresh_rate_limit_per_minute: u32,
     #[serde(deserialize_with = "string_or_list")]
     trusted_proxies: Vec<String>,
     metrics_port: u16,
@@ -125,6 +128,7 @@ impl Default for RawSettings {
             workos_base_url: "https://api.workos.com".into(),
             workos_connect_timeout_ms: 3000,
             workos_timeout_ms: 10_000,
+            workos_backoff_max_seconds: 60,
             client_url: "http://localhost:5173".into(),
             allowed_redirect_uris: Vec::new(),
             default_organization_id: None,
@@ -136,10 +140,12 @@ impl Default for RawSettings {
             refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
             accept_unissued_state: false,
+            require_client_challenge: false,
             mongodb_command_metrics: false,
             http_workers: 0,
             request_body_timeout_ms: 10_000,
             rate_limit_per_minute: 60,
+            refresh_rate_limit_per_minute: 600,
             trusted_proxies: Vec::new(),
             metrics_port: 9464,
             cors_allowed_origins: Vec::new(),
@@ -217,6 +223,9 @@ pub struct Settings {
     pub workos_connect_timeout: Duration,
     /// WorkOS total request time-out.
     pub workos_timeout: Duration,
+    /// Longest `Retry-After` honoured after a WorkOS 429 (`WORKOS_BACKOFF_MAX_SECONDS`,
+    /// default 60, 1–3600); each WorkOS API keeps its own window.
+    pub workos_backoff_max: Duration,
     /// The SPA's origin; the default redirect URI is `{CLIENT_URL}/signin`.
     pub client_url: String,
     /// Redirect URIs a login may use besides the default.
@@ -234,6 +243,9 @@ pub struct Settings {
     /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
     /// default false): for SPAs that still build WorkOS URLs themselves.
     pub accept_unissued_state: bool,
+    /// Refuse a login start without a `client_challenge` (`REQUIRE_CLIENT_CHALLENGE`,
+    /// default false, for SPAs not yet updated).
+    pub require_client_challenge: bool,
     /// Count the commands sent to MongoDB by name in `tether_mongodb_commands_total`
     /// (`MONGODB_COMMAND_METRICS`, default false).
     pub mongodb_command_metrics: bool,
@@ -247,6 +259,10 @@ pub struct Settings {
     /// Requests a minute (and burst) per client address on the unauthenticated auth
     /// routes (`RATE_LIMIT_PER_MINUTE`, default 60; 0 turns the limit off).
     pub rate_limit_per_minute: u32,
+    /// Requests a minute (and burst) per client address on `POST /api/auth/refresh`, a
+    /// budget apart from the login routes' (`REFRESH_RATE_LIMIT_PER_MINUTE`, default 600;
+    /// 0 turns it off).
+    pub refresh_rate_limit_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`, CIDRs; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Port of the metrics listener on `HOST` (`METRICS_PORT`, default 9464; 0 turns it off).
@@ -823,6 +839,7 @@ impl RawSettings {
             workos_base_url: http_url("WORKOS_BASE_URL", &self.workos_base_url)?,
             workos_connect_timeout: millis("WORKOS_CONNECT_TIMEOUT_MS", self.workos_connect_timeout_ms)?,
             workos_timeout: millis("WORKOS_TIMEOUT_MS", self.workos_timeout_ms)?,
+            workos_backoff_max: backoff_max(self.workos_backoff_max_seconds)?,
             client_url,
             allowed_redirect_uris,
             provisioning: ProvisioningPolicy {
@@ -836,11 +853,16 @@ impl RawSettings {
             refresh_policy,
             log_format,
             accept_unissued_state: self.accept_unissued_state,
+            require_client_challenge: self.require_client_challenge,
             mongodb_command_metrics: self.mongodb_command_metrics,
             http_workers: self.http_workers,
             effective,
             request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
-            rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,
+            rate_limit_per_minute: rate_limit("RATE_LIMIT_PER_MINUTE", self.rate_limit_per_minute)?,
+            refresh_rate_limit_per_minute: rate_limit(
+                "REFRESH_RATE_LIMIT_PER_MINUTE",
+                self.refresh_rate_limit_per_minute,
+            )?,
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             metrics_port: metrics_port(self.metrics_port, self.port)?,
             cors_allowed_origins,
@@ -862,15 +884,26 @@ fn max_pool_size(size: u32) -> Result<u32, SettingsError> {
     Ok(size)
 }
 
-/// `RATE_LIMIT_PER_MINUTE`: 0 (off) to 1 000 000.
-fn rate_limit(per_minute: u32) -> Result<u32, SettingsError> {
+/// A rate limit setting: 0 (off) to 1 000 000.
+fn rate_limit(name: &'static str, per_minute: u32) -> Result<u32, SettingsError> {
     if per_minute > 1_000_000 {
         return Err(SettingsError::new(
-            "RATE_LIMIT_PER_MINUTE",
+            name,
             "must be between 0 (off) and 1000000 requests a minute",
         ));
     }
     Ok(per_minute)
+}
+
+/// `WORKOS_BACKOFF_MAX_SECONDS`: 1 to 3600.
+fn backoff_max(seconds: u64) -> Result<Duration, SettingsError> {
+    if !(1..=3600).contains(&seconds) {
+        return Err(SettingsError::new(
+            "WORKOS_BACKOFF_MAX_SECONDS",
+            "must be between 1 and 3600 seconds",
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `METRICS_PORT`: 0 (off) or a port other than the public one.
@@ -1142,6 +1175,49 @@ mod tests {
         assert_eq!(s.trusted_proxies.len(), 3);
         assert!(s.trusted_proxies[1].contains(&"192.168.1.1".parse::<std::net::IpAddr>().unwrap()));
         assert_eq!(s.metrics_port, 0);
+    }
+
+    #[test]
+    fn the_refresh_budget_the_workos_back_off_cap_and_the_browser_binding_are_settings() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.refresh_rate_limit_per_minute, 600);
+        assert_eq!(s.workos_backoff_max, Duration::from_secs(60));
+        assert!(!s.require_client_challenge);
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("REFRESH_RATE_LIMIT_PER_MINUTE", "0"),
+                ("WORKOS_BACKOFF_MAX_SECONDS", "5"),
+                ("REQUIRE_CLIENT_CHALLENGE", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.refresh_rate_limit_per_minute, 0);
+        assert_eq!(s.workos_backoff_max, Duration::from_secs(5));
+        assert!(s.require_client_challenge);
+        for (name, value) in [
+            ("WORKOS_BACKOFF_MAX_SECONDS", "0"),
+            ("WORKOS_BACKOFF_MAX_SECONDS", "3601"),
+            ("REFRESH_RATE_LIMIT_PER_MINUTE", "1000001"),
+        ] {
+            let refused = Settings::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(
+                refused.to_string().contains(&format!("setting {name}:")),
+                "{refused}"
+            );
+        }
+        let refused = Settings::load_from(
+            None,
+            env(&[(
+                "TRUSTED_PROXIES",
+                "REPLACE_ME_WITH_THE_INGRESS_CONTROLLER_ADDRESSES",
+            )]),
+        )
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("setting TRUSTED_PROXIES"),
+            "the manifest's placeholder: {refused}"
+        );
     }
 
     #[test]

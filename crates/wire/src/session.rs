@@ -33,6 +33,11 @@ pub struct CallbackBody {
     /// The organization a new user asks to join (24 hexadecimal characters).
     #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{24}$"))]
     pub organization_id: Option<String>,
+    /// The browser binding's verifier (43-128 characters of `A-Z a-z 0-9 - . _ ~`)
+    /// whose S256 challenge started the login as `client_challenge`.
+    #[serde(rename = "client_verifier")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 43, max_length = 128, pattern = "^[A-Za-z0-9._~-]{43,128}$"))]
+    pub client_verifier: Option<SecretString>,
 }
 
 impl From<CallbackBody> for CallbackInput {
@@ -44,6 +49,7 @@ impl From<CallbackBody> for CallbackInput {
             error_description: body.error_description,
             redirect_uri: body.redirect_uri,
             organization_id: body.organization_id,
+            client_verifier: body.client_verifier,
         }
     }
 }

@@ -42,6 +42,10 @@ pub(crate) struct AuthorizeQuery {
     /// `sso` or `authkit` (default: `sso` when an organization, connection or domain hint is given).
     #[param(schema_with = tether_wire::schema::flow)]
     flow: Option<String>,
+    /// The browser binding: base64url (unpadded) SHA-256 of a `client_verifier` the SPA keeps
+    /// in `sessionStorage` and posts with the callback. Required when `REQUIRE_CLIENT_CHALLENGE=true`.
+    #[param(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
+    client_challenge: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -56,6 +60,7 @@ impl AuthorizeQuery {
             provider: self.provider,
             domain_hint: self.domain_hint,
             flow: self.flow,
+            client_challenge: self.client_challenge,
         }
     }
 }

@@ -2,10 +2,10 @@
 """Asserts the operator promises of deploy/ (docs/operations.md, "Deployment"):
 Kubernetes: seccomp, Pod Security "restricted" settings, probes with time-outs, a required
 MONGODB_URI from a Secret, STORE=mongodb, redirect and CORS settings, a preStop pause, a
-PodDisruptionBudget, the metrics port, TRUSTED_PROXIES never a whole private network, a
-NetworkPolicy that lets only the ingress namespace reach the HTTP port and only the
-monitoring namespace the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
-JWT_SECRET's Secret. Compose: MongoDB health check, the service waiting for it, restart
+PodDisruptionBudget, the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
+JWT_SECRET's Secret, TRUSTED_PROXIES never a whole network, a NetworkPolicy that lets
+only the ingress namespace reach the HTTP port and only the monitoring namespace the
+metrics port. Compose: MongoDB health check, the service waiting for it, restart
 policy, health check, the first organization, HTTP_WORKERS and STATE_SECRET. The example
 settings file: http_workers, and STATE_SECRET named. Dockerfile:
 .dockerignore, cache mounts, distroless non-root runtime, HEALTHCHECK.

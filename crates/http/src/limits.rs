@@ -48,7 +48,7 @@ pub struct Limits {
     /// `REFRESH_RATE_LIMIT_PER_MINUTE` is 0.
     pub refresh_rate_limit: Option<Arc<ClientRateLimit>>,
     /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`), for the
-    /// client address of the request's log line.
+    /// client address of the request's log line and of a login.
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 

@@ -1169,7 +1169,7 @@ mod tests {
 
     #[test]
     fn a_config_file_is_read_and_the_environment_wins_over_it() {
-        let dir = std::env::temp_dir().join(format!("tether-settings-{}", std::process::id()));
+        let dir = test_dir("settings");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.toml");
         std::fs::write(
@@ -1254,7 +1254,7 @@ mod tests {
 
     #[test]
     fn limits_in_a_config_file_use_the_lower_case_names() {
-        let dir = std::env::temp_dir().join(format!("tether-limits-{}", std::process::id()));
+        let dir = test_dir("limits");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("limits.toml");
         std::fs::write(
@@ -1367,8 +1367,16 @@ mod tests {
         }
     }
 
+    /// A folder of this test process under the workspace's `target/tmp` (removed with
+    /// the build output, not left in the system's temporary folder).
+    fn test_dir(tag: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/tmp")
+            .join(format!("tether-{tag}-{}", std::process::id()))
+    }
+
     fn temp_file(name: &str, content: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tether-settings-{}", std::process::id()));
+        let dir = test_dir("settings");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, content).unwrap();

@@ -244,7 +244,9 @@ fn run_command(cmd: &mut Command) -> (Option<i32>, String, String) {
 }
 
 fn temp_file(name: &str, content: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tether-binary-{}", std::process::id()));
+    // Cargo's folder for integration tests (under target/), not the system's.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tether-binary-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(name);
     std::fs::write(&path, content).expect("temp file");

@@ -193,17 +193,18 @@ impl Application {
                 .map_err(|e| StartError::Workos(e.to_string()))?,
             ),
         };
-        let jwt = Arc::new(
-            JwtIssuer::new(JwtConfig {
-                secret: settings.jwt_secret.clone(),
-                issuer: settings.jwt_issuer.clone(),
-                audience: settings.jwt_audience.clone(),
-            })
-            .map_err(|e| crate::settings::SettingsError {
-                key: "JWT_SECRET".into(),
-                message: e.to_string(),
-            })?,
+        let jwt = Arc::new(JwtIssuer::new(JwtConfig {
+            keys: settings.signing_keys.clone(),
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+        }));
+        let active = jwt.keys().active();
+        tracing::info!(
+            kid = active.kid(),
+            alg = active.alg().as_str(),
+            "access tokens are signed by this key"
         );
+        let jwks = Arc::new(published_keys(jwt.keys()));
         let redirects = RedirectPolicy::new(
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
@@ -248,6 +249,7 @@ impl Application {
             readiness: stores.readiness,
             limits: request_limits(&settings),
             allowed_origins: settings.cors_allowed_origins.clone(),
+            jwks,
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
@@ -350,6 +352,25 @@ async fn stop_signal() -> &'static str {
             tracing::warn!("cannot handle SIGTERM/SIGINT; stop the service with SIGKILL");
             std::future::pending().await
         }
+    }
+}
+
+/// The public keys of the key set as the body of `GET /.well-known/jwks.json`.
+fn published_keys(keys: &tether_jwt::SigningKeys) -> tether_http::JwksBody {
+    tether_http::JwksBody {
+        keys: keys
+            .public_jwks()
+            .into_iter()
+            .map(|jwk| tether_http::JwkBody {
+                kty: jwk.kty.to_owned(),
+                crv: jwk.crv.to_owned(),
+                x: jwk.x,
+                y: jwk.y,
+                kid: jwk.kid,
+                alg: jwk.alg.to_owned(),
+                use_: jwk.use_.to_owned(),
+            })
+            .collect(),
     }
 }
 

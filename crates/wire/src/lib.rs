@@ -48,7 +48,7 @@ mod organizations;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};
-pub use operations::{AuthorizeUrlBody, HealthBody, LogoutBody, ReadyBody, TokenGoodBody};
+pub use operations::{AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody};
 pub use organizations::WorkosOrganizationBody;
 pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
 pub use session::{AuthSessionBody, CallbackBody, RefreshTokenBody, SessionConfigBody, UserBody};

@@ -20,6 +20,8 @@ pub enum Command {
     Healthcheck,
     /// List, create or map organizations (`organizations ...`).
     Organizations(crate::organizations::Command),
+    /// Generate a signing key (`keys generate ...`); reads no setting.
+    Keys(crate::keys::Command),
     /// Print the usage.
     Help,
 }
@@ -40,6 +42,9 @@ commands:
   organizations list | create --name NAME [--workos-organization org_...] | map ID org_...|--none
                 list, create or map organizations in MONGODB_URI's database (exit 0, 1 on a
                 refusal or failure, 2 on bad usage)
+  keys generate --alg EdDSA|ES256 [--kid KID] [--status next]
+                print a new signing key as the JSON element to add to JWT_SIGNING_KEYS
+                (reads no setting)
   help          print this text
 
 Settings come from the environment and the TOML file named by TETHER_CONFIG.";
@@ -60,6 +65,9 @@ impl Command {
             Some("organizations") => crate::organizations::parse(rest)
                 .map(Command::Organizations)
                 .map_err(|e| UsageError(format!("organizations: {e}"))),
+            Some("keys") => crate::keys::parse(rest)
+                .map(Command::Keys)
+                .map_err(|e| UsageError(format!("keys: {e}"))),
             Some("help" | "--help" | "-h") => without_arguments(Command::Help, rest),
             Some(other) => Err(UsageError(format!("unknown command `{other}`"))),
         }

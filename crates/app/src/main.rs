@@ -56,6 +56,16 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Keys(command) => match tether_auth::keys::run(command) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tether-auth keys: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve => serve(),
     }
 }

@@ -423,7 +423,10 @@ pub fn secret_kid(secret: &str) -> String {
 }
 
 fn kids(keys: &[SigningKey]) -> String {
-    keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>().join(", ")
+    keys.iter()
+        .map(|k| format!("`{}`", k.kid))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A `kid`: 1 to 128 of `A-Za-z0-9._:-`, so that it prints and logs as itself.
@@ -696,7 +699,7 @@ mod tests {
     fn no_or_two_active_keys_are_refused_naming_the_kids() {
         let err = parse(&[hs("a", "verify"), hs("b", "next")]).unwrap_err();
         assert!(
-            err.to_string().contains("no key is `active` (keys: a, b)"),
+            err.to_string().contains("no key is `active` (keys: `a`, `b`)"),
             "{err}"
         );
         let err = parse(&[hs("a", "active"), hs("b", "active")]).unwrap_err();

@@ -14,6 +14,9 @@ peers_up
 # shellcheck source=scripts/browser.sh
 source scripts/browser.sh
 browser_install
+# shellcheck source=scripts/jose.sh
+source scripts/jose.sh
+jose_install
 
 # The API against its OpenAPI document (full runs only: a subset names filters).
 if [ "$#" -eq 0 ]; then

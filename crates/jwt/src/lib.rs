@@ -239,9 +239,7 @@ impl TokenIssuer for JwtIssuer {
             aud: self.audience.clone(),
         };
         let key = self.keys.active();
-        jsonwebtoken::encode(&key.header(), &body, key.encoding())
-            .map(SecretString::from)
-            .map_err(|e| TokenError(e.to_string()))
+        key.sign(&body).map(SecretString::from).map_err(TokenError)
     }
 
     fn mint_refresh_token(&self) -> MintedRefreshToken {
@@ -588,5 +586,24 @@ mod tests {
             SECRET.as_bytes(),
         );
         assert_eq!(issuer.verify(&unknown, now), Err(VerifyError::Invalid));
+    }
+
+    #[test]
+    fn tokens_verify_with_jsonwebtoken_under_the_published_jwk_alone() {
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        for alg in [KeyAlgorithm::EdDsa, KeyAlgorithm::Es256] {
+            let issuer = keyed(&[new_key(alg, "k", KeyStatus::Active)]);
+            let token = issuer.issue_access_token(&claims(now)).unwrap();
+            let jwk = &issuer.keys().public_jwks()[0];
+            let key = match &jwk.y {
+                Some(y) => jsonwebtoken::DecodingKey::from_ec_components(&jwk.x, y).unwrap(),
+                None => jsonwebtoken::DecodingKey::from_ed_components(&jwk.x).unwrap(),
+            };
+            let mut validation = jsonwebtoken::Validation::new(alg.jose());
+            validation.validate_exp = false;
+            let data = jsonwebtoken::decode::<Claims>(token.expose_secret(), &key, &validation).unwrap();
+            assert_eq!(data.header.kid.as_deref(), Some("k"));
+            assert_eq!(data.claims.sid, "s1");
+        }
     }
 }

@@ -2,14 +2,19 @@
 """Asserts the operator promises of deploy/ (docs/operations.md, "Deployment"):
 Kubernetes: seccomp, Pod Security "restricted" settings, probes with time-outs, a required
 MONGODB_URI from a Secret, STORE=mongodb, redirect and CORS settings, a preStop pause, a
-PodDisruptionBudget, the metrics port. Compose: MongoDB health check, the service
-waiting for it, restart policy, health check, the first organization. Dockerfile:
+PodDisruptionBudget, the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
+JWT_SECRET's Secret, TRUSTED_PROXIES never a whole network, a NetworkPolicy that lets
+only the ingress namespace reach the HTTP port and only the monitoring namespace the
+metrics port. Compose: MongoDB health check, the service waiting for it, restart
+policy, health check, the first organization, HTTP_WORKERS and STATE_SECRET. The example
+settings file: http_workers, and STATE_SECRET named. Dockerfile:
 .dockerignore, cache mounts, distroless non-root runtime, HEALTHCHECK.
 
 `check_deploy.py [ROOT]` checks ROOT/deploy (default: this repository); exits 1 listing
 every broken promise. `--self-test` breaks each promise in a copy and expects a failure.
 """
 import copy
+import ipaddress
 import pathlib
 import sys
 
@@ -55,18 +60,68 @@ def k8s_problems(docs):
             problems.append(f"k8s: {name}: MONGODB_URI's secretKeyRef is optional")
         if env.get("STORE", {}).get("value") != "mongodb":
             problems.append(f"k8s: {name}: STORE is not mongodb")
-        for required in ("ALLOWED_REDIRECT_URIS", "CORS_ALLOWED_ORIGINS"):
+        for required in ("ALLOWED_REDIRECT_URIS", "CORS_ALLOWED_ORIGINS", "HTTP_WORKERS"):
             if not env.get(required, {}).get("value"):
                 problems.append(f"k8s: {name}: {required} is not set")
+        jwt = env.get("JWT_SECRET", {}).get("valueFrom", {}).get("secretKeyRef") or {}
+        state = env.get("STATE_SECRET", {}).get("valueFrom", {}).get("secretKeyRef")
+        if not state:
+            problems.append(f"k8s: {name}: STATE_SECRET is not taken from a Secret")
+        elif state.get("name") != jwt.get("name") or state.get("key") == jwt.get("key"):
+            problems.append(f"k8s: {name}: STATE_SECRET is not its own key of JWT_SECRET's Secret")
         if "preStop" not in c.get("lifecycle", {}):
             problems.append(f"k8s: {name}: no preStop pause")
         if 9464 not in [p.get("containerPort") for p in c.get("ports", [])]:
             problems.append(f"k8s: {name}: metrics port 9464 is not declared")
+        proxies = env.get("TRUSTED_PROXIES", {}).get("value") or ""
+        for item in filter(None, (p.strip() for p in proxies.split(","))):
+            try:
+                net = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                continue  # a placeholder: the service refuses it at start-up
+            too_wide = net.num_addresses > (256 if net.version == 4 else 2**64)
+            if too_wide and (net.is_private or net.is_global):
+                problems.append(f"k8s: {name}: TRUSTED_PROXIES trusts a whole network ({item})")
+    problems += network_policy_problems(kinds.get("NetworkPolicy"), labels)
     pdb = kinds.get("PodDisruptionBudget")
     if pdb is None:
         problems.append("k8s: no PodDisruptionBudget")
     elif not set(pdb["spec"]["selector"]["matchLabels"].items()) <= set(labels.items()):
         problems.append("k8s: the PodDisruptionBudget does not select the Deployment's pods")
+    return problems
+
+
+def network_policy_problems(policy, labels):
+    """Only the ingress namespace reaches port 3000, only the monitoring namespace 9464."""
+    if policy is None:
+        return ["k8s: no NetworkPolicy"]
+    spec = policy["spec"]
+    problems = []
+    if not set(spec.get("podSelector", {}).get("matchLabels", {}).items()) <= set(labels.items()) \
+            or not spec.get("podSelector", {}).get("matchLabels"):
+        problems.append("k8s: the NetworkPolicy does not select the Deployment's pods")
+    if "Ingress" not in spec.get("policyTypes", []):
+        problems.append("k8s: the NetworkPolicy does not restrict ingress")
+    allowed = {}
+    for rule in spec.get("ingress", []):
+        sources = rule.get("from") or []
+        ports = [p.get("port") for p in rule.get("ports") or []]
+        if not sources or not ports:
+            problems.append("k8s: a NetworkPolicy rule allows every source or every port")
+            continue
+        namespaces = [s.get("namespaceSelector", {}).get("matchLabels", {}) for s in sources]
+        if any(not n or "ipBlock" in s for n, s in zip(namespaces, sources)):
+            problems.append("k8s: a NetworkPolicy rule names no namespace")
+        for port in ports:
+            allowed.setdefault(port, []).extend(namespaces)
+    if set(allowed) - {3000, 9464}:
+        problems.append(f"k8s: the NetworkPolicy opens other ports: {sorted(set(allowed) - {3000, 9464})}")
+    if not allowed.get(3000):
+        problems.append("k8s: the NetworkPolicy lets nothing reach the HTTP port")
+    if not allowed.get(9464):
+        problems.append("k8s: the NetworkPolicy lets nothing reach the metrics port")
+    if any(n in allowed.get(3000, []) for n in allowed.get(9464, [])):
+        problems.append("k8s: the NetworkPolicy lets the ingress namespace reach the metrics port")
     return problems
 
 
@@ -85,6 +140,10 @@ def compose_problems(compose):
         problems.append("compose: tether-auth restart is not unless-stopped")
     if "healthcheck" not in " ".join(map(str, app.get("healthcheck", {}).get("test", []))):
         problems.append("compose: tether-auth has no `tether-auth healthcheck` health check")
+    environment = app.get("environment") or {}
+    for required in ("HTTP_WORKERS", "STATE_SECRET"):
+        if not environment.get(required):
+            problems.append(f"compose: tether-auth does not set {required}")
     if not any(
         s.get("command", [])[:2] == ["organizations", "create"] for s in services.values()
     ):
@@ -108,6 +167,16 @@ def docker_problems(dockerfile, dockerignore):
     return problems
 
 
+def toml_problems(example):
+    problems = []
+    keys = {line.split("=")[0].strip() for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    if "http_workers" not in keys:
+        problems.append("toml: the example settings file does not set http_workers")
+    if "STATE_SECRET" not in example:
+        problems.append("toml: the example settings file does not say to set STATE_SECRET")
+    return problems
+
+
 def load(root):
     deploy = root / "deploy"
     return (
@@ -115,16 +184,22 @@ def load(root):
         yaml.safe_load((deploy / "compose.yaml").read_text()),
         (deploy / "Dockerfile").read_text(),
         (root / ".dockerignore").read_text(),
+        (deploy / "tether-auth.example.toml").read_text(),
     )
 
 
-def problems_of(k8s, compose, dockerfile, dockerignore):
-    return k8s_problems(k8s) + compose_problems(compose) + docker_problems(dockerfile, dockerignore)
+def problems_of(k8s, compose, dockerfile, dockerignore, example):
+    return (
+        k8s_problems(k8s)
+        + compose_problems(compose)
+        + docker_problems(dockerfile, dockerignore)
+        + toml_problems(example)
+    )
 
 
 def self_test(root):
     """Every promise, broken alone, is reported."""
-    k8s, compose, dockerfile, dockerignore = load(root)
+    k8s, compose, dockerfile, dockerignore, example = load(root)
 
     def container(docs):
         return [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
@@ -138,26 +213,41 @@ def self_test(root):
         "pdb": lambda k, c: k.remove([d for d in k if d["kind"] == "PodDisruptionBudget"][0]),
         "preStop": lambda k, c: container(k).pop("lifecycle"),
         "metrics port": lambda k, c: container(k).update(ports=[p for p in container(k)["ports"] if p["containerPort"] != 9464]),
+        "trusted proxies": lambda k, c: [e for e in container(k)["env"] if e["name"] == "TRUSTED_PROXIES"][0].update(value="10.0.0.0/8"),
+        "network policy": lambda k, c: k.remove([d for d in k if d["kind"] == "NetworkPolicy"][0]),
+        "open metrics": lambda k, c: [d for d in k if d["kind"] == "NetworkPolicy"][0]["spec"]["ingress"][1].update(
+            {"from": [d for d in k if d["kind"] == "NetworkPolicy"][0]["spec"]["ingress"][0]["from"]}),
         "depends_on": lambda k, c: c["services"]["tether-auth"].update(depends_on=["mongo"]),
         "mongo health": lambda k, c: c["services"]["mongo"].pop("healthcheck"),
         "first organization": lambda k, c: c["services"].pop("create-organization"),
+        "http workers": lambda k, c: container(k).update(env=[e for e in container(k)["env"] if e["name"] != "HTTP_WORKERS"]),
+        "state secret": lambda k, c: container(k).update(env=[e for e in container(k)["env"] if e["name"] != "STATE_SECRET"]),
+        "state secret key": lambda k, c: [e for e in container(k)["env"] if e["name"] == "STATE_SECRET"][0]["valueFrom"]["secretKeyRef"].update(key="JWT_SECRET"),
+        "compose http workers": lambda k, c: c["x-tether-auth-environment"].pop("HTTP_WORKERS"),
+        "compose state secret": lambda k, c: c["x-tether-auth-environment"].pop("STATE_SECRET"),
     }
     failed = []
     for name, breaker in breakages.items():
         k, c = copy.deepcopy(k8s), copy.deepcopy(compose)
         breaker(k, c)
-        if not problems_of(k, c, dockerfile, dockerignore):
+        if not problems_of(k, c, dockerfile, dockerignore, example):
             failed.append(name)
     for name, df, di in (
         ("healthcheck", "\n".join(l for l in dockerfile.splitlines() if not l.startswith("HEALTHCHECK")).replace('"healthcheck"', ""), dockerignore),
         ("dockerignore", dockerfile, dockerignore.replace("target/", "")),
     ):
-        if not problems_of(k8s, compose, df, di):
+        if not problems_of(k8s, compose, df, di, example):
+            failed.append(name)
+    for name, broken in (
+        ("toml http workers", "\n".join(l for l in example.splitlines() if not l.startswith("http_workers"))),
+        ("toml state secret", example.replace("STATE_SECRET", "")),
+    ):
+        if not problems_of(k8s, compose, dockerfile, dockerignore, broken):
             failed.append(name)
     if failed:
         print("check_deploy self-test: not detected: " + ", ".join(failed))
         return 1
-    print(f"check_deploy self-test: {len(breakages) + 2} broken promises detected")
+    print(f"check_deploy self-test: {len(breakages) + 4} broken promises detected")
     return 0
 
 

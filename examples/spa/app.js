@@ -1,14 +1,17 @@
 // The SPA side of a tether-auth login, exactly as docs/API.md describes it.
-// 1. Generate a state (32 random bytes, base64url) and keep it in sessionStorage.
-// 2. GET /api/auth/workos/authorize?redirect_uri=...&state=... with
+// 1. Generate a state and a client verifier (32 random bytes each, base64url) and keep
+//    both in sessionStorage; the client challenge is the verifier's SHA-256, base64url.
+// 2. GET /api/auth/workos/authorize?redirect_uri=...&state=...&client_challenge=... with
 //    Accept: application/json, then go to the returned url (WorkOS).
 // 3. Back from WorkOS with ?code&state: compare the state with the kept one BEFORE
 //    posting anything; a mismatch means this browser did not start this login.
-// 4. POST code, state and redirect_uri to /api/auth/workos/callback.
+// 4. POST code, state, redirect_uri and client_verifier to /api/auth/workos/callback:
+//    the verifier never left this browser, so a leaked redirect URL is worthless.
 // 5. Use the token: GET /api/auth/verify-token with Authorization: Bearer.
 'use strict';
 
 const STATE_KEY = 'tether.login.state';
+const VERIFIER_KEY = 'tether.login.verifier';
 const API_KEY = 'tether.api';
 // This page is its own redirect URI: register it in ALLOWED_REDIRECT_URIS.
 const REDIRECT_URI = window.location.origin + window.location.pathname;
@@ -21,10 +24,15 @@ function base64url(bytes) {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-function newState() {
+function randomToken() {
   const bytes = new Uint8Array(32);
   crypto.getRandomValues(bytes);
   return base64url(bytes); // 43 characters of A-Z a-z 0-9 - _
+}
+
+async function challengeOf(verifier) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
+  return base64url(new Uint8Array(digest));
 }
 
 function apiBase() {
@@ -48,10 +56,16 @@ async function errorText(res) {
 async function startSignIn(event) {
   event.preventDefault();
   const api = apiBase();
-  const state = newState();
+  const state = randomToken();
+  const verifier = randomToken();
   sessionStorage.setItem(API_KEY, api);
   sessionStorage.setItem(STATE_KEY, state);
-  const query = new URLSearchParams({ redirect_uri: REDIRECT_URI, state });
+  sessionStorage.setItem(VERIFIER_KEY, verifier);
+  const query = new URLSearchParams({
+    redirect_uri: REDIRECT_URI,
+    state,
+    client_challenge: await challengeOf(verifier),
+  });
   const hint = $('login-hint').value.trim();
   if (hint) query.set('login_hint', hint);
   show('starting', 'Starting the login…');
@@ -71,7 +85,10 @@ async function completeSignIn(params) {
   const api = sessionStorage.getItem(API_KEY) || apiBase();
   $('api').value = api;
   const kept = sessionStorage.getItem(STATE_KEY);
-  sessionStorage.removeItem(STATE_KEY); // a state serves one login only
+  const verifier = sessionStorage.getItem(VERIFIER_KEY);
+  // A state and its verifier serve one login only.
+  sessionStorage.removeItem(STATE_KEY);
+  sessionStorage.removeItem(VERIFIER_KEY);
   // Take the code out of the address bar and the history.
   window.history.replaceState(null, '', window.location.pathname);
   if (!kept || params.get('state') !== kept) {
@@ -85,7 +102,12 @@ async function completeSignIn(params) {
     const res = await fetch(`${api}/api/auth/workos/callback`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ code: params.get('code'), state: kept, redirect_uri: REDIRECT_URI }),
+      body: JSON.stringify({
+        code: params.get('code'),
+        state: kept,
+        redirect_uri: REDIRECT_URI,
+        client_verifier: verifier,
+      }),
     });
     // Readable from another origin because the service exposes it (CORS).
     $('request-id').textContent = res.headers.get('x-request-id') || '(not exposed)';

@@ -32,6 +32,7 @@ impl CountingWorkos {
                 api_key: SecretString::from("sk_test_default"),
                 connect_timeout: Duration::from_secs(1),
                 request_timeout: Duration::from_secs(5),
+                backoff_max: Duration::from_secs(60),
             })
             .expect("client"),
             sso: AtomicUsize::new(0),
@@ -215,10 +216,14 @@ async fn a_state_is_accepted_once_and_racing_posts_of_it_get_one_session() {
     )
     .await;
 
+    // Racing posts of a login bound to its browser (with its verifier) share one session.
+    let (verifier, challenge) = client_binding();
     let (code, state) = app
-        .browse("domain_hint=acme.example&login_hint=race%40acme.example")
+        .browse(&format!(
+            "domain_hint=acme.example&login_hint=race%40acme.example&client_challenge={challenge}"
+        ))
         .await;
-    let body = json!({"code": code, "state": state});
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let (a, b) = tokio::join!(app.callback(body.clone()), app.callback(body));
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
@@ -418,5 +423,80 @@ async fn a_new_user_joins_the_organization_the_login_was_started_for() {
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["user"]["organizationId"], chosen.to_hex());
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_leaked_redirect_url_is_worthless_without_the_browsers_verifier_and_workos_is_asked_once() {
+    let (app, workos) = spawn_counting().await;
+    let (verifier, challenge) = client_binding();
+    let (code, state) = app
+        .browse(&format!(
+            "domain_hint=acme.example&login_hint=leak%40acme.example&client_challenge={challenge}"
+        ))
+        .await;
+    let stored = app.login_states().await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].get_str("clientChallenge").unwrap(), challenge);
+
+    // Whoever saw `/signin?code=&state=` posts it first: refused, WorkOS not asked,
+    // and the state is still there for the browser that started the login.
+    let leaked = json!({"code": code, "state": state});
+    assert_error(app.callback(leaked).await, 400, "INVALID_STATE").await;
+    let (other, _) = client_binding();
+    let guessed = json!({"code": code, "state": state, "client_verifier": other});
+    assert_error(app.callback(guessed).await, 400, "INVALID_STATE").await;
+    let malformed = json!({"code": code, "state": state, "client_verifier": "short"});
+    assert_error(app.callback(malformed).await, 400, "INVALID_STATE").await;
+    assert_eq!(workos.sso.load(Ordering::SeqCst), 0, "WorkOS was not asked");
+    assert_eq!(app.login_states().await.len(), 1, "the state was not consumed");
+
+    // The browser that started it signs in; its retry gets the same session, and
+    // WorkOS was asked once.
+    let ours = json!({"code": code, "state": state, "client_verifier": verifier});
+    let first: Value = app.callback(ours.clone()).await.json().await.unwrap();
+    let again: Value = app.callback(ours).await.json().await.unwrap();
+    assert!(first["refreshToken"].is_string(), "{first}");
+    assert_eq!(again["refreshToken"], first["refreshToken"]);
+    assert_eq!(workos.sso.load(Ordering::SeqCst), 1, "WorkOS was asked once");
+    assert_eq!(workos.authkit.load(Ordering::SeqCst), 0);
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_start_without_a_challenge_is_refused_when_one_is_required_and_a_malformed_one_always() {
+    let app = TestApp::spawn(strict().env("REQUIRE_CLIENT_CHALLENGE", "true")).await;
+    let start = |query: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_error(
+        start("flow=sso&domain_hint=acme.example".into()).await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    assert_error(
+        start("flow=sso&client_challenge=not-a-sha256".into()).await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    let (_, challenge) = client_binding();
+    let res = start(format!(
+        "flow=sso&domain_hint=acme.example&client_challenge={challenge}"
+    ))
+    .await;
+    assert_eq!(res.status().as_u16(), 302);
+    assert!(
+        app.login_states().await.len() == 1,
+        "only the bound start was recorded"
+    );
     app.drop().await;
 }

@@ -196,6 +196,45 @@ async fn a_stalled_store_gives_503_within_the_time_out_and_the_service_recovers_
 }
 
 #[tokio::test]
+async fn the_start_up_adoption_of_earlier_sessions_is_bounded_by_the_time_out_and_never_holds_health() {
+    const TIMEOUT_MS: u64 = 800;
+    let proxy = StallingProxy::start(&mongo_uri()).await;
+    let app = TestApp::spawn(
+        Options::new("adopt_stall")
+            .mongo(proxy.uri.clone())
+            .env("MONGODB_TIMEOUT_MS", TIMEOUT_MS.to_string()),
+    )
+    .await;
+    let store = tether_mongo::MongoStore::connect(tether_mongo::MongoConfig {
+        uri: secrecy::SecretString::from(proxy.uri.clone()),
+        database: Some(app.db.name().to_owned()),
+        server_selection_timeout: Duration::from_millis(TIMEOUT_MS),
+        connect_timeout: Duration::from_millis(TIMEOUT_MS),
+        operation_timeout: Duration::from_millis(TIMEOUT_MS),
+        count_commands: false,
+        max_pool_size: Some(2),
+    })
+    .await
+    .expect("connects");
+    proxy.stall();
+    let started = Instant::now();
+    let adopted = store
+        .adopt_legacy_sessions(86_400, tether_domain::Timestamp::from_millis(1_700_000_000_000))
+        .await;
+    let elapsed = started.elapsed();
+    assert!(adopted.is_err(), "a stalled store cannot answer: {adopted:?}");
+    assert!(
+        elapsed <= Duration::from_millis(TIMEOUT_MS + 1000),
+        "the adoption took {elapsed:?} under a stalled store"
+    );
+    // The service runs it off the start-up path: /health answers while the store stalls.
+    let res = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    proxy.forward();
+    app.drop().await;
+}
+
+#[tokio::test]
 async fn a_body_trickled_a_byte_a_second_is_cut_off_after_the_body_time_out() {
     const BODY_TIMEOUT_MS: u64 = 1000;
     let app =
@@ -316,6 +355,61 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
         )
         .is_some_and(|v| v >= 15.0),
         "{text}"
+    );
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn refreshes_have_a_budget_of_their_own_and_keep_working_after_the_login_budget_is_spent() {
+    let app = TestApp::spawn(Options::new("refresh_budget").env("RATE_LIMIT_PER_MINUTE", "5")).await;
+    app.add_org("Acme", 1, doc! {}).await;
+    let code = Browser::default()
+        .sso_code("acme.example", "office@acme.example")
+        .await;
+    let res = app.callback(json!({ "code": code })).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let mut token = res.json::<Value>().await.unwrap()["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The office signs in at 9:00: the login budget of the address is spent.
+    assert!(flood(&app, 20, |_| None).await >= 10);
+    assert_error(app.callback(json!({ "code": "x" })).await, 429, "RATE_LIMITED").await;
+    // Everyone's refresh goes on.
+    for _ in 0..8 {
+        let res = refresh(&app, &token).await;
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "a refresh after the login budget is spent"
+        );
+        token = res.json::<Value>().await.unwrap()["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    app.drop().await;
+
+    // And the refresh budget is its own: spending it leaves the login routes open.
+    let app = TestApp::spawn(
+        Options::new("refresh_budget_own")
+            .env("RATE_LIMIT_PER_MINUTE", "5")
+            .env("REFRESH_RATE_LIMIT_PER_MINUTE", "3"),
+    )
+    .await;
+    let mut limited = 0;
+    for _ in 0..6 {
+        let res = refresh(&app, "rt_not_a_token").await;
+        if res.status().as_u16() == 429 {
+            assert_error(res, 429, "RATE_LIMITED").await;
+            limited += 1;
+        }
+    }
+    assert!(limited >= 3, "{limited}");
+    assert_eq!(
+        flood(&app, 3, |_| None).await,
+        0,
+        "the login routes are untouched"
     );
     app.drop().await;
 }
@@ -462,6 +556,144 @@ async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_pass
         1,
         "WorkOS received exactly one request"
     );
+    app.drop().await;
+}
+
+/// A WorkOS in front of the emulator whose AuthKit authenticate answers 429
+/// `Retry-After: 600` (a per-user limit) and counts those; everything else is the
+/// emulator's answer, relayed.
+async fn authkit_rate_limited_workos() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let refused = Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    let upstream = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (counter, upstream) = (counter.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                let (head, body) = loop {
+                    let Ok(n) = socket.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .to_lowercase()
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(str::to_owned))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break (text[..end].to_owned(), request[end + 4..].to_vec());
+                        }
+                    }
+                };
+                let mut parts = head.lines().next().unwrap_or_default().split(' ');
+                let (method, path) = (
+                    parts.next().unwrap_or("GET").to_owned(),
+                    parts.next().unwrap_or("/").to_owned(),
+                );
+                let (status, headers, answer) = if path.starts_with("/user_management/authenticate") {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    (
+                        429,
+                        vec![("Retry-After".to_owned(), "600".to_owned())],
+                        br#"{"message":"Too many requests"}"#.to_vec(),
+                    )
+                } else {
+                    let mut forwarded =
+                        upstream.request(method.parse().unwrap(), format!("{}{path}", workos_url()));
+                    for line in head.lines().skip(1) {
+                        if let Some((name, value)) = line.split_once(':')
+                            && ["content-type", "authorization", "accept"]
+                                .contains(&name.trim().to_lowercase().as_str())
+                        {
+                            forwarded = forwarded.header(name.trim(), value.trim());
+                        }
+                    }
+                    let res = forwarded.body(body).send().await.unwrap();
+                    let headers = ["location", "retry-after"]
+                        .iter()
+                        .filter_map(|h| {
+                            Some(((*h).to_owned(), res.headers().get(*h)?.to_str().ok()?.to_owned()))
+                        })
+                        .collect();
+                    (
+                        res.status().as_u16(),
+                        headers,
+                        res.bytes().await.unwrap().to_vec(),
+                    )
+                };
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    answer.len()
+                );
+                for (name, value) in headers {
+                    out.push_str(&format!("{name}: {value}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = socket.write_all(out.as_bytes()).await;
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, refused)
+}
+
+#[tokio::test]
+async fn an_authkit_429_closes_only_authkit_for_at_most_sixty_seconds_and_sso_logins_go_on() {
+    let (workos, refused) = authkit_rate_limited_workos().await;
+    let app = TestApp::spawn(
+        Options::new("backoff_per_api")
+            .env("WORKOS_BASE_URL", workos)
+            .env("ACCEPT_UNISSUED_STATE", "false"),
+    )
+    .await;
+    app.add_org("Acme", 1, doc! {}).await;
+    let login = |query: &'static str| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
+                .send()
+                .await
+                .unwrap();
+            let back = Browser::default()
+                .location(res.headers()["location"].to_str().unwrap())
+                .await;
+            app.callback(json!({"code": query_param(&back, "code"), "state": query_param(&back, "state")}))
+                .await
+        }
+    };
+    let retry_after =
+        |res: &reqwest::Response| -> u64 { res.headers()["retry-after"].to_str().unwrap().parse().unwrap() };
+    let first = login("flow=authkit&login_hint=jane%40authkit.example").await;
+    assert!(
+        retry_after(&first) <= 60,
+        "WorkOS's 600 s is capped at WORKOS_BACKOFF_MAX_SECONDS"
+    );
+    assert_error(first, 503, "UPSTREAM_RATE_LIMITED").await;
+
+    let sso = login("domain_hint=acme.example&login_hint=still%40acme.example").await;
+    assert_eq!(sso.status().as_u16(), 200, "SSO has a window of its own");
+
+    let again = login("flow=authkit&login_hint=jane%40authkit.example").await;
+    let wait = retry_after(&again);
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_error(again, 503, "UPSTREAM_RATE_LIMITED").await;
+    assert_eq!(refused.load(Ordering::SeqCst), 1, "AuthKit was asked once");
     app.drop().await;
 }
 

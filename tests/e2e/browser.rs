@@ -29,6 +29,15 @@ impl Drop for Process {
     }
 }
 
+/// A folder removed when dropped.
+struct TempFolder(PathBuf);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
@@ -38,14 +47,19 @@ async fn wait_for_port(port: u16, what: &str) {
 }
 
 /// `examples/spa` on its own origin (a static file server on another port), deployed
-/// as a team would: the page's files plus a `config.js` naming the API at `api`.
-async fn serve_example(port: u16, api: &str) -> Process {
+/// as a team would: the page's files with its `config.js` naming the API at `api`. The
+/// copy is removed with the server.
+async fn serve_example(port: u16, api: &str) -> (Process, TempFolder) {
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
     let dir = std::env::temp_dir().join(format!("tether-spa-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the page");
-    for file in ["index.html", "app.js"] {
+    for file in ["index.html", "app.js", "config.js"] {
         std::fs::copy(source.join(file), dir.join(file)).expect("the page's files copy");
     }
+    assert!(
+        std::fs::read_to_string(dir.join("config.js")).is_ok_and(|c| c.contains("window.TETHER_API")),
+        "the example ships the config.js its page loads"
+    );
     std::fs::write(
         dir.join("config.js"),
         format!("window.TETHER_API = {};\n", serde_json::Value::from(api)),
@@ -67,7 +81,7 @@ async fn serve_example(port: u16, api: &str) -> Process {
         .expect("python3 serves the example");
     let process = Process(child);
     wait_for_port(port, "the example's static server").await;
-    process
+    (process, TempFolder(dir))
 }
 
 /// POSTs a JSON body to chromedriver; its JSON answer.
@@ -206,6 +220,8 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     let app = TestApp::spawn(
         Options::new("browser")
             .env("ACCEPT_UNISSUED_STATE", "false")
+            // The page binds its login to the browser: a start without it is refused.
+            .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin.clone())
             .env("ALLOWED_REDIRECT_URIS", page.clone()),
     )
@@ -243,12 +259,15 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     // The code left the address bar; the kept state was used once.
     let url = browser.run("return window.location.href").await;
     assert_eq!(url, page.as_str());
-    assert!(
-        browser
-            .run("return sessionStorage.getItem('tether.login.state')")
-            .await
-            .is_null()
-    );
+    for kept in ["tether.login.state", "tether.login.verifier"] {
+        assert!(
+            browser
+                .run(&format!("return sessionStorage.getItem('{kept}')"))
+                .await
+                .is_null(),
+            "{kept} served one login"
+        );
+    }
 
     let token = browser
         .run("return window.tetherSession.token")

@@ -1,10 +1,11 @@
 //! One session per code: a callback posted twice (a React effect run twice, a retry
-//! after a dropped answer) answers both times with the same session, over HTTP
-//! against the real peers.
+//! after a dropped answer) by the browser that started the login answers both times
+//! with the same session; anyone else who re-posts what the redirect URL carries gets
+//! nothing. Over HTTP against the real peers.
 
 use std::sync::Arc;
 
-use mongodb::bson::{Document, doc};
+use mongodb::bson::doc;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tether_clock::ManualClock;
@@ -25,12 +26,14 @@ async fn strict_app(tag: &'static str) -> TestApp {
     app
 }
 
-/// authorize -> WorkOS -> back: the `code` and `state` the SPA posts.
-async fn code_and_state(app: &TestApp, email: &str) -> (String, String) {
+/// authorize (bound to a browser) -> WorkOS -> back: the `code` and `state` the
+/// redirect URL carries, and the `client_verifier` only the browser holds.
+async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) {
+    let (verifier, challenge) = client_binding();
     let res = app
         .http
         .get(format!(
-            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}",
+            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}&client_challenge={challenge}",
             app.base,
             encode(email)
         ))
@@ -43,6 +46,7 @@ async fn code_and_state(app: &TestApp, email: &str) -> (String, String) {
     (
         query_param(&back, "code").expect("code"),
         query_param(&back, "state").expect("state"),
+        verifier,
     )
 }
 
@@ -51,14 +55,6 @@ async fn ok(res: reqwest::Response) -> Value {
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 200, "{body}");
     body
-}
-
-async fn session_count(app: &TestApp) -> u64 {
-    app.db
-        .collection::<Document>("sessions")
-        .count_documents(doc! {})
-        .await
-        .unwrap()
 }
 
 /// Both answers are the same session: one refresh token, one user, one `sid`, and
@@ -80,12 +76,12 @@ fn assert_same_session(first: &Value, again: &Value) {
 #[tokio::test]
 async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothing_in_clear() {
     let app = strict_app("double_post").await;
-    let (code, state) = code_and_state(&app, "twice@acme.example").await;
-    let body = json!({"code": code, "state": state});
+    let (code, state, verifier) = code_and_state(&app, "twice@acme.example").await;
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let first = ok(app.callback(body.clone()).await).await;
     let again = ok(app.callback(body.clone()).await).await;
     assert_same_session(&first, &again);
-    assert_eq!(session_count(&app).await, 1, "one session");
+    assert_eq!(app.session_count().await, 1, "one session");
     assert_eq!(app.user_count().await, 1, "one user");
 
     // Neither the refresh token, nor the access tokens, nor the code are in clear
@@ -98,6 +94,7 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
         first["token"].as_str().unwrap(),
         again["token"].as_str().unwrap(),
         code.as_str(),
+        verifier.as_str(),
     ] {
         assert!(
             !everything.contains(secret),
@@ -106,11 +103,20 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
     }
 
     // Another redirect URI (allowed, but not the one posted) opens nothing.
-    let other = json!({"code": code, "state": state, "redirect_uri": OTHER_REDIRECT});
+    let other =
+        json!({"code": code, "state": state, "redirect_uri": OTHER_REDIRECT, "client_verifier": verifier});
     assert_error(app.callback(other).await, 400, "INVALID_STATE").await;
     // Another state neither.
-    let forged = json!({"code": code, "state": format!("{state}x")});
+    let forged = json!({"code": code, "state": format!("{state}x"), "client_verifier": verifier});
     assert_error(app.callback(forged).await, 400, "INVALID_STATE").await;
+    // What the redirect URL carries, without the browser's verifier, opens nothing: a
+    // leaked `/signin?code=&state=` is worthless.
+    let leaked = json!({"code": code, "state": state});
+    assert_error(app.callback(leaked).await, 400, "INVALID_STATE").await;
+    let (other_verifier, _) = client_binding();
+    let guessed = json!({"code": code, "state": state, "client_verifier": other_verifier});
+    assert_error(app.callback(guessed).await, 400, "INVALID_STATE").await;
+    assert_eq!(app.session_count().await, 1, "still one session");
 
     // Once the session renewed its refresh token, the first answer is history.
     let refreshed = app
@@ -122,15 +128,15 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
         .unwrap();
     assert_eq!(refreshed.status().as_u16(), 200);
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
-    assert_eq!(session_count(&app).await, 1);
+    assert_eq!(app.session_count().await, 1);
     app.drop().await;
 }
 
 #[tokio::test]
 async fn three_concurrent_posts_of_one_callback_get_one_session() {
     let app = strict_app("double_post_race").await;
-    let (code, state) = code_and_state(&app, "race@acme.example").await;
-    let body = json!({"code": code, "state": state});
+    let (code, state, verifier) = code_and_state(&app, "race@acme.example").await;
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let (a, b, c) = tokio::join!(
         app.callback(body.clone()),
         app.callback(body.clone()),
@@ -139,16 +145,16 @@ async fn three_concurrent_posts_of_one_callback_get_one_session() {
     let (a, b, c) = (ok(a).await, ok(b).await, ok(c).await);
     assert_same_session(&a, &b);
     assert_same_session(&a, &c);
-    assert_eq!(session_count(&app).await, 1, "one session");
+    assert_eq!(app.session_count().await, 1, "one session");
     assert_eq!(app.user_count().await, 1, "one user");
     app.drop().await;
 }
 
 #[tokio::test]
-async fn without_a_state_the_code_alone_answers_again_within_sixty_seconds_and_not_after() {
+async fn a_bound_login_answers_again_within_sixty_seconds_and_not_after() {
     let clock = Arc::new(ManualClock::starting_now());
     let app = TestApp::spawn_with(
-        Options::new("double_post_window"),
+        Options::new("double_post_window").env("ACCEPT_UNISSUED_STATE", "false"),
         Overrides {
             clock: Some(clock.clone()),
             ..Default::default()
@@ -156,17 +162,50 @@ async fn without_a_state_the_code_alone_answers_again_within_sixty_seconds_and_n
     )
     .await;
     app.add_org("Acme", 1, doc! {}).await;
-    let code = Browser::default()
-        .sso_code("acme.example", "window@acme.example")
-        .await;
-    let first = ok(app.callback(json!({"code": code})).await).await;
+    let (code, state, verifier) = code_and_state(&app, "window@acme.example").await;
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let first = ok(app.callback(body.clone()).await).await;
     clock.advance_seconds(59);
-    let again = ok(app.callback(json!({"code": code})).await).await;
+    let again = ok(app.callback(body.clone()).await).await;
     assert_same_session(&first, &again);
     clock.advance_seconds(2);
-    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
-    assert_eq!(session_count(&app).await, 1);
+    assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
+    assert_eq!(app.session_count().await, 1);
     app.drop().await;
+}
+
+#[tokio::test]
+async fn without_a_browser_binding_a_second_post_gets_what_a_used_code_gets() {
+    // Unissued states accepted: the code alone was once enough to be answered again.
+    let app = TestApp::spawn(Options::new("double_post_unbound")).await;
+    app.add_org("Acme", 1, doc! {}).await;
+    let code = Browser::default()
+        .sso_code("acme.example", "unbound@acme.example")
+        .await;
+    ok(app.callback(json!({"code": code})).await).await;
+    assert_error(app.callback(json!({"code": code})).await, 401, "INVALID_CODE").await;
+
+    // A login started without a challenge: the same post again is a used state.
+    let strict = strict_app("double_post_unbound_strict").await;
+    let res = strict
+        .http
+        .get(format!(
+            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint=plain%40acme.example",
+            strict.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let back = Browser::default()
+        .location(res.headers()["location"].to_str().unwrap())
+        .await;
+    let body = json!({"code": query_param(&back, "code"), "state": query_param(&back, "state")});
+    ok(strict.callback(body.clone()).await).await;
+    assert_error(strict.callback(body).await, 400, "INVALID_STATE").await;
+    assert_eq!(app.session_count().await, 1);
+    assert_eq!(strict.session_count().await, 1);
+    app.drop().await;
+    strict.drop().await;
 }
 
 #[tokio::test]
@@ -174,8 +213,8 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     let app = strict_app("double_post_ended").await;
 
     // Logged out: the first answer is no longer handed out.
-    let (code, state) = code_and_state(&app, "out@acme.example").await;
-    let body = json!({"code": code, "state": state});
+    let (code, state, verifier) = code_and_state(&app, "out@acme.example").await;
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let first = ok(app.callback(body.clone()).await).await;
     let logout = app
         .http
@@ -188,8 +227,8 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
 
     // Disabled since the first post: 403, as a login of a disabled user is.
-    let (code, state) = code_and_state(&app, "off@acme.example").await;
-    let body = json!({"code": code, "state": state});
+    let (code, state, verifier) = code_and_state(&app, "off@acme.example").await;
+    let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let first = ok(app.callback(body.clone()).await).await;
     let user = mongodb::bson::oid::ObjectId::parse_str(first["user"]["id"].as_str().unwrap()).unwrap();
     app.users()

@@ -12,12 +12,21 @@ use crate::support::*;
 
 /// A new key from `tether-auth keys generate`'s own code, as a JSON element.
 fn new_key(alg: &str, kid: &str, status: &str) -> Value {
-    let args: Vec<String> = ["generate", "--alg", alg, "--kid", kid, "--status", status]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    let command = tether_auth::keys::parse(&args).expect("valid arguments");
-    serde_json::from_str(&tether_auth::keys::run(command).expect("a key")).expect("JSON")
+    let args = [
+        "tether-auth",
+        "keys",
+        "generate",
+        "--alg",
+        alg,
+        "--kid",
+        kid,
+        "--status",
+        status,
+    ];
+    let Ok(tether_auth::cli::Command::Keys(command)) = tether_auth::cli::Cli::parse_from_args(args) else {
+        panic!("valid arguments: {args:?}");
+    };
+    serde_json::from_str(&tether_auth::keys::run(command.into()).expect("a key")).expect("JSON")
 }
 
 fn with_status(mut key: Value, status: &str) -> Value {

@@ -202,6 +202,14 @@ impl TestApp {
         self.users().count_documents(doc! {}).await.expect("count users")
     }
 
+    pub async fn session_count(&self) -> u64 {
+        self.db
+            .collection::<Document>("sessions")
+            .count_documents(doc! {})
+            .await
+            .expect("count sessions")
+    }
+
     pub async fn drop(self) {
         let _ = self.db.drop().await;
     }
@@ -338,6 +346,24 @@ pub fn verify_jwt(token: &str) -> Value {
     )
     .expect("the token verifies with the shared secret")
     .claims
+}
+
+/// A browser binding as the SPA makes one: a fresh `client_verifier` (64 characters)
+/// and its `client_challenge`, base64url (unpadded) SHA-256.
+pub fn client_binding() -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let verifier = sha256_hex(&format!(
+        "verifier {} {} {:?}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::Instant::now()
+    ));
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
 }
 
 /// SHA-256 hex of a string.

@@ -485,3 +485,173 @@ async fn a_spa_state_needs_22_url_safe_characters() {
     }
     app.drop().await;
 }
+
+/// A new AuthKit user of the emulator (`POST /user_management/users`); its id.
+async fn new_authkit_user(email: &str, verified: bool) -> String {
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/user_management/users", workos_url()))
+        .bearer_auth("sk_test_default")
+        .json(
+            &json!({"email": email, "first_name": "New", "last_name": "Person", "email_verified": verified}),
+        )
+        .send()
+        .await
+        .expect("the emulator creates users")
+        .json()
+        .await
+        .expect("a JSON user");
+    created["id"].as_str().expect("an id").to_owned()
+}
+
+/// A fresh address per run: the emulator outlives the test databases.
+fn fresh_address(local: &str, domain: &str) -> String {
+    let unique = unique_db("addr");
+    format!("{local}.{}@{domain}", &unique[unique.len() - 9..])
+}
+
+#[tokio::test]
+async fn the_fallbacks_never_put_a_new_user_into_a_mapped_organization() {
+    let app = TestApp::spawn(Options::new("fallback_mapped")).await;
+    let acme = workos_org_id("Acme").await;
+    // The oldest organization is a customer's, mapped to Acme's WorkOS organization.
+    let customer = app
+        .add_org("Customer", 30, doc! {"workosOrganizationId": &acme})
+        .await;
+    let unmapped = app.add_org("Unmapped", 10, doc! {}).await;
+    let newest = app.add_org("Newest", 1, doc! {}).await;
+
+    // An SSO profile of an unmapped WorkOS organization, and an AuthKit sign-up: the
+    // oldest organization that is not mapped.
+    let user = ok_user(
+        sso_login(
+            &app,
+            "globex.example",
+            &fresh_address("g", "globex.example"),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(user["organizationId"], unmapped.to_hex());
+    let email = fresh_address("signup", "authkit.example");
+    new_authkit_user(&email, true).await;
+    let code = Browser::default().authkit_code(&email).await;
+    let user = ok_user(app.callback(json!({"code": code})).await).await;
+    assert_eq!(user["organizationId"], unmapped.to_hex());
+    assert_eq!(user["accessRole"], "SALES_REP");
+
+    // Every organization mapped (to WorkOS organizations these identities are not of):
+    // 409 NO_ORGANIZATION, nothing written.
+    for (org, workos) in [
+        (unmapped, "org_01FALLBACKUNMAPPED"),
+        (newest, "org_01FALLBACKNEWEST"),
+    ] {
+        app.db
+            .collection::<Document>("organizations")
+            .update_one(doc! {"_id": org}, doc! {"$set": {"workosOrganizationId": workos}})
+            .await
+            .unwrap();
+    }
+    let (users, sessions) = (app.user_count().await, app.session_count().await);
+    let res = sso_login(
+        &app,
+        "globex.example",
+        &fresh_address("late", "globex.example"),
+        json!({}),
+    )
+    .await;
+    assert_error(res, 409, "NO_ORGANIZATION").await;
+    let email = fresh_address("latecomer", "authkit.example");
+    new_authkit_user(&email, true).await;
+    let code = Browser::default().authkit_code(&email).await;
+    assert_error(app.callback(json!({"code": code})).await, 409, "NO_ORGANIZATION").await;
+    assert_eq!(app.user_count().await, users, "nobody created");
+    assert_eq!(app.session_count().await, sessions, "no session");
+
+    // The customer's own WorkOS organization still joins it.
+    let user = ok_user(
+        sso_login(
+            &app,
+            "acme.example",
+            &fresh_address("own", "acme.example"),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(user["organizationId"], customer.to_hex());
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the_setting() {
+    let app = TestApp::spawn(Options::new("default_mapped")).await;
+    let mapped = app
+        .add_org(
+            "Customer",
+            3,
+            doc! {"workosOrganizationId": "org_01DEFAULTMAPPED"},
+        )
+        .await;
+    let env = vec![
+        ("PORT".to_owned(), "0".to_owned()),
+        ("MONGODB_URI".to_owned(), mongo_uri()),
+        ("MONGODB_DATABASE".to_owned(), app.db.name().to_owned()),
+        ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+        ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
+        ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
+        ("WORKOS_BASE_URL".to_owned(), workos_url()),
+        ("METRICS_PORT".to_owned(), "0".to_owned()),
+        ("DEFAULT_ORGANIZATION_ID".to_owned(), mapped.to_hex()),
+    ];
+    let settings = tether_auth::Settings::load_from(None, env).expect("valid settings");
+    let refused = tether_auth::Application::build(settings, tether_auth::Overrides::default())
+        .await
+        .expect_err("start-up refuses a mapped default organization")
+        .to_string();
+    assert!(refused.starts_with("DEFAULT_ORGANIZATION_ID:"), "{refused}");
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn a_squatted_address_never_becomes_the_landing_place_of_its_verified_owner() {
+    let app = TestApp::spawn(Options::new("squatting")).await;
+    app.add_org("Oldest", 30, doc! {}).await;
+    let acme = workos_org_id("Acme").await;
+    app.add_org("Acme", 5, doc! {"workosOrganizationId": &acme}).await;
+
+    // Another tenant's IdP asserts an Acme address: a new user, recorded as unvouched.
+    let squatted = fresh_address("newhire", "acme.example");
+    let squatter = ok_user(sso_login(&app, "globex.example", &squatted, json!({})).await).await;
+    let stored = app
+        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
+        .await;
+    assert_eq!(stored.get_bool("emailVerified"), Ok(false));
+
+    // The real owner, verified by AuthKit, is refused rather than landing in it.
+    new_authkit_user(&squatted, true).await;
+    let code = Browser::default().authkit_code(&squatted).await;
+    assert_error(
+        app.callback(json!({"code": code})).await,
+        409,
+        "ACCOUNT_LINK_REQUIRED",
+    )
+    .await;
+    let after = app
+        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
+        .await;
+    assert_eq!(after, stored, "nothing written");
+
+    // An address in the IdP's own verified domain is vouched at creation, and links.
+    let vouched = fresh_address("staff", "acme.example");
+    let staff = ok_user(sso_login(&app, "acme.example", &vouched, json!({})).await).await;
+    let stored = app
+        .user_doc(ObjectId::parse_str(staff["id"].as_str().unwrap()).unwrap())
+        .await;
+    assert_eq!(stored.get_bool("emailVerified"), Ok(true));
+    new_authkit_user(&vouched, true).await;
+    let code = Browser::default().authkit_code(&vouched).await;
+    let linked = ok_user(app.callback(json!({"code": code})).await).await;
+    assert_eq!(linked["id"], staff["id"], "the same user");
+    app.drop().await;
+}

@@ -131,6 +131,7 @@ impl MemorySeed {
                     login_disabled: false,
                     workos_user_id: None,
                     workos_profile_id: None,
+                    email_verified: None,
                 });
             }
             tracing::warn!(organization_id = %id, name = %org.name, users = org.users.len(), "seeded an in-memory organization");

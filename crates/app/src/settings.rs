@@ -15,6 +15,7 @@ use tether_domain::{
     AccessRole, OrganizationId, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
     SessionLifetimes, SsoFallbackBehavior,
 };
+use tether_mongo::MongoConfig;
 
 pub use crate::settings_error::SettingsError;
 
@@ -63,6 +64,7 @@ pub struct RawSettings {
     mongodb_uri_file: Option<PathBuf>,
     mongodb_database: Option<String>,
     mongodb_timeout_ms: u64,
+    mongodb_max_pool_size: u32,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<PathBuf>,
     state_secret: Option<String>,
@@ -77,6 +79,7 @@ pub struct RawSettings {
     workos_base_url: String,
     workos_connect_timeout_ms: u64,
     workos_timeout_ms: u64,
+    workos_backoff_max_seconds: u64,
     client_url: String,
     #[serde(deserialize_with = "string_or_list")]
     allowed_redirect_uris: Vec<String>,
@@ -89,10 +92,12 @@ pub struct RawSettings {
     refresh_reuse_grace_seconds: u32,
     log_format: String,
     accept_unissued_state: bool,
+    require_client_challenge: bool,
     mongodb_command_metrics: bool,
     http_workers: usize,
     request_body_timeout_ms: u64,
     rate_limit_per_minute: u32,
+    refresh_rate_limit_per_minute: u32,
     #[serde(deserialize_with = "string_or_list")]
     trusted_proxies: Vec<String>,
     metrics_port: u16,
@@ -112,6 +117,7 @@ impl Default for RawSettings {
             mongodb_uri_file: None,
             mongodb_database: None,
             mongodb_timeout_ms: 3000,
+            mongodb_max_pool_size: DEFAULT_MONGODB_MAX_POOL_SIZE,
             jwt_secret: None,
             jwt_secret_file: None,
             state_secret: None,
@@ -126,6 +132,7 @@ impl Default for RawSettings {
             workos_base_url: "https://api.workos.com".into(),
             workos_connect_timeout_ms: 3000,
             workos_timeout_ms: 10_000,
+            workos_backoff_max_seconds: 60,
             client_url: "http://localhost:5173".into(),
             allowed_redirect_uris: Vec::new(),
             default_organization_id: None,
@@ -137,10 +144,12 @@ impl Default for RawSettings {
             refresh_reuse_grace_seconds: 10,
             log_format: "text".into(),
             accept_unissued_state: false,
+            require_client_challenge: false,
             mongodb_command_metrics: false,
             http_workers: 0,
             request_body_timeout_ms: 10_000,
             rate_limit_per_minute: 60,
+            refresh_rate_limit_per_minute: 600,
             trusted_proxies: Vec::new(),
             metrics_port: 9464,
             cors_allowed_origins: Vec::new(),
@@ -197,6 +206,9 @@ pub struct Settings {
     /// Server-selection, connect and per-operation time-out of MongoDB
     /// (`MONGODB_TIMEOUT_MS`, default 3000).
     pub mongodb_timeout: Duration,
+    /// Most connections to each MongoDB server, for the whole process: one client
+    /// serves every HTTP worker (`MONGODB_MAX_POOL_SIZE`, default 10, 1–500).
+    pub mongodb_max_pool_size: u32,
     /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
     /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
@@ -218,6 +230,9 @@ pub struct Settings {
     pub workos_connect_timeout: Duration,
     /// WorkOS total request time-out.
     pub workos_timeout: Duration,
+    /// Longest `Retry-After` honoured after a WorkOS 429 (`WORKOS_BACKOFF_MAX_SECONDS`,
+    /// default 60, 1–3600); each WorkOS API keeps its own window.
+    pub workos_backoff_max: Duration,
     /// The SPA's origin; the default redirect URI is `{CLIENT_URL}/signin`.
     pub client_url: String,
     /// Redirect URIs a login may use besides the default.
@@ -235,6 +250,9 @@ pub struct Settings {
     /// Accept callback states this service did not issue (`ACCEPT_UNISSUED_STATE`,
     /// default false): for SPAs that still build WorkOS URLs themselves.
     pub accept_unissued_state: bool,
+    /// Refuse a login start without a `client_challenge` (`REQUIRE_CLIENT_CHALLENGE`,
+    /// default false, for SPAs not yet updated).
+    pub require_client_challenge: bool,
     /// Count the commands sent to MongoDB by name in `tether_mongodb_commands_total`
     /// (`MONGODB_COMMAND_METRICS`, default false).
     pub mongodb_command_metrics: bool,
@@ -248,6 +266,10 @@ pub struct Settings {
     /// Requests a minute (and burst) per client address on the unauthenticated auth
     /// routes (`RATE_LIMIT_PER_MINUTE`, default 60; 0 turns the limit off).
     pub rate_limit_per_minute: u32,
+    /// Requests a minute (and burst) per client address on `POST /api/auth/refresh`, a
+    /// budget apart from the login routes' (`REFRESH_RATE_LIMIT_PER_MINUTE`, default 600;
+    /// 0 turns it off).
+    pub refresh_rate_limit_per_minute: u32,
     /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`, CIDRs; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Port of the metrics listener on `HOST` (`METRICS_PORT`, default 9464; 0 turns it off).
@@ -261,10 +283,7 @@ impl Settings {
     /// Reads defaults, then the file named by `TETHER_CONFIG` (or `config/tether-auth.toml`
     /// if present), then the process environment; validates the result.
     pub fn load() -> Result<Self, SettingsError> {
-        let file = std::env::var_os("TETHER_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()));
-        Self::load_from(file, std::env::vars())
+        Self::load_from(settings_file(), std::env::vars())
     }
 
     /// Like [`Settings::load`] with an explicit file and environment (for tests).
@@ -272,32 +291,7 @@ impl Settings {
         file: Option<PathBuf>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
-        let env: std::collections::HashMap<String, String> =
-            env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-        let mut builder = config::Config::builder();
-        if let Some(path) = file {
-            if !path.exists() {
-                return Err(SettingsError::new(
-                    "TETHER_CONFIG",
-                    format!("no file at {}", path.display()),
-                ));
-            }
-            refuse_unknown_keys(&path)?;
-            builder = builder.add_source(config::File::from(path));
-        }
-        builder = builder.add_source(
-            config::Environment::default()
-                .separator("__")
-                // Values stay strings (a numeric-looking secret must not become a number);
-                // typed fields parse them, lists are split by `string_or_list`.
-                .try_parsing(false)
-                .source(Some(env)),
-        );
-        let raw: RawSettings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(config_error)?;
-        raw.validate()
+        raw_settings(file, env)?.validate()
     }
 
     /// Every setting by its environment name with its effective value; secrets show as
@@ -305,6 +299,94 @@ impl Settings {
     pub fn effective(&self) -> &[(String, String)] {
         &self.effective
     }
+}
+
+/// The file named by `TETHER_CONFIG`, else `config/tether-auth.toml` when it exists.
+fn settings_file() -> Option<PathBuf> {
+    std::env::var_os("TETHER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()))
+}
+
+/// Defaults, then the file, then the environment, parsed but not validated.
+fn raw_settings(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<RawSettings, SettingsError> {
+    let env: std::collections::HashMap<String, String> =
+        env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(SettingsError::new(
+                "TETHER_CONFIG",
+                format!("no file at {}", path.display()),
+            ));
+        }
+        refuse_unknown_keys(&path)?;
+        builder = builder.add_source(config::File::from(path));
+    }
+    builder = builder.add_source(
+        config::Environment::default()
+            .separator("__")
+            // Values stay strings (a numeric-looking secret must not become a number);
+            // typed fields parse them, lists are split by `string_or_list`.
+            .try_parsing(false)
+            .source(Some(env)),
+    );
+    builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(config_error)
+}
+
+/// Where the service listens (`HOST`, `PORT`): all that `tether-auth healthcheck`
+/// reads, so it works next to a service whose secrets it is not given.
+pub fn load_address() -> Result<(String, u16), SettingsError> {
+    load_address_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_address`] with an explicit file and environment (for tests).
+pub fn load_address_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(String, u16), SettingsError> {
+    let raw = raw_settings(file, env)?;
+    Ok((raw.host, raw.port))
+}
+
+/// The MongoDB settings (`MONGODB_URI` or `MONGODB_URI_FILE`, required;
+/// `MONGODB_DATABASE`, `MONGODB_TIMEOUT_MS`, `MONGODB_MAX_POOL_SIZE`,
+/// `MONGODB_COMMAND_METRICS`): all that the `organizations` commands read.
+pub fn load_mongo() -> Result<MongoConfig, SettingsError> {
+    load_mongo_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_mongo`] with an explicit file and environment (for tests).
+pub fn load_mongo_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<MongoConfig, SettingsError> {
+    let mut raw = raw_settings(file, env)?;
+    let uri = secret_from("MONGODB_URI", raw.mongodb_uri.take(), raw.mongodb_uri_file.take())?.ok_or_else(
+        || {
+            SettingsError::new(
+                "MONGODB_URI",
+                "is required: the organizations live in MongoDB (or set MONGODB_URI_FILE)",
+            )
+        },
+    )?;
+    let timeout = millis("MONGODB_TIMEOUT_MS", raw.mongodb_timeout_ms)?;
+    let max_pool_size = max_pool_size(raw.mongodb_max_pool_size)?;
+    Ok(MongoConfig {
+        uri: SecretString::from(uri),
+        database: non_empty(raw.mongodb_database),
+        server_selection_timeout: timeout,
+        connect_timeout: timeout,
+        operation_timeout: timeout,
+        count_commands: raw.mongodb_command_metrics,
+        max_pool_size: Some(max_pool_size),
+    })
 }
 
 /// The environment name of a key of the settings (`session.idle_timeout_minutes` ->
@@ -723,6 +805,10 @@ impl RawSettings {
         }
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
         let cors_allowed_origins = crate::origins::allowed_origins(&self.cors_allowed_origins, &client_url)?;
+        // `check-config` shows the origins in force, the one derived from CLIENT_URL too.
+        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "CORS_ALLOWED_ORIGINS") {
+            entry.1 = cors_allowed_origins.join(",");
+        }
         let allowed_redirect_uris = self
             .allowed_redirect_uris
             .iter()
@@ -796,6 +882,7 @@ impl RawSettings {
             mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
+            mongodb_max_pool_size: max_pool_size(self.mongodb_max_pool_size)?,
             jwt_secret: SecretString::from(jwt_secret),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
@@ -806,6 +893,7 @@ impl RawSettings {
             workos_base_url: http_url("WORKOS_BASE_URL", &self.workos_base_url)?,
             workos_connect_timeout: millis("WORKOS_CONNECT_TIMEOUT_MS", self.workos_connect_timeout_ms)?,
             workos_timeout: millis("WORKOS_TIMEOUT_MS", self.workos_timeout_ms)?,
+            workos_backoff_max: backoff_max(self.workos_backoff_max_seconds)?,
             client_url,
             allowed_redirect_uris,
             provisioning: ProvisioningPolicy {
@@ -819,11 +907,16 @@ impl RawSettings {
             refresh_policy,
             log_format,
             accept_unissued_state: self.accept_unissued_state,
+            require_client_challenge: self.require_client_challenge,
             mongodb_command_metrics: self.mongodb_command_metrics,
             http_workers: self.http_workers,
             effective,
             request_body_timeout: millis("REQUEST_BODY_TIMEOUT_MS", self.request_body_timeout_ms)?,
-            rate_limit_per_minute: rate_limit(self.rate_limit_per_minute)?,
+            rate_limit_per_minute: rate_limit("RATE_LIMIT_PER_MINUTE", self.rate_limit_per_minute)?,
+            refresh_rate_limit_per_minute: rate_limit(
+                "REFRESH_RATE_LIMIT_PER_MINUTE",
+                self.refresh_rate_limit_per_minute,
+            )?,
             trusted_proxies: trusted_proxies(&self.trusted_proxies)?,
             metrics_port: metrics_port(self.metrics_port, self.port)?,
             cors_allowed_origins,
@@ -831,15 +924,40 @@ impl RawSettings {
     }
 }
 
-/// `RATE_LIMIT_PER_MINUTE`: 0 (off) to 1 000 000.
-fn rate_limit(per_minute: u32) -> Result<u32, SettingsError> {
+/// The driver's own default pool size, kept as this setting's default.
+const DEFAULT_MONGODB_MAX_POOL_SIZE: u32 = 10;
+
+/// `MONGODB_MAX_POOL_SIZE`: 1 to 500 connections to each server.
+fn max_pool_size(size: u32) -> Result<u32, SettingsError> {
+    if !(1..=500).contains(&size) {
+        return Err(SettingsError::new(
+            "MONGODB_MAX_POOL_SIZE",
+            "must be between 1 and 500 connections",
+        ));
+    }
+    Ok(size)
+}
+
+/// A rate limit setting: 0 (off) to 1 000 000.
+fn rate_limit(name: &'static str, per_minute: u32) -> Result<u32, SettingsError> {
     if per_minute > 1_000_000 {
         return Err(SettingsError::new(
-            "RATE_LIMIT_PER_MINUTE",
+            name,
             "must be between 0 (off) and 1000000 requests a minute",
         ));
     }
     Ok(per_minute)
+}
+
+/// `WORKOS_BACKOFF_MAX_SECONDS`: 1 to 3600.
+fn backoff_max(seconds: u64) -> Result<Duration, SettingsError> {
+    if !(1..=3600).contains(&seconds) {
+        return Err(SettingsError::new(
+            "WORKOS_BACKOFF_MAX_SECONDS",
+            "must be between 1 and 3600 seconds",
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 /// `METRICS_PORT`: 0 (off) or a port other than the public one.
@@ -1114,6 +1232,49 @@ mod tests {
     }
 
     #[test]
+    fn the_refresh_budget_the_workos_back_off_cap_and_the_browser_binding_are_settings() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.refresh_rate_limit_per_minute, 600);
+        assert_eq!(s.workos_backoff_max, Duration::from_secs(60));
+        assert!(!s.require_client_challenge);
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("REFRESH_RATE_LIMIT_PER_MINUTE", "0"),
+                ("WORKOS_BACKOFF_MAX_SECONDS", "5"),
+                ("REQUIRE_CLIENT_CHALLENGE", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.refresh_rate_limit_per_minute, 0);
+        assert_eq!(s.workos_backoff_max, Duration::from_secs(5));
+        assert!(s.require_client_challenge);
+        for (name, value) in [
+            ("WORKOS_BACKOFF_MAX_SECONDS", "0"),
+            ("WORKOS_BACKOFF_MAX_SECONDS", "3601"),
+            ("REFRESH_RATE_LIMIT_PER_MINUTE", "1000001"),
+        ] {
+            let refused = Settings::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(
+                refused.to_string().contains(&format!("setting {name}:")),
+                "{refused}"
+            );
+        }
+        let refused = Settings::load_from(
+            None,
+            env(&[(
+                "TRUSTED_PROXIES",
+                "REPLACE_ME_WITH_THE_INGRESS_CONTROLLER_ADDRESSES",
+            )]),
+        )
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("setting TRUSTED_PROXIES"),
+            "the manifest's placeholder: {refused}"
+        );
+    }
+
+    #[test]
     fn limits_in_a_config_file_use_the_lower_case_names() {
         let dir = std::env::temp_dir().join(format!("tether-limits-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -1150,6 +1311,30 @@ mod tests {
                 "{key}={value}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_mongodb_pool_size_defaults_to_ten_and_is_bounded_naming_its_setting() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 10);
+        let s = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", "25")])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 25);
+        for bad in ["0", "501", "ten"] {
+            let e = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", bad)])).unwrap_err();
+            assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE", "{bad}");
+        }
+        let mongo = load_mongo_from(
+            None,
+            [
+                (
+                    "MONGODB_URI".to_owned(),
+                    "mongodb://db.internal/tether".to_owned(),
+                ),
+                ("MONGODB_MAX_POOL_SIZE".to_owned(), "7".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mongo.max_pool_size, Some(7));
     }
 
     #[test]

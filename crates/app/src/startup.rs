@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
     Clock, IdentityProvider, LoginStateStore, OrganizationRepository, Policies, Ports, RedirectPolicy,
-    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, UserRepository,
+    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -30,6 +31,10 @@ pub enum StartError {
     /// The database could not be reached or prepared.
     #[error("MONGODB_URI: cannot use the database: {0}")]
     Database(String),
+    /// `DEFAULT_ORGANIZATION_ID` names an organization mapped to a WorkOS organization
+    /// (a mapped organization is joined only through its own WorkOS organization).
+    #[error("DEFAULT_ORGANIZATION_ID: {0}")]
+    DefaultOrganization(String),
     /// The WorkOS client could not be built.
     #[error("WORKOS_BASE_URL: {0}")]
     Workos(String),
@@ -59,11 +64,9 @@ impl std::fmt::Debug for Overrides {
     }
 }
 
-/// The stores behind the ports.
+/// The stores behind the ports, shared by every HTTP worker: one MongoDB client (one
+/// pool of at most `MONGODB_MAX_POOL_SIZE` connections to each server) per process.
 struct Stores {
-    /// The MongoDB store each HTTP worker gets a client of its own for; `None` for the
-    /// in-memory store, which every worker shares.
-    per_worker: Option<MongoStore>,
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
@@ -91,7 +94,7 @@ impl Readiness for AlwaysReady {
 }
 
 /// How to reach MongoDB, when the settings name a database.
-pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
+fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
     settings.mongodb_uri.as_ref().map(|uri| MongoConfig {
         uri: uri.clone(),
         database: settings.mongodb_database.clone(),
@@ -99,7 +102,54 @@ pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
         connect_timeout: settings.mongodb_timeout,
         operation_timeout: settings.mongodb_timeout,
         count_commands: settings.mongodb_command_metrics,
+        max_pool_size: Some(settings.mongodb_max_pool_size),
     })
+}
+
+/// The one-off upgrade of sessions of the earlier shape, off the start-up path: each
+/// try is bounded by `MONGODB_TIMEOUT_MS` (every operation is), and a failed one is
+/// retried after 5 s, doubling to at most 5 minutes, until it succeeds. Until then a
+/// refresh adopts the session it presents (the domain's own upgrade path).
+async fn adopt_legacy_sessions(store: MongoStore, session_lifetime_seconds: i64, now: Timestamp) {
+    let mut wait = Duration::from_secs(5);
+    loop {
+        match store.adopt_legacy_sessions(session_lifetime_seconds, now).await {
+            Ok(adopted) => {
+                if adopted > 0 {
+                    tracing::info!(
+                        adopted,
+                        "stored the session records of refresh tokens of the earlier shape"
+                    );
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_seconds = wait.as_secs(), "could not adopt the sessions of the earlier shape yet");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(300));
+            }
+        }
+    }
+}
+
+/// Start-up refuses a `DEFAULT_ORGANIZATION_ID` that is mapped to a WorkOS
+/// organization; one that does not exist (yet) is only warned about at login.
+async fn check_default_organization(settings: &Settings, stores: &Stores) -> Result<(), StartError> {
+    let Some(id) = settings.provisioning.default_organization_id else {
+        return Ok(());
+    };
+    let found = stores
+        .organizations
+        .find_by_id(id)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    match found.and_then(|org| org.workos_organization_id) {
+        Some(workos) => Err(StartError::DefaultOrganization(format!(
+            "names an organization mapped to the WorkOS organization {}; new users of other WorkOS organizations may not join it",
+            workos.as_str()
+        ))),
+        None => Ok(()),
+    }
 }
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
@@ -111,20 +161,14 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             .ensure_indexes()
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
-        let adopted = store
-            .adopt_legacy_sessions(settings.lifetimes.absolute_session_seconds, clock.now())
-            .await
-            .map_err(|e| StartError::Database(e.to_string()))?;
-        if adopted > 0 {
-            tracing::info!(
-                adopted,
-                "stored the session records of refresh tokens of the earlier shape"
-            );
-        }
+        tokio::spawn(adopt_legacy_sessions(
+            store.clone(),
+            settings.lifetimes.absolute_session_seconds,
+            clock.now(),
+        ));
         tracing::info!(database = store.database().name(), "using MongoDB");
         let shared = Arc::new(store.clone());
         return Ok(Stores {
-            per_worker: Some(store.clone()),
             users: shared.clone(),
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
@@ -149,7 +193,6 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     }
     let shared = Arc::new(store);
     Ok(Stores {
-        per_worker: None,
         users: shared.clone(),
         organizations: shared.clone(),
         refresh_tokens: shared.clone(),
@@ -180,6 +223,7 @@ impl Application {
     pub async fn build(settings: Settings, overrides: Overrides) -> Result<Self, StartError> {
         let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let stores = stores(&settings, clock.as_ref()).await?;
+        check_default_organization(&settings, &stores).await?;
         let idp: Arc<dyn IdentityProvider> = match overrides.identity_provider {
             Some(idp) => idp,
             None => Arc::new(
@@ -189,6 +233,7 @@ impl Application {
                     api_key: settings.workos_api_key.clone(),
                     connect_timeout: settings.workos_connect_timeout,
                     request_timeout: settings.workos_timeout,
+                    backoff_max: settings.workos_backoff_max,
                 })
                 .map_err(|e| StartError::Workos(e.to_string()))?,
             ),
@@ -241,9 +286,9 @@ impl Application {
             lifetimes: settings.lifetimes,
             refresh: settings.refresh_policy,
             accept_unissued_state: settings.accept_unissued_state,
+            require_client_challenge: settings.require_client_challenge,
         };
-        let stores_per_worker = stores.per_worker;
-        let services = Services::new(ports.clone(), policies.clone());
+        let services = Services::new(ports, policies);
         let state = AppState {
             services,
             readiness: stores.readiness,
@@ -253,33 +298,7 @@ impl Application {
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
-        // Each HTTP worker talks to MongoDB through a client of its own, built on the
-        // worker's thread: no operation hops to another thread and back.
-        let per_worker = stores_per_worker;
-        let server = HttpServer::new(move || {
-            let Some(store) = &per_worker else {
-                return build_app(state.clone());
-            };
-            match store.with_own_client() {
-                Ok(own) => {
-                    let own = Arc::new(own);
-                    let mut ports = ports.clone();
-                    ports.users = own.clone();
-                    ports.organizations = own.clone();
-                    ports.sessions = own.clone();
-                    ports.refresh_tokens = own.clone();
-                    ports.login_states = own;
-                    build_app(AppState {
-                        services: Services::new(ports, policies.clone()),
-                        ..state.clone()
-                    })
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "an HTTP worker shares the start-up MongoDB client");
-                    build_app(state.clone())
-                }
-            }
-        });
+        let server = HttpServer::new(move || build_app(state.clone()));
         let server = if settings.http_workers > 0 {
             server.workers(settings.http_workers)
         } else {
@@ -378,11 +397,18 @@ fn published_keys(keys: &tether_jwt::SigningKeys) -> tether_http::JwksBody {
 fn request_limits(settings: &Settings) -> tether_http::Limits {
     tether_http::Limits {
         body_timeout: settings.request_body_timeout,
-        rate_limit: std::num::NonZeroU32::new(settings.rate_limit_per_minute).map(|per_minute| {
-            Arc::new(tether_http::ClientRateLimit::new(
-                per_minute,
-                settings.trusted_proxies.clone(),
-            ))
-        }),
+        rate_limit: client_rate_limit(settings.rate_limit_per_minute, settings),
+        refresh_rate_limit: client_rate_limit(settings.refresh_rate_limit_per_minute, settings),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
     }
+}
+
+/// A per-client budget of `per_minute` requests, `None` when 0 (off).
+fn client_rate_limit(per_minute: u32, settings: &Settings) -> Option<Arc<tether_http::ClientRateLimit>> {
+    std::num::NonZeroU32::new(per_minute).map(|per_minute| {
+        Arc::new(tether_http::ClientRateLimit::new(
+            per_minute,
+            settings.trusted_proxies.clone(),
+        ))
+    })
 }

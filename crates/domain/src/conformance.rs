@@ -23,7 +23,7 @@ use futures_util::future::join_all;
 
 use crate::model::{
     Flow, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord,
-    RevokedReason, Rotation, SessionRecord, WorkosLink,
+    RevokedReason, Rotation, SessionRecord, StateTake, WorkosLink,
 };
 use crate::ports::{
     Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
@@ -31,7 +31,8 @@ use crate::ports::{
 };
 use crate::session::{SessionField, SettingValue, StoredSessionSettings};
 use crate::values::{
-    AccessRole, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+    AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
+    WorkosOrganizationId,
 };
 
 fn email(raw: &str) -> Email {
@@ -67,6 +68,7 @@ fn new_user(address: &str, flow: Flow, subject: &str, at: Timestamp) -> NewUser 
         access_role: AccessRole::SalesRep,
         conversation_open_preference: "split".to_owned(),
         workos: link(flow, subject),
+        email_verified: flow == Flow::AuthKit,
         created_at: at,
     }
 }
@@ -93,6 +95,11 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
     assert_eq!(jane.email, email("jane@conformance.example"));
     assert_eq!(jane.workos_profile_id.as_deref(), Some("prof_conf_1"));
     assert!(!jane.login_disabled);
+    assert_eq!(
+        jane.email_verified,
+        Some(false),
+        "emailVerified is recorded at creation"
+    );
     let found = |found: Result<Option<crate::User>, RepositoryError>| found.expect("lookups answer");
     assert_eq!(found(users.find_by_id(jane.id).await).as_ref(), Some(&jane));
     assert_eq!(
@@ -143,6 +150,11 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
         ))
         .await
         .expect("a second user is inserted");
+    assert_eq!(
+        found(users.find_by_id(bob.id).await).and_then(|u| u.email_verified),
+        Some(true),
+        "emailVerified reads back as written"
+    );
     let taken = users
         .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_1")), at.plus_seconds(1))
         .await;
@@ -200,7 +212,7 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
     );
 }
 
-/// [`OrganizationRepository`]: creation, listing and `oldest` by creation time, one
+/// [`OrganizationRepository`]: creation, listing, `mapped_or_oldest_unmapped` by mapping and creation time, one
 /// organization per WorkOS organization (on `create` and `set_workos_organization`,
 /// writing nothing when refused), unmapping, and `None` for unknown ids.
 pub async fn organization_repository(organizations: &dyn OrganizationRepository, clock: &dyn Clock) {
@@ -229,10 +241,20 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .map(|o| o.id)
         .collect();
     assert_eq!(listed, vec![first.id, second.id], "oldest first");
-    assert_eq!(
-        organizations.oldest().await.expect("answers").map(|o| o.id),
-        Some(first.id)
-    );
+    // The oldest is mapped: a new member of its WorkOS organization lands there, any
+    // other new member in the oldest unmapped one.
+    for (workos, expected, why) in [
+        (Some(org_a), first.id, "the mapped one"),
+        (Some(org_b), second.id, "the oldest unmapped"),
+        (None, second.id, "the oldest unmapped"),
+    ] {
+        let landing = organizations
+            .mapped_or_oldest_unmapped(workos.map(workos_org).as_ref())
+            .await
+            .expect("answers")
+            .map(|o| o.id);
+        assert_eq!(landing, Some(expected), "{why} for {workos:?}");
+    }
     assert_eq!(
         organizations
             .find_by_workos_organization(&workos_org(org_a))
@@ -267,6 +289,21 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .expect("answers")
         .expect("exists");
     assert_eq!(mapped.workos_organization_id, Some(workos_org(org_b)));
+    // Every organization mapped: no landing place but a member's own.
+    assert_eq!(
+        organizations
+            .mapped_or_oldest_unmapped(None)
+            .await
+            .expect("answers"),
+        None
+    );
+    assert_eq!(
+        organizations
+            .mapped_or_oldest_unmapped(Some(&workos_org("org_01HXCCCCCCCCCCCCCCCCCCCCCC")))
+            .await
+            .expect("answers"),
+        None
+    );
     let unmapped = organizations
         .set_workos_organization(second.id, None, at)
         .await
@@ -656,14 +693,20 @@ fn login_state(hash: &str, created_at: Timestamp) -> LoginStateRecord {
         redirect_uri: "http://localhost:5173/signin".to_owned(),
         organization_hint: Some("64a1b2c3d4e5f60012345678".to_owned()),
         pkce: true,
+        client_challenge: None,
         created_at,
         expires_at: created_at.plus_seconds(600),
     }
 }
 
+fn challenge(raw: &str) -> ClientChallenge {
+    ClientChallenge::parse(raw).expect("suite challenges are valid")
+}
+
 /// [`LoginStateStore`]: a live state's digest is unique (the second save writes
-/// nothing), an expired one is replaced, and of ten concurrent `take`s exactly one
-/// receives the state.
+/// nothing), an expired one is replaced, of ten concurrent `take`s exactly one
+/// receives the state, and a state bound to a browser is taken only with its
+/// challenge (else it is left in place and answered `Bound`).
 pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) {
     let at = now(clock);
     let record = login_state("5eed01", at);
@@ -677,13 +720,19 @@ pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) 
     assert!(is_duplicate(&again), "a live state saved twice: {again:?}");
 
     let hash = TokenHash::new("5eed01");
-    let taken = join_all((0..10).map(|_| states.take(&hash))).await;
+    let taken = join_all((0..10).map(|_| states.take(&hash, None))).await;
     let received: Vec<LoginStateRecord> = taken
         .into_iter()
-        .filter_map(|t| t.expect("take answers"))
+        .filter_map(|t| match t.expect("take answers") {
+            StateTake::Taken(record) => Some(record),
+            _ => None,
+        })
         .collect();
     assert_eq!(received, vec![record], "taken exactly once, as first saved");
-    assert_eq!(states.take(&hash).await.expect("answers"), None);
+    assert_eq!(
+        states.take(&hash, None).await.expect("answers"),
+        StateTake::Absent
+    );
 
     // An expired state with the same digest is replaced.
     states.save(login_state("5eed02", at)).await.expect("saved");
@@ -693,7 +742,45 @@ pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) 
         .await
         .expect("an expired state is replaced");
     assert_eq!(
-        states.take(&TokenHash::new("5eed02")).await.expect("answers"),
-        Some(later)
+        states
+            .take(&TokenHash::new("5eed02"), None)
+            .await
+            .expect("answers"),
+        StateTake::Taken(later)
+    );
+
+    // A bound state: without its challenge, or with another, it stays.
+    let ours = challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    let theirs = challenge("AAAAAhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    let bound = LoginStateRecord {
+        client_challenge: Some(ours.clone()),
+        ..login_state("5eed03", at)
+    };
+    states.save(bound.clone()).await.expect("saved");
+    let hash = TokenHash::new("5eed03");
+    assert_eq!(states.take(&hash, None).await.expect("answers"), StateTake::Bound);
+    assert_eq!(
+        states.take(&hash, Some(&theirs)).await.expect("answers"),
+        StateTake::Bound
+    );
+    assert_eq!(
+        states.take(&hash, Some(&ours)).await.expect("answers"),
+        StateTake::Taken(bound),
+        "left in place, then taken with its challenge"
+    );
+    assert_eq!(
+        states.take(&hash, Some(&ours)).await.expect("answers"),
+        StateTake::Absent
+    );
+
+    // An unbound state is taken with or without a challenge.
+    let unbound = login_state("5eed04", at);
+    states.save(unbound.clone()).await.expect("saved");
+    assert_eq!(
+        states
+            .take(&TokenHash::new("5eed04"), Some(&ours))
+            .await
+            .expect("answers"),
+        StateTake::Taken(unbound)
     );
 }

@@ -61,8 +61,8 @@ pub use login::{
 pub use model::{
     AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LiveRefreshToken, LoginAnswer,
     LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
-    RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StepRequired, User, VerifiedAccess,
-    WorkosLink,
+    RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StateTake, StepRequired, User,
+    VerifiedAccess, WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
@@ -81,8 +81,9 @@ pub use session::{
 };
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
-    AccessRole, AccessRoleError, Email, EmailError, LoginState, LoginStateError, ObjectIdError, ObjectIdHex,
-    OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId, WorkosOrganizationIdError,
+    AccessRole, AccessRoleError, ClientChallenge, ClientChallengeError, ClientVerifier, ClientVerifierError,
+    Email, EmailError, LoginState, LoginStateError, ObjectIdError, ObjectIdHex, OrganizationId, SessionId,
+    Timestamp, TokenHash, UserId, WorkosOrganizationId, WorkosOrganizationIdError,
 };
 
 pub use access::{AccessError, AccessGuard};

@@ -9,10 +9,10 @@ use thiserror::Error;
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::Turns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
-use crate::model::{Flow, IdpIdentity, StepRequired};
+use crate::model::{Flow, IdpIdentity, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
-use crate::values::{LoginState, Timestamp};
+use crate::values::{ClientChallenge, ClientVerifier, LoginState, Timestamp};
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -29,6 +29,9 @@ pub struct CallbackInput {
     pub redirect_uri: Option<String>,
     /// The organization a brand-new user asks to join.
     pub organization_id: Option<String>,
+    /// The browser binding's secret half, when the login was started with a
+    /// `client_challenge` ([`ClientVerifier`]).
+    pub client_verifier: Option<SecretString>,
 }
 
 impl std::fmt::Debug for CallbackInput {
@@ -41,6 +44,10 @@ impl std::fmt::Debug for CallbackInput {
             .field("error_description", &self.error_description)
             .field("redirect_uri", &self.redirect_uri)
             .field("organization_id", &self.organization_id)
+            .field(
+                "client_verifier",
+                &self.client_verifier.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -189,22 +196,25 @@ fn sanitize(raw: &str, max: usize) -> String {
 }
 
 /// What a second post of the callback must repeat to get the first post's session:
-/// the code, the state and the redirect URI, as one secret (the key its answer is
-/// sealed under). `None` when the post carries no usable code or redirect URI.
+/// the code, the state, the redirect URI and the browser binding's verifier, as one
+/// secret (the key its answer is sealed under). `None` when the post carries no usable
+/// code, redirect URI or verifier: only a login bound to its browser is answered twice.
 fn login_answer_secret(input: &CallbackInput, redirects: &RedirectPolicy) -> Option<SecretString> {
     if input.error.as_deref().is_some_and(|e| !e.trim().is_empty()) {
         return None;
     }
+    let verifier = ClientVerifier::parse(input.client_verifier.as_ref()?.expose_secret()).ok()?;
     let code = input
         .code
         .as_ref()
         .filter(|c| !c.expose_secret().trim().is_empty())?;
     let redirect_uri = redirects.resolve(input.redirect_uri.as_deref())?;
     Some(SecretString::from(format!(
-        "tether login answer\n{}\n{}\n{}",
+        "tether login answer\n{}\n{}\n{}\n{}",
         code.expose_secret(),
         input.state.as_deref().unwrap_or_default(),
-        redirect_uri
+        redirect_uri,
+        verifier.secret().expose_secret()
     )))
 }
 
@@ -248,6 +258,13 @@ struct StatePlan {
     organization_hint: Option<String>,
     /// The state record taken for this login, to put back when WorkOS asks us to wait.
     taken: Option<crate::model::LoginStateRecord>,
+}
+
+impl StatePlan {
+    /// Whether the login was started with a browser binding (and the callback met it).
+    fn bound(&self) -> bool {
+        self.taken.as_ref().is_some_and(|t| t.client_challenge.is_some())
+    }
 }
 
 /// How long after a login a second post of the same callback (same code, state and
@@ -301,6 +318,7 @@ impl CompleteLogin {
     async fn plan_from_state(
         &self,
         state: Option<&str>,
+        client_verifier: Option<&SecretString>,
         redirect_uri: &str,
         now: Timestamp,
     ) -> Result<StatePlan, LoginError> {
@@ -318,6 +336,17 @@ impl CompleteLogin {
                 Err(LoginError::InvalidState)
             }
         };
+        // A verifier, when posted (not empty), must be well formed whatever the state.
+        let verifier = match client_verifier.filter(|v| !v.expose_secret().is_empty()) {
+            None => None,
+            Some(raw) => match ClientVerifier::parse(raw.expose_secret()) {
+                Ok(verifier) => Some(verifier),
+                Err(_) => {
+                    tracing::info!("the client verifier is malformed");
+                    return Err(LoginError::InvalidState);
+                }
+            },
+        };
         let Some(state) = state.filter(|s| !s.is_empty()) else {
             return unissued();
         };
@@ -329,8 +358,21 @@ impl CompleteLogin {
             return unissued();
         };
         let state = state.as_str();
-        let Some(record) = checking.store.take(&checking.protector.hash_state(state)).await? else {
-            return unissued();
+        let presented = verifier
+            .and_then(|v| ClientChallenge::parse(&checking.protector.pkce_challenge(v.secret())).ok());
+        let record = match checking
+            .store
+            .take(&checking.protector.hash_state(state), presented.as_ref())
+            .await?
+        {
+            StateTake::Taken(record) => record,
+            StateTake::Bound => {
+                // A leaked redirect URL, or another browser: the state stays for the
+                // browser that started the login, and WorkOS is not called.
+                tracing::info!("login state is bound to another client verifier");
+                return Err(LoginError::InvalidState);
+            }
+            StateTake::Absent => return unissued(),
         };
         if record.expires_at <= now {
             tracing::info!("login state expired");
@@ -444,8 +486,15 @@ impl CompleteLogin {
         // "Now" is read once for the whole callback.
         let now = self.state.clock.now();
         let from_state = self
-            .plan_from_state(input.state.as_deref(), redirect_uri, now)
+            .plan_from_state(
+                input.state.as_deref(),
+                input.client_verifier.as_ref(),
+                redirect_uri,
+                now,
+            )
             .await?;
+        // Only a login bound to its browser is answered to a second post.
+        let login_answer_key = login_answer_key.filter(|_| from_state.bound());
         *flow = match from_state.plan {
             ExchangePlan::Only(only) => Some(only),
             ExchangePlan::SsoThenAuthKit => None,

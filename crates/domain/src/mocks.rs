@@ -59,6 +59,7 @@ pub fn user(address: &str) -> User {
         login_disabled: false,
         workos_user_id: None,
         workos_profile_id: None,
+        email_verified: None,
     }
 }
 

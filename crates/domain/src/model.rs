@@ -5,7 +5,8 @@ use secrecy::SecretString;
 
 use crate::session::StoredSessionSettings;
 use crate::values::{
-    AccessRole, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+    AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
+    WorkosOrganizationId,
 };
 
 /// Which WorkOS API authenticated (or is to authenticate) a login.
@@ -54,8 +55,9 @@ pub struct IdpIdentity {
     /// The provider's organization id (`org_...`), if any: the SSO profile's
     /// `organization_id`, or the top-level `organization_id` of an AuthKit answer.
     pub organization_id: Option<String>,
-    /// Whether the provider verified the address: AuthKit's `user.email_verified`;
-    /// `None` for SSO, whose profiles carry no such flag.
+    /// Whether the provider vouches for the address: AuthKit's `user.email_verified`;
+    /// for SSO, whether the address's domain is a verified domain of the profile's
+    /// organization. `None` when the provider said nothing (counted as not vouched).
     pub email_verified: Option<bool>,
 }
 
@@ -93,6 +95,10 @@ pub struct User {
     pub workos_user_id: Option<String>,
     /// The SSO profile id recorded on the user, if any.
     pub workos_profile_id: Option<String>,
+    /// Whether the identity that created the user had an address the provider vouched
+    /// for; `None` for users created otherwise (before this was recorded, by the product
+    /// or an operator). Linking by address never lands on a `Some(false)` user.
+    pub email_verified: Option<bool>,
 }
 
 impl User {
@@ -120,6 +126,8 @@ pub struct NewUser {
     pub conversation_open_preference: String,
     /// The identity they signed in with.
     pub workos: WorkosLink,
+    /// Whether the provider vouched for the address (`emailVerified`).
+    pub email_verified: bool,
     /// Creation time (also `updatedAt` and `lastLoginAt`).
     pub created_at: Timestamp,
 }
@@ -362,10 +370,25 @@ pub struct LoginStateRecord {
     pub organization_hint: Option<String>,
     /// Whether the login uses PKCE (the verifier is derived from the state, never stored).
     pub pkce: bool,
+    /// The browser binding the login was started with, if any: the callback must
+    /// carry its verifier.
+    pub client_challenge: Option<ClientChallenge>,
     /// When the login started.
     pub created_at: Timestamp,
     /// When the state stops being accepted.
     pub expires_at: Timestamp,
+}
+
+/// What taking a login state found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateTake {
+    /// The state was recorded and is now consumed.
+    Taken(LoginStateRecord),
+    /// No state with this digest is recorded.
+    Absent,
+    /// The state is recorded with a browser binding the presented verifier does not
+    /// meet (or no verifier was presented): it was left in place.
+    Bound,
 }
 
 /// What the provider's authorization URL must carry.

@@ -9,10 +9,12 @@ use thiserror::Error;
 use crate::model::{
     AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
     MintedRefreshToken, NewOrganization, NewUser, Organization, RefreshTokenRecord, RevokedReason,
-    SessionRecord, StepRequired, User, VerifiedAccess, WorkosLink,
+    SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
-use crate::values::{Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId};
+use crate::values::{
+    ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+};
 
 /// Failure of a repository or store.
 #[derive(Debug, Error)]
@@ -86,8 +88,14 @@ pub trait OrganizationRepository: Send + Sync {
     /// The organization with this id.
     async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
 
-    /// The organization created first (smallest `createdAt`, ties broken by id).
-    async fn oldest(&self) -> Result<Option<Organization>, RepositoryError>;
+    /// Where a new member of `workos_organization` may land, in one read: the
+    /// organization mapped to it when one is; otherwise (or when `None` is given) the
+    /// oldest organization mapped to no WorkOS organization (smallest `createdAt`, ties
+    /// broken by id); `None` when neither exists.
+    async fn mapped_or_oldest_unmapped<'a>(
+        &self,
+        workos_organization: Option<&'a WorkosOrganizationId>,
+    ) -> Result<Option<Organization>, RepositoryError>;
 
     /// The organization mapped to this WorkOS organization (at most one is).
     async fn find_by_workos_organization(
@@ -218,8 +226,16 @@ pub trait LoginStateStore: Send + Sync {
     async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError>;
 
     /// Atomically removes and returns the state with this digest (expired or not), so
-    /// that of two concurrent callers at most one receives it.
-    async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError>;
+    /// that of two concurrent callers at most one receives it; but only when the
+    /// state's `client_challenge` is unset or equals `presented` (the challenge of the
+    /// verifier the callback carries). A recorded state with another challenge (or a
+    /// challenge and nothing presented) MUST be left in place and answered
+    /// [`StateTake::Bound`]; no state is [`StateTake::Absent`].
+    async fn take<'a>(
+        &self,
+        state_hash: &TokenHash,
+        presented: Option<&'a ClientChallenge>,
+    ) -> Result<StateTake, RepositoryError>;
 }
 
 /// Keyed cryptography of login states: digests a database reader cannot invert or

@@ -70,7 +70,7 @@ pub struct NormalizedIdentity {
     pub full_name: String,
     /// The WorkOS ids to record on the user.
     pub link: WorkosLink,
-    /// Whether the provider verified the address (AuthKit); `None` for SSO.
+    /// Whether the provider vouches for the address (see [`IdpIdentity::email_verified`]).
     pub email_verified: Option<bool>,
 }
 
@@ -261,6 +261,7 @@ impl Provisioner {
             access_role: self.policy.default_role,
             conversation_open_preference: self.policy.default_conversation_open_preference.clone(),
             workos: identity.link.clone(),
+            email_verified: identity.email_verified == Some(true),
             created_at: now,
         };
         match self.users.insert(new_user).await {
@@ -314,6 +315,14 @@ impl Provisioner {
                 ));
             }
             None => {}
+        }
+        if user.email_verified == Some(false) {
+            // Created from an identity nobody vouched for: never the landing place of
+            // the address's real owner.
+            return Err(refuse_link(
+                &user,
+                "the user was created from an address nobody vouched for",
+            ));
         }
         if !self.vouches(identity, &user).await? {
             return Err(refuse_link(
@@ -386,11 +395,14 @@ impl Provisioner {
     /// 2. the requested organization (a 24-hex id of an existing organization),
     ///    unless it is mapped to a WorkOS organization: a mapped organization is
     ///    joined only through its own ([`ProvisionError::OrganizationMismatch`]);
-    /// 3. `DEFAULT_ORGANIZATION_ID`, if it exists;
-    /// 4. the oldest organization, when `JOIN_OLDEST_ORGANIZATION` is on; else
-    ///    [`ProvisionError::NoOrganization`].
+    /// 3. `DEFAULT_ORGANIZATION_ID`, if it exists and is mapped to no WorkOS
+    ///    organization (a mapped one is skipped, with a warning);
+    /// 4. the oldest organization mapped to no WorkOS organization, when
+    ///    `JOIN_OLDEST_ORGANIZATION` is on; else, or when every organization is
+    ///    mapped, [`ProvisionError::NoOrganization`].
     ///
-    /// A request that is not a valid id or names no organization falls through.
+    /// A mapped organization is joined by a new user only through rule 1. A request
+    /// that is not a valid id or names no organization falls through.
     pub async fn choose_organization(
         &self,
         workos_organization: Option<&WorkosOrganizationId>,
@@ -406,13 +418,20 @@ impl Provisioner {
             }
             None => None,
         };
-        let mapped = match workos_organization {
-            Some(workos_organization) => {
-                self.organizations
-                    .find_by_workos_organization(workos_organization)
-                    .await?
+        // One read: the mapped organization, else the oldest unmapped one (rule 4's
+        // candidate).
+        let (mapped, oldest_unmapped) = match self
+            .organizations
+            .mapped_or_oldest_unmapped(workos_organization)
+            .await?
+        {
+            Some(org)
+                if workos_organization.is_some()
+                    && org.workos_organization_id.as_ref() == workos_organization =>
+            {
+                (Some(org), None)
             }
-            None => None,
+            other => (None, other.filter(|o| o.workos_organization_id.is_none())),
         };
         if let Some(mapped) = mapped {
             if let Some(other) = requested.filter(|r| r.id != mapped.id) {
@@ -429,18 +448,20 @@ impl Provisioner {
             return Ok(requested);
         }
         if let Some(id) = self.policy.default_organization_id {
-            if let Some(org) = self.organizations.find_by_id(id).await? {
-                return Ok(org);
+            match self.organizations.find_by_id(id).await? {
+                Some(org) if org.workos_organization_id.is_some() => {
+                    tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID is mapped to a WorkOS organization; a new user from outside it does not join it");
+                }
+                Some(org) => return Ok(org),
+                None => {
+                    tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID names no organization");
+                }
             }
-            tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID names no organization");
         }
         if !self.policy.join_oldest_organization {
             return Err(ProvisionError::NoOrganization);
         }
-        self.organizations
-            .oldest()
-            .await?
-            .ok_or(ProvisionError::NoOrganization)
+        oldest_unmapped.ok_or(ProvisionError::NoOrganization)
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Policies {
     pub refresh: RefreshPolicy,
     /// Accept login states this service did not issue (SSO-then-AuthKit fallback).
     pub accept_unissued_state: bool,
+    /// Refuse a login start without a browser binding (`client_challenge`).
+    pub require_client_challenge: bool,
 }
 
 impl Policies {
@@ -79,6 +81,7 @@ impl Policies {
             lifetimes: SessionLifetimes::default(),
             refresh: RefreshPolicy::default(),
             accept_unissued_state: false,
+            require_client_challenge: false,
         }
     }
 }
@@ -175,7 +178,8 @@ impl Services {
             state_protector.clone(),
             clock.clone(),
             policies.redirects.clone(),
-        );
+        )
+        .requiring_client_challenge(policies.require_client_challenge);
         let login = CompleteLogin::new(
             identity_provider,
             provisioner.clone(),

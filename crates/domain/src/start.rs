@@ -10,7 +10,7 @@ use crate::failure::Failure;
 use crate::login::RedirectPolicy;
 use crate::model::{AuthorizationRequest, Flow, LoginStateRecord};
 use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
-use crate::values::LoginState;
+use crate::values::{ClientChallenge, LoginState};
 
 /// How long a login state is accepted, in seconds (WorkOS codes live about as long).
 pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
@@ -38,6 +38,9 @@ pub struct AuthorizeInput {
     /// `sso` or `authkit`; default `sso` when an organization, connection or domain
     /// hint is given, else `authkit`.
     pub flow: Option<String>,
+    /// The browser binding: the base64url SHA-256 of a verifier the SPA keeps
+    /// ([`ClientChallenge`]); the callback must then carry that verifier.
+    pub client_challenge: Option<String>,
 }
 
 impl std::fmt::Debug for AuthorizeInput {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for AuthorizeInput {
             .field("provider", &self.provider)
             .field("domain_hint", &self.domain_hint)
             .field("flow", &self.flow)
+            .field("client_challenge", &self.client_challenge)
             .finish()
     }
 }
@@ -101,12 +105,14 @@ pub struct StartLogin {
     protector: Arc<dyn StateProtector>,
     clock: Arc<dyn Clock>,
     redirects: RedirectPolicy,
+    require_client_challenge: bool,
 }
 
 impl std::fmt::Debug for StartLogin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StartLogin")
             .field("redirects", &self.redirects)
+            .field("require_client_challenge", &self.require_client_challenge)
             .finish_non_exhaustive()
     }
 }
@@ -144,7 +150,16 @@ impl StartLogin {
             protector,
             clock,
             redirects,
+            require_client_challenge: false,
         }
+    }
+
+    /// Whether a start without a `client_challenge` is refused
+    /// (`REQUIRE_CLIENT_CHALLENGE`; off by default, for SPAs not yet updated).
+    #[must_use]
+    pub fn requiring_client_challenge(mut self, required: bool) -> Self {
+        self.require_client_challenge = required;
+        self
     }
 
     /// Validates the request, stores the login state and returns the WorkOS URL.
@@ -162,6 +177,17 @@ impl StartLogin {
             .filter(|s| !s.is_empty())
             .map(|raw| LoginState::parse(raw).map_err(|e| StartError::InvalidRequest(e.to_string())))
             .transpose()?;
+        let client_challenge = match input.client_challenge.as_deref().filter(|c| !c.is_empty()) {
+            Some(raw) => {
+                Some(ClientChallenge::parse(raw).map_err(|e| StartError::InvalidRequest(e.to_string()))?)
+            }
+            None if self.require_client_challenge => {
+                return Err(StartError::InvalidRequest(
+                    "client_challenge is required".to_owned(),
+                ));
+            }
+            None => None,
+        };
         let login_hint = param("login_hint", input.login_hint.as_deref(), 320)?;
         let organization_id = param("organization_id", input.organization_id.as_deref(), 128)?;
         let prompt = param("prompt", input.prompt.as_deref(), 64)?;
@@ -189,6 +215,7 @@ impl StartLogin {
                 redirect_uri: redirect_uri.clone(),
                 organization_hint: organization_id,
                 pkce,
+                client_challenge,
                 created_at: now,
                 expires_at: now.plus_seconds(LOGIN_STATE_TTL_SECONDS),
             })

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use secrecy::SecretString;
+
 use thiserror::Error;
 
 /// A normalised e-mail address: trimmed and lower-cased, with one `@` between a
@@ -339,6 +341,84 @@ impl LoginState {
 impl fmt::Debug for LoginState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LoginState([redacted])")
+    }
+}
+
+/// The browser binding of a login (`client_challenge` of the authorize query): the
+/// base64url (unpadded) SHA-256 of a [`ClientVerifier`] the SPA keeps, so exactly 43
+/// characters of `A-Z a-z 0-9 - _`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientChallenge(String);
+
+/// A string is not a [`ClientChallenge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("client_challenge must be the 43-character base64url SHA-256 of the client verifier")]
+pub struct ClientChallengeError;
+
+impl ClientChallenge {
+    /// Length of a base64url, unpadded SHA-256.
+    pub const LEN: usize = 43;
+
+    /// Checks a challenge exactly as given.
+    ///
+    /// ```
+    /// # use tether_domain::ClientChallenge;
+    /// assert!(ClientChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").is_ok());
+    /// assert!(ClientChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c=").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, ClientChallengeError> {
+        let well_formed = raw.len() == Self::LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        well_formed
+            .then(|| Self(raw.to_owned()))
+            .ok_or(ClientChallengeError)
+    }
+
+    /// The challenge.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The secret half of the browser binding (`client_verifier` of the callback): 43 to
+/// 128 characters of `A-Z a-z 0-9 - . _ ~` (RFC 7636's rule). Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct ClientVerifier(SecretString);
+
+/// A string is not a [`ClientVerifier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("client_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~")]
+pub struct ClientVerifierError;
+
+impl ClientVerifier {
+    /// Checks a verifier exactly as given.
+    ///
+    /// ```
+    /// # use tether_domain::ClientVerifier;
+    /// assert!(ClientVerifier::parse("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").is_ok());
+    /// assert!(ClientVerifier::parse("too-short").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, ClientVerifierError> {
+        let well_formed = (43..=128).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        well_formed
+            .then(|| Self(SecretString::from(raw.to_owned())))
+            .ok_or(ClientVerifierError)
+    }
+
+    /// The verifier, for hashing.
+    pub fn secret(&self) -> &SecretString {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientVerifier([redacted])")
     }
 }
 

@@ -1,5 +1,6 @@
-//! Limits every request meets before its handler: the per-client rate limit of the
-//! unauthenticated auth routes (429 `RATE_LIMITED` with `Retry-After`) and the time a
+//! Limits every request meets before its handler: the per-client rate limits of the
+//! unauthenticated auth routes (429 `RATE_LIMITED` with `Retry-After`; refreshes have a
+//! budget of their own, so a crowd signing in cannot cut everyone's refresh) and the time a
 //! request body has to arrive (past it, reading the body fails and the JSON readers
 //! answer 408 `REQUEST_TIMEOUT`).
 
@@ -21,7 +22,10 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::rate_limit::ClientRateLimit;
 
-/// The routes a client may call without credentials, which the rate limit covers.
+/// The route whose budget is [`Limits::refresh_rate_limit`].
+pub const REFRESH_ROUTE: &str = "/api/auth/refresh";
+
+/// The routes a client may call without credentials, which the rate limits cover.
 pub const RATE_LIMITED_ROUTES: [&str; 4] = [
     "/api/auth/workos/authorize",
     "/api/auth/workos/callback",
@@ -37,16 +41,25 @@ const BODY_TIMED_OUT: &str = "the request body did not arrive in time";
 pub struct Limits {
     /// How long the whole body may take to arrive (`REQUEST_BODY_TIMEOUT_MS`).
     pub body_timeout: Duration,
-    /// The per-client rate limit; `None` when `RATE_LIMIT_PER_MINUTE` is 0.
+    /// The per-client rate limit of the login routes (all of
+    /// the rate-limited routes but the refresh); `None` when `RATE_LIMIT_PER_MINUTE` is 0.
     pub rate_limit: Option<Arc<ClientRateLimit>>,
+    /// The per-client rate limit of `POST /api/auth/refresh`; `None` when
+    /// `REFRESH_RATE_LIMIT_PER_MINUTE` is 0.
+    pub refresh_rate_limit: Option<Arc<ClientRateLimit>>,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`), for the
+    /// client address of the request's log line and of a login.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Default for Limits {
-    /// A 10 s body time-out and no rate limit.
+    /// A 10 s body time-out, no rate limits, no trusted proxy.
     fn default() -> Self {
         Self {
             body_timeout: Duration::from_secs(10),
             rate_limit: None,
+            refresh_rate_limit: None,
+            trusted_proxies: Arc::from([]),
         }
     }
 }
@@ -60,13 +73,19 @@ pub(crate) async fn guard(
     let Some(limits) = limits else {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     };
-    if let Some(limit) = &limits.rate_limit
-        // The path as the router matches it (percent-decoded), not as sent: an encoded
-        // `/api/auth/%72efresh` reaches the same handler and must meet the same limit.
-        && let Some(route) = RATE_LIMITED_ROUTES
-            .iter()
-            .find(|r| **r == req.match_info().as_str())
-    {
+    // The path as the router matches it (percent-decoded), not as sent: an encoded
+    // `/api/auth/%72efresh` reaches the same handler and must meet the same limit.
+    let route = RATE_LIMITED_ROUTES
+        .iter()
+        .find(|r| **r == req.match_info().as_str());
+    let limit = route.and_then(|route| {
+        if *route == REFRESH_ROUTE {
+            limits.refresh_rate_limit.as_ref()
+        } else {
+            limits.rate_limit.as_ref()
+        }
+    });
+    if let (Some(route), Some(limit)) = (route, limit) {
         let forwarded: Vec<&str> = req
             .headers()
             .get_all("x-forwarded-for")

@@ -392,21 +392,22 @@ impl Field {
 }
 
 /// The callback body's fields, by wire name.
-const CALLBACK_FIELDS: [&str; 6] = [
+const CALLBACK_FIELDS: [&str; 7] = [
     "code",
     "state",
     "error",
     "error_description",
     "redirect_uri",
     "organizationId",
+    "client_verifier",
 ];
 
-/// A callback body of the right shape: an object of the six fields (each absent, a
+/// A callback body of the right shape: an object of the seven fields (each absent, a
 /// string, null or something else) plus unknown fields the route ignores; or, rarely,
-/// the same six values as an array (serde reads a struct from a sequence too).
+/// the same seven values as an array (serde reads a struct from a sequence too).
 #[derive(Debug, Clone)]
 struct CallbackCase {
-    fields: [Field; 6],
+    fields: [Field; 7],
     extra: Vec<(String, Value)>,
     as_array: bool,
 }
@@ -431,6 +432,12 @@ fn callback_case() -> impl Strategy<Value = CallbackCase> {
             ]
             .boxed(),
             field_weighted(3, 24),
+            prop_oneof![
+                6 => field_weighted(12, 4),
+                2 => "[A-Za-z0-9._~-]{43,128}".prop_map(Field::Text),
+                1 => "[A-Za-z0-9._~-]{1,42}".prop_map(Field::Text),
+            ]
+            .boxed(),
         ],
         prop::collection::vec(
             (
@@ -488,7 +495,7 @@ impl CallbackCase {
         let Ok(v) = parsed else {
             return (400, "INVALID_REQUEST");
         };
-        let (code, state, error, redirect_uri) = (v[0], v[1], v[2], v[4]);
+        let (code, state, error, redirect_uri, verifier) = (v[0], v[1], v[2], v[4], v[6]);
         if error.is_some_and(|e| !e.trim().is_empty()) {
             return (400, "PROVIDER_ERROR");
         }
@@ -497,6 +504,14 @@ impl CallbackCase {
         }
         if redirect_uri.is_some_and(|r| !r.is_empty() && r != DEFAULT_REDIRECT && r != ALLOWED_REDIRECT) {
             return (400, "INVALID_REDIRECT_URI");
+        }
+        let well_formed = |v: &str| {
+            (43..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+        };
+        if verifier.is_some_and(|v| !v.is_empty() && !well_formed(v)) {
+            return (400, "INVALID_STATE");
         }
         if state.is_some_and(|s| s.len() > 512) {
             return (400, "INVALID_STATE");

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use tether_domain::{LoginStateRecord, LoginStateStore, RepositoryError, TokenHash};
+use tether_domain::{
+    ClientChallenge, LoginStateRecord, LoginStateStore, RepositoryError, StateTake, TokenHash,
+};
 
 /// Login states keyed by digest. Cloning shares the data.
 ///
@@ -44,12 +46,25 @@ impl LoginStateStore for InMemoryLoginStates {
         Ok(())
     }
 
-    async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError> {
-        Ok(self
-            .states
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(state_hash.as_str()))
+    async fn take<'a>(
+        &self,
+        state_hash: &TokenHash,
+        presented: Option<&'a ClientChallenge>,
+    ) -> Result<StateTake, RepositoryError> {
+        let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(record) = states.get(state_hash.as_str()) else {
+            return Ok(StateTake::Absent);
+        };
+        let met = match &record.client_challenge {
+            None => true,
+            Some(challenge) => presented == Some(challenge),
+        };
+        if !met {
+            return Ok(StateTake::Bound);
+        }
+        Ok(states
+            .remove(state_hash.as_str())
+            .map_or(StateTake::Absent, StateTake::Taken))
     }
 }
 
@@ -65,6 +80,7 @@ mod tests {
             redirect_uri: "http://localhost:5173/signin".into(),
             organization_hint: None,
             pkce: false,
+            client_challenge: None,
             created_at: Timestamp::from_millis(created),
             expires_at: Timestamp::from_millis(created + 600_000),
         }
@@ -78,8 +94,14 @@ mod tests {
             store.save(record("a", 1)).await,
             Err(RepositoryError::Duplicate)
         ));
-        assert!(store.take(&TokenHash::new("a")).await.unwrap().is_some());
-        assert!(store.take(&TokenHash::new("a")).await.unwrap().is_none());
+        assert!(matches!(
+            store.take(&TokenHash::new("a"), None).await.unwrap(),
+            StateTake::Taken(_)
+        ));
+        assert_eq!(
+            store.take(&TokenHash::new("a"), None).await.unwrap(),
+            StateTake::Absent
+        );
     }
 
     #[tokio::test]

@@ -159,6 +159,7 @@ impl UserRepository for InMemoryStore {
             login_disabled: false,
             workos_user_id: None,
             workos_profile_id: None,
+            email_verified: Some(new.email_verified),
         };
         set_subject(&mut user, &new.workos);
         state.users.push(user.clone());
@@ -216,12 +217,25 @@ impl OrganizationRepository for InMemoryStore {
             .map(|(_, o)| o.clone()))
     }
 
-    async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
-        Ok(self
-            .lock()
-            .organizations
-            .iter()
-            .min_by_key(|(created, o)| (*created, o.id))
+    async fn mapped_or_oldest_unmapped<'a>(
+        &self,
+        workos_organization: Option<&'a WorkosOrganizationId>,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        let state = self.lock();
+        let mapped = workos_organization.and_then(|wanted| {
+            state
+                .organizations
+                .iter()
+                .find(|(_, o)| o.workos_organization_id.as_ref() == Some(wanted))
+        });
+        Ok(mapped
+            .or_else(|| {
+                state
+                    .organizations
+                    .iter()
+                    .filter(|(_, o)| o.workos_organization_id.is_none())
+                    .min_by_key(|(created, o)| (*created, o.id))
+            })
             .map(|(_, o)| o.clone()))
     }
 
@@ -477,6 +491,7 @@ mod tests {
                 connection_id: None,
                 organization_id: None,
             },
+            email_verified: false,
             created_at: Timestamp::from_millis(1_700_000_000_000),
         }
     }
@@ -513,7 +528,10 @@ mod tests {
             Timestamp::from_millis(1_000),
             StoredSessionSettings::none(),
         );
-        assert_eq!(store.oldest().await.unwrap().unwrap().id, old);
+        assert_eq!(
+            store.mapped_or_oldest_unmapped(None).await.unwrap().unwrap().id,
+            old
+        );
     }
 
     #[tokio::test]

@@ -1,16 +1,26 @@
 //! The `login_states` collection: [`LoginStateStore`]. A state is stored only as its
 //! keyed digest (`stateHash`) with the flow, redirect URI, organization hint and whether
-//! PKCE is used; the verifier is derived from the state and never stored. `take` is one
-//! `findOneAndDelete`, so a state is consumed at most once. A new state replaces one of
+//! PKCE is used, and the browser binding's challenge (`clientChallenge`); the verifier is
+//! derived from the state and never stored. `take` is one `findOneAndDelete` whose filter
+//! holds the presented challenge, so a state is consumed at most once and never by a
+//! callback without its browser's verifier (a miss costs one more `find`, to tell a
+//! bound state from an absent one). A new state replaces one of
 //! the same digest that has expired by its `createdAt`, even before the TTL monitor
 //! removes it.
 
 use async_trait::async_trait;
+use mongodb::bson::Bson;
 use mongodb::bson::{Document, doc};
-use tether_domain::{Flow, LoginStateRecord, LoginStateStore, RepositoryError, Timestamp, TokenHash};
+use tether_domain::{
+    ClientChallenge, Flow, LoginStateRecord, LoginStateStore, RepositoryError, StateTake, Timestamp,
+    TokenHash,
+};
 
 use crate::users::bson_date;
 use crate::{LOGIN_STATES, MongoStore};
+
+/// `clientChallenge`: the browser binding of the login, when it has one.
+const CLIENT_CHALLENGE: &str = "clientChallenge";
 
 fn record_from_document(document: &Document) -> Result<LoginStateRecord, RepositoryError> {
     let bad = |field: &str| RepositoryError::Unexpected(format!("login state: unreadable `{field}`"));
@@ -33,6 +43,11 @@ fn record_from_document(document: &Document) -> Result<LoginStateRecord, Reposit
             .to_owned(),
         organization_hint: document.get_str("organizationHint").ok().map(str::to_owned),
         pkce: document.get_bool("pkce").unwrap_or(false),
+        client_challenge: match document.get(CLIENT_CHALLENGE) {
+            None | Some(Bson::Null) => None,
+            Some(Bson::String(raw)) => Some(ClientChallenge::parse(raw).map_err(|_| bad(CLIENT_CHALLENGE))?),
+            Some(_) => return Err(bad(CLIENT_CHALLENGE)),
+        },
         created_at: date("createdAt")?,
         expires_at: date("expiresAt")?,
     })
@@ -51,6 +66,9 @@ impl LoginStateStore for MongoStore {
         };
         if let Some(hint) = &record.organization_hint {
             document.insert("organizationHint", hint);
+        }
+        if let Some(challenge) = &record.client_challenge {
+            document.insert(CLIENT_CHALLENGE, challenge.as_str());
         }
         let states = self.database().collection::<Document>(LOGIN_STATES);
         match self
@@ -79,13 +97,39 @@ impl LoginStateStore for MongoStore {
         }
     }
 
-    async fn take(&self, state_hash: &TokenHash) -> Result<Option<LoginStateRecord>, RepositoryError> {
+    async fn take<'a>(
+        &self,
+        state_hash: &TokenHash,
+        presented: Option<&'a ClientChallenge>,
+    ) -> Result<StateTake, RepositoryError> {
         let states = self.database().collection::<Document>(LOGIN_STATES);
-        let take = states.find_one_and_delete(doc! { "stateHash": state_hash.as_str() });
-        self.run("login_states.find_one_and_delete", take)
-            .await?
-            .as_ref()
-            .map(record_from_document)
-            .transpose()
+        let unbound = doc! { CLIENT_CHALLENGE: Bson::Null };
+        let filter = match presented {
+            Some(challenge) => doc! {
+                "stateHash": state_hash.as_str(),
+                "$or": [ unbound, { CLIENT_CHALLENGE: challenge.as_str() } ],
+            },
+            None => doc! { "stateHash": state_hash.as_str(), CLIENT_CHALLENGE: Bson::Null },
+        };
+        let taken = self
+            .run(
+                "login_states.find_one_and_delete",
+                states.find_one_and_delete(filter),
+            )
+            .await?;
+        if let Some(document) = taken {
+            return record_from_document(&document).map(StateTake::Taken);
+        }
+        let left = self
+            .run(
+                "login_states.find_bound",
+                states.find_one(doc! { "stateHash": state_hash.as_str() }),
+            )
+            .await?;
+        Ok(if left.is_some() {
+            StateTake::Bound
+        } else {
+            StateTake::Absent
+        })
     }
 }

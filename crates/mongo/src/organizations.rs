@@ -56,12 +56,26 @@ impl OrganizationRepository for MongoStore {
         .transpose()
     }
 
-    /// Sorted by `{createdAt: 1, _id: 1}` (the `createdAt_id` index), first one. A
-    /// document without `createdAt` sorts first, as MongoDB orders a missing field.
-    async fn oldest(&self) -> Result<Option<Organization>, RepositoryError> {
+    /// One `find`: the mapped organization or the unmapped ones (`null` matches a
+    /// missing field), sorted with a mapped one first (a string sorts after a missing
+    /// field, so descending puts it first), then `{createdAt: 1, _id: 1}`. A document
+    /// without `createdAt` sorts first among the unmapped, as MongoDB orders a missing
+    /// field.
+    async fn mapped_or_oldest_unmapped<'a>(
+        &self,
+        workos_organization: Option<&'a WorkosOrganizationId>,
+    ) -> Result<Option<Organization>, RepositoryError> {
+        let unmapped = doc! { WORKOS_ORGANIZATION_ID: Bson::Null };
+        let (filter, sort) = match workos_organization {
+            Some(workos) => (
+                doc! { "$or": [ { WORKOS_ORGANIZATION_ID: workos.as_str() }, unmapped ] },
+                doc! { WORKOS_ORGANIZATION_ID: -1, "createdAt": 1, "_id": 1 },
+            ),
+            None => (unmapped, oldest_first()),
+        };
         self.run(
-            "organizations.find_oldest",
-            self.organizations().find_one(doc! {}).sort(oldest_first()),
+            "organizations.find_for_new_member",
+            self.organizations().find_one(filter).sort(sort),
         )
         .await?
         .map(|d| organization_from_document(&d))

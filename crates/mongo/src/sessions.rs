@@ -18,7 +18,6 @@ use tether_domain::{
     SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
 };
 
-use crate::error::map_driver_error;
 use crate::users::{bson_date, object_id};
 use crate::{MongoStore, SESSIONS};
 
@@ -55,7 +54,8 @@ impl MongoStore {
     /// started at its earliest `sessionStartedAt`, ends `session_lifetime_seconds`
     /// later, and takes its user's current organization; a session whose user is
     /// gone, or whose tokens all expired before `now`, is skipped. Idempotent: existing
-    /// records are left alone. Returns how many records it stored.
+    /// records are left alone. Returns how many records it stored. Every operation is
+    /// bounded by the operation time-out, like every other.
     ///
     /// # Errors
     /// [`RepositoryError`] when the store fails.
@@ -67,16 +67,17 @@ impl MongoStore {
         use futures_util::TryStreamExt;
         use std::collections::BTreeMap;
 
+        let tokens = self.database().collection::<Document>(crate::REFRESH_TOKENS);
         let legacy: Vec<Document> = self
-            .database()
-            .collection::<Document>(crate::REFRESH_TOKENS)
-            .find(doc! { "sessionStartedAt": { "$type": "date" }, "expiresAt": { "$gt": bson_date(now) } })
-            .projection(doc! { "sessionId": 1, USER_ID: 1, "sessionStartedAt": 1, REVOKED_AT: 1 })
-            .await
-            .map_err(map_driver_error)?
-            .try_collect()
-            .await
-            .map_err(map_driver_error)?;
+            .run("sessions.adopt_find_tokens", async {
+                tokens
+                    .find(doc! { "sessionStartedAt": { "$type": "date" }, "expiresAt": { "$gt": bson_date(now) } })
+                    .projection(doc! { "sessionId": 1, USER_ID: 1, "sessionStartedAt": 1, REVOKED_AT: 1 })
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         // Per session: its user, its earliest start and its latest revocation.
         let mut found: BTreeMap<String, (mongodb::bson::oid::ObjectId, DateTime, Option<DateTime>)> =
             BTreeMap::new();
@@ -99,31 +100,34 @@ impl MongoStore {
             return Ok(0);
         }
         let ids: Vec<&str> = found.keys().map(String::as_str).collect();
+        let sessions = self.sessions();
         let existing: Vec<Document> = self
-            .sessions()
-            .find(doc! { "_id": { "$in": &ids } })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map_err(map_driver_error)?
-            .try_collect()
-            .await
-            .map_err(map_driver_error)?;
+            .run("sessions.adopt_find_sessions", async {
+                sessions
+                    .find(doc! { "_id": { "$in": &ids } })
+                    .projection(doc! { "_id": 1 })
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
         for session in existing {
             if let Ok(id) = session.get_str("_id") {
                 found.remove(id);
             }
         }
         let users: Vec<_> = found.values().map(|(user, _, _)| *user).collect();
+        let user_documents = self.database().collection::<Document>(crate::USERS);
         let organizations: BTreeMap<_, _> = self
-            .database()
-            .collection::<Document>(crate::USERS)
-            .find(doc! { "_id": { "$in": users } })
-            .projection(doc! { ORGANIZATION_ID: 1 })
-            .await
-            .map_err(map_driver_error)?
-            .try_collect::<Vec<Document>>()
-            .await
-            .map_err(map_driver_error)?
+            .run("sessions.adopt_find_users", async {
+                user_documents
+                    .find(doc! { "_id": { "$in": users } })
+                    .projection(doc! { ORGANIZATION_ID: 1 })
+                    .await?
+                    .try_collect::<Vec<Document>>()
+                    .await
+            })
+            .await?
             .into_iter()
             .filter_map(|u| {
                 Some((
@@ -143,8 +147,9 @@ impl MongoStore {
                     .saturating_add(session_lifetime_seconds.saturating_mul(1000)),
             );
             let inserted = self
-                .sessions()
-                .insert_one(doc! {
+                .run(
+                    "sessions.adopt_insert",
+                    self.sessions().insert_one(doc! {
                     "_id": &id,
                     USER_ID: user,
                     ORGANIZATION_ID: organization,
@@ -153,9 +158,10 @@ impl MongoStore {
                     REVOKED_AT: revoked.map_or(Bson::Null, Bson::DateTime),
                     REVOKED_REASON: Bson::Null,
                     LAST_REFRESHED_AT: Bson::Null,
-                })
+                    }),
+                )
                 .await;
-            match inserted.map_err(map_driver_error) {
+            match inserted {
                 Ok(_) => adopted += 1,
                 // Adopted by a refresh (or another instance) meanwhile.
                 Err(RepositoryError::Duplicate) => {}

@@ -34,6 +34,8 @@ const ACCESS_ROLE: &str = "accessRole";
 const CONVERSATION_OPEN_PREFERENCE: &str = "conversationOpenPreference";
 /// `loginDisabled` (missing = false)
 const LOGIN_DISABLED: &str = "loginDisabled";
+/// `emailVerified`: whether the identity that created the user had a vouched address.
+const EMAIL_VERIFIED: &str = "emailVerified";
 /// `workosUserId`: the AuthKit user id.
 const WORKOS_USER_ID: &str = "workosUserId";
 /// `workosProfileId`: the SSO profile id.
@@ -173,6 +175,7 @@ impl UserRepository for MongoStore {
             ACCESS_ROLE: user.access_role.as_str(),
             CONVERSATION_OPEN_PREFERENCE: &user.conversation_open_preference,
             LOGIN_DISABLED: false,
+            EMAIL_VERIFIED: user.email_verified,
             subject_field(link.flow): &link.subject,
             CREATED_AT: at,
             UPDATED_AT: at,
@@ -196,6 +199,7 @@ impl UserRepository for MongoStore {
             access_role: user.access_role,
             conversation_open_preference: user.conversation_open_preference,
             login_disabled: false,
+            email_verified: Some(user.email_verified),
         })
     }
 
@@ -280,6 +284,11 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
         Some(Bson::Boolean(b)) => *b,
         Some(_) => return Err(bad(LOGIN_DISABLED, "is not a boolean")),
     };
+    let email_verified = match document.get(EMAIL_VERIFIED) {
+        None | Some(Bson::Null) => None,
+        Some(Bson::Boolean(b)) => Some(*b),
+        Some(_) => return Err(bad(EMAIL_VERIFIED, "is not a boolean")),
+    };
     let workos_user_id = optional_string(document, WORKOS_USER_ID).map_err(|p| bad(WORKOS_USER_ID, p))?;
     let workos_profile_id =
         optional_string(document, WORKOS_PROFILE_ID).map_err(|p| bad(WORKOS_PROFILE_ID, p))?;
@@ -293,6 +302,7 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
         login_disabled,
         workos_user_id,
         workos_profile_id,
+        email_verified,
     })
 }
 

@@ -80,6 +80,7 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
                 connection_id: None,
                 organization_id: None,
             },
+            email_verified: false,
             created_at: clock.now(),
         })
         .await

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use mongodb::bson::{Document, doc};
 use secrecy::SecretString;
-use tether_domain::{Flow, LoginStateRecord, LoginStateStore, RepositoryError, Timestamp, TokenHash};
+use tether_domain::{
+    ClientChallenge, Flow, LoginStateRecord, LoginStateStore, RepositoryError, StateTake, Timestamp,
+    TokenHash,
+};
 use tether_mongo::{LOGIN_STATES, MongoConfig, MongoStore};
 
 async fn store(tag: &str) -> MongoStore {
@@ -28,6 +31,7 @@ async fn store(tag: &str) -> MongoStore {
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(5),
         count_commands: false,
+        max_pool_size: None,
     })
     .await
     .expect("connect");
@@ -42,6 +46,7 @@ fn record(hash: &str) -> LoginStateRecord {
         redirect_uri: "http://localhost:5173/signin".into(),
         organization_hint: Some("org_123".into()),
         pkce: true,
+        client_challenge: None,
         created_at: Timestamp::from_millis(1_700_000_000_000),
         expires_at: Timestamp::from_millis(1_700_000_600_000),
     }
@@ -52,11 +57,17 @@ async fn a_saved_state_is_taken_once_with_every_field() {
     let store = store("take").await;
     store.save(record("aa11")).await.unwrap();
     assert_eq!(
-        store.take(&TokenHash::new("aa11")).await.unwrap(),
-        Some(record("aa11"))
+        store.take(&TokenHash::new("aa11"), None).await.unwrap(),
+        StateTake::Taken(record("aa11"))
     );
-    assert_eq!(store.take(&TokenHash::new("aa11")).await.unwrap(), None);
-    assert_eq!(store.take(&TokenHash::new("unknown")).await.unwrap(), None);
+    assert_eq!(
+        store.take(&TokenHash::new("aa11"), None).await.unwrap(),
+        StateTake::Absent
+    );
+    assert_eq!(
+        store.take(&TokenHash::new("unknown"), None).await.unwrap(),
+        StateTake::Absent
+    );
     store.database().drop().await.unwrap();
 }
 
@@ -84,11 +95,11 @@ async fn concurrent_takes_of_one_state_give_it_to_exactly_one_caller() {
     store.save(record("cc33")).await.unwrap();
     let takes = (0..10).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.take(&TokenHash::new("cc33")).await.unwrap() })
+        tokio::spawn(async move { store.take(&TokenHash::new("cc33"), None).await.unwrap() })
     });
     let mut winners = 0;
     for take in takes {
-        if take.await.unwrap().is_some() {
+        if matches!(take.await.unwrap(), StateTake::Taken(_)) {
             winners += 1;
         }
     }
@@ -130,7 +141,42 @@ async fn an_expired_state_not_removed_yet_does_not_block_a_new_login_with_the_sa
         ..expired.clone()
     };
     store.save(restarted.clone()).await.unwrap();
-    assert_eq!(store.take(&expired.state_hash).await.unwrap(), Some(restarted));
-    assert_eq!(store.take(&expired.state_hash).await.unwrap(), None);
+    assert_eq!(
+        store.take(&expired.state_hash, None).await.unwrap(),
+        StateTake::Taken(restarted)
+    );
+    assert_eq!(
+        store.take(&expired.state_hash, None).await.unwrap(),
+        StateTake::Absent
+    );
+    store.database().drop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_state_bound_to_a_browser_is_taken_only_with_its_challenge_and_stays_otherwise() {
+    let store = store("bound").await;
+    let ours = ClientChallenge::parse("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
+    let theirs = ClientChallenge::parse("AAAAAhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM").unwrap();
+    let bound = LoginStateRecord {
+        client_challenge: Some(ours.clone()),
+        ..record("ee55")
+    };
+    store.save(bound.clone()).await.unwrap();
+    let hash = TokenHash::new("ee55");
+    assert_eq!(store.take(&hash, None).await.unwrap(), StateTake::Bound);
+    assert_eq!(store.take(&hash, Some(&theirs)).await.unwrap(), StateTake::Bound);
+    let stored = store
+        .database()
+        .collection::<Document>(LOGIN_STATES)
+        .find_one(doc! { "stateHash": "ee55" })
+        .await
+        .unwrap()
+        .expect("left in place");
+    assert_eq!(stored.get_str("clientChallenge").unwrap(), ours.as_str());
+    assert_eq!(
+        store.take(&hash, Some(&ours)).await.unwrap(),
+        StateTake::Taken(bound)
+    );
+    assert_eq!(store.take(&hash, Some(&ours)).await.unwrap(), StateTake::Absent);
     store.database().drop().await.unwrap();
 }

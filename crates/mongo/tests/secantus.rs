@@ -68,6 +68,7 @@ fn config(uri: String, database: Option<String>, timeout: Duration) -> MongoConf
         server_selection_timeout: timeout,
         connect_timeout: timeout,
         count_commands: false,
+        max_pool_size: None,
     }
 }
 
@@ -137,6 +138,7 @@ fn new_user(email: &str, flow: Flow, subject: &str, organization: OrganizationId
             connection_id: Some("conn_1".into()),
             organization_id: Some("org_1".into()),
         },
+        email_verified: false,
         created_at: ts(1_700_000_000_000),
     }
 }
@@ -616,24 +618,65 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
 }
 
 #[tokio::test]
-async fn oldest_picks_the_smallest_created_at_breaks_ties_by_id_and_is_none_when_empty() {
+async fn a_new_member_lands_in_the_mapped_organization_else_the_oldest_unmapped_one_ties_broken_by_id() {
     let db = TestDb::with_indexes("oldest").await;
-    assert_eq!(db.store.oldest().await.unwrap(), None);
+    let landing = |workos: Option<&'static str>| {
+        let store = db.store.clone();
+        async move {
+            store
+                .mapped_or_oldest_unmapped(workos.map(|w| WorkosOrganizationId::parse(w).unwrap()).as_ref())
+                .await
+                .unwrap()
+                .map(|o| o.name)
+        }
+    };
+    assert_eq!(landing(None).await, None);
     let tie_low = ObjectId::parse_str("000000000000000000000001").unwrap();
     let tie_high = ObjectId::parse_str("ffffffffffffffffffffffff").unwrap();
     db.raw("organizations")
         .insert_many([
             doc! { "_id": ObjectId::new(), "name": "newest", "createdAt": DateTime::from_millis(3_000) },
+            doc! { "_id": ObjectId::new(), "name": "mapped oldest", "createdAt": DateTime::from_millis(500), "workosOrganizationId": "org_A" },
+            doc! { "_id": ObjectId::new(), "name": "mapped newest", "createdAt": DateTime::from_millis(4_000), "workosOrganizationId": "org_C" },
             doc! { "_id": tie_high, "name": "tie high", "createdAt": DateTime::from_millis(1_000) },
             doc! { "_id": tie_low, "name": "tie low", "createdAt": DateTime::from_millis(1_000) },
+            doc! { "_id": ObjectId::new(), "name": "null mapping", "createdAt": DateTime::from_millis(1_500), "workosOrganizationId": null },
             doc! { "_id": ObjectId::new(), "name": "middle", "createdAt": DateTime::from_millis(2_000) },
         ])
         .await
         .unwrap();
-    let oldest = db.store.oldest().await.unwrap().expect("an organization");
-    assert_eq!(oldest.name, "tie low");
-    assert_eq!(oldest.id, org_id(tie_low));
-    assert!(oldest.session_settings.is_empty());
+    assert_eq!(landing(None).await.as_deref(), Some("tie low"));
+    assert_eq!(landing(Some("org_A")).await.as_deref(), Some("mapped oldest"));
+    assert_eq!(
+        landing(Some("org_C")).await.as_deref(),
+        Some("mapped newest"),
+        "the mapped one, however new"
+    );
+    assert_eq!(landing(Some("org_B")).await.as_deref(), Some("tie low"));
+    // A `null` mapping is no mapping.
+    db.raw("organizations")
+        .update_one(
+            doc! { "_id": tie_low },
+            doc! { "$set": { "workosOrganizationId": "org_T1" } },
+        )
+        .await
+        .unwrap();
+    db.raw("organizations")
+        .update_one(
+            doc! { "_id": tie_high },
+            doc! { "$set": { "workosOrganizationId": "org_T2" } },
+        )
+        .await
+        .unwrap();
+    assert_eq!(landing(Some("org_B")).await.as_deref(), Some("null mapping"));
+    let first = db
+        .store
+        .mapped_or_oldest_unmapped(None)
+        .await
+        .unwrap()
+        .expect("an organization");
+    assert!(first.session_settings.is_empty());
+    assert_eq!(first.workos_organization_id, None);
     db.drop_database().await;
 }
 

@@ -8,6 +8,7 @@
 
 use std::error::Error as _;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,6 +21,7 @@ use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider,
 use crate::backoff::Backoff;
 use crate::classify::{classify_failure, parse_retry_after};
 use crate::config::{WorkosBuildError, WorkosConfig};
+use crate::domains::{DomainCache, OrganizationAnswer, is_organization_id, vouched};
 
 /// Most bytes read from one WorkOS answer; the rest is ignored.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -39,9 +41,12 @@ pub struct WorkosClient {
     authenticate_url: Url,
     sso_authorize_url: Url,
     authkit_authorize_url: Url,
+    organizations_url: Url,
     client_id: String,
     api_key: SecretString,
-    backoff: Backoff,
+    sso_backoff: Backoff,
+    authkit_backoff: Backoff,
+    domains: DomainCache,
 }
 
 impl fmt::Debug for WorkosClient {
@@ -85,6 +90,7 @@ impl WorkosClient {
         let authenticate_url = endpoint("/user_management/authenticate")?;
         let sso_authorize_url = endpoint("/sso/authorize")?;
         let authkit_authorize_url = endpoint("/user_management/authorize")?;
+        let organizations_url = endpoint("/organizations/")?;
 
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -101,9 +107,12 @@ impl WorkosClient {
             authenticate_url,
             sso_authorize_url,
             authkit_authorize_url,
+            organizations_url,
             client_id: config.client_id,
             api_key: config.api_key,
-            backoff: Backoff::default(),
+            sso_backoff: Backoff::new(config.backoff_max),
+            authkit_backoff: Backoff::new(config.backoff_max),
+            domains: DomainCache::default(),
         })
     }
 
@@ -190,7 +199,11 @@ impl IdentityProvider for WorkosClient {
         if code.expose_secret().is_empty() {
             return Err(ExchangeError::InvalidCode);
         }
-        if let Some(seconds) = self.backoff.remaining_seconds(Instant::now()) {
+        let backoff = match flow {
+            Flow::Sso => &self.sso_backoff,
+            Flow::AuthKit => &self.authkit_backoff,
+        };
+        if let Some(seconds) = backoff.remaining_seconds(Instant::now()) {
             tracing::debug!(
                 flow = flow.as_str(),
                 seconds,
@@ -201,9 +214,19 @@ impl IdentityProvider for WorkosClient {
             });
         }
         let started = Instant::now();
-        let result = self.exchange_once(flow, code, pkce_verifier).await;
-        if let Err(ExchangeError::RateLimited { retry_after_seconds }) = &result {
-            self.backoff.hold(*retry_after_seconds, Instant::now());
+        let mut result = self.exchange_once(flow, code, pkce_verifier).await;
+        if let Err(ExchangeError::RateLimited { retry_after_seconds }) = &mut result {
+            backoff.hold(*retry_after_seconds, Instant::now());
+            // The caller is told the wait this client keeps, not a wilder one.
+            *retry_after_seconds = backoff.remaining_seconds(Instant::now()).or(*retry_after_seconds);
+        }
+        if let Ok(identity) = &mut result
+            && flow == Flow::Sso
+        {
+            match self.sso_address_vouched(identity).await {
+                Ok(vouched) => identity.email_verified = Some(vouched),
+                Err(e) => result = Err(e),
+            }
         }
         metrics::histogram!(
             "tether_workos_exchange_seconds",
@@ -290,6 +313,66 @@ impl WorkosClient {
             Flow::Sso => identity_from_sso(&body),
             Flow::AuthKit => identity_from_authkit(&body),
         }
+    }
+}
+
+impl WorkosClient {
+    /// Whether WorkOS vouches for the SSO profile's address: its domain is a verified
+    /// domain of the profile's WorkOS organization. A profile without one (or with an
+    /// id that is not a WorkOS organization id, or one WorkOS does not know) is not
+    /// vouched for; a failure to read the organization is the login's failure.
+    async fn sso_address_vouched(&self, identity: &IdpIdentity) -> Result<bool, ExchangeError> {
+        let Some(organization) = identity
+            .organization_id
+            .as_deref()
+            .filter(|o| is_organization_id(o))
+        else {
+            return Ok(false);
+        };
+        if let Some(verified) = self.domains.get(organization, Instant::now()) {
+            return Ok(vouched(&identity.email, &verified));
+        }
+        let url = self
+            .organizations_url
+            .join(organization)
+            .map_err(|_| ExchangeError::Unexpected("could not build the organization URL".to_owned()))?;
+        let started = Instant::now();
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(self.api_key.expose_secret())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| transport_failure(&error))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let (body, truncated) = read_capped(response)
+            .await
+            .map_err(|error| transport_failure(&error))?;
+        let verified = if status == reqwest::StatusCode::NOT_FOUND {
+            Arc::from([])
+        } else if !status.is_success() {
+            return Err(classify_failure(status.as_u16(), retry_after, &body));
+        } else if truncated {
+            return Err(malformed("the organization answer is too large"));
+        } else {
+            serde_json::from_slice::<OrganizationAnswer>(&body)
+                .map_err(|_| malformed("the organization answer has no usable `domains`"))?
+                .verified()
+        };
+        metrics::histogram!("tether_workos_organization_seconds").record(started.elapsed());
+        tracing::debug!(
+            status = status.as_u16(),
+            domains = verified.len(),
+            "read a WorkOS organization's verified domains"
+        );
+        self.domains.put(organization, verified.clone(), Instant::now());
+        Ok(vouched(&identity.email, &verified))
     }
 }
 
@@ -500,6 +583,7 @@ mod tests {
             api_key: SecretString::from("sk_test_default"),
             connect_timeout: Duration::from_secs(1),
             request_timeout: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(60),
         }
     }
 

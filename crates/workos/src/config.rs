@@ -21,6 +21,9 @@ pub struct WorkosConfig {
     pub connect_timeout: Duration,
     /// Longest wait for a whole exchange: connecting, sending and reading the answer.
     pub request_timeout: Duration,
+    /// Longest `Retry-After` honoured after a 429 (`WORKOS_BACKOFF_MAX_SECONDS`;
+    /// [`DEFAULT_BACKOFF_MAX`](crate::DEFAULT_BACKOFF_MAX) is 60 s).
+    pub backoff_max: Duration,
 }
 
 impl fmt::Debug for WorkosConfig {
@@ -36,6 +39,7 @@ impl fmt::Debug for WorkosConfig {
             .field("api_key", &api_key)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("backoff_max", &self.backoff_max)
             .finish()
     }
 }
@@ -81,6 +85,7 @@ mod tests {
             api_key: SecretString::from("sk_live_very_secret"),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(60),
         };
         let printed = format!("{config:?}");
         assert!(!printed.contains("sk_live_very_secret"), "{printed}");

@@ -9,9 +9,12 @@
 //! - [`WorkosClient`]: the adapter; build it with [`WorkosClient::new`].
 //! - [`WorkosBuildError`]: why a configuration was refused.
 //!
-//! After a 429 no request goes to WorkOS until its `Retry-After` has passed (at most
-//! 10 minutes): exchanges in that window fail at once as rate-limited, with the seconds
-//! left. Every exchange's duration is recorded as `tether_workos_exchange_seconds{api,
+//! After a 429 no request goes to the WorkOS API that answered it (SSO or AuthKit, each
+//! its own window) until its `Retry-After` has passed (at most
+//! [`WorkosConfig::backoff_max`], 60 s by default): exchanges in that window fail at once
+//! as rate-limited, with the seconds left. An SSO profile's address is vouched for when
+//! its domain is a verified domain of the profile's WorkOS organization (read with
+//! `GET /organizations/{id}`, cached five minutes). Every exchange's duration is recorded as `tether_workos_exchange_seconds{api,
 //! outcome}` through the `metrics` facade.
 //!
 //! Codes are single-use: a request is retried once only when the connection could not be
@@ -21,6 +24,8 @@ mod backoff;
 mod classify;
 mod client;
 mod config;
+mod domains;
 
+pub use backoff::DEFAULT_MAX_WAIT as DEFAULT_BACKOFF_MAX;
 pub use client::WorkosClient;
 pub use config::{WorkosBuildError, WorkosConfig};

@@ -46,6 +46,7 @@ fn config(base_url: &str, connect_timeout: Duration, request_timeout: Duration) 
         api_key: SecretString::from(API_KEY),
         connect_timeout,
         request_timeout,
+        backoff_max: Duration::from_secs(60),
     }
 }
 
@@ -362,6 +363,66 @@ async fn an_sso_code_exchanges_to_the_seeded_profile_with_its_connection_and_org
     assert_eq!(
         identity.organization_id.as_deref(),
         Some(organization_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_organization() {
+    let base = emulator_url();
+    let workos = client(&base);
+    let code = sso_code(&base, "acme.example", "Admin@ACME.example").await;
+    let acme = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    assert_eq!(acme.email_verified, Some(true), "Acme's own verified domain");
+
+    // Globex's connection asserting an Acme address: WorkOS vouches for nothing.
+    let code = sso_code(&base, "globex.example", "newhire@acme.example").await;
+    let squatted = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    assert_eq!(squatted.email_verified, Some(false));
+
+    // A domain the organization has only pending is not vouched for either.
+    let pending: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/organizations"))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({
+            "name": "Pending Co",
+            "domain_data": [{"domain": "pending.example", "state": "pending"}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let connection: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/connections"))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({
+            "name": "Pending Okta",
+            "connection_type": "OktaSAML",
+            "organization_id": pending["id"],
+            "domains": ["pending.example"],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut url = reqwest::Url::parse(&format!("{base}/sso/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", REDIRECT_URI)
+        .append_pair("state", "S")
+        .append_pair("connection", connection["id"].as_str().expect("a connection id"))
+        .append_pair("login_hint", "someone@pending.example");
+    let code = code_from_authorize(url.into()).await;
+    let identity = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    assert_eq!(identity.organization_id.as_deref(), pending["id"].as_str());
+    assert_eq!(
+        identity.email_verified,
+        Some(false),
+        "a pending domain vouches for nothing"
     );
 }
 

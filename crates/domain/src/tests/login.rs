@@ -610,14 +610,7 @@ async fn disabled_user_is_refused_and_no_session_is_issued() {
         .expect_record_login_by_workos_subject()
         .times(1)
         .returning(|_, _, _| Ok(None));
-    ports
-        .organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    ports
-        .organizations
-        .expect_oldest()
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    ports.organizations = Organizations::created_in_order([org(OLDEST_ORG)]).mock();
     ports
         .users
         .expect_insert()
@@ -666,17 +659,7 @@ async fn new_user_without_any_organization_is_no_organization() {
         .times(1)
         .returning(|_| Ok(None));
     ports.users.expect_insert().never();
-    ports
-        .organizations
-        .expect_find_by_workos_organization()
-        .times(1)
-        .returning(|_| Ok(None));
-    ports.organizations.expect_find_by_id().returning(|_| Ok(None));
-    ports
-        .organizations
-        .expect_oldest()
-        .times(1)
-        .returning(|| Ok(None));
+    ports.organizations = Organizations::none().mock();
     ports.tokens.expect_new_session_id().never();
 
     let input = CallbackInput {
@@ -709,20 +692,8 @@ async fn new_user_joins_the_organization_the_login_requests_and_gets_a_session_t
         .withf(|new_user| new_user.organization_id == org_id(ACME_ORG) && new_user.full_name == "Jane Doe")
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
-    ports
-        .organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(org(ACME_ORG))));
     // The identity's WorkOS organization is mapped to no organization.
-    ports
-        .organizations
-        .expect_find_by_workos_organization()
-        .withf(|w| w.as_str() == WORKOS_ORG_A)
-        .times(1)
-        .returning(|_| Ok(None));
-    ports.organizations.expect_oldest().never();
+    ports.organizations = Organizations::created_in_order([org(OLDEST_ORG), org(ACME_ORG)]).mock();
     // The organization just read gives the session policy: no second read.
     ports.expect_session_record(org_id(ACME_ORG));
     ports.policy_organizations.expect_find_by_id().never();
@@ -779,14 +750,9 @@ async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_n
         .times(1)
         .returning(|_, _, _| Ok(None));
     // Taken for a new person, the insert meets the stored address (writing nothing).
-    ports
-        .organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    ports
-        .organizations
-        .expect_oldest()
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    // The victim's organization is mapped to another WorkOS organization.
+    ports.organizations =
+        Organizations::created_in_order([org(OLDEST_ORG), mapped_org(ACME_ORG, WORKOS_ORG_B)]).mock();
     ports
         .users
         .expect_insert()
@@ -803,13 +769,6 @@ async fn an_email_match_workos_does_not_vouch_for_is_account_link_required_and_n
         .withf(|e| e.as_str() == "ceo@acme.example")
         .times(1)
         .returning(|_| Ok(Some(user("ceo@acme.example"))));
-    // The victim's organization is mapped to another WorkOS organization.
-    ports
-        .organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
     ports.users.expect_record_login().never();
     ports.tokens.expect_new_session_id().never();
     ports.tokens.expect_issue_access_token().never();
@@ -846,18 +805,8 @@ async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organ
         .expect_find_by_email()
         .times(1)
         .returning(|_| Ok(None));
-    ports
-        .organizations
-        .expect_find_by_workos_organization()
-        .withf(|w| w.as_str() == WORKOS_ORG_A)
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    ports
-        .organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(DEFAULT_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(org(DEFAULT_ORG))));
+    ports.organizations =
+        Organizations::created_in_order([mapped_org(ACME_ORG, WORKOS_ORG_A), org(DEFAULT_ORG)]).mock();
     ports.users.expect_insert().never();
     ports.users.expect_record_login().never();
     ports.tokens.expect_new_session_id().never();

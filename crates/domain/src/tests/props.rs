@@ -221,13 +221,6 @@ impl Case {
         }
     }
 
-    /// The existing organization the request names, if any (trimmed, any case).
-    fn requested_org(&self) -> Option<&OrgSpec> {
-        let raw = self.raw_requested()?;
-        let trimmed = raw.trim().to_ascii_lowercase();
-        self.orgs.iter().find(|o| o.hex() == trimmed)
-    }
-
     fn raw_requested(&self) -> Option<String> {
         match &self.requested {
             Requested::None => None,
@@ -258,7 +251,7 @@ impl Case {
     }
 
     /// The rules of `choose_organization`'s documentation, written on the generated
-    /// data alone: strings compared as strings, the oldest found by a scan.
+    /// data alone: strings compared as strings, the oldest unmapped found by a scan.
     fn model(&self) -> Outcome {
         let identity_workos = self.raw_identity_org().filter(|raw| {
             raw.strip_prefix("org_").is_some_and(|rest| {
@@ -290,15 +283,18 @@ impl Case {
                 Outcome::Joined(requested.hex())
             };
         }
+        // A mapped default is skipped.
         let default = self.default_organization_id().map(|id| id.to_string());
-        if let Some(default) = default.and_then(|d| self.orgs.iter().find(|o| o.hex() == d)) {
+        if let Some(default) =
+            default.and_then(|d| self.orgs.iter().find(|o| o.hex() == d && o.mapped.is_none()))
+        {
             return Outcome::Joined(default.hex());
         }
         if !self.join_oldest {
             return Outcome::NoOrganization;
         }
         let mut oldest: Option<&OrgSpec> = None;
-        for o in &self.orgs {
+        for o in self.orgs.iter().filter(|o| o.mapped.is_none()) {
             if oldest.is_none_or(|best| (o.created_at, o.id) < (best.created_at, best.id)) {
                 oldest = Some(o);
             }
@@ -306,35 +302,30 @@ impl Case {
         oldest.map_or(Outcome::NoOrganization, |o| Outcome::Joined(o.hex()))
     }
 
-    /// The organization repository over the generated organizations; `oldest` is
-    /// the smallest creation time, ties broken by id (the port's contract).
+    /// The organizations port over the generated organizations, answering as the
+    /// port documents (the oldest: smallest creation time, ties broken by id).
     fn repository(&self) -> MockOrganizationRepository {
-        let all: Vec<(u8, Organization)> = self
-            .orgs
+        self.orgs
             .iter()
-            .map(|o| (o.created_at, o.organization()))
-            .collect();
-        let mut organizations = MockOrganizationRepository::new();
-        let by_id = all.clone();
-        organizations
-            .expect_find_by_id()
-            .returning(move |id| Ok(by_id.iter().find(|(_, o)| o.id == id).map(|(_, o)| o.clone())));
-        let by_workos = all.clone();
-        organizations
-            .expect_find_by_workos_organization()
-            .returning(move |w| {
-                Ok(by_workos
-                    .iter()
-                    .find(|(_, o)| o.workos_organization_id.as_ref() == Some(w))
-                    .map(|(_, o)| o.clone()))
-            });
-        organizations.expect_oldest().returning(move || {
-            Ok(all
-                .iter()
-                .min_by_key(|(at, o)| (*at, o.id.bytes()))
-                .map(|(_, o)| o.clone()))
-        });
-        organizations
+            .fold(Organizations::none(), |book, o| {
+                book.created_at(i64::from(o.created_at), o.organization())
+            })
+            .mock()
+    }
+
+    /// Whether some organization is mapped to no WorkOS organization.
+    fn any_unmapped(&self) -> bool {
+        self.orgs.iter().any(|o| o.mapped.is_none())
+    }
+
+    /// The organization mapped to the identity's (well-formed) WorkOS organization.
+    fn own_mapped(&self) -> Option<&OrgSpec> {
+        let workos = self
+            .raw_identity_org()
+            .and_then(|raw| WorkosOrganizationId::parse(&raw).ok())?;
+        self.orgs
+            .iter()
+            .find(|o| o.mapped.map(|i| WORKOS_POOL[i]) == Some(workos.as_str()))
     }
 }
 
@@ -381,9 +372,10 @@ proptest! {
     }
 
     /// Invariants that hold whatever the rules' order: a new user joins an existing
-    /// organization; a mapped organization only through its own WorkOS organization;
-    /// a mismatch needs a request; with `JOIN_OLDEST_ORGANIZATION` on and an
-    /// organization to join, the only refusal is a mismatch.
+    /// organization; a mapped organization only through its own WorkOS organization
+    /// (never by request, default or fallback); a mismatch needs a request; with
+    /// `JOIN_OLDEST_ORGANIZATION` on and an unmapped organization (or their own) to
+    /// join, the only refusal is a mismatch.
     #[test]
     fn choose_organization_invariants(case in case()) {
         let (outcome, joined) = run_choose(&case);
@@ -394,13 +386,11 @@ proptest! {
             (Outcome::Joined(hex), Some(org)) => {
                 let spec = case.orgs.iter().find(|o| &o.hex() == hex);
                 prop_assert!(spec.is_some(), "joined {} which does not exist", hex);
-                // A mapped organization is never joined by request from outside its
-                // WorkOS organization (the fallbacks may reach it: see below).
-                if let Some(mapped) = &org.workos_organization_id
-                    && Some(mapped) != identity_workos.as_ref()
-                {
-                    prop_assert!(case.requested_org().is_none_or(|r| r.hex() != *hex),
-                        "the mapped organization {} was joined by request from outside", hex);
+                // A mapped organization is never joined from outside its WorkOS
+                // organization.
+                if let Some(mapped) = &org.workos_organization_id {
+                    prop_assert_eq!(Some(mapped), identity_workos.as_ref(),
+                        "the mapped organization {} was joined from outside", hex);
                 }
                 // The identity's own mapped organization always wins when it is joined at all.
                 if let Some(own) = identity_workos.as_ref().and_then(|w| case.orgs.iter().find(|o| o.mapped.map(|i| WORKOS_POOL[i]) == Some(w.as_str()))) {
@@ -411,8 +401,8 @@ proptest! {
                 prop_assert!(case.raw_requested().is_some(), "a mismatch without a request");
             }
             (Outcome::NoOrganization, _) => {
-                prop_assert!(!case.join_oldest || case.orgs.is_empty(),
-                    "NoOrganization although join-oldest is on and {} organizations exist", case.orgs.len());
+                prop_assert!(!case.join_oldest || (!case.any_unmapped() && case.own_mapped().is_none()),
+                    "NoOrganization although join-oldest is on and an organization may be joined");
             }
             (other, _) => prop_assert!(false, "unexpected outcome {:?}", other),
         }
@@ -420,7 +410,7 @@ proptest! {
 
     /// A requested id means the same upper-cased or padded with whitespace; and
     /// without any request the choice never fails when join-oldest is on and an
-    /// organization exists.
+    /// unmapped organization (or the identity's own) exists.
     #[test]
     fn a_request_spelled_differently_is_the_same_request(case in case(), upper in any::<bool>()) {
         if let Requested::Existing { which, pad, .. } = case.requested.clone() {
@@ -430,7 +420,7 @@ proptest! {
         }
         let unrequested = Case { requested: Requested::None, ..case };
         let (outcome, _) = run_choose(&unrequested);
-        if unrequested.join_oldest && !unrequested.orgs.is_empty() {
+        if unrequested.join_oldest && (unrequested.any_unmapped() || unrequested.own_mapped().is_some()) {
             prop_assert!(matches!(outcome, Outcome::Joined(_)), "{:?}", outcome);
         }
     }

@@ -44,23 +44,20 @@ fn expect_nobody_matched(users: &mut MockUserRepository, address: &'static str) 
     users.expect_record_login().never();
 }
 
-/// `organizations` knows exactly `existing` (none mapped to a WorkOS organization),
-/// and `oldest` answers `oldest`.
-fn organizations_knowing(
-    existing: &'static [&'static str],
-    oldest: Option<&'static str>,
-) -> MockOrganizationRepository {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    organizations
-        .expect_find_by_id()
-        .returning(move |id| Ok(existing.iter().find(|hex| org_id(hex) == id).map(|hex| org(hex))));
-    organizations
-        .expect_oldest()
-        .returning(move || Ok(oldest.map(org)));
-    organizations
+/// The organizations port knowing only [`OLDEST_ORG`], mapped to no WorkOS organization:
+/// where a new person lands when nothing else applies.
+fn oldest_only() -> MockOrganizationRepository {
+    Organizations::created_in_order([org(OLDEST_ORG)]).mock()
+}
+
+/// The organizations port knowing no organization.
+fn no_organizations() -> MockOrganizationRepository {
+    Organizations::none().mock()
+}
+
+/// The organizations port knowing exactly `organizations`, created in this order.
+fn knowing(organizations: impl IntoIterator<Item = crate::Organization>) -> MockOrganizationRepository {
+    Organizations::created_in_order(organizations).mock()
 }
 
 /// `users`, in this order: the one-write sign-in by the WorkOS id answers `None`, the
@@ -115,7 +112,7 @@ async fn a_returning_user_is_signed_in_by_their_workos_id_in_exactly_one_store_c
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
     organizations.expect_find_by_workos_organization().never();
-    organizations.expect_oldest().never();
+    organizations.expect_mapped_or_oldest_unmapped().never();
 
     let provisioned = provisioner(users, organizations)
         .provision(&identity, None, now())
@@ -165,7 +162,7 @@ async fn existing_user_keeps_organization_and_role_whatever_the_login_requests()
     users.expect_insert().never();
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
-    organizations.expect_oldest().never();
+    organizations.expect_mapped_or_oldest_unmapped().never();
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, Some(DEFAULT_ORG))
@@ -207,7 +204,7 @@ async fn disabled_existing_user_is_refused_without_recording_a_login() {
     users.expect_find_by_email().never();
     users.expect_record_login().never();
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -231,7 +228,7 @@ async fn disabled_existing_user_is_refused_when_no_organization_could_be_chosen_
     });
     users.expect_record_login().never();
 
-    let result = provisioner(users, organizations_knowing(&[], None))
+    let result = provisioner(users, no_organizations())
         .find_or_create(&identity, None)
         .await;
 
@@ -284,18 +281,7 @@ async fn sso_email_match_through_the_mapped_organization_links_the_profile_to_th
             Ok(Some(linked))
         });
     // The user's organization is mapped to the WorkOS organization of the connection.
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .withf(|w| w.as_str() == WORKOS_ORG_A)
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations.expect_oldest().never();
+    let organizations = knowing([org(OLDEST_ORG), mapped_org(ACME_ORG, WORKOS_ORG_A)]);
 
     let provisioned = provisioner(users, organizations)
         .provision(&identity, None, now())
@@ -321,15 +307,7 @@ async fn sso_user_carrying_another_profile_id_is_refused_even_when_vouched_and_n
     let mut order = Sequence::new();
     expect_found_by_email_through_the_insert(&mut users, &mut order, stored);
     users.expect_record_login().never();
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations
-        .expect_find_by_id()
-        .times(0..=1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations.expect_oldest().never();
+    let organizations = knowing([org(OLDEST_ORG), mapped_org(ACME_ORG, WORKOS_ORG_A)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -352,7 +330,7 @@ async fn authkit_user_carrying_another_user_id_is_refused_even_with_a_verified_e
     expect_found_by_email_through_the_insert(&mut users, &mut order, stored);
     users.expect_record_login().never();
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -380,7 +358,7 @@ async fn existing_user_with_only_an_id_of_the_other_flow_gets_the_link_of_this_f
         .in_sequence(&mut order)
         .returning(move |_, _, _| Ok(Some(linked.clone())));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -403,14 +381,7 @@ async fn disabled_user_found_by_email_is_refused_without_recording_a_login() {
         },
     );
     users.expect_record_login().never();
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations
-        .expect_find_by_id()
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    let organizations = knowing([mapped_org(ACME_ORG, WORKOS_ORG_A)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -432,7 +403,7 @@ async fn user_disabled_while_signing_in_is_refused() {
         Ok(Some(disabled))
     });
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -447,7 +418,7 @@ async fn user_vanishing_while_signing_in_is_an_unexpected_store_failure() {
     expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
     users.expect_record_login().times(1).returning(|_, _, _| Ok(None));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -468,32 +439,13 @@ fn users_matching_by_email_only(stored: User) -> MockUserRepository {
     users
 }
 
-/// `organizations`: the existing user's organization ([`ACME_ORG`]) is `found` (read
-/// once, to vouch); for a new person nothing is mapped and the oldest organization
-/// is [`OLDEST_ORG`].
-fn users_organization(found: Option<crate::Organization>) -> MockOrganizationRepository {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(move |_| Ok(found.clone()));
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    organizations
-        .expect_oldest()
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
-    organizations
-}
-
 #[tokio::test]
 async fn sso_email_match_through_an_unmapped_organization_is_account_link_required_and_nothing_is_written() {
     // The user's organization is mapped to no WorkOS organization: no SSO connection vouches.
     let identity = sso_identity("Jane@Acme.Example");
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
-        users_organization(Some(org(ACME_ORG))),
+        knowing([org(OLDEST_ORG), org(ACME_ORG)]),
     )
     .find_or_create(&identity, None)
     .await;
@@ -512,16 +464,7 @@ async fn sso_email_match_through_another_companys_workos_organization_is_account
     let identity = sso_identity("CEO@Acme.Example");
     let mut users = MockUserRepository::new();
     expect_nobody_signed_in_then(&mut users, user("ceo@acme.example"));
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(2)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_B))));
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    organizations.expect_oldest().never();
+    let organizations = knowing([mapped_org(ACME_ORG, WORKOS_ORG_B)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, Some(ACME_ORG))
@@ -559,15 +502,7 @@ async fn sso_email_match_from_a_profile_without_a_usable_workos_organization_is_
         let mut identity = sso_identity("jane@acme.example");
         identity.organization_id = organization_id.map(str::to_owned);
         // Whatever the user's organization is mapped to, nothing vouches.
-        let mut organizations = MockOrganizationRepository::new();
-        organizations
-            .expect_find_by_id()
-            .times(0..=1)
-            .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-        organizations.expect_find_by_workos_organization().never();
-        organizations
-            .expect_oldest()
-            .returning(|| Ok(Some(org(OLDEST_ORG))));
+        let organizations = knowing([org(OLDEST_ORG), mapped_org(ACME_ORG, WORKOS_ORG_A)]);
 
         let result = provisioner(
             users_matching_by_email_only(user("jane@acme.example")),
@@ -588,7 +523,7 @@ async fn sso_email_match_of_a_user_whose_organization_no_longer_exists_is_accoun
     let identity = sso_identity("jane@acme.example");
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
-        users_organization(None),
+        oldest_only(),
     )
     .find_or_create(&identity, None)
     .await;
@@ -605,20 +540,7 @@ async fn sso_email_match_does_not_vouch_through_the_organization_the_login_reque
     // new person would join it), but the existing user belongs to an unmapped one:
     // only the user's organization counts.
     let identity = sso_identity("jane@acme.example");
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().returning(|id| {
-        Ok(if id == org_id(DEFAULT_ORG) {
-            Some(mapped_org(DEFAULT_ORG, WORKOS_ORG_A))
-        } else if id == org_id(ACME_ORG) {
-            Some(org(ACME_ORG))
-        } else {
-            None
-        })
-    });
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(Some(mapped_org(DEFAULT_ORG, WORKOS_ORG_A))));
-    organizations.expect_oldest().never();
+    let organizations = knowing([org(ACME_ORG), mapped_org(DEFAULT_ORG, WORKOS_ORG_A)]);
 
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
@@ -638,16 +560,10 @@ async fn authkit_email_match_that_workos_has_not_verified_is_account_link_requir
     for email_verified in [Some(false), None] {
         let mut identity = authkit_identity("jane@acme.example");
         identity.email_verified = email_verified;
-        let mut organizations = MockOrganizationRepository::new();
-        organizations.expect_find_by_id().never();
-        organizations.expect_find_by_workos_organization().never();
-        organizations
-            .expect_oldest()
-            .returning(|| Ok(Some(org(OLDEST_ORG))));
 
         let result = provisioner(
             users_matching_by_email_only(user("jane@acme.example")),
-            organizations,
+            oldest_only(),
         )
         .find_or_create(&identity, None)
         .await;
@@ -679,16 +595,8 @@ async fn authkit_email_match_that_workos_verified_links_the_user_id() {
             linked.workos_user_id = Some("user_authkit_1".to_owned());
             Ok(Some(linked))
         });
-    // AuthKit's own flag vouches; no organization is read but the new person's.
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().never();
-    organizations.expect_find_by_workos_organization().never();
-    organizations
-        .expect_oldest()
-        .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
-
-    let result = provisioner(users, organizations)
+    // AuthKit's own flag vouches.
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -720,11 +628,9 @@ async fn a_user_created_between_the_two_reads_by_a_concurrent_first_login_of_the
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
     organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    organizations
-        .expect_oldest()
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+        .expect_mapped_or_oldest_unmapped()
+        .times(1)
+        .returning(|_| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -747,7 +653,7 @@ async fn a_link_the_store_refuses_as_a_duplicate_is_account_link_required() {
         .times(1)
         .returning(|_, _, _| Err(RepositoryError::Duplicate));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -770,14 +676,7 @@ async fn a_link_lost_to_a_concurrent_login_with_another_workos_id_is_account_lin
         other.workos_profile_id = Some("prof_someone_else".to_owned());
         Ok(Some(other))
     });
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    organizations
-        .expect_find_by_id()
-        .times(1)
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    let organizations = knowing([mapped_org(ACME_ORG, WORKOS_ORG_A)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -798,11 +697,8 @@ async fn store_outage_while_reading_the_users_organization_is_a_store_error_not_
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
     organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    organizations
-        .expect_oldest()
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+        .expect_mapped_or_oldest_unmapped()
+        .returning(|_| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
@@ -818,6 +714,144 @@ async fn store_outage_while_reading_the_users_organization_is_a_store_error_not_
         ),
         "{result:?}"
     );
+}
+
+// ---- addresses nobody vouched for -------------------------------------------------------
+
+#[tokio::test]
+async fn a_user_created_from_an_unvouched_address_is_not_linked_by_a_verified_authkit_login_of_that_address()
+{
+    // Someone signed up with the address before its owner, without proving it.
+    let identity = authkit_identity("jane@acme.example");
+    assert_eq!(identity.email_verified, Some(true));
+    let squatter = User {
+        email_verified: Some(false),
+        ..user("jane@acme.example")
+    };
+
+    let result = provisioner(users_matching_by_email_only(squatter), oldest_only())
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_created_from_an_unvouched_address_is_not_linked_by_an_sso_login_through_its_mapped_organization_either()
+ {
+    let identity = sso_identity("jane@acme.example");
+    let squatter = User {
+        email_verified: Some(false),
+        ..user("jane@acme.example")
+    };
+    let organizations = knowing([org(OLDEST_ORG), mapped_org(ACME_ORG, WORKOS_ORG_A)]);
+
+    let result = provisioner(users_matching_by_email_only(squatter), organizations)
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::AccountLinkRequired)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn legacy_and_vouched_users_are_still_linked_by_a_verified_authkit_login_of_their_address() {
+    for email_verified in [None, Some(true)] {
+        let identity = authkit_identity("jane@acme.example");
+        let expected_link = link_of(&identity);
+        let stored = User {
+            email_verified,
+            ..user("jane@acme.example")
+        };
+        let mut users = MockUserRepository::new();
+        let mut order = Sequence::new();
+        expect_found_by_email_through_the_insert(&mut users, &mut order, stored.clone());
+        let linked = User {
+            workos_user_id: Some("user_authkit_1".to_owned()),
+            ..stored
+        };
+        users
+            .expect_record_login()
+            .withf(move |id, link, _| *id == user_id(USER_ID) && link.as_ref() == Some(&expected_link))
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(move |_, _, _| Ok(Some(linked.clone())));
+
+        let result = provisioner(users, oldest_only())
+            .find_or_create(&identity, None)
+            .await;
+
+        assert_eq!(
+            result.ok().and_then(|u| u.workos_user_id),
+            Some("user_authkit_1".to_owned()),
+            "{email_verified:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_user_is_still_linked_by_an_sso_login_through_its_mapped_organization() {
+    let identity = sso_identity("jane@acme.example");
+    let expected_link = link_of(&identity);
+    let mut users = MockUserRepository::new();
+    let mut order = Sequence::new();
+    expect_found_by_email_through_the_insert(&mut users, &mut order, user("jane@acme.example"));
+    users
+        .expect_record_login()
+        .withf(move |_, link, _| link.as_ref() == Some(&expected_link))
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| {
+            Ok(Some(User {
+                workos_profile_id: Some("prof_sso_1".to_owned()),
+                ..user("jane@acme.example")
+            }))
+        });
+    assert_eq!(user("jane@acme.example").email_verified, None);
+
+    let result = provisioner(users, knowing([mapped_org(ACME_ORG, WORKOS_ORG_A)]))
+        .find_or_create(&identity, None)
+        .await
+        .unwrap();
+
+    assert_eq!(result.workos_profile_id.as_deref(), Some("prof_sso_1"));
+}
+
+#[tokio::test]
+async fn a_new_user_records_that_the_address_is_vouched_only_when_the_identity_vouches_for_it() {
+    for (flow, vouched, expected) in [
+        (Flow::AuthKit, Some(true), true),
+        (Flow::AuthKit, Some(false), false),
+        (Flow::AuthKit, None, false),
+        (Flow::Sso, Some(true), true),
+        (Flow::Sso, Some(false), false),
+        (Flow::Sso, None, false),
+    ] {
+        let mut identity = match flow {
+            Flow::AuthKit => authkit_identity("jane@acme.example"),
+            Flow::Sso => sso_identity("jane@acme.example"),
+        };
+        identity.email_verified = vouched;
+        let mut users = MockUserRepository::new();
+        expect_nobody_found(&mut users, "jane@acme.example");
+        users
+            .expect_insert()
+            .withf(move |new_user| new_user.email_verified == expected)
+            .times(1)
+            .returning(|new_user| Ok(created(new_user)));
+
+        let result = provisioner(users, oldest_only())
+            .find_or_create(&identity, None)
+            .await
+            .unwrap();
+
+        assert_eq!(result.email_verified, Some(expected), "{flow:?} {vouched:?}");
+    }
 }
 
 // ---- existing people when no organization can be chosen for a new one ---------------------
@@ -859,16 +893,13 @@ async fn an_existing_person_is_matched_not_refused_when_no_organization_could_be
             linked.workos_user_id = Some("user_authkit_1".to_owned());
             Ok(Some(linked))
         });
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().never();
-    organizations.expect_find_by_workos_organization().never();
-    organizations.expect_oldest().never();
+    // An unmapped organization exists, but the oldest is not joined.
     let policy = ProvisioningPolicy {
         join_oldest_organization: false,
         ..ProvisioningPolicy::default()
     };
 
-    let provisioned = provisioner_with(users, organizations, policy)
+    let provisioned = provisioner_with(users, oldest_only(), policy)
         .provision(&identity, None, now())
         .await
         .unwrap();
@@ -907,19 +938,7 @@ async fn an_existing_person_is_matched_not_refused_when_the_request_would_be_a_m
             linked.workos_profile_id = Some("prof_sso_1".to_owned());
             Ok(Some(linked))
         });
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().returning(|id| {
-        Ok(if id == org_id(ACME_ORG) {
-            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
-        } else if id == org_id(DEFAULT_ORG) {
-            Some(org(DEFAULT_ORG))
-        } else {
-            None
-        })
-    });
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
+    let organizations = knowing([mapped_org(ACME_ORG, WORKOS_ORG_A), org(DEFAULT_ORG)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, Some(DEFAULT_ORG))
@@ -939,7 +958,7 @@ async fn an_existing_person_the_matching_rule_refuses_is_refused_when_no_organiz
     let mut users = MockUserRepository::new();
     expect_nobody_signed_in_then(&mut users, user("jane@acme.example"));
 
-    let result = provisioner(users, organizations_knowing(&[], None))
+    let result = provisioner(users, no_organizations())
         .find_or_create(&identity, None)
         .await;
 
@@ -973,7 +992,7 @@ async fn new_user_is_created_with_a_normalised_email_full_name_and_the_default_r
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
 
-    let result = provisioner(users, organizations_knowing(&[ACME_ORG], Some(OLDEST_ORG)))
+    let result = provisioner(users, knowing([org(OLDEST_ORG), org(ACME_ORG)]))
         .find_or_create(&identity, Some(ACME_ORG))
         .await
         .unwrap();
@@ -1004,7 +1023,7 @@ async fn a_new_user_is_inserted_without_any_lookup_and_provisioned_with_the_orga
     users.expect_find_by_email().never();
     users.expect_record_login().never();
 
-    let provisioned = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let provisioned = provisioner(users, oldest_only())
         .provision(&identity, None, now())
         .await
         .unwrap();
@@ -1020,7 +1039,7 @@ async fn losing_the_insert_race_to_a_user_whose_email_is_not_vouched_is_account_
     identity.email_verified = Some(false);
     let result = provisioner(
         users_matching_by_email_only(user("jane@acme.example")),
-        organizations_knowing(&[], Some(OLDEST_ORG)),
+        oldest_only(),
     )
     .find_or_create(&identity, None)
     .await;
@@ -1056,7 +1075,7 @@ async fn new_user_without_names_is_named_after_the_email_local_part() {
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -1077,7 +1096,7 @@ async fn new_user_with_only_a_last_name_is_named_by_it_alone() {
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
 
-    provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -1103,7 +1122,7 @@ async fn new_user_gets_the_configured_default_role_and_preference() {
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
 
-    provisioner_with(users, organizations_knowing(&[], Some(OLDEST_ORG)), policy)
+    provisioner_with(users, oldest_only(), policy)
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -1119,17 +1138,8 @@ async fn new_user_joins_the_oldest_org_when_no_other_choice() {
         .withf(|new_user| new_user.organization_id == org_id(OLDEST_ORG))
         .times(1)
         .returning(|new_user| Ok(created(new_user)));
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().never();
-    organizations
-        .expect_find_by_workos_organization()
-        .withf(|w| w.as_str() == WORKOS_ORG_A)
-        .times(1)
-        .returning(|_| Ok(None));
-    organizations
-        .expect_oldest()
-        .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+    // The identity's WorkOS organization is mapped to none of them.
+    let organizations = knowing([org(OLDEST_ORG), org(ACME_ORG), org(DEFAULT_ORG)]);
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -1150,7 +1160,7 @@ async fn new_user_with_no_organization_at_all_is_refused_and_nothing_is_inserted
         ..ProvisioningPolicy::default()
     };
 
-    let result = provisioner_with(users, organizations_knowing(&[], None), policy)
+    let result = provisioner_with(users, no_organizations(), policy)
         .find_or_create(&identity, Some(MISSING_ORG))
         .await;
 
@@ -1194,7 +1204,7 @@ async fn losing_the_insert_race_signs_in_the_winner() {
         .in_sequence(&mut order)
         .returning(move |_, _, _| Ok(Some(signed_in.clone())));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -1220,7 +1230,7 @@ async fn losing_the_insert_race_to_a_user_found_only_by_email_links_the_identity
             Ok(Some(linked))
         });
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await
         .unwrap();
@@ -1247,7 +1257,7 @@ async fn a_duplicate_insert_with_no_winner_to_read_is_an_unexpected_store_failur
         .returning(|_| Err(RepositoryError::Duplicate));
     users.expect_record_login().never();
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -1267,7 +1277,7 @@ async fn insert_failing_for_another_reason_is_reported_without_a_re_read() {
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("primary stepped down".into())));
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -1335,7 +1345,7 @@ async fn store_unavailable_while_finding_by_email_is_a_store_error() {
         .returning(|_| Err(RepositoryError::Unavailable("connection refused".into())));
     users.expect_record_login().never();
 
-    let result = provisioner(users, organizations_knowing(&[], Some(OLDEST_ORG)))
+    let result = provisioner(users, oldest_only())
         .find_or_create(&identity, None)
         .await;
 
@@ -1365,7 +1375,7 @@ async fn unusable_identity_email_is_refused_before_any_repository_call() {
         let mut organizations = MockOrganizationRepository::new();
         organizations.expect_find_by_id().never();
         organizations.expect_find_by_workos_organization().never();
-        organizations.expect_oldest().never();
+        organizations.expect_mapped_or_oldest_unmapped().never();
 
         let result = provisioner(users, organizations)
             .find_or_create(&identity, Some(ACME_ORG))
@@ -1382,13 +1392,7 @@ async fn unusable_identity_email_is_refused_before_any_repository_call() {
 
 #[tokio::test]
 async fn requested_organization_that_exists_wins() {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(org(ACME_ORG))));
-    organizations.expect_oldest().never();
+    let organizations = knowing([org(OLDEST_ORG), org(DEFAULT_ORG), org(ACME_ORG)]);
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
@@ -1404,18 +1408,13 @@ async fn requested_organization_that_exists_wins() {
 
 #[tokio::test]
 async fn requested_organization_id_in_upper_case_with_spaces_is_accepted() {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(ACME_ORG))
-        .times(1)
-        .returning(|_| Ok(Some(org(ACME_ORG))));
-    organizations.expect_oldest().never();
-
-    let chosen = provisioner(MockUserRepository::new(), organizations)
-        .choose_organization(None, Some(" 64A1B2C3D4E5F60012345678 "))
-        .await
-        .unwrap();
+    let chosen = provisioner(
+        MockUserRepository::new(),
+        knowing([org(OLDEST_ORG), org(ACME_ORG)]),
+    )
+    .choose_organization(None, Some(" 64A1B2C3D4E5F60012345678 "))
+    .await
+    .unwrap();
 
     assert_eq!(chosen.id, org_id(ACME_ORG));
 }
@@ -1429,7 +1428,10 @@ async fn requested_workos_organization_id_falls_through_without_being_looked_up(
         .withf(|id| *id == org_id(DEFAULT_ORG))
         .times(1)
         .returning(|_| Ok(Some(org(DEFAULT_ORG))));
-    organizations.expect_oldest().never();
+    organizations
+        .expect_mapped_or_oldest_unmapped()
+        .times(1)
+        .returning(|_| Ok(Some(org(OLDEST_ORG))));
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
@@ -1448,9 +1450,9 @@ async fn requested_workos_organization_id_without_a_default_goes_to_the_oldest_w
     let mut organizations = MockOrganizationRepository::new();
     organizations.expect_find_by_id().never();
     organizations
-        .expect_oldest()
+        .expect_mapped_or_oldest_unmapped()
         .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+        .returning(|_| Ok(Some(org(OLDEST_ORG))));
 
     let chosen = provisioner(MockUserRepository::new(), organizations)
         .choose_organization(None, Some("org_01HX9R3K4N6P8QZBVTYM2D5A7C"))
@@ -1462,52 +1464,31 @@ async fn requested_workos_organization_id_without_a_default_goes_to_the_oldest_w
 
 #[tokio::test]
 async fn requested_organization_that_does_not_exist_falls_through_to_the_default() {
-    let mut organizations = MockOrganizationRepository::new();
-    let mut order = Sequence::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(MISSING_ORG))
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(None));
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(DEFAULT_ORG))
-        .times(1)
-        .in_sequence(&mut order)
-        .returning(|_| Ok(Some(org(DEFAULT_ORG))));
-    organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
-    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
-        .choose_organization(None, Some(MISSING_ORG))
-        .await
-        .unwrap();
+    let chosen = provisioner_with(
+        MockUserRepository::new(),
+        knowing([org(OLDEST_ORG), org(DEFAULT_ORG)]),
+        policy,
+    )
+    .choose_organization(None, Some(MISSING_ORG))
+    .await
+    .unwrap();
 
     assert_eq!(chosen.id, org_id(DEFAULT_ORG));
 }
 
 #[tokio::test]
 async fn missing_default_organization_falls_through_to_the_oldest() {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_id()
-        .withf(|id| *id == org_id(DEFAULT_ORG))
-        .times(1)
-        .returning(|_| Ok(None));
-    organizations
-        .expect_oldest()
-        .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
-    let chosen = provisioner_with(MockUserRepository::new(), organizations, policy)
+    let chosen = provisioner_with(MockUserRepository::new(), oldest_only(), policy)
         .choose_organization(None, None)
         .await
         .unwrap();
@@ -1517,15 +1498,12 @@ async fn missing_default_organization_falls_through_to_the_oldest() {
 
 #[tokio::test]
 async fn no_organization_at_all_is_no_organization() {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().times(2).returning(|_| Ok(None));
-    organizations.expect_oldest().times(1).returning(|| Ok(None));
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
     };
 
-    let result = provisioner_with(MockUserRepository::new(), organizations, policy)
+    let result = provisioner_with(MockUserRepository::new(), no_organizations(), policy)
         .choose_organization(None, Some(MISSING_ORG))
         .await;
 
@@ -1542,7 +1520,7 @@ async fn organization_store_outage_is_a_store_error_not_a_fallback() {
         .expect_find_by_id()
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
-    organizations.expect_oldest().never();
+    organizations.expect_mapped_or_oldest_unmapped().never();
 
     let result = provisioner(MockUserRepository::new(), organizations)
         .choose_organization(None, Some(ACME_ORG))
@@ -1559,36 +1537,21 @@ async fn organization_store_outage_is_a_store_error_not_a_fallback() {
 
 // ---- choosing an organization: the trust rules ----------------------------------------
 
-/// Organizations: [`ACME_ORG`] mapped to [`WORKOS_ORG_A`], [`DEFAULT_ORG`] mapped to
-/// nothing, [`OLDEST_ORG`] mapped to [`WORKOS_ORG_B`]; `oldest` must not be asked.
-fn mapped_organizations() -> MockOrganizationRepository {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().returning(|id| {
-        Ok(if id == org_id(ACME_ORG) {
-            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
-        } else if id == org_id(DEFAULT_ORG) {
-            Some(org(DEFAULT_ORG))
-        } else if id == org_id(OLDEST_ORG) {
-            Some(mapped_org(OLDEST_ORG, WORKOS_ORG_B))
-        } else {
-            None
-        })
-    });
-    organizations.expect_find_by_workos_organization().returning(|w| {
-        Ok(if w.as_str() == WORKOS_ORG_A {
-            Some(mapped_org(ACME_ORG, WORKOS_ORG_A))
-        } else if w.as_str() == WORKOS_ORG_B {
-            Some(mapped_org(OLDEST_ORG, WORKOS_ORG_B))
-        } else {
-            None
-        })
-    });
-    organizations.expect_oldest().never();
-    organizations
-}
-
 /// A WorkOS organization mapped to no local organization.
 const UNMAPPED_WORKOS_ORG: &str = "org_01HXUNMAPPED0000000000000";
+/// A third company's WorkOS organization.
+const WORKOS_ORG_C: &str = "org_01HXCCCCCCCCCCCCCCCCCCCCCC";
+
+/// Organizations, oldest first: [`OLDEST_ORG`] mapped to [`WORKOS_ORG_B`], [`ACME_ORG`]
+/// mapped to [`WORKOS_ORG_A`], and [`DEFAULT_ORG`] mapped to nothing (so the oldest
+/// unmapped one).
+fn mapped_organizations() -> MockOrganizationRepository {
+    knowing([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_B),
+        mapped_org(ACME_ORG, WORKOS_ORG_A),
+        org(DEFAULT_ORG),
+    ])
+}
 
 #[tokio::test]
 async fn rule_1_a_new_user_of_a_mapped_workos_organization_joins_the_mapped_organization() {
@@ -1638,13 +1601,13 @@ async fn rule_1_a_new_sso_user_of_a_mapped_workos_organization_is_created_in_it(
         .returning(|new_user| Ok(created(new_user)));
     let mut organizations = MockOrganizationRepository::new();
     organizations
-        .expect_find_by_workos_organization()
-        .withf(|w| w.as_str() == WORKOS_ORG_A)
+        .expect_mapped_or_oldest_unmapped()
+        .withf(|w| w.is_some_and(|w| w.as_str() == WORKOS_ORG_A))
         .times(1)
         .returning(|_| Ok(Some(mapped_org(ACME_ORG, WORKOS_ORG_A))));
-    // Neither the default nor the oldest organization is consulted.
+    // Neither the default nor any other organization is consulted.
     organizations.expect_find_by_id().never();
-    organizations.expect_oldest().never();
+    organizations.expect_find_by_workos_organization().never();
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
         ..ProvisioningPolicy::default()
@@ -1754,6 +1717,31 @@ async fn rule_2_an_authkit_user_naming_a_mapped_organization_is_a_mismatch_and_n
 }
 
 #[tokio::test]
+async fn a_new_user_requesting_the_mapped_oldest_organization_from_outside_is_a_mismatch_though_an_unmapped_one_exists()
+ {
+    // Every fallback would land in DEFAULT_ORG: the request is refused, not ignored.
+    for identity in [authkit_identity("jane@acme.example"), {
+        let mut from_elsewhere = sso_identity("jane@acme.example");
+        from_elsewhere.organization_id = Some(UNMAPPED_WORKOS_ORG.to_owned());
+        from_elsewhere
+    }] {
+        let mut users = MockUserRepository::new();
+        expect_nobody_matched(&mut users, "jane@acme.example");
+        users.expect_insert().never();
+
+        let result = provisioner(users, mapped_organizations())
+            .find_or_create(&identity, Some(OLDEST_ORG))
+            .await;
+
+        assert!(
+            matches!(result, Err(ProvisionError::OrganizationMismatch)),
+            "{:?}: {result:?}",
+            identity.flow
+        );
+    }
+}
+
+#[tokio::test]
 async fn rule_3_the_default_organization_is_joined_when_nothing_is_mapped_or_requested() {
     let policy = ProvisioningPolicy {
         default_organization_id: Some(org_id(DEFAULT_ORG)),
@@ -1770,24 +1758,131 @@ async fn rule_3_the_default_organization_is_joined_when_nothing_is_mapped_or_req
 }
 
 #[tokio::test]
-async fn rule_4_the_oldest_organization_is_joined_when_nothing_else_applies() {
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
+async fn rule_3_a_mapped_default_organization_is_skipped_and_a_new_user_joins_the_oldest_unmapped_one() {
+    // DEFAULT_ORG became mapped to org B after start-up; ACME_ORG is the oldest unmapped.
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == org_id(ACME_ORG))
         .times(1)
-        .returning(|_| Ok(None));
-    organizations.expect_find_by_id().never();
-    organizations
-        .expect_oldest()
-        .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+        .returning(|new_user| Ok(created(new_user)));
+    let organizations = knowing([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_C),
+        mapped_org(DEFAULT_ORG, WORKOS_ORG_B),
+        org(ACME_ORG),
+    ]);
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
 
-    let chosen = provisioner(MockUserRepository::new(), organizations)
-        .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), None)
+    let result = provisioner_with(users, organizations, policy)
+        .find_or_create(&identity, None)
         .await
         .unwrap();
 
+    assert_eq!(result.organization_id, org_id(ACME_ORG));
+}
+
+#[tokio::test]
+async fn rule_3_a_mapped_default_organization_is_skipped_and_with_join_oldest_organization_off_it_is_no_organization()
+ {
+    let policy = ProvisioningPolicy {
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+    let organizations = knowing([org(OLDEST_ORG), mapped_org(DEFAULT_ORG, WORKOS_ORG_B)]);
+
+    let result = provisioner_with(MockUserRepository::new(), organizations, policy)
+        .choose_organization(Some(&workos_org(WORKOS_ORG_A)), None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn rule_4_the_oldest_organization_is_joined_when_nothing_else_applies() {
+    let chosen = provisioner(
+        MockUserRepository::new(),
+        knowing([org(OLDEST_ORG), org(ACME_ORG)]),
+    )
+    .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), None)
+    .await
+    .unwrap();
+
     assert_eq!(chosen.id, org_id(OLDEST_ORG));
+}
+
+#[tokio::test]
+async fn rule_4_a_new_user_of_an_unmapped_workos_organization_joins_the_oldest_unmapped_organization_not_the_mapped_oldest()
+ {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_found(&mut users, "jane@acme.example");
+    users
+        .expect_insert()
+        .withf(|new_user| new_user.organization_id == org_id(ACME_ORG))
+        .times(1)
+        .returning(|new_user| Ok(created(new_user)));
+    // The identity's org A is mapped to none of them; the oldest is org B's.
+    let organizations = knowing([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_B),
+        org(ACME_ORG),
+        org(DEFAULT_ORG),
+    ]);
+
+    let provisioned = provisioner(users, organizations)
+        .provision(&identity, None, now())
+        .await
+        .unwrap();
+
+    assert_eq!(provisioned.user.organization_id, org_id(ACME_ORG));
+    assert_eq!(provisioned.organization, Some(org(ACME_ORG)));
+}
+
+#[tokio::test]
+async fn rule_4_a_new_user_without_a_workos_organization_joins_the_oldest_unmapped_organization_too() {
+    let organizations = knowing([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_B),
+        mapped_org(ACME_ORG, WORKOS_ORG_A),
+        org(DEFAULT_ORG),
+    ]);
+
+    let chosen = provisioner(MockUserRepository::new(), organizations)
+        .choose_organization(None, None)
+        .await
+        .unwrap();
+
+    assert_eq!(chosen.id, org_id(DEFAULT_ORG));
+}
+
+#[tokio::test]
+async fn rule_4_when_every_organization_is_mapped_a_new_user_from_outside_them_is_no_organization_and_nothing_is_inserted()
+ {
+    let identity = sso_identity("jane@acme.example");
+    let mut users = MockUserRepository::new();
+    expect_nobody_matched(&mut users, "jane@acme.example");
+    users.expect_insert().never();
+    // Org A (the identity's) is mapped to none of them.
+    let organizations = knowing([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_B),
+        mapped_org(DEFAULT_ORG, WORKOS_ORG_C),
+    ]);
+
+    let result = provisioner(users, organizations)
+        .find_or_create(&identity, None)
+        .await;
+
+    assert!(
+        matches!(result, Err(ProvisionError::NoOrganization)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -1797,15 +1892,9 @@ async fn rule_4_with_join_oldest_organization_off_nothing_else_applying_is_no_or
         join_oldest_organization: false,
         ..ProvisioningPolicy::default()
     };
-    let mut organizations = MockOrganizationRepository::new();
-    organizations
-        .expect_find_by_workos_organization()
-        .returning(|_| Ok(None));
-    // The request and the default name no organization.
-    organizations.expect_find_by_id().returning(|_| Ok(None));
-    organizations.expect_oldest().never();
 
-    let result = provisioner_with(MockUserRepository::new(), organizations, policy)
+    // The request and the default name no organization; the oldest exists.
+    let result = provisioner_with(MockUserRepository::new(), oldest_only(), policy)
         .choose_organization(Some(&workos_org(UNMAPPED_WORKOS_ORG)), Some(MISSING_ORG))
         .await;
 
@@ -1821,16 +1910,12 @@ async fn rule_4_with_join_oldest_organization_off_a_new_user_is_refused_and_noth
     let mut users = MockUserRepository::new();
     expect_nobody_matched(&mut users, "jane@acme.example");
     users.expect_insert().never();
-    let mut organizations = MockOrganizationRepository::new();
-    organizations.expect_find_by_id().never();
-    organizations.expect_find_by_workos_organization().never();
-    organizations.expect_oldest().never();
     let policy = ProvisioningPolicy {
         join_oldest_organization: false,
         ..ProvisioningPolicy::default()
     };
 
-    let result = provisioner_with(users, organizations, policy)
+    let result = provisioner_with(users, oldest_only(), policy)
         .find_or_create(&identity, None)
         .await;
 
@@ -1859,6 +1944,83 @@ async fn rule_4_with_join_oldest_organization_off_a_mapped_or_requested_organiza
 }
 
 #[tokio::test]
+async fn the_organization_of_a_new_user_is_chosen_with_one_read_of_where_they_may_land_whatever_rule_decides()
+{
+    let default = ProvisioningPolicy {
+        default_organization_id: Some(org_id(DEFAULT_ORG)),
+        ..ProvisioningPolicy::default()
+    };
+    let oldest = ProvisioningPolicy::default();
+    let off = ProvisioningPolicy {
+        join_oldest_organization: false,
+        ..ProvisioningPolicy::default()
+    };
+    let cases = [
+        (
+            "the mapped organization",
+            Some(WORKOS_ORG_A),
+            None,
+            &oldest,
+            Ok(ACME_ORG),
+        ),
+        (
+            "a mismatch",
+            Some(WORKOS_ORG_A),
+            Some(DEFAULT_ORG),
+            &oldest,
+            Err("mismatch"),
+        ),
+        ("the request", None, Some(DEFAULT_ORG), &oldest, Ok(DEFAULT_ORG)),
+        (
+            "the default",
+            Some(UNMAPPED_WORKOS_ORG),
+            None,
+            &default,
+            Ok(DEFAULT_ORG),
+        ),
+        (
+            "the oldest unmapped",
+            Some(UNMAPPED_WORKOS_ORG),
+            None,
+            &oldest,
+            Ok(DEFAULT_ORG),
+        ),
+        ("no organization", None, None, &off, Err("none")),
+    ];
+    let world = Organizations::created_in_order([
+        mapped_org(OLDEST_ORG, WORKOS_ORG_B),
+        mapped_org(ACME_ORG, WORKOS_ORG_A),
+        org(DEFAULT_ORG),
+    ]);
+    for (why, workos, requested, policy, expected) in cases {
+        let mut organizations = MockOrganizationRepository::new();
+        let landing = world.clone();
+        organizations
+            .expect_mapped_or_oldest_unmapped()
+            .times(1)
+            .returning(move |w| Ok(landing.mapped_or_oldest_unmapped(w)));
+        organizations.expect_find_by_workos_organization().never();
+        let by_id = world.clone();
+        organizations
+            .expect_find_by_id()
+            .times(0..=1)
+            .returning(move |id| Ok(by_id.find_by_id(id)));
+        let workos = workos.map(workos_org);
+
+        let result = provisioner_with(MockUserRepository::new(), organizations, policy.clone())
+            .choose_organization(workos.as_ref(), requested)
+            .await;
+
+        match (expected, result) {
+            (Ok(hex), Ok(chosen)) => assert_eq!(chosen.id, org_id(hex), "{why}"),
+            (Err("mismatch"), Err(ProvisionError::OrganizationMismatch))
+            | (Err("none"), Err(ProvisionError::NoOrganization)) => {}
+            (expected, result) => panic!("{why}: expected {expected:?}, got {result:?}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
     let mut identity = sso_identity("jane@acme.example");
     identity.organization_id = Some("org_<script>".to_owned());
@@ -1873,9 +2035,10 @@ async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
     organizations.expect_find_by_workos_organization().never();
     organizations.expect_find_by_id().never();
     organizations
-        .expect_oldest()
+        .expect_mapped_or_oldest_unmapped()
+        .withf(|w| w.is_none())
         .times(1)
-        .returning(|| Ok(Some(org(OLDEST_ORG))));
+        .returning(|_| Ok(Some(org(OLDEST_ORG))));
 
     let result = provisioner(users, organizations)
         .find_or_create(&identity, None)
@@ -1889,10 +2052,9 @@ async fn a_malformed_workos_organization_in_the_identity_maps_nothing() {
 async fn organization_store_outage_while_finding_the_mapped_organization_is_a_store_error() {
     let mut organizations = MockOrganizationRepository::new();
     organizations
-        .expect_find_by_workos_organization()
+        .expect_mapped_or_oldest_unmapped()
         .times(1)
         .returning(|_| Err(RepositoryError::Unavailable("timed out".into())));
-    organizations.expect_oldest().never();
 
     let result = provisioner(MockUserRepository::new(), organizations)
         .choose_organization(Some(&workos_org(WORKOS_ORG_A)), None)

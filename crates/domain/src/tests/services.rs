@@ -83,3 +83,23 @@ async fn the_access_guard_and_the_redirect_policy_are_wired() {
     let missing = services.access.authenticate("").await;
     assert!(matches!(missing, Err(AccessError::Missing)), "{missing:?}");
 }
+
+#[tokio::test]
+async fn the_start_of_a_login_requires_a_browser_binding_when_the_policies_say_so() {
+    let mut states = MockLoginStateStore::new();
+    states.expect_save().never();
+    let services = Services::new(
+        ports(states, MockStateProtector::new()),
+        Policies {
+            require_client_challenge: true,
+            ..policies()
+        },
+    );
+
+    let refused = services.start.start(AuthorizeInput::default()).await;
+
+    assert!(
+        matches!(&refused, Err(crate::StartError::InvalidRequest(m)) if m.contains("client_challenge")),
+        "{refused:?}"
+    );
+}

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+
 use super::support::*;
 use crate::{
     AuthorizeInput, CallbackInput, ExchangeError, Flow, LoginError, LoginStateRecord, MockIdentityProvider,
     MockLoginStateStore, MockStateProtector, RedirectPolicy, RepositoryError, StartError, StartLogin,
-    StateChecking, Timestamp, TokenHash,
+    StateChecking, StateTake, Timestamp, TokenHash, User,
 };
 
 /// A state an SPA may choose: 23 characters of `A-Z a-z 0-9 - _ . ~`.
@@ -25,7 +27,7 @@ fn protector() -> MockStateProtector {
         .returning(|s| TokenHash::new(format!("h({s})")));
     p.expect_pkce_verifier().returning(|s| secret(&format!("v({s})")));
     p.expect_pkce_challenge()
-        .returning(|v| format!("c({})", secrecy::ExposeSecret::expose_secret(v)));
+        .returning(|v| challenge_of(secrecy::ExposeSecret::expose_secret(v)));
     p.expect_random_state().returning(|| "random-state".to_owned());
     p
 }
@@ -58,7 +60,7 @@ async fn authkit_is_the_default_flow_and_uses_pkce_from_the_state() {
         .withf(|r| {
             r.flow == Flow::AuthKit
                 && r.state == "random-state"
-                && r.code_challenge.as_deref() == Some("c(v(random-state))")
+                && r.code_challenge == Some(challenge_of("v(random-state)"))
                 && r.redirect_uri == DEFAULT_REDIRECT
         })
         .times(1)
@@ -312,6 +314,7 @@ fn record(flow: Flow, redirect: &str, expires_at: Timestamp) -> LoginStateRecord
         redirect_uri: redirect.to_owned(),
         organization_hint: None,
         pkce: flow == Flow::AuthKit,
+        client_challenge: None,
         created_at: now(),
         expires_at,
     }
@@ -326,9 +329,9 @@ fn checked_login(
     let mut states = MockLoginStateStore::new();
     states
         .expect_take()
-        .withf(|h| h.as_str() == state_digest())
+        .withf(|h, _| h.as_str() == state_digest())
         .times(1)
-        .returning(move |_| Ok(found.clone()));
+        .returning(move |_, _| Ok(found.clone().map_or(StateTake::Absent, StateTake::Taken)));
     ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
@@ -402,7 +405,7 @@ async fn a_state_taken_for_a_login_workos_asks_to_wait_is_put_back_for_the_retry
     states
         .expect_take()
         .times(1)
-        .returning(move |_| Ok(Some(taken.clone())));
+        .returning(move |_, _| Ok(StateTake::Taken(taken.clone())));
     states
         .expect_save()
         .withf(move |r| *r == expected)
@@ -540,9 +543,15 @@ async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
     let mut states = MockLoginStateStore::new();
     states
         .expect_take()
-        .withf(move |h| h.as_str() == digest)
+        .withf(move |h, _| h.as_str() == digest)
         .times(1)
-        .returning(|_| Ok(Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)))));
+        .returning(|_, _| {
+            Ok(StateTake::Taken(record(
+                Flow::Sso,
+                DEFAULT_REDIRECT,
+                now().plus_seconds(60),
+            )))
+        });
     let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
@@ -660,9 +669,9 @@ async fn a_posted_state_of_22_url_safe_characters_is_looked_up() {
     let mut states = MockLoginStateStore::new();
     states
         .expect_take()
-        .withf(move |h| h.as_str() == digest)
+        .withf(move |h, _| h.as_str() == digest)
         .times(1)
-        .returning(|_| Ok(None));
+        .returning(|_, _| Ok(StateTake::Absent));
     let login = ports.build_with(StateChecking {
         store: Arc::new(states),
         protector: Arc::new(protector()),
@@ -695,4 +704,376 @@ fn debug_output_of_inputs_never_shows_the_state_or_the_code() {
         ..Default::default()
     };
     assert!(!format!("{authorize:?}").contains("state-secret-2"));
+}
+
+// ---- the browser binding -----------------------------------------------------------------
+
+/// The verifier the SPA keeps (43 unreserved characters).
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The verifier of another browser.
+const OTHER_VERIFIER: &str = "other-browser.verifier~of~43-characters-xyz";
+
+/// A start requiring a browser binding when `required`.
+fn start_requiring(states: MockLoginStateStore, required: bool) -> StartLogin {
+    start_login(idp_building_urls(), states).requiring_client_challenge(required)
+}
+
+/// The refusal of a start with `input` whose store must save nothing.
+async fn refused_start(input: AuthorizeInput, required: bool) -> StartError {
+    let mut states = MockLoginStateStore::new();
+    states.expect_save().never();
+    let mut idp = MockIdentityProvider::new();
+    idp.expect_authorization_url().never();
+    match start_login(idp, states)
+        .requiring_client_challenge(required)
+        .start(input)
+        .await
+    {
+        Err(e) => e,
+        Ok(started) => panic!("expected a refusal, got {started:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_client_challenge_is_refused_and_nothing_is_saved() {
+    let valid = challenge_of(VERIFIER);
+    for (bad, why) in [
+        (valid[..42].to_owned(), "42 characters"),
+        (format!("{valid}A"), "44 characters"),
+        (format!("{}=", &valid[..42]), "padding"),
+        (format!("{}+", &valid[..42]), "base64, not base64url"),
+        (format!("{}/", &valid[..42]), "base64, not base64url"),
+        (format!(" {}", &valid[..42]), "whitespace"),
+        (format!("{}é", &valid[..41]), "non-ASCII"),
+        (VERIFIER.replace('-', "."), "a verifier's characters"),
+    ] {
+        for required in [false, true] {
+            let input = AuthorizeInput {
+                client_challenge: Some(bad.clone()),
+                ..Default::default()
+            };
+            let err = refused_start(input, required).await;
+            assert!(
+                matches!(&err, StartError::InvalidRequest(m) if m.contains("client_challenge")),
+                "{why} ({bad:?}): {err:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_start_without_a_client_challenge_is_refused_when_one_is_required_and_nothing_is_saved() {
+    for missing in [None, Some(String::new())] {
+        let input = AuthorizeInput {
+            client_challenge: missing.clone(),
+            ..Default::default()
+        };
+        let err = refused_start(input, true).await;
+        assert!(
+            matches!(&err, StartError::InvalidRequest(m) if m.contains("client_challenge")),
+            "{missing:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_login_state_record_carries_the_client_challenge_it_was_started_with() {
+    for required in [false, true] {
+        let mut states = MockLoginStateStore::new();
+        states
+            .expect_save()
+            .withf(|r| r.client_challenge == Some(client_challenge(VERIFIER)))
+            .times(1)
+            .returning(|_| Ok(()));
+        let input = AuthorizeInput {
+            client_challenge: Some(challenge_of(VERIFIER)),
+            ..Default::default()
+        };
+        start_requiring(states, required).start(input).await.unwrap();
+    }
+    // Without one (not required), the record carries none.
+    let mut states = MockLoginStateStore::new();
+    states
+        .expect_save()
+        .withf(|r| r.client_challenge.is_none())
+        .times(1)
+        .returning(|_| Ok(()));
+    start_requiring(states, false)
+        .start(AuthorizeInput::default())
+        .await
+        .unwrap();
+}
+
+/// A live SSO state for [`STATE`] bound to the browser keeping `verifier`.
+fn bound_record(verifier: &str) -> LoginStateRecord {
+    LoginStateRecord {
+        client_challenge: Some(client_challenge(verifier)),
+        ..record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60))
+    }
+}
+
+/// A post of `code-1` and [`STATE`] carrying `verifier`, if any.
+fn posted_with(verifier: Option<&str>) -> CallbackInput {
+    CallbackInput {
+        client_verifier: verifier.map(secret),
+        ..posted(None)
+    }
+}
+
+/// Checking states in `store`, strictly or accepting unissued ones.
+fn checking(store: Arc<dyn crate::LoginStateStore>, accept_unissued: bool) -> StateChecking {
+    StateChecking {
+        store,
+        protector: Arc::new(protector()),
+        clock: crate::mocks::fixed_clock(now()),
+        accept_unissued,
+    }
+}
+
+#[tokio::test]
+async fn a_state_bound_to_another_browser_is_invalid_and_workos_is_never_called_nor_anything_saved() {
+    for accept_unissued in [false, true] {
+        for verifier in [None, Some(OTHER_VERIFIER)] {
+            let mut ports = LoginPorts::default();
+            ports.idp_never_called();
+            ports.sessions.expect_start().never();
+            let mut states = MockLoginStateStore::new();
+            let presented = verifier.map(client_challenge);
+            states
+                .expect_take()
+                .withf(move |h, p| h.as_str() == state_digest() && p.cloned() == presented)
+                .times(1)
+                .returning(|_, _| Ok(StateTake::Bound));
+            states.expect_save().never();
+
+            let result = ports
+                .build_with(checking(Arc::new(states), accept_unissued))
+                .complete(posted_with(verifier))
+                .await;
+
+            assert!(
+                matches!(result, Err(LoginError::InvalidState)),
+                "accept_unissued={accept_unissued}, {verifier:?}: {result:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bound_state_stays_for_its_browser_which_then_completes_the_login() {
+    let states = LoginStates::holding(bound_record(VERIFIER));
+    let mut ports = LoginPorts::default();
+    ports.idp_never_called();
+    let refused = ports
+        .build_with(checking(states.clone(), false))
+        .complete(posted_with(Some(OTHER_VERIFIER)))
+        .await;
+    assert!(matches!(refused, Err(LoginError::InvalidState)), "{refused:?}");
+    assert_eq!(states.recorded(), vec![bound_record(VERIFIER)], "left in place");
+
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|flow, code, _| *flow == Flow::Sso && holds(code, "code-1"))
+        .times(1)
+        .returning(|_, _, _| Ok(sso_identity("admin@acme.example")));
+    ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+    let session = ports
+        .build_with(checking(states.clone(), false))
+        .complete(posted_with(Some(VERIFIER)))
+        .await
+        .unwrap();
+
+    assert_eq!(session.session_id.as_str(), SESSION_ID);
+    assert!(states.recorded().is_empty(), "the state is used up");
+}
+
+#[tokio::test]
+async fn a_malformed_client_verifier_is_invalid_and_the_state_is_never_taken() {
+    // (An empty verifier is no verifier, as an empty state is no state.)
+    for (bad, why) in [
+        (VERIFIER[..42].to_owned(), "42 characters"),
+        ("v".repeat(129), "129 characters"),
+        (
+            format!("{}+", &VERIFIER[..42]),
+            "a character outside the unreserved set",
+        ),
+        (format!("{} ", &VERIFIER[..42]), "whitespace"),
+        (format!("{}é", &VERIFIER[..41]), "non-ASCII"),
+    ] {
+        for accept_unissued in [false, true] {
+            let mut ports = LoginPorts::default();
+            ports.idp_never_called();
+            let input = CallbackInput {
+                client_verifier: Some(secret(&bad)),
+                ..posted(None)
+            };
+
+            let result = login_never_taking(ports, accept_unissued).complete(input).await;
+
+            assert!(
+                matches!(result, Err(LoginError::InvalidState)),
+                "{why}, accept_unissued={accept_unissued}: {result:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_verifier_of_43_and_of_128_unreserved_characters_meets_its_challenge() {
+    for verifier in [VERIFIER.to_owned(), "Az09-._~".repeat(16)] {
+        let mut ports = LoginPorts::default();
+        ports
+            .idp
+            .expect_exchange()
+            .times(1)
+            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        let states = LoginStates::holding(bound_record(&verifier));
+
+        let result = ports
+            .build_with(checking(states.clone(), false))
+            .complete(posted_with(Some(&verifier)))
+            .await;
+
+        assert!(matches!(result, Err(LoginError::InvalidCode)), "{result:?}");
+        assert!(states.recorded().is_empty(), "taken with its challenge");
+    }
+}
+
+#[tokio::test]
+async fn an_unbound_state_is_taken_with_or_without_a_verifier() {
+    for verifier in [None, Some(VERIFIER)] {
+        let mut ports = LoginPorts::default();
+        ports
+            .idp
+            .expect_exchange()
+            .times(1)
+            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        let states = LoginStates::holding(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)));
+
+        let result = ports
+            .build_with(checking(states.clone(), false))
+            .complete(posted_with(verifier))
+            .await;
+
+        assert!(
+            matches!(result, Err(LoginError::InvalidCode)),
+            "{verifier:?}: {result:?}"
+        );
+        assert!(states.recorded().is_empty());
+    }
+}
+
+// ---- one session per code, for a login bound to its browser --------------------------
+
+/// A login over `states` and `sessions` (kept), in which [`ACME_ORG`]'s admin signs in
+/// by their SSO profile at most once (WorkOS exchanges the code at most once) and can
+/// be read back by id; tokens seal a login answer under what was posted.
+fn login_answering_twice(
+    states: Arc<LoginStates>,
+    sessions: &Sessions,
+    accept_unissued: bool,
+) -> crate::CompleteLogin {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .times(0..=1)
+        .returning(|_, _, _| Ok(sso_identity("admin@acme.example")));
+    let admin = User {
+        workos_profile_id: Some("prof_sso_1".to_owned()),
+        ..user("admin@acme.example")
+    };
+    let signed_in = admin.clone();
+    ports
+        .users
+        .expect_record_login_by_workos_subject()
+        .times(0..=1)
+        .returning(move |_, _, _| Ok(Some(signed_in.clone())));
+    ports
+        .users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(admin.clone())));
+    ports.policy_organizations = Organizations::created_in_order([org(ACME_ORG)]).mock();
+    ports.tokens = token_issuer_sealing();
+    sessions.answer_on(&mut ports.sessions);
+    ports.build_with(checking(states, accept_unissued))
+}
+
+#[tokio::test]
+async fn a_second_post_of_a_bound_login_with_the_same_verifier_gets_the_first_session() {
+    let states = LoginStates::holding(bound_record(VERIFIER));
+    let sessions = Sessions::default();
+    let login = login_answering_twice(states, &sessions, false);
+
+    let first = login.complete(posted_with(Some(VERIFIER))).await.unwrap();
+    let again = login.complete(posted_with(Some(VERIFIER))).await.unwrap();
+
+    assert_eq!(again.session_id, first.session_id);
+    assert!(
+        holds(&again.refresh_token, first.refresh_token.expose_secret()),
+        "the same refresh token"
+    );
+    assert_eq!(again.user, first.user);
+    let started = sessions.started();
+    assert_eq!(started.len(), 1, "one session");
+    assert!(started[0].login_answer.is_some(), "its answer is stored");
+}
+
+#[tokio::test]
+async fn a_second_post_of_a_bound_login_without_its_verifier_or_with_another_gets_what_a_used_code_gets() {
+    for (again, why) in [(None, "no verifier"), (Some(OTHER_VERIFIER), "another verifier")] {
+        let states = LoginStates::holding(bound_record(VERIFIER));
+        let sessions = Sessions::default();
+        let login = login_answering_twice(states, &sessions, false);
+        login.complete(posted_with(Some(VERIFIER))).await.unwrap();
+
+        let result = login.complete(posted_with(again)).await;
+
+        assert!(
+            matches!(result, Err(LoginError::InvalidState)),
+            "{why}: {result:?}"
+        );
+        assert_eq!(sessions.started().len(), 1, "{why}");
+    }
+}
+
+#[tokio::test]
+async fn a_login_started_without_a_challenge_stores_no_login_answer_and_a_second_post_gets_what_a_used_code_gets()
+ {
+    for verifier in [None, Some(VERIFIER)] {
+        let states = LoginStates::holding(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)));
+        let sessions = Sessions::default();
+        let login = login_answering_twice(states, &sessions, false);
+
+        login.complete(posted_with(verifier)).await.unwrap();
+        let again = login.complete(posted_with(verifier)).await;
+
+        assert!(
+            matches!(again, Err(LoginError::InvalidState)),
+            "{verifier:?}: {again:?}"
+        );
+        let started = sessions.started();
+        assert_eq!(started.len(), 1, "{verifier:?}");
+        assert!(
+            started[0].login_answer.is_none(),
+            "{verifier:?}: no answer stored"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_login_on_an_unissued_state_stores_no_login_answer_even_with_a_verifier() {
+    // Accepting unissued states, the post falls back to SSO-then-AuthKit; nothing
+    // binds it to a browser.
+    let states = Arc::new(LoginStates::default());
+    let sessions = Sessions::default();
+    let login = login_answering_twice(states, &sessions, true);
+
+    login.complete(posted_with(Some(VERIFIER))).await.unwrap();
+
+    let started = sessions.started();
+    assert_eq!(started.len(), 1);
+    assert!(started[0].login_answer.is_none());
 }

@@ -1,17 +1,18 @@
 //! Builders shared by the use-case tests: users, organizations, identities, a fixed
 //! clock, and the use cases wired to mocks.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    AccessRole, CompleteLogin, Email, Flow, IdpIdentity, LiveRefreshToken, MintedRefreshToken,
-    MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockSessionStore,
-    MockStateProtector, MockTokenIssuer, MockUserRepository, NewUser, Organization, OrganizationId,
-    Provisioner, ProvisioningPolicy, RedirectPolicy, SessionConfig, SessionId, SessionIssuer,
-    SessionLifetimes, SessionRecord, StateChecking, StoredSessionSettings, Timestamp, TokenHash, User,
-    UserId, WorkosLink, WorkosOrganizationId, mocks,
+    AccessRole, ClientChallenge, CompleteLogin, Email, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
+    LoginStateStore, MintedRefreshToken, MockIdentityProvider, MockLoginStateStore,
+    MockOrganizationRepository, MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
+    NewUser, Organization, OrganizationId, Provisioner, ProvisioningPolicy, RedirectPolicy, RepositoryError,
+    SessionConfig, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, StateChecking, StateTake,
+    StoredSessionSettings, Timestamp, TokenHash, User, UserId, WorkosLink, WorkosOrganizationId, mocks,
 };
 
 /// The instant every fixed clock of these tests reads (2023-11-14T22:13:20Z).
@@ -155,6 +156,7 @@ pub(super) fn created(new_user: NewUser) -> User {
         login_disabled: false,
         workos_user_id,
         workos_profile_id,
+        email_verified: Some(new_user.email_verified),
     }
 }
 
@@ -296,7 +298,7 @@ impl LoginPorts {
     /// [`DEFAULT_REDIRECT`] plus [`OTHER_ALLOWED_REDIRECT`] allowed.
     pub(super) fn build(self) -> CompleteLogin {
         let mut states = MockLoginStateStore::new();
-        states.expect_take().returning(|_| Ok(None));
+        states.expect_take().returning(|_, _| Ok(StateTake::Absent));
         let mut protector = MockStateProtector::new();
         protector
             .expect_hash_state()
@@ -420,4 +422,258 @@ impl LoginPorts {
             .returning(|_| Ok(()));
         self.tokens = token_issuer();
     }
+}
+
+// ---- faithful fakes of ports whose answers, not their calls, are the point ---------------
+
+/// Organizations as the organizations port sees them: each with its creation time and
+/// its mapping. [`Organizations::mock`] answers the port's reads exactly as the port
+/// documents them and refuses every write (a call nobody expected fails the test):
+/// choosing an organization for a new user never writes one.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Organizations {
+    /// Each organization with its creation time.
+    all: Vec<(i64, Organization)>,
+}
+
+impl Organizations {
+    /// No organization at all.
+    pub(super) fn none() -> Self {
+        Self::default()
+    }
+
+    /// `organizations`, created in this order (the first is the oldest).
+    pub(super) fn created_in_order(organizations: impl IntoIterator<Item = Organization>) -> Self {
+        organizations
+            .into_iter()
+            .fold(Self::none(), |book, organization| book.then(organization))
+    }
+
+    /// Also `organization`, created after every other one.
+    pub(super) fn then(self, organization: Organization) -> Self {
+        let created_at = self.all.iter().map(|(at, _)| at + 1).max().unwrap_or(0);
+        self.created_at(created_at, organization)
+    }
+
+    /// Also `organization`, created at `created_at` (ties are broken by id).
+    pub(super) fn created_at(mut self, created_at: i64, organization: Organization) -> Self {
+        assert!(
+            self.all.iter().all(|(_, o)| o.id != organization.id),
+            "one organization per id"
+        );
+        assert!(
+            organization.workos_organization_id.is_none()
+                || self
+                    .all
+                    .iter()
+                    .all(|(_, o)| o.workos_organization_id != organization.workos_organization_id),
+            "one organization per WorkOS organization"
+        );
+        self.all.push((created_at, organization));
+        self
+    }
+
+    /// `find_by_id`.
+    pub(super) fn find_by_id(&self, id: OrganizationId) -> Option<Organization> {
+        self.all.iter().map(|(_, o)| o).find(|o| o.id == id).cloned()
+    }
+
+    /// `find_by_workos_organization`.
+    pub(super) fn find_by_workos_organization(&self, workos: &WorkosOrganizationId) -> Option<Organization> {
+        self.all
+            .iter()
+            .map(|(_, o)| o)
+            .find(|o| o.workos_organization_id.as_ref() == Some(workos))
+            .cloned()
+    }
+
+    /// `list`: oldest first, ties broken by id.
+    pub(super) fn list(&self) -> Vec<Organization> {
+        let mut all = self.all.clone();
+        all.sort_by_key(|(at, o)| (*at, o.id.bytes()));
+        all.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// `mapped_or_oldest_unmapped`: the organization mapped to `workos` when one is,
+    /// else the oldest organization mapped to none.
+    pub(super) fn mapped_or_oldest_unmapped(
+        &self,
+        workos: Option<&WorkosOrganizationId>,
+    ) -> Option<Organization> {
+        workos
+            .and_then(|w| self.find_by_workos_organization(w))
+            .or_else(|| {
+                self.list()
+                    .into_iter()
+                    .find(|o| o.workos_organization_id.is_none())
+            })
+    }
+
+    /// The port over these organizations: its reads answer as documented; any write
+    /// fails the test.
+    pub(super) fn mock(&self) -> MockOrganizationRepository {
+        let mut port = MockOrganizationRepository::new();
+        self.answer_reads(&mut port);
+        port
+    }
+
+    /// Installs the documented answers to the port's reads on `port` (after any
+    /// expectation a test set first, which mockall tries first).
+    pub(super) fn answer_reads(&self, port: &mut MockOrganizationRepository) {
+        let book = self.clone();
+        port.expect_find_by_id()
+            .returning(move |id| Ok(book.find_by_id(id)));
+        let book = self.clone();
+        port.expect_find_by_workos_organization()
+            .returning(move |w| Ok(book.find_by_workos_organization(w)));
+        let book = self.clone();
+        port.expect_mapped_or_oldest_unmapped()
+            .returning(move |w| Ok(book.mapped_or_oldest_unmapped(w)));
+        let book = self.clone();
+        port.expect_list().returning(move || Ok(book.list()));
+    }
+}
+
+/// What the state protectors of these tests give as the S256 challenge of `verifier`:
+/// 43 base64url characters, different for different verifiers (SHA-256 as far as
+/// these tests care).
+pub(super) fn challenge_of(verifier: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    (0..ClientChallenge::LEN)
+        .map(|round| {
+            for b in verifier.bytes().chain(round.to_le_bytes()) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            char::from(ALPHABET[usize::try_from(h >> 58).expect("six bits")])
+        })
+        .collect()
+}
+
+/// The browser binding an SPA starts a login with when it keeps `verifier`.
+pub(super) fn client_challenge(verifier: &str) -> ClientChallenge {
+    ClientChallenge::parse(&challenge_of(verifier)).expect("challenge_of gives valid challenges")
+}
+
+/// Login states as the login-state port documents them: saved once per live digest,
+/// taken once, and a state bound to a browser taken only with its challenge (else left
+/// in place and answered [`StateTake::Bound`]). Share it (`Arc`) between a start and
+/// its callbacks.
+#[derive(Debug, Default)]
+pub(super) struct LoginStates {
+    recorded: Mutex<Vec<LoginStateRecord>>,
+}
+
+impl LoginStates {
+    /// The states recorded now.
+    pub(super) fn recorded(&self) -> Vec<LoginStateRecord> {
+        self.recorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// `record`, as if a start had saved it.
+    pub(super) fn holding(record: LoginStateRecord) -> Arc<Self> {
+        Arc::new(Self {
+            recorded: Mutex::new(vec![record]),
+        })
+    }
+}
+
+#[async_trait]
+impl LoginStateStore for LoginStates {
+    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = recorded.iter().position(|r| r.state_hash == record.state_hash) {
+            if recorded[at].expires_at > record.created_at {
+                return Err(RepositoryError::Duplicate);
+            }
+            recorded.remove(at);
+        }
+        recorded.push(record);
+        Ok(())
+    }
+
+    async fn take<'a>(
+        &self,
+        state_hash: &TokenHash,
+        presented: Option<&'a ClientChallenge>,
+    ) -> Result<StateTake, RepositoryError> {
+        let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(at) = recorded.iter().position(|r| r.state_hash == *state_hash) else {
+            return Ok(StateTake::Absent);
+        };
+        match &recorded[at].client_challenge {
+            Some(bound) if Some(bound) != presented => Ok(StateTake::Bound),
+            _ => Ok(StateTake::Taken(recorded.remove(at))),
+        }
+    }
+}
+
+/// Sessions as the session store keeps them, for the use cases that start one and
+/// look one up by its login answer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sessions {
+    started: Arc<Mutex<Vec<SessionRecord>>>,
+}
+
+impl Sessions {
+    /// Every session started so far.
+    pub(super) fn started(&self) -> Vec<SessionRecord> {
+        self.started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Installs `start` (keeps the session) and `find_by_login_answer` (the session
+    /// whose stored answer has this id) on `port`.
+    pub(super) fn answer_on(&self, port: &mut MockSessionStore) {
+        let kept = self.started.clone();
+        port.expect_start().returning(move |session| {
+            kept.lock().unwrap_or_else(PoisonError::into_inner).push(session);
+            Ok(())
+        });
+        let kept = self.started.clone();
+        port.expect_find_by_login_answer().returning(move |id| {
+            Ok(kept
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .find(|s| s.login_answer.as_ref().is_some_and(|a| a.id == *id))
+                .cloned())
+        });
+    }
+}
+
+/// A token issuer for logins posted more than once: every session is [`SESSION_ID`]
+/// with the refresh token [`REFRESH_TOKEN`] (digest [`REFRESH_HASH`]); any other
+/// secret digests to `id(secret)`; a token sealed under a key opens only with that key.
+pub(super) fn token_issuer_sealing() -> MockTokenIssuer {
+    let mut tokens = MockTokenIssuer::new();
+    tokens
+        .expect_new_session_id()
+        .returning(|| SessionId::new(SESSION_ID));
+    tokens
+        .expect_issue_access_token()
+        .returning(|_| Ok(secret(ACCESS_TOKEN)));
+    tokens.expect_mint_refresh_token().returning(minted);
+    tokens.expect_hash_refresh_token().returning(|raw| {
+        if raw == REFRESH_TOKEN {
+            TokenHash::new(REFRESH_HASH)
+        } else {
+            TokenHash::new(format!("id({raw})"))
+        }
+    });
+    tokens
+        .expect_seal_successor()
+        .returning(|key, token| format!("sealed[{key}]{}", token.expose_secret()));
+    tokens.expect_open_successor().returning(|key, sealed| {
+        sealed
+            .strip_prefix(&format!("sealed[{key}]"))
+            .map(SecretString::from)
+    });
+    tokens
 }

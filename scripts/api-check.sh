@@ -4,7 +4,10 @@
 #   2. schemathesis drives the running service (embedded in-memory store, WorkOS at
 #      $TETHER_TEST_WORKOS_URL, the emulator scripts/test.sh starts) with a bounded
 #      number of generated requests per operation: no 5xx, and every status, header,
-#      content type and body conforms to the document.
+#      content type and body conforms to the document. Its "schema validation
+#      mismatch" notes on the callback (and the refresh) remain by nature: their valid
+#      inputs are single-use (a WorkOS code, a refresh token), so generated ones are
+#      refused.
 # The Python tools are pinned and installed once into $TOOLS_DIR/api-check.
 # Called by scripts/test.sh (full runs); runs alone too: scripts/api-check.sh
 set -euo pipefail
@@ -44,7 +47,7 @@ WORKOS_URL="${TETHER_TEST_WORKOS_URL:-http://127.0.0.1:9}"
 env -u MONGODB_URI STORE=memory HOST=127.0.0.1 PORT="$PORT" \
   JWT_SECRET="api-check-secret-api-check-secret-0123" \
   WORKOS_API_KEY=sk_test_default WORKOS_CLIENT_ID=client_api_check WORKOS_BASE_URL="$WORKOS_URL" \
-  CLIENT_URL=http://localhost:5173 RATE_LIMIT_PER_MINUTE=0 LOG_FORMAT=json \
+  CLIENT_URL=http://localhost:5173 RATE_LIMIT_PER_MINUTE=0 REFRESH_RATE_LIMIT_PER_MINUTE=0 METRICS_PORT=0 LOG_FORMAT=json \
   MEMORY_SEED=tests/fixtures/api-check-store-seed.json \
   "$BIN" >"$LOG" 2>&1 &
 SERVICE_PID=$!
@@ -83,16 +86,17 @@ except urllib.error.HTTPError as e:
 body = json.dumps({"code": back["code"][0], "state": back["state"][0]}).encode()
 req = urllib.request.Request(f"{api}/api/auth/workos/callback", data=body, headers={"Content-Type": "application/json"})
 answer = json.load(urllib.request.urlopen(req))
-print(answer["token"], answer["user"]["accessRole"], answer["user"]["organizationId"])
+print(answer["token"], answer["user"]["accessRole"], answer["user"]["organizationId"], answer["refreshToken"])
 PY
 }
 AUTH_ARGS=()
 ADMIN_ARGS=()
 ADMIN_CONFIG=()
+REFRESH_CONFIG=()
 if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
-  read -r TOKEN _ _ < <(sign_in jane@authkit.example)
+  read -r TOKEN _ _ _ < <(sign_in jane@authkit.example)
   AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")
-  read -r ADMIN_TOKEN ADMIN_ROLE ADMIN_ORG < <(sign_in sam@authkit.example)
+  read -r ADMIN_TOKEN ADMIN_ROLE ADMIN_ORG _ < <(sign_in sam@authkit.example)
   if [ "$ADMIN_ROLE" != SUPERADMIN ]; then
     echo "sam@authkit.example signed in as $ADMIN_ROLE, not SUPERADMIN (tests/fixtures/api-check-store-seed.json)" >&2
     exit 1
@@ -100,6 +104,10 @@ if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
   export API_CHECK_ORGANIZATION_ID="$ADMIN_ORG"
   ADMIN_CONFIG=(--config-file tests/fixtures/api-check-superadmin.toml)
   ADMIN_ARGS=(-H "Authorization: Bearer $ADMIN_TOKEN")
+  # A session of its own for the refresh run: its token is rotated, then reused.
+  read -r _ _ _ API_CHECK_REFRESH_TOKEN < <(sign_in jane@authkit.example)
+  export API_CHECK_REFRESH_TOKEN
+  REFRESH_CONFIG=(--config-file tests/fixtures/api-check-refresh.toml)
 fi
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
@@ -117,10 +125,14 @@ schemathesis() {
     --no-color "$@"
 }
 echo "==> schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$PORT (at most $MAX_EXAMPLES examples per operation)"
-# The organization routes as the SUPERADMIN on his organization; the others as a user;
-# logout last and on its own: it would end the session of the token the others use.
-schemathesis --exclude-path /api/auth/logout --exclude-path-regex '^/api/organizations/' "${AUTH_ARGS[@]}"
+# The organization routes as the SUPERADMIN on his organization; refresh with a real
+# refresh token; the others as a user; logout last and on its own: it would end the
+# session of the token the others use.
+schemathesis --exclude-path /api/auth/logout --exclude-path /api/auth/refresh \
+  --exclude-path-regex '^/api/organizations/' "${AUTH_ARGS[@]}"
 CONFIG_ARGS=("${ADMIN_CONFIG[@]}")
 schemathesis --include-path-regex '^/api/organizations/' "${ADMIN_ARGS[@]}"
+CONFIG_ARGS=("${REFRESH_CONFIG[@]}")
+schemathesis --include-path /api/auth/refresh
 CONFIG_ARGS=()
 schemathesis --include-path /api/auth/logout

@@ -11,7 +11,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tether_clock::ManualClock;
-use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider, IdpIdentity};
+use tether_domain::{
+    AuthorizationRequest, ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingStep,
+};
 use tether_workos::{WorkosClient, WorkosConfig};
 
 use crate::support::*;
@@ -48,12 +50,21 @@ impl IdentityProvider for CountingWorkos {
         flow: Flow,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
+        client: &ClientContext,
     ) -> Result<IdpIdentity, ExchangeError> {
         match flow {
             Flow::Sso => self.sso.fetch_add(1, Ordering::SeqCst),
             Flow::AuthKit => self.authkit.fetch_add(1, Ordering::SeqCst),
         };
-        self.inner.exchange(flow, code, pkce_verifier).await
+        self.inner.exchange(flow, code, pkce_verifier, client).await
+    }
+
+    async fn complete_step(
+        &self,
+        step: &PendingStep,
+        client: &ClientContext,
+    ) -> Result<IdpIdentity, ExchangeError> {
+        self.inner.complete_step(step, client).await
     }
 
     fn authorization_url(&self, request: &AuthorizationRequest) -> String {

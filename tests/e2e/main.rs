@@ -18,4 +18,5 @@ mod keys;
 mod openapi;
 mod request_ids;
 mod session;
+mod steps;
 mod trust;

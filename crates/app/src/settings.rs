@@ -206,8 +206,9 @@ pub struct Settings {
     /// Server-selection, connect and per-operation time-out of MongoDB
     /// (`MONGODB_TIMEOUT_MS`, default 3000).
     pub mongodb_timeout: Duration,
-    /// Most connections to each MongoDB server, for the whole process: one client
-    /// serves every HTTP worker (`MONGODB_MAX_POOL_SIZE`, default 10, 1–500).
+    /// Most connections to each MongoDB server that the HTTP workers' pools of the
+    /// process hold together: each worker's client gets an equal share
+    /// (`MONGODB_MAX_POOL_SIZE`, default 20, 1–500; at least `HTTP_WORKERS`).
     pub mongodb_max_pool_size: u32,
     /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
@@ -256,7 +257,8 @@ pub struct Settings {
     /// Count the commands sent to MongoDB by name in `tether_mongodb_commands_total`
     /// (`MONGODB_COMMAND_METRICS`, default false).
     pub mongodb_command_metrics: bool,
-    /// Threads answering HTTP requests (`HTTP_WORKERS`, default 0: one per CPU core).
+    /// Threads answering HTTP requests (`HTTP_WORKERS`, default 0: one per CPU core,
+    /// with MongoDB at most `MONGODB_MAX_POOL_SIZE`); see [`Settings::workers`].
     pub http_workers: usize,
     /// Every setting by its environment name with its effective value, secrets redacted
     /// (what `tether-auth check-config` prints).
@@ -292,6 +294,25 @@ impl Settings {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
         raw_settings(file, env)?.validate()
+    }
+
+    /// The HTTP workers to run: `HTTP_WORKERS`, or one per CPU core when it is 0, with
+    /// MongoDB at most `MONGODB_MAX_POOL_SIZE` (each worker has a pool of its own).
+    pub fn workers(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        match (self.http_workers, self.store) {
+            (0, StoreKind::MongoDb) => cores.min(self.mongodb_max_pool_size as usize),
+            (0, StoreKind::Memory) => cores,
+            (workers, _) => workers,
+        }
+    }
+
+    /// The pool of each worker's MongoDB client: an equal share of
+    /// `MONGODB_MAX_POOL_SIZE` (at least 1), so that the workers' pools together hold at
+    /// most `MONGODB_MAX_POOL_SIZE` connections to each server.
+    pub fn pool_per_worker(&self) -> u32 {
+        let workers = u32::try_from(self.workers()).unwrap_or(u32::MAX).max(1);
+        (self.mongodb_max_pool_size / workers).max(1)
     }
 
     /// Every setting by its environment name with its effective value; secrets show as
@@ -874,6 +895,16 @@ impl RawSettings {
             "json" => LogFormat::Json,
             _ => return Err(SettingsError::new("LOG_FORMAT", "must be text or json")),
         };
+        let mongodb_max_pool_size = max_pool_size(self.mongodb_max_pool_size)?;
+        if store == StoreKind::MongoDb && self.http_workers > mongodb_max_pool_size as usize {
+            return Err(SettingsError::new(
+                "MONGODB_MAX_POOL_SIZE",
+                format!(
+                    "must be at least HTTP_WORKERS ({}): each worker holds a MongoDB pool of at least one connection",
+                    self.http_workers
+                ),
+            ));
+        }
         Ok(Settings {
             host: self.host,
             port: self.port,
@@ -882,7 +913,7 @@ impl RawSettings {
             mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
-            mongodb_max_pool_size: max_pool_size(self.mongodb_max_pool_size)?,
+            mongodb_max_pool_size,
             jwt_secret: SecretString::from(jwt_secret),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
@@ -924,8 +955,9 @@ impl RawSettings {
     }
 }
 
-/// The driver's own default pool size, kept as this setting's default.
-const DEFAULT_MONGODB_MAX_POOL_SIZE: u32 = 10;
+/// The pooled connections of a process: two workers with the driver's default pool
+/// of 10 each.
+const DEFAULT_MONGODB_MAX_POOL_SIZE: u32 = 20;
 
 /// `MONGODB_MAX_POOL_SIZE`: 1 to 500 connections to each server.
 fn max_pool_size(size: u32) -> Result<u32, SettingsError> {
@@ -1191,7 +1223,7 @@ mod tests {
 
     #[test]
     fn a_config_file_is_read_and_the_environment_wins_over_it() {
-        let dir = std::env::temp_dir().join(format!("tether-settings-{}", std::process::id()));
+        let dir = test_dir("settings");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.toml");
         std::fs::write(
@@ -1276,7 +1308,7 @@ mod tests {
 
     #[test]
     fn limits_in_a_config_file_use_the_lower_case_names() {
-        let dir = std::env::temp_dir().join(format!("tether-limits-{}", std::process::id()));
+        let dir = test_dir("limits");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("limits.toml");
         std::fs::write(
@@ -1314,9 +1346,9 @@ mod tests {
     }
 
     #[test]
-    fn the_mongodb_pool_size_defaults_to_ten_and_is_bounded_naming_its_setting() {
+    fn the_mongodb_pool_size_defaults_to_twenty_and_is_bounded_naming_its_setting() {
         let s = Settings::load_from(None, env(&[])).unwrap();
-        assert_eq!(s.mongodb_max_pool_size, 10);
+        assert_eq!(s.mongodb_max_pool_size, 20);
         let s = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", "25")])).unwrap();
         assert_eq!(s.mongodb_max_pool_size, 25);
         for bad in ["0", "501", "ten"] {
@@ -1335,6 +1367,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(mongo.max_pool_size, Some(7));
+    }
+
+    #[test]
+    fn the_workers_share_the_pool_size_and_never_outnumber_it() {
+        let mongo = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("STORE", "mongodb"),
+                ("MONGODB_URI", "mongodb://db.internal/tether"),
+            ];
+            all.extend_from_slice(pairs);
+            Settings::load_from(None, env(&all))
+        };
+        let s = mongo(&[("HTTP_WORKERS", "3"), ("MONGODB_MAX_POOL_SIZE", "10")]).unwrap();
+        assert_eq!((s.workers(), s.pool_per_worker()), (3, 3));
+        let s = mongo(&[("HTTP_WORKERS", "0"), ("MONGODB_MAX_POOL_SIZE", "1")]).unwrap();
+        assert_eq!(
+            (s.workers(), s.pool_per_worker()),
+            (1, 1),
+            "one per core, at most the pool size"
+        );
+        let e = mongo(&[("HTTP_WORKERS", "8"), ("MONGODB_MAX_POOL_SIZE", "4")]).unwrap_err();
+        assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE");
+        // The in-memory store has no pool to share.
+        let s = Settings::load_from(
+            None,
+            env(&[("HTTP_WORKERS", "8"), ("MONGODB_MAX_POOL_SIZE", "4")]),
+        )
+        .unwrap();
+        assert_eq!(s.workers(), 8);
     }
 
     #[test]
@@ -1360,8 +1421,16 @@ mod tests {
         }
     }
 
+    /// A folder of this test process under the workspace's `target/tmp` (removed with
+    /// the build output, not left in the system's temporary folder).
+    fn test_dir(tag: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../target/tmp")
+            .join(format!("tether-{tag}-{}", std::process::id()))
+    }
+
     fn temp_file(name: &str, content: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tether-settings-{}", std::process::id()));
+        let dir = test_dir("settings");
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(name);
         std::fs::write(&path, content).unwrap();

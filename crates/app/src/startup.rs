@@ -64,9 +64,11 @@ impl std::fmt::Debug for Overrides {
     }
 }
 
-/// The stores behind the ports, shared by every HTTP worker: one MongoDB client (one
-/// pool of at most `MONGODB_MAX_POOL_SIZE` connections to each server) per process.
+/// The stores behind the ports.
 struct Stores {
+    /// The MongoDB store each HTTP worker gets a client of its own for (a share of
+    /// `MONGODB_MAX_POOL_SIZE`); `None` for the in-memory store, which every worker shares.
+    per_worker: Option<MongoStore>,
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
@@ -102,7 +104,9 @@ fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
         connect_timeout: settings.mongodb_timeout,
         operation_timeout: settings.mongodb_timeout,
         count_commands: settings.mongodb_command_metrics,
-        max_pool_size: Some(settings.mongodb_max_pool_size),
+        // The start-up client: indexes, the upgrade of old sessions, readiness pings.
+        // Requests go through the workers' own clients.
+        max_pool_size: Some(1),
     })
 }
 
@@ -169,6 +173,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         tracing::info!(database = store.database().name(), "using MongoDB");
         let shared = Arc::new(store.clone());
         return Ok(Stores {
+            per_worker: Some(store.clone()),
             users: shared.clone(),
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
@@ -193,6 +198,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     }
     let shared = Arc::new(store);
     Ok(Stores {
+        per_worker: None,
         users: shared.clone(),
         organizations: shared.clone(),
         refresh_tokens: shared.clone(),
@@ -288,7 +294,8 @@ impl Application {
             accept_unissued_state: settings.accept_unissued_state,
             require_client_challenge: settings.require_client_challenge,
         };
-        let services = Services::new(ports, policies);
+        let stores_per_worker = stores.per_worker;
+        let services = Services::new(ports.clone(), policies.clone());
         let state = AppState {
             services,
             readiness: stores.readiness,
@@ -298,12 +305,37 @@ impl Application {
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
-        let server = HttpServer::new(move || build_app(state.clone()));
-        let server = if settings.http_workers > 0 {
-            server.workers(settings.http_workers)
-        } else {
-            server
-        };
+        // Each HTTP worker talks to MongoDB through a client of its own, built on the
+        // worker's thread: no operation hops to another thread and back (one client for
+        // all cost 26-38 % more CPU per login at 2 and 8 workers, docs/benchmarks.md).
+        // Their pools share MONGODB_MAX_POOL_SIZE.
+        let per_worker = stores_per_worker;
+        let pool_per_worker = settings.pool_per_worker();
+        let server = HttpServer::new(move || {
+            let Some(store) = &per_worker else {
+                return build_app(state.clone());
+            };
+            match store.with_own_client(pool_per_worker) {
+                Ok(own) => {
+                    let own = Arc::new(own);
+                    let mut ports = ports.clone();
+                    ports.users = own.clone();
+                    ports.organizations = own.clone();
+                    ports.sessions = own.clone();
+                    ports.refresh_tokens = own.clone();
+                    ports.login_states = own;
+                    build_app(AppState {
+                        services: Services::new(ports, policies.clone()),
+                        ..state.clone()
+                    })
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "an HTTP worker shares the start-up MongoDB client");
+                    build_app(state.clone())
+                }
+            }
+        })
+        .workers(settings.workers());
         // Signals are handled by `run_until_stopped`: actix drains on SIGTERM only.
         let server = server
             .disable_signals()

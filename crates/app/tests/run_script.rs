@@ -146,7 +146,8 @@ fn http(port: u16, request: &str) -> String {
 fn the_demo_announces_its_login_once_ready_and_ada_is_superadmin() {
     require_peers();
     let port = free_port();
-    let mut child = run_sh(&[("PORT", &port.to_string())])
+    // The metrics listener off: its default port may be another run's on a shared machine.
+    let mut child = run_sh(&[("PORT", &port.to_string()), ("METRICS_PORT", "0")])
         .spawn()
         .expect("run.sh starts");
     struct Stop(std::process::Child);

@@ -56,13 +56,13 @@ pub use failure::Failure;
 pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
 pub use login::{
     CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,
-    StateChecking,
+    StateChecking, StepAnswer, StepInput,
 };
 pub use model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LegacySession, LiveRefreshToken, LoginAnswer,
-    LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
-    RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StateTake, StepRequired, User,
-    VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LegacySession, LiveRefreshToken,
+    LoginAnswer, LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization,
+    PendingOrganization, PendingStep, RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StateTake,
+    StepRequired, User, VerifiedAccess, WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,

@@ -9,10 +9,10 @@ use thiserror::Error;
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::Turns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
-use crate::model::{Flow, IdpIdentity, StateTake, StepRequired};
+use crate::model::{ClientContext, Flow, IdpIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
-use crate::values::{ClientChallenge, ClientVerifier, LoginState, Timestamp};
+use crate::values::{ClientChallenge, ClientVerifier, LoginState, Timestamp, WorkosOrganizationId};
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -32,6 +32,8 @@ pub struct CallbackInput {
     /// The browser binding's secret half, when the login was started with a
     /// `client_challenge` ([`ClientVerifier`]).
     pub client_verifier: Option<SecretString>,
+    /// Where the post came from.
+    pub client: ClientContext,
 }
 
 impl std::fmt::Debug for CallbackInput {
@@ -48,6 +50,7 @@ impl std::fmt::Debug for CallbackInput {
                 "client_verifier",
                 &self.client_verifier.as_ref().map(|_| "[redacted]"),
             )
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -99,6 +102,9 @@ pub enum LoginError {
     /// No code was posted.
     #[error("the authorization code is missing")]
     MissingCode,
+    /// A field of the request is missing or malformed; the message names it.
+    #[error("{0}")]
+    InvalidRequest(String),
     /// The state is missing, unknown, expired, used, or bound to another redirect URI.
     #[error("the state is missing, unknown, expired or already used")]
     InvalidState,
@@ -499,7 +505,10 @@ impl CompleteLogin {
             ExchangePlan::Only(only) => Some(only),
             ExchangePlan::SsoThenAuthKit => None,
         };
-        let identity = match self.exchange(from_state.plan, &code, from_state.verifier).await {
+        let identity = match self
+            .exchange(from_state.plan, &code, from_state.verifier, &input.client)
+            .await
+        {
             Err(rate_limited @ LoginError::UpstreamRateLimited { .. }) => {
                 // WorkOS asked us to wait and the code was not exchanged: put the state
                 // back, so the retry that `Retry-After` invites can still complete.
@@ -544,16 +553,128 @@ impl CompleteLogin {
         plan: ExchangePlan,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
+        client: &ClientContext,
     ) -> Result<IdpIdentity, LoginError> {
         match plan {
-            ExchangePlan::Only(flow) => Ok(self.idp.exchange(flow, code, pkce_verifier).await?),
-            ExchangePlan::SsoThenAuthKit => match self.idp.exchange(Flow::Sso, code, None).await {
+            ExchangePlan::Only(flow) => Ok(self.idp.exchange(flow, code, pkce_verifier, client).await?),
+            ExchangePlan::SsoThenAuthKit => match self.idp.exchange(Flow::Sso, code, None, client).await {
                 Err(ExchangeError::InvalidCode) => {
                     tracing::debug!("not an SSO code; trying AuthKit");
-                    Ok(self.idp.exchange(Flow::AuthKit, code, pkce_verifier).await?)
+                    Ok(self
+                        .idp
+                        .exchange(Flow::AuthKit, code, pkce_verifier, client)
+                        .await?)
                 }
                 other => Ok(other?),
             },
+        }
+    }
+
+    /// Completes a login the provider answered with a step to take (the callback's
+    /// `403` with a `pendingAuthenticationToken`): the provider checks the step's
+    /// answer, then the same trust rules and the same session as a callback follow.
+    /// No state is involved (the provider's pending token is single-use and bound to
+    /// the login); a new user joins by the organization rules with no request of their
+    /// own. The request is checked before the provider is called.
+    pub async fn complete_step(&self, input: StepInput) -> Result<AuthSession, LoginError> {
+        let step = input.checked()?;
+        let now = self.state.clock.now();
+        let identity = self.idp.complete_step(&step, &input.client).await?;
+        let provisioned = self.provisioner.provision(&identity, None, now).await?;
+        let session = self
+            .issuer
+            .start_login_session(provisioned.user, provisioned.organization.as_ref(), None, now)
+            .await?;
+        tracing::info!(
+            user_id = %session.user.id,
+            flow = identity.flow.as_str(),
+            session_id = %session.session_id,
+            "login completed after a step"
+        );
+        Ok(session)
+    }
+}
+
+/// Longest pending authentication token accepted.
+const MAX_PENDING_TOKEN_LEN: usize = 2048;
+
+/// Longest e-mailed verification code accepted.
+const MAX_STEP_CODE_LEN: usize = 64;
+
+/// What the person answered to a step, as optional raw strings.
+#[derive(Debug)]
+pub enum StepAnswer {
+    /// The provider organization picked from the ones the step offered.
+    Organization(Option<String>),
+    /// The code the provider e-mailed.
+    EmailCode(Option<SecretString>),
+}
+
+/// A step's answer as posted: the pending token, the answer, the client.
+pub struct StepInput {
+    /// The `pendingAuthenticationToken` of the step.
+    pub pending_authentication_token: Option<SecretString>,
+    /// The person's answer.
+    pub answer: StepAnswer,
+    /// Where the post came from.
+    pub client: ClientContext,
+}
+
+impl std::fmt::Debug for StepInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepInput")
+            .field(
+                "pending_authentication_token",
+                &self.pending_authentication_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("answer", &self.answer)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl StepInput {
+    /// The step to hand to the provider, or the field that is missing or malformed.
+    fn checked(&self) -> Result<PendingStep, LoginError> {
+        let invalid = |message: &str| LoginError::InvalidRequest(message.to_owned());
+        let token = self
+            .pending_authentication_token
+            .as_ref()
+            .map(|t| t.expose_secret().trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| invalid("pendingAuthenticationToken is required"))?;
+        if token.len() > MAX_PENDING_TOKEN_LEN || token.chars().any(char::is_control) {
+            return Err(invalid("pendingAuthenticationToken is malformed"));
+        }
+        let pending_authentication_token = SecretString::from(token.to_owned());
+        match &self.answer {
+            StepAnswer::Organization(organization) => {
+                let organization = organization
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .ok_or_else(|| invalid("organizationId is required"))?;
+                let organization_id = WorkosOrganizationId::parse(organization)
+                    .map_err(|_| invalid("organizationId must be a WorkOS organization id (org_...)"))?;
+                Ok(PendingStep::OrganizationSelection {
+                    pending_authentication_token,
+                    organization_id,
+                })
+            }
+            StepAnswer::EmailCode(code) => {
+                let code = code
+                    .as_ref()
+                    .map(|c| c.expose_secret().trim())
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| invalid("code is required"))?;
+                if code.len() > MAX_STEP_CODE_LEN || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(invalid("code is malformed"));
+                }
+                Ok(PendingStep::EmailVerification {
+                    pending_authentication_token,
+                    code: SecretString::from(code.to_owned()),
+                })
+            }
         }
     }
 }

@@ -93,7 +93,7 @@ pub fn identity(subject: &str, address: &str) -> IdpIdentity {
 pub fn identity_provider(identity: IdpIdentity) -> MockIdentityProvider {
     let mut idp = MockIdentityProvider::new();
     idp.expect_exchange()
-        .returning(move |_, _, _| Ok(identity.clone()));
+        .returning(move |_, _, _, _| Ok(identity.clone()));
     idp.expect_authorization_url()
         .returning(|request| format!("https://idp.example/authorize?flow={}", request.flow.as_str()));
     idp

@@ -173,6 +173,37 @@ pub struct StepRequired {
     pub email: Option<String>,
 }
 
+/// The client a login comes from, as the edge saw it: for the provider's own checks
+/// (sessions, bot detection) and for the records of a session. Neither is a secret;
+/// the edge bounds and cleans both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientContext {
+    /// The client's address (through the trusted proxies), if known.
+    pub ip_address: Option<String>,
+    /// The client's `User-Agent`, cleaned and cut short, if it sent one.
+    pub user_agent: Option<String>,
+}
+
+/// A step the identity provider asked for, answered: the pending token of the
+/// [`StepRequired`] and what the person chose or received.
+#[derive(Debug, Clone)]
+pub enum PendingStep {
+    /// The person picked one of the offered organizations.
+    OrganizationSelection {
+        /// The provider's pending authentication token.
+        pending_authentication_token: SecretString,
+        /// The provider organization picked (`org_...`).
+        organization_id: WorkosOrganizationId,
+    },
+    /// The person entered the code the provider e-mailed them.
+    EmailVerification {
+        /// The provider's pending authentication token.
+        pending_authentication_token: SecretString,
+        /// The one-time code.
+        code: SecretString,
+    },
+}
+
 /// One organization a user may pick during organization selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingOrganization {

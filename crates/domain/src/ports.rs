@@ -7,9 +7,9 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::model::{
-    AccessClaims, AuthorizationRequest, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
-    MintedRefreshToken, NewOrganization, NewUser, Organization, RefreshTokenRecord, RevokedReason,
-    SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
+    MintedRefreshToken, NewOrganization, NewUser, Organization, PendingStep, RefreshTokenRecord,
+    RevokedReason, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
 use crate::values::{
@@ -288,12 +288,23 @@ pub enum ExchangeError {
 pub trait IdentityProvider: Send + Sync {
     /// Exchanges a one-time code with the API of `flow`. An implementation MUST NOT
     /// retry a request that may have reached the provider (codes are single-use).
-    /// `pkce_verifier` goes with AuthKit exchanges of logins started with PKCE.
+    /// `pkce_verifier` goes with AuthKit exchanges of logins started with PKCE;
+    /// `client` is passed on where the provider takes it.
     async fn exchange(
         &self,
         flow: Flow,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
+        client: &ClientContext,
+    ) -> Result<IdpIdentity, ExchangeError>;
+
+    /// Completes a login the provider answered with a [`StepRequired`], with the
+    /// step's answer. Fails as [`ExchangeError::InvalidCode`] for an unknown, expired
+    /// or used pending token (or a wrong code), and may ask for a further step.
+    async fn complete_step(
+        &self,
+        step: &PendingStep,
+        client: &ClientContext,
     ) -> Result<IdpIdentity, ExchangeError>;
 
     /// The provider's URL that starts a login described by `request`.

@@ -219,6 +219,7 @@ impl From<LoginError> for ApiError {
                 e.body.provider_error = provider_error;
                 e
             }
+            LoginError::InvalidRequest(message) => Self::invalid_request(message),
             LoginError::MissingCode => new(
                 S::BAD_REQUEST,
                 "MISSING_CODE",

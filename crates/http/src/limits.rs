@@ -26,9 +26,11 @@ use crate::rate_limit::ClientRateLimit;
 pub const REFRESH_ROUTE: &str = "/api/auth/refresh";
 
 /// The routes a client may call without credentials, which the rate limits cover.
-pub const RATE_LIMITED_ROUTES: [&str; 4] = [
+pub const RATE_LIMITED_ROUTES: [&str; 6] = [
     "/api/auth/workos/authorize",
     "/api/auth/workos/callback",
+    "/api/auth/workos/authkit/organization-selection",
+    "/api/auth/workos/authkit/email-verification",
     "/api/auth/refresh",
     "/api/auth/logout",
 ];

@@ -99,7 +99,7 @@ fn harness() -> Harness {
 
     let mut idp = MockIdentityProvider::new();
     let seen = exchanged.clone();
-    idp.expect_exchange().returning(move |_, code, _| {
+    idp.expect_exchange().returning(move |_, code, _, _| {
         seen.lock().unwrap().push(code.expose_secret().to_owned());
         Err(ExchangeError::InvalidCode)
     });

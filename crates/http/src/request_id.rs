@@ -86,6 +86,36 @@ fn loggable_user_agent(raw: &[u8]) -> String {
         .collect()
 }
 
+/// The client of a request: its address (through `TRUSTED_PROXIES`, as the rate limit
+/// counts it) and its user agent (control characters removed, cut short).
+pub(crate) fn client_of(request: &actix_web::HttpRequest) -> (std::net::IpAddr, String) {
+    let trusted = request
+        .app_data::<actix_web::web::Data<crate::AppState>>()
+        .map(|state| state.limits.trusted_proxies.clone())
+        .unwrap_or_default();
+    let forwarded: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let client = crate::rate_limit::client_address(request.peer_addr().map(|a| a.ip()), &forwarded, &trusted);
+    let user_agent = request
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .map(|v| loggable_user_agent(v.as_bytes()))
+        .unwrap_or_default();
+    (client, user_agent)
+}
+
+/// The client of a request as the domain records and passes it on.
+pub(crate) fn client_context(request: &actix_web::HttpRequest) -> tether_domain::ClientContext {
+    let (address, user_agent) = client_of(request);
+    tether_domain::ClientContext {
+        ip_address: (!address.is_unspecified()).then(|| address.to_string()),
+        user_agent: (!user_agent.trim().is_empty()).then_some(user_agent),
+    }
+}
+
 /// When the request started, for its latency.
 #[derive(Debug, Clone, Copy)]
 struct Started(std::time::Instant);
@@ -102,22 +132,7 @@ impl RootSpanBuilder for RedactedRootSpan {
         request
             .extensions_mut()
             .insert(Started(std::time::Instant::now()));
-        let trusted = request
-            .app_data::<actix_web::web::Data<crate::AppState>>()
-            .map(|state| state.limits.trusted_proxies.clone())
-            .unwrap_or_default();
-        let forwarded: Vec<&str> = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let client =
-            crate::rate_limit::client_address(request.peer_addr().map(|a| a.ip()), &forwarded, &trusted);
-        let user_agent = request
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .map(|v| loggable_user_agent(v.as_bytes()))
-            .unwrap_or_default();
+        let (client, user_agent) = client_of(request.request());
         tracing::info_span!(
             "http_request",
             // The method from the fixed set (a client can send any token as a method).

@@ -96,6 +96,8 @@ pub const COMMANDS_TOTAL: &str = "tether_mongodb_commands_total";
 pub struct MongoStore {
     database: Database,
     operation_timeout: Duration,
+    /// The options the client was built from, for [`MongoStore::with_own_client`].
+    options: Option<ClientOptions>,
 }
 
 impl fmt::Debug for MongoStore {
@@ -148,7 +150,7 @@ impl MongoStore {
             .clone()
             .or_else(|| options.default_database.clone())
             .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
-        let client = Client::with_options(options).map_err(|e| match map_driver_error(e) {
+        let client = Client::with_options(options.clone()).map_err(|e| match map_driver_error(e) {
             RepositoryError::Unexpected(_) => {
                 RepositoryError::Unexpected("the MongoDB client options are invalid".into())
             }
@@ -158,6 +160,31 @@ impl MongoStore {
         Ok(Self {
             database: client.database(&database_name),
             operation_timeout: config.operation_timeout,
+            options: Some(options),
+        })
+    }
+
+    /// The same store through a client of its own with a pool of at most
+    /// `max_pool_size` connections to each server, built on the calling thread: the
+    /// driver's connections and background tasks then live on this thread's runtime,
+    /// so an operation never waits for another thread. Build one per HTTP worker, on
+    /// the worker. A store made by [`MongoStore::with_database`] is returned as is.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when the client cannot be built (the options
+    /// were accepted once already, so this does not happen in practice).
+    pub fn with_own_client(&self, max_pool_size: u32) -> Result<Self, RepositoryError> {
+        let Some(options) = &self.options else {
+            return Ok(self.clone());
+        };
+        let mut options = options.clone();
+        options.max_pool_size = Some(max_pool_size);
+        let client = Client::with_options(options.clone())
+            .map_err(|_| RepositoryError::Unexpected("the MongoDB client options are invalid".into()))?;
+        Ok(Self {
+            database: client.database(self.database.name()),
+            operation_timeout: self.operation_timeout,
+            options: Some(options),
         })
     }
 
@@ -168,6 +195,7 @@ impl MongoStore {
         Self {
             database,
             operation_timeout,
+            options: None,
         }
     }
 

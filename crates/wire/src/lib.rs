@@ -53,4 +53,7 @@ pub use error::{ErrorBody, PendingOrganizationBody};
 pub use operations::{AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody};
 pub use organizations::WorkosOrganizationBody;
 pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
-pub use session::{AuthSessionBody, CallbackBody, RefreshTokenBody, SessionConfigBody, UserBody};
+pub use session::{
+    AuthSessionBody, CallbackBody, EmailVerificationBody, OrganizationSelectionBody, RefreshTokenBody,
+    SessionConfigBody, UserBody,
+};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tether_domain::secrecy::{ExposeSecret, SecretString};
-use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
+use tether_domain::{AuthSession, CallbackInput, ClientContext, SessionConfig, StepAnswer, StepInput, User};
 
 /// `POST /api/auth/workos/callback` body: every field an optional string.
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +50,65 @@ impl From<CallbackBody> for CallbackInput {
             redirect_uri: body.redirect_uri,
             organization_id: body.organization_id,
             client_verifier: body.client_verifier,
+            // Where the post came from is the edge's to fill in.
+            client: ClientContext::default(),
+        }
+    }
+}
+
+/// `POST /api/auth/workos/authkit/organization-selection` body: the step's pending token
+/// and the WorkOS organization the person picked from the ones the `403
+/// ORGANIZATION_SELECTION_REQUIRED` listed.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "pendingAuthenticationToken": "pat_01JD8ZQ4N5TXKX0V3C8Y5Q2M7B",
+    "organizationId": "org_01JD8ZQ4N5TXKX0V3C8Y5Q2M7B"
+})))]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationSelectionBody {
+    /// The `pendingAuthenticationToken` of the callback's 403.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 2048))]
+    pub pending_authentication_token: Option<SecretString>,
+    /// The WorkOS organization picked (`org_...`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^org_[A-Za-z0-9]{1,64}$"))]
+    pub organization_id: Option<String>,
+}
+
+impl From<OrganizationSelectionBody> for StepInput {
+    fn from(body: OrganizationSelectionBody) -> Self {
+        StepInput {
+            pending_authentication_token: body.pending_authentication_token,
+            answer: StepAnswer::Organization(body.organization_id),
+            client: ClientContext::default(),
+        }
+    }
+}
+
+/// `POST /api/auth/workos/authkit/email-verification` body: the step's pending token and
+/// the code WorkOS e-mailed the person after a `403 EMAIL_VERIFICATION_REQUIRED`.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "pendingAuthenticationToken": "pat_01JD8ZQ4N5TXKX0V3C8Y5Q2M7B",
+    "code": "123456"
+})))]
+#[serde(rename_all = "camelCase")]
+pub struct EmailVerificationBody {
+    /// The `pendingAuthenticationToken` of the callback's 403.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 2048))]
+    pub pending_authentication_token: Option<SecretString>,
+    /// The one-time code from the e-mail.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Za-z0-9]{1,64}$"))]
+    pub code: Option<SecretString>,
+}
+
+impl From<EmailVerificationBody> for StepInput {
+    fn from(body: EmailVerificationBody) -> Self {
+        StepInput {
+            pending_authentication_token: body.pending_authentication_token,
+            answer: StepAnswer::EmailCode(body.code),
+            client: ClientContext::default(),
         }
     }
 }

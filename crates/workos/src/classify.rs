@@ -24,12 +24,16 @@ const STEP_CODES: &[&str] = &[
 /// Codes that, with status 400, mean this code cannot be used with the API asked.
 ///
 /// `invalid_code_verifier` (PKCE mismatch) is included: the login cannot complete with
-/// this code and verifier, which for the caller is the same as an unusable code.
+/// this code and verifier, which for the caller is the same as an unusable code; so is
+/// `invalid_pending_authentication_token` (a step answered with an unknown, expired or
+/// used pending token) and `invalid_one_time_code`.
 const INVALID_CODE_CODES: &[&str] = &[
     "invalid_grant",
     "invalid_code",
     "expired_code",
     "invalid_code_verifier",
+    "invalid_pending_authentication_token",
+    "invalid_one_time_code",
 ];
 
 /// Codes meaning WorkOS refused our own credentials; any status.
@@ -51,7 +55,8 @@ const MAX_ORGANIZATIONS: usize = 100;
 ///    `mfa_enrollment`, `mfa_challenge`, `sso_required`,
 ///    `organization_authentication_methods_required`, `identity_verification_required`),
 ///    whatever the status → [`ExchangeError::StepRequired`].
-/// 3. 400 with `invalid_grant`, `invalid_code`, `expired_code` or `invalid_code_verifier`
+/// 3. 400 with `invalid_grant`, `invalid_code`, `expired_code`, `invalid_code_verifier`,
+///    `invalid_pending_authentication_token` or `invalid_one_time_code`
 ///    → [`ExchangeError::InvalidCode`].
 /// 4. 401, 403, or `invalid_client` / `unauthorized_client` / `unauthorized`
 ///    → [`ExchangeError::Misconfigured`].

@@ -16,7 +16,9 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use tether_domain::{AuthorizationRequest, ExchangeError, Flow, IdentityProvider, IdpIdentity};
+use tether_domain::{
+    AuthorizationRequest, ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingStep,
+};
 
 use crate::backoff::Backoff;
 use crate::classify::{classify_failure, parse_retry_after};
@@ -195,10 +197,88 @@ impl IdentityProvider for WorkosClient {
         flow: Flow,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
+        client: &ClientContext,
     ) -> Result<IdpIdentity, ExchangeError> {
         if code.expose_secret().is_empty() {
             return Err(ExchangeError::InvalidCode);
         }
+        let mut request = self.request("authorization_code");
+        request.code = Some(code.expose_secret());
+        if flow == Flow::AuthKit {
+            // SSO's token endpoint has neither PKCE nor the client's details.
+            request.code_verifier = pkce_verifier.as_ref().map(|v| v.expose_secret());
+            request.with_client(client);
+        }
+        self.guarded(flow, &request).await
+    }
+
+    /// An AuthKit step answered: `POST /user_management/authenticate` with the
+    /// organization-selection or e-mail-verification grant and the pending token.
+    async fn complete_step(
+        &self,
+        step: &PendingStep,
+        client: &ClientContext,
+    ) -> Result<IdpIdentity, ExchangeError> {
+        let mut request = match step {
+            PendingStep::OrganizationSelection {
+                pending_authentication_token,
+                organization_id,
+            } => {
+                let mut request = self.request(ORGANIZATION_SELECTION_GRANT);
+                request.pending_authentication_token = Some(pending_authentication_token.expose_secret());
+                request.organization_id = Some(organization_id.as_str());
+                request
+            }
+            PendingStep::EmailVerification {
+                pending_authentication_token,
+                code,
+            } => {
+                let mut request = self.request(EMAIL_VERIFICATION_GRANT);
+                request.pending_authentication_token = Some(pending_authentication_token.expose_secret());
+                request.code = Some(code.expose_secret());
+                request
+            }
+        };
+        request.with_client(client);
+        match self.guarded(Flow::AuthKit, &request).await {
+            // A step's answer refused comes as a 400 whose code differs between WorkOS
+            // versions (`invalid_pending_authentication_token`, `invalid_one_time_code`,
+            // or `invalid_request` where another version wants other fields): every 400
+            // means this answer cannot finish the login.
+            Err(ExchangeError::Unexpected(reason)) if reason.starts_with("HTTP 400") => {
+                tracing::debug!(%reason, "WorkOS refused the answer to a step");
+                Err(ExchangeError::InvalidCode)
+            }
+            other => other,
+        }
+    }
+}
+
+/// The grant that answers `organization_selection_required`.
+const ORGANIZATION_SELECTION_GRANT: &str = "urn:workos:oauth:grant-type:organization-selection";
+
+/// The grant that answers `email_verification_required`.
+const EMAIL_VERIFICATION_GRANT: &str = "urn:workos:oauth:grant-type:email-verification:code";
+
+impl WorkosClient {
+    /// The credentials every request of this client carries, with `grant_type`.
+    fn request(&self, grant_type: &'static str) -> ExchangeRequest<'_> {
+        ExchangeRequest {
+            client_id: &self.client_id,
+            client_secret: self.api_key.expose_secret(),
+            grant_type,
+            code: None,
+            code_verifier: None,
+            pending_authentication_token: None,
+            organization_id: None,
+            ip_address: None,
+            user_agent: None,
+        }
+    }
+
+    /// One request to the API of `flow` within its back-off window, timed, with an
+    /// SSO profile's address vouched for or not.
+    async fn guarded(&self, flow: Flow, request: &ExchangeRequest<'_>) -> Result<IdpIdentity, ExchangeError> {
         let backoff = match flow {
             Flow::Sso => &self.sso_backoff,
             Flow::AuthKit => &self.authkit_backoff,
@@ -214,7 +294,7 @@ impl IdentityProvider for WorkosClient {
             });
         }
         let started = Instant::now();
-        let mut result = self.exchange_once(flow, code, pkce_verifier).await;
+        let mut result = self.exchange_once(flow, request).await;
         if let Err(ExchangeError::RateLimited { retry_after_seconds }) = &mut result {
             backoff.hold(*retry_after_seconds, Instant::now());
             // The caller is told the wait this client keeps, not a wilder one.
@@ -258,24 +338,13 @@ impl WorkosClient {
     async fn exchange_once(
         &self,
         flow: Flow,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
+        request: &ExchangeRequest<'_>,
     ) -> Result<IdpIdentity, ExchangeError> {
-        let (url, code_verifier) = match flow {
-            Flow::Sso => (&self.sso_token_url, None),
-            Flow::AuthKit => (
-                &self.authenticate_url,
-                pkce_verifier.as_ref().map(|v| v.expose_secret()),
-            ),
+        let url = match flow {
+            Flow::Sso => &self.sso_token_url,
+            Flow::AuthKit => &self.authenticate_url,
         };
-        let request = ExchangeRequest {
-            client_id: &self.client_id,
-            client_secret: self.api_key.expose_secret(),
-            grant_type: "authorization_code",
-            code: code.expose_secret(),
-            code_verifier,
-        };
-        let body = serde_json::to_vec(&request)
+        let body = serde_json::to_vec(request)
             .map_err(|_| ExchangeError::Unexpected("could not encode the request".to_owned()))?;
 
         let response = self.send(flow, url, body).await?;
@@ -376,15 +445,35 @@ impl WorkosClient {
     }
 }
 
-/// The JSON body of both exchange requests. Holds secrets: never `Debug`, never logged.
+/// The JSON body of the exchange and step requests. Holds secrets: never `Debug`,
+/// never logged.
 #[derive(Serialize)]
 struct ExchangeRequest<'a> {
     client_id: &'a str,
     client_secret: &'a str,
     grant_type: &'static str,
-    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code_verifier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_authentication_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_id: Option<&'a str>,
+    /// AuthKit's optional client details (WorkOS uses them for its sessions and
+    /// bot detection).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+}
+
+impl<'a> ExchangeRequest<'a> {
+    /// Carries the client's address and user agent, when known.
+    fn with_client(&mut self, client: &'a ClientContext) {
+        self.ip_address = client.ip_address.as_deref();
+        self.user_agent = client.user_agent.as_deref();
+    }
 }
 
 /// The part of a `/sso/token` success we use (tokens are deliberately left out).
@@ -707,27 +796,24 @@ mod tests {
 
     #[test]
     fn the_request_body_has_no_redirect_uri_and_a_verifier_only_when_given() {
-        let without = serde_json::to_value(ExchangeRequest {
-            client_id: "client_test",
-            client_secret: "sk",
-            grant_type: "authorization_code",
-            code: "c",
-            code_verifier: None,
-        })
-        .unwrap();
+        let client = WorkosClient::new(config("https://api.workos.com")).unwrap();
+        let mut request = client.request("authorization_code");
+        request.code = Some("c");
+        let without = serde_json::to_value(&request).unwrap();
         assert_eq!(
             without,
-            serde_json::json!({"client_id":"client_test","client_secret":"sk","grant_type":"authorization_code","code":"c"})
+            serde_json::json!({"client_id":"client_test","client_secret":"sk_test_default","grant_type":"authorization_code","code":"c"})
         );
-        let with = serde_json::to_value(ExchangeRequest {
-            client_id: "client_test",
-            client_secret: "sk",
-            grant_type: "authorization_code",
-            code: "c",
-            code_verifier: Some("v"),
-        })
-        .unwrap();
+        request.code_verifier = Some("v");
+        let context = ClientContext {
+            ip_address: Some("203.0.113.9".to_owned()),
+            user_agent: Some("UA/1".to_owned()),
+        };
+        request.with_client(&context);
+        let with = serde_json::to_value(&request).unwrap();
         assert_eq!(with["code_verifier"], "v");
+        assert_eq!(with["ip_address"], "203.0.113.9");
+        assert_eq!(with["user_agent"], "UA/1");
         assert!(with.get("redirect_uri").is_none());
     }
 

@@ -17,7 +17,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use tether_domain::{ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingOrganization};
+use tether_domain::{
+    ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingOrganization, PendingStep,
+    WorkosOrganizationId,
+};
 use tether_workos::{WorkosClient, WorkosConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -330,7 +333,7 @@ fn http_answer(status_line: &str, extra_headers: &[&str], body: &str) -> String 
 async fn exchange_against(answer: String, flow: Flow) -> (ExchangeError, LocalServer) {
     let server = LocalServer::start(Behaviour::Answer(answer)).await;
     let error = client(&server.base_url)
-        .exchange(flow, &secret("code_123"), None)
+        .exchange(flow, &secret("code_123"), None, &ClientContext::default())
         .await
         .expect_err("a failure");
     (error, server)
@@ -347,7 +350,7 @@ async fn an_sso_code_exchanges_to_the_seeded_profile_with_its_connection_and_org
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
     let identity = client(&base)
-        .exchange(Flow::Sso, &code, None)
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
         .await
         .expect("the SSO code exchanges");
 
@@ -371,12 +374,18 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
     let base = emulator_url();
     let workos = client(&base);
     let code = sso_code(&base, "acme.example", "Admin@ACME.example").await;
-    let acme = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    let acme = workos
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .await
+        .expect("exchanges");
     assert_eq!(acme.email_verified, Some(true), "Acme's own verified domain");
 
     // Globex's connection asserting an Acme address: WorkOS vouches for nothing.
     let code = sso_code(&base, "globex.example", "newhire@acme.example").await;
-    let squatted = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    let squatted = workos
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .await
+        .expect("exchanges");
     assert_eq!(squatted.email_verified, Some(false));
 
     // A domain the organization has only pending is not vouched for either.
@@ -417,7 +426,10 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
         .append_pair("connection", connection["id"].as_str().expect("a connection id"))
         .append_pair("login_hint", "someone@pending.example");
     let code = code_from_authorize(url.into()).await;
-    let identity = workos.exchange(Flow::Sso, &code, None).await.expect("exchanges");
+    let identity = workos
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .await
+        .expect("exchanges");
     assert_eq!(identity.organization_id.as_deref(), pending["id"].as_str());
     assert_eq!(
         identity.email_verified,
@@ -432,7 +444,7 @@ async fn an_sso_email_is_returned_as_the_provider_sent_it_whatever_its_case() {
     let code = sso_code(&base, "globex.example", "New.Person@Globex.Example").await;
 
     let identity = client(&base)
-        .exchange(Flow::Sso, &code, None)
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
         .await
         .expect("the SSO code exchanges");
 
@@ -458,7 +470,7 @@ async fn an_authkit_code_exchanges_to_the_seeded_user() {
     let code = authkit_code(&base, "jane@authkit.example", None).await;
 
     let identity = client(&base)
-        .exchange(Flow::AuthKit, &code, None)
+        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
         .await
         .expect("the AuthKit code exchanges");
 
@@ -483,7 +495,7 @@ async fn an_authkit_user_whose_address_is_not_verified_says_so() {
     let base = emulator_url();
     let code = authkit_code(&base, "una@authkit.example", None).await;
     let identity = client(&base)
-        .exchange(Flow::AuthKit, &code, None)
+        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
         .await
         .expect("the AuthKit code exchanges");
     assert_eq!(identity.email, "una@authkit.example");
@@ -497,7 +509,12 @@ async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
     let code = authkit_code(&base, "sam@authkit.example", Some(&s256(&verifier))).await;
 
     let identity = client(&base)
-        .exchange(Flow::AuthKit, &code, Some(secret(&verifier)))
+        .exchange(
+            Flow::AuthKit,
+            &code,
+            Some(secret(&verifier)),
+            &ClientContext::default(),
+        )
         .await
         .expect("the PKCE code exchanges");
 
@@ -517,6 +534,7 @@ async fn an_authkit_code_started_with_pkce_and_a_wrong_verifier_is_an_invalid_co
             Flow::AuthKit,
             &code,
             Some(secret("a-wrong-verifier-of-enough-length-0000000000")),
+            &ClientContext::default(),
         )
         .await;
 
@@ -531,10 +549,12 @@ async fn an_sso_code_used_twice_is_an_invalid_code_the_second_time() {
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
     workos
-        .exchange(Flow::Sso, &code, None)
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
         .await
         .expect("the first exchange succeeds");
-    let again = workos.exchange(Flow::Sso, &code, None).await;
+    let again = workos
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .await;
 
     assert!(matches!(again, Err(ExchangeError::InvalidCode)), "{again:?}");
 }
@@ -545,12 +565,14 @@ async fn an_authkit_code_sent_to_sso_is_an_invalid_code_and_still_exchanges_on_a
     let workos = client(&base);
     let code = authkit_code(&base, "jane@authkit.example", None).await;
 
-    let on_sso = workos.exchange(Flow::Sso, &code, None).await;
+    let on_sso = workos
+        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .await;
     assert!(matches!(on_sso, Err(ExchangeError::InvalidCode)), "{on_sso:?}");
 
     // This is what drives the SSO-first, AuthKit-fallback exchange.
     let on_authkit = workos
-        .exchange(Flow::AuthKit, &code, None)
+        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
         .await
         .expect("the code is still good for AuthKit");
     assert_eq!(on_authkit.email, "jane@authkit.example");
@@ -560,7 +582,12 @@ async fn an_authkit_code_sent_to_sso_is_an_invalid_code_and_still_exchanges_on_a
 async fn a_garbage_code_on_authkit_is_an_invalid_code() {
     let base = emulator_url();
     let result = client(&base)
-        .exchange(Flow::AuthKit, &secret("auth_code_NOT_A_REAL_CODE"), None)
+        .exchange(
+            Flow::AuthKit,
+            &secret("auth_code_NOT_A_REAL_CODE"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
     assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
 }
@@ -569,7 +596,12 @@ async fn a_garbage_code_on_authkit_is_an_invalid_code() {
 async fn a_garbage_code_on_sso_is_an_invalid_code() {
     let base = emulator_url();
     let result = client(&format!("{base}/"))
-        .exchange(Flow::Sso, &secret("sso_code_NOT_A_REAL_CODE"), None)
+        .exchange(
+            Flow::Sso,
+            &secret("sso_code_NOT_A_REAL_CODE"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
     assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
 }
@@ -584,7 +616,7 @@ async fn nothing_listening_is_unavailable_quickly() {
     let started = Instant::now();
 
     let result = client(&base)
-        .exchange(Flow::Sso, &secret("sso_code_1"), None)
+        .exchange(Flow::Sso, &secret("sso_code_1"), None, &ClientContext::default())
         .await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
@@ -604,7 +636,12 @@ async fn a_refused_connection_is_tried_exactly_twice() {
     let base = format!("http://127.0.0.1:{}", closed_port());
 
     let result = client(&base)
-        .exchange(Flow::AuthKit, &secret("auth_code_1"), None)
+        .exchange(
+            Flow::AuthKit,
+            &secret("auth_code_1"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
@@ -624,7 +661,12 @@ async fn a_connection_that_fails_before_the_request_is_sent_is_tried_exactly_twi
     let https = server.base_url.replacen("http://", "https://", 1);
 
     let result = client(&https)
-        .exchange(Flow::AuthKit, &secret("auth_code_1"), None)
+        .exchange(
+            Flow::AuthKit,
+            &secret("auth_code_1"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
@@ -642,7 +684,9 @@ async fn a_server_that_never_answers_is_unavailable_after_one_attempt() {
     .unwrap();
     let started = Instant::now();
 
-    let result = workos.exchange(Flow::Sso, &secret("sso_code_1"), None).await;
+    let result = workos
+        .exchange(Flow::Sso, &secret("sso_code_1"), None, &ClientContext::default())
+        .await;
 
     assert!(
         matches!(&result, Err(ExchangeError::Unavailable(reason)) if reason.contains("timed out")),
@@ -778,12 +822,18 @@ async fn the_requests_carry_the_documented_fields_and_never_a_redirect_uri() {
             Flow::AuthKit,
             &secret("auth_code_1"),
             Some(secret("the-verifier")),
+            &ClientContext::default(),
         )
         .await
         .expect("a success");
     assert_eq!(identity.organization_id.as_deref(), Some("org_1"));
     let _ = workos
-        .exchange(Flow::Sso, &secret("sso_code_1"), Some(secret("ignored-verifier")))
+        .exchange(
+            Flow::Sso,
+            &secret("sso_code_1"),
+            Some(secret("ignored-verifier")),
+            &ClientContext::default(),
+        )
         .await;
 
     let requests = server.requests.lock().await.clone();
@@ -823,4 +873,103 @@ async fn the_requests_carry_the_documented_fields_and_never_a_redirect_uri() {
         );
         assert!(!request.contains("redirect_uri"), "{request}");
     }
+}
+
+#[tokio::test]
+async fn authkit_requests_carry_the_clients_address_and_user_agent_and_sso_requests_do_not() {
+    let ok = http_answer(
+        "200 OK",
+        &[],
+        r#"{"user":{"id":"user_1","email":"a@b.example"},"organization_id":"org_1"}"#,
+    );
+    let server = LocalServer::start(Behaviour::Answer(ok)).await;
+    let workos = client(&server.base_url);
+    let client_context = ClientContext {
+        ip_address: Some("203.0.113.7".to_owned()),
+        user_agent: Some("Browser/1.0 (X11)".to_owned()),
+    };
+    workos
+        .exchange(Flow::AuthKit, &secret("auth_code_1"), None, &client_context)
+        .await
+        .expect("a success");
+    let _ = workos
+        .exchange(Flow::Sso, &secret("sso_code_1"), None, &client_context)
+        .await;
+    let step = PendingStep::OrganizationSelection {
+        pending_authentication_token: secret("pending_1"),
+        organization_id: WorkosOrganizationId::parse("org_01PICKED").unwrap(),
+    };
+    workos
+        .complete_step(&step, &client_context)
+        .await
+        .expect("a success");
+    let step = PendingStep::EmailVerification {
+        pending_authentication_token: secret("pending_2"),
+        code: secret("123456"),
+    };
+    workos
+        .complete_step(&step, &ClientContext::default())
+        .await
+        .expect("a success");
+
+    let requests = server.requests.lock().await.clone();
+    let body = |request: &str| -> serde_json::Value {
+        serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap()
+    };
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(body(&requests[0])["ip_address"], "203.0.113.7");
+    assert_eq!(body(&requests[0])["user_agent"], "Browser/1.0 (X11)");
+    assert!(
+        body(&requests[1]).get("ip_address").is_none(),
+        "SSO's token endpoint takes none"
+    );
+    assert!(requests[2].starts_with("POST /user_management/authenticate HTTP/1.1\r\n"));
+    assert_eq!(
+        body(&requests[2]),
+        serde_json::json!({
+            "client_id": CLIENT_ID,
+            "client_secret": API_KEY,
+            "grant_type": "urn:workos:oauth:grant-type:organization-selection",
+            "pending_authentication_token": "pending_1",
+            "organization_id": "org_01PICKED",
+            "ip_address": "203.0.113.7",
+            "user_agent": "Browser/1.0 (X11)",
+        })
+    );
+    assert_eq!(
+        body(&requests[3]),
+        serde_json::json!({
+            "client_id": CLIENT_ID,
+            "client_secret": API_KEY,
+            "grant_type": "urn:workos:oauth:grant-type:email-verification:code",
+            "pending_authentication_token": "pending_2",
+            "code": "123456",
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_emulator_takes_the_step_grants_and_refuses_an_unknown_pending_token_as_an_invalid_code() {
+    // The emulator never issues pending tokens, but it implements the grant: the request
+    // shape is accepted and an unknown token is an unusable code, not a malformed request.
+    let step = PendingStep::OrganizationSelection {
+        pending_authentication_token: secret("pending_never_issued"),
+        organization_id: WorkosOrganizationId::parse("org_01NOSUCHORG").unwrap(),
+    };
+    let error = client(&emulator_url())
+        .complete_step(&step, &ClientContext::default())
+        .await
+        .expect_err("an unknown pending token");
+    assert!(matches!(error, ExchangeError::InvalidCode), "{error:?}");
+    // Its e-mail-verification grant wants other fields than production's: refused, as
+    // an answer that cannot finish the login, never as an outage.
+    let step = PendingStep::EmailVerification {
+        pending_authentication_token: secret("pending_never_issued"),
+        code: secret("123456"),
+    };
+    let error = client(&emulator_url())
+        .complete_step(&step, &ClientContext::default())
+        .await
+        .expect_err("an unknown pending token");
+    assert!(matches!(error, ExchangeError::InvalidCode), "{error:?}");
 }

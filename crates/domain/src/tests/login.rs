@@ -5,8 +5,8 @@ use mockall::Sequence;
 
 use super::support::*;
 use crate::{
-    CallbackInput, ExchangeError, ExchangePlan, Flow, IdpIdentity, LoginError, MockIdentityProvider,
-    PendingOrganization, RepositoryError, SessionId, StepRequired, TokenError,
+    CallbackInput, ClientContext, ExchangeError, ExchangePlan, Flow, IdpIdentity, LoginError,
+    MockIdentityProvider, PendingOrganization, RepositoryError, SessionId, StepRequired, TokenError,
 };
 
 /// A callback carrying `code` and a state, nothing else.
@@ -27,15 +27,15 @@ fn expect_exchange(
     answer: impl Fn() -> Result<IdpIdentity, ExchangeError> + Send + 'static,
 ) {
     idp.expect_exchange()
-        .withf(move |f, code, pkce| *f == flow && holds(code, "code-1") && pkce.is_none())
+        .withf(move |f, code, pkce, _| *f == flow && holds(code, "code-1") && pkce.is_none())
         .times(1)
         .in_sequence(order)
-        .returning(move |_, _, _| answer());
+        .returning(move |_, _, _, _| answer());
 }
 
 /// `idp` must not be asked to exchange with `flow`.
 fn expect_no_exchange(idp: &mut MockIdentityProvider, flow: Flow) {
-    idp.expect_exchange().withf(move |f, _, _| *f == flow).never();
+    idp.expect_exchange().withf(move |f, _, _, _| *f == flow).never();
 }
 
 /// An organization-selection step as AuthKit describes it.
@@ -471,13 +471,13 @@ async fn exchange_with_only_authkit_calls_only_authkit_and_passes_the_pkce_verif
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, code, pkce| {
+        .withf(|flow, code, pkce, _| {
             *flow == Flow::AuthKit
                 && holds(code, "code-1")
                 && pkce.as_ref().is_some_and(|v| holds(v, "verifier-1"))
         })
         .times(1)
-        .returning(|_, _, _| Ok(authkit_identity("admin@acme.example")));
+        .returning(|_, _, _, _| Ok(authkit_identity("admin@acme.example")));
     expect_no_exchange(&mut ports.idp, Flow::Sso);
 
     let identity = ports
@@ -486,6 +486,7 @@ async fn exchange_with_only_authkit_calls_only_authkit_and_passes_the_pkce_verif
             ExchangePlan::Only(Flow::AuthKit),
             &secret("code-1"),
             Some(secret("verifier-1")),
+            &ClientContext::default(),
         )
         .await
         .unwrap();
@@ -504,7 +505,12 @@ async fn exchange_with_only_sso_does_not_fall_back_to_authkit_on_an_invalid_code
 
     let result = ports
         .build()
-        .exchange(ExchangePlan::Only(Flow::Sso), &secret("code-1"), None)
+        .exchange(
+            ExchangePlan::Only(Flow::Sso),
+            &secret("code-1"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
 
     assert!(matches!(result, Err(LoginError::InvalidCode)), "{result:?}");
@@ -520,12 +526,12 @@ async fn sso_then_authkit_keeps_the_pkce_verifier_for_authkit_only() {
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, pkce| {
+        .withf(|flow, _, pkce, _| {
             *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, "verifier-1"))
         })
         .times(1)
         .in_sequence(&mut order)
-        .returning(|_, _, _| Ok(authkit_identity("admin@acme.example")));
+        .returning(|_, _, _, _| Ok(authkit_identity("admin@acme.example")));
 
     let identity = ports
         .build()
@@ -533,6 +539,7 @@ async fn sso_then_authkit_keeps_the_pkce_verifier_for_authkit_only() {
             ExchangePlan::SsoThenAuthKit,
             &secret("code-1"),
             Some(secret("verifier-1")),
+            &ClientContext::default(),
         )
         .await
         .unwrap();
@@ -822,4 +829,185 @@ async fn a_new_user_asking_for_another_organization_than_the_mapped_one_is_organ
         matches!(result, Err(LoginError::OrganizationMismatch)),
         "{result:?}"
     );
+}
+
+// ---- a step the provider asked for --------------------------------------------------------
+
+fn step_input(token: Option<&str>, answer: crate::StepAnswer) -> crate::StepInput {
+    crate::StepInput {
+        pending_authentication_token: token.map(secret),
+        answer,
+        client: ClientContext {
+            ip_address: Some("203.0.113.7".to_owned()),
+            user_agent: Some("Browser/1.0".to_owned()),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_picked_organization_completes_the_login_with_the_same_rules_and_session_as_a_callback() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_complete_step()
+        .withf(|step, client| {
+            matches!(step, crate::PendingStep::OrganizationSelection { pending_authentication_token, organization_id }
+                if holds(pending_authentication_token, "pending-1") && organization_id.as_str() == "org_01PICKED")
+                && client.ip_address.as_deref() == Some("203.0.113.7")
+                && client.user_agent.as_deref() == Some("Browser/1.0")
+        })
+        .times(1)
+        .returning(|_, _| Ok(authkit_identity("admin@acme.example")));
+    ports.idp_never_called();
+    ports.expect_existing_user_session(Flow::AuthKit, "user_authkit_1", user("admin@acme.example"));
+
+    let input = step_input(
+        Some("pending-1"),
+        crate::StepAnswer::Organization(Some(" org_01PICKED ".to_owned())),
+    );
+    let session = ports.build().complete_step(input).await.unwrap();
+
+    assert_eq!(session.user.id, user_id(USER_ID));
+    assert_eq!(session.session_id.as_str(), SESSION_ID);
+    assert!(holds(&session.refresh_token, REFRESH_TOKEN));
+}
+
+#[tokio::test]
+async fn an_emailed_code_completes_the_login_and_a_further_step_is_answered_as_a_step() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_complete_step()
+        .withf(|step, _| {
+            matches!(step, crate::PendingStep::EmailVerification { pending_authentication_token, code }
+                if holds(pending_authentication_token, "pending-2") && holds(code, "123456"))
+        })
+        .times(1)
+        .returning(|_, _| {
+            Err(ExchangeError::StepRequired(Box::new(StepRequired {
+                code: "organization_selection_required".to_owned(),
+                message: "pick one".to_owned(),
+                pending_authentication_token: Some(secret("pending-3")),
+                organizations: vec![PendingOrganization {
+                    id: "org_01A".to_owned(),
+                    name: "A".to_owned(),
+                }],
+                email: None,
+            })))
+        });
+    ports.users.expect_insert().never();
+    ports.sessions.expect_start().never();
+
+    let input = step_input(
+        Some("pending-2"),
+        crate::StepAnswer::EmailCode(Some(secret("123456"))),
+    );
+    let err = ports.build().complete_step(input).await.unwrap_err();
+
+    let LoginError::StepRequired(step) = err else {
+        panic!("expected a further step, got {err:?}");
+    };
+    assert_eq!(step.code, "organization_selection_required");
+    assert!(holds(
+        step.pending_authentication_token.as_ref().unwrap(),
+        "pending-3"
+    ));
+}
+
+#[tokio::test]
+async fn a_step_answer_missing_or_malformed_is_refused_before_the_provider_is_asked() {
+    let long = "p".repeat(2049);
+    let cases = [
+        (
+            None,
+            crate::StepAnswer::Organization(Some("org_01A".to_owned())),
+            "pendingAuthenticationToken",
+        ),
+        (
+            Some("  "),
+            crate::StepAnswer::Organization(Some("org_01A".to_owned())),
+            "pendingAuthenticationToken",
+        ),
+        (
+            Some(long.as_str()),
+            crate::StepAnswer::Organization(Some("org_01A".to_owned())),
+            "pendingAuthenticationToken",
+        ),
+        (
+            Some("pend\ning"),
+            crate::StepAnswer::EmailCode(Some(secret("1"))),
+            "pendingAuthenticationToken",
+        ),
+        (
+            Some("pending"),
+            crate::StepAnswer::Organization(None),
+            "organizationId",
+        ),
+        (
+            Some("pending"),
+            crate::StepAnswer::Organization(Some("64a1b2c3d4e5f60012345678".to_owned())),
+            "organizationId",
+        ),
+        (
+            Some("pending"),
+            crate::StepAnswer::Organization(Some("org_../x".to_owned())),
+            "organizationId",
+        ),
+        (Some("pending"), crate::StepAnswer::EmailCode(None), "code"),
+        (
+            Some("pending"),
+            crate::StepAnswer::EmailCode(Some(secret("12 34"))),
+            "code",
+        ),
+        (
+            Some("pending"),
+            crate::StepAnswer::EmailCode(Some(secret(&"1".repeat(65)))),
+            "code",
+        ),
+    ];
+    for (token, answer, field) in cases {
+        let mut ports = LoginPorts::default();
+        ports.idp.expect_complete_step().never();
+        ports.idp_never_called();
+        let err = ports
+            .build()
+            .complete_step(step_input(token, answer))
+            .await
+            .unwrap_err();
+        match err {
+            LoginError::InvalidRequest(message) => {
+                assert!(message.starts_with(field), "{field}: {message}");
+                assert!(
+                    !message.contains("pend\ning") && !message.contains("12 34"),
+                    "{message}"
+                );
+            }
+            other => panic!("{field}: expected InvalidRequest, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_callback_passes_where_the_post_came_from_to_the_provider() {
+    let mut ports = LoginPorts::default();
+    ports
+        .idp
+        .expect_exchange()
+        .withf(|_, _, _, client| {
+            client.ip_address.as_deref() == Some("198.51.100.4")
+                && client.user_agent.as_deref() == Some("UA/2")
+        })
+        .returning(|_, _, _, _| Ok(sso_identity("admin@acme.example")));
+    ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
+    let input = CallbackInput {
+        client: ClientContext {
+            ip_address: Some("198.51.100.4".to_owned()),
+            user_agent: Some("UA/2".to_owned()),
+        },
+        ..callback("code-1")
+    };
+
+    let session = ports.build().complete(input).await.unwrap();
+
+    assert_eq!(session.user.id, user_id(USER_ID));
 }

@@ -355,11 +355,11 @@ async fn a_recorded_authkit_state_calls_only_authkit_with_the_derived_verifier()
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, pkce| {
+        .withf(|flow, _, pkce, _| {
             *flow == Flow::AuthKit && pkce.as_ref().is_some_and(|v| holds(v, &format!("v({STATE})")))
         })
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     let login = checked_login(
         ports,
         Some(record(Flow::AuthKit, DEFAULT_REDIRECT, now().plus_seconds(1))),
@@ -377,9 +377,9 @@ async fn a_recorded_sso_state_never_falls_back_to_authkit() {
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, pkce| *flow == Flow::Sso && pkce.is_none())
+        .withf(|flow, _, pkce, _| *flow == Flow::Sso && pkce.is_none())
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     let login = checked_login(
         ports,
         Some(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(1))),
@@ -394,7 +394,7 @@ async fn a_recorded_sso_state_never_falls_back_to_authkit() {
 #[tokio::test]
 async fn a_state_taken_for_a_login_workos_asks_to_wait_is_put_back_for_the_retry() {
     let mut ports = LoginPorts::default();
-    ports.idp.expect_exchange().times(1).returning(|_, _, _| {
+    ports.idp.expect_exchange().times(1).returning(|_, _, _, _| {
         Err(ExchangeError::RateLimited {
             retry_after_seconds: Some(20),
         })
@@ -432,7 +432,7 @@ async fn a_state_taken_for_a_login_workos_refuses_is_not_put_back() {
         .idp
         .expect_exchange()
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     // `checked_login`'s store expects no `save`: a refused code uses the state up.
     let login = checked_login(
         ports,
@@ -494,15 +494,15 @@ async fn an_unissued_state_uses_the_sso_then_authkit_fallback_when_accepted() {
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, _| *flow == Flow::Sso)
+        .withf(|flow, _, _, _| *flow == Flow::Sso)
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.is_none())
+        .withf(|flow, _, pkce, _| *flow == Flow::AuthKit && pkce.is_none())
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     let login = checked_login(ports, None, true);
     assert!(matches!(
         login.complete(posted(None)).await,
@@ -537,9 +537,9 @@ async fn the_longest_state_the_start_accepts_is_looked_up_at_the_callback() {
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, _, _| *flow == Flow::Sso)
+        .withf(|flow, _, _, _| *flow == Flow::Sso)
         .times(1)
-        .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+        .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
     let mut states = MockLoginStateStore::new();
     states
         .expect_take()
@@ -639,17 +639,17 @@ async fn a_posted_state_the_start_would_refuse_uses_the_fallback_without_a_looku
         ports
             .idp
             .expect_exchange()
-            .withf(|flow, _, pkce| *flow == Flow::Sso && pkce.is_none())
+            .withf(|flow, _, pkce, _| *flow == Flow::Sso && pkce.is_none())
             .times(1)
             .in_sequence(&mut order)
-            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+            .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
         ports
             .idp
             .expect_exchange()
-            .withf(|flow, _, pkce| *flow == Flow::AuthKit && pkce.is_none())
+            .withf(|flow, _, pkce, _| *flow == Flow::AuthKit && pkce.is_none())
             .times(1)
             .in_sequence(&mut order)
-            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+            .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
         let result = login_never_taking(ports, true)
             .complete(posting_state(state.clone()))
             .await;
@@ -875,9 +875,9 @@ async fn a_bound_state_stays_for_its_browser_which_then_completes_the_login() {
     ports
         .idp
         .expect_exchange()
-        .withf(|flow, code, _| *flow == Flow::Sso && holds(code, "code-1"))
+        .withf(|flow, code, _, _| *flow == Flow::Sso && holds(code, "code-1"))
         .times(1)
-        .returning(|_, _, _| Ok(sso_identity("admin@acme.example")));
+        .returning(|_, _, _, _| Ok(sso_identity("admin@acme.example")));
     ports.expect_existing_user_session(Flow::Sso, "prof_sso_1", user("admin@acme.example"));
     let session = ports
         .build_with(checking(states.clone(), false))
@@ -928,7 +928,7 @@ async fn a_verifier_of_43_and_of_128_unreserved_characters_meets_its_challenge()
             .idp
             .expect_exchange()
             .times(1)
-            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+            .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
         let states = LoginStates::holding(bound_record(&verifier));
 
         let result = ports
@@ -949,7 +949,7 @@ async fn an_unbound_state_is_taken_with_or_without_a_verifier() {
             .idp
             .expect_exchange()
             .times(1)
-            .returning(|_, _, _| Err(ExchangeError::InvalidCode));
+            .returning(|_, _, _, _| Err(ExchangeError::InvalidCode));
         let states = LoginStates::holding(record(Flow::Sso, DEFAULT_REDIRECT, now().plus_seconds(60)));
 
         let result = ports
@@ -980,7 +980,7 @@ fn login_answering_twice(
         .idp
         .expect_exchange()
         .times(0..=1)
-        .returning(|_, _, _| Ok(sso_identity("admin@acme.example")));
+        .returning(|_, _, _, _| Ok(sso_identity("admin@acme.example")));
     let admin = User {
         workos_profile_id: Some("prof_sso_1".to_owned()),
         ..user("admin@acme.example")

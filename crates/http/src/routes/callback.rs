@@ -1,7 +1,7 @@
 //! `POST /api/auth/workos/callback`: completes a login.
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuthSessionBody, CallbackBody};
 
 use crate::AppState;
@@ -31,13 +31,12 @@ use crate::error::ApiError;
 )]
 pub(crate) async fn handle(
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: web::Json<CallbackBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (flow, result) = state
-        .services
-        .login
-        .complete_reporting_flow(body.into_inner().into())
-        .await;
+    let mut input: tether_domain::CallbackInput = body.into_inner().into();
+    input.client = crate::request_id::client_context(&request);
+    let (flow, result) = state.services.login.complete_reporting_flow(input).await;
     let result = result.map_err(ApiError::from);
     crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));
     Ok(auth_session_response(&result?))

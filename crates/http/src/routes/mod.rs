@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod org_settings;
 pub(crate) mod session;
+pub(crate) mod steps;
 
 use actix_web::{HttpResponse, ResponseError, web};
 
@@ -21,7 +22,15 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/ready", web::get().to(health::ready))
     .route("/.well-known/jwks.json", web::get().to(jwks::serve))
     .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
-    .route("/api/auth/workos/callback", web::post().to(callback::handle));
+    .route("/api/auth/workos/callback", web::post().to(callback::handle))
+    .route(
+        "/api/auth/workos/authkit/organization-selection",
+        web::post().to(steps::organization_selection),
+    )
+    .route(
+        "/api/auth/workos/authkit/email-verification",
+        web::post().to(steps::email_verification),
+    );
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))

@@ -1,0 +1,90 @@
+//! `POST /api/auth/workos/authkit/organization-selection` and
+//! `POST /api/auth/workos/authkit/email-verification`: finish a login WorkOS answered
+//! with a step (the callback's `403` with a `pendingAuthenticationToken`). These calls
+//! need the API key, so only the server can make them; the pending token is never logged.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use tether_domain::{Flow, StepInput};
+use tether_wire::{AuthSessionBody, EmailVerificationBody, OrganizationSelectionBody};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::callback::auth_session_response;
+
+/// Finishes the step with what was posted, counts it as a login, answers the session.
+async fn finish(
+    state: &AppState,
+    request: &HttpRequest,
+    mut input: StepInput,
+) -> Result<HttpResponse, ApiError> {
+    input.client = crate::request_id::client_context(request);
+    let result = state
+        .services
+        .login
+        .complete_step(input)
+        .await
+        .map_err(ApiError::from);
+    crate::metrics::record_login(Some(Flow::AuthKit), crate::metrics::outcome_label(&result));
+    Ok(auth_session_response(&result?))
+}
+
+/// The organization the person picked, from the list the callback's `403
+/// ORGANIZATION_SELECTION_REQUIRED` carried.
+#[utoipa::path(
+    post,
+    path = "/api/auth/workos/authkit/organization-selection",
+    operation_id = "authkitOrganizationSelection",
+    tag = "login",
+    request_body(content = OrganizationSelectionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Auth session created, by the same trust rules as the callback", body = AuthSessionBody),
+        (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
+        (status = 401, description = "`INVALID_CODE` (the pending token is unknown, expired or used)", body = crate::ErrorBody),
+        (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `EMAIL_VERIFICATION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
+        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn organization_selection(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<OrganizationSelectionBody>,
+) -> Result<HttpResponse, ApiError> {
+    finish(&state, &request, body.into_inner().into()).await
+}
+
+/// The code WorkOS e-mailed after the callback's `403 EMAIL_VERIFICATION_REQUIRED`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/workos/authkit/email-verification",
+    operation_id = "authkitEmailVerification",
+    tag = "login",
+    request_body(content = EmailVerificationBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Auth session created, by the same trust rules as the callback", body = AuthSessionBody),
+        (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
+        (status = 401, description = "`INVALID_CODE` (the pending token or the code is unknown, expired or used)", body = crate::ErrorBody),
+        (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
+        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
+        (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
+        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
+        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
+        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn email_verification(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<EmailVerificationBody>,
+) -> Result<HttpResponse, ApiError> {
+    finish(&state, &request, body.into_inner().into()).await
+}

@@ -210,8 +210,10 @@ pub struct Settings {
     /// process hold together: each worker's client gets an equal share
     /// (`MONGODB_MAX_POOL_SIZE`, default 20, 1–500; at least `HTTP_WORKERS`).
     pub mongodb_max_pool_size: u32,
-    /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
-    pub jwt_secret: SecretString,
+    /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`): signs when
+    /// `JWT_SIGNING_KEYS` is unset, keys login states when `STATE_SECRET` is unset; unset
+    /// only when both are set.
+    pub jwt_secret: Option<SecretString>,
     /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
     pub state_secret: Option<SecretString>,
     /// `iss` claim.
@@ -624,7 +626,7 @@ fn is_secret(name: &str) -> bool {
 fn signing_keys(
     value: Option<String>,
     file: Option<PathBuf>,
-    jwt_secret: &str,
+    jwt_secret: Option<&str>,
 ) -> Result<(tether_jwt::SigningKeys, String), SettingsError> {
     const NAME: &str = "JWT_SIGNING_KEYS";
     let json = match (value.filter(|v| !v.trim().is_empty()), file) {
@@ -642,6 +644,12 @@ fn signing_keys(
             )
         })?,
         (None, None) => {
+            let jwt_secret = jwt_secret.ok_or_else(|| {
+                SettingsError::new(
+                    "JWT_SECRET",
+                    "is required (at least 32 bytes) unless JWT_SIGNING_KEYS and STATE_SECRET are set",
+                )
+            })?;
             let keys = tether_jwt::SigningKeys::from_secret(&SecretString::from(jwt_secret))
                 .map_err(|e| SettingsError::new("JWT_SECRET", e.to_string()))?;
             let shown = format!("(unset: JWT_SECRET signs, {})", keys.describe());
@@ -733,23 +741,28 @@ fn millis(key: &str, ms: u64) -> Result<Duration, SettingsError> {
 impl RawSettings {
     fn validate(mut self) -> Result<Settings, SettingsError> {
         let mut effective = effective(&self);
-        let jwt_secret = secret_from("JWT_SECRET", self.jwt_secret.take(), self.jwt_secret_file.take())?
-            .ok_or_else(|| SettingsError::new("JWT_SECRET", "is required (at least 32 bytes)"))?;
-        long_enough("JWT_SECRET", Some(&jwt_secret))?;
-        let (signing_keys, keys_shown) = signing_keys(
-            self.jwt_signing_keys.take(),
-            self.jwt_signing_keys_file.take(),
-            &jwt_secret,
-        )?;
-        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "JWT_SIGNING_KEYS") {
-            entry.1 = keys_shown;
-        }
+        let jwt_secret = secret_from("JWT_SECRET", self.jwt_secret.take(), self.jwt_secret_file.take())?;
+        long_enough("JWT_SECRET", jwt_secret.as_ref())?;
         let state_secret = secret_from(
             "STATE_SECRET",
             self.state_secret.take(),
             self.state_secret_file.take(),
         )?;
         long_enough("STATE_SECRET", state_secret.as_ref())?;
+        let (signing_keys, keys_shown) = signing_keys(
+            self.jwt_signing_keys.take(),
+            self.jwt_signing_keys_file.take(),
+            jwt_secret.as_deref(),
+        )?;
+        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "JWT_SIGNING_KEYS") {
+            entry.1 = keys_shown;
+        }
+        if jwt_secret.is_none() && state_secret.is_none() {
+            return Err(SettingsError::new(
+                "JWT_SECRET",
+                "is required (at least 32 bytes) unless STATE_SECRET is set: it keys the login states",
+            ));
+        }
         let workos_api_key = secret_from(
             "WORKOS_API_KEY",
             self.workos_api_key.take(),
@@ -794,7 +807,7 @@ impl RawSettings {
         };
         // Secrets read from files show as set.
         for (name, set) in [
-            ("JWT_SECRET", true),
+            ("JWT_SECRET", jwt_secret.is_some()),
             ("STATE_SECRET", state_secret.is_some()),
             ("WORKOS_API_KEY", true),
             ("MONGODB_URI", mongodb_uri.is_some()),
@@ -914,7 +927,7 @@ impl RawSettings {
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
             mongodb_max_pool_size,
-            jwt_secret: SecretString::from(jwt_secret),
+            jwt_secret: jwt_secret.map(SecretString::from),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
             jwt_audience: non_empty(self.jwt_audience),
@@ -1121,7 +1134,7 @@ mod tests {
     fn a_jwt_secret_is_used_exactly_as_given() {
         let secret = format!("{}!#", "k".repeat(40));
         let settings = Settings::load_from(None, env(&[("JWT_SECRET", &secret)])).unwrap();
-        assert_eq!(settings.jwt_secret.expose_secret(), secret);
+        assert_eq!(settings.jwt_secret.unwrap().expose_secret(), secret);
     }
 
     #[test]
@@ -1517,7 +1530,7 @@ mod tests {
             ])
             .collect();
         let s = Settings::load_from(None, pairs).unwrap();
-        assert_eq!(s.jwt_secret.expose_secret(), "f".repeat(40));
+        assert_eq!(s.jwt_secret.unwrap().expose_secret(), "f".repeat(40));
         assert_eq!(s.workos_api_key.expose_secret(), "sk_from_file");
         assert_eq!(
             s.mongodb_uri.unwrap().expose_secret(),
@@ -1673,5 +1686,37 @@ mod tests {
         assert!(!err.message.contains("PRIVATE"), "{err}");
         let err = Settings::load_from(None, env(&[("JWT_SIGNING_KEYS", "[{\"kid\": \"a\",")])).unwrap_err();
         assert_eq!(err.key, "JWT_SIGNING_KEYS");
+    }
+
+    #[test]
+    fn jwt_secret_may_be_unset_only_with_signing_keys_and_a_state_secret() {
+        use tether_jwt::{KeyAlgorithm, KeyStatus};
+        let keys = format!(
+            "[{}]",
+            generated_key(KeyAlgorithm::EdDsa, "ed-1", KeyStatus::Active)
+        );
+        let without = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            env(pairs)
+                .into_iter()
+                .filter(|(k, _)| k != "JWT_SECRET")
+                .collect()
+        };
+        let s = Settings::load_from(
+            None,
+            without(&[("JWT_SIGNING_KEYS", &keys), ("STATE_SECRET", &"t".repeat(32))]),
+        )
+        .unwrap();
+        assert!(s.jwt_secret.is_none());
+        assert_eq!(s.signing_keys.active().kid(), "ed-1");
+        let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
+        assert_eq!(shown["JWT_SECRET"], "(unset)");
+        let state = "t".repeat(32);
+        for pairs in [
+            &[("JWT_SIGNING_KEYS", keys.as_str())][..],
+            &[("STATE_SECRET", state.as_str())][..],
+        ] {
+            let err = Settings::load_from(None, without(pairs)).unwrap_err();
+            assert_eq!(err.key, "JWT_SECRET", "{pairs:?}: {err}");
+        }
     }
 }

@@ -260,13 +260,22 @@ impl Application {
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
         );
-        let state_secret = settings.state_secret.as_ref().unwrap_or_else(|| {
-            tracing::warn!(
-                "STATE_SECRET is not set: login-state keys are derived from JWT_SECRET, which other \
-                 services of the product share; set STATE_SECRET (at least 32 bytes) of its own"
-            );
-            &settings.jwt_secret
-        });
+        let state_secret = match (&settings.state_secret, &settings.jwt_secret) {
+            (Some(state_secret), _) => state_secret,
+            (None, Some(jwt_secret)) => {
+                tracing::warn!(
+                    "STATE_SECRET is not set: login-state keys are derived from JWT_SECRET, which other \
+                     services of the product share; set STATE_SECRET (at least 32 bytes) of its own"
+                );
+                jwt_secret
+            }
+            (None, None) => {
+                return Err(StartError::Settings(crate::settings::SettingsError {
+                    key: "STATE_SECRET".into(),
+                    message: "is required when JWT_SECRET is unset".into(),
+                }));
+            }
+        };
         if settings.accept_unissued_state {
             tracing::warn!(
                 "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \

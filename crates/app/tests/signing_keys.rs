@@ -181,3 +181,28 @@ fn a_key_set_that_cannot_be_used_stops_start_up_naming_the_setting_and_the_kid()
         }
     }
 }
+
+#[test]
+fn with_signing_keys_and_a_state_secret_jwt_secret_may_be_unset() {
+    let ed = generate(&["--alg", "EdDSA", "--kid", "ed-only", "--status", "active"]);
+    let keys = serde_json::json!([ed]).to_string();
+    let state = "state-secret-state-secret-state-secret";
+    let mut cmd = configured(&[("JWT_SIGNING_KEYS", &keys), ("STATE_SECRET", state)]);
+    cmd.env_remove("JWT_SECRET").arg("check-config");
+    let (code, stdout, stderr) = run(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("JWT_SECRET=(unset)"), "{stdout}");
+    assert!(
+        stdout.contains("JWT_SIGNING_KEYS=kid=ed-only alg=EdDSA status=active"),
+        "{stdout}"
+    );
+    // Without STATE_SECRET, JWT_SECRET keys the login states and stays required.
+    let mut cmd = configured(&[("JWT_SIGNING_KEYS", &keys)]);
+    cmd.env_remove("JWT_SECRET").arg("check-config");
+    let (code, _, stderr) = run(&mut cmd);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("JWT_SECRET") && stderr.contains("STATE_SECRET"),
+        "{stderr}"
+    );
+}

@@ -73,6 +73,9 @@ async function startSignIn(event) {
   });
   const hint = $('login-hint').value.trim();
   if (hint) query.set('login_hint', hint);
+  // A domain signs in through its organization's SSO connection; without one, AuthKit.
+  const domain = $('domain-hint').value.trim();
+  if (domain) query.set('domain_hint', domain);
   show('starting', 'Starting the login…');
   try {
     const res = await fetch(`${api}/api/auth/workos/authorize?${query}`, {

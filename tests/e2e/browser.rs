@@ -6,10 +6,13 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
+use tether_auth::Overrides;
+use tether_clock::ManualClock;
 
 use crate::session::refresh;
 use crate::support::*;
@@ -312,19 +315,25 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     app.drop().await;
 }
 
-/// A service for the page on its own origin, with one organization (`org` its extra
-/// fields), the page deployed with `config`, and a browser signed in through the page
-/// as jane@authkit.example.
-async fn signed_in_spa(tag: &'static str, org: Document, config: &str) -> (TestApp, WebDriver, Process) {
+/// A service (`options`, `overrides`) for the page on its own origin, with one
+/// organization (`org` its extra fields), the page deployed with `config`, and a browser
+/// signed in through the page as jane@authkit.example.
+async fn signed_in_spa(
+    options: Options,
+    overrides: Overrides,
+    org: Document,
+    config: &str,
+) -> (TestApp, WebDriver, Process) {
     let spa_port = closed_port();
     let spa_origin = format!("http://localhost:{spa_port}");
     let page = format!("{spa_origin}/");
-    let app = TestApp::spawn(
-        Options::new(tag)
+    let app = TestApp::spawn_with(
+        options
             .env("ACCEPT_UNISSUED_STATE", "false")
             .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin)
             .env("ALLOWED_REDIRECT_URIS", page.clone()),
+        overrides,
     )
     .await;
     app.add_org("Acme", 1, org).await;
@@ -375,7 +384,8 @@ async fn planned(browser: &WebDriver) -> (f64, f64) {
 
 #[tokio::test]
 async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
-    let (app, browser, _server) = signed_in_spa("browser_renew", doc! {}, "").await;
+    let (app, browser, _server) =
+        signed_in_spa(Options::new("browser_renew"), Overrides::default(), doc! {}, "").await;
     let first_token = browser.string("window.tetherSession.token").await;
     let first_refresh_token = browser.string("window.tetherSession.refreshToken").await;
     let first = verify_jwt(&first_token);
@@ -434,12 +444,90 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
 }
 
 #[tokio::test]
+async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_ends() {
+    // The service's clock stands still, a day ahead of the browser's by the end; a
+    // session lasts one day.
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    let (app, browser, _server) = signed_in_spa(
+        Options::new("browser_auto").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        doc! {},
+        "",
+    )
+    .await;
+    let first = verify_jwt(&browser.string("window.tetherSession.token").await);
+
+    // Twenty seconds before the session ends, a renewed token lives only until then: the
+    // page plans the next renewal a tenth of that (2 s) before its exp, counted on the
+    // browser's clock, which is a day behind the service's.
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+    let short = verify_jwt(&browser.string("window.tetherSession.token").await);
+    assert_eq!(short["sid"], first["sid"]);
+    assert_eq!(
+        short["exp"].as_i64().expect("exp") - short["iat"].as_i64().expect("iat"),
+        20
+    );
+    let (expires, _) = planned(&browser).await;
+    assert_eq!(expires, short["exp"].as_f64().expect("exp") * 1000.0);
+    let renew_in = browser
+        .run("return Date.parse(document.getElementById('next-refresh').textContent) - Date.now()")
+        .await
+        .as_f64()
+        .expect("a planned renewal");
+    assert!(
+        (14_000.0..=18_000.0).contains(&renew_in),
+        "renewal in {renew_in} ms"
+    );
+
+    // Nobody clicks: the page renews by itself.
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    let waiting = Instant::now();
+    browser
+        .until("document.getElementById('refreshes').textContent === '2'", 40)
+        .await;
+    assert!(
+        waiting.elapsed() >= Duration::from_secs(12),
+        "renewed after {:?}",
+        waiting.elapsed()
+    );
+    assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
+    let renewed = verify_jwt(&browser.string("window.tetherSession.token").await);
+    assert_eq!(renewed["sid"], first["sid"]);
+    assert!(
+        browser.string("window.tetherSession.refreshToken").await != refresh_token,
+        "the renewal rotated the refresh token"
+    );
+
+    // Past the session's end the service refuses the renewal: the page signs out and
+    // says why.
+    clock.advance_seconds(60);
+    browser.click("refresh").await;
+    assert_eq!(browser.result_among(&["signed-out", "error"]).await, "signed-out");
+    let status = browser.text("status").await;
+    assert!(
+        status.starts_with("Signed out: the session could not be renewed (401 SESSION_EXPIRED"),
+        "{status}"
+    );
+    assert!(browser.run("return window.tetherSession").await.is_null());
+    app.drop().await;
+}
+
+#[tokio::test]
 async fn the_spa_warns_an_idle_user_then_signs_them_out() {
     const WARNING_SHOWN: &str = "!document.getElementById('idle-warning').hidden";
     // Signed out after 2 idle minutes, warned 1 minute before; the deployment scales a
     // minute to 6 seconds.
     let (app, browser, _server) = signed_in_spa(
-        "browser_idle",
+        Options::new("browser_idle"),
+        Overrides::default(),
         doc! {"sessionSettings": {"idleTimeoutMinutes": 2, "warningTimeMinutes": 1}},
         "window.TETHER_IDLE_SCALE = 0.1;\n",
     )

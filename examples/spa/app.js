@@ -223,27 +223,30 @@ async function renew() {
   if (!session) return;
   cancel(renewTimer);
   let res;
+  let renewed;
   try {
     res = await fetch(`${apiBase()}/api/auth/refresh`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ refreshToken: session.refreshToken }),
     });
+    if (res.ok) renewed = await res.json();
   } catch (e) {
     return retryRenewal(RETRY_MS, `the service could not be reached (${e})`);
   }
-  if (window.tetherSession !== session) return; // signed out meanwhile
-  if (res.ok) {
+  // Logged out meanwhile: the logout ended the whole session, this renewal included.
+  if (window.tetherSession !== session) return;
+  if (renewed) {
     refreshCount += 1;
-    begin(await res.json());
-    return show('signed-in', `Signed in as ${window.tetherSession.user.email}; renewed ${refreshCount}×.`);
+    begin(renewed);
+    return show('signed-in', `Signed in as ${renewed.user.email}; renewed ${refreshCount}×.`);
   }
   if (res.status === 429 || res.status >= 500) {
     const seconds = Number(res.headers.get('retry-after')); // exposed to this origin (CORS)
     return retryRenewal(seconds > 0 ? seconds * 1000 : RETRY_MS, await errorText(res));
   }
-  // 401 REFRESH_TOKEN_INVALID/_REVOKED/_EXPIRED/_REUSED, SESSION_EXPIRED, 403
-  // LOGIN_DISABLED: this session is over; the service has nothing left to revoke.
+  // 401 REFRESH_TOKEN_INVALID/_REVOKED/_EXPIRED/_REUSED or SESSION_EXPIRED, 403
+  // LOGIN_DISABLED: this session cannot go on, and retrying will not change that.
   end('signed-out', `Signed out: the session could not be renewed (${await errorText(res)}).`);
 }
 

@@ -521,6 +521,62 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
 }
 
 #[tokio::test]
+async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
+    // The organization renews nothing silently, logs out at expiry and tracks no
+    // idleness; the service's clock stands still and a session lasts one day.
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    let (app, browser, _server) = signed_in_spa(
+        Options::new("browser_fallback").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        doc! {"sessionSettings": {
+            "ssoSilentRenewalEnabled": false, "ssoFallbackBehavior": "force-logout",
+            "idleTrackingEnabled": false,
+        }},
+        "",
+    )
+    .await;
+    assert_eq!(browser.text("next-refresh").await, "none: force-logout at expiry");
+    assert_eq!(browser.text("idle").await, "off");
+
+    // A token that lives 20 s (the session ends then): at its expiry the page logs out
+    // by itself, at the service too.
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+    let token = browser.string("window.tetherSession.token").await;
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    let claims = verify_jwt(&token);
+    assert_eq!(
+        claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
+        20
+    );
+    let waiting = Instant::now();
+    assert_eq!(browser.result_among(&["signed-out", "error"]).await, "signed-out");
+    assert!(
+        waiting.elapsed() >= Duration::from_secs(15),
+        "signed out after {:?}",
+        waiting.elapsed()
+    );
+    assert_eq!(
+        browser.text("status").await,
+        "Signed out: the session expired and is not renewed silently."
+    );
+    assert_eq!(
+        browser.text("refreshes").await,
+        "1",
+        "nothing was renewed silently"
+    );
+    assert_error(refresh(&app, &refresh_token).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    app.drop().await;
+}
+
+#[tokio::test]
 async fn the_spa_warns_an_idle_user_then_signs_them_out() {
     const WARNING_SHOWN: &str = "!document.getElementById('idle-warning').hidden";
     // Signed out after 2 idle minutes, warned 1 minute before; the deployment scales a

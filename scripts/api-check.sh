@@ -29,20 +29,25 @@ fi
 echo "==> openapi-spec-validator docs/openapi.json"
 "$VENV/bin/openapi-spec-validator" docs/openapi.json
 
+echo "==> building the debug binary (cargo build -p tether-auth): first run about 4 minutes on 2 cores,"
+echo "    quiet; seconds once built"
 cargo build --quiet -p tether-auth --bin tether-auth
 BIN="${CARGO_TARGET_DIR:-target}/debug/tether-auth"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 LOG=$(mktemp "${TMPDIR:-/tmp}/tether-api-check.XXXXXX.log")
+SERVICE_PID=""
+# The service is stopped and its log removed however the script ends.
+trap '[ -z "$SERVICE_PID" ] || { kill -TERM "$SERVICE_PID" 2>/dev/null; wait "$SERVICE_PID" 2>/dev/null; }; rm -f "$LOG"' EXIT
 # Without the emulator, WorkOS is a closed port: callbacks that reach it answer 502.
 WORKOS_URL="${TETHER_TEST_WORKOS_URL:-http://127.0.0.1:9}"
 env -u MONGODB_URI STORE=memory HOST=127.0.0.1 PORT="$PORT" \
   JWT_SECRET="api-check-secret-api-check-secret-0123" \
   WORKOS_API_KEY=sk_test_default WORKOS_CLIENT_ID=client_api_check WORKOS_BASE_URL="$WORKOS_URL" \
   CLIENT_URL=http://localhost:5173 RATE_LIMIT_PER_MINUTE=0 LOG_FORMAT=json \
+  MEMORY_SEED=tests/fixtures/api-check-store-seed.json \
   "$BIN" >"$LOG" 2>&1 &
 SERVICE_PID=$!
-trap 'kill -TERM "$SERVICE_PID" 2>/dev/null || true; wait "$SERVICE_PID" 2>/dev/null || true' EXIT
 
 for _ in $(seq 1 100); do
   if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/ready', timeout=1)" 2>/dev/null; then
@@ -56,17 +61,18 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-# With the emulator, sign in once (authorize -> WorkOS -> callback, as a browser would)
-# so that requests carry a real access token and success answers are checked too.
-AUTH_ARGS=()
-if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
-  TOKEN=$(python3 - "http://127.0.0.1:$PORT" <<'PY'
+# With the emulator, sign in (authorize -> WorkOS -> callback, as a browser would) so
+# that requests carry a real access token and success answers are checked too: as a
+# SALES_REP (jane, a new user) for the auth routes, and as the seed's SUPERADMIN (sam)
+# for the organization routes, on the organization he belongs to.
+sign_in() {
+  python3 - "http://127.0.0.1:$PORT" "$1" <<'PY'
 import json, sys, urllib.parse, urllib.request
-api = sys.argv[1]
+api, email = sys.argv[1], sys.argv[2]
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args):
         return None
-query = urllib.parse.urlencode({"login_hint": "jane@authkit.example"})
+query = urllib.parse.urlencode({"login_hint": email})
 req = urllib.request.Request(f"{api}/api/auth/workos/authorize?{query}", headers={"Accept": "application/json"})
 url = json.load(urllib.request.urlopen(req))["url"]
 try:
@@ -76,15 +82,32 @@ except urllib.error.HTTPError as e:
     back = urllib.parse.parse_qs(urllib.parse.urlsplit(e.headers["Location"]).query)
 body = json.dumps({"code": back["code"][0], "state": back["state"][0]}).encode()
 req = urllib.request.Request(f"{api}/api/auth/workos/callback", data=body, headers={"Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(req))["token"])
+answer = json.load(urllib.request.urlopen(req))
+print(answer["token"], answer["user"]["accessRole"], answer["user"]["organizationId"])
 PY
-)
+}
+AUTH_ARGS=()
+ADMIN_ARGS=()
+ADMIN_CONFIG=()
+if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
+  read -r TOKEN _ _ < <(sign_in jane@authkit.example)
   AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")
+  read -r ADMIN_TOKEN ADMIN_ROLE ADMIN_ORG < <(sign_in sam@authkit.example)
+  if [ "$ADMIN_ROLE" != SUPERADMIN ]; then
+    echo "sam@authkit.example signed in as $ADMIN_ROLE, not SUPERADMIN (tests/fixtures/api-check-store-seed.json)" >&2
+    exit 1
+  fi
+  export API_CHECK_ORGANIZATION_ID="$ADMIN_ORG"
+  ADMIN_CONFIG=(--config-file tests/fixtures/api-check-superadmin.toml)
+  ADMIN_ARGS=(-H "Authorization: Bearer $ADMIN_TOKEN")
 fi
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+# CONFIG_ARGS: schemathesis's own options (a settings file), before `run`.
+CONFIG_ARGS=()
 schemathesis() {
-  "$VENV/bin/schemathesis" run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+  "$VENV/bin/schemathesis" "${CONFIG_ARGS[@]}" run "http://127.0.0.1:$PORT/api-docs/openapi.json" \
+    --url "http://127.0.0.1:$PORT" \
     --checks "$CHECKS" \
     --phases examples,coverage,fuzzing \
     --max-examples "$MAX_EXAMPLES" \
@@ -94,6 +117,10 @@ schemathesis() {
     --no-color "$@"
 }
 echo "==> schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$PORT (at most $MAX_EXAMPLES examples per operation)"
-# Logout last and on its own: it would end the session of the token the others use.
-schemathesis --exclude-path /api/auth/logout "${AUTH_ARGS[@]}"
+# The organization routes as the SUPERADMIN on his organization; the others as a user;
+# logout last and on its own: it would end the session of the token the others use.
+schemathesis --exclude-path /api/auth/logout --exclude-path-regex '^/api/organizations/' "${AUTH_ARGS[@]}"
+CONFIG_ARGS=("${ADMIN_CONFIG[@]}")
+schemathesis --include-path-regex '^/api/organizations/' "${ADMIN_ARGS[@]}"
+CONFIG_ARGS=()
 schemathesis --include-path /api/auth/logout

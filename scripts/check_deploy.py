@@ -2,10 +2,12 @@
 """Asserts the operator promises of deploy/ (docs/operations.md, "Deployment"):
 Kubernetes: seccomp, Pod Security "restricted" settings, probes with time-outs, a required
 MONGODB_URI from a Secret, STORE=mongodb, redirect and CORS settings, a preStop pause, a
-PodDisruptionBudget, the metrics port, TRUSTED_PROXIES never a whole private network, a
-NetworkPolicy that lets only the ingress namespace reach the HTTP port and only the
-monitoring namespace the metrics port. Compose: MongoDB health check, the service
-waiting for it, restart policy, health check, the first organization. Dockerfile:
+PodDisruptionBudget, the metrics port, HTTP_WORKERS, STATE_SECRET its own key of
+JWT_SECRET's Secret, TRUSTED_PROXIES never a whole network, a NetworkPolicy that lets
+only the ingress namespace reach the HTTP port and only the monitoring namespace the
+metrics port. Compose: MongoDB health check, the service waiting for it, restart
+policy, health check, the first organization, HTTP_WORKERS and STATE_SECRET. The example
+settings file: http_workers, and STATE_SECRET named. Dockerfile:
 .dockerignore, cache mounts, distroless non-root runtime, HEALTHCHECK.
 
 `check_deploy.py [ROOT]` checks ROOT/deploy (default: this repository); exits 1 listing
@@ -58,9 +60,15 @@ def k8s_problems(docs):
             problems.append(f"k8s: {name}: MONGODB_URI's secretKeyRef is optional")
         if env.get("STORE", {}).get("value") != "mongodb":
             problems.append(f"k8s: {name}: STORE is not mongodb")
-        for required in ("ALLOWED_REDIRECT_URIS", "CORS_ALLOWED_ORIGINS"):
+        for required in ("ALLOWED_REDIRECT_URIS", "CORS_ALLOWED_ORIGINS", "HTTP_WORKERS"):
             if not env.get(required, {}).get("value"):
                 problems.append(f"k8s: {name}: {required} is not set")
+        jwt = env.get("JWT_SECRET", {}).get("valueFrom", {}).get("secretKeyRef") or {}
+        state = env.get("STATE_SECRET", {}).get("valueFrom", {}).get("secretKeyRef")
+        if not state:
+            problems.append(f"k8s: {name}: STATE_SECRET is not taken from a Secret")
+        elif state.get("name") != jwt.get("name") or state.get("key") == jwt.get("key"):
+            problems.append(f"k8s: {name}: STATE_SECRET is not its own key of JWT_SECRET's Secret")
         if "preStop" not in c.get("lifecycle", {}):
             problems.append(f"k8s: {name}: no preStop pause")
         if 9464 not in [p.get("containerPort") for p in c.get("ports", [])]:
@@ -132,6 +140,10 @@ def compose_problems(compose):
         problems.append("compose: tether-auth restart is not unless-stopped")
     if "healthcheck" not in " ".join(map(str, app.get("healthcheck", {}).get("test", []))):
         problems.append("compose: tether-auth has no `tether-auth healthcheck` health check")
+    environment = app.get("environment") or {}
+    for required in ("HTTP_WORKERS", "STATE_SECRET"):
+        if not environment.get(required):
+            problems.append(f"compose: tether-auth does not set {required}")
     if not any(
         s.get("command", [])[:2] == ["organizations", "create"] for s in services.values()
     ):
@@ -155,6 +167,16 @@ def docker_problems(dockerfile, dockerignore):
     return problems
 
 
+def toml_problems(example):
+    problems = []
+    keys = {line.split("=")[0].strip() for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    if "http_workers" not in keys:
+        problems.append("toml: the example settings file does not set http_workers")
+    if "STATE_SECRET" not in example:
+        problems.append("toml: the example settings file does not say to set STATE_SECRET")
+    return problems
+
+
 def load(root):
     deploy = root / "deploy"
     return (
@@ -162,16 +184,22 @@ def load(root):
         yaml.safe_load((deploy / "compose.yaml").read_text()),
         (deploy / "Dockerfile").read_text(),
         (root / ".dockerignore").read_text(),
+        (deploy / "tether-auth.example.toml").read_text(),
     )
 
 
-def problems_of(k8s, compose, dockerfile, dockerignore):
-    return k8s_problems(k8s) + compose_problems(compose) + docker_problems(dockerfile, dockerignore)
+def problems_of(k8s, compose, dockerfile, dockerignore, example):
+    return (
+        k8s_problems(k8s)
+        + compose_problems(compose)
+        + docker_problems(dockerfile, dockerignore)
+        + toml_problems(example)
+    )
 
 
 def self_test(root):
     """Every promise, broken alone, is reported."""
-    k8s, compose, dockerfile, dockerignore = load(root)
+    k8s, compose, dockerfile, dockerignore, example = load(root)
 
     def container(docs):
         return [d for d in docs if d["kind"] == "Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
@@ -192,23 +220,34 @@ def self_test(root):
         "depends_on": lambda k, c: c["services"]["tether-auth"].update(depends_on=["mongo"]),
         "mongo health": lambda k, c: c["services"]["mongo"].pop("healthcheck"),
         "first organization": lambda k, c: c["services"].pop("create-organization"),
+        "http workers": lambda k, c: container(k).update(env=[e for e in container(k)["env"] if e["name"] != "HTTP_WORKERS"]),
+        "state secret": lambda k, c: container(k).update(env=[e for e in container(k)["env"] if e["name"] != "STATE_SECRET"]),
+        "state secret key": lambda k, c: [e for e in container(k)["env"] if e["name"] == "STATE_SECRET"][0]["valueFrom"]["secretKeyRef"].update(key="JWT_SECRET"),
+        "compose http workers": lambda k, c: c["x-tether-auth-environment"].pop("HTTP_WORKERS"),
+        "compose state secret": lambda k, c: c["x-tether-auth-environment"].pop("STATE_SECRET"),
     }
     failed = []
     for name, breaker in breakages.items():
         k, c = copy.deepcopy(k8s), copy.deepcopy(compose)
         breaker(k, c)
-        if not problems_of(k, c, dockerfile, dockerignore):
+        if not problems_of(k, c, dockerfile, dockerignore, example):
             failed.append(name)
     for name, df, di in (
         ("healthcheck", "\n".join(l for l in dockerfile.splitlines() if not l.startswith("HEALTHCHECK")).replace('"healthcheck"', ""), dockerignore),
         ("dockerignore", dockerfile, dockerignore.replace("target/", "")),
     ):
-        if not problems_of(k8s, compose, df, di):
+        if not problems_of(k8s, compose, df, di, example):
+            failed.append(name)
+    for name, broken in (
+        ("toml http workers", "\n".join(l for l in example.splitlines() if not l.startswith("http_workers"))),
+        ("toml state secret", example.replace("STATE_SECRET", "")),
+    ):
+        if not problems_of(k8s, compose, dockerfile, dockerignore, broken):
             failed.append(name)
     if failed:
         print("check_deploy self-test: not detected: " + ", ".join(failed))
         return 1
-    print(f"check_deploy self-test: {len(breakages) + 2} broken promises detected")
+    print(f"check_deploy self-test: {len(breakages) + 4} broken promises detected")
     return 0
 
 

@@ -118,20 +118,30 @@ peers_start_workos() {
   peers_wait_port "$WORKOS_PORT" 60
 }
 
-# Installs both peers, starts them (logs in a fresh temporary folder, stopped by
-# `peers_stop` on exit) and exports the addresses the tests read.
+# Installs both peers, starts them (logs in a fresh temporary folder; on exit the peers
+# are stopped and the folder removed, or kept and named when the run failed) and
+# exports the addresses the tests read.
 peers_up() {
   peers_install
-  local logdir
-  logdir=$(mktemp -d "${TMPDIR:-/tmp}/tether-peers.XXXXXX")
-  trap 'peers_stop' EXIT
+  PEERS_LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tether-peers.XXXXXX")
+  trap 'peers_exit $?' EXIT
   trap 'exit 130' INT TERM
-  peers_start_mongo "$logdir"
-  peers_start_workos tests/fixtures/workos-seed.json "$logdir"
-  echo "==> peers: SecantusDB on $MONGO_PORT, WorkOS emulator on $WORKOS_PORT (logs in $logdir)"
+  peers_start_mongo "$PEERS_LOGDIR"
+  peers_start_workos tests/fixtures/workos-seed.json "$PEERS_LOGDIR"
+  echo "==> peers: SecantusDB on $MONGO_PORT, WorkOS emulator on $WORKOS_PORT (logs in $PEERS_LOGDIR)"
   export TETHER_TEST_MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT"
   export TETHER_TEST_WORKOS_URL="http://127.0.0.1:$WORKOS_PORT"
   export TETHER_TEST_SECANTUSD="$SECANTUSD"
+}
+
+# The EXIT trap of `peers_up`: stops the peers; removes their logs unless the run failed.
+peers_exit() {
+  peers_stop
+  if [ "$1" -eq 0 ]; then
+    rm -rf "$PEERS_LOGDIR"
+  else
+    echo "==> peer logs kept in $PEERS_LOGDIR" >&2
+  fi
 }
 
 peers_stop() {

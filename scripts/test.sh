@@ -15,9 +15,11 @@ peers_up
 source scripts/browser.sh
 browser_install
 
-# The API against its OpenAPI document (full runs only: a subset names filters).
+# The API against its OpenAPI document, and the document through a TypeScript client
+# generator (full runs only: a subset names filters).
 if [ "$#" -eq 0 ]; then
   scripts/api-check.sh
+  scripts/ts-check.sh
 fi
 
 # Documentation examples, then every test; the main run's summary closes the output.

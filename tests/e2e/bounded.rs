@@ -212,6 +212,7 @@ async fn the_start_up_adoption_of_earlier_sessions_is_bounded_by_the_time_out_an
         connect_timeout: Duration::from_millis(TIMEOUT_MS),
         operation_timeout: Duration::from_millis(TIMEOUT_MS),
         count_commands: false,
+        max_pool_size: Some(2),
     })
     .await
     .expect("connects");

@@ -33,6 +33,15 @@ impl Drop for Process {
     }
 }
 
+/// A folder removed when dropped.
+struct TempFolder(PathBuf);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
@@ -42,15 +51,19 @@ async fn wait_for_port(port: u16, what: &str) {
 }
 
 /// `examples/spa` on its own origin (a static file server on another port), deployed
-/// as a team would: the page's files plus a `config.js` naming the API at `api`, then
-/// `config` (more settings, JavaScript).
-async fn serve_example(port: u16, api: &str, config: &str) -> Process {
+/// as a team would: the page's files with its `config.js` naming the API at `api`, then
+/// `config` (more settings, JavaScript). The copy is removed with the server.
+async fn serve_example(port: u16, api: &str, config: &str) -> (Process, TempFolder) {
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
     let dir = std::env::temp_dir().join(format!("tether-spa-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the page");
-    for file in ["index.html", "app.js"] {
+    for file in ["index.html", "app.js", "config.js"] {
         std::fs::copy(source.join(file), dir.join(file)).expect("the page's files copy");
     }
+    assert!(
+        std::fs::read_to_string(dir.join("config.js")).is_ok_and(|c| c.contains("window.TETHER_API")),
+        "the example ships the config.js its page loads"
+    );
     std::fs::write(
         dir.join("config.js"),
         format!("window.TETHER_API = {};\n{config}", serde_json::Value::from(api)),
@@ -72,7 +85,7 @@ async fn serve_example(port: u16, api: &str, config: &str) -> Process {
         .expect("python3 serves the example");
     let process = Process(child);
     wait_for_port(port, "the example's static server").await;
-    process
+    (process, TempFolder(dir))
 }
 
 /// POSTs a JSON body to chromedriver; its JSON answer.
@@ -323,7 +336,7 @@ async fn signed_in_spa(
     overrides: Overrides,
     org: Document,
     config: &str,
-) -> (TestApp, WebDriver, Process) {
+) -> (TestApp, WebDriver, (Process, TempFolder)) {
     let spa_port = closed_port();
     let spa_origin = format!("http://localhost:{spa_port}");
     let page = format!("{spa_origin}/");

@@ -140,8 +140,9 @@ async fn the_log_line_of_a_failed_login_names_its_error_code() {
     }
     let line = line.expect("the request's log line");
     let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
-    assert_eq!(entry["code"], "INVALID_STATE", "{line}");
+    assert_eq!(entry["error.code"], "INVALID_STATE", "{line}");
     assert_eq!(entry["status"], 400, "{line}");
-    assert_eq!(entry["span"]["error.code"], "INVALID_STATE", "{line}");
+    assert_eq!(entry["span"]["http.route"], "/api/auth/workos/callback", "{line}");
+    assert_eq!(line.matches("INVALID_STATE").count(), 1, "the code once: {line}");
     app.drop().await;
 }

@@ -1,75 +1,131 @@
-//! The commands of the `tether-auth` binary, parsed from its arguments:
-//! `serve` (the default), `check-config` and `healthcheck`. Each command is one arm of
-//! [`Command`]; exit codes are 0 (done), 1 (a healthcheck that failed) and 2 (bad
-//! settings or usage).
+//! The commands of the `tether-auth` binary, parsed from its arguments with `clap`
+//! (derive): `serve` (the default), `check-config`, `healthcheck` and `organizations
+//! ...`, plus `--help` and `--version`. Each command is one variant of [`Command`]
+//! (a command with subcommands, one variant holding its own `Subcommand` enum), so a
+//! new command is one more variant and one more arm in `main`. Exit codes are 0 (done),
+//! 1 (a healthcheck or an organizations command that failed) and 2 (bad settings or
+//! usage).
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
+use tether_domain::{OrganizationId, WorkosOrganizationId};
+
 use crate::settings::Settings;
 
-/// What the binary was asked to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Serve until SIGTERM (no arguments, or `serve`).
-    Serve,
-    /// Validate every setting, print the effective ones with secrets redacted.
-    CheckConfig,
-    /// Ask the running service's `GET /ready` on `HOST:PORT`.
-    Healthcheck,
-    /// List, create or map organizations (`organizations ...`).
-    Organizations(crate::organizations::Command),
-    /// Print the usage.
-    Help,
+/// The command line: one optional command (none serves).
+#[derive(Debug, Parser)]
+#[command(
+    name = "tether-auth",
+    version,
+    about = "Completes WorkOS sign-in for Tether: serves the API, or runs one operator command.",
+    after_help = "Settings come from the environment and the TOML file named by TETHER_CONFIG \
+                  (see the README). Exit codes: 0 done, 1 a failed healthcheck or organizations \
+                  command, 2 bad settings or usage."
+)]
+pub struct Cli {
+    /// The command; none serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
 
-/// Arguments that name no command.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}\n\n{USAGE}")]
-pub struct UsageError(String);
+/// What the binary was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the API until SIGTERM (the default). Needs every setting.
+    Serve,
+    /// Validate every setting and print the effective ones, secrets redacted (exit 0, or 2 naming the bad one).
+    CheckConfig,
+    /// GET /ready of the service on HOST:PORT (exit 0 when ready, else 1). Reads only HOST and PORT.
+    Healthcheck,
+    /// List, create or map organizations in MONGODB_URI's database. Reads only the MONGODB_* settings.
+    #[command(subcommand)]
+    Organizations(OrganizationsCommand),
+}
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: tether-auth [COMMAND]
+/// `tether-auth organizations ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum OrganizationsCommand {
+    /// Every organization, oldest first, with its WorkOS mapping.
+    List,
+    /// Create an organization: the first one of a deployment where no SUPERADMIN exists yet.
+    Create {
+        /// Display name.
+        #[arg(long, value_parser = organization_name)]
+        name: String,
+        /// The WorkOS organization to map it to.
+        #[arg(long = "workos-organization", value_name = "org_...", value_parser = workos_organization)]
+        workos_organization: Option<WorkosOrganizationId>,
+    },
+    /// Map an organization to its WorkOS organization, or unmap it with --none (exit 1 when another carries it).
+    Map {
+        /// The organization's id (24 hexadecimal characters).
+        #[arg(value_parser = organization_id)]
+        id: OrganizationId,
+        /// The WorkOS organization.
+        #[arg(
+            value_name = "org_...",
+            value_parser = workos_organization,
+            required_unless_present = "none",
+            conflicts_with = "none"
+        )]
+        workos_organization: Option<WorkosOrganizationId>,
+        /// Unmap it.
+        #[arg(long)]
+        none: bool,
+    },
+}
 
-commands:
-  serve         serve the API (the default)
-  check-config  validate the settings, print them with secrets redacted (exit 0, or 2)
-  healthcheck   GET /ready of the service on HOST:PORT (exit 0 when ready, else 1)
-  organizations list | create --name NAME [--workos-organization org_...] | map ID org_...|--none
-                list, create or map organizations in MONGODB_URI's database (exit 0, 1 on a
-                refusal or failure, 2 on bad usage)
-  help          print this text
-
-Settings come from the environment and the TOML file named by TETHER_CONFIG.";
-
-impl Command {
-    /// Parses the arguments after the program name. Each command parses its own
-    /// arguments (`rest`); a command that takes none refuses any.
-    pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Self, UsageError> {
-        let args: Vec<String> = args.into_iter().collect();
-        let (name, rest) = match args.split_first() {
-            Some((name, rest)) => (Some(name.as_str()), rest),
-            None => (None, &[][..]),
-        };
-        match name {
-            None | Some("serve") => without_arguments(Command::Serve, rest),
-            Some("check-config") => without_arguments(Command::CheckConfig, rest),
-            Some("healthcheck") => without_arguments(Command::Healthcheck, rest),
-            Some("organizations") => crate::organizations::parse(rest)
-                .map(Command::Organizations)
-                .map_err(|e| UsageError(format!("organizations: {e}"))),
-            Some("help" | "--help" | "-h") => without_arguments(Command::Help, rest),
-            Some(other) => Err(UsageError(format!("unknown command `{other}`"))),
+impl From<OrganizationsCommand> for crate::organizations::Command {
+    fn from(command: OrganizationsCommand) -> Self {
+        match command {
+            OrganizationsCommand::List => Self::List,
+            OrganizationsCommand::Create {
+                name,
+                workos_organization,
+            } => Self::Create {
+                name,
+                workos_organization_id: workos_organization,
+            },
+            OrganizationsCommand::Map {
+                id,
+                workos_organization,
+                none: _,
+            } => Self::Map {
+                id,
+                workos_organization_id: workos_organization,
+            },
         }
     }
 }
 
-fn without_arguments(command: Command, rest: &[String]) -> Result<Command, UsageError> {
-    match rest.first() {
-        Some(extra) => Err(UsageError(format!("unexpected argument `{extra}`"))),
-        None => Ok(command),
+fn organization_name(raw: &str) -> Result<String, String> {
+    Some(raw.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| "the name may not be empty".to_owned())
+}
+
+fn workos_organization(raw: &str) -> Result<WorkosOrganizationId, String> {
+    WorkosOrganizationId::parse(raw).map_err(|e| format!("{raw:?} is not valid: {e}"))
+}
+
+fn organization_id(raw: &str) -> Result<OrganizationId, String> {
+    OrganizationId::parse(raw)
+        .map_err(|_| format!("{raw:?} is not an organization id (24 hexadecimal characters)"))
+}
+
+impl Cli {
+    /// Parses the program's arguments (the first is the program name). `Err` is
+    /// clap's: `--help` and `--version` (print to stdout, exit 0) or a usage error
+    /// (stderr, exit 2), as its `exit_code` says.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Command, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Ok(Cli::try_parse_from(args)?.command.unwrap_or(Command::Serve))
     }
 }
 
@@ -140,8 +196,8 @@ pub fn healthcheck(address: SocketAddr, timeout: Duration) -> Result<(), String>
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Command, UsageError> {
-        Command::parse(args.iter().map(|s| (*s).to_owned()))
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::parse_from_args(std::iter::once("tether-auth").chain(args.iter().copied()))
     }
 
     #[test]
@@ -154,14 +210,73 @@ mod tests {
     fn commands_are_parsed_and_unknown_ones_refused() {
         assert_eq!(parse(&["check-config"]).unwrap(), Command::CheckConfig);
         assert_eq!(parse(&["healthcheck"]).unwrap(), Command::Healthcheck);
-        assert_eq!(parse(&["--help"]).unwrap(), Command::Help);
-        assert!(
-            parse(&["chek-config"])
-                .unwrap_err()
-                .to_string()
-                .contains("chek-config")
+        let unknown = parse(&["chek-config"]).unwrap_err();
+        assert_eq!(unknown.exit_code(), 2);
+        assert!(unknown.to_string().contains("chek-config"), "{unknown}");
+        assert_eq!(parse(&["serve", "now"]).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn help_and_version_exit_0_with_their_text() {
+        for args in [&["--help"][..], &["-h"], &["help"], &["--version"], &["-V"]] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(e.exit_code(), 0, "{args:?}");
+        }
+        let version = parse(&["--version"]).unwrap_err().to_string();
+        assert_eq!(
+            version.trim(),
+            format!("tether-auth {}", env!("CARGO_PKG_VERSION"))
         );
-        assert!(parse(&["serve", "now"]).unwrap_err().to_string().contains("now"));
+        let help = parse(&["--help"]).unwrap_err().to_string();
+        for command in ["serve", "check-config", "healthcheck", "organizations"] {
+            assert!(help.contains(command), "{command} in {help}");
+        }
+    }
+
+    #[test]
+    fn the_organizations_commands_parse_and_bad_input_is_refused() {
+        use crate::organizations::Command as Org;
+        let org = |args: &[&str]| match parse(&[&["organizations"][..], args].concat()) {
+            Ok(Command::Organizations(command)) => Ok(Org::from(command)),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(org(&["list"]).unwrap(), Org::List);
+        assert_eq!(
+            org(&["create", "--name", "Acme", "--workos-organization", "org_01ABC"]).unwrap(),
+            Org::Create {
+                name: "Acme".into(),
+                workos_organization_id: Some(WorkosOrganizationId::parse("org_01ABC").unwrap()),
+            }
+        );
+        assert_eq!(
+            org(&["map", "64a1b2c3d4e5f60012345678", "--none"]).unwrap(),
+            Org::Map {
+                id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
+                workos_organization_id: None,
+            }
+        );
+        assert_eq!(
+            org(&["map", "64a1b2c3d4e5f60012345678", "org_1"]).unwrap(),
+            Org::Map {
+                id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
+                workos_organization_id: Some(WorkosOrganizationId::parse("org_1").unwrap()),
+            }
+        );
+        for bad in [
+            &["create"][..],
+            &["create", "--name"],
+            &["create", "--name", "  "],
+            &["create", "--name", "A", "--workos-organization", "acme"],
+            &["map", "nope", "org_1"],
+            &["map", "64a1b2c3d4e5f60012345678"],
+            &["map", "64a1b2c3d4e5f60012345678", "org_1", "--none"],
+            &["rename"],
+            &[],
+        ] {
+            let e = org(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
     }
 
     #[test]

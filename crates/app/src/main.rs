@@ -1,11 +1,13 @@
-//! The tether-auth binary: parse the command, load settings, then serve until SIGTERM,
-//! check the settings, or ask a running service whether it is ready.
+//! The tether-auth binary: parse the command, load the settings it needs (every one to
+//! serve or check them, `HOST`/`PORT` for `healthcheck`, the MongoDB ones for
+//! `organizations`), then run it.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tether_auth::cli::{self, Command};
-use tether_auth::{Application, Overrides, Settings, telemetry};
+use tether_auth::cli::{self, Cli, Command};
+use tether_auth::{Application, Overrides, Settings, settings, telemetry};
+use tether_mongo::MongoConfig;
 
 /// mimalloc: a login allocates many small, short-lived buffers (JSON, BSON, tokens);
 /// it measured less CPU per request than the system allocator (docs/benchmarks.md).
@@ -13,18 +15,15 @@ use tether_auth::{Application, Overrides, Settings, telemetry};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let command = match Command::parse(std::env::args().skip(1)) {
+    let command = match Cli::parse_from_args(std::env::args_os()) {
         Ok(command) => command,
         Err(e) => {
-            eprintln!("tether-auth: {e}");
-            return ExitCode::from(2);
+            // `--help` and `--version` print to stdout and exit 0; usage errors, 2.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     match command {
-        Command::Help => {
-            println!("{}", cli::USAGE);
-            ExitCode::SUCCESS
-        }
         Command::CheckConfig => match Settings::load() {
             Ok(settings) => {
                 print!("{}", cli::render_effective(&settings));
@@ -36,10 +35,18 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // HOST and PORT only: the health check runs next to a service whose secrets it
+        // is not given.
         Command::Healthcheck => {
-            let result = Settings::load()
-                .map_err(|e| e.to_string())
-                .and_then(|s| cli::health_address(&s.host, s.port).map_err(|e| format!("HOST: {e}")))
+            let (host, port) = match settings::load_address() {
+                Ok(address) => address,
+                Err(e) => {
+                    eprintln!("tether-auth healthcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let result = cli::health_address(&host, port)
+                .map_err(|e| format!("HOST: {e}"))
                 .and_then(|address| cli::healthcheck(address, Duration::from_secs(3)));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
@@ -49,10 +56,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Organizations(command) => match Settings::load() {
-            Ok(settings) => organizations(command, settings),
+        // The MongoDB settings only.
+        Command::Organizations(command) => match settings::load_mongo() {
+            Ok(config) => organizations(command.into(), config),
             Err(e) => {
-                eprintln!("tether-auth: {e}");
+                eprintln!("tether-auth organizations: {e}");
                 ExitCode::from(2)
             }
         },
@@ -61,8 +69,8 @@ fn main() -> ExitCode {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn organizations(command: tether_auth::organizations::Command, settings: Settings) -> ExitCode {
-    tether_auth::organizations::run(command, &settings).await
+async fn organizations(command: tether_auth::organizations::Command, config: MongoConfig) -> ExitCode {
+    tether_auth::organizations::run(command, config).await
 }
 
 #[actix_web::main]

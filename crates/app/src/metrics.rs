@@ -1,7 +1,8 @@
 //! The Prometheus side of metrics: one recorder for the process (the `metrics` facade
-//! of every crate records into it), process figures read from `/proc/self` at each
-//! scrape, and the listener on `METRICS_PORT` that serves `GET /metrics` apart from
-//! the public port.
+//! of every crate records into it), the `# HELP` text of every series (described here,
+//! in one place, whichever crate records it), `tether_build_info`, the process figures
+//! of `metrics-process` collected at each scrape, and the listener on `METRICS_PORT`
+//! that serves `GET /metrics` apart from the public port.
 
 use std::net::TcpListener;
 use std::sync::OnceLock;
@@ -34,6 +35,8 @@ pub fn handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
+            describe();
+            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())
@@ -71,65 +74,61 @@ pub fn serve(host: &str, port: u16, handle: PrometheusHandle) -> std::io::Result
 
 /// `GET /metrics`: the Prometheus text format.
 async fn render(handle: web::Data<PrometheusHandle>) -> HttpResponse {
-    record_process();
+    process_collector().collect();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(handle.render())
 }
 
-/// Process CPU, memory and open files, read from `/proc/self` (Linux; elsewhere nothing).
-fn record_process() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|v| v * 1024.0)
-    };
-    if let Some(rss) = kib("VmRSS:") {
-        metrics::gauge!("process_resident_memory_bytes").set(rss);
-    }
-    if let Some(virtual_bytes) = kib("VmSize:") {
-        metrics::gauge!("process_virtual_memory_bytes").set(virtual_bytes);
-    }
-    if let Some(cpu) = cpu_seconds(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default()) {
-        metrics::gauge!("process_cpu_seconds_total").set(cpu);
-    }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        metrics::gauge!("process_open_fds").set(fds.count() as f64);
-    }
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    if let Some(max) = limits
-        .lines()
-        .find_map(|l| l.strip_prefix("Max open files"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|v| v.parse::<f64>().ok())
-    {
-        metrics::gauge!("process_max_fds").set(max);
-    }
+/// The build of this process: `tether_build_info{version} 1`.
+pub const BUILD_INFO: &str = "tether_build_info";
+
+/// The process figures (`process_cpu_seconds_total` a counter, memory, open files,
+/// threads, start time), from `metrics-process`.
+fn process_collector() -> &'static metrics_process::Collector {
+    static COLLECTOR: OnceLock<metrics_process::Collector> = OnceLock::new();
+    COLLECTOR.get_or_init(metrics_process::Collector::default)
 }
 
-/// User plus system CPU seconds from `/proc/self/stat` (fields 14 and 15, in ticks of
-/// 1/100 s, the fixed `USER_HZ` of Linux).
-fn cpu_seconds(stat: &str) -> Option<f64> {
-    // The command name (field 2) may hold spaces: count fields after its closing ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace().skip(11);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((user + system) / 100.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_seconds_add_user_and_system_ticks_after_the_command_name() {
-        let stat = "42 (tether auth) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1 2 3";
-        assert_eq!(cpu_seconds(stat), Some(3.0));
-        assert_eq!(cpu_seconds("garbage"), None);
-    }
+/// The `# HELP` text (and unit) of every series the service records.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    use tether_http::metrics as http;
+    describe_gauge!(BUILD_INFO, "Always 1; the version label names the build.");
+    describe_counter!(
+        http::REQUESTS_TOTAL,
+        "HTTP requests answered, by method, route pattern and status."
+    );
+    describe_histogram!(
+        http::REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route pattern and status class."
+    );
+    describe_counter!(
+        http::LOGINS_TOTAL,
+        "Login callbacks, by flow and outcome (ok or the error code), refused bodies included."
+    );
+    describe_counter!(
+        http::REFRESH_TOTAL,
+        "Refresh-token rotations, by outcome (ok or the error code)."
+    );
+    describe_counter!(
+        http::RATE_LIMITED_TOTAL,
+        "Requests refused by the per-client rate limit, by route."
+    );
+    describe_histogram!(
+        "tether_workos_exchange_seconds",
+        Unit::Seconds,
+        "Code exchanges sent to WorkOS, by API and outcome."
+    );
+    describe_histogram!(
+        "tether_store_operation_seconds",
+        Unit::Seconds,
+        "MongoDB operations, by operation, time-outs included."
+    );
+    describe_counter!(
+        tether_mongo::COMMANDS_TOTAL,
+        "Commands sent to MongoDB, by command name (MONGODB_COMMAND_METRICS=true)."
+    );
+    process_collector().describe();
 }

@@ -7,7 +7,9 @@
 //! tether-auth organizations map ID org_...|--none
 //! ```
 //!
-//! They work on the database named by the service's own settings (`MONGODB_URI`, ...).
+//! They work on the database named by the service's own MongoDB settings
+//! (`MONGODB_URI`, `MONGODB_DATABASE`, ...) and need no other. The arguments are parsed
+//! by [`crate::cli`].
 //! Exit codes: 0 done, 1 the store refused or failed, 2 a usage or settings error.
 
 use std::io::Write;
@@ -18,9 +20,7 @@ use tether_domain::{
     Clock, NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError,
     WorkosOrganizationId,
 };
-use tether_mongo::MongoStore;
-
-use crate::Settings;
+use tether_mongo::{MongoConfig, MongoStore};
 
 /// One parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,47 +43,9 @@ pub enum Command {
     },
 }
 
-/// Parses the arguments after `organizations`; the error is a message for the operator.
-pub fn parse(args: &[String]) -> Result<Command, String> {
-    let workos =
-        |raw: &str| WorkosOrganizationId::parse(raw).map_err(|e| format!("{raw:?} is not valid: {e}"));
-    match args {
-        [cmd] if cmd == "list" => Ok(Command::List),
-        [cmd, rest @ ..] if cmd == "create" => {
-            let mut name = None;
-            let mut workos_organization_id = None;
-            let mut rest = rest.iter();
-            while let Some(flag) = rest.next() {
-                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
-                match flag.as_str() {
-                    "--name" => name = Some(value.trim().to_owned()).filter(|n| !n.is_empty()),
-                    "--workos-organization" => workos_organization_id = Some(workos(value)?),
-                    other => return Err(format!("unknown option {other}")),
-                }
-            }
-            Ok(Command::Create {
-                name: name.ok_or("--name NAME is required")?,
-                workos_organization_id,
-            })
-        }
-        [cmd, id, target] if cmd == "map" => Ok(Command::Map {
-            id: OrganizationId::parse(id)
-                .map_err(|_| format!("{id:?} is not an organization id (24 hexadecimal characters)"))?,
-            workos_organization_id: match target.as_str() {
-                "--none" => None,
-                raw => Some(workos(raw)?),
-            },
-        }),
-        _ => Err("expected list, create or map".to_owned()),
-    }
-}
-
-/// Runs a parsed `tether-auth organizations ...` against the database of `settings`.
-pub async fn run(command: Command, settings: &Settings) -> ExitCode {
-    let Some(config) = crate::startup::mongo_config(settings) else {
-        eprintln!("tether-auth organizations: MONGODB_URI is required: the organizations live in MongoDB");
-        return ExitCode::from(2);
-    };
+/// Runs a parsed `tether-auth organizations ...` against the database `config` names
+/// (read by [`crate::settings::load_mongo`]: the MongoDB settings and no others).
+pub async fn run(command: Command, config: MongoConfig) -> ExitCode {
     let store = match MongoStore::connect(config).await {
         Ok(store) => store,
         Err(e) => {
@@ -186,46 +148,6 @@ mod tests {
     use tether_memory::InMemoryStore;
 
     use super::*;
-
-    fn args(raw: &[&str]) -> Vec<String> {
-        raw.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn the_three_commands_parse_and_bad_input_is_refused() {
-        assert_eq!(parse(&args(&["list"])), Ok(Command::List));
-        assert_eq!(
-            parse(&args(&[
-                "create",
-                "--name",
-                "Acme",
-                "--workos-organization",
-                "org_01ABC"
-            ])),
-            Ok(Command::Create {
-                name: "Acme".into(),
-                workos_organization_id: Some(WorkosOrganizationId::parse("org_01ABC").unwrap()),
-            })
-        );
-        assert_eq!(
-            parse(&args(&["map", "64a1b2c3d4e5f60012345678", "--none"])),
-            Ok(Command::Map {
-                id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
-                workos_organization_id: None,
-            })
-        );
-        for bad in [
-            &["create"][..],
-            &["create", "--name"],
-            &["create", "--name", "A", "--workos-organization", "acme"],
-            &["map", "nope", "org_1"],
-            &["map", "64a1b2c3d4e5f60012345678"],
-            &["delete"],
-            &[],
-        ] {
-            assert!(parse(&args(bad)).is_err(), "{bad:?}");
-        }
-    }
 
     #[tokio::test]
     async fn create_map_and_list_work_and_a_second_mapping_is_refused() {

@@ -15,6 +15,7 @@ use tether_domain::{
     AccessRole, OrganizationId, PasswordFallbackBehavior, ProvisioningPolicy, SessionConfig, SessionFields,
     SessionLifetimes, SsoFallbackBehavior,
 };
+use tether_mongo::MongoConfig;
 
 pub use crate::settings_error::SettingsError;
 
@@ -63,6 +64,7 @@ pub struct RawSettings {
     mongodb_uri_file: Option<PathBuf>,
     mongodb_database: Option<String>,
     mongodb_timeout_ms: u64,
+    mongodb_max_pool_size: u32,
     jwt_secret: Option<String>,
     jwt_secret_file: Option<PathBuf>,
     state_secret: Option<String>,
@@ -113,6 +115,7 @@ impl Default for RawSettings {
             mongodb_uri_file: None,
             mongodb_database: None,
             mongodb_timeout_ms: 3000,
+            mongodb_max_pool_size: DEFAULT_MONGODB_MAX_POOL_SIZE,
             jwt_secret: None,
             jwt_secret_file: None,
             state_secret: None,
@@ -199,6 +202,9 @@ pub struct Settings {
     /// Server-selection, connect and per-operation time-out of MongoDB
     /// (`MONGODB_TIMEOUT_MS`, default 3000).
     pub mongodb_timeout: Duration,
+    /// Most connections to each MongoDB server, for the whole process: one client
+    /// serves every HTTP worker (`MONGODB_MAX_POOL_SIZE`, default 10, 1–500).
+    pub mongodb_max_pool_size: u32,
     /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
     pub jwt_secret: SecretString,
     /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
@@ -270,10 +276,7 @@ impl Settings {
     /// Reads defaults, then the file named by `TETHER_CONFIG` (or `config/tether-auth.toml`
     /// if present), then the process environment; validates the result.
     pub fn load() -> Result<Self, SettingsError> {
-        let file = std::env::var_os("TETHER_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()));
-        Self::load_from(file, std::env::vars())
+        Self::load_from(settings_file(), std::env::vars())
     }
 
     /// Like [`Settings::load`] with an explicit file and environment (for tests).
@@ -281,32 +284,7 @@ impl Settings {
         file: Option<PathBuf>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, SettingsError> {
-        let env: std::collections::HashMap<String, String> =
-            env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
-        let mut builder = config::Config::builder();
-        if let Some(path) = file {
-            if !path.exists() {
-                return Err(SettingsError::new(
-                    "TETHER_CONFIG",
-                    format!("no file at {}", path.display()),
-                ));
-            }
-            refuse_unknown_keys(&path)?;
-            builder = builder.add_source(config::File::from(path));
-        }
-        builder = builder.add_source(
-            config::Environment::default()
-                .separator("__")
-                // Values stay strings (a numeric-looking secret must not become a number);
-                // typed fields parse them, lists are split by `string_or_list`.
-                .try_parsing(false)
-                .source(Some(env)),
-        );
-        let raw: RawSettings = builder
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(config_error)?;
-        raw.validate()
+        raw_settings(file, env)?.validate()
     }
 
     /// Every setting by its environment name with its effective value; secrets show as
@@ -314,6 +292,94 @@ impl Settings {
     pub fn effective(&self) -> &[(String, String)] {
         &self.effective
     }
+}
+
+/// The file named by `TETHER_CONFIG`, else `config/tether-auth.toml` when it exists.
+fn settings_file() -> Option<PathBuf> {
+    std::env::var_os("TETHER_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("config/tether-auth.toml")).filter(|p| p.exists()))
+}
+
+/// Defaults, then the file, then the environment, parsed but not validated.
+fn raw_settings(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<RawSettings, SettingsError> {
+    let env: std::collections::HashMap<String, String> =
+        env.into_iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let mut builder = config::Config::builder();
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(SettingsError::new(
+                "TETHER_CONFIG",
+                format!("no file at {}", path.display()),
+            ));
+        }
+        refuse_unknown_keys(&path)?;
+        builder = builder.add_source(config::File::from(path));
+    }
+    builder = builder.add_source(
+        config::Environment::default()
+            .separator("__")
+            // Values stay strings (a numeric-looking secret must not become a number);
+            // typed fields parse them, lists are split by `string_or_list`.
+            .try_parsing(false)
+            .source(Some(env)),
+    );
+    builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(config_error)
+}
+
+/// Where the service listens (`HOST`, `PORT`): all that `tether-auth healthcheck`
+/// reads, so it works next to a service whose secrets it is not given.
+pub fn load_address() -> Result<(String, u16), SettingsError> {
+    load_address_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_address`] with an explicit file and environment (for tests).
+pub fn load_address_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(String, u16), SettingsError> {
+    let raw = raw_settings(file, env)?;
+    Ok((raw.host, raw.port))
+}
+
+/// The MongoDB settings (`MONGODB_URI` or `MONGODB_URI_FILE`, required;
+/// `MONGODB_DATABASE`, `MONGODB_TIMEOUT_MS`, `MONGODB_MAX_POOL_SIZE`,
+/// `MONGODB_COMMAND_METRICS`): all that the `organizations` commands read.
+pub fn load_mongo() -> Result<MongoConfig, SettingsError> {
+    load_mongo_from(settings_file(), std::env::vars())
+}
+
+/// Like [`load_mongo`] with an explicit file and environment (for tests).
+pub fn load_mongo_from(
+    file: Option<PathBuf>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<MongoConfig, SettingsError> {
+    let mut raw = raw_settings(file, env)?;
+    let uri = secret_from("MONGODB_URI", raw.mongodb_uri.take(), raw.mongodb_uri_file.take())?.ok_or_else(
+        || {
+            SettingsError::new(
+                "MONGODB_URI",
+                "is required: the organizations live in MongoDB (or set MONGODB_URI_FILE)",
+            )
+        },
+    )?;
+    let timeout = millis("MONGODB_TIMEOUT_MS", raw.mongodb_timeout_ms)?;
+    let max_pool_size = max_pool_size(raw.mongodb_max_pool_size)?;
+    Ok(MongoConfig {
+        uri: SecretString::from(uri),
+        database: non_empty(raw.mongodb_database),
+        server_selection_timeout: timeout,
+        connect_timeout: timeout,
+        operation_timeout: timeout,
+        count_commands: raw.mongodb_command_metrics,
+        max_pool_size: Some(max_pool_size),
+    })
 }
 
 /// The environment name of a key of the settings (`session.idle_timeout_minutes` ->
@@ -686,6 +752,10 @@ impl RawSettings {
         }
         let client_url = http_url("CLIENT_URL", &self.client_url)?;
         let cors_allowed_origins = crate::origins::allowed_origins(&self.cors_allowed_origins, &client_url)?;
+        // `check-config` shows the origins in force, the one derived from CLIENT_URL too.
+        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "CORS_ALLOWED_ORIGINS") {
+            entry.1 = cors_allowed_origins.join(",");
+        }
         let allowed_redirect_uris = self
             .allowed_redirect_uris
             .iter()
@@ -759,6 +829,7 @@ impl RawSettings {
             mongodb_uri: mongodb_uri.map(SecretString::from),
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
+            mongodb_max_pool_size: max_pool_size(self.mongodb_max_pool_size)?,
             jwt_secret: SecretString::from(jwt_secret),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
@@ -797,6 +868,20 @@ impl RawSettings {
             cors_allowed_origins,
         })
     }
+}
+
+/// The driver's own default pool size, kept as this setting's default.
+const DEFAULT_MONGODB_MAX_POOL_SIZE: u32 = 10;
+
+/// `MONGODB_MAX_POOL_SIZE`: 1 to 500 connections to each server.
+fn max_pool_size(size: u32) -> Result<u32, SettingsError> {
+    if !(1..=500).contains(&size) {
+        return Err(SettingsError::new(
+            "MONGODB_MAX_POOL_SIZE",
+            "must be between 1 and 500 connections",
+        ));
+    }
+    Ok(size)
 }
 
 /// A rate limit setting: 0 (off) to 1 000 000.
@@ -1172,6 +1257,30 @@ mod tests {
                 "{key}={value}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_mongodb_pool_size_defaults_to_ten_and_is_bounded_naming_its_setting() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 10);
+        let s = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", "25")])).unwrap();
+        assert_eq!(s.mongodb_max_pool_size, 25);
+        for bad in ["0", "501", "ten"] {
+            let e = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", bad)])).unwrap_err();
+            assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE", "{bad}");
+        }
+        let mongo = load_mongo_from(
+            None,
+            [
+                (
+                    "MONGODB_URI".to_owned(),
+                    "mongodb://db.internal/tether".to_owned(),
+                ),
+                ("MONGODB_MAX_POOL_SIZE".to_owned(), "7".to_owned()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(mongo.max_pool_size, Some(7));
     }
 
     #[test]

@@ -64,11 +64,9 @@ impl std::fmt::Debug for Overrides {
     }
 }
 
-/// The stores behind the ports.
+/// The stores behind the ports, shared by every HTTP worker: one MongoDB client (one
+/// pool of at most `MONGODB_MAX_POOL_SIZE` connections to each server) per process.
 struct Stores {
-    /// The MongoDB store each HTTP worker gets a client of its own for; `None` for the
-    /// in-memory store, which every worker shares.
-    per_worker: Option<MongoStore>,
     users: Arc<dyn UserRepository>,
     organizations: Arc<dyn OrganizationRepository>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
@@ -96,7 +94,7 @@ impl Readiness for AlwaysReady {
 }
 
 /// How to reach MongoDB, when the settings name a database.
-pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
+fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
     settings.mongodb_uri.as_ref().map(|uri| MongoConfig {
         uri: uri.clone(),
         database: settings.mongodb_database.clone(),
@@ -104,6 +102,7 @@ pub(crate) fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
         connect_timeout: settings.mongodb_timeout,
         operation_timeout: settings.mongodb_timeout,
         count_commands: settings.mongodb_command_metrics,
+        max_pool_size: Some(settings.mongodb_max_pool_size),
     })
 }
 
@@ -170,7 +169,6 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         tracing::info!(database = store.database().name(), "using MongoDB");
         let shared = Arc::new(store.clone());
         return Ok(Stores {
-            per_worker: Some(store.clone()),
             users: shared.clone(),
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
@@ -195,7 +193,6 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     }
     let shared = Arc::new(store);
     Ok(Stores {
-        per_worker: None,
         users: shared.clone(),
         organizations: shared.clone(),
         refresh_tokens: shared.clone(),
@@ -290,8 +287,7 @@ impl Application {
             accept_unissued_state: settings.accept_unissued_state,
             require_client_challenge: settings.require_client_challenge,
         };
-        let stores_per_worker = stores.per_worker;
-        let services = Services::new(ports.clone(), policies.clone());
+        let services = Services::new(ports, policies);
         let state = AppState {
             services,
             readiness: stores.readiness,
@@ -300,33 +296,7 @@ impl Application {
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
-        // Each HTTP worker talks to MongoDB through a client of its own, built on the
-        // worker's thread: no operation hops to another thread and back.
-        let per_worker = stores_per_worker;
-        let server = HttpServer::new(move || {
-            let Some(store) = &per_worker else {
-                return build_app(state.clone());
-            };
-            match store.with_own_client() {
-                Ok(own) => {
-                    let own = Arc::new(own);
-                    let mut ports = ports.clone();
-                    ports.users = own.clone();
-                    ports.organizations = own.clone();
-                    ports.sessions = own.clone();
-                    ports.refresh_tokens = own.clone();
-                    ports.login_states = own;
-                    build_app(AppState {
-                        services: Services::new(ports, policies.clone()),
-                        ..state.clone()
-                    })
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "an HTTP worker shares the start-up MongoDB client");
-                    build_app(state.clone())
-                }
-            }
-        });
+        let server = HttpServer::new(move || build_app(state.clone()));
         let server = if settings.http_workers > 0 {
             server.workers(settings.http_workers)
         } else {
@@ -408,6 +378,7 @@ fn request_limits(settings: &Settings) -> tether_http::Limits {
         body_timeout: settings.request_body_timeout,
         rate_limit: client_rate_limit(settings.rate_limit_per_minute, settings),
         refresh_rate_limit: client_rate_limit(settings.refresh_rate_limit_per_minute, settings),
+        trusted_proxies: settings.trusted_proxies.clone().into(),
     }
 }
 

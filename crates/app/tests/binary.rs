@@ -65,6 +65,8 @@ struct Running {
     port: u16,
     /// What the service printed up to its listening line.
     start_up: Vec<String>,
+    /// What it prints next, line by line.
+    lines: mpsc::Receiver<String>,
 }
 
 impl Drop for Running {
@@ -81,13 +83,15 @@ fn start() -> Running {
 }
 
 fn start_with(mut cmd: Command) -> Running {
+    let mut child = cmd.spawn().expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = mpsc::channel();
     let mut running = Running {
-        child: cmd.spawn().expect("the binary starts"),
+        child,
         port: 0,
         start_up: Vec::new(),
+        lines,
     };
-    let stdout = running.child.stdout.take().expect("stdout");
-    let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -97,7 +101,8 @@ fn start_with(mut cmd: Command) -> Running {
     });
     let deadline = Instant::now() + Duration::from_secs(20);
     while running.port == 0 {
-        let line = lines
+        let line = running
+            .lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| panic!("no listening line; output so far: {:#?}", running.start_up));
         if let Some(port) = line
@@ -363,7 +368,66 @@ fn an_unknown_command_is_a_usage_error() {
     let (code, _, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("unknown command `chek-config`") && stderr.contains("usage:"),
+        stderr.contains("'chek-config'") && stderr.contains("Usage:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_and_help_print_and_exit_0_without_any_setting() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().arg("--version");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("tether-auth {}", env!("CARGO_PKG_VERSION"))
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().arg("--help");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("check-config") && stdout.contains("--version"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_cors_origin_derived_from_client_url() {
+    let mut cmd = command(&[("CLIENT_URL", "https://app.example.com:8443/")]);
+    cmd.arg("check-config");
+    let (code, stdout, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l == "CORS_ALLOWED_ORIGINS=https://app.example.com:8443"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn healthcheck_needs_only_host_and_port() {
+    let running = start();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear()
+        .env("PORT", running.port.to_string())
+        .arg("healthcheck");
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    drop(running);
+}
+
+#[test]
+fn organizations_need_only_the_mongodb_settings_and_name_the_missing_uri() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear().args(["organizations", "list"]);
+    let (code, _, stderr) = run_command(&mut cmd);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid setting MONGODB_URI"), "{stderr}");
+    assert!(
+        !stderr.contains("JWT_SECRET") && !stderr.contains("WORKOS"),
         "{stderr}"
     );
 }
@@ -391,11 +455,11 @@ fn a_jwt_secret_with_a_trailing_newline_stops_start_up_naming_it_without_echoing
 fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let uri = std::env::var("TETHER_TEST_MONGODB_URI")
         .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
-    let mut cmd = command(&[
-        ("STORE", "mongodb"),
-        ("MONGODB_URI", &uri),
-        ("MONGODB_DATABASE", database),
-    ]);
+    // The MongoDB settings and nothing else: no JWT_SECRET, no WorkOS settings.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear()
+        .env("MONGODB_URI", &uri)
+        .env("MONGODB_DATABASE", database);
     cmd.arg("organizations").args(args);
     run_command(&mut cmd)
 }
@@ -459,7 +523,7 @@ fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mon
         "{out}"
     );
 
-    // Bad usage is exit 2 with the usage.
+    // Bad usage is exit 2 naming what is wrong and where the usage is.
     for bad in [
         &["map", "nope", "org_1"][..],
         &["create"],
@@ -467,7 +531,7 @@ fn the_organizations_commands_create_map_list_and_refuse_a_second_mapping_on_mon
     ] {
         let (code, _, err) = organizations(&database, bad);
         assert_eq!(code, Some(2), "{bad:?}: {err}");
-        assert!(err.contains("organizations"), "{err}");
+        assert!(err.starts_with("error:") && err.contains("--help"), "{err}");
     }
 }
 
@@ -556,4 +620,223 @@ fn a_flood_of_random_long_methods_leaves_memory_and_metrics_flat() {
     );
     let public = get(running.port, "/metrics");
     assert!(public.starts_with("HTTP/1.1 404"), "{public}");
+}
+
+/// One raw request with a body; the whole answer.
+fn post(port: u16, path: &str, content_type: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn metrics_are_described_typed_and_count_callbacks_refused_for_their_body() {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let running = start_with(command(&[("METRICS_PORT", &metrics_port.to_string())]));
+    let callback = "/api/auth/workos/callback";
+    assert!(post(running.port, callback, "application/json", "{not json").starts_with("HTTP/1.1 400"));
+    assert!(post(running.port, callback, "text/plain", "{}").starts_with("HTTP/1.1 415"));
+    let big = format!("{{\"code\":\"{}\"}}", "x".repeat(20_000));
+    assert!(post(running.port, callback, "application/json", &big).starts_with("HTTP/1.1 413"));
+    get(running.port, "/health");
+
+    let answer = get(metrics_port, "/metrics");
+    let text = answer.split("\r\n\r\n").nth(1).expect("a body");
+    let line = |start: &str| text.lines().find(|l| l.starts_with(start)).map(str::to_owned);
+    for (outcome, n) in [("INVALID_REQUEST", 2), ("PAYLOAD_TOO_LARGE", 1)] {
+        assert_eq!(
+            line(&format!(
+                "tether_logins_total{{flow=\"unknown\",outcome=\"{outcome}\"}}"
+            ))
+            .and_then(|l| l.rsplit(' ').next().map(str::to_owned)),
+            Some(n.to_string()),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        line("tether_build_info{").as_deref(),
+        Some(format!("tether_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION")).as_str()),
+        "{text}"
+    );
+    assert!(
+        line("tether_http_request_duration_seconds_count{route=\"/health\",status_class=\"2xx\"}").is_some(),
+        "{text}"
+    );
+    assert!(
+        line("tether_http_request_duration_seconds_count{route=\"/api/auth/workos/callback\",status_class=\"4xx\"}")
+            .is_some(),
+        "{text}"
+    );
+    assert!(
+        line("# TYPE process_cpu_seconds_total counter").is_some(),
+        "{text}"
+    );
+    for process in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_cpu_seconds_total",
+    ] {
+        assert!(line(&format!("{process} ")).is_some(), "{process}: {text}");
+    }
+    // Every series has its help text and its type.
+    let series: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.split(['{', ' ']).next().unwrap_or(l))
+        .map(|name| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| text.contains(&format!("# TYPE {base} histogram")))
+                .unwrap_or(name)
+        })
+        .collect();
+    assert!(series.len() >= 8, "{series:?}");
+    for name in series {
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}: {text}"
+        );
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "no TYPE for {name}: {text}"
+        );
+    }
+}
+
+#[test]
+fn the_request_line_says_each_thing_once_with_latency_client_and_user_agent() {
+    let running = start_with(command(&[
+        ("LOG_FORMAT", "json"),
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+    ]));
+    let user_agent = format!("Probe/1.0\t{}", "x".repeat(500));
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", running.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /api/auth/workos/callback?code=c0de HTTP/1.1\r\nHost: localhost\r\nUser-Agent: {user_agent}\r\n\
+             X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: probe-1\r\nContent-Type: text/plain\r\n\
+             Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        )
+        .expect("write");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 415"), "{answer}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let line = running
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("a request line");
+        if line.contains("request completed") {
+            break line;
+        }
+    };
+    let entry: serde_json::Value = serde_json::from_str(&line).expect("one JSON object");
+    let span = &entry["span"];
+    assert_eq!(span["http.method"], "POST", "{line}");
+    assert_eq!(span["http.route"], "/api/auth/workos/callback", "{line}");
+    assert_eq!(span["request_id"], "probe-1", "{line}");
+    assert_eq!(
+        span["client.address"], "203.0.113.7",
+        "through TRUSTED_PROXIES: {line}"
+    );
+    let logged = span["user_agent"].as_str().expect("a user agent");
+    assert!(
+        logged.starts_with("Probe/1.0x") && logged.chars().count() == 200,
+        "{line}"
+    );
+    assert_eq!(entry["status"], 415, "{line}");
+    assert_eq!(entry["error.code"], "INVALID_REQUEST", "{line}");
+    assert!(entry["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{line}");
+    assert!(!line.contains("c0de"), "no query string: {line}");
+    for field in [
+        "request_id",
+        "http.method",
+        "status",
+        "error.code",
+        "user_agent",
+        "client.address",
+    ] {
+        assert_eq!(
+            line.matches(&format!("\"{field}\"")).count(),
+            1,
+            "{field} once: {line}"
+        );
+    }
+}
+
+/// Established TCP connections of process `pid` to local port `port` (Linux /proc).
+fn connections_to(pid: u32, port: u16) -> usize {
+    let fds: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process's fds")
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|link| link.to_string_lossy().into_owned())
+        .collect();
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|table| table.lines().skip(1).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields[2]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
+            fields[3] == "01" && remote_port == Some(port) && fds.contains(&format!("socket:[{}]", fields[9]))
+        })
+        .count()
+}
+
+#[test]
+fn one_mongodb_pool_per_process_bounded_by_its_setting_whatever_the_workers() {
+    let uri = std::env::var("TETHER_TEST_MONGODB_URI")
+        .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
+    let mongo_port: u16 = uri
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("a port in the URI");
+    let database = format!("binary_pool_{}", std::process::id());
+    let running = start_with(command(&[
+        ("STORE", "mongodb"),
+        ("MONGODB_URI", &uri),
+        ("MONGODB_DATABASE", &database),
+        ("HTTP_WORKERS", "6"),
+        ("MONGODB_MAX_POOL_SIZE", "2"),
+    ]));
+    // Every worker reaches MongoDB (/ready pings it), many at once.
+    let port = running.port;
+    let clients: Vec<_> = (0..48)
+        .map(|_| std::thread::spawn(move || get(port, "/ready")))
+        .collect();
+    for client in clients {
+        let answer = client.join().expect("a client");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let connections = connections_to(running.child.id(), mongo_port);
+    // The pool's 2, plus the driver's monitoring connections of one client (at most 2).
+    assert!(
+        (1..=4).contains(&connections),
+        "{connections} connections to MongoDB from 6 workers with MONGODB_MAX_POOL_SIZE=2"
+    );
 }

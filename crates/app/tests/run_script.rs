@@ -100,6 +100,37 @@ fn a_busy_port_stops_it_naming_port_and_prints_no_login_command() {
     drop(busy);
 }
 
+#[test]
+fn a_port_held_by_another_ready_service_stops_it_before_anything_else() {
+    require_peers();
+    let port = free_port();
+    // An earlier run still serving: it answers /ready on the port run.sh is asked for.
+    let mut earlier = Command::new(env!("CARGO_BIN_EXE_tether-auth"))
+        .env_clear()
+        .env("PORT", port.to_string())
+        .env("METRICS_PORT", "0")
+        .env("STORE", "memory")
+        .env("JWT_SECRET", "run-script-test-secret-run-script-test")
+        .env("WORKOS_API_KEY", "sk_test_earlier")
+        .env("WORKOS_CLIENT_ID", "client_earlier")
+        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the earlier service starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the earlier service never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, stdout, stderr) = finish(run_sh(&[("PORT", &port.to_string())]));
+    let _ = earlier.kill();
+    let _ = earlier.wait();
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("PORT: cannot listen"), "{stderr}");
+    assert!(stdout.is_empty(), "nothing else is printed: {stdout}");
+}
+
 fn http(port: u16, request: &str) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream

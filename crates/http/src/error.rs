@@ -411,6 +411,36 @@ impl From<OrgSettingsError> for ApiError {
     }
 }
 
+/// What the body of a route must be, for the 400 of a body that does not parse.
+fn expected_body(route: Option<&str>) -> &'static str {
+    match route {
+        Some("/api/organizations/{organizationId}/session-settings") => {
+            "The request body must be a JSON object of session settings (any of the nine fields; null reverts one)."
+        }
+        Some("/api/organizations/{organizationId}/workos-organization") => {
+            "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}."
+        }
+        _ => "The request body must be a JSON object whose fields are strings.",
+    }
+}
+
+impl ApiError {
+    /// A body the JSON reader refused on `route` (the route pattern): as
+    /// [`From<JsonPayloadError>`], with the 400 saying what that route's body must be.
+    /// A refused callback body is a login that failed before an API was chosen, and
+    /// is counted as one (its handler never runs).
+    pub(crate) fn from_json(error: JsonPayloadError, route: Option<&str>) -> Self {
+        let mut e = Self::from(error);
+        if e.status == S::BAD_REQUEST {
+            e.body.error = expected_body(route).to_owned();
+        }
+        if route == Some(crate::metrics::CALLBACK_ROUTE) {
+            crate::metrics::record_login(None, crate::metrics::outcome_label::<()>(&Err(e.clone())));
+        }
+        e
+    }
+}
+
 impl From<JsonPayloadError> for ApiError {
     /// 413 for an oversized body, 408 for a body that did not arrive in time, 415 for
     /// a wrong content type, 400 for anything unparsable or a field of the wrong type.
@@ -433,7 +463,7 @@ impl From<JsonPayloadError> for ApiError {
                 "INVALID_REQUEST",
                 "The request body must be JSON (Content-Type: application/json).",
             ),
-            _ => Self::invalid_request("The request body must be a JSON object whose fields are strings."),
+            _ => Self::invalid_request(expected_body(None)),
         }
     }
 }
@@ -479,5 +509,57 @@ pub(crate) fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(MAX_BODY_BYTES)
         .content_type_required(true)
-        .error_handler(|err, _: &HttpRequest| ApiError::from(err).into())
+        .error_handler(|err, req: &HttpRequest| {
+            ApiError::from_json(err, req.match_pattern().as_deref()).into()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::json_config;
+
+    #[actix_web::test]
+    async fn a_broken_body_is_told_what_its_route_expects() {
+        let app = test::init_service(
+            App::new()
+                .wrap(crate::request_id::EchoRequestId)
+                .app_data(json_config())
+                .route(
+                    "/api/organizations/{organizationId}/session-settings",
+                    web::put().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/api/auth/refresh",
+                    web::post().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
+                ),
+        )
+        .await;
+        for (method, path, expected) in [
+            (
+                actix_web::http::Method::PUT,
+                "/api/organizations/64a1b2c3d4e5f60012345678/session-settings",
+                "session settings",
+            ),
+            (
+                actix_web::http::Method::POST,
+                "/api/auth/refresh",
+                "fields are strings",
+            ),
+        ] {
+            let req = test::TestRequest::default()
+                .method(method)
+                .uri(path)
+                .insert_header(("content-type", "application/json"))
+                .set_payload("{not json")
+                .to_request();
+            let res = test::call_service(&app, req).await;
+            assert_eq!(res.status(), 400, "{path}");
+            let body: serde_json::Value = test::read_body_json(res).await;
+            assert_eq!(body["code"], "INVALID_REQUEST", "{path}");
+            let message = body["error"].as_str().unwrap();
+            assert!(message.contains(expected), "{path}: {message}");
+        }
+    }
 }

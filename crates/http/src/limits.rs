@@ -47,15 +47,19 @@ pub struct Limits {
     /// The per-client rate limit of `POST /api/auth/refresh`; `None` when
     /// `REFRESH_RATE_LIMIT_PER_MINUTE` is 0.
     pub refresh_rate_limit: Option<Arc<ClientRateLimit>>,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`), for the
+    /// client address of the request's log line and of a login.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Default for Limits {
-    /// A 10 s body time-out and no rate limits.
+    /// A 10 s body time-out, no rate limits, no trusted proxy.
     fn default() -> Self {
         Self {
             body_timeout: Duration::from_secs(10),
             rate_limit: None,
             refresh_rate_limit: None,
+            trusted_proxies: Arc::from([]),
         }
     }
 }

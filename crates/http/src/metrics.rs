@@ -16,7 +16,7 @@ use actix_web::middleware::Next;
 
 /// HTTP requests by method, route and status.
 pub const REQUESTS_TOTAL: &str = "tether_http_requests_total";
-/// Time to answer, by route.
+/// Time to answer, by route and status class (`2xx` ... `5xx`).
 pub const REQUEST_SECONDS: &str = "tether_http_request_duration_seconds";
 /// Login callbacks by flow and outcome.
 pub const LOGINS_TOTAL: &str = "tether_logins_total";
@@ -87,6 +87,20 @@ pub(crate) fn outcome_label<T>(result: &Result<T, crate::ApiError>) -> &'static 
     }
 }
 
+/// The class of a status as a label: `1xx` to `5xx` (anything else is `5xx`).
+pub(crate) fn status_class(status: actix_web::http::StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+/// The route pattern of the login callback, whose refused bodies are logins too.
+pub(crate) const CALLBACK_ROUTE: &str = "/api/auth/workos/callback";
+
 /// Counts one login callback.
 pub(crate) fn record_login(flow: Option<tether_domain::Flow>, outcome: &'static str) {
     let flow = flow.map_or("unknown", |f| f.as_str());
@@ -123,7 +137,8 @@ pub(crate) async fn record(
         "status" => status.as_str().to_owned(),
     )
     .increment(1);
-    metrics::histogram!(REQUEST_SECONDS, "route" => route).record(started.elapsed());
+    metrics::histogram!(REQUEST_SECONDS, "route" => route, "status_class" => status_class(status))
+        .record(started.elapsed());
     Ok(res)
 }
 
@@ -140,6 +155,19 @@ mod tests {
         let long = Method::from_bytes("X".repeat(60_000).as_bytes()).unwrap();
         assert_eq!(method_label(&long), "OTHER");
         assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "OTHER");
+    }
+
+    #[test]
+    fn statuses_fall_in_five_classes() {
+        for (status, class) in [
+            (101, "1xx"),
+            (200, "2xx"),
+            (302, "3xx"),
+            (415, "4xx"),
+            (503, "5xx"),
+        ] {
+            assert_eq!(status_class(StatusCode::from_u16(status).unwrap()), class);
+        }
     }
 
     #[test]

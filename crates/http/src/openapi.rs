@@ -12,7 +12,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, Type};
+use utoipa::openapi::{AllOfBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Schema, Type};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes;
@@ -26,6 +26,10 @@ use crate::routes;
 product's own session: an HS256 access token, a rotating refresh token, the session policy and the \
 compact user. Every error is JSON `{error, code, requestId}`; every answer carries `x-request-id`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    servers(
+        (url = "/", description = "The service that serves this document"),
+        (url = "http://localhost:3000", description = "The local demo (scripts/run.sh)"),
     ),
     paths(
         routes::health::live,
@@ -125,6 +129,11 @@ impl Modify for CommonHeaders {
                                     .into_iter()
                                     .collect(),
                             );
+                            // The error body with `code` narrowed to this answer's codes:
+                            // a client generator gets a closed union per route and status.
+                            for content in response.content.values_mut() {
+                                content.schema = Some(error_body_with_codes(&codes));
+                            }
                         }
                         response.headers.insert("x-request-id".into(), request_id.clone());
                         if status == "503" || status == "429" {
@@ -137,15 +146,38 @@ impl Modify for CommonHeaders {
     }
 }
 
+/// `ErrorBody` whose `code` is one of `codes`.
+fn error_body_with_codes(codes: &[&str]) -> RefOr<Schema> {
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes.iter().copied()));
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name("ErrorBody"))
+        .item(ObjectBuilder::new().property("code", code).required("code"))
+        .into()
+}
+
 /// The machine codes named in a response's description (`` `INVALID_STATE` ``), for
 /// the `x-error-codes` extension that client generators can read.
+/// Only names outside parentheses count: a remark such as "(within
+/// `REQUEST_BODY_TIMEOUT_MS`)" names a setting, not a code.
 fn error_codes(description: &str) -> Vec<&str> {
-    description
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .filter(|code| code.len() > 1 && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
-        .collect()
+    let mut codes = Vec::new();
+    let mut depth = 0usize;
+    for (i, part) in description.split('`').enumerate() {
+        if i % 2 == 0 {
+            for c in part.chars() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+            }
+        } else if depth == 0 && part.len() > 1 && part.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+            codes.push(part);
+        }
+    }
+    codes
 }
 
 #[cfg(test)]
@@ -207,5 +239,33 @@ mod tests {
             serde_json::json!(["UPSTREAM_MISCONFIGURED", "UPSTREAM_UNAVAILABLE"])
         );
         assert!(callback["200"]["x-error-codes"].is_null());
+        assert_eq!(
+            callback["408"]["x-error-codes"],
+            serde_json::json!(["REQUEST_TIMEOUT"])
+        );
+    }
+
+    #[test]
+    fn each_error_answer_narrows_the_code_of_its_body_to_its_codes() {
+        let doc: serde_json::Value = serde_json::from_str(&document_json()).unwrap();
+        let schema = &doc["paths"]["/api/auth/refresh"]["post"]["responses"]["401"]["content"]["application/json"]
+            ["schema"];
+        assert_eq!(schema["allOf"][0]["$ref"], "#/components/schemas/ErrorBody");
+        assert_eq!(
+            schema["allOf"][1]["properties"]["code"]["enum"],
+            serde_json::json!([
+                "REFRESH_TOKEN_INVALID",
+                "REFRESH_TOKEN_EXPIRED",
+                "REFRESH_TOKEN_REVOKED",
+                "REFRESH_TOKEN_REUSED",
+                "SESSION_EXPIRED"
+            ])
+        );
+        let role = &doc["components"]["schemas"]["UserBody"]["properties"]["accessRole"];
+        assert_eq!(
+            role["enum"],
+            serde_json::json!(["SUPERADMIN", "ADMIN", "DEPARTMENT_HEAD", "SALES_REP"])
+        );
+        assert!(doc["servers"].as_array().is_some_and(|s| !s.is_empty()));
     }
 }

@@ -2,8 +2,11 @@
 //! stamped into error bodies (`requestId`) and recorded on the request span. An inbound `x-request-id`
 //! matching `^[A-Za-z0-9._:-]{1,128}$` is kept (a proxy's id follows the request);
 //! any other is replaced by the one tracing-actix-web generates.
-//! The span records the path only (query strings may carry `state` or `code`) and,
-//! for an error answer, its machine code.
+//! The request's log line says each thing once: the span holds the method, the route
+//! pattern (never the raw path, whose query may carry `state` or `code`), the request id,
+//! the client address (through `TRUSTED_PROXIES`) and the user agent (cut short, control
+//! characters removed); the closing event adds the status, the latency in milliseconds
+//! and, for an error answer, its machine code.
 
 use std::future::{Ready, ready};
 
@@ -70,13 +73,25 @@ pub(crate) fn request_id_of(req: &actix_web::HttpRequest) -> String {
     }
 }
 
-/// At most the first 256 characters of a path, for the log.
-fn shortened(path: &str) -> &str {
-    path.char_indices().nth(256).map_or(path, |(end, _)| &path[..end])
+/// The longest user agent the log keeps, in characters.
+const USER_AGENT_MAX: usize = 200;
+
+/// A user agent for the log: control characters removed (a header cannot forge a log
+/// line), at most [`USER_AGENT_MAX`] characters.
+fn loggable_user_agent(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_MAX)
+        .collect()
 }
 
-/// Root span of a request with method, path (no query), request id, status and,
-/// for an error answer, its machine code (`error.code`).
+/// When the request started, for its latency.
+#[derive(Debug, Clone, Copy)]
+struct Started(std::time::Instant);
+
+/// Root span of a request with method, route, request id, client address and user
+/// agent; its closing event carries the status, the latency and the error code.
 #[derive(Debug, Clone, Copy)]
 pub struct RedactedRootSpan;
 
@@ -84,38 +99,72 @@ impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = choose_request_id(request);
         request.extensions_mut().insert(KeptRequestId(request_id.clone()));
+        request
+            .extensions_mut()
+            .insert(Started(std::time::Instant::now()));
+        let trusted = request
+            .app_data::<actix_web::web::Data<crate::AppState>>()
+            .map(|state| state.limits.trusted_proxies.clone())
+            .unwrap_or_default();
+        let forwarded: Vec<&str> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let client =
+            crate::rate_limit::client_address(request.peer_addr().map(|a| a.ip()), &forwarded, &trusted);
+        let user_agent = request
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .map(|v| loggable_user_agent(v.as_bytes()))
+            .unwrap_or_default();
         tracing::info_span!(
             "http_request",
-            // The method from the fixed set (a client can send any token as a method),
-            // the path cut short: a request line never makes a log line large.
+            // The method from the fixed set (a client can send any token as a method).
             http.method = crate::metrics::method_label(request.method()),
-            http.path = %shortened(request.path()),
-            request_id = %request_id,
-            http.status_code = tracing::field::Empty,
-            error.code = tracing::field::Empty,
+            // Known once the router has matched: recorded at the end.
+            http.route = tracing::field::Empty,
+            request_id = request_id.as_str(),
+            client.address = %client,
+            user_agent = user_agent.as_str(),
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let (status, code) = match outcome {
-            Ok(res) => (
-                res.status(),
-                res.response()
-                    .extensions()
-                    .get::<ErrorCode>()
-                    .map(|c| c.0.clone()),
+        let (status, code, route, latency_ms) = match outcome {
+            Ok(res) => {
+                let started = res.request().extensions().get::<Started>().copied();
+                (
+                    res.status(),
+                    res.response()
+                        .extensions()
+                        .get::<ErrorCode>()
+                        .map(|c| c.0.clone()),
+                    res.request()
+                        .match_pattern()
+                        .unwrap_or_else(|| "unmatched".to_owned()),
+                    // Milliseconds to a tenth.
+                    started.map_or(0.0, |s| (s.0.elapsed().as_secs_f64() * 10_000.0).round() / 10.0),
+                )
+            }
+            Err(e) => (
+                e.as_response_error().status_code(),
+                None,
+                "unmatched".to_owned(),
+                0.0,
             ),
-            Err(e) => (e.as_response_error().status_code(), None),
         };
-        span.record("http.status_code", status.as_u16());
-        if let Some(code) = &code {
-            span.record("error.code", code.as_str());
-        }
-        let code = code.as_deref().unwrap_or("");
-        if status.is_server_error() {
-            tracing::warn!(parent: &span, status = status.as_u16(), code, "request failed");
-        } else {
-            tracing::info!(parent: &span, status = status.as_u16(), code, "request completed");
+        span.record("http.route", route.as_str());
+        let status = status.as_u16();
+        match (status >= 500, code) {
+            (true, Some(code)) => {
+                tracing::warn!(parent: &span, status, latency_ms, error.code = %code, "request failed");
+            }
+            (true, None) => tracing::warn!(parent: &span, status, latency_ms, "request failed"),
+            (false, Some(code)) => {
+                tracing::info!(parent: &span, status, latency_ms, error.code = %code, "request completed");
+            }
+            (false, None) => tracing::info!(parent: &span, status, latency_ms, "request completed"),
         }
     }
 }
@@ -180,13 +229,20 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{is_acceptable_request_id, shortened};
+    use super::{is_acceptable_request_id, loggable_user_agent};
 
     #[test]
-    fn a_long_path_is_cut_to_256_characters_for_the_log() {
-        assert_eq!(shortened("/api/auth/refresh"), "/api/auth/refresh");
-        let long = format!("/{}", "é".repeat(1000));
-        assert_eq!(shortened(&long).chars().count(), 256);
+    fn a_user_agent_is_cut_short_and_loses_its_control_characters() {
+        assert_eq!(loggable_user_agent(b"curl/8.5.0"), "curl/8.5.0");
+        assert_eq!(
+            loggable_user_agent(b"evil\r\n2026-01-01 INFO forged\x1b[31m"),
+            "evil2026-01-01 INFO forged[31m"
+        );
+        assert_eq!(
+            loggable_user_agent("é".repeat(1000).as_bytes()).chars().count(),
+            200
+        );
+        assert_eq!(loggable_user_agent(b"\xff\xfeok"), "\u{fffd}\u{fffd}ok");
     }
 
     #[test]

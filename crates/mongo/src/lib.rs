@@ -80,6 +80,9 @@ pub struct MongoConfig {
     /// [`COMMANDS_TOTAL`] (`MONGODB_COMMAND_METRICS`, default off): what a request
     /// costs in round trips, from the driver's command events.
     pub count_commands: bool,
+    /// Most connections the client keeps open to each server
+    /// (`MONGODB_MAX_POOL_SIZE`); `None` keeps the driver's default (10).
+    pub max_pool_size: Option<u32>,
 }
 
 /// The counter of commands sent to MongoDB, labelled `command` (`find`, `insert`,
@@ -93,8 +96,6 @@ pub const COMMANDS_TOTAL: &str = "tether_mongodb_commands_total";
 pub struct MongoStore {
     database: Database,
     operation_timeout: Duration,
-    /// The options the client was built from, for [`MongoStore::with_own_client`].
-    options: Option<ClientOptions>,
 }
 
 impl fmt::Debug for MongoStore {
@@ -130,6 +131,9 @@ impl MongoStore {
         options.server_selection_timeout = Some(config.server_selection_timeout);
         options.connect_timeout = Some(config.connect_timeout);
         options.app_name = Some(APP_NAME.to_owned());
+        if let Some(size) = config.max_pool_size {
+            options.max_pool_size = Some(size);
+        }
         if config.count_commands {
             options.command_event_handler = Some(mongodb::event::EventHandler::callback(
                 |event: mongodb::event::command::CommandEvent| {
@@ -144,7 +148,7 @@ impl MongoStore {
             .clone()
             .or_else(|| options.default_database.clone())
             .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
-        let client = Client::with_options(options.clone()).map_err(|e| match map_driver_error(e) {
+        let client = Client::with_options(options).map_err(|e| match map_driver_error(e) {
             RepositoryError::Unexpected(_) => {
                 RepositoryError::Unexpected("the MongoDB client options are invalid".into())
             }
@@ -154,28 +158,6 @@ impl MongoStore {
         Ok(Self {
             database: client.database(&database_name),
             operation_timeout: config.operation_timeout,
-            options: Some(options),
-        })
-    }
-
-    /// The same store through a client of its own, built on the calling thread: the
-    /// driver's connections and background tasks then live on this thread's runtime,
-    /// so an operation never waits for another thread. Build one per HTTP worker, on
-    /// the worker. A store made by [`MongoStore::with_database`] is returned as is.
-    ///
-    /// # Errors
-    /// [`RepositoryError::Unexpected`] when the client cannot be built (the options
-    /// were accepted once already, so this does not happen in practice).
-    pub fn with_own_client(&self) -> Result<Self, RepositoryError> {
-        let Some(options) = &self.options else {
-            return Ok(self.clone());
-        };
-        let client = Client::with_options(options.clone())
-            .map_err(|_| RepositoryError::Unexpected("the MongoDB client options are invalid".into()))?;
-        Ok(Self {
-            database: client.database(self.database.name()),
-            operation_timeout: self.operation_timeout,
-            options: Some(options.clone()),
         })
     }
 
@@ -186,7 +168,6 @@ impl MongoStore {
         Self {
             database,
             operation_timeout,
-            options: None,
         }
     }
 
@@ -253,6 +234,7 @@ mod tests {
             connect_timeout: Duration::from_secs(1),
             operation_timeout: Duration::from_secs(2),
             count_commands: false,
+            max_pool_size: None,
         }
     }
 

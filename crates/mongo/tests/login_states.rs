@@ -31,6 +31,7 @@ async fn store(tag: &str) -> MongoStore {
         connect_timeout: Duration::from_secs(5),
         operation_timeout: Duration::from_secs(5),
         count_commands: false,
+        max_pool_size: None,
     })
     .await
     .expect("connect");

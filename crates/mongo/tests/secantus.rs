@@ -68,6 +68,7 @@ fn config(uri: String, database: Option<String>, timeout: Duration) -> MongoConf
         server_selection_timeout: timeout,
         connect_timeout: timeout,
         count_commands: false,
+        max_pool_size: None,
     }
 }
 

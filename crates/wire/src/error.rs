@@ -6,13 +6,20 @@ use tether_domain::{FieldErrors, PendingOrganization};
 /// The JSON body of every error.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "error": "The authorization code is invalid, expired or already used. Start the login again.",
+    "code": "INVALID_CODE",
+    "requestId": "0d0c22ba-5819-46d2-bfcf-4a9363cd4123"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Human message.
     pub error: String,
-    /// Machine code, e.g. `INVALID_CODE`.
+    /// Machine code, e.g. `INVALID_CODE`; each response lists the codes it can carry.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z][A-Z_]*$"))]
     pub code: String,
     /// The request id, also in the `x-request-id` header.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._:-]{1,128}$"))]
     pub request_id: String,
     /// For `*_REQUIRED` step errors: the token to continue with.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -30,6 +37,7 @@ pub struct ErrorBody {
     /// For `PROVIDER_ERROR`: the provider's code, only when it is a clean one
     /// (`^[a-z0-9_.-]{1,64}$`); nothing else the client sent is answered back.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_.-]{1,64}$"))]
     pub provider_error: Option<String>,
 }
 
@@ -52,6 +60,7 @@ impl ErrorBody {
 /// One organization offered during organization selection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": "org_01JD8ZQ4N5TXKX0V3C8Y5Q2M7B", "name": "Demo Co"})))]
 pub struct PendingOrganizationBody {
     /// WorkOS organization id.
     pub id: String,

@@ -45,6 +45,8 @@
 mod error;
 mod operations;
 mod organizations;
+#[cfg(feature = "openapi")]
+pub mod schema;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};

@@ -5,17 +5,20 @@ use serde::{Deserialize, Serialize};
 /// `{"status": "ok"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ok"})))]
 pub struct HealthBody {
     /// Always `ok`.
-    #[cfg_attr(feature = "openapi", schema(example = "ok"))]
+    #[cfg_attr(feature = "openapi", schema(example = "ok", pattern = "^ok$"))]
     pub status: String,
 }
 
 /// `{"status": "ready"}`, or `{"status": "unavailable", "reason": ...}` with 503.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"status": "ready"})))]
 pub struct ReadyBody {
     /// `ready` or `unavailable`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(ready|unavailable)$"))]
     pub status: String,
     /// Why the service is not ready (503 only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -25,6 +28,9 @@ pub struct ReadyBody {
 /// `{"url": ...}`: the WorkOS authorization URL for SPAs that navigate themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "url": "https://api.workos.com/sso/authorize?client_id=client_01JD8Z&response_type=code&redirect_uri=https%3A%2F%2Fapp.tether.example%2Fsignin&state=q3ZkVb1cX8yW2nR5tL0pA7eJ&domain_hint=demo.example"
+})))]
 pub struct AuthorizeUrlBody {
     /// Where to send the browser.
     pub url: String,
@@ -33,6 +39,7 @@ pub struct AuthorizeUrlBody {
 /// `{"success": true, "message": "Logged out"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"success": true, "message": "Logged out"})))]
 pub struct LogoutBody {
     /// Always true.
     pub success: bool,
@@ -43,6 +50,7 @@ pub struct LogoutBody {
 /// `{"message": "Token is good"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"message": "Token is good"})))]
 pub struct TokenGoodBody {
     /// `Token is good`.
     pub message: String,

@@ -7,12 +7,19 @@ use tether_domain::{AuthSession, CallbackInput, SessionConfig, User};
 /// `POST /api/auth/workos/callback` body: every field an optional string.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "code": "01JD8ZQ4N5TXKX0V3C8Y5Q2M7B",
+    "state": "q3ZkVb1cX8yW2nR5tL0pA7eJ",
+    "redirect_uri": "https://app.tether.example/signin"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct CallbackBody {
     /// The one-time code.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 4096))]
     pub code: Option<SecretString>,
-    /// The CSRF state.
+    /// The state of the login, as issued by (or given to) `GET /api/auth/workos/authorize`:
+    /// 22–512 characters of `A-Z a-z 0-9 - _ . ~`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9._~-]{22,512}$"))]
     pub state: Option<String>,
     /// The provider's error code.
     pub error: Option<String>,
@@ -21,8 +28,10 @@ pub struct CallbackBody {
     pub error_description: Option<String>,
     /// The redirect URI of the login.
     #[serde(rename = "redirect_uri")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
     pub redirect_uri: Option<String>,
-    /// The organization a new user asks to join.
+    /// The organization a new user asks to join (24 hexadecimal characters).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{24}$"))]
     pub organization_id: Option<String>,
     /// The browser binding's verifier (43-128 characters of `A-Z a-z 0-9 - . _ ~`)
     /// whose S256 challenge started the login as `client_challenge`.
@@ -48,10 +57,13 @@ impl From<CallbackBody> for CallbackInput {
 /// `{"refreshToken": "rt_..."}`: the body of refresh and logout. Other fields are ignored.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "refreshToken": "rt_3q2-7wEVhVXbQ4x0Zq5uT8l1yJ9kPmN6oR2sA4dC7fG"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshTokenBody {
-    /// `rt_...`
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    /// `rt_` and 43 URL-safe base64 characters.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = "^rt_[A-Za-z0-9_-]{43}$"))]
     pub refresh_token: Option<SecretString>,
 }
 
@@ -66,25 +78,35 @@ impl RefreshTokenBody {
 /// The nine session settings on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "enabled": true, "idleTimeoutMinutes": 30, "tokenExpiryHours": 8, "warningTimeMinutes": 2,
+    "idleTrackingEnabled": true, "ssoSilentRenewalEnabled": true, "ssoFallbackBehavior": "redirect",
+    "passwordSilentRenewalEnabled": false, "passwordFallbackBehavior": "logout"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionConfigBody {
     /// `enabled`
     pub enabled: bool,
-    /// `idleTimeoutMinutes`
+    /// `idleTimeoutMinutes`: 1–1440.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub idle_timeout_minutes: u32,
-    /// `tokenExpiryHours`
+    /// `tokenExpiryHours`: 1–720.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 720))]
     pub token_expiry_hours: u32,
-    /// `warningTimeMinutes`
+    /// `warningTimeMinutes`: 0 to less than `idleTimeoutMinutes`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1439))]
     pub warning_time_minutes: u32,
     /// `idleTrackingEnabled`
     pub idle_tracking_enabled: bool,
     /// `ssoSilentRenewalEnabled`
     pub sso_silent_renewal_enabled: bool,
     /// `ssoFallbackBehavior`
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::sso_fallback_behavior))]
     pub sso_fallback_behavior: String,
     /// `passwordSilentRenewalEnabled`
     pub password_silent_renewal_enabled: bool,
     /// `passwordFallbackBehavior`
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::password_fallback_behavior))]
     pub password_fallback_behavior: String,
 }
 
@@ -108,17 +130,26 @@ impl From<&SessionConfig> for SessionConfigBody {
 /// The compact user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": "64a1b2c3d4e5f60012345678", "email": "ada@demo.example", "fullName": "Ada Lovelace",
+    "organizationId": "64a1b2c3d4e5f60012345679", "accessRole": "SUPERADMIN",
+    "conversationOpenPreference": "split"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
     /// Local id (24 hex).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{24}$"))]
     pub id: String,
     /// E-mail address.
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
     /// Display name.
     pub full_name: String,
     /// Local organization id (24 hex).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{24}$"))]
     pub organization_id: String,
     /// Role.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::access_role))]
     pub access_role: String,
     /// UI preference.
     pub conversation_open_preference: String,
@@ -140,11 +171,30 @@ impl From<&User> for UserBody {
 /// The "auth session" answer shared by every way of signing in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VySWQiOiI2NGExYjJjM2Q0ZTVmNjAwMTIzNDU2NzgifQ.c2lnbmF0dXJl",
+    "refreshToken": "rt_3q2-7wEVhVXbQ4x0Zq5uT8l1yJ9kPmN6oR2sA4dC7fG",
+    "sessionConfig": {
+        "enabled": true, "idleTimeoutMinutes": 30, "tokenExpiryHours": 8, "warningTimeMinutes": 2,
+        "idleTrackingEnabled": true, "ssoSilentRenewalEnabled": true, "ssoFallbackBehavior": "redirect",
+        "passwordSilentRenewalEnabled": false, "passwordFallbackBehavior": "logout"
+    },
+    "user": {
+        "id": "64a1b2c3d4e5f60012345678", "email": "ada@demo.example", "fullName": "Ada Lovelace",
+        "organizationId": "64a1b2c3d4e5f60012345679", "accessRole": "SUPERADMIN",
+        "conversationOpenPreference": "split"
+    }
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthSessionBody {
     /// The access token (JWT).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")
+    )]
     pub token: String,
     /// The refresh token.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^rt_[A-Za-z0-9_-]{43}$"))]
     pub refresh_token: String,
     /// The resolved session policy.
     pub session_config: SessionConfigBody,

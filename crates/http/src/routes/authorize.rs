@@ -16,22 +16,31 @@ use crate::error::ApiError;
 #[into_params(parameter_in = Query)]
 pub(crate) struct AuthorizeQuery {
     /// Where WorkOS sends the browser back: `${CLIENT_URL}/signin` or one of `ALLOWED_REDIRECT_URIS`.
+    #[param(max_length = 2048)]
     redirect_uri: Option<String>,
     /// The SPA's own random state (keep it in `sessionStorage`); generated when absent.
+    #[param(pattern = "^[A-Za-z0-9._~-]{22,512}$")]
     state: Option<String>,
     /// Pre-fills the address.
+    #[param(max_length = 320)]
     login_hint: Option<String>,
     /// A WorkOS `org_...` id (forwarded), or the 24-hex id of the organization a new user joins.
+    #[param(max_length = 128)]
     organization_id: Option<String>,
     /// Passed through to WorkOS.
+    #[param(max_length = 64)]
     prompt: Option<String>,
     /// A WorkOS connection id (`conn_...`).
+    #[param(max_length = 128)]
     connection: Option<String>,
     /// A WorkOS provider (`authkit`, `GoogleOAuth`, ...).
+    #[param(max_length = 64)]
     provider: Option<String>,
     /// A domain whose SSO connection to use.
+    #[param(max_length = 253)]
     domain_hint: Option<String>,
-    /// `sso` or `authkit`.
+    /// `sso` or `authkit` (default: `sso` when an organization, connection or domain hint is given).
+    #[param(schema_with = tether_wire::schema::flow)]
     flow: Option<String>,
     /// The browser binding: base64url (unpadded) SHA-256 of a `client_verifier` the SPA keeps
     /// in `sessionStorage` and posts with the callback. Required when `REQUIRE_CLIENT_CHALLENGE=true`.

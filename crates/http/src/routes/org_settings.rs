@@ -45,7 +45,7 @@ fn setting_value(value: Value) -> Option<SettingValue> {
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "getSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization's resolved session policy", body = SettingsAnswer),
@@ -74,7 +74,7 @@ pub(crate) async fn get(
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "putSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
     request_body(content = SessionSettingsPatchBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
@@ -127,7 +127,7 @@ fn mapping_answer(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "getWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The WorkOS organization the organization is mapped to (`null` when unmapped)", body = MappingAnswer),
@@ -161,7 +161,7 @@ pub(crate) async fn get_workos_organization(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "putWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)")),
+    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
     request_body(content = WorkosOrganizationBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Checks that docs/openapi.json serves TypeScript client generators: openapi-typescript
+# generates the types, and tests/typescript/client.ts, a small client using them (a
+# callback body, an exhaustive switch over a route's error codes, the closed sets of
+# roles, flows and fallback behaviours), type-checks with `tsc --noEmit --strict`. A
+# document that loses an enum (a code typed as any string) fails it.
+# The npm tools are pinned and installed once into $TOOLS_DIR/ts-check.
+# Called by scripts/test.sh (full runs); runs alone too: scripts/ts-check.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+OPENAPI_TYPESCRIPT_VERSION="7.13.0"
+TYPESCRIPT_VERSION="5.9.3"
+
+TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
+PREFIX="$TOOLS_DIR/ts-check"
+STAMP="$PREFIX/.installed-$OPENAPI_TYPESCRIPT_VERSION-$TYPESCRIPT_VERSION"
+if [ ! -f "$STAMP" ]; then
+  echo "==> installing openapi-typescript $OPENAPI_TYPESCRIPT_VERSION and typescript $TYPESCRIPT_VERSION into $PREFIX"
+  rm -rf "$PREFIX"
+  mkdir -p "$PREFIX"
+  npm install --prefix "$PREFIX" --no-audit --no-fund --loglevel=error --save-exact \
+    "openapi-typescript@$OPENAPI_TYPESCRIPT_VERSION" "typescript@$TYPESCRIPT_VERSION" >/dev/null
+  touch "$STAMP"
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tether-ts-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cp tests/typescript/client.ts "$WORK/client.ts"
+echo "==> openapi-typescript docs/openapi.json, then tsc --noEmit tests/typescript/client.ts"
+"$PREFIX/node_modules/.bin/openapi-typescript" docs/openapi.json --output "$WORK/openapi.ts" --silent
+"$PREFIX/node_modules/.bin/tsc" --noEmit --strict --noUnusedLocals --target es2022 \
+  --module esnext --moduleResolution bundler "$WORK/client.ts"
+echo "    the generated types check"

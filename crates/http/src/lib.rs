@@ -72,6 +72,13 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The whole application: routes, JSON limits, CORS, request ids and request logging.
+/// `Cache-Control: no-store` on every answer that sets none of its own (tokens, sessions,
+/// errors and states must never be cached; a route that may be cached, such as the
+/// public keys, says so itself). The one place it is set.
+pub(crate) fn no_store() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store"))
+}
+
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -93,6 +100,7 @@ pub fn build_app(
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(cors::finish))
         .wrap(request_id::EchoRequestId)
+        .wrap(no_store())
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)
         // The document names every route's handler, so it is registered here rather

@@ -36,7 +36,7 @@ pub use error::ApiError;
 pub use limits::{Limits, RATE_LIMITED_ROUTES};
 pub use rate_limit::ClientRateLimit;
 pub use request_id::RedactedRootSpan;
-pub use tether_wire::{AuthSessionBody, ErrorBody, SessionConfigBody, UserBody};
+pub use tether_wire::{AuthSessionBody, ErrorBody, JwkBody, JwksBody, SessionConfigBody, UserBody};
 
 /// Largest accepted JSON body, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -59,6 +59,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Origins whose browsers may call the API (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
+    /// The public signing keys, served at `GET /.well-known/jwks.json`.
+    pub jwks: Arc<JwksBody>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -35,21 +35,20 @@ impl AccessTokenVerifier for JwtIssuer {
 mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use secrecy::ExposeSecret;
+    use secrecy::{ExposeSecret, SecretString};
     use tether_domain::{AccessClaims, Email, TokenIssuer};
 
     use super::*;
-    use crate::JwtConfig;
+    use crate::{JwtConfig, SigningKeys};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn issuer(secret: &str) -> JwtIssuer {
         JwtIssuer::new(JwtConfig {
-            secret: secret.into(),
+            keys: SigningKeys::from_secret(&SecretString::from(secret)).unwrap(),
             issuer: Some("tether-auth".into()),
             audience: None,
         })
-        .unwrap()
     }
 
     fn claims(issued_at: Timestamp) -> AccessClaims {
@@ -87,11 +86,10 @@ mod tests {
             Err(InvalidAccessToken)
         );
         let other_issuer = JwtIssuer::new(JwtConfig {
-            secret: SECRET.into(),
+            keys: SigningKeys::from_secret(&SecretString::from(SECRET)).unwrap(),
             issuer: Some("someone-else".into()),
             audience: None,
-        })
-        .unwrap();
+        });
         assert_eq!(
             AccessTokenVerifier::verify(&other_issuer, jwt.expose_secret()),
             Err(InvalidAccessToken)
@@ -158,11 +156,10 @@ mod tests {
         });
         let requiring = |issuer: Option<&str>, audience: Option<&str>| {
             JwtIssuer::new(JwtConfig {
-                secret: SECRET.into(),
+                keys: SigningKeys::from_secret(&SecretString::from(SECRET)).unwrap(),
                 issuer: issuer.map(str::to_owned),
                 audience: audience.map(str::to_owned),
             })
-            .unwrap()
         };
         assert!(AccessTokenVerifier::verify(&requiring(None, None), &sign(without.clone())).is_ok());
         for (issuer, audience) in [(Some("tether-auth"), None), (None, Some("tether"))] {

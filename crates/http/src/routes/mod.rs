@@ -3,6 +3,7 @@
 pub(crate) mod authorize;
 pub(crate) mod callback;
 pub(crate) mod health;
+pub(crate) mod jwks;
 pub(crate) mod org_settings;
 pub(crate) mod session;
 pub(crate) mod steps;
@@ -20,6 +21,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(health::live_head)),
     )
     .route("/ready", web::get().to(health::ready))
+    .route("/.well-known/jwks.json", web::get().to(jwks::serve))
     .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
     .route("/api/auth/workos/callback", web::post().to(callback::handle))
     .route(

@@ -24,9 +24,7 @@ use jsonwebtoken::Validation;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tether_domain::{
-    AccessClaims, MintedRefreshToken, SessionId, Timestamp, TokenError, TokenHash, TokenIssuer,
-};
+use tether_domain::{AccessClaims, MintedRefreshToken, SessionId, TokenError, TokenHash, TokenIssuer};
 
 /// Shortest accepted signing secret, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -59,10 +57,11 @@ impl std::fmt::Debug for JwtConfig {
 #[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long (got {0})")]
 pub struct WeakSecret(pub usize);
 
-/// The claims of an access token, in the order they are written (`userId` first).
+/// The claims of an access token, in the order they are written (`userId` first): the
+/// wire form of the domain's `AccessClaims`, private to this adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Claims {
+pub(crate) struct Claims {
     /// The user's ObjectId hex: the claim other services read.
     pub user_id: String,
     /// Same as `userId`.
@@ -91,8 +90,10 @@ pub struct Claims {
 
 /// Why a presented access token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum VerifyError {
-    /// Well formed and correctly signed, but past its `exp`.
+pub(crate) enum VerifyError {
+    /// Well formed and correctly signed, but past its `exp` (the tests' own check: the
+    /// service leaves expiry to the domain).
+    #[cfg(test)]
     #[error("the token has expired")]
     Expired,
     /// Malformed, badly signed, wrong algorithm, issuer or audience.
@@ -152,11 +153,21 @@ impl JwtIssuer {
         &self.keys
     }
 
-    /// Checks signature, algorithm, issuer and audience, then expiry against `now`
-    /// (the caller's clock, so expiry is testable). The header's `kid` picks the key and
-    /// its `alg` must be that key's; a token without `kid` (issued before keys had ids)
-    /// is tried against the HS256 keys only. `none` is no algorithm.
-    pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, VerifyError> {
+    /// [`JwtIssuer::decode`], then expiry against `now`.
+    #[cfg(test)]
+    pub(crate) fn verify(&self, token: &str, now: tether_domain::Timestamp) -> Result<Claims, VerifyError> {
+        let claims = self.decode(token)?;
+        if claims.exp <= now.unix_seconds() {
+            return Err(VerifyError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Checks signature, algorithm, issuer and audience, not expiry (the domain judges it
+    /// with its own clock). The header's `kid` picks the key and its `alg` must be that
+    /// key's; a token without `kid` (issued before keys had ids) is tried against the
+    /// HS256 keys only. `none` is no algorithm.
+    pub(crate) fn decode(&self, token: &str) -> Result<Claims, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
         let claims = match header.kid.as_deref() {
             Some(kid) => {
@@ -187,9 +198,6 @@ impl JwtIssuer {
                     .claims
             }
         };
-        if claims.exp <= now.unix_seconds() {
-            return Err(VerifyError::Expired);
-        }
         Ok(claims)
     }
 }
@@ -275,6 +283,7 @@ impl TokenIssuer for JwtIssuer {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+    use tether_domain::Timestamp;
     use tether_domain::{AccessRole, Email, OrganizationId, UserId};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";

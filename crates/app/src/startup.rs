@@ -11,8 +11,9 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, IdentityProvider, LoginStateStore, OrganizationRepository, Policies, Ports, RedirectPolicy,
-    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
+    Clock, IdentityProvider, LoginStateStore, LoginTurns, OrganizationRepository, Policies, Ports,
+    RedirectPolicy, RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp,
+    UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -283,6 +284,8 @@ impl Application {
             verifier: jwt,
             state_protector: Arc::new(StateKeys::new(state_secret)),
             clock,
+            // One table for every worker's wiring (clones share it).
+            login_turns: LoginTurns::new(),
         };
         let policies = Policies {
             redirects,

@@ -53,6 +53,7 @@ mod start;
 mod values;
 
 pub use failure::Failure;
+pub use gate::LoginTurns;
 pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
 pub use login::{
     CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,

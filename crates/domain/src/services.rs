@@ -7,13 +7,14 @@ use crate::access::AccessGuard;
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
+use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
 use crate::ports::{
     AccessTokenVerifier, Clock, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
     SessionStore, StateProtector, TokenIssuer, UserRepository,
 };
 use crate::provisioning::{Provisioner, ProvisioningPolicy};
-use crate::refresh::{Logout, RefreshPolicy, RefreshSession};
+use crate::refresh::{RefreshPolicy, RefreshSession};
 use crate::session::SessionConfig;
 use crate::start::StartLogin;
 
@@ -211,8 +212,6 @@ impl Services {
         let logout = Logout::new(
             refresh_tokens,
             sessions.clone(),
-            users.clone(),
-            issuer.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),

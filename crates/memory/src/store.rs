@@ -334,28 +334,6 @@ impl RefreshTokenStore for InMemoryStore {
             .find(|r| &r.hash == hash)
             .cloned())
     }
-
-    async fn rotate(
-        &self,
-        hash: &TokenHash,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<bool, RepositoryError> {
-        // Check and set under one lock: the compare-and-set the port requires.
-        let mut state = self.lock();
-        match state
-            .refresh_tokens
-            .iter_mut()
-            .find(|r| &r.hash == hash && r.used_at.is_none())
-        {
-            Some(record) => {
-                record.used_at = Some(at);
-                record.sealed_successor = Some(sealed_successor);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
 }
 
 #[async_trait]
@@ -449,27 +427,6 @@ impl SessionStore for InMemoryStore {
         });
         session.last_refreshed_at = Some(at);
         Ok(Some(session.clone()))
-    }
-
-    async fn install_refresh_token(
-        &self,
-        id: &SessionId,
-        token: LiveRefreshToken,
-        at: Timestamp,
-    ) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        match state
-            .sessions
-            .iter_mut()
-            .find(|s| &s.id == id && s.refresh_token.is_none())
-        {
-            Some(session) => {
-                session.refresh_token = Some(token);
-                session.last_refreshed_at = Some(at);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
     }
 }
 

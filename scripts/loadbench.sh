@@ -8,7 +8,9 @@
 #   in-memory SecantusDB; give it without a database name; its `tether_load` database is used),
 #   LOAD_SECANTUS=rs (SecantusDB's Rust daemon, built once with cargo, instead of the Python one),
 #   LOAD_SERVICE_BIN (a tether-auth binary built elsewhere, e.g. of an earlier commit, to
-#   measure instead of this checkout's release build).
+#   measure instead of this checkout's release build),
+#   LOAD_JWT_ALG (HS256, the default: JWT_SECRET signs; EdDSA or ES256: a key made by
+#   `tether-auth keys generate` is the one active key of JWT_SIGNING_KEYS).
 # Chaos runs (one phase of mixed traffic, pass/fail checks, non-zero exit on failure):
 #   LOAD_CHAOS=mongo-restart: SecantusDB (on disk, with --sync-on-commit) is SIGKILLed
 #     LOAD_CHAOS_AT seconds into the run (default a third of LOAD_SECONDS) and restarted
@@ -32,6 +34,10 @@ export PEERS_SECANTUS="${LOAD_SECANTUS:-py}"
 case "$CHAOS" in
   "" | mongo-restart | sigterm) ;;
   *) echo "LOAD_CHAOS=$CHAOS: expected mongo-restart or sigterm" >&2; exit 2 ;;
+esac
+case "${LOAD_JWT_ALG:=HS256}" in
+  HS256 | EdDSA | ES256) ;;
+  *) echo "LOAD_JWT_ALG=$LOAD_JWT_ALG: expected HS256, EdDSA or ES256" >&2; exit 2 ;;
 esac
 case "$PEERS_SECANTUS" in
   py | rs) ;;
@@ -105,6 +111,10 @@ export METRICS_PORT=0
 export HOST=127.0.0.1
 export PORT="$SERVICE_PORT"
 export RUST_LOG="${RUST_LOG:-warn}"
+if [ "$LOAD_JWT_ALG" != HS256 ]; then
+  JWT_SIGNING_KEYS="[$("$SERVICE_BIN" keys generate --alg "$LOAD_JWT_ALG" --kid load --status active)]"
+  export JWT_SIGNING_KEYS
+fi
 
 # New users join the oldest organization: create one.
 "$SERVICE_BIN" organizations create --name "Load" >"$LOGDIR/organizations.log" 2>&1
@@ -112,7 +122,7 @@ export RUST_LOG="${RUST_LOG:-warn}"
 "$SERVICE_BIN" serve >"$LOGDIR/service.log" 2>&1 &
 SERVICE_PID=$!
 peers_wait_port "$SERVICE_PORT" 60
-echo "==> MongoDB at $MONGO_BASE_URI, stand-in on $STANDIN_PORT, tether-auth (pid $SERVICE_PID) on $SERVICE_PORT (logs in $LOGDIR)"
+echo "==> MongoDB at $MONGO_BASE_URI, stand-in on $STANDIN_PORT, tether-auth (pid $SERVICE_PID, $LOAD_JWT_ALG tokens) on $SERVICE_PORT (logs in $LOGDIR)"
 
 if [ -z "$CHAOS" ]; then
   "$LOAD_BIN" drive \

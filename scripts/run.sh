@@ -157,7 +157,8 @@ token, e.g. the organization's session settings (organizationId is in the answer
   curl -s $base/api/organizations/<organizationId>/session-settings -H "Authorization: Bearer <token>"
 
 (AuthKit instead: replace the first URL's query with login_hint=grace%40demo.example;
-grace is a new user and joins Demo Co as SALES_REP.)
+grace is a new user and joins Demo Sign-ups as SALES_REP: Demo Co is mapped to its WorkOS
+organization, which only its own SSO joins.)
 
 TXT
 fi

@@ -14,6 +14,9 @@ peers_up
 # shellcheck source=scripts/browser.sh
 source scripts/browser.sh
 browser_install
+# shellcheck source=scripts/jose.sh
+source scripts/jose.sh
+jose_install
 
 # The API against its OpenAPI document, and the document through a TypeScript client
 # generator (full runs only: a subset names filters).

@@ -6,11 +6,15 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mongodb::bson::doc;
+use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
+use tether_auth::Overrides;
+use tether_clock::ManualClock;
 
+use crate::session::refresh;
 use crate::support::*;
 
 fn required_env(name: &str) -> String {
@@ -47,9 +51,9 @@ async fn wait_for_port(port: u16, what: &str) {
 }
 
 /// `examples/spa` on its own origin (a static file server on another port), deployed
-/// as a team would: the page's files with its `config.js` naming the API at `api`. The
-/// copy is removed with the server.
-async fn serve_example(port: u16, api: &str) -> (Process, TempFolder) {
+/// as a team would: the page's files with its `config.js` naming the API at `api`, then
+/// `config` (more settings, JavaScript). The copy is removed with the server.
+async fn serve_example(port: u16, api: &str, config: &str) -> (Process, TempFolder) {
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/spa");
     let dir = std::env::temp_dir().join(format!("tether-spa-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the page");
@@ -62,7 +66,7 @@ async fn serve_example(port: u16, api: &str) -> (Process, TempFolder) {
     );
     std::fs::write(
         dir.join("config.js"),
-        format!("window.TETHER_API = {};\n", serde_json::Value::from(api)),
+        format!("window.TETHER_API = {};\n{config}", serde_json::Value::from(api)),
     )
     .expect("config.js is written");
     let child = Command::new("python3")
@@ -163,8 +167,13 @@ impl WebDriver {
             .await
     }
 
-    /// Waits until the page's `data-result` is final; returns it.
+    /// Waits until the page's `data-result` is final (`signed-in` or `error`); returns it.
     async fn result(&self) -> String {
+        self.result_among(&["signed-in", "error"]).await
+    }
+
+    /// Waits (at most 30 s) until the page's `data-result` is one of `wanted`; returns it.
+    async fn result_among(&self, wanted: &[&str]) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let result = self
@@ -173,12 +182,43 @@ impl WebDriver {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            if result == "signed-in" || result == "error" {
+            if wanted.contains(&result.as_str()) {
                 return result;
             }
-            assert!(Instant::now() < deadline, "the page did not finish: {result:?}");
+            let status = self.text("status").await;
+            assert!(
+                Instant::now() < deadline,
+                "the page did not reach {wanted:?}: {result:?}, {status}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits (at most `seconds`) until `condition`, a JavaScript expression, is true.
+    async fn until(&self, condition: &str, seconds: u64) {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        while self.run(&format!("return Boolean({condition})")).await != Value::Bool(true) {
+            let status = self.text("status").await;
+            assert!(
+                Instant::now() < deadline,
+                "the page never had {condition}; it says: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, id: &str) {
+        self.run(&format!("document.getElementById('{id}').click()"))
+            .await;
+    }
+
+    /// A string the page holds, read with a JavaScript expression.
+    async fn string(&self, expression: &str) -> String {
+        self.run(&format!("return {expression}"))
+            .await
+            .as_str()
+            .unwrap_or_else(|| panic!("the page has no {expression}"))
+            .to_owned()
     }
 
     async fn text(&self, id: &str) -> String {
@@ -227,7 +267,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     )
     .await;
     app.add_org("Acme", 1, doc! {}).await;
-    let _static_server = serve_example(spa_port, &app.base).await;
+    let _static_server = serve_example(spa_port, &app.base, "").await;
     assert_ne!(
         spa_origin, app.base,
         "the page and the API are on different origins"
@@ -285,5 +325,326 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
         .expect("verify-token answered");
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(verify_jwt(&token)["email"], "jane@authkit.example");
+    app.drop().await;
+}
+
+/// A service (`options`, `overrides`) for the page on its own origin, with one
+/// organization (`org` its extra fields), the page deployed with `config`, and a browser
+/// signed in through the page as jane@authkit.example.
+async fn signed_in_spa(
+    options: Options,
+    overrides: Overrides,
+    org: Document,
+    config: &str,
+) -> (TestApp, WebDriver, (Process, TempFolder)) {
+    let spa_port = closed_port();
+    let spa_origin = format!("http://localhost:{spa_port}");
+    let page = format!("{spa_origin}/");
+    let app = TestApp::spawn_with(
+        options
+            .env("ACCEPT_UNISSUED_STATE", "false")
+            .env("REQUIRE_CLIENT_CHALLENGE", "true")
+            .env("CORS_ALLOWED_ORIGINS", spa_origin)
+            .env("ALLOWED_REDIRECT_URIS", page.clone()),
+        overrides,
+    )
+    .await;
+    app.add_org("Acme", 1, org).await;
+    let server = serve_example(spa_port, &app.base, config).await;
+    let browser = WebDriver::start().await;
+    browser.go(&page).await;
+    browser
+        .run(
+            "document.getElementById('login-hint').value = 'jane@authkit.example';
+             document.getElementById('sign-in').click();",
+        )
+        .await;
+    let result = browser.result().await;
+    assert_eq!(
+        result,
+        "signed-in",
+        "the page says: {}",
+        browser.text("status").await
+    );
+    (app, browser, server)
+}
+
+async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}/api/auth/verify-token", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("verify-token answered")
+}
+
+/// The instants (ms since the epoch) the page shows for the token's expiry and the
+/// planned renewal.
+async fn planned(browser: &WebDriver) -> (f64, f64) {
+    let times = browser
+        .run(
+            "return ['expires', 'next-refresh'].map(
+               (id) => Date.parse(document.getElementById(id).textContent))",
+        )
+        .await;
+    let at = |i: usize| {
+        times[i]
+            .as_f64()
+            .unwrap_or_else(|| panic!("a time on the page: {times}"))
+    };
+    (at(0), at(1))
+}
+
+#[tokio::test]
+async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
+    let (app, browser, _server) =
+        signed_in_spa(Options::new("browser_renew"), Overrides::default(), doc! {}, "").await;
+    let first_token = browser.string("window.tetherSession.token").await;
+    let first_refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    let first = verify_jwt(&first_token);
+
+    // The renewal is planned a minute before the token's exp (8 hours away: the margin
+    // is the smaller of 60 s and a tenth of the lifetime), on the browser's clock.
+    let (expires, renew_at) = planned(&browser).await;
+    assert_eq!(expires, first["exp"].as_f64().expect("exp") * 1000.0);
+    let margin = expires - renew_at;
+    assert!(
+        (55_000.0..=60_000.0).contains(&margin),
+        "renewal {margin} ms before expiry"
+    );
+    assert_eq!(browser.text("refreshes").await, "0");
+
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+    assert_eq!(browser.result().await, "signed-in");
+    let token = browser.string("window.tetherSession.token").await;
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    assert!(token != first_token, "a new access token"); // never printed
+    assert!(refresh_token != first_refresh_token, "a new refresh token"); // never printed
+    let renewed = verify_jwt(&token);
+    assert_eq!(renewed["sid"], first["sid"], "the same session");
+    assert_eq!(renewed["email"], "jane@authkit.example");
+    assert_eq!(verify(&app, &token).await.status().as_u16(), 200);
+    // The page planned the next renewal from the new token.
+    let (expires, renew_at) = planned(&browser).await;
+    assert_eq!(expires, renewed["exp"].as_f64().expect("exp") * 1000.0);
+    assert!((55_000.0..=60_000.0).contains(&(expires - renew_at)));
+
+    browser.click("logout").await;
+    assert_eq!(browser.result_among(&["signed-out", "error"]).await, "signed-out");
+    // No note: the service confirmed the logout.
+    assert_eq!(browser.text("status").await, "Signed out.");
+    assert!(browser.run("return window.tetherSession").await.is_null());
+    assert_eq!(
+        browser
+            .run("return document.getElementById('refresh').disabled")
+            .await,
+        Value::Bool(true)
+    );
+    // The service ended the session: the page's refresh token (and the rotated one) and
+    // its access token are refused.
+    assert_error(refresh(&app, &refresh_token).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    assert_error(
+        refresh(&app, &first_refresh_token).await,
+        401,
+        "REFRESH_TOKEN_REVOKED",
+    )
+    .await;
+    assert_error(verify(&app, &token).await, 401, "SESSION_REVOKED").await;
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_ends() {
+    // The service's clock stands still, a day ahead of the browser's by the end; a
+    // session lasts one day.
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    let (app, browser, _server) = signed_in_spa(
+        Options::new("browser_auto").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        doc! {},
+        "",
+    )
+    .await;
+    let first = verify_jwt(&browser.string("window.tetherSession.token").await);
+
+    // Twenty seconds before the session ends, a renewed token lives only until then: the
+    // page plans the next renewal a tenth of that (2 s) before its exp, counted on the
+    // browser's clock, which is a day behind the service's.
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+    let short = verify_jwt(&browser.string("window.tetherSession.token").await);
+    assert_eq!(short["sid"], first["sid"]);
+    assert_eq!(
+        short["exp"].as_i64().expect("exp") - short["iat"].as_i64().expect("iat"),
+        20
+    );
+    let (expires, _) = planned(&browser).await;
+    assert_eq!(expires, short["exp"].as_f64().expect("exp") * 1000.0);
+    let renew_in = browser
+        .run("return Date.parse(document.getElementById('next-refresh').textContent) - Date.now()")
+        .await
+        .as_f64()
+        .expect("a planned renewal");
+    assert!(
+        (14_000.0..=18_000.0).contains(&renew_in),
+        "renewal in {renew_in} ms"
+    );
+
+    // Nobody clicks: the page renews by itself.
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    let waiting = Instant::now();
+    browser
+        .until("document.getElementById('refreshes').textContent === '2'", 40)
+        .await;
+    assert!(
+        waiting.elapsed() >= Duration::from_secs(12),
+        "renewed after {:?}",
+        waiting.elapsed()
+    );
+    assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
+    let renewed = verify_jwt(&browser.string("window.tetherSession.token").await);
+    assert_eq!(renewed["sid"], first["sid"]);
+    assert!(
+        browser.string("window.tetherSession.refreshToken").await != refresh_token,
+        "the renewal rotated the refresh token"
+    );
+
+    // Past the session's end the service refuses the renewal: the page signs out and
+    // says why.
+    clock.advance_seconds(60);
+    browser.click("refresh").await;
+    assert_eq!(browser.result_among(&["signed-out", "error"]).await, "signed-out");
+    let status = browser.text("status").await;
+    assert!(
+        status.starts_with("Signed out: the session could not be renewed (401 SESSION_EXPIRED"),
+        "{status}"
+    );
+    assert!(browser.run("return window.tetherSession").await.is_null());
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
+    // The organization renews nothing silently, logs out at expiry and tracks no
+    // idleness; the service's clock stands still and a session lasts one day.
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    let (app, browser, _server) = signed_in_spa(
+        Options::new("browser_fallback").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        doc! {"sessionSettings": {
+            "ssoSilentRenewalEnabled": false, "ssoFallbackBehavior": "force-logout",
+            "idleTrackingEnabled": false,
+        }},
+        "",
+    )
+    .await;
+    assert_eq!(browser.text("next-refresh").await, "none: force-logout at expiry");
+    assert_eq!(browser.text("idle").await, "off");
+
+    // A token that lives 20 s (the session ends then): at its expiry the page logs out
+    // by itself, at the service too.
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+    let token = browser.string("window.tetherSession.token").await;
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+    let claims = verify_jwt(&token);
+    assert_eq!(
+        claims["exp"].as_i64().expect("exp") - claims["iat"].as_i64().expect("iat"),
+        20
+    );
+    let waiting = Instant::now();
+    assert_eq!(browser.result_among(&["signed-out", "error"]).await, "signed-out");
+    assert!(
+        waiting.elapsed() >= Duration::from_secs(15),
+        "signed out after {:?}",
+        waiting.elapsed()
+    );
+    assert_eq!(
+        browser.text("status").await,
+        "Signed out: the session expired and is not renewed silently."
+    );
+    assert_eq!(
+        browser.text("refreshes").await,
+        "1",
+        "nothing was renewed silently"
+    );
+    assert_error(refresh(&app, &refresh_token).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    app.drop().await;
+}
+
+#[tokio::test]
+async fn the_spa_warns_an_idle_user_then_signs_them_out() {
+    const WARNING_SHOWN: &str = "!document.getElementById('idle-warning').hidden";
+    // Signed out after 2 idle minutes, warned 1 minute before; the deployment scales a
+    // minute to 6 seconds.
+    let (app, browser, _server) = signed_in_spa(
+        Options::new("browser_idle"),
+        Overrides::default(),
+        doc! {"sessionSettings": {"idleTimeoutMinutes": 2, "warningTimeMinutes": 1}},
+        "window.TETHER_IDLE_SCALE = 0.1;\n",
+    )
+    .await;
+    assert_eq!(
+        browser.run("return window.tetherSession.sessionConfig").await,
+        json!({"enabled": true, "idleTimeoutMinutes": 2, "tokenExpiryHours": 8, "warningTimeMinutes": 1,
+               "idleTrackingEnabled": true, "ssoSilentRenewalEnabled": true, "ssoFallbackBehavior": "redirect",
+               "passwordSilentRenewalEnabled": false, "passwordFallbackBehavior": "logout"})
+    );
+    let token = browser.string("window.tetherSession.token").await;
+    let refresh_token = browser.string("window.tetherSession.refreshToken").await;
+
+    browser.until(WARNING_SHOWN, 30).await;
+    assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
+    // Staying resets the clock: the warning goes, and comes back a scaled minute later.
+    let stayed = Instant::now();
+    browser.click("stay").await;
+    assert_eq!(
+        browser.run(&format!("return {WARNING_SHOWN}")).await,
+        Value::Bool(false)
+    );
+    browser.until(WARNING_SHOWN, 30).await;
+    assert!(
+        stayed.elapsed() >= Duration::from_millis(5_500),
+        "warned again after {:?}",
+        stayed.elapsed()
+    );
+    assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
+
+    // Then the page signs out by itself, at the service too.
+    browser
+        .until("document.body.dataset.result === 'signed-out'", 30)
+        .await;
+    assert!(
+        stayed.elapsed() >= Duration::from_millis(11_500),
+        "signed out after {:?}",
+        stayed.elapsed()
+    );
+    let status = browser.text("status").await;
+    assert_eq!(status, "Signed out after a period of inactivity.");
+    assert_eq!(
+        browser.run(&format!("return {WARNING_SHOWN}")).await,
+        Value::Bool(false)
+    );
+    assert!(browser.run("return window.tetherSession").await.is_null());
+    // The page told the service: its tokens are refused.
+    assert_error(refresh(&app, &refresh_token).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    assert_error(verify(&app, &token).await, 401, "SESSION_REVOKED").await;
     app.drop().await;
 }

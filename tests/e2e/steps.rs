@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use mongodb::bson::doc;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::support::*;
@@ -29,30 +29,10 @@ async fn stepping_workos() -> (String, Received) {
         while let Ok((mut socket, _)) = listener.accept().await {
             let (log, used) = (log.clone(), used.clone());
             tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buf = [0u8; 4096];
-                let (head, body) = loop {
-                    let Ok(n) = socket.read(&mut buf).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&request).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text
-                            .to_lowercase()
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(str::to_owned))
-                            .and_then(|v| v.trim().parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if request.len() >= end + 4 + length {
-                            break (text[..end].to_owned(), text[end + 4..].to_owned());
-                        }
-                    }
+                let Some((head, body)) = read_request(&mut socket).await else {
+                    return;
                 };
-                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let (status, answer) = if head.starts_with("POST /sso/token ") {
                     (
                         400,

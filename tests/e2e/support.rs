@@ -495,3 +495,28 @@ pub async fn whole_database(app: &TestApp) -> String {
     }
     all
 }
+
+/// Reads one HTTP/1.1 request from a stand-in's socket: its head (request line and
+/// headers) and its body (as long as `Content-Length` says). `None` when the peer
+/// closes first.
+pub async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+    use tokio::io::AsyncReadExt;
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf).await.ok().filter(|n| *n > 0)?;
+        request.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&request).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text
+                .to_lowercase()
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:").map(str::to_owned))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                return Some((text[..end].to_owned(), request[end + 4..].to_vec()));
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! The commands of the `tether-auth` binary, parsed from its arguments with `clap`
-//! (derive): `serve` (the default), `check-config`, `healthcheck` and `organizations
-//! ...`, plus `--help` and `--version`. Each command is one variant of [`Command`]
+//! (derive): `serve` (the default), `check-config`, `healthcheck`, `organizations
+//! ...` and `keys generate`, plus `--help` and `--version`. Each command is one variant of [`Command`]
 //! (a command with subcommands, one variant holding its own `Subcommand` enum), so a
 //! new command is one more variant and one more arm in `main`. Exit codes are 0 (done),
 //! 1 (a healthcheck or an organizations command that failed) and 2 (bad settings or
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use tether_domain::{OrganizationId, WorkosOrganizationId};
+use tether_jwt::{KeyAlgorithm, KeyStatus};
 
 use crate::settings::Settings;
 
@@ -43,6 +44,43 @@ pub enum Command {
     /// List, create or map organizations in MONGODB_URI's database. Reads only the MONGODB_* settings.
     #[command(subcommand)]
     Organizations(OrganizationsCommand),
+    /// Signing keys of access tokens. Reads no setting.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `tether-auth keys ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new key as the JSON element to add to JWT_SIGNING_KEYS (private key included).
+    Generate {
+        /// EdDSA (Ed25519) or ES256 (P-256).
+        #[arg(long, value_name = "EdDSA|ES256", value_parser = asymmetric_alg)]
+        alg: KeyAlgorithm,
+        /// The key id; default: the first 16 characters of its RFC 7638 thumbprint.
+        #[arg(long)]
+        kid: Option<String>,
+        /// Its status: next (step 1 of a rotation), verify or active.
+        #[arg(long, value_name = "next|verify|active", default_value = "next", value_parser = key_status)]
+        status: KeyStatus,
+    },
+}
+
+impl From<KeysCommand> for crate::keys::Command {
+    fn from(command: KeysCommand) -> Self {
+        let KeysCommand::Generate { alg, kid, status } = command;
+        Self::Generate { alg, kid, status }
+    }
+}
+
+fn asymmetric_alg(raw: &str) -> Result<KeyAlgorithm, String> {
+    KeyAlgorithm::parse(raw)
+        .filter(|alg| *alg != KeyAlgorithm::Hs256)
+        .ok_or_else(|| format!("{raw:?}: EdDSA or ES256 (HS256 keys are shared secrets, not generated)"))
+}
+
+fn key_status(raw: &str) -> Result<KeyStatus, String> {
+    KeyStatus::parse(raw).ok_or_else(|| format!("{raw:?}: next, verify or active"))
 }
 
 /// `tether-auth organizations ...`.
@@ -228,7 +266,7 @@ mod tests {
             format!("tether-auth {}", env!("CARGO_PKG_VERSION"))
         );
         let help = parse(&["--help"]).unwrap_err().to_string();
-        for command in ["serve", "check-config", "healthcheck", "organizations"] {
+        for command in ["serve", "check-config", "healthcheck", "organizations", "keys"] {
             assert!(help.contains(command), "{command} in {help}");
         }
     }
@@ -287,5 +325,40 @@ mod tests {
         );
         assert_eq!(health_address("::", 3000).unwrap().to_string(), "[::1]:3000");
         assert_eq!(health_address("10.1.2.3", 80).unwrap().to_string(), "10.1.2.3:80");
+    }
+
+    #[test]
+    fn keys_generate_takes_an_asymmetric_alg_and_defaults_to_next() {
+        use crate::keys::Command as Keys;
+        let keys = |args: &[&str]| match parse(&[&["keys", "generate"][..], args].concat()) {
+            Ok(Command::Keys(command)) => Ok(Keys::from(command)),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            keys(&["--alg", "ES256"]).unwrap(),
+            Keys::Generate {
+                alg: KeyAlgorithm::Es256,
+                kid: None,
+                status: KeyStatus::Next
+            }
+        );
+        assert_eq!(
+            keys(&["--alg", "EdDSA", "--kid", "k2", "--status", "active"]).unwrap(),
+            Keys::Generate {
+                alg: KeyAlgorithm::EdDsa,
+                kid: Some("k2".into()),
+                status: KeyStatus::Active
+            }
+        );
+        for bad in [
+            &[][..],
+            &["--alg", "HS256"],
+            &["--alg", "eddsa"],
+            &["--alg", "EdDSA", "--status", "old"],
+            &["--alg"],
+        ] {
+            assert_eq!(keys(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 }

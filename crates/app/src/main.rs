@@ -64,6 +64,17 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        // No setting at all: a key can be made anywhere.
+        Command::Keys(command) => match tether_auth::keys::run(command.into()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tether-auth keys: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Serve => serve(),
     }
 }

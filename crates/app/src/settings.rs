@@ -71,6 +71,8 @@ pub struct RawSettings {
     state_secret_file: Option<PathBuf>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
+    jwt_signing_keys: Option<String>,
+    jwt_signing_keys_file: Option<PathBuf>,
     workos_api_key: Option<String>,
     workos_api_key_file: Option<PathBuf>,
     workos_client_id: Option<String>,
@@ -122,6 +124,8 @@ impl Default for RawSettings {
             state_secret_file: None,
             jwt_issuer: None,
             jwt_audience: None,
+            jwt_signing_keys: None,
+            jwt_signing_keys_file: None,
             workos_api_key: None,
             workos_api_key_file: None,
             workos_client_id: None,
@@ -206,14 +210,19 @@ pub struct Settings {
     /// process hold together: each worker's client gets an equal share
     /// (`MONGODB_MAX_POOL_SIZE`, default 20, 1–500; at least `HTTP_WORKERS`).
     pub mongodb_max_pool_size: u32,
-    /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`).
-    pub jwt_secret: SecretString,
+    /// HS256 secret, at least 32 bytes (`JWT_SECRET` or `JWT_SECRET_FILE`): signs when
+    /// `JWT_SIGNING_KEYS` is unset, keys login states when `STATE_SECRET` is unset; unset
+    /// only when both are set.
+    pub jwt_secret: Option<SecretString>,
     /// The login-state key (`STATE_SECRET` or `STATE_SECRET_FILE`), when set.
     pub state_secret: Option<SecretString>,
     /// `iss` claim.
     pub jwt_issuer: Option<String>,
     /// `aud` claim.
     pub jwt_audience: Option<String>,
+    /// The keys of access tokens: `JWT_SIGNING_KEYS` (or `_FILE`), else the one HS256
+    /// key of `JWT_SECRET`.
+    pub signing_keys: tether_jwt::SigningKeys,
     /// WorkOS API key (`sk_...`).
     pub workos_api_key: SecretString,
     /// WorkOS client id (`client_...`).
@@ -605,7 +614,51 @@ fn long_enough(key: &str, value: Option<&String>) -> Result<(), SettingsError> {
 
 /// Whether the setting of this (lower-case) name is a secret that is never printed.
 fn is_secret(name: &str) -> bool {
-    name.ends_with("secret") || name.ends_with("api_key") || name == "mongodb_uri"
+    name.ends_with("secret")
+        || name.ends_with("api_key")
+        || name == "mongodb_uri"
+        || name == "jwt_signing_keys"
+}
+
+/// `JWT_SIGNING_KEYS` (a JSON array, or `JWT_SIGNING_KEYS_FILE`), else the one HS256 key
+/// of `JWT_SECRET`; with the line `check-config` shows (`kid`, `alg`, `status`,
+/// thumbprint: never key material). A refused key set names the setting and the `kid`.
+fn signing_keys(
+    value: Option<String>,
+    file: Option<PathBuf>,
+    jwt_secret: Option<&str>,
+) -> Result<(tether_jwt::SigningKeys, String), SettingsError> {
+    const NAME: &str = "JWT_SIGNING_KEYS";
+    let json = match (value.filter(|v| !v.trim().is_empty()), file) {
+        (Some(_), Some(_)) => {
+            return Err(SettingsError::new(
+                NAME,
+                "is set both as JWT_SIGNING_KEYS and as JWT_SIGNING_KEYS_FILE; set only one",
+            ));
+        }
+        (Some(json), None) => json,
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+            SettingsError::new(
+                "JWT_SIGNING_KEYS_FILE",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?,
+        (None, None) => {
+            let jwt_secret = jwt_secret.ok_or_else(|| {
+                SettingsError::new(
+                    "JWT_SECRET",
+                    "is required (at least 32 bytes) unless JWT_SIGNING_KEYS and STATE_SECRET are set",
+                )
+            })?;
+            let keys = tether_jwt::SigningKeys::from_secret(&SecretString::from(jwt_secret))
+                .map_err(|e| SettingsError::new("JWT_SECRET", e.to_string()))?;
+            let shown = format!("(unset: JWT_SECRET signs, {})", keys.describe());
+            return Ok((keys, shown));
+        }
+    };
+    let keys = tether_jwt::SigningKeys::parse(&json).map_err(|e| SettingsError::new(NAME, e.to_string()))?;
+    let shown = keys.describe();
+    Ok((keys, shown))
 }
 
 /// The raw settings by environment name, secrets redacted.
@@ -688,15 +741,28 @@ fn millis(key: &str, ms: u64) -> Result<Duration, SettingsError> {
 impl RawSettings {
     fn validate(mut self) -> Result<Settings, SettingsError> {
         let mut effective = effective(&self);
-        let jwt_secret = secret_from("JWT_SECRET", self.jwt_secret.take(), self.jwt_secret_file.take())?
-            .ok_or_else(|| SettingsError::new("JWT_SECRET", "is required (at least 32 bytes)"))?;
-        long_enough("JWT_SECRET", Some(&jwt_secret))?;
+        let jwt_secret = secret_from("JWT_SECRET", self.jwt_secret.take(), self.jwt_secret_file.take())?;
+        long_enough("JWT_SECRET", jwt_secret.as_ref())?;
         let state_secret = secret_from(
             "STATE_SECRET",
             self.state_secret.take(),
             self.state_secret_file.take(),
         )?;
         long_enough("STATE_SECRET", state_secret.as_ref())?;
+        let (signing_keys, keys_shown) = signing_keys(
+            self.jwt_signing_keys.take(),
+            self.jwt_signing_keys_file.take(),
+            jwt_secret.as_deref(),
+        )?;
+        if let Some(entry) = effective.iter_mut().find(|(k, _)| k == "JWT_SIGNING_KEYS") {
+            entry.1 = keys_shown;
+        }
+        if jwt_secret.is_none() && state_secret.is_none() {
+            return Err(SettingsError::new(
+                "JWT_SECRET",
+                "is required (at least 32 bytes) unless STATE_SECRET is set: it keys the login states",
+            ));
+        }
         let workos_api_key = secret_from(
             "WORKOS_API_KEY",
             self.workos_api_key.take(),
@@ -741,7 +807,7 @@ impl RawSettings {
         };
         // Secrets read from files show as set.
         for (name, set) in [
-            ("JWT_SECRET", true),
+            ("JWT_SECRET", jwt_secret.is_some()),
             ("STATE_SECRET", state_secret.is_some()),
             ("WORKOS_API_KEY", true),
             ("MONGODB_URI", mongodb_uri.is_some()),
@@ -861,10 +927,11 @@ impl RawSettings {
             mongodb_database: non_empty(self.mongodb_database),
             mongodb_timeout: millis("MONGODB_TIMEOUT_MS", self.mongodb_timeout_ms)?,
             mongodb_max_pool_size,
-            jwt_secret: SecretString::from(jwt_secret),
+            jwt_secret: jwt_secret.map(SecretString::from),
             state_secret: state_secret.map(SecretString::from),
             jwt_issuer: non_empty(self.jwt_issuer),
             jwt_audience: non_empty(self.jwt_audience),
+            signing_keys,
             workos_api_key: SecretString::from(workos_api_key),
             workos_client_id,
             workos_base_url: http_url("WORKOS_BASE_URL", &self.workos_base_url)?,
@@ -1067,7 +1134,7 @@ mod tests {
     fn a_jwt_secret_is_used_exactly_as_given() {
         let secret = format!("{}!#", "k".repeat(40));
         let settings = Settings::load_from(None, env(&[("JWT_SECRET", &secret)])).unwrap();
-        assert_eq!(settings.jwt_secret.expose_secret(), secret);
+        assert_eq!(settings.jwt_secret.unwrap().expose_secret(), secret);
     }
 
     #[test]
@@ -1463,7 +1530,7 @@ mod tests {
             ])
             .collect();
         let s = Settings::load_from(None, pairs).unwrap();
-        assert_eq!(s.jwt_secret.expose_secret(), "f".repeat(40));
+        assert_eq!(s.jwt_secret.unwrap().expose_secret(), "f".repeat(40));
         assert_eq!(s.workos_api_key.expose_secret(), "sk_from_file");
         assert_eq!(
             s.mongodb_uri.unwrap().expose_secret(),
@@ -1545,5 +1612,111 @@ mod tests {
             !all.contains("sk_live_very_secret") && !all.contains(&"s".repeat(32)),
             "{all}"
         );
+    }
+
+    fn generated_key(alg: tether_jwt::KeyAlgorithm, kid: &str, status: tether_jwt::KeyStatus) -> String {
+        serde_json::to_string(&tether_jwt::generate(alg, Some(kid.to_owned()), status).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn signing_keys_are_read_and_shown_by_kid_alg_status_and_thumbprint_only() {
+        use tether_jwt::{KeyAlgorithm, KeyStatus};
+        let ed = generated_key(KeyAlgorithm::EdDsa, "ed-1", KeyStatus::Active);
+        let ec = generated_key(KeyAlgorithm::Es256, "ec-2", KeyStatus::Next);
+        let keys = format!("[{ed}, {ec}]");
+        let from_file = temp_file("signing-keys.json", &format!("{keys}\n"));
+        for pairs in [
+            env(&[("JWT_SIGNING_KEYS", &keys)]),
+            env(&[("JWT_SIGNING_KEYS_FILE", &from_file.display().to_string())]),
+        ] {
+            let s = Settings::load_from(None, pairs).unwrap();
+            assert_eq!(s.signing_keys.active().kid(), "ed-1");
+            let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
+            let line = &shown["JWT_SIGNING_KEYS"];
+            assert!(
+                line.starts_with("kid=ed-1 alg=EdDSA status=active thumbprint="),
+                "{line}"
+            );
+            assert!(
+                line.contains("; kid=ec-2 alg=ES256 status=next thumbprint="),
+                "{line}"
+            );
+            let all = format!("{:?} {:?}", s.effective(), s);
+            assert!(
+                !all.contains("PRIVATE KEY") && !all.contains(&"s".repeat(32)),
+                "{all}"
+            );
+        }
+        // Unset: the JWT_SECRET key, named by its kid.
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
+        assert_eq!(
+            shown["JWT_SIGNING_KEYS"],
+            format!(
+                "(unset: JWT_SECRET signs, kid={} alg=HS256 status=active)",
+                tether_jwt::secret_kid(&"s".repeat(32))
+            )
+        );
+        let err = Settings::load_from(
+            None,
+            env(&[
+                ("JWT_SIGNING_KEYS", &keys),
+                ("JWT_SIGNING_KEYS_FILE", &from_file.display().to_string()),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "JWT_SIGNING_KEYS");
+    }
+
+    #[test]
+    fn a_refused_key_set_names_the_setting_and_the_kid() {
+        use tether_jwt::{KeyAlgorithm, KeyStatus};
+        let ed = generated_key(KeyAlgorithm::EdDsa, "ed-1", KeyStatus::Active);
+        let also_active = generated_key(KeyAlgorithm::Es256, "ec-2", KeyStatus::Active);
+        let err = Settings::load_from(
+            None,
+            env(&[("JWT_SIGNING_KEYS", &format!("[{ed}, {also_active}]"))]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "JWT_SIGNING_KEYS");
+        assert!(
+            err.message.contains("ec-2") && err.message.contains("ed-1"),
+            "{err}"
+        );
+        assert!(!err.message.contains("PRIVATE"), "{err}");
+        let err = Settings::load_from(None, env(&[("JWT_SIGNING_KEYS", "[{\"kid\": \"a\",")])).unwrap_err();
+        assert_eq!(err.key, "JWT_SIGNING_KEYS");
+    }
+
+    #[test]
+    fn jwt_secret_may_be_unset_only_with_signing_keys_and_a_state_secret() {
+        use tether_jwt::{KeyAlgorithm, KeyStatus};
+        let keys = format!(
+            "[{}]",
+            generated_key(KeyAlgorithm::EdDsa, "ed-1", KeyStatus::Active)
+        );
+        let without = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            env(pairs)
+                .into_iter()
+                .filter(|(k, _)| k != "JWT_SECRET")
+                .collect()
+        };
+        let s = Settings::load_from(
+            None,
+            without(&[("JWT_SIGNING_KEYS", &keys), ("STATE_SECRET", &"t".repeat(32))]),
+        )
+        .unwrap();
+        assert!(s.jwt_secret.is_none());
+        assert_eq!(s.signing_keys.active().kid(), "ed-1");
+        let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
+        assert_eq!(shown["JWT_SECRET"], "(unset)");
+        let state = "t".repeat(32);
+        for pairs in [
+            &[("JWT_SIGNING_KEYS", keys.as_str())][..],
+            &[("STATE_SECRET", state.as_str())][..],
+        ] {
+            let err = Settings::load_from(None, without(pairs)).unwrap_err();
+            assert_eq!(err.key, "JWT_SECRET", "{pairs:?}: {err}");
+        }
     }
 }

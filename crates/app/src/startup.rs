@@ -246,28 +246,38 @@ impl Application {
                 .map_err(|e| StartError::Workos(e.to_string()))?,
             ),
         };
-        let jwt = Arc::new(
-            JwtIssuer::new(JwtConfig {
-                secret: settings.jwt_secret.clone(),
-                issuer: settings.jwt_issuer.clone(),
-                audience: settings.jwt_audience.clone(),
-            })
-            .map_err(|e| crate::settings::SettingsError {
-                key: "JWT_SECRET".into(),
-                message: e.to_string(),
-            })?,
+        let jwt = Arc::new(JwtIssuer::new(JwtConfig {
+            keys: settings.signing_keys.clone(),
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+        }));
+        let active = jwt.keys().active();
+        tracing::info!(
+            kid = active.kid(),
+            alg = active.alg().as_str(),
+            "access tokens are signed by this key"
         );
+        let jwks = Arc::new(published_keys(jwt.keys()));
         let redirects = RedirectPolicy::new(
             settings.default_redirect_uri(),
             settings.allowed_redirect_uris.iter().cloned(),
         );
-        let state_secret = settings.state_secret.as_ref().unwrap_or_else(|| {
-            tracing::warn!(
-                "STATE_SECRET is not set: login-state keys are derived from JWT_SECRET, which other \
-                 services of the product share; set STATE_SECRET (at least 32 bytes) of its own"
-            );
-            &settings.jwt_secret
-        });
+        let state_secret = match (&settings.state_secret, &settings.jwt_secret) {
+            (Some(state_secret), _) => state_secret,
+            (None, Some(jwt_secret)) => {
+                tracing::warn!(
+                    "STATE_SECRET is not set: login-state keys are derived from JWT_SECRET, which other \
+                     services of the product share; set STATE_SECRET (at least 32 bytes) of its own"
+                );
+                jwt_secret
+            }
+            (None, None) => {
+                return Err(StartError::Settings(crate::settings::SettingsError {
+                    key: "STATE_SECRET".into(),
+                    message: "is required when JWT_SECRET is unset".into(),
+                }));
+            }
+        };
         if settings.accept_unissued_state {
             tracing::warn!(
                 "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \
@@ -304,6 +314,7 @@ impl Application {
             readiness: stores.readiness,
             limits: request_limits(&settings),
             allowed_origins: settings.cors_allowed_origins.clone(),
+            jwks,
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
@@ -405,6 +416,25 @@ async fn stop_signal() -> &'static str {
             tracing::warn!("cannot handle SIGTERM/SIGINT; stop the service with SIGKILL");
             std::future::pending().await
         }
+    }
+}
+
+/// The public keys of the key set as the body of `GET /.well-known/jwks.json`.
+fn published_keys(keys: &tether_jwt::SigningKeys) -> tether_http::JwksBody {
+    tether_http::JwksBody {
+        keys: keys
+            .public_jwks()
+            .into_iter()
+            .map(|jwk| tether_http::JwkBody {
+                kty: jwk.kty.to_owned(),
+                crv: jwk.crv.to_owned(),
+                x: jwk.x,
+                y: jwk.y,
+                kid: jwk.kid,
+                alg: jwk.alg.to_owned(),
+                use_: jwk.use_.to_owned(),
+            })
+            .collect(),
     }
 }
 

@@ -215,6 +215,23 @@ fn the_demo_announces_its_login_once_ready_and_ada_is_superadmin() {
     );
     assert!(settings.starts_with("HTTP/1.1 200"), "{settings}");
 
+    // The banner's AuthKit variant: grace, a new user, lands in the demo's unmapped
+    // organization (Demo Co is mapped, and joined only through its own SSO).
+    let authkit = login.replace(
+        "domain_hint=demo.example&login_hint=ada%40demo.example",
+        "login_hint=grace%40demo.example",
+    );
+    assert_ne!(authkit, login, "the banner's command has the documented query");
+    let output = Command::new("bash")
+        .args(["-c", &authkit])
+        .output()
+        .expect("the AuthKit login command runs");
+    let body: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    assert_eq!(body["user"]["email"], "grace@demo.example", "{body}");
+    assert_eq!(body["user"]["accessRole"], "SALES_REP", "{body}");
+    assert_ne!(body["user"]["organizationId"].as_str(), Some(org), "{body}");
+
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
         .status();

@@ -12,7 +12,7 @@
 use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::StatusCode as S;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
 use tether_domain::{AccessError, LogoutError, OrgSettingsError, RefreshError};
@@ -484,7 +484,6 @@ impl ResponseError for ApiError {
     /// request-id middleware serializes it once, with the request's id.
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status);
-        res.insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")));
         res.insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")));
         if let Some(seconds) = self.retry_after_seconds {
             res.insert_header((RETRY_AFTER, seconds.to_string()));

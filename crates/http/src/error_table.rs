@@ -134,6 +134,7 @@ async fn every_error_of_the_table_answers_its_status_code_headers_and_request_id
     let app = test::init_service(
         App::new()
             .wrap(EchoRequestId)
+            .wrap(crate::no_store())
             .wrap(TracingLogger::<RedactedRootSpan>::new())
             .route("/row/{row}", web::get().to(answer_row)),
     )
@@ -202,6 +203,7 @@ async fn the_bodies_carry_the_extra_fields_of_their_row() {
     let app = test::init_service(
         App::new()
             .wrap(EchoRequestId)
+            .wrap(crate::no_store())
             .wrap(TracingLogger::<RedactedRootSpan>::new())
             .route("/row/{row}", web::get().to(answer_row)),
     )

@@ -36,7 +36,7 @@ pub use error::ApiError;
 pub use limits::{Limits, RATE_LIMITED_ROUTES};
 pub use rate_limit::ClientRateLimit;
 pub use request_id::RedactedRootSpan;
-pub use tether_wire::{AuthSessionBody, ErrorBody, SessionConfigBody, UserBody};
+pub use tether_wire::{AuthSessionBody, ErrorBody, JwkBody, JwksBody, SessionConfigBody, UserBody};
 
 /// Largest accepted JSON body, in bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -59,6 +59,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Origins whose browsers may call the API (`scheme://host[:port]`).
     pub allowed_origins: Vec<String>,
+    /// The public signing keys, served at `GET /.well-known/jwks.json`.
+    pub jwks: Arc<JwksBody>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,6 +72,13 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The whole application: routes, JSON limits, CORS, request ids and request logging.
+/// `Cache-Control: no-store` on every answer that sets none of its own (tokens, sessions,
+/// errors and states must never be cached; a route that may be cached, such as the
+/// public keys, says so itself). The one place it is set.
+pub(crate) fn no_store() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new().add((actix_web::http::header::CACHE_CONTROL, "no-store"))
+}
+
 pub fn build_app(
     state: AppState,
 ) -> App<
@@ -91,6 +100,7 @@ pub fn build_app(
         .wrap(cors)
         .wrap(actix_web::middleware::from_fn(cors::finish))
         .wrap(request_id::EchoRequestId)
+        .wrap(no_store())
         .wrap(TracingLogger::<RedactedRootSpan>::new())
         .configure(routes::configure)
         // The document names every route's handler, so it is registered here rather

@@ -23,7 +23,7 @@ use crate::routes;
     info(
         title = "tether-auth",
         description = "Completes WorkOS sign-in (SSO and AuthKit) for a single-page app and issues the \
-product's own session: an HS256 access token, a rotating refresh token, the session policy and the \
+product's own session: an access token (HS256, or EdDSA/ES256 verifiable through the published JWKS), a rotating refresh token, the session policy and the \
 compact user. Every error is JSON `{error, code, requestId}`; every answer carries `x-request-id`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
@@ -43,6 +43,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::session::refresh,
         routes::session::logout,
         routes::session::verify_token,
+        routes::jwks::serve,
         routes::org_settings::get,
         routes::org_settings::put,
         routes::org_settings::get_workos_organization,
@@ -201,6 +202,7 @@ mod tests {
             "/api/auth/refresh",
             "/api/auth/logout",
             "/api/auth/verify-token",
+            "/.well-known/jwks.json",
             "/api/organizations/{organizationId}/session-settings",
             "/api/organizations/{organizationId}/workos-organization",
         ] {

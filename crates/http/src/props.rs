@@ -160,6 +160,7 @@ fn harness() -> Harness {
             readiness: Arc::new(AlwaysReady),
             limits: Limits::default(),
             allowed_origins: Vec::new(),
+            jwks: Arc::default(),
         },
         exchanged,
         authorized,

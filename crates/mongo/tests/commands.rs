@@ -20,7 +20,7 @@ use tether_domain::{
     RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer, SessionLifetimes, UserRepository,
     WorkosLink,
 };
-use tether_jwt::{JwtConfig, JwtIssuer};
+use tether_jwt::{JwtConfig, JwtIssuer, SigningKeys};
 use tether_mongo::MongoStore;
 
 /// The names of the commands started since the last [`Commands::take`].
@@ -85,14 +85,11 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
         })
         .await
         .unwrap();
-    let jwt = Arc::new(
-        JwtIssuer::new(JwtConfig {
-            secret: SecretString::from("commands-secret-commands-secret-0123"),
-            issuer: None,
-            audience: None,
-        })
-        .unwrap(),
-    );
+    let jwt = Arc::new(JwtIssuer::new(JwtConfig {
+        keys: SigningKeys::from_secret(&SecretString::from("commands-secret-commands-secret-0123")).unwrap(),
+        issuer: None,
+        audience: None,
+    }));
     let issuer = SessionIssuer::new(
         store.clone(),
         jwt.clone(),

@@ -50,7 +50,7 @@ pub mod schema;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};
-pub use operations::{AuthorizeUrlBody, HealthBody, LogoutBody, ReadyBody, TokenGoodBody};
+pub use operations::{AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody};
 pub use organizations::WorkosOrganizationBody;
 pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
 pub use session::{

@@ -55,3 +55,37 @@ pub struct TokenGoodBody {
     /// `Token is good`.
     pub message: String,
 }
+
+/// `GET /.well-known/jwks.json`: the public keys that verify access tokens (RFC 7517).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JwksBody {
+    /// Every EdDSA and ES256 key of any status; HS256 keys are never published.
+    pub keys: Vec<JwkBody>,
+}
+
+/// One public key: `OKP`/`Ed25519` (EdDSA) or `EC`/`P-256` (ES256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JwkBody {
+    /// `OKP` or `EC`.
+    #[cfg_attr(feature = "openapi", schema(example = "OKP"))]
+    pub kty: String,
+    /// `Ed25519` or `P-256`.
+    #[cfg_attr(feature = "openapi", schema(example = "Ed25519"))]
+    pub crv: String,
+    /// The public key (Ed25519) or its x coordinate (P-256), base64url.
+    pub x: String,
+    /// The y coordinate (P-256 only), base64url.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub y: Option<String>,
+    /// The `kid` of the tokens it verifies.
+    pub kid: String,
+    /// `EdDSA` or `ES256`.
+    #[cfg_attr(feature = "openapi", schema(example = "EdDSA"))]
+    pub alg: String,
+    /// Always `sig`.
+    #[serde(rename = "use")]
+    #[cfg_attr(feature = "openapi", schema(example = "sig"))]
+    pub use_: String,
+}

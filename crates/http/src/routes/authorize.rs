@@ -1,7 +1,7 @@
 //! `GET /api/auth/workos/authorize`: starts a login and sends the browser to WorkOS
 //! (302), or hands the URL to SPAs that navigate themselves (`Accept: application/json`).
 
-use actix_web::http::header::{ACCEPT, CACHE_CONTROL, HeaderValue, LOCATION};
+use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use tether_domain::AuthorizeInput;
@@ -98,14 +98,10 @@ pub(crate) async fn handle(
         .start
         .start(query.into_inner().into_domain())
         .await?;
-    let no_store = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(if wants_json(&req) {
-        HttpResponse::Ok()
-            .insert_header(no_store)
-            .json(AuthorizeUrlBody { url: started.url })
+        HttpResponse::Ok().json(AuthorizeUrlBody { url: started.url })
     } else {
         HttpResponse::Found()
-            .insert_header(no_store)
             .insert_header((LOCATION, started.url))
             .finish()
     })

@@ -1,6 +1,5 @@
 //! `POST /api/auth/workos/callback`: completes a login.
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuthSessionBody, CallbackBody};
 
@@ -39,13 +38,5 @@ pub(crate) async fn handle(
     let (flow, result) = state.services.login.complete_reporting_flow(input).await;
     let result = result.map_err(ApiError::from);
     crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));
-    Ok(auth_session_response(&result?))
-}
-
-/// 200 with the auth session body and `Cache-Control: no-store`.
-pub(crate) fn auth_session_response(session: &tether_domain::AuthSession) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .insert_header((PRAGMA, HeaderValue::from_static("no-cache")))
-        .json(AuthSessionBody::from(session))
+    Ok(super::auth_session(&result?))
 }

@@ -3,10 +3,12 @@
 pub(crate) mod authorize;
 pub(crate) mod callback;
 pub(crate) mod health;
+pub(crate) mod jwks;
 pub(crate) mod org_settings;
 pub(crate) mod session;
 pub(crate) mod steps;
 
+use actix_web::http::header::{HeaderValue, PRAGMA};
 use actix_web::{HttpResponse, ResponseError, web};
 
 use crate::error::ApiError;
@@ -19,6 +21,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::head().to(health::live_head)),
     )
     .route("/ready", web::get().to(health::ready))
+    .route("/.well-known/jwks.json", web::get().to(jwks::serve))
     .route("/api/auth/workos/authorize", web::get().to(authorize::handle))
     .route("/api/auth/workos/callback", web::post().to(callback::handle))
     .route(
@@ -45,6 +48,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(org_settings::put_workos_organization))
                 .default_service(web::to(not_found)),
         );
+}
+
+/// 200 with the auth session body (a login's or a refresh's), `Pragma: no-cache` for
+/// old caches beside the `Cache-Control: no-store` every answer gets.
+pub(crate) fn auth_session(session: &tether_domain::AuthSession) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((PRAGMA, HeaderValue::from_static("no-cache")))
+        .json(tether_wire::AuthSessionBody::from(session))
 }
 
 /// JSON 404 for every unknown path.

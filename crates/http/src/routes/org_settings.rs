@@ -3,7 +3,6 @@
 //! /api/organizations/{organizationId}/workos-organization`: the WorkOS organization it
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -15,9 +14,7 @@ use crate::bearer::bearer_token;
 use crate::error::ApiError;
 
 fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(SettingsAnswer::new(config, message))
+    HttpResponse::Ok().json(SettingsAnswer::new(config, message))
 }
 
 /// The caller, authenticated by their bearer access token.
@@ -116,9 +113,7 @@ fn mapping_answer(
     mapping: Option<WorkosOrganizationId>,
     message: Option<&'static str>,
 ) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
+    HttpResponse::Ok().json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.

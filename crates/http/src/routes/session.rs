@@ -1,7 +1,6 @@
 //! After login: `POST /api/auth/refresh` (rotation), `POST /api/auth/logout` and
 //! `GET /api/auth/verify-token`.
 
-use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, error::JsonPayloadError, web};
 use futures_util::StreamExt as _;
 use secrecy::ExposeSecret;
@@ -10,7 +9,6 @@ use tether_wire::{LogoutBody, RefreshTokenBody, TokenGoodBody};
 
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
-use crate::routes::callback::auth_session_response;
 use crate::{AppState, MAX_BODY_BYTES};
 
 /// `POST /api/auth/refresh`: a new pair in the same session, with the session policy
@@ -49,7 +47,7 @@ pub(crate) async fn refresh(
         .await
         .map_err(ApiError::from);
     crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
-    Ok(auth_session_response(&result?))
+    Ok(super::auth_session(&result?))
 }
 
 /// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,
@@ -91,12 +89,10 @@ pub(crate) async fn logout(
         },
     };
     state.services.logout.logout(credential).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(LogoutBody {
-            success: true,
-            message: "Logged out".to_owned(),
-        }))
+    Ok(HttpResponse::Ok().json(LogoutBody {
+        success: true,
+        message: "Logged out".to_owned(),
+    }))
 }
 
 /// `GET /api/auth/verify-token`: 200 `{"message": "Token is good"}` for a correctly
@@ -120,11 +116,9 @@ pub(crate) async fn verify_token(
 ) -> Result<HttpResponse, ApiError> {
     let token = bearer_token(&req)?;
     state.services.access.authenticate(token.expose_secret()).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .json(TokenGoodBody {
-            message: "Token is good".to_owned(),
-        }))
+    Ok(HttpResponse::Ok().json(TokenGoodBody {
+        message: "Token is good".to_owned(),
+    }))
 }
 
 /// A JSON body that may be absent: `None` for an empty (or blank) body; otherwise the

@@ -9,7 +9,6 @@ use tether_wire::{AuthSessionBody, EmailVerificationBody, OrganizationSelectionB
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::routes::callback::auth_session_response;
 
 /// Finishes the step with what was posted, counts it as a login, answers the session.
 async fn finish(
@@ -25,7 +24,7 @@ async fn finish(
         .await
         .map_err(ApiError::from);
     crate::metrics::record_login(Some(Flow::AuthKit), crate::metrics::outcome_label(&result));
-    Ok(auth_session_response(&result?))
+    Ok(super::auth_session(&result?))
 }
 
 /// The organization the person picked, from the list the callback's `403

@@ -23,7 +23,7 @@ use futures_util::future::join_all;
 
 use crate::model::{
     Flow, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord,
-    RevokedReason, Rotation, SessionRecord, StateTake, WorkosLink,
+    RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, WorkosLink,
 };
 use crate::ports::{
     Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
@@ -425,22 +425,26 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     );
     assert_eq!(by_token("sess_conformance_unknown_live".into()).await, None);
 
-    // A rotation of a revoked session's token changes nothing.
+    // A rotation of a revoked session's token changes nothing, and answers with the
+    // session; one of an unknown token answers with none.
     let successor = |hash: &str| LiveRefreshToken {
         hash: TokenHash::new(hash),
         expires_at: at.plus_seconds(7200),
     };
-    assert_eq!(
+    let rotate = |hash: &'static str, at: Timestamp| async move {
         sessions
-            .rotate(
-                &TokenHash::new("sess_conformance_1_live"),
-                successor("refused"),
-                first.plus_seconds(1),
-                "sealed".into()
-            )
+            .rotate(&TokenHash::new(hash), successor("refused"), at, "sealed".into())
             .await
-            .expect("answers"),
-        None
+            .expect("answers")
+    };
+    assert_eq!(
+        rotate("sess_conformance_1_live", first.plus_seconds(1)).await,
+        RotationOutcome::Refused(Some(revoked.clone()))
+    );
+    assert_eq!(find("sess_conformance_1").await.as_ref(), Some(&revoked));
+    assert_eq!(
+        rotate("sess_conformance_unknown_live", at).await,
+        RotationOutcome::Refused(None)
     );
 
     // Twenty presentations of one live token at once: exactly one rotation.
@@ -461,12 +465,13 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         }
     }))
     .await;
-    let winners: Vec<(i64, SessionRecord)> = outcomes
+    let (winners, losers): (Vec<_>, Vec<_>) = outcomes
         .into_iter()
-        .filter_map(|(i, rotated)| rotated.map(|s| (i, s)))
-        .collect();
+        .partition(|(_, outcome)| matches!(outcome, RotationOutcome::Rotated(_)));
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
-    let (winner, rotated) = winners.into_iter().next().expect("one winner");
+    let Some((winner, RotationOutcome::Rotated(rotated))) = winners.into_iter().next() else {
+        unreachable!("one winner")
+    };
     let expected = SessionRecord {
         refresh_token: Some(successor(&format!("successor_{winner}"))),
         last_rotation: Some(Rotation {
@@ -479,6 +484,13 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         ..other.clone()
     };
     assert_eq!(rotated, expected);
+    for (_, lost) in losers {
+        assert_eq!(
+            lost,
+            RotationOutcome::Refused(Some(expected.clone())),
+            "the others are refused with the session as rotated"
+        );
+    }
     assert_eq!(find("sess_conformance_2").await.as_ref(), Some(&expected));
     assert_eq!(
         by_token("sess_conformance_2_live".into()).await.as_ref(),
@@ -503,16 +515,8 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     sessions.start(short.clone()).await.expect("created");
     for late in [at.plus_seconds(10), at.plus_seconds(30)] {
         assert_eq!(
-            sessions
-                .rotate(
-                    &TokenHash::new("sess_conformance_3_live"),
-                    successor("late"),
-                    late,
-                    "s".into()
-                )
-                .await
-                .expect("answers"),
-            None
+            rotate("sess_conformance_3_live", late).await,
+            RotationOutcome::Refused(Some(short.clone()))
         );
     }
     assert_eq!(
@@ -521,16 +525,10 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         "nothing written"
     );
     // A successor never outlives its session.
-    let rotated = sessions
-        .rotate(
-            &TokenHash::new("sess_conformance_3_live"),
-            successor("capped"),
-            at.plus_seconds(5),
-            "s".into(),
-        )
-        .await
-        .expect("answers")
-        .expect("rotated");
+    let RotationOutcome::Rotated(rotated) = rotate("sess_conformance_3_live", at.plus_seconds(5)).await
+    else {
+        panic!("rotated")
+    };
     assert_eq!(
         rotated.refresh_token.map(|t| t.expires_at),
         Some(at.plus_seconds(20)),

@@ -63,8 +63,8 @@ pub use login::{
 pub use model::{
     AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginAnswer,
     LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
-    PendingStep, RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StateTake, StepRequired, User,
-    VerifiedAccess, WorkosLink,
+    PendingStep, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
+    StepRequired, User, VerifiedAccess, WorkosLink,
 };
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,

@@ -321,6 +321,16 @@ pub struct SessionRecord {
     pub login_answer: Option<LoginAnswer>,
 }
 
+/// What [`crate::SessionStore::rotate`] did with a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// It was the live token of this session, which now holds the successor.
+    Rotated(SessionRecord),
+    /// It was refused, and nothing was written; with the session whose live token, or
+    /// the token its last rotation consumed, it is, if any.
+    Refused(Option<SessionRecord>),
+}
+
 /// What a second post of a login callback (same code, state and redirect URI) needs
 /// to answer with the same session: found by a digest of what was posted, the first
 /// refresh token sealed under a key derived from it, so that a database reader learns

@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::model::{
     AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
     MintedRefreshToken, NewOrganization, NewUser, Organization, PendingStep, RefreshTokenRecord,
-    RevokedReason, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
+    RevokedReason, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
 use crate::values::{
@@ -170,16 +170,17 @@ pub trait SessionStore: Send + Sync {
     /// revoked nor past its end at `at`, its live token becomes `successor` (its expiry
     /// capped at the session's end), its last
     /// rotation records `presented` (with its expiry), `at` and `sealed_successor`, and
-    /// `lastRefreshedAt` becomes `at`. Returns the session as updated; `None`, having
-    /// written nothing, otherwise. Of concurrent callers for one digest exactly one
-    /// gets the session.
+    /// `lastRefreshedAt` becomes `at`: [`RotationOutcome::Rotated`] with the session as
+    /// updated. Otherwise, having written nothing, [`RotationOutcome::Refused`] with the
+    /// session [`SessionStore::find_by_refresh_token`] finds for `presented`. Of
+    /// concurrent callers for one digest exactly one gets the session rotated.
     async fn rotate(
         &self,
         presented: &TokenHash,
         successor: LiveRefreshToken,
         at: Timestamp,
         sealed_successor: String,
-    ) -> Result<Option<SessionRecord>, RepositoryError>;
+    ) -> Result<RotationOutcome, RepositoryError>;
 }
 
 /// Refresh tokens consumed by rotations, kept (digests and rotation state only) to

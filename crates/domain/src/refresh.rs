@@ -22,7 +22,9 @@ use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::issuance::{AuthSession, SessionIssuer};
-use crate::model::{LiveRefreshToken, RefreshTokenRecord, RevokedReason, SessionRecord, User};
+use crate::model::{
+    LiveRefreshToken, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, User,
+};
 use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository};
 use crate::values::{Timestamp, TokenHash};
 
@@ -117,11 +119,6 @@ impl RefreshSession {
         }
     }
 
-    /// The rotation rules in force.
-    pub fn policy(&self) -> RefreshPolicy {
-        self.policy
-    }
-
     /// Exchanges `presented` for a new access token and refresh token in the same
     /// session, with the user's current role and organization and the organization's
     /// current session policy.
@@ -151,8 +148,9 @@ impl RefreshSession {
             hash: successor.hash,
             expires_at: self.issuer.refresh_token_lifetime_end(now),
         };
-        let Some(session) = self.sessions.rotate(&hash, live, now, sealed).await? else {
-            return self.refused(token, &hash, now).await;
+        let session = match self.sessions.rotate(&hash, live, now, sealed).await? {
+            RotationOutcome::Rotated(session) => session,
+            RotationOutcome::Refused(holder) => return self.refused(token, &hash, holder, now).await,
         };
         self.record_used(&session).await?;
         let user = self.active_user(&session).await?;
@@ -164,16 +162,17 @@ impl RefreshSession {
         Ok(answer)
     }
 
-    /// A token the rotation refused: a live token that expired or whose session was
-    /// revoked or ended, or a token consumed by the session's last rotation
+    /// A token the rotation refused: a live token of `holder` that expired or whose
+    /// session was revoked or ended, or a token consumed by its last rotation
     /// ([`SessionRecord::last_rotation`]) or an earlier one ([`RefreshTokenStore`]).
     async fn refused(
         &self,
         token: &str,
         hash: &TokenHash,
+        holder: Option<SessionRecord>,
         now: Timestamp,
     ) -> Result<AuthSession, RefreshError> {
-        if let Some(session) = self.sessions.find_by_refresh_token(hash).await? {
+        if let Some(session) = holder {
             check_session(&session, now)?;
             // The live token (refused by the rotation) or the one its last rotation
             // consumed, expired; or that one, rotated a moment ago (two tabs) or earlier.

@@ -15,8 +15,8 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, SessionId,
-    SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
+    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, RotationOutcome,
+    SessionId, SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
 };
 
 use crate::refresh_tokens::EarlierSession;
@@ -448,15 +448,16 @@ impl SessionStore for MongoStore {
     /// its expiry, not revoked, not ended) and whose update, one `$set` stage of a
     /// pipeline, moves the live token's digest and expiry to `rotatedToken*` while it
     /// writes the successor's: a single-document update is atomic, so of concurrent
-    /// callers exactly one matches. When none does, the live token may still be a
-    /// record of its own (earlier shapes), rotated there (`rotate_token_record`).
+    /// callers exactly one matches. When none does, the session holding the token is
+    /// looked up, and when there is none, the live token may still be a record of its
+    /// own (earlier shapes), rotated there (`rotate_token_record`).
     async fn rotate(
         &self,
         presented: &TokenHash,
         successor: LiveRefreshToken,
         at: Timestamp,
         sealed_successor: String,
-    ) -> Result<Option<SessionRecord>, RepositoryError> {
+    ) -> Result<RotationOutcome, RepositoryError> {
         let when = bson_date(at);
         let sessions = self.sessions();
         let update = sessions
@@ -478,13 +479,16 @@ impl SessionStore for MongoStore {
                 } }],
             )
             .return_document(ReturnDocument::After);
-        match self.run("sessions.rotate", update).await? {
-            Some(document) => session_from_document(&document).map(Some),
-            None => {
-                self.rotate_token_record(presented, successor, at, sealed_successor)
-                    .await
-            }
+        if let Some(document) = self.run("sessions.rotate", update).await? {
+            return session_from_document(&document).map(RotationOutcome::Rotated);
         }
+        if let Some(holder) = self.find_by_refresh_token(presented).await? {
+            return Ok(RotationOutcome::Refused(Some(holder)));
+        }
+        let rotated = self
+            .rotate_token_record(presented, successor, at, sealed_successor)
+            .await?;
+        Ok(rotated.map_or(RotationOutcome::Refused(None), RotationOutcome::Rotated))
     }
 }
 

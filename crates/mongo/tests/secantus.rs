@@ -25,9 +25,9 @@ use tether_domain::secrecy::SecretString;
 use tether_domain::{
     AccessRole, Clock, Email, Flow, IdpIdentity, LiveRefreshToken, NewOrganization, NewUser, OrganizationId,
     OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
-    RepositoryError, RevokedReason, Rotation, SessionField, SessionId, SessionRecord, SessionStore,
-    SettingValue, Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink, WorkosOrganizationId,
-    conformance,
+    RepositoryError, RevokedReason, Rotation, RotationOutcome, SessionField, SessionId, SessionRecord,
+    SessionStore, SettingValue, Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink,
+    WorkosOrganizationId, conformance,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -989,6 +989,14 @@ async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
 
 // ---- refresh-token rotation and revocation, organization session settings ------------
 
+/// The session a rotation rotated, `None` when it was refused.
+fn rotated_session(outcome: RotationOutcome) -> Option<SessionRecord> {
+    match outcome {
+        RotationOutcome::Rotated(session) => Some(session),
+        RotationOutcome::Refused(_) => None,
+    }
+}
+
 /// A refresh-token document as written before sessions were records.
 fn legacy_document(digest: &str, session: &str, user: ObjectId, revoked: bool) -> Document {
     let mut document = doc! {
@@ -1077,7 +1085,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
         }
     }))
     .await;
-    let winners: Vec<_> = outcomes.into_iter().flatten().collect();
+    let winners: Vec<_> = outcomes.into_iter().filter_map(rotated_session).collect();
     assert_eq!(winners.len(), 1, "exactly one rotation wins");
     let rotated = winners[0].clone();
     let sealed = rotated.last_rotation.as_ref().unwrap().sealed_successor.clone();
@@ -1130,7 +1138,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
     )
     .await
     .unwrap();
-    assert_eq!(refused, None);
+    assert_eq!(rotated_session(refused), None);
     let revoked = db
         .store
         .find_by_refresh_token(&TokenHash::new("ee02"))
@@ -1182,8 +1190,8 @@ async fn a_live_refresh_token_recorded_on_its_own_moves_into_its_session_when_ro
         "v1.s".into(),
     )
     .await
-    .unwrap()
-    .expect("rotated");
+    .unwrap();
+    let rotated = rotated_session(rotated).expect("rotated");
     assert_eq!(
         rotated.refresh_token,
         Some(LiveRefreshToken {
@@ -1204,7 +1212,10 @@ async fn a_live_refresh_token_recorded_on_its_own_moves_into_its_session_when_ro
     let again = SessionStore::rotate(&db.store, &TokenHash::new("ff01"), successor, at, "v1.t".into())
         .await
         .unwrap();
-    assert_eq!(again, None);
+    assert!(
+        matches!(again, RotationOutcome::Refused(Some(ref s)) if s.id == session.id),
+        "{again:?}"
+    );
     db.drop_database().await;
 }
 
@@ -1342,8 +1353,8 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
         "v1.sealed-ab02".into(),
     )
     .await
-    .unwrap()
     .unwrap();
+    let rotated = rotated_session(rotated).expect("rotated");
     assert_eq!(
         rotated.last_rotation,
         Some(Rotation {

@@ -12,8 +12,8 @@ use crate::{
     AccessRole, InvalidAccessToken, LiveRefreshToken, Logout, LogoutCredential, LogoutError,
     MAX_REFRESH_TOKEN_LEN, MockAccessTokenVerifier, MockOrganizationRepository, MockRefreshTokenStore,
     MockSessionStore, MockTokenIssuer, MockUserRepository, Organization, RefreshError, RefreshPolicy,
-    RefreshSession, RefreshTokenRecord, RepositoryError, RevokedReason, Rotation, SessionConfig,
-    SessionField, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue,
+    RefreshSession, RefreshTokenRecord, RepositoryError, RevokedReason, Rotation, RotationOutcome,
+    SessionConfig, SessionField, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue,
     StoredSessionSettings, Timestamp, TokenHash, VerifiedAccess,
 };
 
@@ -212,39 +212,27 @@ impl Ports {
     }
 
     /// The compare-and-set of [`PRESENTED`] to [`successor`] (at now, sealed as
-    /// [`SEALED`]) answers `rotated` (once).
-    fn session_rotation(&mut self, rotated: Option<SessionRecord>) -> &mut Self {
+    /// [`SEALED`]) answers `outcome` (once).
+    fn session_rotation(&mut self, outcome: RotationOutcome) -> &mut Self {
         self.sessions
             .expect_rotate()
             .withf(|presented, live, at, sealed| {
                 *presented == presented_hash() && *live == successor() && *at == now() && sealed == SEALED
             })
             .times(1)
-            .return_once(move |_, _, _, _| Ok(rotated));
+            .return_once(move |_, _, _, _| Ok(outcome));
         self
     }
 
-    /// No session holds [`PRESENTED`] as its live token nor as its last consumed one
-    /// (the rotation misses, and the lookup finds nothing).
+    /// No session holds [`PRESENTED`] as its live token nor as its last consumed one:
+    /// the rotation refuses it with none.
     fn in_no_session(&mut self) -> &mut Self {
-        self.session_rotation(None);
-        self.sessions
-            .expect_find_by_refresh_token()
-            .withf(|h| *h == presented_hash())
-            .times(1)
-            .returning(|_| Ok(None));
-        self
+        self.session_rotation(RotationOutcome::Refused(None))
     }
 
-    /// The rotation misses and `found` is the session that holds [`PRESENTED`].
+    /// The rotation refuses [`PRESENTED`] with `found`, the session that holds it.
     fn held_by(&mut self, found: SessionRecord) -> &mut Self {
-        self.session_rotation(None);
-        self.sessions
-            .expect_find_by_refresh_token()
-            .withf(|h| *h == presented_hash())
-            .times(1)
-            .return_once(move |_| Ok(Some(found)));
-        self
+        self.session_rotation(RotationOutcome::Refused(Some(found)))
     }
 
     /// The refresh token store knows [`PRESENTED`] as `found` (once).
@@ -364,7 +352,7 @@ async fn a_live_token_is_rotated_in_one_compare_and_set_then_recorded_as_used_an
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _, _| Ok(Some(rotated_session())));
+        .returning(|_, _, _, _| Ok(RotationOutcome::Rotated(rotated_session())));
     ports
         .store
         .expect_save()
@@ -404,7 +392,7 @@ async fn a_live_token_is_rotated_in_one_compare_and_set_then_recorded_as_used_an
 async fn a_consumed_token_already_recorded_is_fine() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Err(RepositoryError::Duplicate))
         .user_exists()
         .signs_access(StoredSessionSettings::none())
@@ -419,10 +407,12 @@ async fn a_consumed_token_already_recorded_is_fine() {
 #[tokio::test]
 async fn an_outage_recording_the_consumed_token_fails_the_refresh_before_anything_is_signed() {
     let mut ports = Ports::default();
-    ports.session_rotation(Some(rotated_session())).records_consumed(
-        consumed(now(), SEALED),
-        Err(RepositoryError::Unavailable("not primary".into())),
-    );
+    ports
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
+        .records_consumed(
+            consumed(now(), SEALED),
+            Err(RepositoryError::Unavailable("not primary".into())),
+        );
     ports.users.expect_find_by_id().never();
     ports.tokens.expect_issue_access_token().never();
 
@@ -441,7 +431,7 @@ async fn the_organizations_current_policy_applies_at_the_next_refresh() {
         .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0));
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()))
         .user_exists()
         .signs_access(settings);
@@ -464,7 +454,7 @@ async fn the_new_refresh_token_never_outlives_the_session() {
         ..rotated_session()
     };
     ports
-        .session_rotation(Some(rotated))
+        .session_rotation(RotationOutcome::Rotated(rotated))
         .records_consumed(consumed(now(), SEALED), Ok(()))
         .user_exists()
         .signs_access(StoredSessionSettings::none());
@@ -479,7 +469,7 @@ async fn the_new_refresh_token_never_outlives_the_session() {
 async fn a_disabled_user_is_refused_after_the_rotation_and_gets_no_tokens() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()));
     ports.users.expect_find_by_id().times(1).returning(|_| {
         Ok(Some(crate::User {
@@ -499,7 +489,7 @@ async fn a_disabled_user_is_refused_after_the_rotation_and_gets_no_tokens() {
 async fn a_token_whose_user_no_longer_exists_is_invalid() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()));
     ports.users.expect_find_by_id().times(1).returning(|_| Ok(None));
     ports.tokens.expect_issue_access_token().never();

@@ -989,6 +989,24 @@ async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
 
 // ---- refresh-token rotation and revocation, organization session settings ------------
 
+/// A session of a new user and organization, started at 1_700_000_000_000 for 30
+/// days, with no live refresh token.
+fn thirty_day_session(id: &str) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::new(id),
+        user_id: user_id(ObjectId::new()),
+        organization_id: org_id(ObjectId::new()),
+        started_at: ts(1_700_000_000_000),
+        ends_at: ts(1_702_592_000_000),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+        refresh_token: None,
+        last_rotation: None,
+        login_answer: None,
+    }
+}
+
 /// The session a rotation rotated, `None` when it was refused.
 fn rotated_session(outcome: RotationOutcome) -> Option<SessionRecord> {
     match outcome {
@@ -1154,20 +1172,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
 #[tokio::test]
 async fn a_live_refresh_token_recorded_on_its_own_moves_into_its_session_when_rotated() {
     let db = TestDb::with_indexes("rt_own_record").await;
-    let (user, org) = (ObjectId::new(), ObjectId::new());
-    let session = SessionRecord {
-        id: SessionId::new("sess_own_record"),
-        user_id: user_id(user),
-        organization_id: org_id(org),
-        started_at: ts(1_700_000_000_000),
-        ends_at: ts(1_702_592_000_000),
-        revoked_at: None,
-        revoked_reason: None,
-        last_refreshed_at: None,
-        refresh_token: None,
-        last_rotation: None,
-        login_answer: None,
-    };
+    let session = thirty_day_session("sess_own_record");
     db.store.start(session.clone()).await.unwrap();
     db.raw("refresh_tokens")
         .insert_one(doc! {
@@ -1324,23 +1329,17 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
 #[tokio::test]
 async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
     let db = TestDb::with_indexes("sessions_shape").await;
-    let (user, org) = (ObjectId::new(), ObjectId::new());
     let record = SessionRecord {
-        id: SessionId::new("sess_shape"),
-        user_id: user_id(user),
-        organization_id: org_id(org),
-        started_at: ts(1_700_000_000_000),
-        ends_at: ts(1_702_592_000_000),
-        revoked_at: None,
-        revoked_reason: None,
-        last_refreshed_at: None,
         refresh_token: Some(LiveRefreshToken {
             hash: TokenHash::new("ab01"),
             expires_at: ts(1_701_000_000_000),
         }),
-        last_rotation: None,
-        login_answer: None,
+        ..thirty_day_session("sess_shape")
     };
+    let (user, org) = (
+        ObjectId::from_bytes(record.user_id.bytes()),
+        ObjectId::from_bytes(record.organization_id.bytes()),
+    );
     db.store.start(record.clone()).await.unwrap();
     let rotated = SessionStore::rotate(
         &db.store,

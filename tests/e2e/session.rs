@@ -446,6 +446,38 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
 }
 
 #[tokio::test]
+async fn a_logout_with_a_refresh_token_of_the_earlier_shape_revokes_its_session() {
+    let app = TestApp::spawn(Options::new("legacy_logout")).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user("legacy-logout@acme.example", "ADMIN", org).await;
+    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let token = "rt_legacy_logout_legacy_logout_legacy_logout_legacy_0";
+    refresh_tokens(&app)
+        .insert_one(doc! {
+            "tokenHash": sha256_hex(token),
+            "userId": user,
+            "sessionId": "sess_legacy_logout",
+            "expiresAt": mongodb::bson::DateTime::from_millis(now + 86_400_000),
+            "createdAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
+            "sessionStartedAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
+            "usedAt": Bson::Null,
+            "revokedAt": Bson::Null,
+        })
+        .await
+        .unwrap();
+
+    assert_logged_out(logout_with_refresh_token(&app, token).await).await;
+    let session = sessions(&app)
+        .find_one(doc! {"_id": "sess_legacy_logout"})
+        .await
+        .unwrap()
+        .expect("the session was adopted, then revoked");
+    assert_eq!(session.get_str("revokedReason").unwrap(), "logout");
+    assert_error(refresh(&app, token).await, 401, "REFRESH_TOKEN_REVOKED").await;
+    app.drop().await;
+}
+
+#[tokio::test]
 async fn refresh_refuses_bad_input_a_disabled_user_an_expired_token_and_a_session_past_its_lifetime() {
     let (clock, overrides) = manual_clock();
     let app = TestApp::spawn_with(

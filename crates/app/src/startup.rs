@@ -11,8 +11,9 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, IdentityProvider, LoginStateStore, OrganizationRepository, Policies, Ports, RedirectPolicy,
-    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
+    Clock, IdentityProvider, LoginStateStore, LoginTurns, OrganizationRepository, Policies, Ports,
+    RedirectPolicy, RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp,
+    UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -112,8 +113,8 @@ fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
 
 /// The one-off upgrade of sessions of the earlier shape, off the start-up path: each
 /// try is bounded by `MONGODB_TIMEOUT_MS` (every operation is), and a failed one is
-/// retried after 5 s, doubling to at most 5 minutes, until it succeeds. Until then a
-/// refresh adopts the session it presents (the domain's own upgrade path).
+/// retried after 5 s, doubling to at most 5 minutes, until it succeeds. Until then the
+/// store adopts the session of such a token when it reads it (a refresh or a logout).
 async fn adopt_legacy_sessions(store: MongoStore, session_lifetime_seconds: i64, now: Timestamp) {
     let mut wait = Duration::from_secs(5);
     loop {
@@ -160,7 +161,8 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
     if let (StoreKind::MongoDb, Some(config)) = (settings.store, mongo_config(settings)) {
         let store = MongoStore::connect(config)
             .await
-            .map_err(|e| StartError::Database(e.to_string()))?;
+            .map_err(|e| StartError::Database(e.to_string()))?
+            .with_session_lifetime(settings.lifetimes.absolute_session_seconds);
         store
             .ensure_indexes()
             .await
@@ -293,6 +295,8 @@ impl Application {
             verifier: jwt,
             state_protector: Arc::new(StateKeys::new(state_secret)),
             clock,
+            // One table for every worker's wiring (clones share it).
+            login_turns: LoginTurns::new(),
         };
         let policies = Policies {
             redirects,

@@ -1,6 +1,6 @@
-//! One turn at a time per key, within this process: concurrent posts of one login
-//! callback wait for each other instead of racing, so that the second finds the
-//! answer the first stored.
+//! One turn at a time per key, within a turn table ([`LoginTurns`]): concurrent posts
+//! of one login callback wait for each other instead of racing, so that the second
+//! finds the answer the first stored.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,11 +12,15 @@ use crate::values::TokenHash;
 /// How many requests may hold or wait for the turn of one key.
 pub(crate) const MAX_QUEUED: usize = 8;
 
-/// Keys with a turn in progress or waiting, each with how many requests hold or wait
-/// for it; an entry lives only while someone does, so the map is bounded by the
-/// requests in flight.
-#[derive(Debug, Default)]
-pub(crate) struct Turns {
+/// Where posts of one login callback wait for each other. Clones share one table: a
+/// process gives the same one to every wiring of [`crate::CompleteLogin`] (one per
+/// HTTP worker), so that posts of one callback take turns whichever worker takes them.
+///
+/// It holds the keys with a turn in progress or waiting, each with how many requests
+/// hold or wait for it; an entry lives only while someone does, so the table is
+/// bounded by the requests in flight.
+#[derive(Debug, Clone, Default)]
+pub struct LoginTurns {
     keys: Arc<Mutex<HashMap<TokenHash, Entry>>>,
 }
 
@@ -40,14 +44,12 @@ impl std::fmt::Debug for Turn {
     }
 }
 
-/// The turns of this process: every `CompleteLogin` shares them, so that posts of one
-/// callback wait for each other whichever HTTP worker (with its own wiring) takes them.
-pub(crate) fn process_turns() -> Arc<Turns> {
-    static TURNS: std::sync::OnceLock<Arc<Turns>> = std::sync::OnceLock::new();
-    TURNS.get_or_init(Arc::default).clone()
-}
+impl LoginTurns {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
 
-impl Turns {
     /// Waits until no other turn of `key` runs, and takes one; `None` at once, without
     /// a turn, when [`MAX_QUEUED`] requests already hold or wait for one, so that
     /// copies of one post cannot line up without end (each turn lasts at most one
@@ -103,7 +105,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn turns_of_one_key_never_overlap_other_keys_do_not_wait_and_nothing_is_left() {
-        let turns = Arc::new(Turns::default());
+        let turns = LoginTurns::new();
         let inside = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let tasks: Vec<_> = (1..MAX_QUEUED)
@@ -137,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn beyond_the_queue_limit_a_request_goes_on_without_a_turn() {
-        let turns = Arc::new(Turns::default());
+        let turns = LoginTurns::new();
         let held = turns.take(TokenHash::new("k")).await.expect("the first turn");
         // Fill the queue with waiters.
         let waiters: Vec<_> = (1..MAX_QUEUED)

@@ -40,6 +40,7 @@ mod failure;
 mod gate;
 mod issuance;
 mod login;
+mod logout;
 #[cfg(any(test, feature = "mocks"))]
 pub mod mocks;
 mod model;
@@ -53,15 +54,16 @@ mod start;
 mod values;
 
 pub use failure::Failure;
+pub use gate::LoginTurns;
 pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
 pub use login::{
     CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,
     StateChecking, StepAnswer, StepInput,
 };
 pub use model::{
-    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LegacySession, LiveRefreshToken,
-    LoginAnswer, LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization,
-    PendingOrganization, PendingStep, RefreshTokenRecord, RevokedReason, Rotation, SessionRecord, StateTake,
+    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginAnswer,
+    LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
+    PendingStep, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
     StepRequired, User, VerifiedAccess, WorkosLink,
 };
 pub use ports::{
@@ -87,13 +89,12 @@ pub use values::{
 };
 
 pub use access::{AccessError, AccessGuard};
+pub use logout::{Logout, LogoutCredential, LogoutError};
 pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockAccessTokenVerifier;
 pub use ports::{AccessTokenVerifier, InvalidAccessToken};
-pub use refresh::{
-    Logout, LogoutCredential, LogoutError, MAX_REFRESH_TOKEN_LEN, RefreshError, RefreshPolicy, RefreshSession,
-};
+pub use refresh::{MAX_REFRESH_TOKEN_LEN, RefreshError, RefreshPolicy, RefreshSession};
 
 /// Re-exported so adapters and callers name the same secret type.
 pub use secrecy;

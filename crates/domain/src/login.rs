@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
-use crate::gate::Turns;
+use crate::gate::LoginTurns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
 use crate::model::{ClientContext, Flow, IdpIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
@@ -285,7 +285,7 @@ pub struct CompleteLogin {
     issuer: SessionIssuer,
     redirects: RedirectPolicy,
     state: StateChecking,
-    turns: Arc<Turns>,
+    turns: LoginTurns,
 }
 
 impl std::fmt::Debug for CompleteLogin {
@@ -303,12 +303,15 @@ impl CompleteLogin {
     /// unexpired and bound to the same redirect URI, and names the one API to call
     /// (with its PKCE verifier); whether unissued states are accepted is its
     /// [`StateChecking::accept_unissued`] flag. Its clock is the use case's clock.
+    /// Posts of one callback take turns in `turns` (give every wiring of a process
+    /// the same table).
     pub fn new(
         idp: Arc<dyn IdentityProvider>,
         provisioner: Provisioner,
         issuer: SessionIssuer,
         redirects: RedirectPolicy,
         state: StateChecking,
+        turns: LoginTurns,
     ) -> Self {
         Self {
             idp,
@@ -316,7 +319,7 @@ impl CompleteLogin {
             issuer,
             redirects,
             state,
-            turns: crate::gate::process_turns(),
+            turns,
         }
     }
 
@@ -404,37 +407,29 @@ impl CompleteLogin {
 
     /// [`CompleteLogin::complete`], also telling which API the login went to: `None`
     /// when it failed before one was chosen (for metrics by flow).
+    ///
+    /// One session per code: a second post of a callback (a React effect run twice, a
+    /// retry after a dropped answer) gets the session of the first. Posts of one code,
+    /// state and redirect URI take turns; a post the code or state check refuses then
+    /// looks for the answer a first post stored (sealed under a key derived from what
+    /// was posted) and, within [`LOGIN_ANSWER_WINDOW_SECONDS`] of it, answers with that
+    /// session: its first refresh token (if never rotated), its user, and a fresh
+    /// access token. Other redirect URIs or states open nothing.
     pub async fn complete_reporting_flow(
         &self,
         input: CallbackInput,
     ) -> (Option<Flow>, Result<AuthSession, LoginError>) {
-        let mut flow = None;
-        let result = self.complete_noting_flow(input, &mut flow).await;
-        (flow, result)
-    }
-
-    /// One session per code: a second post of a callback (a React effect run twice, a
-    /// retry after a dropped answer) gets the session of the first. Posts of one code,
-    /// state and redirect URI take turns within this process; a post the code or state
-    /// check refuses then looks for the answer a first post stored (sealed under a key
-    /// derived from what was posted) and, within [`LOGIN_ANSWER_WINDOW_SECONDS`] of it,
-    /// answers with that session: its first refresh token (if never rotated), its
-    /// user, and a fresh access token. Other redirect URIs or states open nothing.
-    async fn complete_noting_flow(
-        &self,
-        input: CallbackInput,
-        flow: &mut Option<Flow>,
-    ) -> Result<AuthSession, LoginError> {
         let Some(secret) = login_answer_secret(&input, &self.redirects) else {
-            return self.complete_once(input, flow, None).await;
+            return self.complete_once(input, None).await;
         };
         let key = self.issuer.login_answer_key(secret);
         let _turn = self.turns.take(key.id().clone()).await;
-        match self.complete_once(input, flow, Some(&key)).await {
-            Err(refused @ (LoginError::InvalidState | LoginError::InvalidCode)) => {
-                match self.answer_again(&key).await? {
-                    Some(answer) => Ok(answer),
-                    None => Err(refused),
+        match self.complete_once(input, Some(&key)).await {
+            (flow, Err(refused @ (LoginError::InvalidState | LoginError::InvalidCode))) => {
+                match self.answer_again(&key).await {
+                    Ok(Some(answer)) => (flow, Ok(answer)),
+                    Ok(None) => (flow, Err(refused)),
+                    Err(e) => (flow, Err(e)),
                 }
             }
             other => other,
@@ -465,12 +460,48 @@ impl CompleteLogin {
         Ok(Some(answer))
     }
 
+    /// One post of a callback, with the API it went to, if it got that far.
     async fn complete_once(
         &self,
         input: CallbackInput,
-        flow: &mut Option<Flow>,
         login_answer_key: Option<&LoginAnswerKey>,
-    ) -> Result<AuthSession, LoginError> {
+    ) -> (Option<Flow>, Result<AuthSession, LoginError>) {
+        // "Now" is read once for the whole callback.
+        let now = self.state.clock.now();
+        let (code, from_state) = match self.check(&input, now).await {
+            Ok(checked) => checked,
+            Err(e) => return (None, Err(e)),
+        };
+        // Only a login bound to its browser is answered to a second post.
+        let login_answer_key = login_answer_key.filter(|_| from_state.bound());
+        let planned = match from_state.plan {
+            ExchangePlan::Only(only) => Some(only),
+            ExchangePlan::SsoThenAuthKit => None,
+        };
+        // A new user joins the organization the callback names, else the one the login
+        // was started for.
+        let requested = input
+            .organization_id
+            .clone()
+            .or(from_state.organization_hint.clone());
+        let identity = match self.exchange_for(&input, &code, from_state).await {
+            Ok(identity) => identity,
+            Err(e) => return (planned, Err(e)),
+        };
+        let flow = identity.flow;
+        let session = self
+            .start_session(&identity, requested.as_deref(), login_answer_key, now)
+            .await;
+        (Some(flow), session)
+    }
+
+    /// Checks the callback's input before WorkOS is called: the provider's error, the
+    /// code, the redirect URI and the state.
+    async fn check(
+        &self,
+        input: &CallbackInput,
+        now: Timestamp,
+    ) -> Result<(SecretString, StatePlan), LoginError> {
         if let Some(error) = input.error.as_deref().filter(|e| !e.trim().is_empty()) {
             tracing::info!(
                 provider_error = %sanitize(error, 64),
@@ -483,14 +514,13 @@ impl CompleteLogin {
         }
         let code = input
             .code
+            .clone()
             .filter(|c| !c.expose_secret().trim().is_empty())
             .ok_or(LoginError::MissingCode)?;
         let redirect_uri = self
             .redirects
             .resolve(input.redirect_uri.as_deref())
             .ok_or(LoginError::InvalidRedirectUri)?;
-        // "Now" is read once for the whole callback.
-        let now = self.state.clock.now();
         let from_state = self
             .plan_from_state(
                 input.state.as_deref(),
@@ -499,35 +529,44 @@ impl CompleteLogin {
                 now,
             )
             .await?;
-        // Only a login bound to its browser is answered to a second post.
-        let login_answer_key = login_answer_key.filter(|_| from_state.bound());
-        *flow = match from_state.plan {
-            ExchangePlan::Only(only) => Some(only),
-            ExchangePlan::SsoThenAuthKit => None,
-        };
-        let identity = match self
-            .exchange(from_state.plan, &code, from_state.verifier, &input.client)
+        Ok((code, from_state))
+    }
+
+    /// Exchanges the code as the state says; when WorkOS asks us to wait, the code
+    /// was not exchanged, so the state is put back for the retry `Retry-After` invites.
+    async fn exchange_for(
+        &self,
+        input: &CallbackInput,
+        code: &SecretString,
+        from_state: StatePlan,
+    ) -> Result<IdpIdentity, LoginError> {
+        match self
+            .exchange(from_state.plan, code, from_state.verifier, &input.client)
             .await
         {
             Err(rate_limited @ LoginError::UpstreamRateLimited { .. }) => {
-                // WorkOS asked us to wait and the code was not exchanged: put the state
-                // back, so the retry that `Retry-After` invites can still complete.
                 if let Some(record) = from_state.taken
                     && let Err(e) = self.state.store.save(record).await
                 {
                     tracing::warn!(error = %e, "could not put back the login state after a WorkOS rate limit");
                 }
-                return Err(rate_limited);
+                Err(rate_limited)
             }
-            other => other?,
-        };
-        *flow = Some(identity.flow);
-        // A new user joins the organization the callback names, else the one the login
-        // was started for.
-        let requested_organization = input.organization_id.or(from_state.organization_hint);
+            other => other,
+        }
+    }
+
+    /// Finds or creates the user of `identity` and starts their session.
+    async fn start_session(
+        &self,
+        identity: &IdpIdentity,
+        requested_organization: Option<&str>,
+        login_answer_key: Option<&LoginAnswerKey>,
+        now: Timestamp,
+    ) -> Result<AuthSession, LoginError> {
         let provisioned = self
             .provisioner
-            .provision(&identity, requested_organization.as_deref(), now)
+            .provision(identity, requested_organization, now)
             .await?;
         let session = self
             .issuer

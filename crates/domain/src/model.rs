@@ -257,21 +257,6 @@ pub struct RefreshTokenRecord {
     /// [`crate::TokenIssuer::seal_successor`]): set in the same atomic write as
     /// `used_at`, so that a replay within the grace window gets the same successor.
     pub sealed_successor: Option<String>,
-    /// What a record written before sessions were records carries about its session;
-    /// `None` for current records.
-    pub legacy: Option<LegacySession>,
-}
-
-/// The session fields of a refresh-token record written before sessions were
-/// records of their own (`userId`, `sessionStartedAt`, `revokedAt`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LegacySession {
-    /// The user the token renews.
-    pub user_id: UserId,
-    /// When its session started.
-    pub started_at: Timestamp,
-    /// When its session was revoked, if it was.
-    pub revoked_at: Option<Timestamp>,
 }
 
 /// Why a session was revoked.
@@ -326,8 +311,7 @@ pub struct SessionRecord {
     pub last_refreshed_at: Option<Timestamp>,
     /// Its live refresh token (digest only): stored with the session, so that a login
     /// writes one record and a rotation is one compare-and-set on it. `None` for a
-    /// session whose live token is still a record of its own (written before live
-    /// tokens moved into sessions), and for a session adopted from the earlier shape.
+    /// session that started without one.
     pub refresh_token: Option<LiveRefreshToken>,
     /// The last rotation: the token it consumed and the successor it handed out,
     /// sealed, for a replay within the grace window. `None` before the first rotation.
@@ -335,6 +319,16 @@ pub struct SessionRecord {
     /// The answer of the login that started the session, for a second post of the same
     /// callback: `None` for sessions that did not start with a login callback.
     pub login_answer: Option<LoginAnswer>,
+}
+
+/// What [`crate::SessionStore::rotate`] did with a presented refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// It was the live token of this session, which now holds the successor.
+    Rotated(SessionRecord),
+    /// It was refused, and nothing was written; with the session whose live token, or
+    /// the token its last rotation consumed, it is, if any.
+    Refused(Option<SessionRecord>),
 }
 
 /// What a second post of a login callback (same code, state and redirect URI) needs

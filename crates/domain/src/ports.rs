@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::model::{
     AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
     MintedRefreshToken, NewOrganization, NewUser, Organization, PendingStep, RefreshTokenRecord,
-    RevokedReason, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
+    RevokedReason, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
 };
 use crate::session::StoredSessionSettings;
 use crate::values::{
@@ -170,30 +170,21 @@ pub trait SessionStore: Send + Sync {
     /// revoked nor past its end at `at`, its live token becomes `successor` (its expiry
     /// capped at the session's end), its last
     /// rotation records `presented` (with its expiry), `at` and `sealed_successor`, and
-    /// `lastRefreshedAt` becomes `at`. Returns the session as updated; `None`, having
-    /// written nothing, otherwise. Of concurrent callers for one digest exactly one
-    /// gets the session.
+    /// `lastRefreshedAt` becomes `at`: [`RotationOutcome::Rotated`] with the session as
+    /// updated. Otherwise, having written nothing, [`RotationOutcome::Refused`] with the
+    /// session [`SessionStore::find_by_refresh_token`] finds for `presented`. Of
+    /// concurrent callers for one digest exactly one gets the session rotated.
     async fn rotate(
         &self,
         presented: &TokenHash,
         successor: LiveRefreshToken,
         at: Timestamp,
         sealed_successor: String,
-    ) -> Result<Option<SessionRecord>, RepositoryError>;
-
-    /// Gives a session that has no live refresh token (one whose live token was a
-    /// record of its own, which a rotation there just consumed) the live token
-    /// `token`, and stamps `lastRefreshedAt`. Returns whether it did; `false`, having
-    /// written nothing, for an unknown session or one that has a live token.
-    async fn install_refresh_token(
-        &self,
-        id: &SessionId,
-        token: LiveRefreshToken,
-        at: Timestamp,
-    ) -> Result<bool, RepositoryError>;
+    ) -> Result<RotationOutcome, RepositoryError>;
 }
 
-/// Stored refresh tokens (digests and rotation state only).
+/// Refresh tokens consumed by rotations, kept (digests and rotation state only) to
+/// recognise them when presented again.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
@@ -201,19 +192,10 @@ pub trait RefreshTokenStore: Send + Sync {
     /// written nothing, when a record with the same digest exists.
     async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
 
-    /// The record with this digest (expired or used alike), `None` if unknown.
+    /// The record with this digest (expired or used alike), `None` if unknown. The
+    /// session it names, while that still exists, is then found by
+    /// [`SessionStore::find`].
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError>;
-
-    /// Rotation: marks the token used at `at` and records its `sealed_successor` in
-    /// one atomic compare-and-set, if, and only if, it is not used yet. Of concurrent
-    /// callers for one digest exactly one gets `true`; the others (and callers for a
-    /// used or unknown token) get `false` and change nothing.
-    async fn rotate(
-        &self,
-        hash: &TokenHash,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<bool, RepositoryError>;
 }
 
 /// Login states issued by the start of a login (keyed digests only).

@@ -4,21 +4,23 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
+use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
 use crate::ports::{
     AccessTokenVerifier, Clock, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
     SessionStore, StateProtector, TokenIssuer, UserRepository,
 };
 use crate::provisioning::{Provisioner, ProvisioningPolicy};
-use crate::refresh::{Logout, RefreshPolicy, RefreshSession};
+use crate::refresh::{RefreshPolicy, RefreshSession};
 use crate::session::SessionConfig;
 use crate::start::StartLogin;
 
 /// The adapters behind every port: stores, the identity provider, token signing and
-/// verification, login-state cryptography and the clock. A field per port, so a
-/// missing one does not compile.
+/// verification, login-state cryptography and the clock, and the turn table of login
+/// callbacks. A field per port, so a missing one does not compile.
 #[derive(Clone)]
 pub struct Ports {
     /// Users of the product.
@@ -41,6 +43,9 @@ pub struct Ports {
     pub state_protector: Arc<dyn StateProtector>,
     /// The one clock of every use case.
     pub clock: Arc<dyn Clock>,
+    /// Where posts of one login callback wait for each other: not an adapter, but
+    /// like the stores one per process, shared by every wiring of it.
+    pub login_turns: LoginTurns,
 }
 
 impl std::fmt::Debug for Ports {
@@ -97,7 +102,7 @@ impl Policies {
 /// use tether_domain::{
 ///     MockAccessTokenVerifier, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
 ///     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository, Policies, Ports,
-///     RedirectPolicy, Services, Timestamp, mocks,
+///     LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
 /// };
 ///
 /// // Your adapters here; these are the `mocks` feature's.
@@ -112,6 +117,7 @@ impl Policies {
 ///     verifier: Arc::new(MockAccessTokenVerifier::new()),
 ///     state_protector: Arc::new(MockStateProtector::new()),
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
+///     login_turns: LoginTurns::new(),
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
 ///     "https://app.example/signin",
@@ -158,6 +164,7 @@ impl Services {
             verifier,
             state_protector,
             clock,
+            login_turns,
         } = ports;
         let provisioner = Provisioner::new(
             users.clone(),
@@ -191,6 +198,7 @@ impl Services {
                 clock: clock.clone(),
                 accept_unissued: policies.accept_unissued_state,
             },
+            login_turns,
         );
         let refresh = RefreshSession::new(
             users.clone(),
@@ -204,8 +212,6 @@ impl Services {
         let logout = Logout::new(
             refresh_tokens,
             sessions.clone(),
-            users.clone(),
-            issuer.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),

@@ -21,7 +21,7 @@ use proptest::test_runner::Config as ProptestConfig;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tether_domain::{
-    AuthorizationRequest, ExchangeError, Flow, InvalidAccessToken, MockAccessTokenVerifier,
+    AuthorizationRequest, ExchangeError, Flow, InvalidAccessToken, LoginTurns, MockAccessTokenVerifier,
     MockIdentityProvider, MockStateProtector, MockTokenIssuer, Policies, Ports, RedirectPolicy, Services,
     StoredSessionSettings, Timestamp, TokenHash, mocks,
 };
@@ -147,6 +147,7 @@ fn harness() -> Harness {
         verifier: Arc::new(verifier),
         state_protector: Arc::new(protector),
         clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
+        login_turns: LoginTurns::new(),
     };
     let mut policies = Policies::new(RedirectPolicy::new(
         DEFAULT_REDIRECT,

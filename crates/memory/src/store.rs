@@ -10,8 +10,8 @@ use tether_domain::{
     WorkosLink, WorkosOrganizationId,
 };
 use tether_domain::{
-    LiveRefreshToken, RevokedReason, Rotation, SessionId, SessionRecord, SessionStore, StoredSessionSettings,
-    TokenHash,
+    LiveRefreshToken, RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore,
+    StoredSessionSettings, TokenHash,
 };
 
 #[derive(Debug, Default)]
@@ -334,28 +334,6 @@ impl RefreshTokenStore for InMemoryStore {
             .find(|r| &r.hash == hash)
             .cloned())
     }
-
-    async fn rotate(
-        &self,
-        hash: &TokenHash,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<bool, RepositoryError> {
-        // Check and set under one lock: the compare-and-set the port requires.
-        let mut state = self.lock();
-        match state
-            .refresh_tokens
-            .iter_mut()
-            .find(|r| &r.hash == hash && r.used_at.is_none())
-        {
-            Some(record) => {
-                record.used_at = Some(at);
-                record.sealed_successor = Some(sealed_successor);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
 }
 
 #[async_trait]
@@ -398,15 +376,7 @@ impl SessionStore for InMemoryStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<SessionRecord>, RepositoryError> {
-        Ok(self
-            .lock()
-            .sessions
-            .iter()
-            .find(|s| {
-                s.refresh_token.as_ref().is_some_and(|t| &t.hash == hash)
-                    || s.last_rotation.as_ref().is_some_and(|r| &r.hash == hash)
-            })
-            .cloned())
+        Ok(holder(&self.lock(), hash))
     }
 
     async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
@@ -424,7 +394,7 @@ impl SessionStore for InMemoryStore {
         successor: LiveRefreshToken,
         at: Timestamp,
         sealed_successor: String,
-    ) -> Result<Option<SessionRecord>, RepositoryError> {
+    ) -> Result<RotationOutcome, RepositoryError> {
         // Check and set under one lock: the compare-and-set the port requires.
         let mut state = self.lock();
         let Some(session) = state.sessions.iter_mut().find(|s| {
@@ -434,7 +404,7 @@ impl SessionStore for InMemoryStore {
                     .as_ref()
                     .is_some_and(|t| &t.hash == presented && at < t.expires_at)
         }) else {
-            return Ok(None);
+            return Ok(RotationOutcome::Refused(holder(&state, presented)));
         };
         let successor = LiveRefreshToken {
             expires_at: successor.expires_at.min(session.ends_at),
@@ -448,29 +418,21 @@ impl SessionStore for InMemoryStore {
             sealed_successor,
         });
         session.last_refreshed_at = Some(at);
-        Ok(Some(session.clone()))
+        Ok(RotationOutcome::Rotated(session.clone()))
     }
+}
 
-    async fn install_refresh_token(
-        &self,
-        id: &SessionId,
-        token: LiveRefreshToken,
-        at: Timestamp,
-    ) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        match state
-            .sessions
-            .iter_mut()
-            .find(|s| &s.id == id && s.refresh_token.is_none())
-        {
-            Some(session) => {
-                session.refresh_token = Some(token);
-                session.last_refreshed_at = Some(at);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
+/// The session whose live refresh token, or the token its last rotation consumed, has
+/// this digest.
+fn holder(state: &State, hash: &TokenHash) -> Option<SessionRecord> {
+    state
+        .sessions
+        .iter()
+        .find(|s| {
+            s.refresh_token.as_ref().is_some_and(|t| &t.hash == hash)
+                || s.last_rotation.as_ref().is_some_and(|r| &r.hash == hash)
+        })
+        .cloned()
 }
 
 #[cfg(test)]

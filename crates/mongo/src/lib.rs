@@ -38,7 +38,7 @@ use mongodb::Database;
 use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
 use secrecy::{ExposeSecret, SecretString};
-use tether_domain::RepositoryError;
+use tether_domain::{RepositoryError, SessionLifetimes};
 
 use crate::error::map_driver_error;
 
@@ -98,6 +98,9 @@ pub struct MongoStore {
     operation_timeout: Duration,
     /// The options the client was built from, for [`MongoStore::with_own_client`].
     options: Option<ClientOptions>,
+    /// The absolute lifetime of sessions adopted from refresh tokens of the earlier
+    /// shape, in seconds.
+    session_lifetime_seconds: i64,
 }
 
 impl fmt::Debug for MongoStore {
@@ -161,6 +164,7 @@ impl MongoStore {
             database: client.database(&database_name),
             operation_timeout: config.operation_timeout,
             options: Some(options),
+            session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
         })
     }
 
@@ -185,6 +189,7 @@ impl MongoStore {
             database: client.database(self.database.name()),
             operation_timeout: self.operation_timeout,
             options: Some(options),
+            session_lifetime_seconds: self.session_lifetime_seconds,
         })
     }
 
@@ -196,7 +201,17 @@ impl MongoStore {
             database,
             operation_timeout,
             options: None,
+            session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
         }
+    }
+
+    /// The same store, giving a session it adopts from refresh tokens of the earlier
+    /// shape (see `refresh_tokens`) this absolute lifetime, in seconds
+    /// (`SESSION_ABSOLUTE_LIFETIME_DAYS`; 30 days unless set).
+    #[must_use]
+    pub fn with_session_lifetime(mut self, seconds: i64) -> Self {
+        self.session_lifetime_seconds = seconds;
+        self
     }
 
     /// Checks that the server answers (`ping`).

@@ -8,16 +8,20 @@
 //! `usedAt` and `sealedSuccessor` (the successor token, sealed under a key derived from
 //! this token). What the token grants lives in `sessions`.
 //!
-//! Records written before sessions were records also carry `userId`,
-//! `sessionStartedAt`, `createdAt` and `revokedAt`; they are read as
-//! [`LegacySession`]s and never written in that shape again.
+//! Documents of earlier shapes stay readable, and the domain never sees their shape:
+//! a live token that is still a record of its own (stored before live tokens moved
+//! into sessions) is rotated here by [`SessionStore::rotate`](tether_domain::SessionStore::rotate)
+//! (see `sessions`), and a document written before sessions were records (it also
+//! carries `userId`, `sessionStartedAt`, `createdAt` and `revokedAt`) has its session
+//! adopted when it is read: its record is stored once (see
+//! `MongoStore::adopt_earlier_session`). Nothing is written in those shapes again.
 
 use async_trait::async_trait;
 use mongodb::Collection;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_domain::{
-    LegacySession, RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp, TokenHash,
-    UserId,
+    RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp, TokenHash,
 };
 
 use crate::users::bson_date;
@@ -38,9 +42,101 @@ const LEGACY_USER_ID: &str = "userId";
 const LEGACY_STARTED_AT: &str = "sessionStartedAt";
 const LEGACY_REVOKED_AT: &str = "revokedAt";
 
+/// What a document of the earlier shape says about its session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EarlierSession {
+    pub(crate) user: ObjectId,
+    pub(crate) started_at: DateTime,
+    pub(crate) revoked_at: Option<DateTime>,
+}
+
 impl MongoStore {
     fn refresh_tokens(&self) -> Collection<Document> {
         self.database().collection(REFRESH_TOKENS)
+    }
+
+    /// The token with this digest if it is live, unused and unrevoked at `at`, and
+    /// its session stored as a record (adopted from a document of the earlier shape).
+    pub(crate) async fn find_live_token_record(
+        &self,
+        hash: &TokenHash,
+        at: Timestamp,
+    ) -> Result<Option<RefreshTokenRecord>, RepositoryError> {
+        let filter = doc! {
+            TOKEN_HASH: hash.as_str(),
+            USED_AT: Bson::Null,
+            LEGACY_REVOKED_AT: Bson::Null,
+            EXPIRES_AT: { "$gt": bson_date(at) },
+        };
+        let found = self
+            .run("refresh_tokens.find_live", self.refresh_tokens().find_one(filter))
+            .await?;
+        match found {
+            Some(document) => self.read_token_document(&document).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Marks a token that is still a record of its own used at `at` with its
+    /// `sealed_successor`: `find_one_and_update({tokenHash, usedAt: null}, {$set:
+    /// {usedAt, sealedSuccessor}})`. The filter matches only while `usedAt` is absent
+    /// (or `null`), and a single-document update is atomic, so of concurrent callers
+    /// exactly one gets `true`, and the successor is there for the others to read.
+    pub(crate) async fn mark_token_record_used(
+        &self,
+        hash: &TokenHash,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<bool, RepositoryError> {
+        let tokens = self.refresh_tokens();
+        let update = tokens
+            .find_one_and_update(
+                doc! { TOKEN_HASH: hash.as_str(), USED_AT: Bson::Null },
+                doc! { "$set": { USED_AT: bson_date(at), SEALED_SUCCESSOR: sealed_successor } },
+            )
+            .projection(doc! { "_id": 1 });
+        self.run("refresh_tokens.rotate", update)
+            .await
+            .map(|before| before.is_some())
+    }
+
+    /// Reads a token document; the session of an unrevoked one of the earlier shape
+    /// gets its record first, if it has none yet.
+    async fn read_token_document(&self, document: &Document) -> Result<RefreshTokenRecord, RepositoryError> {
+        let (record, earlier) = record_from_document(document)?;
+        if let Some(earlier) = earlier.filter(|e| e.revoked_at.is_none()) {
+            self.adopt_earlier_session(&record.session_id, earlier).await?;
+        }
+        Ok(record)
+    }
+
+    /// The revoked token of the earlier shape with this digest, with what it says
+    /// about its session and when it was revoked.
+    pub(crate) async fn find_revoked_earlier_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<(RefreshTokenRecord, EarlierSession, DateTime)>, RepositoryError> {
+        let filter = doc! { TOKEN_HASH: hash.as_str(), LEGACY_REVOKED_AT: { "$type": "date" } };
+        let Some(document) = self
+            .run(
+                "refresh_tokens.find_revoked",
+                self.refresh_tokens().find_one(filter),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(match record_from_document(&document)? {
+            (
+                record,
+                Some(
+                    earlier @ EarlierSession {
+                        revoked_at: Some(at), ..
+                    },
+                ),
+            ) => Some((record, earlier, at)),
+            _ => None,
+        })
     }
 }
 
@@ -69,42 +165,28 @@ impl RefreshTokenStore for MongoStore {
         .map(|_| ())
     }
 
+    /// One `find_one` by digest; for a document of the earlier shape whose session has
+    /// no record yet, the session is adopted (see `MongoStore::adopt_earlier_session`).
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError> {
-        self.run(
-            "refresh_tokens.find_one",
-            self.refresh_tokens().find_one(doc! { TOKEN_HASH: hash.as_str() }),
-        )
-        .await?
-        .map(|d| record_from_document(&d))
-        .transpose()
-    }
-
-    /// `find_one_and_update({tokenHash, usedAt: null}, {$set: {usedAt, sealedSuccessor}})`:
-    /// the filter matches only while `usedAt` is absent (or `null`), and a
-    /// single-document update is atomic, so exactly one of concurrent callers sees a
-    /// document come back, and the successor is there for the others to read.
-    async fn rotate(
-        &self,
-        hash: &TokenHash,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<bool, RepositoryError> {
-        let tokens = self.refresh_tokens();
-        let update = tokens
-            .find_one_and_update(
-                doc! { TOKEN_HASH: hash.as_str(), USED_AT: Bson::Null },
-                doc! { "$set": { USED_AT: bson_date(at), SEALED_SUCCESSOR: sealed_successor } },
+        let found = self
+            .run(
+                "refresh_tokens.find_one",
+                self.refresh_tokens().find_one(doc! { TOKEN_HASH: hash.as_str() }),
             )
-            .projection(doc! { "_id": 1 });
-        self.run("refresh_tokens.rotate", update)
-            .await
-            .map(|before| before.is_some())
+            .await?;
+        match found {
+            Some(document) => self.read_token_document(&document).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
 
-/// Reads a refresh-token document, of either shape; a field of the wrong type is
+/// Reads a refresh-token document, of either shape, with what one of the earlier
+/// shape says about its session; a field of the wrong type is
 /// [`RepositoryError::Unexpected`] naming it (the digest is not repeated).
-fn record_from_document(document: &Document) -> Result<RefreshTokenRecord, RepositoryError> {
+fn record_from_document(
+    document: &Document,
+) -> Result<(RefreshTokenRecord, Option<EarlierSession>), RepositoryError> {
     let bad = |field: &str| {
         RepositoryError::Unexpected(format!(
             "a refresh_tokens document has a missing or malformed `{field}`"
@@ -127,21 +209,26 @@ fn record_from_document(document: &Document) -> Result<RefreshTokenRecord, Repos
         Some(_) => return Err(bad(SEALED_SUCCESSOR)),
     };
     // The earlier shape: the session's facts were on every token.
-    let legacy = match (document.get(LEGACY_USER_ID), optional_date(LEGACY_STARTED_AT)?) {
-        (Some(Bson::ObjectId(user_id)), Some(started_at)) => Some(LegacySession {
-            user_id: UserId::from_bytes(user_id.bytes()),
+    let date = |field: &'static str| match document.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::DateTime(d)) => Ok(Some(*d)),
+        Some(_) => Err(bad(field)),
+    };
+    let earlier = match (document.get(LEGACY_USER_ID), date(LEGACY_STARTED_AT)?) {
+        (Some(Bson::ObjectId(user)), Some(started_at)) => Some(EarlierSession {
+            user: *user,
             started_at,
-            revoked_at: optional_date(LEGACY_REVOKED_AT)?,
+            revoked_at: date(LEGACY_REVOKED_AT)?,
         }),
         (None, None) => None,
         _ => return Err(bad(LEGACY_USER_ID)),
     };
-    Ok(RefreshTokenRecord {
+    let record = RefreshTokenRecord {
         hash: TokenHash::new(hash.clone()),
         session_id: SessionId::new(session_id.clone()),
         expires_at: optional_date(EXPIRES_AT)?.ok_or_else(|| bad(EXPIRES_AT))?,
         used_at: optional_date(USED_AT)?,
         sealed_successor,
-        legacy,
-    })
+    };
+    Ok((record, earlier))
 }

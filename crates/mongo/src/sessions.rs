@@ -11,13 +11,15 @@
 
 use async_trait::async_trait;
 use mongodb::Collection;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, SessionId,
-    SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
+    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, RotationOutcome,
+    SessionId, SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
 };
 
+use crate::refresh_tokens::EarlierSession;
 use crate::users::{bson_date, object_id};
 use crate::{MongoStore, SESSIONS};
 
@@ -79,8 +81,7 @@ impl MongoStore {
             })
             .await?;
         // Per session: its user, its earliest start and its latest revocation.
-        let mut found: BTreeMap<String, (mongodb::bson::oid::ObjectId, DateTime, Option<DateTime>)> =
-            BTreeMap::new();
+        let mut found: BTreeMap<String, (ObjectId, DateTime, Option<DateTime>)> = BTreeMap::new();
         for token in &legacy {
             let (Ok(session), Ok(user), Ok(started)) = (
                 token.get_str("sessionId"),
@@ -141,27 +142,16 @@ impl MongoStore {
             let Some(organization) = organizations.get(&user) else {
                 continue;
             };
-            let ends = DateTime::from_millis(
-                started
-                    .timestamp_millis()
-                    .saturating_add(session_lifetime_seconds.saturating_mul(1000)),
-            );
-            let inserted = self
-                .run(
-                    "sessions.adopt_insert",
-                    self.sessions().insert_one(doc! {
-                    "_id": &id,
-                    USER_ID: user,
-                    ORGANIZATION_ID: organization,
-                    STARTED_AT: started,
-                    ENDS_AT: ends,
-                    REVOKED_AT: revoked.map_or(Bson::Null, Bson::DateTime),
-                    REVOKED_REASON: Bson::Null,
-                    LAST_REFRESHED_AT: Bson::Null,
-                    }),
-                )
-                .await;
-            match inserted {
+            let adopted_session = AdoptedSession {
+                user,
+                organization: *organization,
+                started,
+                revoked,
+            };
+            match self
+                .insert_adopted(&id, adopted_session, session_lifetime_seconds)
+                .await
+            {
                 Ok(_) => adopted += 1,
                 // Adopted by a refresh (or another instance) meanwhile.
                 Err(RepositoryError::Duplicate) => {}
@@ -170,6 +160,187 @@ impl MongoStore {
         }
         Ok(adopted)
     }
+
+    /// Stores the record of a session known from a refresh-token document of the
+    /// earlier shape, unless it has one: started when the document says, in its
+    /// user's current organization, ending [`MongoStore::with_session_lifetime`] after
+    /// its start. A session whose user is gone gets none.
+    pub(crate) async fn adopt_earlier_session(
+        &self,
+        id: &SessionId,
+        earlier: EarlierSession,
+    ) -> Result<(), RepositoryError> {
+        if self.find(id).await?.is_some() {
+            return Ok(());
+        }
+        let Some(organization) = self.organization_of(earlier.user).await? else {
+            return Ok(());
+        };
+        let adopted = AdoptedSession {
+            user: earlier.user,
+            organization,
+            started: earlier.started_at,
+            revoked: earlier.revoked_at,
+        };
+        match self
+            .insert_adopted(id.as_str(), adopted, self.session_lifetime_seconds)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(session_id = %id, "adopted a session from a refresh token of the earlier shape");
+                Ok(())
+            }
+            // Another request adopted it a moment ago.
+            Err(RepositoryError::Duplicate) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The organization of a user, `None` if the user is gone.
+    async fn organization_of(&self, user: ObjectId) -> Result<Option<ObjectId>, RepositoryError> {
+        let users = self.database().collection::<Document>(crate::USERS);
+        let found = self
+            .run(
+                "sessions.adopt_find_user",
+                users
+                    .find_one(doc! { "_id": user })
+                    .projection(doc! { ORGANIZATION_ID: 1 }),
+            )
+            .await?;
+        Ok(found.and_then(|u| u.get_object_id(ORGANIZATION_ID).ok()))
+    }
+
+    /// The session of a revoked refresh token of the earlier shape with this digest,
+    /// presented as revoked: its record, or one built from the token (in its user's
+    /// organization; none known, all zeros, when the user is gone), which is not
+    /// stored: such a session is only ever refused.
+    async fn revoked_earlier_session(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        let Some((token, earlier, revoked_at)) = self.find_revoked_earlier_token(hash).await? else {
+            return Ok(None);
+        };
+        let revoked_at = Timestamp::from_millis(revoked_at.timestamp_millis());
+        if let Some(session) = self.find(&token.session_id).await? {
+            return Ok(Some(SessionRecord {
+                revoked_at: session.revoked_at.or(Some(revoked_at)),
+                ..session
+            }));
+        }
+        let organization = self
+            .organization_of(earlier.user)
+            .await?
+            .unwrap_or(ObjectId::from_bytes([0; 12]));
+        let started_at = Timestamp::from_millis(earlier.started_at.timestamp_millis());
+        Ok(Some(SessionRecord {
+            id: token.session_id,
+            user_id: UserId::from_bytes(earlier.user.bytes()),
+            organization_id: OrganizationId::from_bytes(organization.bytes()),
+            started_at,
+            ends_at: started_at.plus_seconds(self.session_lifetime_seconds),
+            revoked_at: Some(revoked_at),
+            revoked_reason: None,
+            last_refreshed_at: None,
+            refresh_token: None,
+            last_rotation: None,
+            login_answer: None,
+        }))
+    }
+
+    /// Inserts the record of an adopted session; an existing one is
+    /// [`RepositoryError::Duplicate`].
+    async fn insert_adopted(
+        &self,
+        id: &str,
+        session: AdoptedSession,
+        session_lifetime_seconds: i64,
+    ) -> Result<(), RepositoryError> {
+        let ends = DateTime::from_millis(
+            session
+                .started
+                .timestamp_millis()
+                .saturating_add(session_lifetime_seconds.saturating_mul(1000)),
+        );
+        let document = doc! {
+            "_id": id,
+            USER_ID: session.user,
+            ORGANIZATION_ID: session.organization,
+            STARTED_AT: session.started,
+            ENDS_AT: ends,
+            REVOKED_AT: session.revoked.map_or(Bson::Null, Bson::DateTime),
+            REVOKED_REASON: Bson::Null,
+            LAST_REFRESHED_AT: Bson::Null,
+        };
+        self.run("sessions.adopt_insert", self.sessions().insert_one(document))
+            .await
+            .map(|_| ())
+    }
+
+    /// Rotation of a live token that is still a record of its own (stored before live
+    /// tokens moved into sessions, possibly with a session of the earlier shape): the
+    /// record is marked used with the sealed successor, then the successor becomes
+    /// the session's live token and the record its last rotation. `None`, having
+    /// written nothing, when there is no such token, its session cannot be renewed
+    /// or holds a live token, or another request rotated it first.
+    async fn rotate_token_record(
+        &self,
+        presented: &TokenHash,
+        successor: LiveRefreshToken,
+        at: Timestamp,
+        sealed_successor: String,
+    ) -> Result<Option<SessionRecord>, RepositoryError> {
+        let Some(record) = self.find_live_token_record(presented, at).await? else {
+            return Ok(None);
+        };
+        let Some(session) = self.find(&record.session_id).await? else {
+            return Ok(None);
+        };
+        if session.revoked_at.is_some() || at >= session.ends_at || session.refresh_token.is_some() {
+            return Ok(None);
+        }
+        if !self
+            .mark_token_record_used(presented, at, sealed_successor.clone())
+            .await?
+        {
+            return Ok(None);
+        }
+        let at = bson_date(at);
+        let sessions = self.sessions();
+        let install = sessions
+            .find_one_and_update(
+                doc! { "_id": session.id.as_str(), TOKEN_HASH: Bson::Null },
+                doc! { "$set": {
+                    TOKEN_HASH: successor.hash.as_str(),
+                    TOKEN_EXPIRES_AT: bson_date(successor.expires_at.min(session.ends_at)),
+                    LAST_REFRESHED_AT: at,
+                    ROTATED_TOKEN_HASH: presented.as_str(),
+                    ROTATED_TOKEN_EXPIRES_AT: bson_date(record.expires_at),
+                    ROTATED_AT: at,
+                    SEALED_SUCCESSOR: sealed_successor,
+                } },
+            )
+            .return_document(ReturnDocument::After);
+        match self.run("sessions.install_refresh_token", install).await? {
+            Some(document) => {
+                tracing::info!(session_id = %session.id, "a live refresh token recorded on its own moved into its session");
+                session_from_document(&document).map(Some)
+            }
+            None => Err(RepositoryError::Unexpected(format!(
+                "session {} already holds a live refresh token beside a record of its own",
+                session.id
+            ))),
+        }
+    }
+}
+
+/// A session adopted from refresh tokens of the earlier shape.
+#[derive(Debug, Clone, Copy)]
+struct AdoptedSession {
+    user: ObjectId,
+    organization: ObjectId,
+    started: DateTime,
+    revoked: Option<DateTime>,
 }
 
 impl MongoStore {
@@ -249,7 +420,8 @@ impl SessionStore for MongoStore {
             .map(|result| result.modified_count == 1)
     }
 
-    /// One `find_one({$or: [{tokenHash}, {rotatedTokenHash}]})`.
+    /// One `find_one({$or: [{tokenHash}, {rotatedTokenHash}]})`; when none matches, a
+    /// revoked refresh token of the earlier shape presents its session, revoked.
     async fn find_by_refresh_token(
         &self,
         hash: &TokenHash,
@@ -257,7 +429,10 @@ impl SessionStore for MongoStore {
         let filter = doc! {
             "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
         };
-        self.find_session(filter, None).await
+        match self.find_session(filter, None).await? {
+            Some(session) => Ok(Some(session)),
+            None => self.revoked_earlier_session(hash).await,
+        }
     }
 
     /// The newest session with that login answer.
@@ -273,60 +448,47 @@ impl SessionStore for MongoStore {
     /// its expiry, not revoked, not ended) and whose update, one `$set` stage of a
     /// pipeline, moves the live token's digest and expiry to `rotatedToken*` while it
     /// writes the successor's: a single-document update is atomic, so of concurrent
-    /// callers exactly one matches.
+    /// callers exactly one matches. When none does, the session holding the token is
+    /// looked up, and when there is none, the live token may still be a record of its
+    /// own (earlier shapes), rotated there (`rotate_token_record`).
     async fn rotate(
         &self,
         presented: &TokenHash,
         successor: LiveRefreshToken,
         at: Timestamp,
         sealed_successor: String,
-    ) -> Result<Option<SessionRecord>, RepositoryError> {
-        let at = bson_date(at);
+    ) -> Result<RotationOutcome, RepositoryError> {
+        let when = bson_date(at);
         let sessions = self.sessions();
         let update = sessions
             .find_one_and_update(
                 doc! {
                     TOKEN_HASH: presented.as_str(),
-                    TOKEN_EXPIRES_AT: { "$gt": at },
+                    TOKEN_EXPIRES_AT: { "$gt": when },
                     REVOKED_AT: Bson::Null,
-                    ENDS_AT: { "$gt": at },
+                    ENDS_AT: { "$gt": when },
                 },
                 vec![doc! { "$set": {
                     ROTATED_TOKEN_HASH: format!("${TOKEN_HASH}"),
                     ROTATED_TOKEN_EXPIRES_AT: format!("${TOKEN_EXPIRES_AT}"),
-                    ROTATED_AT: at,
-                    SEALED_SUCCESSOR: { "$literal": sealed_successor },
+                    ROTATED_AT: when,
+                    SEALED_SUCCESSOR: { "$literal": sealed_successor.as_str() },
                     TOKEN_HASH: { "$literal": successor.hash.as_str() },
                     TOKEN_EXPIRES_AT: { "$min": [bson_date(successor.expires_at), format!("${ENDS_AT}")] },
-                    LAST_REFRESHED_AT: at,
+                    LAST_REFRESHED_AT: when,
                 } }],
             )
             .return_document(ReturnDocument::After);
-        self.run("sessions.rotate", update)
-            .await?
-            .map(|d| session_from_document(&d))
-            .transpose()
-    }
-
-    /// One `update_one({_id, tokenHash: null}, {$set: {tokenHash, tokenExpiresAt, lastRefreshedAt}})`.
-    async fn install_refresh_token(
-        &self,
-        id: &SessionId,
-        token: LiveRefreshToken,
-        at: Timestamp,
-    ) -> Result<bool, RepositoryError> {
-        let sessions = self.sessions();
-        let update = sessions.update_one(
-            doc! { "_id": id.as_str(), TOKEN_HASH: Bson::Null },
-            doc! { "$set": {
-                TOKEN_HASH: token.hash.as_str(),
-                TOKEN_EXPIRES_AT: bson_date(token.expires_at),
-                LAST_REFRESHED_AT: bson_date(at),
-            } },
-        );
-        self.run("sessions.install_refresh_token", update)
-            .await
-            .map(|result| result.modified_count == 1)
+        if let Some(document) = self.run("sessions.rotate", update).await? {
+            return session_from_document(&document).map(RotationOutcome::Rotated);
+        }
+        if let Some(holder) = self.find_by_refresh_token(presented).await? {
+            return Ok(RotationOutcome::Refused(Some(holder)));
+        }
+        let rotated = self
+            .rotate_token_record(presented, successor, at, sealed_successor)
+            .await?;
+        Ok(rotated.map_or(RotationOutcome::Refused(None), RotationOutcome::Rotated))
     }
 }
 

@@ -23,9 +23,9 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, LegacySession, LiveRefreshToken, NewOrganization, NewUser,
-    OrganizationId, OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord,
-    RefreshTokenStore, RepositoryError, RevokedReason, Rotation, SessionField, SessionId, SessionRecord,
+    AccessRole, Clock, Email, Flow, IdpIdentity, LiveRefreshToken, NewOrganization, NewUser, OrganizationId,
+    OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
+    RepositoryError, RevokedReason, Rotation, RotationOutcome, SessionField, SessionId, SessionRecord,
     SessionStore, SettingValue, Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink,
     WorkosOrganizationId, conformance,
 };
@@ -690,7 +690,6 @@ async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
         expires_at: ts(1_800_000_000_000),
         used_at: None,
         sealed_successor: None,
-        legacy: None,
     };
     db.store.save(record.clone()).await.unwrap();
 
@@ -990,12 +989,38 @@ async fn a_store_whose_server_stopped_reports_unavailable_within_seconds() {
 
 // ---- refresh-token rotation and revocation, organization session settings ------------
 
+/// A session of a new user and organization, started at 1_700_000_000_000 for 30
+/// days, with no live refresh token.
+fn thirty_day_session(id: &str) -> SessionRecord {
+    SessionRecord {
+        id: SessionId::new(id),
+        user_id: user_id(ObjectId::new()),
+        organization_id: org_id(ObjectId::new()),
+        started_at: ts(1_700_000_000_000),
+        ends_at: ts(1_702_592_000_000),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+        refresh_token: None,
+        last_rotation: None,
+        login_answer: None,
+    }
+}
+
+/// The session a rotation rotated, `None` when it was refused.
+fn rotated_session(outcome: RotationOutcome) -> Option<SessionRecord> {
+    match outcome {
+        RotationOutcome::Rotated(session) => Some(session),
+        RotationOutcome::Refused(_) => None,
+    }
+}
+
 /// A refresh-token document as written before sessions were records.
-fn legacy_document(digest: &str, user: ObjectId, revoked: bool) -> Document {
+fn legacy_document(digest: &str, session: &str, user: ObjectId, revoked: bool) -> Document {
     let mut document = doc! {
         "tokenHash": digest,
         "userId": user,
-        "sessionId": "sess_legacy",
+        "sessionId": session,
         "expiresAt": DateTime::from_millis(1_800_000_000_000),
         "createdAt": DateTime::from_millis(1_700_000_000_000),
         "sessionStartedAt": DateTime::from_millis(1_690_000_000_000),
@@ -1003,23 +1028,28 @@ fn legacy_document(digest: &str, user: ObjectId, revoked: bool) -> Document {
         "revokedAt": Bson::Null,
     };
     if revoked {
-        document.insert("revokedAt", DateTime::from_millis(1_700_000_500_000));
+        document.insert("revokedAt", DateTime::from_millis(1_690_000_500_000));
     }
     document
 }
 
 #[tokio::test]
-async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_facts() {
+async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session_and_rotates_into_it() {
     let db = TestDb::with_indexes("rt_legacy").await;
-    let user = ObjectId::new();
+    let (user, organization) = (ObjectId::new(), ObjectId::new());
+    db.raw("users")
+        .insert_one(doc! {"_id": user, "email": "legacy@acme.example", "organizationId": organization})
+        .await
+        .unwrap();
     db.raw("refresh_tokens")
         .insert_many([
-            legacy_document("ee01", user, false),
-            legacy_document("ee02", user, true),
+            legacy_document("ee01", "sess_legacy", user, false),
+            legacy_document("ee02", "sess_legacy_revoked", user, true),
         ])
         .await
         .unwrap();
 
+    // Read, the token is a plain record, and its session a record of its own.
     let live = db
         .store
         .find_by_hash(&TokenHash::new("ee01"))
@@ -1034,42 +1064,163 @@ async fn a_refresh_token_document_of_the_earlier_shape_reads_with_its_session_fa
             expires_at: ts(1_800_000_000_000),
             used_at: None,
             sealed_successor: None,
-            legacy: Some(LegacySession {
-                user_id: user_id(user),
-                started_at: ts(1_690_000_000_000),
-                revoked_at: None,
-            }),
         }
     );
-    let revoked = db
-        .store
-        .find_by_hash(&TokenHash::new("ee02"))
-        .await
-        .unwrap()
-        .unwrap();
+    let adopted = SessionRecord {
+        id: SessionId::new("sess_legacy"),
+        user_id: user_id(user),
+        organization_id: org_id(organization),
+        started_at: ts(1_690_000_000_000),
+        ends_at: ts(1_690_000_000_000 + 30 * 86_400_000),
+        revoked_at: None,
+        revoked_reason: None,
+        last_refreshed_at: None,
+        refresh_token: None,
+        last_rotation: None,
+        login_answer: None,
+    };
+    assert_eq!(db.store.find(&adopted.id).await.unwrap(), Some(adopted.clone()));
+
+    // Twenty rotations of it at once: exactly one wins, and its successor becomes
+    // the session's live token, capped at the session's end.
+    let at = ts(1_690_000_600_000);
+    let outcomes = join_all((0..20).map(|i| {
+        let store = db.store.clone();
+        async move {
+            let successor = LiveRefreshToken {
+                hash: TokenHash::new(format!("ee01_successor_{i}")),
+                expires_at: ts(1_800_000_000_000),
+            };
+            SessionStore::rotate(
+                &store,
+                &TokenHash::new("ee01"),
+                successor,
+                at,
+                format!("v1.sealed-{i}"),
+            )
+            .await
+            .unwrap()
+        }
+    }))
+    .await;
+    let winners: Vec<_> = outcomes.into_iter().filter_map(rotated_session).collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation wins");
+    let rotated = winners[0].clone();
+    let sealed = rotated.last_rotation.as_ref().unwrap().sealed_successor.clone();
+    let winner = sealed.trim_start_matches("v1.sealed-");
     assert_eq!(
-        revoked.legacy.and_then(|l| l.revoked_at),
-        Some(ts(1_700_000_500_000))
+        rotated,
+        SessionRecord {
+            last_refreshed_at: Some(at),
+            refresh_token: Some(LiveRefreshToken {
+                hash: TokenHash::new(format!("ee01_successor_{winner}")),
+                expires_at: adopted.ends_at,
+            }),
+            last_rotation: Some(Rotation {
+                hash: TokenHash::new("ee01"),
+                expires_at: ts(1_800_000_000_000),
+                used_at: at,
+                sealed_successor: sealed.clone(),
+            }),
+            ..adopted.clone()
+        }
     );
-    // Rotating one records the rotation beside the old fields, which stay.
-    assert!(
-        RefreshTokenStore::rotate(
-            &db.store,
-            &TokenHash::new("ee01"),
-            ts(1_700_000_600_000),
-            "v1.sealed".into()
-        )
-        .await
-        .unwrap()
-    );
+    // The token document keeps its old fields beside the rotation.
     let raw = db
         .raw("refresh_tokens")
         .find_one(doc! {"tokenHash": "ee01"})
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(raw.get_str("sealedSuccessor").unwrap(), "v1.sealed");
+    assert_eq!(raw.get_str("sealedSuccessor").unwrap(), sealed);
     assert_eq!(raw.get_object_id("userId").unwrap(), user);
+    assert_eq!(
+        db.store
+            .find_by_refresh_token(&TokenHash::new("ee01"))
+            .await
+            .unwrap(),
+        Some(rotated.clone()),
+        "found by the token its rotation consumed"
+    );
+
+    // A revoked one never rotates; its session is presented revoked, and not stored.
+    let refused = SessionStore::rotate(
+        &db.store,
+        &TokenHash::new("ee02"),
+        LiveRefreshToken {
+            hash: TokenHash::new("ee02_successor"),
+            expires_at: ts(1_800_000_000_000),
+        },
+        at,
+        "v1.sealed".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rotated_session(refused), None);
+    let revoked = db
+        .store
+        .find_by_refresh_token(&TokenHash::new("ee02"))
+        .await
+        .unwrap()
+        .expect("presented");
+    assert_eq!(revoked.id, SessionId::new("sess_legacy_revoked"));
+    assert_eq!(revoked.revoked_at, Some(ts(1_690_000_500_000)));
+    assert_eq!(db.store.find(&revoked.id).await.unwrap(), None);
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_live_refresh_token_recorded_on_its_own_moves_into_its_session_when_rotated() {
+    let db = TestDb::with_indexes("rt_own_record").await;
+    let session = thirty_day_session("sess_own_record");
+    db.store.start(session.clone()).await.unwrap();
+    db.raw("refresh_tokens")
+        .insert_one(doc! {
+            "tokenHash": "ff01",
+            "sessionId": "sess_own_record",
+            "expiresAt": DateTime::from_millis(1_701_000_000_000),
+        })
+        .await
+        .unwrap();
+    let at = ts(1_700_000_100_000);
+    let successor = LiveRefreshToken {
+        hash: TokenHash::new("ff02"),
+        expires_at: ts(1_703_000_000_000),
+    };
+    let rotated = SessionStore::rotate(
+        &db.store,
+        &TokenHash::new("ff01"),
+        successor.clone(),
+        at,
+        "v1.s".into(),
+    )
+    .await
+    .unwrap();
+    let rotated = rotated_session(rotated).expect("rotated");
+    assert_eq!(
+        rotated.refresh_token,
+        Some(LiveRefreshToken {
+            expires_at: session.ends_at,
+            ..successor.clone()
+        })
+    );
+    assert_eq!(rotated.last_refreshed_at, Some(at));
+    let record = db
+        .store
+        .find_by_hash(&TokenHash::new("ff01"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.used_at, Some(at));
+    assert_eq!(record.sealed_successor.as_deref(), Some("v1.s"));
+    // Once: the session now holds its live token.
+    let again = SessionStore::rotate(&db.store, &TokenHash::new("ff01"), successor, at, "v1.t".into())
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, RotationOutcome::Refused(Some(ref s)) if s.id == session.id),
+        "{again:?}"
+    );
     db.drop_database().await;
 }
 
@@ -1178,23 +1329,17 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
 #[tokio::test]
 async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
     let db = TestDb::with_indexes("sessions_shape").await;
-    let (user, org) = (ObjectId::new(), ObjectId::new());
     let record = SessionRecord {
-        id: SessionId::new("sess_shape"),
-        user_id: user_id(user),
-        organization_id: org_id(org),
-        started_at: ts(1_700_000_000_000),
-        ends_at: ts(1_702_592_000_000),
-        revoked_at: None,
-        revoked_reason: None,
-        last_refreshed_at: None,
         refresh_token: Some(LiveRefreshToken {
             hash: TokenHash::new("ab01"),
             expires_at: ts(1_701_000_000_000),
         }),
-        last_rotation: None,
-        login_answer: None,
+        ..thirty_day_session("sess_shape")
     };
+    let (user, org) = (
+        ObjectId::from_bytes(record.user_id.bytes()),
+        ObjectId::from_bytes(record.organization_id.bytes()),
+    );
     db.store.start(record.clone()).await.unwrap();
     let rotated = SessionStore::rotate(
         &db.store,
@@ -1207,8 +1352,8 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
         "v1.sealed-ab02".into(),
     )
     .await
-    .unwrap()
     .unwrap();
+    let rotated = rotated_session(rotated).expect("rotated");
     assert_eq!(
         rotated.last_rotation,
         Some(Rotation {

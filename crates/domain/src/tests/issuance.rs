@@ -80,7 +80,6 @@ fn sessions_untouched() -> MockSessionStore {
     sessions.expect_start().never();
     sessions.expect_revoke().never();
     sessions.expect_rotate().never();
-    sessions.expect_install_refresh_token().never();
     sessions
 }
 

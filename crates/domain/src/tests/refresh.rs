@@ -9,11 +9,11 @@ use mockall::predicate::eq;
 
 use super::support::*;
 use crate::{
-    AccessRole, InvalidAccessToken, LegacySession, LiveRefreshToken, Logout, LogoutCredential, LogoutError,
+    AccessRole, InvalidAccessToken, LiveRefreshToken, Logout, LogoutCredential, LogoutError,
     MAX_REFRESH_TOKEN_LEN, MockAccessTokenVerifier, MockOrganizationRepository, MockRefreshTokenStore,
     MockSessionStore, MockTokenIssuer, MockUserRepository, Organization, RefreshError, RefreshPolicy,
-    RefreshSession, RefreshTokenRecord, RepositoryError, RevokedReason, Rotation, SessionConfig,
-    SessionField, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue,
+    RefreshSession, RefreshTokenRecord, RepositoryError, RevokedReason, Rotation, RotationOutcome,
+    SessionConfig, SessionField, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, SettingValue,
     StoredSessionSettings, Timestamp, TokenHash, VerifiedAccess,
 };
 
@@ -55,14 +55,6 @@ fn successor() -> LiveRefreshToken {
     LiveRefreshToken {
         hash: TokenHash::new(REFRESH_HASH),
         expires_at: now().plus_seconds(30 * DAY_SECONDS),
-    }
-}
-
-/// [`successor`] as moved into `session`: never after its end.
-fn successor_within(session: &SessionRecord) -> LiveRefreshToken {
-    LiveRefreshToken {
-        expires_at: successor().expires_at.min(session.ends_at),
-        ..successor()
     }
 }
 
@@ -120,12 +112,10 @@ fn consumed(at: Timestamp, sealed: &str) -> RefreshTokenRecord {
         expires_at: presented_expiry(),
         used_at: Some(at),
         sealed_successor: Some(sealed.to_owned()),
-        legacy: None,
     }
 }
 
-/// A record of [`PRESENTED`] of the earlier shape (its own live record, the session
-/// holding no live token): unused, expires in a week.
+/// A record of [`PRESENTED`], unused, that expires in a week.
 fn record() -> RefreshTokenRecord {
     RefreshTokenRecord {
         hash: presented_hash(),
@@ -133,7 +123,6 @@ fn record() -> RefreshTokenRecord {
         expires_at: presented_expiry(),
         used_at: None,
         sealed_successor: None,
-        legacy: None,
     }
 }
 
@@ -142,18 +131,6 @@ fn used(at: Timestamp) -> RefreshTokenRecord {
     RefreshTokenRecord {
         used_at: Some(at),
         sealed_successor: Some(EARLIER_SEALED.to_owned()),
-        ..record()
-    }
-}
-
-/// [`record`] as written before sessions were records.
-fn legacy(revoked_at: Option<Timestamp>) -> RefreshTokenRecord {
-    RefreshTokenRecord {
-        legacy: Some(LegacySession {
-            user_id: user_id(USER_ID),
-            started_at: started(),
-            revoked_at,
-        }),
         ..record()
     }
 }
@@ -235,39 +212,27 @@ impl Ports {
     }
 
     /// The compare-and-set of [`PRESENTED`] to [`successor`] (at now, sealed as
-    /// [`SEALED`]) answers `rotated` (once).
-    fn session_rotation(&mut self, rotated: Option<SessionRecord>) -> &mut Self {
+    /// [`SEALED`]) answers `outcome` (once).
+    fn session_rotation(&mut self, outcome: RotationOutcome) -> &mut Self {
         self.sessions
             .expect_rotate()
             .withf(|presented, live, at, sealed| {
                 *presented == presented_hash() && *live == successor() && *at == now() && sealed == SEALED
             })
             .times(1)
-            .return_once(move |_, _, _, _| Ok(rotated));
+            .return_once(move |_, _, _, _| Ok(outcome));
         self
     }
 
-    /// No session holds [`PRESENTED`] as its live token nor as its last consumed one
-    /// (the rotation misses, and the lookup finds nothing).
+    /// No session holds [`PRESENTED`] as its live token nor as its last consumed one:
+    /// the rotation refuses it with none.
     fn in_no_session(&mut self) -> &mut Self {
-        self.session_rotation(None);
-        self.sessions
-            .expect_find_by_refresh_token()
-            .withf(|h| *h == presented_hash())
-            .times(1)
-            .returning(|_| Ok(None));
-        self
+        self.session_rotation(RotationOutcome::Refused(None))
     }
 
-    /// The rotation misses and `found` is the session that holds [`PRESENTED`].
+    /// The rotation refuses [`PRESENTED`] with `found`, the session that holds it.
     fn held_by(&mut self, found: SessionRecord) -> &mut Self {
-        self.session_rotation(None);
-        self.sessions
-            .expect_find_by_refresh_token()
-            .withf(|h| *h == presented_hash())
-            .times(1)
-            .return_once(move |_| Ok(Some(found)));
-        self
+        self.session_rotation(RotationOutcome::Refused(Some(found)))
     }
 
     /// The refresh token store knows [`PRESENTED`] as `found` (once).
@@ -366,10 +331,8 @@ impl Ports {
 
     /// Nothing is stored, rotated, installed or revoked; an access token may be signed.
     fn writes_nothing_but_the_access_token(&mut self) -> &mut Self {
-        self.store.expect_rotate().never();
         self.sessions.expect_start().never();
         self.sessions.expect_revoke().never();
-        self.sessions.expect_install_refresh_token().never();
         self
     }
 }
@@ -389,7 +352,7 @@ async fn a_live_token_is_rotated_in_one_compare_and_set_then_recorded_as_used_an
         })
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _, _| Ok(Some(rotated_session())));
+        .returning(|_, _, _, _| Ok(RotationOutcome::Rotated(rotated_session())));
     ports
         .store
         .expect_save()
@@ -429,7 +392,7 @@ async fn a_live_token_is_rotated_in_one_compare_and_set_then_recorded_as_used_an
 async fn a_consumed_token_already_recorded_is_fine() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Err(RepositoryError::Duplicate))
         .user_exists()
         .signs_access(StoredSessionSettings::none())
@@ -444,10 +407,12 @@ async fn a_consumed_token_already_recorded_is_fine() {
 #[tokio::test]
 async fn an_outage_recording_the_consumed_token_fails_the_refresh_before_anything_is_signed() {
     let mut ports = Ports::default();
-    ports.session_rotation(Some(rotated_session())).records_consumed(
-        consumed(now(), SEALED),
-        Err(RepositoryError::Unavailable("not primary".into())),
-    );
+    ports
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
+        .records_consumed(
+            consumed(now(), SEALED),
+            Err(RepositoryError::Unavailable("not primary".into())),
+        );
     ports.users.expect_find_by_id().never();
     ports.tokens.expect_issue_access_token().never();
 
@@ -466,7 +431,7 @@ async fn the_organizations_current_policy_applies_at_the_next_refresh() {
         .with(SessionField::TokenExpiryHours, SettingValue::Number(2.0));
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()))
         .user_exists()
         .signs_access(settings);
@@ -489,7 +454,7 @@ async fn the_new_refresh_token_never_outlives_the_session() {
         ..rotated_session()
     };
     ports
-        .session_rotation(Some(rotated))
+        .session_rotation(RotationOutcome::Rotated(rotated))
         .records_consumed(consumed(now(), SEALED), Ok(()))
         .user_exists()
         .signs_access(StoredSessionSettings::none());
@@ -504,7 +469,7 @@ async fn the_new_refresh_token_never_outlives_the_session() {
 async fn a_disabled_user_is_refused_after_the_rotation_and_gets_no_tokens() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()));
     ports.users.expect_find_by_id().times(1).returning(|_| {
         Ok(Some(crate::User {
@@ -524,7 +489,7 @@ async fn a_disabled_user_is_refused_after_the_rotation_and_gets_no_tokens() {
 async fn a_token_whose_user_no_longer_exists_is_invalid() {
     let mut ports = Ports::default();
     ports
-        .session_rotation(Some(rotated_session()))
+        .session_rotation(RotationOutcome::Rotated(rotated_session()))
         .records_consumed(consumed(now(), SEALED), Ok(()));
     ports.users.expect_find_by_id().times(1).returning(|_| Ok(None));
     ports.tokens.expect_issue_access_token().never();
@@ -716,7 +681,6 @@ async fn a_token_the_last_rotation_consumed_after_the_grace_window_revokes_the_s
         .opens_the_earlier_successor()
         .revokes_for_reuse();
     ports.store.expect_save().never();
-    ports.store.expect_rotate().never();
     ports.users.expect_find_by_id().never();
     ports.tokens.expect_issue_access_token().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
@@ -810,7 +774,6 @@ async fn a_used_record_presented_after_the_grace_window_revokes_the_session_for_
         .opens_the_earlier_successor()
         .revokes_for_reuse();
     ports.store.expect_save().never();
-    ports.store.expect_rotate().never();
     ports.users.expect_find_by_id().never();
     ports.tokens.expect_issue_access_token().never();
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
@@ -844,99 +807,17 @@ async fn a_record_whose_session_is_gone_is_invalid() {
     assert!(matches!(err, RefreshError::Invalid), "{err:?}");
 }
 
-// ---- live records of the earlier shape (#10) ------------------------------------------
-
 #[tokio::test]
-async fn a_live_record_of_the_earlier_shape_is_rotated_where_it_is_and_its_successor_moves_into_the_session()
-{
+async fn an_unused_record_its_session_did_not_rotate_is_an_internal_failure() {
+    // Consumed tokens are recorded used; an unused one the rotation refused while
+    // its session may be renewed means the store broke its contract.
     let mut ports = Ports::default();
-    let mut seq = Sequence::new();
     ports
         .in_no_session()
         .stored(record())
         .session_is(session_record(SESSION, started()));
-    ports
-        .users
-        .expect_find_by_id()
-        .with(eq(user_id(USER_ID)))
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(Some(user("admin@acme.example"))));
-    ports
-        .store
-        .expect_rotate()
-        .withf(|h, at, sealed| *h == presented_hash() && *at == now() && sealed == SEALED)
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
-    ports
-        .sessions
-        .expect_install_refresh_token()
-        .withf(|id, live, at| *id == session() && *live == successor_within(&live_session()) && *at == now())
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
-    ports.signs_access(StoredSessionSettings::none());
-    ports.store.expect_save().never();
-    ports.sessions.expect_revoke().never();
-    ports.sessions.expect_start().never();
-
-    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
-
-    assert!(holds(&renewed.refresh_token, REFRESH_TOKEN));
-    assert!(holds(&renewed.access_token, ACCESS_TOKEN));
-    assert_eq!(renewed.session_id, session());
-    assert_eq!(
-        renewed.refresh_token_expires_at,
-        now().plus_seconds(29 * DAY_SECONDS)
-    );
-}
-
-#[tokio::test]
-async fn the_successor_moved_into_a_session_never_outlives_it() {
-    // The session started 29 days ago: one day of its 30 is left.
-    let started_long_ago = Timestamp::from_millis(NOW_MILLIS - 29 * DAY_SECONDS * 1000);
-    let mut ports = Ports::default();
-    ports
-        .in_no_session()
-        .stored(record())
-        .session_is(session_record(SESSION, started_long_ago))
-        .user_exists()
-        .signs_access(StoredSessionSettings::none());
-    ports.store.expect_rotate().times(1).returning(|_, _, _| Ok(true));
-    ports
-        .sessions
-        .expect_install_refresh_token()
-        .withf(|_, live, _| {
-            *live
-                == LiveRefreshToken {
-                    hash: TokenHash::new(REFRESH_HASH),
-                    expires_at: now().plus_seconds(DAY_SECONDS),
-                }
-        })
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-
-    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
-
-    assert_eq!(renewed.refresh_token_expires_at, now().plus_seconds(DAY_SECONDS));
-}
-
-#[tokio::test]
-async fn a_session_that_already_holds_a_live_token_beside_a_live_record_is_an_internal_failure() {
-    let mut ports = Ports::default();
-    ports
-        .in_no_session()
-        .stored(record())
-        .session_is(session_record(SESSION, started()))
-        .user_exists();
-    ports.store.expect_rotate().times(1).returning(|_, _, _| Ok(true));
-    ports
-        .sessions
-        .expect_install_refresh_token()
-        .times(1)
-        .returning(|_, _, _| Ok(false));
-    ports.tokens.expect_issue_access_token().never();
+    ports.users.expect_find_by_id().never();
+    ports.writes_nothing();
 
     let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
 
@@ -946,179 +827,11 @@ async fn a_session_that_already_holds_a_live_token_beside_a_live_record_is_an_in
     );
 }
 
-#[tokio::test]
-async fn an_expired_live_record_is_refused_as_expired() {
-    let mut ports = Ports::default();
-    ports
-        .in_no_session()
-        .stored(RefreshTokenRecord {
-            expires_at: now(),
-            ..record()
-        })
-        .session_is(session_record(SESSION, started()));
-    ports.users.expect_find_by_id().never();
-    ports.writes_nothing();
-    let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::Expired), "{err:?}");
-}
-
-#[tokio::test]
-async fn a_disabled_user_of_a_live_record_is_refused_and_the_record_is_not_consumed() {
-    let mut ports = Ports::default();
-    ports
-        .in_no_session()
-        .stored(record())
-        .session_is(session_record(SESSION, started()));
-    ports.users.expect_find_by_id().times(1).returning(|_| {
-        Ok(Some(crate::User {
-            login_disabled: true,
-            ..user("admin@acme.example")
-        }))
-    });
-    ports.writes_nothing();
-    let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::LoginDisabled), "{err:?}");
-}
-
-#[tokio::test]
-async fn losing_the_race_to_rotate_a_live_record_answers_the_successor_the_winner_recorded_and_stores_nothing()
- {
-    let mut ports = Ports::default();
-    let mut seq = Sequence::new();
-    ports.in_no_session();
-    ports
-        .store
-        .expect_find_by_hash()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(Some(record())));
-    ports
-        .session_is(session_record(SESSION, started()))
-        .users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user("admin@acme.example"))));
-    ports
-        .store
-        .expect_rotate()
-        .times(1)
-        .returning(|_, _, _| Ok(false));
-    ports
-        .store
-        .expect_find_by_hash()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(Some(used(now()))));
-    ports
-        .signs_access(StoredSessionSettings::none())
-        .opens_the_earlier_successor();
-    ports.sessions.expect_revoke().never();
-    ports.sessions.expect_install_refresh_token().never();
-    ports.store.expect_save().never();
-
-    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
-
-    // The winner's successor, not the one this request minted.
-    assert!(holds(&renewed.refresh_token, EARLIER_SUCCESSOR));
-    assert_eq!(renewed.session_id, session());
-}
-
-// ---- records of the shape before sessions were records -----------------------------------
-
-#[tokio::test]
-async fn a_token_of_the_earlier_shape_adopts_its_session_from_its_start_and_refreshes() {
-    let mut ports = Ports::default();
-    ports.in_no_session().stored(legacy(None));
-    ports.sessions.expect_find().times(1).returning(|_| Ok(None));
-    // Read once to adopt the session (its organization), once to renew.
-    ports
-        .users
-        .expect_find_by_id()
-        .with(eq(user_id(USER_ID)))
-        .times(2)
-        .returning(|_| Ok(Some(user("admin@acme.example"))));
-    ports
-        .sessions
-        .expect_start()
-        .withf(|s| *s == session_record(SESSION, started()))
-        .times(1)
-        .returning(|_| Ok(()));
-    ports
-        .store
-        .expect_rotate()
-        .withf(|h, at, sealed| *h == presented_hash() && *at == now() && sealed == SEALED)
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    ports
-        .sessions
-        .expect_install_refresh_token()
-        .withf(|id, live, at| *id == session() && *live == successor_within(&live_session()) && *at == now())
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    ports.signs_access(StoredSessionSettings::none());
-
-    let renewed = ports.build().refresh(&secret(PRESENTED)).await.unwrap();
-    assert_eq!(renewed.session_id, session());
-    assert!(holds(&renewed.refresh_token, REFRESH_TOKEN));
-}
-
-#[tokio::test]
-async fn two_adoptions_racing_use_the_session_the_first_stored() {
-    let mut ports = Ports::default();
-    ports.in_no_session().stored(legacy(None));
-    let mut seq = Sequence::new();
-    ports
-        .sessions
-        .expect_find()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
-    ports
-        .users
-        .expect_find_by_id()
-        .returning(|_| Ok(Some(user("admin@acme.example"))));
-    ports
-        .sessions
-        .expect_start()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Err(RepositoryError::Duplicate));
-    ports
-        .sessions
-        .expect_find()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| {
-            Ok(Some(SessionRecord {
-                revoked_at: Some(now()),
-                revoked_reason: Some(RevokedReason::Logout),
-                ..session_record(SESSION, started())
-            }))
-        });
-    ports.store.expect_rotate().never();
-    ports.sessions.expect_install_refresh_token().never();
-    let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::Revoked), "{err:?}");
-}
-
-#[tokio::test]
-async fn a_revoked_token_of_the_earlier_shape_is_refused_without_adopting_its_session() {
-    let mut ports = Ports::default();
-    ports
-        .in_no_session()
-        .stored(legacy(Some(now().plus_seconds(-60))));
-    ports.sessions.expect_find().never();
-    ports.users.expect_find_by_id().never();
-    ports.writes_nothing();
-    let err = ports.build().refresh(&secret(PRESENTED)).await.unwrap_err();
-    assert!(matches!(err, RefreshError::Revoked), "{err:?}");
-}
-
 // ---- logout --------------------------------------------------------------------------
 
-fn logout_with(
+fn logout(
     store: MockRefreshTokenStore,
     sessions: MockSessionStore,
-    users: MockUserRepository,
     verifier: MockAccessTokenVerifier,
 ) -> Logout {
     let mut tokens = MockTokenIssuer::new();
@@ -1126,33 +839,13 @@ fn logout_with(
         .expect_hash_refresh_token()
         .with(eq(PRESENTED))
         .returning(|_| presented_hash());
-    let tokens = Arc::new(tokens);
-    let store = Arc::new(store);
-    let sessions = Arc::new(sessions);
-    let issuer = SessionIssuer::new(
-        Arc::new(MockOrganizationRepository::new()),
-        tokens.clone(),
-        sessions.clone(),
-        SessionConfig::default(),
-        SessionLifetimes::default(),
-    );
     Logout::new(
-        store,
-        sessions,
-        Arc::new(users),
-        issuer,
-        tokens,
+        Arc::new(store),
+        Arc::new(sessions),
+        Arc::new(tokens),
         Arc::new(verifier),
         crate::mocks::fixed_clock(now()),
     )
-}
-
-fn logout(
-    store: MockRefreshTokenStore,
-    sessions: MockSessionStore,
-    verifier: MockAccessTokenVerifier,
-) -> Logout {
-    logout_with(store, sessions, MockUserRepository::new(), verifier)
 }
 
 fn claims(expires_at: Timestamp) -> VerifiedAccess {
@@ -1189,7 +882,6 @@ async fn logout_with_a_live_refresh_token_revokes_the_session_holding_it_in_one_
     let mut store = MockRefreshTokenStore::new();
     store.expect_find_by_hash().never();
     store.expect_save().never();
-    store.expect_rotate().never();
     let ended = logout(
         store,
         sessions_revoking(true, Some(live_session())),
@@ -1209,7 +901,6 @@ async fn logout_with_a_token_consumed_long_ago_revokes_its_session_through_its_r
         .times(1)
         .returning(|_| Ok(Some(used(now().plus_seconds(-3600)))));
     store.expect_save().never();
-    store.expect_rotate().never();
     let ended = logout(
         store,
         sessions_revoking(true, None),
@@ -1294,47 +985,4 @@ async fn logout_with_a_badly_signed_access_token_is_refused_and_revokes_nothing(
         .await
         .unwrap_err();
     assert!(matches!(err, LogoutError::InvalidAccessToken), "{err:?}");
-}
-
-#[tokio::test]
-async fn logout_with_a_live_token_of_the_earlier_shape_adopts_then_revokes_its_session() {
-    let mut store = MockRefreshTokenStore::new();
-    store
-        .expect_find_by_hash()
-        .times(1)
-        .returning(|_| Ok(Some(legacy(None))));
-    let mut users = MockUserRepository::new();
-    users
-        .expect_find_by_id()
-        .times(1)
-        .returning(|_| Ok(Some(user("admin@acme.example"))));
-    let mut sessions = MockSessionStore::new();
-    let mut seq = Sequence::new();
-    sessions
-        .expect_find_by_refresh_token()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
-    sessions
-        .expect_find()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
-    sessions
-        .expect_start()
-        .withf(|s| *s == session_record(SESSION, started()))
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(()));
-    sessions
-        .expect_revoke()
-        .withf(|s, _, reason| *s == session() && *reason == RevokedReason::Logout)
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(true));
-    let ended = logout_with(store, sessions, users, MockAccessTokenVerifier::new())
-        .logout(LogoutCredential::RefreshToken(secret(PRESENTED)))
-        .await
-        .unwrap();
-    assert_eq!(ended, Some(session()));
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::support::*;
 use crate::{
-    AccessError, AuthorizeInput, Flow, MockAccessTokenVerifier, MockLoginStateStore,
+    AccessError, AuthorizeInput, Flow, LoginTurns, MockAccessTokenVerifier, MockLoginStateStore,
     MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector, MockTokenIssuer,
     MockUserRepository, Policies, Ports, RedirectPolicy, Services, TokenHash, mocks,
 };
@@ -24,6 +24,7 @@ fn ports(login_states: MockLoginStateStore, state_protector: MockStateProtector)
         verifier: Arc::new(MockAccessTokenVerifier::new()),
         state_protector: Arc::new(state_protector),
         clock: mocks::fixed_clock(now()),
+        login_turns: LoginTurns::new(),
     }
 }
 

@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     AccessRole, ClientChallenge, CompleteLogin, Email, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
-    LoginStateStore, MintedRefreshToken, MockIdentityProvider, MockLoginStateStore,
+    LoginStateStore, LoginTurns, MintedRefreshToken, MockIdentityProvider, MockLoginStateStore,
     MockOrganizationRepository, MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
     NewUser, Organization, OrganizationId, Provisioner, ProvisioningPolicy, RedirectPolicy, RepositoryError,
     SessionConfig, SessionId, SessionIssuer, SessionLifetimes, SessionRecord, StateChecking, StateTake,
@@ -345,6 +345,7 @@ impl LoginPorts {
             issuer,
             RedirectPolicy::new(DEFAULT_REDIRECT, vec![OTHER_ALLOWED_REDIRECT.to_owned()]),
             checking,
+            LoginTurns::new(),
         )
     }
 

@@ -94,7 +94,7 @@ async fn serve() -> ExitCode {
         }
     };
     telemetry::init(settings.log_format);
-    let host = settings.host.clone();
+    let host = settings.http.host.clone();
     let app = match Application::build(settings, Overrides::default()).await {
         Ok(app) => app,
         Err(e) => {

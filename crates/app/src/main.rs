@@ -1,6 +1,7 @@
 //! The tether-auth binary: parse the command, load the settings it needs (every one to
 //! serve or check them, `HOST`/`PORT` for `healthcheck`, the MongoDB ones for
-//! `organizations`), then run it.
+//! `organizations`), then run it. Every command answers its exit code or a [`Failure`],
+//! which `main` alone prints.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,104 +15,111 @@ use tether_mongo::MongoConfig;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Bad settings or usage.
+const USAGE: u8 = 2;
+/// A command that ran and failed.
+const FAILED: u8 = 1;
+
+/// Why a command stopped: the message for stderr, after the name of the command (none
+/// when it was logged already), and the exit code.
+#[derive(Debug)]
+struct Failure {
+    command: &'static str,
+    message: Option<String>,
+    code: u8,
+}
+
+impl Failure {
+    /// A failure of `command` with exit code `code`, its message `error`.
+    fn of<E: std::fmt::Display>(command: &'static str, code: u8) -> impl FnOnce(E) -> Self {
+        move |error| Self {
+            command,
+            message: Some(error.to_string()),
+            code,
+        }
+    }
+
+    /// Prints the message, if any, and answers the exit code.
+    fn report(self) -> ExitCode {
+        if let Some(message) = self.message {
+            eprintln!("{}: {message}", self.command);
+        }
+        ExitCode::from(self.code)
+    }
+}
+
 fn main() -> ExitCode {
     let command = match Cli::parse_from_args(std::env::args_os()) {
         Ok(command) => command,
         Err(e) => {
             // `--help` and `--version` print to stdout and exit 0; usage errors, 2.
             let _ = e.print();
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE));
         }
     };
+    run(command).unwrap_or_else(Failure::report)
+}
+
+fn run(command: Command) -> Result<ExitCode, Failure> {
     match command {
-        Command::CheckConfig => match Settings::load() {
-            Ok(settings) => {
-                print!("{}", cli::render_effective(&settings));
-                eprintln!("tether-auth: settings are valid");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("tether-auth: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::CheckConfig => {
+            let settings = Settings::load().map_err(Failure::of("tether-auth", USAGE))?;
+            print!("{}", cli::render_effective(&settings));
+            eprintln!("tether-auth: settings are valid");
+        }
         // HOST and PORT only: the health check runs next to a service whose secrets it
         // is not given.
         Command::Healthcheck => {
-            let (host, port) = match settings::load_address() {
-                Ok(address) => address,
-                Err(e) => {
-                    eprintln!("tether-auth healthcheck: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            let result = cli::health_address(&host, port)
+            const NAME: &str = "tether-auth healthcheck";
+            let (host, port) = settings::load_address().map_err(Failure::of(NAME, USAGE))?;
+            cli::health_address(&host, port)
                 .map_err(|e| format!("HOST: {e}"))
-                .and_then(|address| cli::healthcheck(address, Duration::from_secs(3)));
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("tether-auth healthcheck: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+                .and_then(|address| cli::healthcheck(address, Duration::from_secs(3)))
+                .map_err(Failure::of(NAME, FAILED))?;
         }
         // The MongoDB settings only.
-        Command::Organizations(command) => match settings::load_mongo() {
-            Ok(config) => organizations(command.into(), config),
-            Err(e) => {
-                eprintln!("tether-auth organizations: {e}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Organizations(command) => {
+            const NAME: &str = "tether-auth organizations";
+            let config = settings::load_mongo().map_err(Failure::of(NAME, USAGE))?;
+            organizations(command.into(), config).map_err(Failure::of(NAME, FAILED))?;
+        }
         // No setting at all: a key can be made anywhere.
-        Command::Keys(command) => match tether_auth::keys::run(command.into()) {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("tether-auth keys: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Serve => serve(),
+        Command::Keys(command) => {
+            let json =
+                tether_auth::keys::run(command.into()).map_err(Failure::of("tether-auth keys", USAGE))?;
+            println!("{json}");
+        }
+        Command::Serve => serve()?,
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn organizations(command: tether_auth::organizations::Command, config: MongoConfig) -> ExitCode {
+async fn organizations(
+    command: tether_auth::organizations::Command,
+    config: MongoConfig,
+) -> Result<(), String> {
     tether_auth::organizations::run(command, config).await
 }
 
 #[actix_web::main]
-async fn serve() -> ExitCode {
-    let settings = match Settings::load() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("tether-auth: {e}");
-            return ExitCode::from(2);
-        }
-    };
+async fn serve() -> Result<(), Failure> {
+    let settings = Settings::load().map_err(Failure::of("tether-auth", USAGE))?;
     telemetry::init(settings.log_format);
-    let host = settings.host.clone();
-    let app = match Application::build(settings, Overrides::default()).await {
-        Ok(app) => app,
-        Err(e) => {
-            tracing::error!("start-up failed: {e}");
-            eprintln!("tether-auth: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let host = settings.http.host.clone();
+    let app = Application::build(settings, Overrides::default())
+        .await
+        .inspect_err(|e| tracing::error!("start-up failed: {e}"))
+        .map_err(Failure::of("tether-auth", USAGE))?;
     tracing::info!(address = %format!("http://{host}:{}", app.port()), "tether-auth listening");
-    match app.run_until_stopped().await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
+    app.run_until_stopped().await.map_err(|e| {
+        tracing::error!("server failed: {e}");
+        Failure {
+            command: "tether-auth",
+            message: None,
+            code: FAILED,
         }
-        Err(e) => {
-            tracing::error!("server failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    })?;
+    tracing::info!("stopped");
+    Ok(())
 }

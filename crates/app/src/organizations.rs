@@ -13,7 +13,6 @@
 //! Exit codes: 0 done, 1 the store refused or failed, 2 a usage or settings error.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use tether_clock::SystemClock;
 use tether_domain::{
@@ -44,27 +43,18 @@ pub enum Command {
 }
 
 /// Runs a parsed `tether-auth organizations ...` against the database `config` names
-/// (read by [`crate::settings::load_mongo`]: the MongoDB settings and no others).
-pub async fn run(command: Command, config: MongoConfig) -> ExitCode {
-    let store = match MongoStore::connect(config).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("tether-auth organizations: MONGODB_URI: cannot use the database: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    if let Err(e) = store.ensure_indexes().await {
-        eprintln!("tether-auth organizations: MONGODB_URI: cannot prepare the database: {e}");
-        return ExitCode::from(1);
-    }
+/// (read by [`crate::settings::load_mongo`]: the MongoDB settings and no others); a
+/// failure is the message the command stops with (exit code 1).
+pub async fn run(command: Command, config: MongoConfig) -> Result<(), String> {
+    let store = MongoStore::connect(config)
+        .await
+        .map_err(|e| format!("MONGODB_URI: cannot use the database: {e}"))?;
+    store
+        .ensure_indexes()
+        .await
+        .map_err(|e| format!("MONGODB_URI: cannot prepare the database: {e}"))?;
     let mut out = std::io::stdout().lock();
-    match execute(command, &store, &SystemClock, &mut out).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("tether-auth organizations: {message}");
-            ExitCode::from(1)
-        }
-    }
+    execute(command, &store, &SystemClock, &mut out).await
 }
 
 /// Carries out `command` on `organizations`, writing what it did to `out`.

@@ -98,13 +98,13 @@ impl Readiness for AlwaysReady {
 
 /// How to reach MongoDB, when the settings name a database.
 fn mongo_config(settings: &Settings) -> Option<MongoConfig> {
-    settings.mongodb_uri.as_ref().map(|uri| MongoConfig {
+    settings.mongo.uri.as_ref().map(|uri| MongoConfig {
         uri: uri.clone(),
-        database: settings.mongodb_database.clone(),
-        server_selection_timeout: settings.mongodb_timeout,
-        connect_timeout: settings.mongodb_timeout,
-        operation_timeout: settings.mongodb_timeout,
-        count_commands: settings.mongodb_command_metrics,
+        database: settings.mongo.database.clone(),
+        server_selection_timeout: settings.mongo.timeout,
+        connect_timeout: settings.mongo.timeout,
+        operation_timeout: settings.mongo.timeout,
+        count_commands: settings.mongo.command_metrics,
         // The start-up client: indexes, the upgrade of old sessions, readiness pings.
         // Requests go through the workers' own clients.
         max_pool_size: Some(1),
@@ -140,7 +140,7 @@ async fn adopt_legacy_sessions(store: MongoStore, session_lifetime_seconds: i64,
 /// Start-up refuses a `DEFAULT_ORGANIZATION_ID` that is mapped to a WorkOS
 /// organization; one that does not exist (yet) is only warned about at login.
 async fn check_default_organization(settings: &Settings, stores: &Stores) -> Result<(), StartError> {
-    let Some(id) = settings.provisioning.default_organization_id else {
+    let Some(id) = settings.provisioning.policy.default_organization_id else {
         return Ok(());
     };
     let found = stores
@@ -158,18 +158,18 @@ async fn check_default_organization(settings: &Settings, stores: &Stores) -> Res
 }
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
-    if let (StoreKind::MongoDb, Some(config)) = (settings.store, mongo_config(settings)) {
+    if let (StoreKind::MongoDb, Some(config)) = (settings.mongo.store, mongo_config(settings)) {
         let store = MongoStore::connect(config)
             .await
             .map_err(|e| StartError::Database(e.to_string()))?
-            .with_session_lifetime(settings.lifetimes.absolute_session_seconds);
+            .with_session_lifetime(settings.tokens.lifetimes.absolute_session_seconds);
         store
             .ensure_indexes()
             .await
             .map_err(|e| StartError::Database(e.to_string()))?;
         tokio::spawn(adopt_legacy_sessions(
             store.clone(),
-            settings.lifetimes.absolute_session_seconds,
+            settings.tokens.lifetimes.absolute_session_seconds,
             clock.now(),
         ));
         tracing::info!(database = store.database().name(), "using MongoDB");
@@ -190,7 +190,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
          Use STORE=mongodb with MONGODB_URI in production."
     );
     let store = InMemoryStore::new();
-    match &settings.memory_seed {
+    match &settings.mongo.memory_seed {
         Some(seed) => seed.apply(&store, clock.now()),
         None => {
             let org =
@@ -236,20 +236,20 @@ impl Application {
             Some(idp) => idp,
             None => Arc::new(
                 WorkosClient::new(WorkosConfig {
-                    base_url: settings.workos_base_url.clone(),
-                    client_id: settings.workos_client_id.clone(),
-                    api_key: settings.workos_api_key.clone(),
-                    connect_timeout: settings.workos_connect_timeout,
-                    request_timeout: settings.workos_timeout,
-                    backoff_max: settings.workos_backoff_max,
+                    base_url: settings.workos.base_url.clone(),
+                    client_id: settings.workos.client_id.clone(),
+                    api_key: settings.workos.api_key.clone(),
+                    connect_timeout: settings.workos.connect_timeout,
+                    request_timeout: settings.workos.timeout,
+                    backoff_max: settings.workos.backoff_max,
                 })
                 .map_err(|e| StartError::Workos(e.to_string()))?,
             ),
         };
         let jwt = Arc::new(JwtIssuer::new(JwtConfig {
-            keys: settings.signing_keys.clone(),
-            issuer: settings.jwt_issuer.clone(),
-            audience: settings.jwt_audience.clone(),
+            keys: settings.tokens.signing_keys.clone(),
+            issuer: settings.tokens.issuer.clone(),
+            audience: settings.tokens.audience.clone(),
         }));
         let active = jwt.keys().active();
         tracing::info!(
@@ -259,10 +259,10 @@ impl Application {
         );
         let jwks = Arc::new(published_keys(jwt.keys()));
         let redirects = RedirectPolicy::new(
-            settings.default_redirect_uri(),
-            settings.allowed_redirect_uris.iter().cloned(),
+            settings.http.default_redirect_uri(),
+            settings.http.allowed_redirect_uris.iter().cloned(),
         );
-        let state_secret = match (&settings.state_secret, &settings.jwt_secret) {
+        let state_secret = match (&settings.tokens.state_secret, &settings.tokens.jwt_secret) {
             (Some(state_secret), _) => state_secret,
             (None, Some(jwt_secret)) => {
                 tracing::warn!(
@@ -278,7 +278,7 @@ impl Application {
                 }));
             }
         };
-        if settings.accept_unissued_state {
+        if settings.provisioning.accept_unissued_state {
             tracing::warn!(
                 "ACCEPT_UNISSUED_STATE is on: callbacks with states this service did not issue are \
                  accepted (SSO-then-AuthKit fallback); turn it off once the SPA uses /api/auth/workos/authorize"
@@ -300,12 +300,12 @@ impl Application {
         };
         let policies = Policies {
             redirects,
-            provisioning: settings.provisioning.clone(),
-            session_defaults: settings.session_defaults,
-            lifetimes: settings.lifetimes,
-            refresh: settings.refresh_policy,
-            accept_unissued_state: settings.accept_unissued_state,
-            require_client_challenge: settings.require_client_challenge,
+            provisioning: settings.provisioning.policy.clone(),
+            session_defaults: settings.session,
+            lifetimes: settings.tokens.lifetimes,
+            refresh: settings.tokens.refresh_policy,
+            accept_unissued_state: settings.provisioning.accept_unissued_state,
+            require_client_challenge: settings.provisioning.require_client_challenge,
         };
         let stores_per_worker = stores.per_worker;
         let services = Services::new(ports.clone(), policies.clone());
@@ -313,10 +313,10 @@ impl Application {
             services,
             readiness: stores.readiness,
             limits: request_limits(&settings),
-            allowed_origins: settings.cors_allowed_origins.clone(),
+            allowed_origins: settings.http.cors_allowed_origins.clone(),
             jwks,
         };
-        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let port = listener.local_addr()?.port();
         // Each HTTP worker talks to MongoDB through a client of its own, built on the
         // worker's thread: no operation hops to another thread and back (one client for
@@ -355,12 +355,15 @@ impl Application {
             .listen(listener)?
             .shutdown_timeout(10)
             .run();
-        let metrics = if settings.metrics_port == 0 {
+        let metrics = if settings.http.metrics_port == 0 {
             None
         } else {
-            let (port, server) =
-                crate::metrics::serve(&settings.host, settings.metrics_port, crate::metrics::handle())
-                    .map_err(StartError::MetricsBind)?;
+            let (port, server) = crate::metrics::serve(
+                &settings.http.host,
+                settings.http.metrics_port,
+                crate::metrics::handle(),
+            )
+            .map_err(StartError::MetricsBind)?;
             tracing::info!(port, "metrics served on their own port at /metrics");
             Some((port, server))
         };
@@ -441,10 +444,10 @@ fn published_keys(keys: &tether_jwt::SigningKeys) -> tether_http::JwksBody {
 /// The body time-out and the per-client rate limit of `settings`.
 fn request_limits(settings: &Settings) -> tether_http::Limits {
     tether_http::Limits {
-        body_timeout: settings.request_body_timeout,
-        rate_limit: client_rate_limit(settings.rate_limit_per_minute, settings),
-        refresh_rate_limit: client_rate_limit(settings.refresh_rate_limit_per_minute, settings),
-        trusted_proxies: settings.trusted_proxies.clone().into(),
+        body_timeout: settings.http.request_body_timeout,
+        rate_limit: client_rate_limit(settings.limits.rate_limit_per_minute, settings),
+        refresh_rate_limit: client_rate_limit(settings.limits.refresh_rate_limit_per_minute, settings),
+        trusted_proxies: settings.limits.trusted_proxies.clone().into(),
     }
 }
 
@@ -453,7 +456,7 @@ fn client_rate_limit(per_minute: u32, settings: &Settings) -> Option<Arc<tether_
     std::num::NonZeroU32::new(per_minute).map(|per_minute| {
         Arc::new(tether_http::ClientRateLimit::new(
             per_minute,
-            settings.trusted_proxies.clone(),
+            settings.limits.trusted_proxies.clone(),
         ))
     })
 }

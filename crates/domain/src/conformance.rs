@@ -25,11 +25,11 @@ use crate::model::{
     Flow, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord,
     RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, WorkosLink,
 };
+use crate::policy::{SessionField, SettingValue, StoredSessionSettings};
 use crate::ports::{
     Clock, LoginStateStore, OrganizationRepository, RefreshTokenStore, RepositoryError, SessionStore,
     UserRepository,
 };
-use crate::session::{SessionField, SettingValue, StoredSessionSettings};
 use crate::values::{
     AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
     WorkosOrganizationId,

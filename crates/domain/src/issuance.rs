@@ -7,8 +7,8 @@ use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
 use crate::model::{AccessClaims, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User};
+use crate::policy::SessionConfig;
 use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
-use crate::session::SessionConfig;
 use crate::values::{OrganizationId, SessionId, Timestamp, TokenHash};
 
 /// Everything a client gets when a session starts or renews.

@@ -45,11 +45,11 @@ mod logout;
 pub mod mocks;
 mod model;
 mod org_settings;
+mod policy;
 mod ports;
 mod provisioning;
 mod refresh;
 mod services;
-mod session;
 mod start;
 mod values;
 
@@ -66,6 +66,10 @@ pub use model::{
     PendingStep, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
     StepRequired, User, VerifiedAccess, WorkosLink,
 };
+pub use policy::{
+    PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
+    SsoFallbackBehavior, StoredSessionSettings,
+};
 pub use ports::{
     Clock, ExchangeError, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
     RepositoryError, SessionStore, StateProtector, TokenError, TokenIssuer, UserRepository,
@@ -77,10 +81,6 @@ pub use ports::{
 };
 pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy};
 pub use services::{Policies, Ports, Services};
-pub use session::{
-    PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
-    SsoFallbackBehavior, StoredSessionSettings,
-};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
     AccessRole, AccessRoleError, ClientChallenge, ClientChallengeError, ClientVerifier, ClientVerifierError,

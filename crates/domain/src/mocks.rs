@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::model::{Flow, IdpIdentity, Organization, User};
+use crate::policy::StoredSessionSettings;
 use crate::ports::{MockClock, MockIdentityProvider};
-use crate::session::StoredSessionSettings;
 use crate::values::{AccessRole, Email, OrganizationId, Timestamp, UserId};
 
 /// The id of [`user`].

@@ -3,7 +3,7 @@
 
 use secrecy::SecretString;
 
-use crate::session::StoredSessionSettings;
+use crate::policy::StoredSessionSettings;
 use crate::values::{
     AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
     WorkosOrganizationId,

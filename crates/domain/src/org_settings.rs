@@ -13,8 +13,8 @@ use thiserror::Error;
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::Organization;
 use crate::model::VerifiedAccess;
+use crate::policy::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::session::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
 use crate::values::{AccessRole, OrganizationId, WorkosOrganizationId};
 
 /// A requested change of an organization's session settings: field names as the

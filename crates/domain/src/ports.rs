@@ -11,7 +11,7 @@ use crate::model::{
     MintedRefreshToken, NewOrganization, NewUser, Organization, PendingStep, RefreshTokenRecord,
     RevokedReason, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
 };
-use crate::session::StoredSessionSettings;
+use crate::policy::StoredSessionSettings;
 use crate::values::{
     ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
 };

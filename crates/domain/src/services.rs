@@ -9,13 +9,13 @@ use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
 use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
+use crate::policy::SessionConfig;
 use crate::ports::{
     AccessTokenVerifier, Clock, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
     SessionStore, StateProtector, TokenIssuer, UserRepository,
 };
 use crate::provisioning::{Provisioner, ProvisioningPolicy};
 use crate::refresh::{RefreshPolicy, RefreshSession};
-use crate::session::SessionConfig;
 use crate::start::StartLogin;
 
 /// The adapters behind every port: stores, the identity provider, token signing and

@@ -6,8 +6,8 @@ use mongodb::{Database, IndexModel};
 use std::time::Duration;
 use tether_domain::{RepositoryError, SessionConfig};
 
+use crate::bson::email_collation;
 use crate::error::map_driver_error;
-use crate::users::email_collation;
 use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, SESSIONS, USERS};
 
 /// Creates every index (a no-op for those that exist with the same definition).

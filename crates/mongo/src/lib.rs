@@ -22,6 +22,7 @@
 //! - a stored document this service cannot read yields `Unexpected`, naming the field
 //!   and the document id.
 
+mod bson;
 mod error;
 mod indexes;
 mod login_states;

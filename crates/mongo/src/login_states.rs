@@ -16,7 +16,7 @@ use tether_domain::{
     TokenHash,
 };
 
-use crate::users::bson_date;
+use crate::bson::bson_date;
 use crate::{LOGIN_STATES, MongoStore};
 
 /// `clientChallenge`: the browser binding of the login, when it has one.

@@ -23,7 +23,7 @@ use tether_domain::{
     SettingValue, StoredSessionSettings, Timestamp, WorkosOrganizationId,
 };
 
-use crate::users::{bson_date, object_id};
+use crate::bson::{bson_date, object_id};
 use crate::{MongoStore, ORGANIZATIONS};
 
 /// `name`

@@ -24,7 +24,7 @@ use tether_domain::{
     RefreshTokenRecord, RefreshTokenStore, RepositoryError, SessionId, Timestamp, TokenHash,
 };
 
-use crate::users::bson_date;
+use crate::bson::bson_date;
 use crate::{MongoStore, REFRESH_TOKENS};
 
 /// `tokenHash`: SHA-256 hex of the token (unique).

@@ -19,8 +19,8 @@ use tether_domain::{
     SessionId, SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
 };
 
+use crate::bson::{bson_date, object_id};
 use crate::refresh_tokens::EarlierSession;
-use crate::users::{bson_date, object_id};
 use crate::{MongoStore, SESSIONS};
 
 const USER_ID: &str = "userId";

@@ -13,13 +13,14 @@
 use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{Bson, DateTime, Document, doc};
-use mongodb::options::{Collation, CollationStrength, ReturnDocument};
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::options::ReturnDocument;
 use tether_domain::{
     AccessRole, Email, Flow, NewUser, OrganizationId, RepositoryError, Timestamp, User, UserId,
     UserRepository, WorkosLink,
 };
 
+use crate::bson::{bson_date, email_collation, object_id};
 use crate::{MongoStore, USERS};
 
 /// `email`: the address, lower-cased for users this service creates.
@@ -60,24 +61,6 @@ const fn subject_field(flow: Flow) -> &'static str {
         Flow::Sso => WORKOS_PROFILE_ID,
         Flow::AuthKit => WORKOS_USER_ID,
     }
-}
-
-/// The driver's ObjectId of a local id's bytes.
-pub(crate) fn object_id(bytes: [u8; 12]) -> ObjectId {
-    ObjectId::from_bytes(bytes)
-}
-
-/// The collation under which e-mail addresses compare: English, strength 2 (case
-/// insensitive, accent sensitive). Queries must use the same collation to use the index.
-pub(crate) fn email_collation() -> Collation {
-    Collation::builder()
-        .locale("en")
-        .strength(CollationStrength::Secondary)
-        .build()
-}
-
-pub(crate) fn bson_date(at: Timestamp) -> DateTime {
-    DateTime::from_millis(at.millis())
 }
 
 impl MongoStore {

@@ -552,7 +552,7 @@ fn defaults() -> impl Strategy<Value = SessionConfig> {
 }
 
 /// The value `field` takes from `value`, if it is of the field's type and bounds;
-/// written from the documented bounds, not from `session.rs`.
+/// written from the documented bounds, not from `policy.rs`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Taken {
     Flag(bool),

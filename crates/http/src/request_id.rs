@@ -107,9 +107,15 @@ pub(crate) fn client_of(request: &actix_web::HttpRequest) -> (std::net::IpAddr, 
     (client, user_agent)
 }
 
-/// The client of a request as the domain records and passes it on.
+/// The client of a request, as the root span read it.
+#[derive(Debug, Clone)]
+struct ClientSeen(std::net::IpAddr, String);
+
+/// The client of a request as the domain records and passes it on (read once, by the
+/// root span; read here when no span ran, as in some unit tests).
 pub(crate) fn client_context(request: &actix_web::HttpRequest) -> tether_domain::ClientContext {
-    let (address, user_agent) = client_of(request);
+    let seen = request.extensions().get::<ClientSeen>().cloned();
+    let (address, user_agent) = seen.map_or_else(|| client_of(request), |ClientSeen(a, u)| (a, u));
     tether_domain::ClientContext {
         ip_address: (!address.is_unspecified()).then(|| address.to_string()),
         user_agent: (!user_agent.trim().is_empty()).then_some(user_agent),
@@ -133,6 +139,10 @@ impl RootSpanBuilder for RedactedRootSpan {
             .extensions_mut()
             .insert(Started(std::time::Instant::now()));
         let (client, user_agent) = client_of(request.request());
+        // Read once per request: the handlers that pass the client on take it from here.
+        request
+            .extensions_mut()
+            .insert(ClientSeen(client, user_agent.clone()));
         tracing::info_span!(
             "http_request",
             // The method from the fixed set (a client can send any token as a method).

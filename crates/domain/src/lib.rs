@@ -98,6 +98,3 @@ pub use refresh::{MAX_REFRESH_TOKEN_LEN, RefreshError, RefreshPolicy, RefreshSes
 
 /// Re-exported so adapters and callers name the same secret type.
 pub use secrecy;
-
-#[cfg(test)]
-mod tests;

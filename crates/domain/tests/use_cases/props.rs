@@ -18,12 +18,13 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::Config as ProptestConfig;
 
-use super::support::*;
-use crate::{
-    MockOrganizationRepository, MockUserRepository, Organization, OrganizationId, PasswordFallbackBehavior,
-    ProvisionError, ProvisioningPolicy, SessionConfig, SessionField, SessionFields, SettingValue,
-    SettingsPatch, SsoFallbackBehavior, StoredSessionSettings, WorkosOrganizationId,
+use tether_domain::{
+    Organization, OrganizationId, PasswordFallbackBehavior, ProvisionError, ProvisioningPolicy,
+    SessionConfig, SessionField, SessionFields, SettingValue, SettingsPatch, SsoFallbackBehavior,
+    StoredSessionSettings, Timestamp, WorkosOrganizationId,
 };
+
+use crate::support::*;
 
 /// `cases` cases (or `PROPTEST_CASES` for a deeper run), no persisted failures.
 fn config(cases: u32) -> ProptestConfig {
@@ -50,6 +51,7 @@ const WORKOS_POOL: [&str; 4] = [
 /// One organization of a generated world.
 #[derive(Debug, Clone)]
 struct OrgSpec {
+    /// The id the in-memory store gives it: its creation second, then its rank.
     id: [u8; 12],
     /// Index into [`WORKOS_POOL`].
     mapped: Option<usize>,
@@ -59,34 +61,19 @@ struct OrgSpec {
 
 impl OrgSpec {
     fn hex(&self) -> String {
-        self.id.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    fn organization(&self) -> Organization {
-        Organization {
-            workos_organization_id: self.mapped.map(|i| workos_org(WORKOS_POOL[i])),
-            ..org(&self.hex())
-        }
+        hex_of(&self.id)
     }
 }
 
-/// Up to six organizations with distinct ids, each WorkOS organization mapped at most once.
+/// Up to six organizations, each WorkOS organization mapped at most once.
 fn orgs() -> impl Strategy<Value = Vec<OrgSpec>> {
-    prop::collection::vec(
-        (
-            any::<[u8; 12]>(),
-            prop::option::weighted(0.5, 0..WORKOS_POOL.len()),
-            0u8..4,
-        ),
-        0..6,
-    )
-    .prop_map(|raw| {
+    prop::collection::vec((prop::option::weighted(0.5, 0..WORKOS_POOL.len()), 0u8..4), 0..6).prop_map(|raw| {
         let mut specs: Vec<OrgSpec> = Vec::new();
-        for (id, mapped, created_at) in raw {
-            if specs.iter().any(|s| s.id == id) {
-                continue;
-            }
+        for (rank, (mapped, created_at)) in (1u8..).zip(raw) {
             let mapped = mapped.filter(|m| !specs.iter().any(|s| s.mapped == Some(*m)));
+            let mut id = [0; 12];
+            id[3] = created_at;
+            id[11] = rank;
             specs.push(OrgSpec {
                 id,
                 mapped,
@@ -245,8 +232,8 @@ impl Case {
     fn default_organization_id(&self) -> Option<OrganizationId> {
         match &self.default_org {
             DefaultOrg::None => None,
-            DefaultOrg::Existing(i) => self.pick(i).map(|o| org_id(&o.hex())),
-            DefaultOrg::Unknown(bytes) => Some(org_id(&hex_of(bytes))),
+            DefaultOrg::Existing(i) => self.pick(i).map(|o| OrganizationId::from_bytes(o.id)),
+            DefaultOrg::Unknown(bytes) => Some(OrganizationId::from_bytes(*bytes)),
         }
     }
 
@@ -302,15 +289,18 @@ impl Case {
         oldest.map_or(Outcome::NoOrganization, |o| Outcome::Joined(o.hex()))
     }
 
-    /// The organizations port over the generated organizations, answering as the
-    /// port documents (the oldest: smallest creation time, ties broken by id).
-    fn repository(&self) -> MockOrganizationRepository {
-        self.orgs
-            .iter()
-            .fold(Organizations::none(), |book, o| {
-                book.created_at(i64::from(o.created_at), o.organization())
-            })
-            .mock()
+    /// A world holding the generated organizations, with `policy`.
+    fn world(&self, policy: ProvisioningPolicy) -> World {
+        let w = World::with(|_, policies| policies.provisioning = policy);
+        for o in &self.orgs {
+            let created = Timestamp::from_millis(i64::from(o.created_at) * 1000);
+            let tenant = o.mapped.map(|i| tenant(WORKOS_POOL[i]));
+            let id =
+                w.store
+                    .add_mapped_organization(&o.hex(), created, StoredSessionSettings::none(), tenant);
+            assert_eq!(id.to_string(), o.hex(), "the ids the model expects");
+        }
+        w
     }
 
     /// Whether some organization is mapped to no WorkOS organization.
@@ -343,7 +333,7 @@ fn run_choose(case: &Case) -> (Outcome, Option<Organization>) {
         join_oldest_organization: case.join_oldest,
         ..ProvisioningPolicy::default()
     };
-    let provisioner = provisioner_with(MockUserRepository::new(), case.repository(), policy);
+    let w = case.world(policy);
     // As `find_or_create` does: a malformed WorkOS organization is no WorkOS organization.
     let workos = case
         .raw_identity_org()
@@ -352,7 +342,11 @@ fn run_choose(case: &Case) -> (Outcome, Option<Organization>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime builds");
-    let result = runtime.block_on(provisioner.choose_organization(workos.as_ref(), requested.as_deref()));
+    let result = runtime.block_on(
+        w.services
+            .provisioner
+            .choose_organization(workos.as_ref(), requested.as_deref()),
+    );
     match result {
         Ok(org) => (Outcome::Joined(org.id.to_string()), Some(org)),
         Err(ProvisionError::OrganizationMismatch) => (Outcome::Mismatch, None),
@@ -684,7 +678,7 @@ fn as_stored(config: &SessionConfig) -> StoredSessionSettings {
         )
 }
 
-fn warned_fields(warnings: &[crate::SettingError]) -> BTreeMap<SessionField, usize> {
+fn warned_fields(warnings: &[tether_domain::SettingError]) -> BTreeMap<SessionField, usize> {
     let mut counts = BTreeMap::new();
     for w in warnings {
         *counts.entry(w.field).or_insert(0) += 1;
@@ -826,5 +820,6 @@ fn put_default(fields: &mut SessionFields, defaults: &SessionConfig, field: Sess
         SessionField::PasswordFallbackBehavior => {
             fields.password_fallback_behavior = d.password_fallback_behavior
         }
+        other => panic!("the model does not know {other:?}"),
     }
 }

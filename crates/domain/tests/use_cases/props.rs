@@ -28,11 +28,9 @@ use crate::support::*;
 
 /// `cases` cases (or `PROPTEST_CASES` for a deeper run), no persisted failures.
 fn config(cases: u32) -> ProptestConfig {
+    let deeper = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok());
     ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(cases),
+        cases: deeper.unwrap_or(cases),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -642,40 +640,26 @@ fn overlay_model(
 /// The nine fields of a policy as stored values.
 fn as_stored(config: &SessionConfig) -> StoredSessionSettings {
     let f = config.fields();
-    StoredSessionSettings::none()
-        .with(SessionField::Enabled, SettingValue::Bool(f.enabled))
-        .with(
-            SessionField::IdleTimeoutMinutes,
-            SettingValue::Number(f64::from(f.idle_timeout_minutes)),
-        )
-        .with(
-            SessionField::TokenExpiryHours,
-            SettingValue::Number(f64::from(f.token_expiry_hours)),
-        )
-        .with(
-            SessionField::WarningTimeMinutes,
-            SettingValue::Number(f64::from(f.warning_time_minutes)),
-        )
-        .with(
-            SessionField::IdleTrackingEnabled,
-            SettingValue::Bool(f.idle_tracking_enabled),
-        )
-        .with(
-            SessionField::SsoSilentRenewalEnabled,
-            SettingValue::Bool(f.sso_silent_renewal_enabled),
-        )
-        .with(
-            SessionField::SsoFallbackBehavior,
-            SettingValue::Text(f.sso_fallback_behavior.as_str().to_owned()),
-        )
-        .with(
-            SessionField::PasswordSilentRenewalEnabled,
-            SettingValue::Bool(f.password_silent_renewal_enabled),
-        )
-        .with(
-            SessionField::PasswordFallbackBehavior,
-            SettingValue::Text(f.password_fallback_behavior.as_str().to_owned()),
-        )
+    let (flag, count) = (SettingValue::Bool, |n: u32| SettingValue::Number(f64::from(n)));
+    let sso = SettingValue::Text(f.sso_fallback_behavior.as_str().to_owned());
+    let password = SettingValue::Text(f.password_fallback_behavior.as_str().to_owned());
+    let values = [
+        flag(f.enabled),
+        count(f.idle_timeout_minutes),
+        count(f.token_expiry_hours),
+        count(f.warning_time_minutes),
+        flag(f.idle_tracking_enabled),
+        flag(f.sso_silent_renewal_enabled),
+        sso,
+        flag(f.password_silent_renewal_enabled),
+        password,
+    ];
+    SessionField::ALL
+        .into_iter()
+        .zip(values)
+        .fold(StoredSessionSettings::none(), |stored, (field, value)| {
+            stored.with(field, value)
+        })
 }
 
 fn warned_fields(warnings: &[tether_domain::SettingError]) -> BTreeMap<SessionField, usize> {

@@ -298,6 +298,31 @@ const NOT_VOUCHED: &[Reach] = &[
     ("a user created unvouched, SSO", Some(TENANT_A), &[], Some(false), || jane_sso(Some(TENANT_A))),
 ];
 
+/// Whether a provisioning answer is the one expected.
+type Expected = fn(&Result<User, ProvisionError>) -> bool;
+const LINKED: Expected = |r| matches!(r, Ok(u) if linked(u, AUTHKIT) == Some("user_1"));
+const LINK_REQUIRED: Expected = |r| matches!(r, Err(ProvisionError::AccountLinkRequired));
+const DISABLED: Expected = |r| matches!(r, Err(ProvisionError::LoginDisabled));
+
+/// Provisions `identity`, expecting a refusal, and `user` unchanged and alone.
+async fn refused(
+    w: &World,
+    case: &str,
+    identity: &IdpIdentity,
+    requested: Option<&str>,
+    expected: Expected,
+    user: &User,
+) {
+    let refused = provision(w, identity, requested).await;
+    assert!(expected(&refused), "{case}: {refused:?}");
+    assert_eq!(
+        w.user(user.id).await.as_ref(),
+        Some(user),
+        "{case}: the user is unchanged"
+    );
+    assert_eq!(w.user_count(), 1, "{case}: nobody is created");
+}
+
 #[tokio::test]
 async fn an_address_the_provider_vouches_for_links_the_identity_to_the_user_with_it() {
     for &(case, tenant, links, was_vouched, identity) in VOUCHED {
@@ -305,14 +330,13 @@ async fn an_address_the_provider_vouches_for_links_the_identity_to_the_user_with
         let user = existing(&w, tenant, links, was_vouched);
         let identity = identity();
         let signed_in = provision(&w, &identity, None).await.unwrap();
-        assert_eq!(signed_in.id, user.id, "{case}");
         let stored = w.user(user.id).await.unwrap();
+        assert_eq!((signed_in.id, w.user_count()), (user.id, 1), "{case}");
         assert_eq!(
             linked(&stored, provider_of(&identity)),
             Some(identity.subject.as_str()),
             "{case}"
         );
-        assert_eq!(w.user_count(), 1, "{case}");
     }
 }
 
@@ -321,206 +345,110 @@ async fn an_address_nobody_vouches_for_is_account_link_required_and_nothing_is_w
     for &(case, tenant, links, was_vouched, identity) in NOT_VOUCHED {
         let w = World::new();
         let user = existing(&w, tenant, links, was_vouched);
-        let refused = provision(&w, &identity(), None).await;
-        assert!(
-            matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-            "{case}: {refused:?}"
-        );
-        assert_eq!(w.user(user.id).await, Some(user), "{case}: the user is unchanged");
-        assert_eq!(w.user_count(), 1, "{case}: nobody is created");
+        refused(&w, case, &identity(), None, LINK_REQUIRED, &user).await;
     }
-}
-
-#[tokio::test]
-async fn sso_does_not_vouch_through_the_organization_the_login_asks_for() {
+    // Not through the organization the login asks for, nor for a user whose
+    // organization is gone.
     let w = World::new();
-    let user = existing(&w, None, &[], None);
-    let mapped = w.add_org("A", 2, Some(TENANT_A));
-    let refused = provision(
+    let jane = existing(&w, None, &[], None);
+    let mapped = w.add_org("A", 2, Some(TENANT_A)).to_string();
+    refused(
         &w,
-        &sso("prof_1", "jane@acme.example", Some(TENANT_A)),
-        Some(&mapped.to_string()),
+        "a request",
+        &jane_sso(Some(TENANT_A)),
+        Some(&mapped),
+        LINK_REQUIRED,
+        &jane,
     )
     .await;
-    assert!(
-        matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-        "{refused:?}"
-    );
-    assert_eq!(w.user(user.id).await, Some(user));
-}
-
-#[tokio::test]
-async fn sso_does_not_vouch_for_a_user_whose_organization_is_gone() {
     let w = World::new();
-    let gone = gone_org();
     w.add_org("A", 1, Some(TENANT_A));
-    let user = w.add_user(user("jane@acme.example", gone));
-    let refused = provision(&w, &sso("prof_1", "jane@acme.example", Some(TENANT_A)), None).await;
-    assert!(
-        matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-        "{refused:?}"
-    );
-    assert_eq!(w.user(user.id).await, Some(user));
+    let jane = w.add_user(user("jane@acme.example", gone_org()));
+    refused(
+        &w,
+        "organization gone",
+        &jane_sso(Some(TENANT_A)),
+        None,
+        LINK_REQUIRED,
+        &jane,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_disabled_user_is_refused_however_they_are_reached() {
-    for (case, links, orgs) in [
-        ("by subject", vec![(AUTHKIT, "user_1")], true),
-        ("by address", vec![], true),
-        (
-            "by subject, no organization to choose",
-            vec![(AUTHKIT, "user_1")],
-            false,
-        ),
-    ] {
+    #[rustfmt::skip]
+    let cases = [("by subject", vec![(AUTHKIT, "user_1")], true), ("by address", vec![], true), ("by subject, no organization", vec![(AUTHKIT, "user_1")], false)];
+    for (case, links, orgs) in cases {
         let w = World::new();
-        let home = gone_org();
         if orgs {
             w.add_org("Acme", 1, None);
         }
         let user = w.add_user(UserSpec {
             links,
             disabled: true,
-            ..user("jane@acme.example", home)
+            ..user("jane@acme.example", gone_org())
         });
-        let refused = provision(&w, &authkit("user_1", "jane@acme.example", true), None).await;
-        assert!(
-            matches!(refused, Err(ProvisionError::LoginDisabled)),
-            "{case}: {refused:?}"
-        );
-        assert_eq!(w.user(user.id).await, Some(user), "{case}");
-        assert_eq!(w.user_count(), 1, "{case}");
+        let identity = authkit("user_1", "jane@acme.example", true);
+        refused(&w, case, &identity, None, DISABLED, &user).await;
     }
 }
 
 #[tokio::test]
 async fn an_existing_person_is_matched_not_placed_when_no_organization_could_be_chosen() {
-    // No organization at all, and a request that would be a mismatch for a new user.
+    // Every organization mapped, and a request that would be a mismatch for a new user.
     let w = World::new();
     let jane = existing(&w, Some(TENANT_B), &[], None);
     w.add_org("A", 2, Some(TENANT_A));
-    let signed_in = provision(
-        &w,
-        &authkit("user_1", "jane@acme.example", true),
-        Some(&jane.organization_id.to_string()),
-    )
-    .await
-    .unwrap();
-    assert_eq!(signed_in.id, jane.id);
-    assert_eq!(linked(&signed_in, AUTHKIT), Some("user_1"));
-
-    let refused = provision(&w, &authkit("user_2", "kim@acme.example", true), None).await;
+    let requested = jane.organization_id.to_string();
+    let verified = authkit("user_1", "jane@acme.example", true);
+    let signed_in = provision(&w, &verified, Some(&requested)).await;
+    assert!(LINKED(&signed_in), "{signed_in:?}");
+    let new = provision(&w, &authkit("user_2", "kim@acme.example", true), None).await;
     assert!(
-        matches!(refused, Err(ProvisionError::NoOrganization)),
-        "a new person is placed: {refused:?}"
+        matches!(new, Err(ProvisionError::NoOrganization)),
+        "a new person is placed: {new:?}"
     );
 
     let w = World::new();
-    w.add_user(user("jane@acme.example", gone_org()));
-    let refused = provision(&w, &authkit("user_1", "jane@acme.example", false), None).await;
-    assert!(
-        matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-        "{refused:?}"
-    );
+    let jane = w.add_user(user("jane@acme.example", gone_org()));
+    let unverified = authkit("user_1", "jane@acme.example", false);
+    refused(&w, "unverified", &unverified, None, LINK_REQUIRED, &jane).await;
 }
 
 // ---- concurrent logins -------------------------------------------------------------
 
 #[tokio::test]
-async fn losing_the_insert_race_signs_in_whom_the_matching_rule_reaches() {
-    let org = |w: &World| w.add_org("Acme", 1, None);
-    // The winner is the same identity: signed in, one user.
-    let w = World::new();
-    let home = org(&w);
-    w.concurrently(
-        UserSpec {
-            links: vec![(AUTHKIT, "user_1")],
-            vouched: Some(true),
-            ..user("jane@acme.example", home)
-        },
-        None,
-    );
-    let signed_in = provision(&w, &authkit("user_1", "jane@acme.example", true), None)
-        .await
-        .unwrap();
-    assert_eq!((linked(&signed_in, AUTHKIT), w.user_count()), (Some("user_1"), 1));
-
-    // The winner has the address only, and the provider vouches: linked.
-    let w = World::new();
-    let home = org(&w);
-    w.concurrently(user("jane@acme.example", home), None);
-    let signed_in = provision(&w, &authkit("user_1", "jane@acme.example", true), None)
-        .await
-        .unwrap();
-    assert_eq!((linked(&signed_in, AUTHKIT), w.user_count()), (Some("user_1"), 1));
-
-    // The winner was created from an unvouched address: refused.
-    let w = World::new();
-    let home = org(&w);
-    w.concurrently(
-        UserSpec {
-            vouched: Some(false),
-            ..user("jane@acme.example", home)
-        },
-        None,
-    );
-    let refused = provision(&w, &authkit("user_1", "jane@acme.example", true), None).await;
-    assert!(
-        matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-        "{refused:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_link_lost_to_a_concurrent_login_is_account_link_required() {
-    // No organization: the address matches first, then the link is recorded.
+async fn a_concurrent_login_is_matched_by_the_same_rules() {
     let gone = gone_org();
-    for (case, concurrent) in [
-        (
-            "the same user got another subject",
-            UserSpec {
-                links: vec![(AUTHKIT, "user_0")],
-                ..user("jane@acme.example", gone)
-            },
-        ),
-        (
-            "another user got this subject",
-            UserSpec {
-                links: vec![(AUTHKIT, "user_1")],
-                ..user("kim@acme.example", gone)
-            },
-        ),
-    ] {
+    // With an organization, the race is lost at the insert; without one, the address
+    // matches first and the race is lost when the login is recorded.
+    #[rustfmt::skip]
+    let races = [
+        ("the same identity won the insert", true, UserSpec { links: vec![(AUTHKIT, "user_1")], ..user("jane@acme.example", gone) }, LINKED),
+        ("a user with the address won the insert", true, user("jane@acme.example", gone), LINKED),
+        ("an unvouched user won the insert", true, UserSpec { vouched: Some(false), ..user("jane@acme.example", gone) }, LINK_REQUIRED),
+        ("the user got another subject", false, UserSpec { links: vec![(AUTHKIT, "user_0")], ..user("jane@acme.example", gone) }, LINK_REQUIRED),
+        ("another user got this subject", false, UserSpec { links: vec![(AUTHKIT, "user_1")], ..user("kim@acme.example", gone) }, LINK_REQUIRED),
+        ("the user was disabled", false, UserSpec { disabled: true, ..user("jane@acme.example", gone) }, DISABLED),
+    ];
+    for (case, organization, concurrent, expected) in races {
         let w = World::new();
-        let existing = w.add_user(user("jane@acme.example", gone));
-        let id = (concurrent.address == "jane@acme.example").then_some(existing.id);
-        w.concurrently(concurrent, id);
-        let refused = provision(&w, &authkit("user_1", "jane@acme.example", true), None).await;
+        let mut same = None;
+        if organization {
+            w.add_org("Acme", 1, None);
+        } else {
+            same = Some(w.add_user(user("jane@acme.example", gone)).id)
+                .filter(|_| concurrent.address.starts_with("jane"));
+        }
+        w.concurrently(concurrent, same);
+        let outcome = provision(&w, &authkit("user_1", "jane@acme.example", true), None).await;
+        assert!(expected(&outcome), "{case}: {outcome:?}");
         assert!(
-            matches!(refused, Err(ProvisionError::AccountLinkRequired)),
-            "{case}: {refused:?}"
+            w.user_count() <= 2 && w.user_by_email("jane@acme.example").await.is_some(),
+            "{case}"
         );
     }
-}
-
-#[tokio::test]
-async fn a_user_disabled_while_signing_in_is_refused() {
-    // No organization: the address matches first, then the login is recorded.
-    let w = World::new();
-    let existing = w.add_user(user("jane@acme.example", gone_org()));
-    w.concurrently(
-        UserSpec {
-            disabled: true,
-            ..user("jane@acme.example", gone_org())
-        },
-        Some(existing.id),
-    );
-    let refused = provision(&w, &authkit("user_1", "jane@acme.example", true), None).await;
-    assert!(
-        matches!(refused, Err(ProvisionError::LoginDisabled)),
-        "{refused:?}"
-    );
 }
 
 // ---- outages ------------------------------------------------------------------------
@@ -529,7 +457,7 @@ async fn a_user_disabled_while_signing_in_is_refused() {
 async fn an_organization_store_outage_is_a_store_error_not_a_fallback_nor_a_refusal() {
     for identity in [
         authkit("user_1", "new@acme.example", true),
-        sso("prof_1", "jane@acme.example", Some(TENANT_A)),
+        jane_sso(Some(TENANT_A)),
     ] {
         let w = World::with(|ports, _| {
             let mut down = MockOrganizationRepository::new();

@@ -46,6 +46,12 @@ pub fn at(seconds: i64) -> Timestamp {
     t0().plus_seconds(seconds)
 }
 
+/// The state an authorization URL carries.
+pub fn state_of(url: &str) -> String {
+    let (_, query) = url.split_once("state=").expect("the URL carries a state");
+    query.split('&').next().unwrap_or_default().to_owned()
+}
+
 /// A secret from a literal.
 pub fn secret(raw: &str) -> SecretString {
     SecretString::from(raw)
@@ -68,32 +74,25 @@ pub fn tenant(raw: &str) -> WorkosOrganizationId {
 
 // ---- identities -----------------------------------------------------------------
 
+/// An AuthKit identity `subject`; `verified`: whether the provider verified the address.
+pub fn authkit(subject: &str, address: &str, verified: bool) -> IdpIdentity {
+    IdpIdentity {
+        first_name: Some("Jane".to_owned()),
+        last_name: Some("Doe".to_owned()),
+        email_verified: Some(verified),
+        ..tether_domain::mocks::identity(subject, address)
+    }
+}
+
 /// An SSO identity `subject` through a connection of `tenant` (`None`: no tenant); SSO
 /// profiles carry no verdict on the address.
 pub fn sso(subject: &str, address: &str, tenant: Option<&str>) -> IdpIdentity {
     IdpIdentity {
         flow: SSO,
-        subject: subject.to_owned(),
-        email: address.to_owned(),
-        first_name: Some("Jane".to_owned()),
-        last_name: Some("Doe".to_owned()),
         connection_id: Some("conn_1".to_owned()),
         organization_id: tenant.map(str::to_owned),
         email_verified: None,
-    }
-}
-
-/// An AuthKit identity `subject`; `verified`: whether the provider verified the address.
-pub fn authkit(subject: &str, address: &str, verified: bool) -> IdpIdentity {
-    IdpIdentity {
-        flow: AUTHKIT,
-        subject: subject.to_owned(),
-        email: address.to_owned(),
-        first_name: Some("Jane".to_owned()),
-        last_name: Some("Doe".to_owned()),
-        connection_id: None,
-        organization_id: None,
-        email_verified: Some(verified),
+        ..authkit(subject, address, false)
     }
 }
 
@@ -655,15 +654,7 @@ impl World {
             })
             .await
             .expect("the login starts");
-        let state = started
-            .url
-            .split("state=")
-            .nth(1)
-            .unwrap()
-            .split('&')
-            .next()
-            .unwrap();
-        state.to_owned()
+        state_of(&started.url)
     }
 
     /// The callback a browser posts after a login started with `state`.
@@ -674,6 +665,31 @@ impl World {
             client_verifier: Some(secret(VERIFIER)),
             ..CallbackInput::default()
         }
+    }
+
+    /// Posts `input` to the callback.
+    pub async fn post(&self, input: CallbackInput) -> Result<AuthSession, LoginError> {
+        self.services.login.complete(input).await
+    }
+
+    /// A world with one organization, "Acme".
+    pub fn acme() -> Self {
+        let w = Self::new();
+        w.add_org("Acme", 1, None);
+        w
+    }
+
+    /// A login of `identity` with code `code-1`, started with its API, bound to
+    /// [`VERIFIER`]'s browser and called back once: its state and its session.
+    pub async fn bound_login(&self, identity: IdpIdentity) -> (String, AuthSession) {
+        let flow = identity.flow;
+        self.idp.code("code-1", identity);
+        let state = self.start(flow).await;
+        let session = self
+            .post(Self::posted("code-1", &state))
+            .await
+            .expect("the login completes");
+        (state, session)
     }
 
     /// A whole login of `identity` (`code` scripted, started, called back), with a

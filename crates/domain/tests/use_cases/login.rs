@@ -684,6 +684,14 @@ async fn an_unbound_state_is_taken_with_or_without_a_verifier() {
             "only a bound login is answered twice"
         );
     }
+    // A verifier, when posted, must be well formed whatever the state.
+    let (_, state) = started(&w, AuthorizeInput::default()).await.unwrap();
+    let malformed = CallbackInput {
+        client_verifier: Some(secret("malformed")),
+        ..World::posted("code-0", &state)
+    };
+    invalid_state(&w, malformed).await;
+    assert_eq!(w.states.len(), 1, "the state is not taken");
 }
 
 // ---- a callback posted twice ------------------------------------------------------------

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use tether_domain::{
-    AccessError, AccessRole, AuthSession, Failure, LogoutCredential, LogoutError, MockSessionStore,
-    OrganizationRepository, RefreshError, RefreshTokenRecord, RefreshTokenStore, RepositoryError,
-    RevokedReason, SessionField, SessionId, SettingValue, StoredSessionSettings, Timestamp, User, UserId,
+    AccessError, AccessRole, AuthSession, Failure, LogoutCredential, LogoutError, MockRefreshTokenStore,
+    MockSessionStore, OrganizationRepository, Policies, Ports, RefreshError, RefreshTokenRecord,
+    RefreshTokenStore, RepositoryError, RevokedReason, SessionField, SessionId, SettingValue,
+    StoredSessionSettings, Timestamp, User, UserId,
 };
 
 use crate::support::*;
@@ -19,9 +20,9 @@ type Denied = fn(&AccessError) -> bool;
 /// What the session store finds.
 type Found = fn() -> Result<Option<tether_domain::SessionRecord>, RepositoryError>;
 
-/// A world (`policies` changed by `edit`) with one user of "Acme" signed in at [`t0`].
-async fn signed_in_with(edit: impl FnOnce(&mut tether_domain::Policies)) -> (World, AuthSession) {
-    let w = World::with(|_, policies| edit(policies));
+/// A world (ports and policies changed by `edit`) with one user of "Acme" signed in at [`t0`].
+async fn signed_in_with(edit: impl FnOnce(&mut Ports, &mut Policies)) -> (World, AuthSession) {
+    let w = World::with(edit);
     let org = w.add_org("Acme", 0, None);
     w.add_user(UserSpec {
         links: vec![(AUTHKIT, "user_1")],
@@ -36,7 +37,7 @@ async fn signed_in_with(edit: impl FnOnce(&mut tether_domain::Policies)) -> (Wor
 
 /// [`signed_in_with`] the default policies.
 async fn signed_in() -> (World, AuthSession) {
-    signed_in_with(|_| {}).await
+    signed_in_with(|_, _| {}).await
 }
 
 async fn refresh(w: &World, token: &SecretString) -> Result<AuthSession, RefreshError> {
@@ -143,8 +144,12 @@ async fn a_refresh_takes_the_users_current_role_and_the_organizations_current_po
 
 #[tokio::test]
 async fn no_token_outlives_its_session() {
-    let (w, first) = signed_in_with(|p| p.lifetimes.absolute_session_seconds = 3 * 3600).await;
-    assert_eq!(first.refresh_token_expires_at, at(3 * 3600));
+    let (w, first) = signed_in_with(|_, p| p.lifetimes.absolute_session_seconds = 3 * 3600).await;
+    let live = w.session(&first.session_id).await.unwrap().refresh_token.unwrap();
+    assert_eq!(
+        (first.refresh_token_expires_at, live.expires_at),
+        (at(3 * 3600), at(3 * 3600))
+    );
     let second = refresh_at(&w, 3 * 3600 - 60, &first.refresh_token).await.unwrap();
     let expiries = (second.refresh_token_expires_at, second.access_token_expires_at);
     assert_eq!(expiries, (at(3 * 3600), at(3 * 3600)));
@@ -155,16 +160,28 @@ async fn no_token_outlives_its_session() {
 }
 
 #[tokio::test]
-async fn an_expired_token_is_refused_as_expired() {
-    let (w, first) = signed_in_with(|p| p.lifetimes.refresh_token_seconds = 3600).await;
-    let refused = refresh_at(&w, 3600, &first.refresh_token).await;
-    assert!(matches!(refused, Err(RefreshError::Expired)), "{refused:?}");
+async fn an_expired_token_is_refused_as_expired_live_or_consumed() {
+    let (w, first) = signed_in_with(|_, p| p.lifetimes.refresh_token_seconds = 3600).await;
+    let rotated = w
+        .login(authkit("user_1", "jane@acme.example", true))
+        .await
+        .unwrap();
+    refresh_at(&w, 100, &rotated.refresh_token).await.unwrap();
+    for token in [&first.refresh_token, &rotated.refresh_token] {
+        let refused = refresh_at(&w, 3600, token).await;
+        assert!(matches!(refused, Err(RefreshError::Expired)), "{refused:?}");
+    }
     assert!(
         w.session(&first.session_id)
             .await
             .unwrap()
             .last_rotation
             .is_none()
+    );
+    assert_eq!(
+        revocation(&w, &rotated).await,
+        (None, None),
+        "an expired token is no reuse"
     );
 }
 
@@ -253,8 +270,43 @@ async fn a_token_consumed_by_an_earlier_rotation_is_recognised_from_its_record()
 }
 
 #[tokio::test]
+async fn a_consumed_token_the_rotation_could_not_record_fails_the_refresh_and_its_replay_records_it() {
+    let recorded = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = recorded.clone();
+    let (w, first) = signed_in_with(|ports, _| {
+        let mut tokens = MockRefreshTokenStore::new();
+        tokens
+            .expect_save()
+            .times(1)
+            .returning(|_| Err(RepositoryError::Unavailable("down".into())));
+        tokens.expect_save().returning(move |record| {
+            kept.lock().unwrap().push(record);
+            Ok(())
+        });
+        ports.refresh_tokens = Arc::new(tokens);
+    })
+    .await;
+    let failed = refresh_at(&w, 100, &first.refresh_token).await;
+    assert!(
+        matches!(failed, Err(RefreshError::Failure(Failure::StoreUnavailable(_)))),
+        "{failed:?}"
+    );
+    let replayed = refresh_at(&w, 105, &first.refresh_token).await.unwrap();
+    let record = w.session(&first.session_id).await.unwrap();
+    assert_eq!(
+        record.refresh_token.unwrap().hash,
+        Tokens::digest(shown(&replayed.refresh_token))
+    );
+    let recorded = recorded.lock().unwrap();
+    assert_eq!(
+        recorded.iter().map(|r| &r.hash).collect::<Vec<_>>(),
+        [&Tokens::digest(shown(&first.refresh_token))]
+    );
+}
+
+#[tokio::test]
 async fn the_grace_window_follows_the_policy() {
-    let (w, first) = signed_in_with(|p| p.refresh.reuse_grace_seconds = 0).await;
+    let (w, first) = signed_in_with(|_, p| p.refresh.reuse_grace_seconds = 0).await;
     refresh(&w, &first.refresh_token).await.unwrap();
     let reused = refresh(&w, &first.refresh_token).await;
     assert!(matches!(reused, Err(RefreshError::Reused)), "{reused:?}");

@@ -50,8 +50,9 @@ async fn invalid_state(w: &World, input: CallbackInput) {
 async fn a_login_signs_the_user_in_and_stores_one_session_holding_its_first_refresh_token() {
     let w = World::new();
     let org = w.add_org("Acme", 1, None);
-    w.idp.code("code-1", authkit("user_1", "jane@acme.example", true));
-    let state = w.start(AUTHKIT).await;
+    let state = w
+        .start_for("code-1", authkit("user_1", "jane@acme.example", true))
+        .await;
     let client = ClientContext {
         ip_address: Some("203.0.113.7".to_owned()),
         user_agent: Some("Firefox".to_owned()),
@@ -143,17 +144,13 @@ async fn a_missing_code_or_a_redirect_uri_not_allowed_is_refused_before_the_prov
         let refused = refused_early(&w, input).await;
         assert!(expected(&refused), "{refused:?}");
     }
-    // A blank provider error is no error.
     let w = unissued();
     w.idp.code("code-1", sso("prof_1", "jane@acme.example", None));
-    assert!(
-        w.post(CallbackInput {
-            error: Some(" ".to_owned()),
-            ..bare("code-1")
-        })
-        .await
-        .is_ok()
-    );
+    let blank = CallbackInput {
+        error: Some(" ".to_owned()),
+        ..bare("code-1")
+    };
+    assert!(w.post(blank).await.is_ok(), "a blank provider error is no error");
 }
 
 // ---- which API is asked ------------------------------------------------------------
@@ -384,13 +381,7 @@ async fn an_answered_step_completes_the_login_with_the_same_rules_and_session_as
         .await
         .unwrap();
     assert_eq!(session.user.organization_id, mapped);
-    assert!(
-        w.session(&session.session_id)
-            .await
-            .unwrap()
-            .login_answer
-            .is_none()
-    );
+    assert!(w.record(&session).await.login_answer.is_none());
     let [PendingStep::OrganizationSelection { organization_id, .. }] = &w.idp.steps()[..] else {
         panic!("{:?}", w.idp.steps())
     };
@@ -622,31 +613,25 @@ async fn a_missing_or_malformed_state_is_invalid_unless_unissued_states_are_acce
     // The longest state a start accepts is looked up.
     let w = World::acme();
     let longest = "b".repeat(512);
-    started(
-        &w,
-        AuthorizeInput {
-            state: Some(longest.clone()),
-            ..AuthorizeInput::default()
-        },
-    )
-    .await
-    .unwrap();
+    let start = AuthorizeInput {
+        state: Some(longest.clone()),
+        ..AuthorizeInput::default()
+    };
+    started(&w, start).await.unwrap();
     w.idp.code("code-1", authkit("user_1", "jane@acme.example", true));
-    assert!(
-        w.post(CallbackInput {
-            state: Some(longest),
-            ..bare("code-1")
-        })
-        .await
-        .is_ok()
-    );
+    let posted = CallbackInput {
+        state: Some(longest),
+        ..bare("code-1")
+    };
+    assert!(w.post(posted).await.is_ok());
 }
 
 #[tokio::test]
 async fn a_state_bound_to_a_browser_is_taken_only_with_its_verifier_and_stays_for_it() {
     let w = World::acme();
-    w.idp.code("code-1", authkit("user_1", "jane@acme.example", true));
-    let state = w.start(AUTHKIT).await;
+    let state = w
+        .start_for("code-1", authkit("user_1", "jane@acme.example", true))
+        .await;
     let other = "another-browser-verifier-0123456789abcdefghijklmnop";
     for verifier in [None, Some(other), Some("malformed verifier")] {
         let input = CallbackInput {
@@ -678,7 +663,7 @@ async fn an_unbound_state_is_taken_with_or_without_a_verifier() {
             ..World::posted(&code, &state)
         };
         let session = w.post(input).await.unwrap();
-        let stored = w.session(&session.session_id).await.unwrap();
+        let stored = w.record(&session).await;
         assert!(
             stored.login_answer.is_none(),
             "only a bound login is answered twice"
@@ -706,23 +691,18 @@ async fn a_second_post_of_a_bound_login_gets_the_first_session_within_the_window
     assert_eq!(shown(&again.refresh_token), shown(&first.refresh_token));
     assert_eq!((w.idp.exchanges().len(), w.sessions().await.len()), (1, 1));
 
-    invalid_state(
-        &w,
-        CallbackInput {
-            client_verifier: None,
-            ..World::posted("code-1", &state)
-        },
-    )
-    .await;
-    let elsewhere = Some(OTHER_REDIRECT.to_owned());
-    invalid_state(
-        &w,
-        CallbackInput {
-            redirect_uri: elsewhere,
-            ..World::posted("code-1", &state)
-        },
-    )
-    .await;
+    let posted = || World::posted("code-1", &state);
+    let unbound = CallbackInput {
+        client_verifier: None,
+        ..posted()
+    };
+    let elsewhere = CallbackInput {
+        redirect_uri: Some(OTHER_REDIRECT.to_owned()),
+        ..posted()
+    };
+    for input in [unbound, elsewhere] {
+        invalid_state(&w, input).await;
+    }
     w.set_clock(60);
     invalid_state(&w, World::posted("code-1", &state)).await;
 }

@@ -56,7 +56,7 @@ async fn access(w: &World, token: &SecretString) -> Result<tether_domain::Verifi
 
 /// When and why the session was revoked.
 async fn revocation(w: &World, session: &AuthSession) -> (Option<Timestamp>, Option<RevokedReason>) {
-    let record = w.session(&session.session_id).await.unwrap();
+    let record = w.record(session).await;
     (record.revoked_at, record.revoked_reason)
 }
 
@@ -92,7 +92,7 @@ async fn a_live_token_is_exchanged_for_a_new_pair_in_the_same_session_and_record
         (&first.session_id, first.user.id)
     );
     assert_ne!(shown(&second.refresh_token), shown(&first.refresh_token));
-    let record = w.session(&first.session_id).await.unwrap();
+    let record = w.record(&first).await;
     let live = record.refresh_token.as_ref().unwrap();
     assert_eq!(
         live.hash,
@@ -145,7 +145,7 @@ async fn a_refresh_takes_the_users_current_role_and_the_organizations_current_po
 #[tokio::test]
 async fn no_token_outlives_its_session() {
     let (w, first) = signed_in_with(|_, p| p.lifetimes.absolute_session_seconds = 3 * 3600).await;
-    let live = w.session(&first.session_id).await.unwrap().refresh_token.unwrap();
+    let live = w.record(&first).await.refresh_token.unwrap();
     assert_eq!(
         (first.refresh_token_expires_at, live.expires_at),
         (at(3 * 3600), at(3 * 3600))
@@ -153,7 +153,7 @@ async fn no_token_outlives_its_session() {
     let second = refresh_at(&w, 3 * 3600 - 60, &first.refresh_token).await.unwrap();
     let expiries = (second.refresh_token_expires_at, second.access_token_expires_at);
     assert_eq!(expiries, (at(3 * 3600), at(3 * 3600)));
-    let record = w.session(&first.session_id).await.unwrap();
+    let record = w.record(&first).await;
     assert_eq!(record.refresh_token.unwrap().expires_at, at(3 * 3600));
     let ended = refresh_at(&w, 3 * 3600, &second.refresh_token).await;
     assert!(matches!(ended, Err(RefreshError::SessionExpired)), "{ended:?}");
@@ -171,13 +171,7 @@ async fn an_expired_token_is_refused_as_expired_live_or_consumed() {
         let refused = refresh_at(&w, 3600, token).await;
         assert!(matches!(refused, Err(RefreshError::Expired)), "{refused:?}");
     }
-    assert!(
-        w.session(&first.session_id)
-            .await
-            .unwrap()
-            .last_rotation
-            .is_none()
-    );
+    assert!(w.record(&first).await.last_rotation.is_none());
     assert_eq!(
         revocation(&w, &rotated).await,
         (None, None),
@@ -200,7 +194,7 @@ async fn an_unknown_empty_or_oversized_token_is_invalid_and_nothing_is_written()
             "{token:?}: {refused:?}"
         );
     }
-    let record = w.session(&first.session_id).await.unwrap();
+    let record = w.record(&first).await;
     assert!(record.last_rotation.is_none() && record.revoked_at.is_none());
     assert!(w.store.refresh_tokens().is_empty());
 }
@@ -224,7 +218,7 @@ async fn a_used_token_gets_the_same_successor_within_the_grace_window_and_revoke
     let replayed = refresh_at(&w, 109, &first.refresh_token).await.unwrap();
     assert_eq!(shown(&replayed.refresh_token), shown(&second.refresh_token));
     assert_eq!(replayed.refresh_token_expires_at, second.refresh_token_expires_at);
-    let record = w.session(&first.session_id).await.unwrap();
+    let record = w.record(&first).await;
     let live = record.refresh_token.unwrap().hash;
     assert_eq!(
         live,
@@ -292,7 +286,7 @@ async fn a_consumed_token_the_rotation_could_not_record_fails_the_refresh_and_it
         "{failed:?}"
     );
     let replayed = refresh_at(&w, 105, &first.refresh_token).await.unwrap();
-    let record = w.session(&first.session_id).await.unwrap();
+    let record = w.record(&first).await;
     assert_eq!(
         record.refresh_token.unwrap().hash,
         Tokens::digest(shown(&replayed.refresh_token))

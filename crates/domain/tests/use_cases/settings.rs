@@ -299,7 +299,7 @@ async fn a_new_session_gets_an_access_token_for_the_organizations_token_lifetime
         .start_session(jane.clone(), None, at(0))
         .await
         .unwrap();
-    let record = w.session(&near_end.session_id).await.unwrap();
+    let record = w.record(&near_end).await;
     let answer = w
         .services
         .issuer

@@ -629,6 +629,21 @@ impl World {
         SessionStore::find(&self.store, id).await.unwrap()
     }
 
+    /// The stored record of `session`.
+    pub async fn record(&self, session: &AuthSession) -> SessionRecord {
+        self.session(&session.session_id)
+            .await
+            .expect("the session is stored")
+    }
+
+    /// A login of `identity` started with its API and bound to [`VERIFIER`]'s browser,
+    /// its code `code` scripted: its state.
+    pub async fn start_for(&self, code: &str, identity: IdpIdentity) -> String {
+        let flow = identity.flow;
+        self.idp.code(code, identity);
+        self.start(flow).await
+    }
+
     /// Every session stored (the ids the token issuer minted that were stored).
     pub async fn sessions(&self) -> Vec<SessionRecord> {
         let mut found = Vec::new();
@@ -682,9 +697,7 @@ impl World {
     /// A login of `identity` with code `code-1`, started with its API, bound to
     /// [`VERIFIER`]'s browser and called back once: its state and its session.
     pub async fn bound_login(&self, identity: IdpIdentity) -> (String, AuthSession) {
-        let flow = identity.flow;
-        self.idp.code("code-1", identity);
-        let state = self.start(flow).await;
+        let state = self.start_for("code-1", identity).await;
         let session = self
             .post(Self::posted("code-1", &state))
             .await

@@ -12,13 +12,15 @@ use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tether_clock::ManualClock;
 use tether_domain::{
-    AuthorizationRequest, ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingStep,
+    AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityProvider, LoginHints,
+    LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError,
 };
 use tether_workos::{WorkosClient, WorkosConfig};
 
 use crate::support::*;
 
-/// The real WorkOS client, counting exchanges per API.
+/// The real WorkOS client, counting exchanges per API (a code of a login started
+/// elsewhere, which the client resolves itself, counts as neither).
 struct CountingWorkos {
     inner: WorkosClient,
     sso: AtomicUsize,
@@ -45,30 +47,39 @@ impl CountingWorkos {
 
 #[async_trait]
 impl IdentityProvider for CountingWorkos {
-    async fn exchange(
+    fn plan_login(&self, hints: &LoginHints) -> Result<LoginPlan, String> {
+        self.inner.plan_login(hints)
+    }
+
+    async fn exchange<'a>(
         &self,
-        flow: Flow,
+        provider: Option<&'a ProviderKey>,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
-        match flow {
-            Flow::Sso => self.sso.fetch_add(1, Ordering::SeqCst),
-            Flow::AuthKit => self.authkit.fetch_add(1, Ordering::SeqCst),
+    ) -> Result<ExternalIdentity, ExchangeError> {
+        match provider {
+            Some(p) if *p == tether_workos::SSO => self.sso.fetch_add(1, Ordering::SeqCst),
+            Some(p) if *p == tether_workos::AUTHKIT => self.authkit.fetch_add(1, Ordering::SeqCst),
+            _ => 0,
         };
-        self.inner.exchange(flow, code, pkce_verifier, client).await
+        self.inner.exchange(provider, code, pkce_verifier, client).await
     }
 
     async fn complete_step(
         &self,
         step: &PendingStep,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         self.inner.complete_step(step, client).await
     }
 
     fn authorization_url(&self, request: &AuthorizationRequest) -> String {
         self.inner.authorization_url(request)
+    }
+
+    fn parse_tenant(&self, raw: &str) -> Result<TenantId, TenantIdError> {
+        self.inner.parse_tenant(raw)
     }
 }
 

@@ -17,6 +17,7 @@ mod double_post;
 mod keys;
 mod openapi;
 mod request_ids;
+mod second_provider;
 mod session;
 mod steps;
 mod trust;

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs}
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tether_domain::{OrganizationId, WorkosOrganizationId};
+use tether_domain::{OrganizationId, TenantId};
 use tether_jwt::{KeyAlgorithm, KeyStatus};
 
 use crate::settings::Settings;
@@ -95,7 +95,7 @@ pub enum OrganizationsCommand {
         name: String,
         /// The WorkOS organization to map it to.
         #[arg(long = "workos-organization", value_name = "org_...", value_parser = workos_organization)]
-        workos_organization: Option<WorkosOrganizationId>,
+        workos_organization: Option<TenantId>,
     },
     /// Map an organization to its WorkOS organization, or unmap it with --none (exit 1 when another carries it).
     Map {
@@ -109,7 +109,7 @@ pub enum OrganizationsCommand {
             required_unless_present = "none",
             conflicts_with = "none"
         )]
-        workos_organization: Option<WorkosOrganizationId>,
+        workos_organization: Option<TenantId>,
         /// Unmap it.
         #[arg(long)]
         none: bool,
@@ -125,7 +125,7 @@ impl From<OrganizationsCommand> for crate::organizations::Command {
                 workos_organization,
             } => Self::Create {
                 name,
-                workos_organization_id: workos_organization,
+                tenant: workos_organization,
             },
             OrganizationsCommand::Map {
                 id,
@@ -133,7 +133,7 @@ impl From<OrganizationsCommand> for crate::organizations::Command {
                 none: _,
             } => Self::Map {
                 id,
-                workos_organization_id: workos_organization,
+                tenant: workos_organization,
             },
         }
     }
@@ -145,8 +145,10 @@ fn organization_name(raw: &str) -> Result<String, String> {
         .ok_or_else(|| "the name may not be empty".to_owned())
 }
 
-fn workos_organization(raw: &str) -> Result<WorkosOrganizationId, String> {
-    WorkosOrganizationId::parse(raw).map_err(|e| format!("{raw:?} is not valid: {e}"))
+fn workos_organization(raw: &str) -> Result<TenantId, String> {
+    tether_workos::organization_id(raw).map_err(|_| {
+        format!("{raw:?} is not valid: expected a WorkOS organization id: org_ followed by 1 to 64 letters and digits")
+    })
 }
 
 fn organization_id(raw: &str) -> Result<OrganizationId, String> {
@@ -284,21 +286,21 @@ mod tests {
             org(&["create", "--name", "Acme", "--workos-organization", "org_01ABC"]).unwrap(),
             Org::Create {
                 name: "Acme".into(),
-                workos_organization_id: Some(WorkosOrganizationId::parse("org_01ABC").unwrap()),
+                tenant: Some(tether_workos::organization_id("org_01ABC").unwrap()),
             }
         );
         assert_eq!(
             org(&["map", "64a1b2c3d4e5f60012345678", "--none"]).unwrap(),
             Org::Map {
                 id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
-                workos_organization_id: None,
+                tenant: None,
             }
         );
         assert_eq!(
             org(&["map", "64a1b2c3d4e5f60012345678", "org_1"]).unwrap(),
             Org::Map {
                 id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
-                workos_organization_id: Some(WorkosOrganizationId::parse("org_1").unwrap()),
+                tenant: Some(tether_workos::organization_id("org_1").unwrap()),
             }
         );
         for bad in [

@@ -16,8 +16,7 @@ use std::io::Write;
 
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError,
-    WorkosOrganizationId,
+    Clock, NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError, TenantId,
 };
 use tether_mongo::{MongoConfig, MongoStore};
 
@@ -31,14 +30,14 @@ pub enum Command {
         /// Display name.
         name: String,
         /// The WorkOS organization to map it to.
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
     },
     /// Map an organization to a WorkOS organization, or unmap it (`None`).
     Map {
         /// The organization.
         id: OrganizationId,
         /// The mapping; `None` unmaps.
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
     },
 }
 
@@ -64,10 +63,10 @@ pub async fn execute(
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    let conflict = |workos: &Option<WorkosOrganizationId>| {
+    let conflict = |workos: &Option<TenantId>| {
         format!(
             "another organization is already mapped to {}",
-            workos.as_ref().map_or("", WorkosOrganizationId::as_str)
+            workos.as_ref().map_or("", TenantId::as_str)
         )
     };
     let written = match command {
@@ -79,32 +78,26 @@ pub async fn execute(
             }
             lines
         }
-        Command::Create {
-            name,
-            workos_organization_id,
-        } => {
+        Command::Create { name, tenant } => {
             let created = organizations
                 .create(NewOrganization {
                     name,
-                    workos_organization_id: workos_organization_id.clone(),
+                    tenant: tenant.clone(),
                     created_at: clock.now(),
                 })
                 .await
                 .map_err(|e| match e {
-                    RepositoryError::Duplicate => conflict(&workos_organization_id),
+                    RepositoryError::Duplicate => conflict(&tenant),
                     other => store_error(other),
                 })?;
             format!("created {}", line(&created))
         }
-        Command::Map {
-            id,
-            workos_organization_id,
-        } => {
+        Command::Map { id, tenant } => {
             let updated = organizations
-                .set_workos_organization(id, workos_organization_id.clone(), clock.now())
+                .set_tenant(id, tenant.clone(), clock.now())
                 .await
                 .map_err(|e| match e {
-                    RepositoryError::Duplicate => conflict(&workos_organization_id),
+                    RepositoryError::Duplicate => conflict(&tenant),
                     other => store_error(other),
                 })?
                 .ok_or_else(|| format!("no organization has the id {id}"))?;
@@ -120,9 +113,7 @@ fn line(org: &Organization) -> String {
     format!(
         "{}  {:<30}  {}\n",
         org.id,
-        org.workos_organization_id
-            .as_ref()
-            .map_or("-", WorkosOrganizationId::as_str),
+        org.tenant.as_ref().map_or("-", TenantId::as_str),
         org.name
     )
 }
@@ -146,11 +137,11 @@ mod tests {
         let existing =
             store.add_organization("Old", Timestamp::from_millis(1), StoredSessionSettings::none());
         let mut out = Vec::new();
-        let acme = WorkosOrganizationId::parse("org_ACME").unwrap();
+        let acme = tether_workos::organization_id("org_ACME").unwrap();
         execute(
             Command::Create {
                 name: "Acme".into(),
-                workos_organization_id: Some(acme.clone()),
+                tenant: Some(acme.clone()),
             },
             &store,
             &clock,
@@ -161,7 +152,7 @@ mod tests {
         let err = execute(
             Command::Map {
                 id: existing,
-                workos_organization_id: Some(acme.clone()),
+                tenant: Some(acme.clone()),
             },
             &store,
             &clock,
@@ -189,7 +180,7 @@ mod tests {
         let err = execute(
             Command::Map {
                 id: missing,
-                workos_organization_id: None,
+                tenant: None,
             },
             &store,
             &clock,

@@ -14,9 +14,7 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use tether_domain::{
-    AccessRole, Email, StoredSessionSettings, Timestamp, User, UserId, WorkosOrganizationId,
-};
+use tether_domain::{AccessRole, Email, StoredSessionSettings, TenantId, Timestamp, User, UserId};
 use tether_memory::InMemoryStore;
 
 use crate::settings_error::SettingsError;
@@ -30,7 +28,7 @@ pub struct MemorySeed {
 #[derive(Debug, Clone)]
 struct SeedOrganization {
     name: String,
-    workos_organization_id: Option<WorkosOrganizationId>,
+    workos_organization_id: Option<TenantId>,
     users: Vec<(Email, String, AccessRole)>,
 }
 
@@ -91,7 +89,7 @@ impl MemorySeed {
                 let workos_organization_id = org
                     .workos_organization_id
                     .map(|raw| {
-                        WorkosOrganizationId::parse(&raw)
+                        tether_workos::organization_id(&raw)
                             .map_err(|e| bad(format!("organization {:?}: {e}", org.name)))
                     })
                     .transpose()?;
@@ -129,8 +127,7 @@ impl MemorySeed {
                     access_role: *role,
                     conversation_open_preference: "split".into(),
                     login_disabled: false,
-                    workos_user_id: None,
-                    workos_profile_id: None,
+                    links: Vec::new(),
                     email_verified: None,
                 });
             }

@@ -145,10 +145,10 @@ async fn check_default_organization(settings: &Settings, stores: &Stores) -> Res
     };
     let found = stores
         .organizations
-        .find_by_id(id)
+        .find_organization(id)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
-    match found.and_then(|org| org.workos_organization_id) {
+    match found.and_then(|org| org.tenant) {
         Some(workos) => Err(StartError::DefaultOrganization(format!(
             "names an organization mapped to the WorkOS organization {}; new users of other WorkOS organizations may not join it",
             workos.as_str()

@@ -85,11 +85,11 @@ impl AccessGuard {
         }
         // One read by id. A session that is gone was removed long after its end, or
         // never was a record (see the upgrade note of `RefreshSession`): refused alike.
-        match self.sessions.find(&access.session_id).await? {
+        match self.sessions.find_session(&access.session_id).await? {
             Some(session) if session.revoked_at.is_none() => {}
             _ => return Err(AccessError::SessionRevoked),
         }
-        match self.users.find_by_id(access.user_id).await? {
+        match self.users.find_user(access.user_id).await? {
             None => Err(AccessError::Invalid),
             Some(user) if user.login_disabled => Err(AccessError::LoginDisabled),
             Some(_) => Ok(access),

@@ -22,8 +22,8 @@
 use futures_util::future::join_all;
 
 use crate::model::{
-    Flow, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser, RefreshTokenRecord,
-    RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, WorkosLink,
+    IdentityLink, LinkedIdentity, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser,
+    RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
 };
 use crate::policy::{SessionField, SettingValue, StoredSessionSettings};
 use crate::ports::{
@@ -31,8 +31,8 @@ use crate::ports::{
     UserRepository,
 };
 use crate::values::{
-    AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
-    WorkosOrganizationId,
+    AccessRole, ClientChallenge, Email, OrganizationId, ProviderKey, SessionId, TenantId, Timestamp,
+    TokenHash, UserId,
 };
 
 fn email(raw: &str) -> Email {
@@ -47,28 +47,40 @@ fn organization_id(hex: &str) -> OrganizationId {
     OrganizationId::parse(hex).expect("suite ids are valid")
 }
 
-fn workos_org(raw: &str) -> WorkosOrganizationId {
-    WorkosOrganizationId::parse(raw).expect("suite WorkOS organization ids are valid")
+fn tenant(raw: &str) -> TenantId {
+    TenantId::parse(raw).expect("suite tenant ids are valid")
 }
 
-fn link(flow: Flow, subject: &str) -> WorkosLink {
-    WorkosLink {
-        flow,
+/// The providers of the suite: the keys of this repository's identity provider, whose
+/// subjects a store may keep in fields of their own, and a provider no store knows.
+const SSO: ProviderKey = ProviderKey::from_static("sso");
+const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
+const OTHER: ProviderKey = ProviderKey::from_static("conformance-idp");
+
+fn link(provider: &ProviderKey, subject: &str) -> IdentityLink {
+    IdentityLink {
+        provider: provider.clone(),
         subject: subject.to_owned(),
-        connection_id: None,
-        organization_id: None,
     }
 }
 
-fn new_user(address: &str, flow: Flow, subject: &str, at: Timestamp) -> NewUser {
+fn linked(provider: &ProviderKey, subject: &str) -> LinkedIdentity {
+    LinkedIdentity {
+        link: link(provider, subject),
+        connection: None,
+        tenant: None,
+    }
+}
+
+fn new_user(address: &str, provider: &ProviderKey, subject: &str, at: Timestamp) -> NewUser {
     NewUser {
         email: email(address),
         full_name: "Conformance User".to_owned(),
         organization_id: organization_id("64a1b2c3d4e5f60012345678"),
         access_role: AccessRole::SalesRep,
         conversation_open_preference: "split".to_owned(),
-        workos: link(flow, subject),
-        email_verified: flow == Flow::AuthKit,
+        identity: linked(provider, subject),
+        email_verified: provider != &SSO,
         created_at: at,
     }
 }
@@ -82,18 +94,19 @@ fn is_duplicate<T: std::fmt::Debug>(result: &Result<T, RepositoryError>) -> bool
     matches!(result, Err(RepositoryError::Duplicate))
 }
 
-/// [`UserRepository`]: finding by id, address (case-insensitively) and WorkOS id;
-/// `insert` refusing a second address (in any case) or WorkOS id; `record_login`
-/// filling a missing WorkOS id but never overwriting one, and answering `Duplicate`,
-/// having written nothing, for a WorkOS id another user carries.
+/// [`UserRepository`]: finding by id, address (case-insensitively) and link, for any
+/// provider; `insert` refusing a second address (in any case) or link; `record_login`
+/// filling a missing link but never overwriting one, and answering `Duplicate`,
+/// having written nothing, for a link another user carries.
 pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
     let at = now(clock);
     let jane = users
-        .insert(new_user("jane@conformance.example", Flow::Sso, "prof_conf_1", at))
+        .insert(new_user("jane@conformance.example", &SSO, "prof_conf_1", at))
         .await
         .expect("a first user is inserted");
     assert_eq!(jane.email, email("jane@conformance.example"));
-    assert_eq!(jane.workos_profile_id.as_deref(), Some("prof_conf_1"));
+    assert_eq!(jane.subject_for(&SSO), Some("prof_conf_1"));
+    assert_eq!(jane.links, vec![link(&SSO, "prof_conf_1")]);
     assert!(!jane.login_disabled);
     assert_eq!(
         jane.email_verified,
@@ -101,125 +114,133 @@ pub async fn user_repository(users: &dyn UserRepository, clock: &dyn Clock) {
         "emailVerified is recorded at creation"
     );
     let found = |found: Result<Option<crate::User>, RepositoryError>| found.expect("lookups answer");
-    assert_eq!(found(users.find_by_id(jane.id).await).as_ref(), Some(&jane));
+    assert_eq!(found(users.find_user(jane.id).await).as_ref(), Some(&jane));
     assert_eq!(
         found(users.find_by_email(&email("JANE@Conformance.Example")).await).map(|u| u.id),
         Some(jane.id),
         "addresses are found case-insensitively"
     );
     assert_eq!(
-        found(users.find_by_workos_subject(Flow::Sso, "prof_conf_1").await).map(|u| u.id),
+        found(users.find_by_link(&link(&SSO, "prof_conf_1")).await).map(|u| u.id),
         Some(jane.id)
     );
-    assert_eq!(
-        found(users.find_by_workos_subject(Flow::AuthKit, "prof_conf_1").await),
-        None,
-        "a WorkOS id belongs to one API"
-    );
+    for provider in [&AUTHKIT, &OTHER] {
+        assert_eq!(
+            found(users.find_by_link(&link(provider, "prof_conf_1")).await),
+            None,
+            "a subject belongs to one provider"
+        );
+    }
 
-    // Uniqueness: the address in another case, or the WorkOS id, of another user.
+    // Uniqueness: the address in another case, or the link, of another user.
     let again = users
-        .insert(new_user("JANE@CONFORMANCE.EXAMPLE", Flow::Sso, "prof_conf_2", at))
+        .insert(new_user("JANE@CONFORMANCE.EXAMPLE", &SSO, "prof_conf_2", at))
         .await;
     assert!(is_duplicate(&again), "same address, other case: {again:?}");
-    assert_eq!(
-        found(users.find_by_workos_subject(Flow::Sso, "prof_conf_2").await),
-        None
-    );
+    assert_eq!(found(users.find_by_link(&link(&SSO, "prof_conf_2")).await), None);
     let again = users
-        .insert(new_user(
-            "other@conformance.example",
-            Flow::Sso,
-            "prof_conf_1",
-            at,
-        ))
+        .insert(new_user("other@conformance.example", &SSO, "prof_conf_1", at))
         .await;
-    assert!(is_duplicate(&again), "same WorkOS id: {again:?}");
+    assert!(is_duplicate(&again), "same link: {again:?}");
     assert_eq!(
         found(users.find_by_email(&email("other@conformance.example")).await),
         None
     );
 
-    // record_login: a WorkOS id another user carries is Duplicate and writes nothing.
+    // record_login: a link another user carries is Duplicate and writes nothing.
     let bob = users
-        .insert(new_user(
-            "bob@conformance.example",
-            Flow::AuthKit,
-            "user_conf_1",
-            at,
-        ))
+        .insert(new_user("bob@conformance.example", &AUTHKIT, "user_conf_1", at))
         .await
         .expect("a second user is inserted");
     assert_eq!(
-        found(users.find_by_id(bob.id).await).and_then(|u| u.email_verified),
+        found(users.find_user(bob.id).await).and_then(|u| u.email_verified),
         Some(true),
         "emailVerified reads back as written"
     );
     let taken = users
-        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_1")), at.plus_seconds(1))
+        .record_login(bob.id, Some(linked(&SSO, "prof_conf_1")), at.plus_seconds(1))
         .await;
-    assert!(is_duplicate(&taken), "record_login with a carried id: {taken:?}");
+    assert!(
+        is_duplicate(&taken),
+        "record_login with a carried link: {taken:?}"
+    );
     assert_eq!(
-        found(users.find_by_id(bob.id).await).as_ref(),
+        found(users.find_user(bob.id).await).as_ref(),
         Some(&bob),
         "nothing written"
     );
 
-    // A missing id is filled, an existing one never overwritten.
-    let linked = users
-        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_9")), at.plus_seconds(2))
-        .await
-        .expect("record_login answers")
-        .expect("bob exists");
-    assert_eq!(linked.workos_profile_id.as_deref(), Some("prof_conf_9"));
-    let kept = users
-        .record_login(bob.id, Some(link(Flow::Sso, "prof_conf_10")), at.plus_seconds(3))
-        .await
-        .expect("record_login answers")
-        .expect("bob exists");
-    assert_eq!(kept.workos_profile_id.as_deref(), Some("prof_conf_9"));
-    assert_eq!(kept.workos_user_id.as_deref(), Some("user_conf_1"));
+    // A missing link is filled, an existing one never overwritten, for any provider.
+    for (provider, first, second) in [
+        (&SSO, "prof_conf_9", "prof_conf_10"),
+        (&OTHER, "other_conf_1", "other_conf_2"),
+    ] {
+        let linked_now = users
+            .record_login(bob.id, Some(linked(provider, first)), at.plus_seconds(2))
+            .await
+            .expect("record_login answers")
+            .expect("bob exists");
+        assert_eq!(linked_now.subject_for(provider), Some(first));
+        let kept = users
+            .record_login(bob.id, Some(linked(provider, second)), at.plus_seconds(3))
+            .await
+            .expect("record_login answers")
+            .expect("bob exists");
+        assert_eq!(kept.subject_for(provider), Some(first), "{provider}");
+        assert_eq!(kept.subject_for(&AUTHKIT), Some("user_conf_1"));
+        assert_eq!(
+            found(users.find_by_link(&link(provider, first)).await).map(|u| u.id),
+            Some(bob.id)
+        );
+        assert_eq!(found(users.find_by_link(&link(provider, second)).await), None);
+    }
+    let other_user = users
+        .insert(new_user("eve@conformance.example", &OTHER, "other_conf_1", at))
+        .await;
+    assert!(
+        is_duplicate(&other_user),
+        "a link of any provider is unique: {other_user:?}"
+    );
     let missing = users
         .record_login(user_id("64a1b2c3d4e5f600123400ff"), None, at)
         .await
         .expect("record_login answers");
     assert_eq!(missing, None);
 
-    // A returning user's sign-in by WorkOS id: found (and stamped) for that API only.
+    // A returning user's sign-in by link: found (and stamped) for that provider only.
     assert_eq!(
         found(
             users
-                .record_login_by_workos_subject(Flow::Sso, "prof_conf_1", at.plus_seconds(4))
+                .record_login_by_link(&link(&SSO, "prof_conf_1"), at.plus_seconds(4))
                 .await
         ),
         Some(jane.clone())
     );
+    for unknown in [link(&AUTHKIT, "prof_conf_1"), link(&SSO, "prof_conf_unknown")] {
+        assert_eq!(
+            found(users.record_login_by_link(&unknown, at.plus_seconds(4)).await),
+            None
+        );
+    }
     assert_eq!(
         found(
             users
-                .record_login_by_workos_subject(Flow::AuthKit, "prof_conf_1", at.plus_seconds(4))
+                .record_login_by_link(&link(&OTHER, "other_conf_1"), at.plus_seconds(5))
                 .await
-        ),
-        None
-    );
-    assert_eq!(
-        found(
-            users
-                .record_login_by_workos_subject(Flow::Sso, "prof_conf_unknown", at.plus_seconds(4))
-                .await
-        ),
-        None
+        )
+        .map(|u| u.id),
+        Some(bob.id)
     );
 }
 
 /// [`OrganizationRepository`]: creation, listing, `mapped_or_oldest_unmapped` by mapping and creation time, one
-/// organization per WorkOS organization (on `create` and `set_workos_organization`,
+/// organization per tenant (on `create` and `set_tenant`,
 /// writing nothing when refused), unmapping, and `None` for unknown ids.
 pub async fn organization_repository(organizations: &dyn OrganizationRepository, clock: &dyn Clock) {
     let at = now(clock);
     let create = |name: &str, mapped: Option<&str>, created_at: Timestamp| NewOrganization {
         name: name.to_owned(),
-        workos_organization_id: mapped.map(workos_org),
+        tenant: mapped.map(tenant),
         created_at,
     };
     let org_a = "org_01HXAAAAAAAAAAAAAAAAAAAAAA";
@@ -232,7 +253,7 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .create(create("First", Some(org_a), at))
         .await
         .expect("created");
-    assert_eq!(first.workos_organization_id, Some(workos_org(org_a)));
+    assert_eq!(first.tenant, Some(tenant(org_a)));
     let listed: Vec<_> = organizations
         .list()
         .await
@@ -241,30 +262,30 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .map(|o| o.id)
         .collect();
     assert_eq!(listed, vec![first.id, second.id], "oldest first");
-    // The oldest is mapped: a new member of its WorkOS organization lands there, any
+    // The oldest is mapped: a new member of its tenant lands there, any
     // other new member in the oldest unmapped one.
-    for (workos, expected, why) in [
+    for (wanted, expected, why) in [
         (Some(org_a), first.id, "the mapped one"),
         (Some(org_b), second.id, "the oldest unmapped"),
         (None, second.id, "the oldest unmapped"),
     ] {
         let landing = organizations
-            .mapped_or_oldest_unmapped(workos.map(workos_org).as_ref())
+            .mapped_or_oldest_unmapped(wanted.map(tenant).as_ref())
             .await
             .expect("answers")
             .map(|o| o.id);
-        assert_eq!(landing, Some(expected), "{why} for {workos:?}");
+        assert_eq!(landing, Some(expected), "{why} for {wanted:?}");
     }
     assert_eq!(
         organizations
-            .find_by_workos_organization(&workos_org(org_a))
+            .find_by_tenant(&tenant(org_a))
             .await
             .expect("answers")
             .map(|o| o.id),
         Some(first.id)
     );
 
-    // One organization per WorkOS organization.
+    // One organization per tenant.
     let again = organizations.create(create("Third", Some(org_a), at)).await;
     assert!(is_duplicate(&again), "a second mapping on create: {again:?}");
     assert_eq!(
@@ -272,23 +293,21 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         2,
         "nothing written"
     );
-    let again = organizations
-        .set_workos_organization(second.id, Some(workos_org(org_a)), at)
-        .await;
+    let again = organizations.set_tenant(second.id, Some(tenant(org_a)), at).await;
     assert!(is_duplicate(&again), "a second mapping on set: {again:?}");
     let unchanged = organizations
-        .find_by_id(second.id)
+        .find_organization(second.id)
         .await
         .expect("answers")
         .expect("exists");
-    assert_eq!(unchanged.workos_organization_id, None, "nothing written");
+    assert_eq!(unchanged.tenant, None, "nothing written");
 
     let mapped = organizations
-        .set_workos_organization(second.id, Some(workos_org(org_b)), at)
+        .set_tenant(second.id, Some(tenant(org_b)), at)
         .await
         .expect("answers")
         .expect("exists");
-    assert_eq!(mapped.workos_organization_id, Some(workos_org(org_b)));
+    assert_eq!(mapped.tenant, Some(tenant(org_b)));
     // Every organization mapped: no landing place but a member's own.
     assert_eq!(
         organizations
@@ -299,20 +318,20 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
     );
     assert_eq!(
         organizations
-            .mapped_or_oldest_unmapped(Some(&workos_org("org_01HXCCCCCCCCCCCCCCCCCCCCCC")))
+            .mapped_or_oldest_unmapped(Some(&tenant("org_01HXCCCCCCCCCCCCCCCCCCCCCC")))
             .await
             .expect("answers"),
         None
     );
     let unmapped = organizations
-        .set_workos_organization(second.id, None, at)
+        .set_tenant(second.id, None, at)
         .await
         .expect("answers")
         .expect("exists");
-    assert_eq!(unmapped.workos_organization_id, None);
+    assert_eq!(unmapped.tenant, None);
     assert_eq!(
         organizations
-            .find_by_workos_organization(&workos_org(org_b))
+            .find_by_tenant(&tenant(org_b))
             .await
             .expect("answers"),
         None
@@ -327,10 +346,13 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
         .expect("exists");
     assert_eq!(updated.session_settings, settings);
     let unknown = organization_id("64a1b2c3d4e5f600123400ee");
-    assert_eq!(organizations.find_by_id(unknown).await.expect("answers"), None);
+    assert_eq!(
+        organizations.find_organization(unknown).await.expect("answers"),
+        None
+    );
     assert!(
         organizations
-            .set_workos_organization(unknown, Some(workos_org(org_b)), at)
+            .set_tenant(unknown, Some(tenant(org_b)), at)
             .await
             .expect("answers")
             .is_none()
@@ -375,7 +397,8 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     sessions.start(record.clone()).await.expect("created");
     let other = session("sess_conformance_2", at);
     sessions.start(other.clone()).await.expect("created");
-    let find = |id: &'static str| async move { sessions.find(&SessionId::new(id)).await.expect("answers") };
+    let find =
+        |id: &'static str| async move { sessions.find_session(&SessionId::new(id)).await.expect("answers") };
     assert_eq!(find("sess_conformance_1").await.as_ref(), Some(&record));
     let again = sessions
         .start(SessionRecord {
@@ -560,7 +583,7 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     );
 
     let unknown = SessionId::new("sess_conformance_unknown");
-    assert_eq!(sessions.find(&unknown).await.expect("answers"), None);
+    assert_eq!(sessions.find_session(&unknown).await.expect("answers"), None);
     assert!(
         !sessions
             .revoke(&unknown, at, RevokedReason::Logout)
@@ -568,7 +591,7 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
             .expect("answers")
     );
     assert_eq!(
-        sessions.find(&unknown).await.expect("answers"),
+        sessions.find_session(&unknown).await.expect("answers"),
         None,
         "nothing created"
     );
@@ -588,12 +611,12 @@ fn token(hash: &str, at: Timestamp) -> RefreshTokenRecord {
 pub async fn refresh_token_store(tokens: &dyn RefreshTokenStore, clock: &dyn Clock) {
     let at = now(clock);
     let record = token("c0ffee01", at);
-    tokens.save(record.clone()).await.expect("saved");
+    tokens.save_token(record.clone()).await.expect("saved");
     let found = |hash: &'static str| async move {
         tokens.find_by_hash(&TokenHash::new(hash)).await.expect("answers")
     };
     assert_eq!(found("c0ffee01").await.as_ref(), Some(&record));
-    let again = tokens.save(token("c0ffee01", at.plus_seconds(1))).await;
+    let again = tokens.save_token(token("c0ffee01", at.plus_seconds(1))).await;
     assert!(is_duplicate(&again), "a second record with one digest: {again:?}");
     assert_eq!(found("c0ffee01").await.as_ref(), Some(&record), "nothing written");
     assert_eq!(found("c0ffee99").await, None);
@@ -604,14 +627,14 @@ pub async fn refresh_token_store(tokens: &dyn RefreshTokenStore, clock: &dyn Clo
         sealed_successor: Some("sealed-state".to_owned()),
         ..token("c0ffee02", at)
     };
-    tokens.save(stated.clone()).await.expect("saved");
+    tokens.save_token(stated.clone()).await.expect("saved");
     assert_eq!(found("c0ffee02").await, Some(stated));
 }
 
 fn login_state(hash: &str, created_at: Timestamp) -> LoginStateRecord {
     LoginStateRecord {
         state_hash: TokenHash::new(hash),
-        flow: Flow::AuthKit,
+        provider: AUTHKIT,
         redirect_uri: "http://localhost:5173/signin".to_owned(),
         organization_hint: Some("64a1b2c3d4e5f60012345678".to_owned()),
         pkce: true,
@@ -632,10 +655,10 @@ fn challenge(raw: &str) -> ClientChallenge {
 pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) {
     let at = now(clock);
     let record = login_state("5eed01", at);
-    states.save(record.clone()).await.expect("saved");
+    states.save_state(record.clone()).await.expect("saved");
     let again = states
-        .save(LoginStateRecord {
-            flow: Flow::Sso,
+        .save_state(LoginStateRecord {
+            provider: SSO,
             ..login_state("5eed01", at.plus_seconds(1))
         })
         .await;
@@ -657,10 +680,10 @@ pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) 
     );
 
     // An expired state with the same digest is replaced.
-    states.save(login_state("5eed02", at)).await.expect("saved");
+    states.save_state(login_state("5eed02", at)).await.expect("saved");
     let later = login_state("5eed02", at.plus_seconds(600));
     states
-        .save(later.clone())
+        .save_state(later.clone())
         .await
         .expect("an expired state is replaced");
     assert_eq!(
@@ -678,7 +701,7 @@ pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) 
         client_challenge: Some(ours.clone()),
         ..login_state("5eed03", at)
     };
-    states.save(bound.clone()).await.expect("saved");
+    states.save_state(bound.clone()).await.expect("saved");
     let hash = TokenHash::new("5eed03");
     assert_eq!(states.take(&hash, None).await.expect("answers"), StateTake::Bound);
     assert_eq!(
@@ -697,7 +720,7 @@ pub async fn login_state_store(states: &dyn LoginStateStore, clock: &dyn Clock) 
 
     // An unbound state is taken with or without a challenge.
     let unbound = login_state("5eed04", at);
-    states.save(unbound.clone()).await.expect("saved");
+    states.save_state(unbound.clone()).await.expect("saved");
     assert_eq!(
         states
             .take(&TokenHash::new("5eed04"), Some(&ours))

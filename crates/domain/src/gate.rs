@@ -53,7 +53,7 @@ impl LoginTurns {
     /// Waits until no other turn of `key` runs, and takes one; `None` at once, without
     /// a turn, when [`MAX_QUEUED`] requests already hold or wait for one, so that
     /// copies of one post cannot line up without end (each turn lasts at most one
-    /// login, itself bounded by the time-outs of WorkOS and MongoDB).
+    /// login, itself bounded by the time-outs of the provider and the stores).
     pub(crate) async fn take(&self, key: TokenHash) -> Option<Turn> {
         let lock = {
             let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);

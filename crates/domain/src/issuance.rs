@@ -141,7 +141,7 @@ impl SessionIssuer {
         &self,
         organization_id: OrganizationId,
     ) -> Result<SessionConfig, RepositoryError> {
-        let Some(org) = self.organizations.find_by_id(organization_id).await? else {
+        let Some(org) = self.organizations.find_organization(organization_id).await? else {
             tracing::warn!(%organization_id, "the user's organization does not exist; default session policy applies");
             return Ok(self.defaults);
         };

@@ -1,8 +1,11 @@
 //! # tether-domain
 //!
 //! The sign-in rules of tether-auth, free of I/O: value types, the ports (traits)
-//! through which the rules reach stores, WorkOS and token signing, and the use cases
-//! that orchestrate them.
+//! through which the rules reach stores, an identity provider and token signing, and
+//! the use cases that orchestrate them. It names no provider and no database: a login
+//! learns an [`ExternalIdentity`] (a [`IdentityLink`], the provider key and subject,
+//! an address and who vouches for it, a [`TenantId`]), and organizations are mapped
+//! to tenants.
 //!
 //! - [`CompleteLogin`]: the login callback (exchange, provisioning, session issuance).
 //! - [`Provisioner`]: find or just-in-time create the local user.
@@ -20,10 +23,9 @@
 //! The enums callers match on (every use-case error and [`Failure`], the port errors
 //! [`RepositoryError`] and [`ExchangeError`], [`AccessRole`], [`SsoFallbackBehavior`],
 //! [`PasswordFallbackBehavior`], [`SessionField`], ...) are `#[non_exhaustive]`: a later
-//! variant does not break another team's build, so keep a wildcard arm. [`Flow`] and
-//! [`SettingValue`] stay exhaustive on purpose: every adapter must map each of their
-//! variants to its storage or API, and a new one should stop the build of an adapter
-//! that does not.
+//! variant does not break another team's build, so keep a wildcard arm. [`SettingValue`]
+//! stays exhaustive on purpose: every adapter must map each of its variants to its
+//! storage or API, and a new one should stop the build of an adapter that does not.
 //!
 //! Enable the `mocks` feature for `mockall` mocks of every port (`MockUserRepository`, ...)
 //! and the helpers of `tether_domain::mocks` (a fixed clock, users, organizations, an
@@ -57,14 +59,15 @@ pub use failure::Failure;
 pub use gate::LoginTurns;
 pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
 pub use login::{
-    CallbackInput, CompleteLogin, ExchangePlan, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy,
-    StateChecking, StepAnswer, StepInput,
+    CallbackInput, CompleteLogin, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy, StateChecking,
+    StepAnswer, StepInput,
 };
 pub use model::{
-    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginAnswer,
-    LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization,
-    PendingStep, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
-    StepRequired, User, VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
+    LiveRefreshToken, LoginAnswer, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken,
+    NewOrganization, NewUser, Organization, PendingOrganization, PendingStep, RefreshTokenRecord,
+    RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess,
+    Vouching,
 };
 pub use policy::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
@@ -84,8 +87,8 @@ pub use services::{Policies, Ports, Services};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
     AccessRole, AccessRoleError, ClientChallenge, ClientChallengeError, ClientVerifier, ClientVerifierError,
-    Email, EmailError, LoginState, LoginStateError, ObjectIdError, ObjectIdHex, OrganizationId, SessionId,
-    Timestamp, TokenHash, UserId, WorkosOrganizationId, WorkosOrganizationIdError,
+    Email, EmailError, HexId, HexIdError, LoginState, LoginStateError, OrganizationId, ProviderKey,
+    ProviderKeyError, SessionId, TenantId, TenantIdError, Timestamp, TokenHash, UserId,
 };
 
 pub use access::{AccessError, AccessGuard};

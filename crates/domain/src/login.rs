@@ -1,5 +1,5 @@
 //! The login callback use case: provider error and code checks, the code exchange
-//! (SSO first, AuthKit as the fallback), provisioning and session issuance.
+//! (with the provider the login was started with), provisioning and session issuance.
 
 use std::sync::Arc;
 
@@ -9,17 +9,17 @@ use thiserror::Error;
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::LoginTurns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
-use crate::model::{ClientContext, Flow, IdpIdentity, PendingStep, StateTake, StepRequired};
+use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
-use crate::values::{ClientChallenge, ClientVerifier, LoginState, Timestamp, WorkosOrganizationId};
+use crate::values::{ClientChallenge, ClientVerifier, LoginState, ProviderKey, Timestamp};
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
 pub struct CallbackInput {
     /// The one-time authorization code.
     pub code: Option<SecretString>,
-    /// The CSRF state echoed by WorkOS.
+    /// The CSRF state echoed by the provider.
     pub state: Option<String>,
     /// An error the provider put on the redirect.
     pub error: Option<String>,
@@ -111,10 +111,10 @@ pub enum LoginError {
     /// The redirect URI is not allowed.
     #[error("the redirect URI is not allowed")]
     InvalidRedirectUri,
-    /// WorkOS refused the code on both APIs.
+    /// The provider refused the code.
     #[error("the authorization code is invalid, expired or already used")]
     InvalidCode,
-    /// WorkOS needs another step first.
+    /// The provider needs another step first.
     #[error("the identity provider requires another step: {}", .0.code)]
     StepRequired(Box<StepRequired>),
     /// The user may not sign in.
@@ -123,23 +123,23 @@ pub enum LoginError {
     /// A new user has no organization to join.
     #[error("no organization exists for a new user to join")]
     NoOrganization,
-    /// A local user has the address, but WorkOS does not vouch for it on their
+    /// A local user has the address, but nobody vouches for it on their
     /// behalf: the account must be linked by other means. Nothing was written.
     #[error("the identity may not be linked to the existing user with this address")]
     AccountLinkRequired,
     /// The organization asked for is not one the new user may join. Nothing was written.
     #[error("the identity may not join the requested organization")]
     OrganizationMismatch,
-    /// WorkOS refused our credentials.
+    /// The provider refused our credentials.
     #[error("the identity provider rejected our credentials: {0}")]
     UpstreamMisconfigured(String),
-    /// WorkOS is rate-limiting us.
+    /// The provider is rate-limiting us.
     #[error("the identity provider is rate-limiting us")]
     UpstreamRateLimited {
         /// Seconds to wait, when known.
         retry_after_seconds: Option<u64>,
     },
-    /// WorkOS failed or sent something unusable.
+    /// The provider failed or sent something unusable.
     #[error("the identity provider is unavailable: {0}")]
     UpstreamUnavailable(String),
     /// The store is unavailable, or something unexpected happened.
@@ -224,16 +224,6 @@ fn login_answer_secret(input: &CallbackInput, redirects: &RedirectPolicy) -> Opt
     )))
 }
 
-/// How the callback learns which API issued a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExchangePlan {
-    /// Exactly this API (the login was started here and recorded its flow).
-    Only(Flow),
-    /// SSO first; AuthKit when WorkOS says the code is not an SSO code.
-    SsoThenAuthKit,
-}
-
 /// How the callback treats `state`.
 #[derive(Clone)]
 pub struct StateChecking {
@@ -243,8 +233,9 @@ pub struct StateChecking {
     pub protector: Arc<dyn StateProtector>,
     /// Expiry is judged, and sessions start, by this clock.
     pub clock: Arc<dyn Clock>,
-    /// Accept states this service did not issue (SPAs that build WorkOS URLs
-    /// themselves); such logins use the SSO-then-AuthKit fallback. Off by default.
+    /// Accept states this service did not issue (SPAs that build the provider's URLs
+    /// themselves); the provider then resolves which of its APIs issued the code.
+    /// Off by default.
     pub accept_unissued: bool,
 }
 
@@ -259,10 +250,12 @@ impl std::fmt::Debug for StateChecking {
 /// What the posted state says about the exchange.
 #[derive(Clone)]
 struct StatePlan {
-    plan: ExchangePlan,
+    /// The provider (API) the login was started with; `None` for an unissued state.
+    provider: Option<ProviderKey>,
     verifier: Option<SecretString>,
     organization_hint: Option<String>,
-    /// The state record taken for this login, to put back when WorkOS asks us to wait.
+    /// The state record taken for this login, to put back when the provider asks us
+    /// to wait.
     taken: Option<crate::model::LoginStateRecord>,
 }
 
@@ -332,7 +325,7 @@ impl CompleteLogin {
         now: Timestamp,
     ) -> Result<StatePlan, LoginError> {
         let fallback = StatePlan {
-            plan: ExchangePlan::SsoThenAuthKit,
+            provider: None,
             verifier: None,
             organization_hint: None,
             taken: None,
@@ -377,7 +370,7 @@ impl CompleteLogin {
             StateTake::Taken(record) => record,
             StateTake::Bound => {
                 // A leaked redirect URL, or another browser: the state stays for the
-                // browser that started the login, and WorkOS is not called.
+                // browser that started the login, and the provider is not called.
                 tracing::info!("login state is bound to another client verifier");
                 return Err(LoginError::InvalidState);
             }
@@ -392,7 +385,7 @@ impl CompleteLogin {
             return Err(LoginError::InvalidState);
         }
         Ok(StatePlan {
-            plan: ExchangePlan::Only(record.flow),
+            provider: Some(record.provider.clone()),
             verifier: record.pkce.then(|| checking.protector.pkce_verifier(state)),
             organization_hint: record.organization_hint.clone(),
             taken: Some(record),
@@ -400,13 +393,14 @@ impl CompleteLogin {
     }
 
     /// Runs the callback: checks the input, exchanges the code, finds or creates the
-    /// user and starts a session. Client mistakes are caught before WorkOS is called.
+    /// user and starts a session. Client mistakes are caught before the provider is
+    /// called.
     pub async fn complete(&self, input: CallbackInput) -> Result<AuthSession, LoginError> {
-        self.complete_reporting_flow(input).await.1
+        self.complete_reporting_provider(input).await.1
     }
 
-    /// [`CompleteLogin::complete`], also telling which API the login went to: `None`
-    /// when it failed before one was chosen (for metrics by flow).
+    /// [`CompleteLogin::complete`], also telling which provider (API) the login went
+    /// to: `None` when it failed before one was known (for metrics by flow).
     ///
     /// One session per code: a second post of a callback (a React effect run twice, a
     /// retry after a dropped answer) gets the session of the first. Posts of one code,
@@ -415,10 +409,10 @@ impl CompleteLogin {
     /// was posted) and, within [`LOGIN_ANSWER_WINDOW_SECONDS`] of it, answers with that
     /// session: its first refresh token (if never rotated), its user, and a fresh
     /// access token. Other redirect URIs or states open nothing.
-    pub async fn complete_reporting_flow(
+    pub async fn complete_reporting_provider(
         &self,
         input: CallbackInput,
-    ) -> (Option<Flow>, Result<AuthSession, LoginError>) {
+    ) -> (Option<ProviderKey>, Result<AuthSession, LoginError>) {
         let Some(secret) = login_answer_secret(&input, &self.redirects) else {
             return self.complete_once(input, None).await;
         };
@@ -446,7 +440,7 @@ impl CompleteLogin {
             tracing::info!(session_id = %session.id, "a login callback was posted again after the window");
             return Ok(None);
         }
-        let Some(user) = self.provisioner.users().find_by_id(session.user_id).await? else {
+        let Some(user) = self.provisioner.users().find_user(session.user_id).await? else {
             return Ok(None);
         };
         if user.login_disabled {
@@ -465,7 +459,7 @@ impl CompleteLogin {
         &self,
         input: CallbackInput,
         login_answer_key: Option<&LoginAnswerKey>,
-    ) -> (Option<Flow>, Result<AuthSession, LoginError>) {
+    ) -> (Option<ProviderKey>, Result<AuthSession, LoginError>) {
         // "Now" is read once for the whole callback.
         let now = self.state.clock.now();
         let (code, from_state) = match self.check(&input, now).await {
@@ -474,10 +468,7 @@ impl CompleteLogin {
         };
         // Only a login bound to its browser is answered to a second post.
         let login_answer_key = login_answer_key.filter(|_| from_state.bound());
-        let planned = match from_state.plan {
-            ExchangePlan::Only(only) => Some(only),
-            ExchangePlan::SsoThenAuthKit => None,
-        };
+        let planned = from_state.provider.clone();
         // A new user joins the organization the callback names, else the one the login
         // was started for.
         let requested = input
@@ -488,14 +479,13 @@ impl CompleteLogin {
             Ok(identity) => identity,
             Err(e) => return (planned, Err(e)),
         };
-        let flow = identity.flow;
         let session = self
             .start_session(&identity, requested.as_deref(), login_answer_key, now)
             .await;
-        (Some(flow), session)
+        (Some(identity.link.provider), session)
     }
 
-    /// Checks the callback's input before WorkOS is called: the provider's error, the
+    /// Checks the callback's input before the provider is called: its error, the
     /// code, the redirect URI and the state.
     async fn check(
         &self,
@@ -532,23 +522,30 @@ impl CompleteLogin {
         Ok((code, from_state))
     }
 
-    /// Exchanges the code as the state says; when WorkOS asks us to wait, the code
+    /// Exchanges the code as the state says; when the provider asks us to wait, the code
     /// was not exchanged, so the state is put back for the retry `Retry-After` invites.
     async fn exchange_for(
         &self,
         input: &CallbackInput,
         code: &SecretString,
         from_state: StatePlan,
-    ) -> Result<IdpIdentity, LoginError> {
+    ) -> Result<ExternalIdentity, LoginError> {
         match self
-            .exchange(from_state.plan, code, from_state.verifier, &input.client)
+            .idp
+            .exchange(
+                from_state.provider.as_ref(),
+                code,
+                from_state.verifier,
+                &input.client,
+            )
             .await
+            .map_err(LoginError::from)
         {
             Err(rate_limited @ LoginError::UpstreamRateLimited { .. }) => {
                 if let Some(record) = from_state.taken
-                    && let Err(e) = self.state.store.save(record).await
+                    && let Err(e) = self.state.store.save_state(record).await
                 {
-                    tracing::warn!(error = %e, "could not put back the login state after a WorkOS rate limit");
+                    tracing::warn!(error = %e, "could not put back the login state after the provider's rate limit");
                 }
                 Err(rate_limited)
             }
@@ -559,7 +556,7 @@ impl CompleteLogin {
     /// Finds or creates the user of `identity` and starts their session.
     async fn start_session(
         &self,
-        identity: &IdpIdentity,
+        identity: &ExternalIdentity,
         requested_organization: Option<&str>,
         login_answer_key: Option<&LoginAnswerKey>,
         now: Timestamp,
@@ -579,34 +576,11 @@ impl CompleteLogin {
             .await?;
         tracing::info!(
             user_id = %session.user.id,
-            flow = identity.flow.as_str(),
+            flow = identity.link.provider.as_str(),
             session_id = %session.session_id,
             "login completed"
         );
         Ok(session)
-    }
-
-    /// Exchanges a code following `plan`.
-    pub async fn exchange(
-        &self,
-        plan: ExchangePlan,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
-    ) -> Result<IdpIdentity, LoginError> {
-        match plan {
-            ExchangePlan::Only(flow) => Ok(self.idp.exchange(flow, code, pkce_verifier, client).await?),
-            ExchangePlan::SsoThenAuthKit => match self.idp.exchange(Flow::Sso, code, None, client).await {
-                Err(ExchangeError::InvalidCode) => {
-                    tracing::debug!("not an SSO code; trying AuthKit");
-                    Ok(self
-                        .idp
-                        .exchange(Flow::AuthKit, code, pkce_verifier, client)
-                        .await?)
-                }
-                other => Ok(other?),
-            },
-        }
     }
 
     /// Completes a login the provider answered with a step to take (the callback's
@@ -616,7 +590,7 @@ impl CompleteLogin {
     /// the login); a new user joins by the organization rules with no request of their
     /// own. The request is checked before the provider is called.
     pub async fn complete_step(&self, input: StepInput) -> Result<AuthSession, LoginError> {
-        let step = input.checked()?;
+        let step = input.checked(self.idp.as_ref())?;
         let now = self.state.clock.now();
         let identity = self.idp.complete_step(&step, &input.client).await?;
         let provisioned = self.provisioner.provision(&identity, None, now).await?;
@@ -626,7 +600,7 @@ impl CompleteLogin {
             .await?;
         tracing::info!(
             user_id = %session.user.id,
-            flow = identity.flow.as_str(),
+            flow = identity.link.provider.as_str(),
             session_id = %session.session_id,
             "login completed after a step"
         );
@@ -674,7 +648,7 @@ impl std::fmt::Debug for StepInput {
 
 impl StepInput {
     /// The step to hand to the provider, or the field that is missing or malformed.
-    fn checked(&self) -> Result<PendingStep, LoginError> {
+    fn checked(&self, idp: &dyn IdentityProvider) -> Result<PendingStep, LoginError> {
         let invalid = |message: &str| LoginError::InvalidRequest(message.to_owned());
         let token = self
             .pending_authentication_token
@@ -693,8 +667,9 @@ impl StepInput {
                     .map(str::trim)
                     .filter(|o| !o.is_empty())
                     .ok_or_else(|| invalid("organizationId is required"))?;
-                let organization_id = WorkosOrganizationId::parse(organization)
-                    .map_err(|_| invalid("organizationId must be a WorkOS organization id (org_...)"))?;
+                let organization_id = idp
+                    .parse_tenant(organization)
+                    .map_err(|e| invalid(&format!("organizationId must be {}", e.expected)))?;
                 Ok(PendingStep::OrganizationSelection {
                     pending_authentication_token,
                     organization_id,

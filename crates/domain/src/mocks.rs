@@ -5,10 +5,12 @@
 
 use std::sync::Arc;
 
-use crate::model::{Flow, IdpIdentity, Organization, User};
+use crate::model::{ExternalIdentity, IdentityLink, LoginPlan, Organization, User, Vouching};
 use crate::policy::StoredSessionSettings;
 use crate::ports::{MockClock, MockIdentityProvider};
-use crate::values::{AccessRole, Email, OrganizationId, Timestamp, UserId};
+use crate::values::{
+    AccessRole, Email, OrganizationId, ProviderKey, TenantId, TenantIdError, Timestamp, UserId,
+};
 
 /// The id of [`user`].
 pub const USER_ID: &str = "5f7b1c2e8a1d4e0012c3b4a5";
@@ -38,8 +40,8 @@ fn organization_id(hex: &str) -> OrganizationId {
     OrganizationId::parse(hex).expect("the ids of the mocks are valid")
 }
 
-/// An enabled SALES_REP `address` of [`ORGANIZATION_ID`], id [`USER_ID`], with no WorkOS
-/// id recorded; change fields with struct update syntax (`User { .., ..mocks::user(..) }`).
+/// An enabled SALES_REP `address` of [`ORGANIZATION_ID`], id [`USER_ID`], with no link
+/// recorded; change fields with struct update syntax (`User { .., ..mocks::user(..) }`).
 ///
 /// # Panics
 ///
@@ -57,44 +59,59 @@ pub fn user(address: &str) -> User {
         access_role: AccessRole::SalesRep,
         conversation_open_preference: "split".to_owned(),
         login_disabled: false,
-        workos_user_id: None,
-        workos_profile_id: None,
+        links: Vec::new(),
         email_verified: None,
     }
 }
 
 /// The organization `name`, id [`ORGANIZATION_ID`], without session overrides and
-/// mapped to no WorkOS organization.
+/// mapped to no tenant.
 pub fn organization(name: &str) -> Organization {
     Organization {
         id: organization_id(ORGANIZATION_ID),
         name: name.to_owned(),
         session_settings: StoredSessionSettings::none(),
-        workos_organization_id: None,
+        tenant: None,
     }
 }
 
-/// An AuthKit identity `subject` (`user_...`) with the verified address `address`.
-pub fn identity(subject: &str, address: &str) -> IdpIdentity {
-    IdpIdentity {
-        flow: Flow::AuthKit,
-        subject: subject.to_owned(),
+/// The provider key of the identities of this module.
+pub const PROVIDER: ProviderKey = ProviderKey::from_static("test");
+
+/// An identity `subject` of provider [`PROVIDER`], with the address `address` the
+/// provider verified.
+pub fn identity(subject: &str, address: &str) -> ExternalIdentity {
+    ExternalIdentity {
+        link: IdentityLink {
+            provider: PROVIDER,
+            subject: subject.to_owned(),
+        },
         email: address.to_owned(),
+        email_verified: Some(true),
+        vouching: Vouching::Provider,
         first_name: Some("Test".to_owned()),
         last_name: Some("User".to_owned()),
-        connection_id: None,
-        organization_id: None,
-        email_verified: Some(true),
+        connection: None,
+        tenant: None,
     }
 }
 
-/// An identity provider that vouches for `identity` on every code exchange, and
+/// An identity provider that vouches for `identity` on every code exchange, plans
+/// every login with [`PROVIDER`] and PKCE, takes any well-formed tenant id, and
 /// answers authorization URLs under `https://idp.example/authorize`.
-pub fn identity_provider(identity: IdpIdentity) -> MockIdentityProvider {
+pub fn identity_provider(identity: ExternalIdentity) -> MockIdentityProvider {
     let mut idp = MockIdentityProvider::new();
     idp.expect_exchange()
         .returning(move |_, _, _, _| Ok(identity.clone()));
+    idp.expect_plan_login().returning(|_| {
+        Ok(LoginPlan {
+            provider: PROVIDER,
+            pkce: true,
+        })
+    });
+    idp.expect_parse_tenant()
+        .returning(|raw| TenantId::parse(raw).map_err(|e: TenantIdError| e));
     idp.expect_authorization_url()
-        .returning(|request| format!("https://idp.example/authorize?flow={}", request.flow.as_str()));
+        .returning(|request| format!("https://idp.example/authorize?flow={}", request.provider));
     idp
 }

@@ -1,77 +1,80 @@
-//! Entities and records that cross the ports: users, organizations, identities
-//! returned by the identity provider, and token records.
+//! Entities and records that cross the ports: users, organizations, external
+//! identities and their links, login states and session records.
 
 use secrecy::SecretString;
 
 use crate::policy::StoredSessionSettings;
 use crate::values::{
-    AccessRole, ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId,
-    WorkosOrganizationId,
+    AccessRole, ClientChallenge, Email, OrganizationId, ProviderKey, SessionId, TenantId, Timestamp,
+    TokenHash, UserId,
 };
 
-/// Which WorkOS API authenticated (or is to authenticate) a login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Flow {
-    /// Enterprise SSO through an identity provider (`/sso/token`).
-    Sso,
-    /// WorkOS AuthKit (`/user_management/authenticate`).
-    AuthKit,
-}
-
-impl Flow {
-    /// `sso` or `authkit`.
-    pub const fn as_str(&self) -> &'static str {
-        match self {
-            Flow::Sso => "sso",
-            Flow::AuthKit => "authkit",
-        }
-    }
-
-    /// Parses `sso` or `authkit`.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "sso" => Some(Flow::Sso),
-            "authkit" => Some(Flow::AuthKit),
-            _ => None,
-        }
-    }
-}
-
-/// The person the identity provider vouches for, as it described them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdpIdentity {
-    /// The API that authenticated them.
-    pub flow: Flow,
-    /// The provider's id for them: an SSO profile id (`prof_...`) or an AuthKit user id (`user_...`).
+/// A link between a local user and an external identity: the provider (or its API)
+/// and the provider's id for the person there. At most one user carries a link.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdentityLink {
+    /// The provider that knows the person by `subject`.
+    pub provider: ProviderKey,
+    /// The provider's id for the person, stable across their logins.
     pub subject: String,
+}
+
+/// Who vouches for an external identity's address, and so whether a login by that
+/// address may link an existing local user who carries no link for the provider yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Vouching {
+    /// The provider itself, when it says it verified the address
+    /// ([`ExternalIdentity::email_verified`]): it vouches to any local user.
+    Provider,
+    /// The identity's tenant: it vouches only to users of the local organization
+    /// mapped to that tenant (the tenant controls the address's domain there).
+    Tenant,
+}
+
+/// The person an identity provider vouches for, as it described them: what a login
+/// learns from the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// The provider and its id for the person.
+    pub link: IdentityLink,
     /// The e-mail address as the provider sent it (not yet normalised).
     pub email: String,
+    /// Whether the provider says the address is verified; `None` when it said nothing
+    /// (counted as not verified).
+    pub email_verified: Option<bool>,
+    /// Who vouches for the address when it links an existing user.
+    pub vouching: Vouching,
     /// Given name, if known.
     pub first_name: Option<String>,
     /// Family name, if known.
     pub last_name: Option<String>,
-    /// The SSO connection (`conn_...`), for SSO logins.
-    pub connection_id: Option<String>,
-    /// The provider's organization id (`org_...`), if any: the SSO profile's
-    /// `organization_id`, or the top-level `organization_id` of an AuthKit answer.
-    pub organization_id: Option<String>,
-    /// Whether the provider vouches for the address: AuthKit's `user.email_verified`;
-    /// for SSO, whether the address's domain is a verified domain of the profile's
-    /// organization. `None` when the provider said nothing (counted as not vouched).
-    pub email_verified: Option<bool>,
+    /// The provider's connection the person came through (e.g. an enterprise one),
+    /// if any; recorded on the user.
+    pub connection: Option<String>,
+    /// The tenant the identity belongs to, if any.
+    pub tenant: Option<TenantId>,
 }
 
-/// The WorkOS identifiers recorded on a local user.
+/// What a login records on a user about the identity they signed in with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkosLink {
-    /// The API the identifier belongs to.
-    pub flow: Flow,
-    /// The SSO profile id or AuthKit user id.
-    pub subject: String,
-    /// The SSO connection, if any.
-    pub connection_id: Option<String>,
-    /// The WorkOS organization, if any.
-    pub organization_id: Option<String>,
+pub struct LinkedIdentity {
+    /// The link.
+    pub link: IdentityLink,
+    /// The provider's connection, if any.
+    pub connection: Option<String>,
+    /// The identity's tenant, if any.
+    pub tenant: Option<TenantId>,
+}
+
+impl From<&ExternalIdentity> for LinkedIdentity {
+    fn from(identity: &ExternalIdentity) -> Self {
+        Self {
+            link: identity.link.clone(),
+            connection: identity.connection.clone(),
+            tenant: identity.tenant.clone(),
+        }
+    }
 }
 
 /// A local user as the product stores it (the fields this service reads).
@@ -91,10 +94,8 @@ pub struct User {
     pub conversation_open_preference: String,
     /// Whether sign-in is refused.
     pub login_disabled: bool,
-    /// The AuthKit user id recorded on the user, if any.
-    pub workos_user_id: Option<String>,
-    /// The SSO profile id recorded on the user, if any.
-    pub workos_profile_id: Option<String>,
+    /// The external identities the user signs in with, at most one per provider.
+    pub links: Vec<IdentityLink>,
     /// Whether the identity that created the user had an address the provider vouched
     /// for; `None` for users created otherwise (before this was recorded, by the product
     /// or an operator). Linking by address never lands on a `Some(false)` user.
@@ -102,12 +103,12 @@ pub struct User {
 }
 
 impl User {
-    /// The WorkOS id recorded for `flow`, if any.
-    pub fn workos_subject(&self, flow: Flow) -> Option<&str> {
-        match flow {
-            Flow::Sso => self.workos_profile_id.as_deref(),
-            Flow::AuthKit => self.workos_user_id.as_deref(),
-        }
+    /// The subject the user carries for `provider`, if any.
+    pub fn subject_for(&self, provider: &ProviderKey) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|link| &link.provider == provider)
+            .map(|link| link.subject.as_str())
     }
 }
 
@@ -125,7 +126,7 @@ pub struct NewUser {
     /// The configured default preference.
     pub conversation_open_preference: String,
     /// The identity they signed in with.
-    pub workos: WorkosLink,
+    pub identity: LinkedIdentity,
     /// Whether the provider vouched for the address (`emailVerified`).
     pub email_verified: bool,
     /// Creation time (also `updatedAt` and `lastLoginAt`).
@@ -141,10 +142,9 @@ pub struct Organization {
     pub name: String,
     /// Per-organization overrides of the session policy.
     pub session_settings: StoredSessionSettings,
-    /// The WorkOS organization this organization is mapped to, if any: its SSO
-    /// logins vouch for its users' addresses, and new users of that WorkOS
-    /// organization join it.
-    pub workos_organization_id: Option<WorkosOrganizationId>,
+    /// The tenant this organization is mapped to, if any: the tenant vouches for its
+    /// users' addresses, and new users of that tenant join it.
+    pub tenant: Option<TenantId>,
 }
 
 /// An organization about to be created (from the command line).
@@ -152,8 +152,8 @@ pub struct Organization {
 pub struct NewOrganization {
     /// Display name.
     pub name: String,
-    /// The WorkOS organization to map it to, if any.
-    pub workos_organization_id: Option<WorkosOrganizationId>,
+    /// The tenant to map it to, if any.
+    pub tenant: Option<TenantId>,
     /// Creation time (also `updatedAt`).
     pub created_at: Timestamp,
 }
@@ -192,8 +192,8 @@ pub enum PendingStep {
     OrganizationSelection {
         /// The provider's pending authentication token.
         pending_authentication_token: SecretString,
-        /// The provider organization picked (`org_...`).
-        organization_id: WorkosOrganizationId,
+        /// The provider organization picked (a tenant).
+        organization_id: TenantId,
     },
     /// The person entered the code the provider e-mailed them.
     EmailVerification {
@@ -207,7 +207,7 @@ pub enum PendingStep {
 /// One organization a user may pick during organization selection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingOrganization {
-    /// WorkOS organization id.
+    /// The provider's id for it (a tenant).
     pub id: String,
     /// Display name.
     pub name: String,
@@ -387,8 +387,8 @@ pub struct VerifiedAccess {
 pub struct LoginStateRecord {
     /// Keyed digest of the state; the state itself is never stored.
     pub state_hash: TokenHash,
-    /// The API the login uses.
-    pub flow: Flow,
+    /// The provider (API) the login uses.
+    pub provider: ProviderKey,
     /// The redirect URI the login was started with.
     pub redirect_uri: String,
     /// The organization hint the login was started with, if any.
@@ -416,27 +416,46 @@ pub enum StateTake {
     Bound,
 }
 
+/// What the start of a login asked the provider for, checked for form but not
+/// interpreted by the rules: each provider reads the hints it knows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginHints {
+    /// The provider (API) the client asked for, if it named one (`flow`).
+    pub requested: Option<String>,
+    /// Pre-fills the user's address.
+    pub login_hint: Option<String>,
+    /// An organization the login is for (a tenant of the provider, or a local one).
+    pub organization: Option<String>,
+    /// A connection of the provider.
+    pub connection: Option<String>,
+    /// A domain whose connection to use.
+    pub domain_hint: Option<String>,
+    /// An upstream provider of the provider (`authkit`, `GoogleOAuth`, ...).
+    pub provider: Option<String>,
+    /// `prompt` passed through (e.g. `login`, `consent`).
+    pub prompt: Option<String>,
+}
+
+/// How a provider will run a login it was asked to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginPlan {
+    /// The provider (API) that will authenticate, recorded with the login's state.
+    pub provider: ProviderKey,
+    /// Whether the login uses PKCE.
+    pub pkce: bool,
+}
+
 /// What the provider's authorization URL must carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizationRequest {
-    /// The API to start (`/sso/authorize` or `/user_management/authorize`).
-    pub flow: Flow,
+    /// The provider (API) to start, as planned.
+    pub provider: ProviderKey,
     /// Where the provider sends the browser back.
     pub redirect_uri: String,
     /// The CSRF state to echo.
     pub state: String,
-    /// Pre-fills the user's address.
-    pub login_hint: Option<String>,
-    /// A provider organization id (`org_...`).
-    pub organization: Option<String>,
-    /// A provider connection id (`conn_...`).
-    pub connection: Option<String>,
-    /// A domain whose connection to use.
-    pub domain_hint: Option<String>,
-    /// A provider (`authkit`, `GoogleOAuth`, ...).
-    pub provider: Option<String>,
-    /// `prompt` passed through (e.g. `login`, `consent`).
-    pub prompt: Option<String>,
-    /// The S256 PKCE challenge, for AuthKit.
+    /// The start's hints.
+    pub hints: LoginHints,
+    /// The S256 PKCE challenge, when the plan uses PKCE.
     pub code_challenge: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! subset of the nine fields, `null` reverting a field to the global default, every
 //! value within the bounds of the session policy, and `warningTimeMinutes` below
 //! `idleTimeoutMinutes` once the change is overlaid on the global defaults. The same
-//! SUPERADMIN maps an organization to its WorkOS organization.
+//! SUPERADMIN maps an organization to a tenant of the identity provider.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,8 +14,8 @@ use crate::failure::{Failure, failure_from_ports};
 use crate::model::Organization;
 use crate::model::VerifiedAccess;
 use crate::policy::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
-use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, OrganizationId, WorkosOrganizationId};
+use crate::ports::{Clock, IdentityProvider, OrganizationRepository, RepositoryError, UserRepository};
+use crate::values::{AccessRole, OrganizationId, TenantId};
 
 /// A requested change of an organization's session settings: field names as the
 /// client sent them, each with a value or `None` (JSON `null`: back to the default).
@@ -158,11 +158,11 @@ pub enum OrgSettingsError {
     /// Some fields of the change are refused; nothing was saved.
     #[error("invalid session settings: {0:?}")]
     InvalidSettings(FieldErrors),
-    /// The value is not a WorkOS organization id (`org_...`); nothing was saved.
-    #[error("the WorkOS organization id is malformed")]
-    InvalidWorkosOrganizationId,
-    /// Another organization is already mapped to this WorkOS organization; nothing was saved.
-    #[error("another organization is already mapped to this WorkOS organization")]
+    /// The value is not a tenant id of the identity provider; nothing was saved.
+    #[error("the tenant id is malformed")]
+    InvalidTenant,
+    /// Another organization is already mapped to this tenant; nothing was saved.
+    #[error("another organization is already mapped to this tenant")]
     Conflict,
     /// The store is unavailable, or something unexpected happened.
     #[error(transparent)]
@@ -176,6 +176,7 @@ failure_from_ports!(OrgSettingsError);
 pub struct OrganizationSettings {
     organizations: Arc<dyn OrganizationRepository>,
     users: Arc<dyn UserRepository>,
+    idp: Arc<dyn IdentityProvider>,
     clock: Arc<dyn Clock>,
     defaults: SessionConfig,
 }
@@ -189,16 +190,19 @@ impl std::fmt::Debug for OrganizationSettings {
 }
 
 impl OrganizationSettings {
-    /// Builds the use case over the global session defaults.
+    /// Builds the use case over the global session defaults; `idp` says which
+    /// values are its tenants.
     pub fn new(
         organizations: Arc<dyn OrganizationRepository>,
         users: Arc<dyn UserRepository>,
+        idp: Arc<dyn IdentityProvider>,
         clock: Arc<dyn Clock>,
         defaults: SessionConfig,
     ) -> Self {
         Self {
             organizations,
             users,
+            idp,
             clock,
             defaults,
         }
@@ -246,49 +250,46 @@ impl OrganizationSettings {
         Ok(config)
     }
 
-    /// The WorkOS organization that organization `organization_id` is mapped to, if
-    /// any. Only a SUPERADMIN is answered.
-    pub async fn workos_organization(
+    /// The tenant that organization `organization_id` is mapped to, if any. Only a
+    /// SUPERADMIN is answered.
+    pub async fn tenant(
         &self,
         caller: &VerifiedAccess,
         organization_id: &str,
-    ) -> Result<Option<WorkosOrganizationId>, OrgSettingsError> {
+    ) -> Result<Option<TenantId>, OrgSettingsError> {
         self.require_superadmin(caller).await?;
         let (_, organization) = self.organization(organization_id).await?;
-        Ok(organization.workos_organization_id)
+        Ok(organization.tenant)
     }
 
-    /// Maps organization `organization_id` to the WorkOS organization `value`
-    /// (`org_...`), or unmaps it with `None`, and returns the mapping now stored.
+    /// Maps organization `organization_id` to the tenant `value` (as the identity
+    /// provider writes its tenant ids), or unmaps it with `None`, and returns the
+    /// mapping now stored.
     /// Only a SUPERADMIN may do it; a malformed value, or one another organization
     /// already carries, saves nothing.
-    pub async fn set_workos_organization(
+    pub async fn set_tenant(
         &self,
         caller: &VerifiedAccess,
         organization_id: &str,
         value: Option<&str>,
-    ) -> Result<Option<WorkosOrganizationId>, OrgSettingsError> {
+    ) -> Result<Option<TenantId>, OrgSettingsError> {
         self.require_superadmin(caller).await?;
         let (id, _) = self.organization(organization_id).await?;
         let mapping = value
-            .map(WorkosOrganizationId::parse)
+            .map(|raw| self.idp.parse_tenant(raw))
             .transpose()
-            .map_err(|_| OrgSettingsError::InvalidWorkosOrganizationId)?;
-        let updated = match self
-            .organizations
-            .set_workos_organization(id, mapping, self.clock.now())
-            .await
-        {
+            .map_err(|_| OrgSettingsError::InvalidTenant)?;
+        let updated = match self.organizations.set_tenant(id, mapping, self.clock.now()).await {
             Err(RepositoryError::Duplicate) => return Err(OrgSettingsError::Conflict),
             other => other?.ok_or(OrgSettingsError::OrganizationNotFound)?,
         };
         tracing::info!(
             organization_id = %id,
             user_id = %caller.user_id,
-            workos_organization_id = ?updated.workos_organization_id.as_ref().map(WorkosOrganizationId::as_str),
-            "organization mapping to a WorkOS organization changed"
+            tenant = ?updated.tenant.as_ref().map(TenantId::as_str),
+            "organization mapping to a tenant changed"
         );
-        Ok(updated.workos_organization_id)
+        Ok(updated.tenant)
     }
 
     /// The organization named by `organization_id` (24 hexadecimal characters, as the
@@ -301,7 +302,7 @@ impl OrganizationSettings {
             OrganizationId::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
         let organization = self
             .organizations
-            .find_by_id(id)
+            .find_organization(id)
             .await?
             .ok_or(OrgSettingsError::OrganizationNotFound)?;
         Ok((id, organization))
@@ -310,7 +311,7 @@ impl OrganizationSettings {
     async fn require_superadmin(&self, caller: &VerifiedAccess) -> Result<(), OrgSettingsError> {
         let user = self
             .users
-            .find_by_id(caller.user_id)
+            .find_user(caller.user_id)
             .await?
             .ok_or(OrgSettingsError::UnknownUser)?;
         if user.login_disabled {

@@ -7,20 +7,22 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::model::{
-    AccessClaims, AuthorizationRequest, ClientContext, Flow, IdpIdentity, LiveRefreshToken, LoginStateRecord,
-    MintedRefreshToken, NewOrganization, NewUser, Organization, PendingStep, RefreshTokenRecord,
-    RevokedReason, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess, WorkosLink,
+    AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
+    LiveRefreshToken, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser,
+    Organization, PendingStep, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, StateTake,
+    StepRequired, User, VerifiedAccess,
 };
 use crate::policy::StoredSessionSettings;
 use crate::values::{
-    ClientChallenge, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId, WorkosOrganizationId,
+    ClientChallenge, Email, OrganizationId, ProviderKey, SessionId, TenantId, TenantIdError, Timestamp,
+    TokenHash, UserId,
 };
 
 /// Failure of a repository or store.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RepositoryError {
-    /// A unique constraint refused the write (MongoDB error 11000). Only the
+    /// A unique constraint refused the write. Only the
     /// operations whose contract names it return it, and then they wrote nothing.
     #[error("a record with the same unique key exists")]
     Duplicate,
@@ -37,46 +39,42 @@ pub enum RepositoryError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// The user carrying this WorkOS id for `flow` (SSO profile id or AuthKit user id).
-    async fn find_by_workos_subject(
-        &self,
-        flow: Flow,
-        subject: &str,
-    ) -> Result<Option<User>, RepositoryError>;
+    /// The user carrying this link.
+    async fn find_by_link(&self, link: &IdentityLink) -> Result<Option<User>, RepositoryError>;
 
     /// The user with this address, compared case-insensitively.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
 
     /// The user with this id.
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, RepositoryError>;
 
     /// Creates a user. MUST return [`RepositoryError::Duplicate`] when another user
-    /// already has the address (case-insensitively) or the WorkOS id, and then MUST NOT
+    /// already has the address (case-insensitively) or the link, and then MUST NOT
     /// have written anything.
     async fn insert(&self, user: NewUser) -> Result<User, RepositoryError>;
 
-    /// Stamps `lastLoginAt` and `updatedAt` and, when `link` is given, records the
-    /// WorkOS ids on the user where they are missing (never overwriting one). Other
-    /// fields stay untouched. Returns the updated user, `None` if it no longer exists.
+    /// Stamps `lastLoginAt` and `updatedAt` and, when `identity` is given, records its
+    /// link (with its connection and tenant) on the user where the user carries none
+    /// for that provider (never overwriting one). Other fields stay untouched. Returns
+    /// the updated user, `None` if it no longer exists.
     ///
     /// MUST return [`RepositoryError::Duplicate`], having written nothing, when the
-    /// link's WorkOS id is already carried by another user. Whether the link may be
-    /// made at all is the rules' decision, not the store's.
+    /// link is already carried by another user. Whether the link may be made at all is
+    /// the rules' decision, not the store's.
     async fn record_login(
         &self,
         id: UserId,
-        link: Option<WorkosLink>,
+        identity: Option<LinkedIdentity>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError>;
 
     /// A returning user's sign-in in one write: stamps `lastLoginAt` and `updatedAt` on
-    /// the user carrying this WorkOS id for `flow`, if they may sign in, and returns them
-    /// as updated. `None`, having written nothing, when no user carries the id or that
-    /// user's login is disabled.
-    async fn record_login_by_workos_subject(
+    /// the user carrying `link`, if they may sign in, and returns them as updated.
+    /// `None`, having written nothing, when no user carries the link or that user's
+    /// login is disabled.
+    async fn record_login_by_link(
         &self,
-        flow: Flow,
-        subject: &str,
+        link: &IdentityLink,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError>;
 }
@@ -86,40 +84,36 @@ pub trait UserRepository: Send + Sync {
 #[async_trait]
 pub trait OrganizationRepository: Send + Sync {
     /// The organization with this id.
-    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
+    async fn find_organization(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError>;
 
-    /// Where a new member of `workos_organization` may land, in one read: the
-    /// organization mapped to it when one is; otherwise (or when `None` is given) the
-    /// oldest organization mapped to no WorkOS organization (smallest `createdAt`, ties
-    /// broken by id); `None` when neither exists.
+    /// Where a new member of `tenant` may land, in one read: the organization mapped
+    /// to it when one is; otherwise (or when `None` is given) the oldest organization
+    /// mapped to no tenant (smallest `createdAt`, ties broken by id); `None` when
+    /// neither exists.
     async fn mapped_or_oldest_unmapped<'a>(
         &self,
-        workos_organization: Option<&'a WorkosOrganizationId>,
+        tenant: Option<&'a TenantId>,
     ) -> Result<Option<Organization>, RepositoryError>;
 
-    /// The organization mapped to this WorkOS organization (at most one is).
-    async fn find_by_workos_organization(
-        &self,
-        workos_organization_id: &WorkosOrganizationId,
-    ) -> Result<Option<Organization>, RepositoryError>;
+    /// The organization mapped to this tenant (at most one is).
+    async fn find_by_tenant(&self, tenant: &TenantId) -> Result<Option<Organization>, RepositoryError>;
 
     /// Every organization, oldest first (for operators; the product has few).
     async fn list(&self) -> Result<Vec<Organization>, RepositoryError>;
 
     /// Creates an organization. MUST return [`RepositoryError::Duplicate`], having
-    /// written nothing, when another organization is mapped to the same WorkOS
-    /// organization.
+    /// written nothing, when another organization is mapped to the same tenant.
     async fn create(&self, organization: NewOrganization) -> Result<Organization, RepositoryError>;
 
-    /// Maps the organization to `workos_organization_id`, or unmaps it with `None`
-    /// (the field is removed), and stamps `updatedAt`; other fields stay untouched.
-    /// Returns the updated organization, `None` (and writes nothing) if it does not
-    /// exist. MUST return [`RepositoryError::Duplicate`], having written nothing,
-    /// when another organization is already mapped to that WorkOS organization.
-    async fn set_workos_organization(
+    /// Maps the organization to `tenant`, or unmaps it with `None`, and stamps
+    /// `updatedAt`; other fields stay untouched. Returns the updated organization,
+    /// `None` (and writes nothing) if it does not exist. MUST return
+    /// [`RepositoryError::Duplicate`], having written nothing, when another
+    /// organization is already mapped to that tenant.
+    async fn set_tenant(
         &self,
         id: OrganizationId,
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError>;
 
@@ -144,7 +138,7 @@ pub trait SessionStore: Send + Sync {
     async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError>;
 
     /// The session with this id (revoked or ended alike), `None` if unknown or removed.
-    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError>;
+    async fn find_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError>;
 
     /// Marks the session revoked at `at` for `reason`, in one write, unless it is
     /// revoked already (the first revocation keeps its time and reason). Returns
@@ -190,11 +184,11 @@ pub trait SessionStore: Send + Sync {
 pub trait RefreshTokenStore: Send + Sync {
     /// Stores a new token record. MUST return [`RepositoryError::Duplicate`], having
     /// written nothing, when a record with the same digest exists.
-    async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
+    async fn save_token(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError>;
 
     /// The record with this digest (expired or used alike), `None` if unknown. The
     /// session it names, while that still exists, is then found by
-    /// [`SessionStore::find`].
+    /// [`SessionStore::find_session`].
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError>;
 }
 
@@ -205,7 +199,7 @@ pub trait LoginStateStore: Send + Sync {
     /// Stores a new login state. MUST return [`RepositoryError::Duplicate`] when a state
     /// with the same digest exists that has not expired by the new record's
     /// `created_at`, and then MUST NOT have written anything; an expired one is replaced.
-    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError>;
+    async fn save_state(&self, record: LoginStateRecord) -> Result<(), RepositoryError>;
 
     /// Atomically removes and returns the state with this digest (expired or not), so
     /// that of two concurrent callers at most one receives it; but only when the
@@ -264,21 +258,29 @@ pub enum ExchangeError {
     Unexpected(String),
 }
 
-/// The identity provider (WorkOS) that turns one-time codes into identities.
+/// The identity provider that turns one-time codes into external identities. What is
+/// particular to a provider (its APIs, which one a login uses, PKCE, the form of its
+/// tenant ids) stays behind this port.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
-    /// Exchanges a one-time code with the API of `flow`. An implementation MUST NOT
-    /// retry a request that may have reached the provider (codes are single-use).
-    /// `pkce_verifier` goes with AuthKit exchanges of logins started with PKCE;
+    /// How the provider runs a login started with `hints`; a message naming the
+    /// hint when it refuses them (e.g. an unknown API asked for).
+    fn plan_login(&self, hints: &LoginHints) -> Result<LoginPlan, String>;
+
+    /// Exchanges a one-time code. `provider` is the plan's provider when the login was
+    /// started here; `None` for a code of a login started elsewhere, which the
+    /// provider resolves as it can (e.g. trying each of its APIs in turn). An
+    /// implementation MUST NOT retry a request that may have reached the provider
+    /// (codes are single-use). `pkce_verifier` goes with logins planned with PKCE;
     /// `client` is passed on where the provider takes it.
-    async fn exchange(
+    async fn exchange<'a>(
         &self,
-        flow: Flow,
+        provider: Option<&'a ProviderKey>,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError>;
+    ) -> Result<ExternalIdentity, ExchangeError>;
 
     /// Completes a login the provider answered with a [`StepRequired`], with the
     /// step's answer. Fails as [`ExchangeError::InvalidCode`] for an unknown, expired
@@ -287,10 +289,13 @@ pub trait IdentityProvider: Send + Sync {
         &self,
         step: &PendingStep,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError>;
+    ) -> Result<ExternalIdentity, ExchangeError>;
 
     /// The provider's URL that starts a login described by `request`.
     fn authorization_url(&self, request: &AuthorizationRequest) -> String;
+
+    /// `raw` as one of the provider's tenant ids, or what one looks like.
+    fn parse_tenant(&self, raw: &str) -> Result<TenantId, TenantIdError>;
 }
 
 /// Failure to sign a token.

@@ -1,13 +1,13 @@
-//! Provisioning: finding the local user behind a provider identity, or creating
+//! Provisioning: finding the local user behind an external identity, or creating
 //! them just in time in the right organization.
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::model::{Flow, IdpIdentity, NewUser, Organization, User, WorkosLink};
+use crate::model::{ExternalIdentity, LinkedIdentity, NewUser, Organization, User, Vouching};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, OrganizationId, Timestamp, WorkosOrganizationId};
+use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp};
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +49,9 @@ pub enum ProvisionError {
     /// A new user needs an organization and none applies.
     #[error("no organization exists for a new user to join")]
     NoOrganization,
-    /// A local user has the identity's address, but WorkOS does not vouch for it on
-    /// their behalf (or the user carries another WorkOS id): nothing was written.
+    /// A local user has the identity's address, but nobody vouches for it on their
+    /// behalf (or the user carries another link of the same provider): nothing was
+    /// written.
     #[error("the identity may not be linked to the existing user with this address")]
     AccountLinkRequired,
     /// The organization asked for is not one the identity may join.
@@ -61,34 +62,37 @@ pub enum ProvisionError {
     Store(#[from] RepositoryError),
 }
 
-/// A provider identity in the form the rules work with.
+/// An external identity in the form the rules work with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NormalizedIdentity {
     /// Trimmed, lower-cased address.
     pub email: Email,
     /// First and last name, or the address's local part when both are empty.
     pub full_name: String,
-    /// The WorkOS ids to record on the user.
-    pub link: WorkosLink,
-    /// Whether the provider vouches for the address (see [`IdpIdentity::email_verified`]).
+    /// The link (with connection and tenant) to record on the user.
+    pub identity: LinkedIdentity,
+    /// Whether the provider says the address is verified (see
+    /// [`ExternalIdentity::email_verified`]).
     pub email_verified: Option<bool>,
+    /// Who vouches for the address.
+    pub vouching: Vouching,
 }
 
 impl NormalizedIdentity {
     /// Normalises what the provider sent.
     ///
     /// ```
-    /// # use tether_domain::{Flow, IdpIdentity, NormalizedIdentity};
-    /// let identity = IdpIdentity {
-    ///     flow: Flow::Sso, subject: "prof_1".into(), email: " Jane@Acme.Example ".into(),
-    ///     first_name: None, last_name: Some(" ".into()), connection_id: None, organization_id: None,
-    ///     email_verified: None,
+    /// # use tether_domain::{ExternalIdentity, IdentityLink, NormalizedIdentity, ProviderKey, Vouching};
+    /// let identity = ExternalIdentity {
+    ///     link: IdentityLink { provider: ProviderKey::from_static("sso"), subject: "prof_1".into() },
+    ///     email: " Jane@Acme.Example ".into(), email_verified: None, vouching: Vouching::Tenant,
+    ///     first_name: None, last_name: Some(" ".into()), connection: None, tenant: None,
     /// };
-    /// let n = NormalizedIdentity::from_idp(&identity).unwrap();
+    /// let n = NormalizedIdentity::from_external(&identity).unwrap();
     /// assert_eq!(n.email.as_str(), "jane@acme.example");
     /// assert_eq!(n.full_name, "jane");
     /// ```
-    pub fn from_idp(identity: &IdpIdentity) -> Result<Self, EmailError> {
+    pub fn from_external(identity: &ExternalIdentity) -> Result<Self, EmailError> {
         let email = Email::parse(&identity.email)?;
         let names: Vec<&str> = [&identity.first_name, &identity.last_name]
             .into_iter()
@@ -103,22 +107,10 @@ impl NormalizedIdentity {
         Ok(Self {
             email,
             full_name,
-            link: WorkosLink {
-                flow: identity.flow,
-                subject: identity.subject.clone(),
-                connection_id: identity.connection_id.clone(),
-                organization_id: identity.organization_id.clone(),
-            },
+            identity: LinkedIdentity::from(identity),
             email_verified: identity.email_verified,
+            vouching: identity.vouching,
         })
-    }
-
-    /// The identity's WorkOS organization, when it is a well-formed id.
-    fn workos_organization(&self) -> Option<WorkosOrganizationId> {
-        self.link
-            .organization_id
-            .as_deref()
-            .and_then(|raw| WorkosOrganizationId::parse(raw).ok())
     }
 }
 
@@ -133,8 +125,8 @@ pub struct Provisioned {
     pub organization: Option<Organization>,
 }
 
-/// An existing user an identity reaches, and whether the identity's WorkOS id is
-/// still to be recorded on them.
+/// An existing user an identity reaches, and whether the identity's link is still to
+/// be recorded on them.
 struct Reached {
     user: User,
     link: bool,
@@ -181,18 +173,17 @@ impl Provisioner {
 
     /// Finds the user the identity reaches, or creates them.
     ///
-    /// Matching: by WorkOS id; else by address, and then only when the address is
-    /// vouched for (AuthKit: WorkOS verified it; SSO: the profile's WorkOS
-    /// organization is the one mapped to the user's organization) and the user
-    /// carries no other WorkOS id for the same API: the WorkOS id is then recorded
-    /// on them. Otherwise [`ProvisionError::AccountLinkRequired`] and nothing is
+    /// Matching: by link; else by address, and then only when the address is vouched
+    /// for ([`Vouching::Provider`]: the provider verified it; [`Vouching::Tenant`]: the
+    /// identity's tenant is the one mapped to the user's organization) and the user
+    /// carries no other link of the same provider: the link is then recorded on them. Otherwise [`ProvisionError::AccountLinkRequired`] and nothing is
     /// written. An existing user keeps their organization and role; a disabled one
     /// is refused. A new user joins the organization [`Provisioner::choose_organization`]
     /// picks. Concurrent first logins of one person create one user: the insert that
     /// loses the race matches again. Dates are stamped with the clock's "now".
     pub async fn find_or_create(
         &self,
-        identity: &IdpIdentity,
+        identity: &ExternalIdentity,
         requested_organization: Option<&str>,
     ) -> Result<User, ProvisionError> {
         self.find_or_create_at(identity, requested_organization, self.clock.now())
@@ -202,7 +193,7 @@ impl Provisioner {
     /// [`Provisioner::find_or_create`] with the "now" a calling use case already read.
     pub async fn find_or_create_at(
         &self,
-        identity: &IdpIdentity,
+        identity: &ExternalIdentity,
         requested_organization: Option<&str>,
         now: Timestamp,
     ) -> Result<User, ProvisionError> {
@@ -213,9 +204,9 @@ impl Provisioner {
     /// joined (already read, so its session policy costs no second read).
     ///
     /// In as few store round trips as the rules allow: a returning user (one who
-    /// carries the identity's WorkOS id and may sign in) is found and stamped in one
+    /// carries the identity's link and may sign in) is found and stamped in one
     /// write. Anyone else is taken for a new person first: the organization is chosen
-    /// and the user inserted, and the unique address and WorkOS id of the store turn
+    /// and the user inserted, and the unique address and link of the store turn
     /// a person who exists after all (to link, to refuse, disabled, or created by a
     /// concurrent login) into a `Duplicate` that writes nothing; the matching rule then
     /// decides, exactly as if it had run first. When no organization can be chosen,
@@ -223,14 +214,14 @@ impl Provisioner {
     /// organization rules of new users.
     pub async fn provision(
         &self,
-        identity: &IdpIdentity,
+        identity: &ExternalIdentity,
         requested_organization: Option<&str>,
         now: Timestamp,
     ) -> Result<Provisioned, ProvisionError> {
-        let identity = NormalizedIdentity::from_idp(identity)?;
+        let identity = NormalizedIdentity::from_external(identity)?;
         if let Some(user) = self
             .users
-            .record_login_by_workos_subject(identity.link.flow, &identity.link.subject, now)
+            .record_login_by_link(&identity.identity.link, now)
             .await?
         {
             return Ok(Provisioned {
@@ -239,7 +230,7 @@ impl Provisioner {
             });
         }
         let organization = match self
-            .choose_organization(identity.workos_organization().as_ref(), requested_organization)
+            .choose_organization(identity.identity.tenant.as_ref(), requested_organization)
             .await
         {
             Ok(organization) => organization,
@@ -260,7 +251,7 @@ impl Provisioner {
             organization_id: organization.id,
             access_role: self.policy.default_role,
             conversation_open_preference: self.policy.default_conversation_open_preference.clone(),
-            workos: identity.link.clone(),
+            identity: identity.identity.clone(),
             email_verified: identity.email_verified == Some(true),
             created_at: now,
         };
@@ -273,7 +264,7 @@ impl Provisioner {
                 })
             }
             Err(RepositoryError::Duplicate) => {
-                // The address or the WorkOS id is taken: a person who exists (or
+                // The address or the link is taken: a person who exists (or
                 // another login won the race for them). Match.
                 let reached = self.find_existing(&identity).await?.ok_or_else(|| {
                     RepositoryError::Unexpected(
@@ -291,27 +282,23 @@ impl Provisioner {
 
     /// The user the identity reaches by the matching rule, `None` for a new person.
     async fn find_existing(&self, identity: &NormalizedIdentity) -> Result<Option<Reached>, ProvisionError> {
-        let flow = identity.link.flow;
-        if let Some(user) = self
-            .users
-            .find_by_workos_subject(flow, &identity.link.subject)
-            .await?
-        {
+        let link = &identity.identity.link;
+        if let Some(user) = self.users.find_by_link(link).await? {
             return Ok(Some(Reached { user, link: false }));
         }
         let Some(user) = self.users.find_by_email(&identity.email).await? else {
             return Ok(None);
         };
-        match user.workos_subject(flow) {
+        match user.subject_for(&link.provider) {
             // A concurrent first login of the same identity created the user between
             // the two reads: it is theirs.
-            Some(subject) if subject == identity.link.subject => {
+            Some(subject) if subject == link.subject => {
                 return Ok(Some(Reached { user, link: false }));
             }
             Some(_) => {
                 return Err(refuse_link(
                     &user,
-                    "the user carries another WorkOS id for this API",
+                    "the user carries another link of this provider",
                 ));
             }
             None => {}
@@ -327,29 +314,31 @@ impl Provisioner {
         if !self.vouches(identity, &user).await? {
             return Err(refuse_link(
                 &user,
-                match flow {
-                    Flow::AuthKit => "WorkOS has not verified the address",
-                    Flow::Sso => "the SSO organization is not the one mapped to the user's organization",
+                match identity.vouching {
+                    Vouching::Provider => "the provider has not verified the address",
+                    Vouching::Tenant => {
+                        "the identity's tenant is not the one mapped to the user's organization"
+                    }
                 },
             ));
         }
         Ok(Some(Reached { user, link: true }))
     }
 
-    /// Whether WorkOS vouches for the identity's address on behalf of `user`.
+    /// Whether anybody vouches for the identity's address on behalf of `user`.
     async fn vouches(&self, identity: &NormalizedIdentity, user: &User) -> Result<bool, RepositoryError> {
-        match identity.link.flow {
-            Flow::AuthKit => Ok(identity.email_verified == Some(true)),
-            Flow::Sso => {
-                let Some(workos_organization) = identity.workos_organization() else {
+        match identity.vouching {
+            Vouching::Provider => Ok(identity.email_verified == Some(true)),
+            Vouching::Tenant => {
+                let Some(tenant) = &identity.identity.tenant else {
                     return Ok(false);
                 };
                 let mapped = self
                     .organizations
-                    .find_by_id(user.organization_id)
+                    .find_organization(user.organization_id)
                     .await?
-                    .and_then(|org| org.workos_organization_id);
-                Ok(mapped.as_ref() == Some(&workos_organization))
+                    .and_then(|org| org.tenant);
+                Ok(mapped.as_ref() == Some(tenant))
             }
         }
     }
@@ -366,20 +355,21 @@ impl Provisioner {
         }
         let updated = match self
             .users
-            .record_login(user.id, link.then(|| identity.link.clone()), now)
+            .record_login(user.id, link.then(|| identity.identity.clone()), now)
             .await
         {
             Err(RepositoryError::Duplicate) => {
-                return Err(refuse_link(&user, "another user carries the WorkOS id"));
+                return Err(refuse_link(&user, "another user carries the link"));
             }
             other => other?
                 .ok_or_else(|| RepositoryError::Unexpected("the user vanished during sign-in".into()))?,
         };
-        if link && updated.workos_subject(identity.link.flow) != Some(identity.link.subject.as_str()) {
-            // A concurrent login recorded another WorkOS id first.
+        let recorded = &identity.identity.link;
+        if link && updated.subject_for(&recorded.provider) != Some(recorded.subject.as_str()) {
+            // A concurrent login recorded another link of the provider first.
             return Err(refuse_link(
                 &updated,
-                "the user carries another WorkOS id for this API",
+                "the user carries another link of this provider",
             ));
         }
         if updated.login_disabled {
@@ -390,14 +380,14 @@ impl Provisioner {
 
     /// The organization a new user joins; the first rule that applies decides:
     ///
-    /// 1. the organization mapped to the identity's WorkOS organization (a request
-    ///    naming another existing organization is [`ProvisionError::OrganizationMismatch`]);
+    /// 1. the organization mapped to the identity's tenant (a request naming another
+    ///    existing organization is [`ProvisionError::OrganizationMismatch`]);
     /// 2. the requested organization (a 24-hex id of an existing organization),
-    ///    unless it is mapped to a WorkOS organization: a mapped organization is
-    ///    joined only through its own ([`ProvisionError::OrganizationMismatch`]);
-    /// 3. `DEFAULT_ORGANIZATION_ID`, if it exists and is mapped to no WorkOS
-    ///    organization (a mapped one is skipped, with a warning);
-    /// 4. the oldest organization mapped to no WorkOS organization, when
+    ///    unless it is mapped to a tenant: a mapped organization is joined only
+    ///    through its own tenant ([`ProvisionError::OrganizationMismatch`]);
+    /// 3. `DEFAULT_ORGANIZATION_ID`, if it exists and is mapped to no tenant (a
+    ///    mapped one is skipped, with a warning);
+    /// 4. the oldest organization mapped to no tenant, when
     ///    `JOIN_OLDEST_ORGANIZATION` is on; else, or when every organization is
     ///    mapped, [`ProvisionError::NoOrganization`].
     ///
@@ -405,12 +395,12 @@ impl Provisioner {
     /// that is not a valid id or names no organization falls through.
     pub async fn choose_organization(
         &self,
-        workos_organization: Option<&WorkosOrganizationId>,
+        tenant: Option<&TenantId>,
         requested: Option<&str>,
     ) -> Result<Organization, ProvisionError> {
         let requested = match requested.and_then(|raw| OrganizationId::parse(raw.trim()).ok()) {
             Some(id) => {
-                let found = self.organizations.find_by_id(id).await?;
+                let found = self.organizations.find_organization(id).await?;
                 if found.is_none() {
                     tracing::debug!(requested = %id, "requested organization does not exist; falling back");
                 }
@@ -420,37 +410,28 @@ impl Provisioner {
         };
         // One read: the mapped organization, else the oldest unmapped one (rule 4's
         // candidate).
-        let (mapped, oldest_unmapped) = match self
-            .organizations
-            .mapped_or_oldest_unmapped(workos_organization)
-            .await?
-        {
-            Some(org)
-                if workos_organization.is_some()
-                    && org.workos_organization_id.as_ref() == workos_organization =>
-            {
-                (Some(org), None)
-            }
-            other => (None, other.filter(|o| o.workos_organization_id.is_none())),
+        let (mapped, oldest_unmapped) = match self.organizations.mapped_or_oldest_unmapped(tenant).await? {
+            Some(org) if tenant.is_some() && org.tenant.as_ref() == tenant => (Some(org), None),
+            other => (None, other.filter(|o| o.tenant.is_none())),
         };
         if let Some(mapped) = mapped {
             if let Some(other) = requested.filter(|r| r.id != mapped.id) {
-                tracing::warn!(requested = %other.id, mapped = %mapped.id, "a new user asked for another organization than the one of their WorkOS organization");
+                tracing::warn!(requested = %other.id, mapped = %mapped.id, "a new user asked for another organization than the one of their tenant");
                 return Err(ProvisionError::OrganizationMismatch);
             }
             return Ok(mapped);
         }
         if let Some(requested) = requested {
-            if requested.workos_organization_id.is_some() {
-                tracing::warn!(requested = %requested.id, "a new user asked for a mapped organization from outside its WorkOS organization");
+            if requested.tenant.is_some() {
+                tracing::warn!(requested = %requested.id, "a new user asked for a mapped organization from outside its tenant");
                 return Err(ProvisionError::OrganizationMismatch);
             }
             return Ok(requested);
         }
         if let Some(id) = self.policy.default_organization_id {
-            match self.organizations.find_by_id(id).await? {
-                Some(org) if org.workos_organization_id.is_some() => {
-                    tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID is mapped to a WorkOS organization; a new user from outside it does not join it");
+            match self.organizations.find_organization(id).await? {
+                Some(org) if org.tenant.is_some() => {
+                    tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID is mapped to a tenant; a new user from outside it does not join it");
                 }
                 Some(org) => return Ok(org),
                 None => {

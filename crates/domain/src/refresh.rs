@@ -198,7 +198,7 @@ impl RefreshSession {
             .ok_or(RefreshError::Invalid)?;
         let session = self
             .sessions
-            .find(&record.session_id)
+            .find_session(&record.session_id)
             .await?
             .ok_or(RefreshError::Invalid)?;
         check_session(&session, now)?;
@@ -223,7 +223,7 @@ impl RefreshSession {
         };
         let saved = self
             .refresh_tokens
-            .save(RefreshTokenRecord {
+            .save_token(RefreshTokenRecord {
                 hash: rotation.hash.clone(),
                 session_id: session.id.clone(),
                 expires_at: rotation.expires_at,
@@ -274,7 +274,7 @@ impl RefreshSession {
 
     /// The session's user, if they still exist and may sign in.
     async fn active_user(&self, session: &SessionRecord) -> Result<User, RefreshError> {
-        let Some(user) = self.users.find_by_id(session.user_id).await? else {
+        let Some(user) = self.users.find_user(session.user_id).await? else {
             tracing::warn!(user_id = %session.user_id, "the user of a session no longer exists");
             return Err(RefreshError::Invalid);
         };

@@ -33,7 +33,7 @@ pub struct Ports {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Login states issued by the start of a login.
     pub login_states: Arc<dyn LoginStateStore>,
-    /// The identity provider (WorkOS in production).
+    /// The identity provider.
     pub identity_provider: Arc<dyn IdentityProvider>,
     /// Signs access tokens and mints refresh tokens.
     pub tokens: Arc<dyn TokenIssuer>,
@@ -69,7 +69,8 @@ pub struct Policies {
     pub lifetimes: SessionLifetimes,
     /// The grace window of a rotated refresh token.
     pub refresh: RefreshPolicy,
-    /// Accept login states this service did not issue (SSO-then-AuthKit fallback).
+    /// Accept login states this service did not issue (the provider then resolves
+    /// which of its APIs issued the code).
     pub accept_unissued_state: bool,
     /// Refuse a login start without a browser binding (`client_challenge`).
     pub require_client_challenge: bool,
@@ -94,7 +95,8 @@ impl Policies {
 /// Every use case of the domain, wired once from [`Ports`] and [`Policies`].
 ///
 /// A service reusing `tether-domain` brings its adapters (this repository's are
-/// `MongoStore`, `WorkosClient`, `JwtIssuer`, `StateKeys` and `SystemClock`) and writes:
+/// a document store, an identity provider, a token signer, state keys and a clock)
+/// and writes:
 ///
 /// ```
 /// use std::sync::Arc;
@@ -188,7 +190,7 @@ impl Services {
         )
         .requiring_client_challenge(policies.require_client_challenge);
         let login = CompleteLogin::new(
-            identity_provider,
+            identity_provider.clone(),
             provisioner.clone(),
             issuer.clone(),
             policies.redirects,
@@ -217,7 +219,13 @@ impl Services {
             clock.clone(),
         );
         let access = AccessGuard::new(verifier, sessions, users.clone(), clock.clone());
-        let org_settings = OrganizationSettings::new(organizations, users, clock, policies.session_defaults);
+        let org_settings = OrganizationSettings::new(
+            organizations,
+            users,
+            identity_provider,
+            clock,
+            policies.session_defaults,
+        );
         Self {
             start,
             login,

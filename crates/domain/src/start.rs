@@ -1,6 +1,6 @@
 //! The start of a login: validates the request, records a login state (keyed digest,
-//! flow, redirect URI, organization hint, whether PKCE is used) for ten minutes, and
-//! builds the WorkOS authorization URL the browser is sent to.
+//! provider, redirect URI, organization hint, whether PKCE is used) for ten minutes,
+//! and builds the provider's authorization URL the browser is sent to.
 
 use std::sync::Arc;
 
@@ -8,35 +8,36 @@ use thiserror::Error;
 
 use crate::failure::Failure;
 use crate::login::RedirectPolicy;
-use crate::model::{AuthorizationRequest, Flow, LoginStateRecord};
+use crate::model::{AuthorizationRequest, LoginHints, LoginStateRecord};
 use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
-use crate::values::{ClientChallenge, LoginState};
+use crate::values::{ClientChallenge, LoginState, ProviderKey};
 
-/// How long a login state is accepted, in seconds (WorkOS codes live about as long).
+/// How long a login state is accepted, in seconds (providers' codes live about as long).
 pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
 
-/// The query of `GET /api/auth/workos/authorize`, as optional raw strings.
+/// The query of the start of a login, as optional raw strings.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthorizeInput {
-    /// Where WorkOS sends the browser back (default `${CLIENT_URL}/signin`).
+    /// Where the provider sends the browser back (default `${CLIENT_URL}/signin`).
     pub redirect_uri: Option<String>,
     /// The SPA's own state (22–512 characters of `A-Z a-z 0-9 - _ . ~`, see
     /// [`LoginState`]); a random one of 256 bits is generated when absent.
     pub state: Option<String>,
     /// Pre-fills the user's address.
     pub login_hint: Option<String>,
-    /// An organization; forwarded to WorkOS as `organization` only when it is an `org_` id.
+    /// An organization: a tenant of the provider, or a local organization a new user
+    /// asks to join.
     pub organization_id: Option<String>,
     /// `prompt`, passed through.
     pub prompt: Option<String>,
-    /// A WorkOS connection id.
+    /// A connection of the provider.
     pub connection: Option<String>,
-    /// A WorkOS provider (`authkit`, `GoogleOAuth`, ...).
+    /// An upstream provider of the provider (`authkit`, `GoogleOAuth`, ...).
     pub provider: Option<String>,
-    /// A domain whose SSO connection to use.
+    /// A domain whose connection to use.
     pub domain_hint: Option<String>,
-    /// `sso` or `authkit`; default `sso` when an organization, connection or domain
-    /// hint is given, else `authkit`.
+    /// The provider's API to use, by name; the provider
+    /// chooses when absent.
     pub flow: Option<String>,
     /// The browser binding: the base64url SHA-256 of a verifier the SPA keeps
     /// ([`ClientChallenge`]); the callback must then carry that verifier.
@@ -64,10 +65,10 @@ impl std::fmt::Debug for AuthorizeInput {
 /// A started login.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartedLogin {
-    /// The WorkOS URL to send the browser to.
+    /// The provider's URL to send the browser to.
     pub url: String,
-    /// The flow chosen.
-    pub flow: Flow,
+    /// The provider (API) the login uses.
+    pub provider: ProviderKey,
 }
 
 /// Why a login could not be started.
@@ -162,7 +163,7 @@ impl StartLogin {
         self
     }
 
-    /// Validates the request, stores the login state and returns the WorkOS URL.
+    /// Validates the request, stores the login state and returns the provider's URL.
     /// Nothing is stored when the request is refused.
     pub async fn start(&self, input: AuthorizeInput) -> Result<StartedLogin, StartError> {
         let redirect_uri = param("redirect_uri", input.redirect_uri.as_deref(), 2048)?;
@@ -194,26 +195,29 @@ impl StartLogin {
         let connection = param("connection", input.connection.as_deref(), 128)?;
         let provider = param("provider", input.provider.as_deref(), 64)?;
         let domain_hint = param("domain_hint", input.domain_hint.as_deref(), 253)?;
-        let organization = organization_id.clone().filter(|o| o.starts_with("org_"));
-        let flow = match param("flow", input.flow.as_deref(), 16)? {
-            Some(raw) => Flow::parse(&raw)
-                .ok_or_else(|| StartError::InvalidRequest("flow must be sso or authkit".to_owned()))?,
-            None if organization.is_some() || connection.is_some() || domain_hint.is_some() => Flow::Sso,
-            None => Flow::AuthKit,
+        let hints = LoginHints {
+            requested: param("flow", input.flow.as_deref(), 16)?,
+            login_hint,
+            organization: organization_id,
+            connection,
+            domain_hint,
+            provider,
+            prompt,
         };
+        let plan = self.idp.plan_login(&hints).map_err(StartError::InvalidRequest)?;
         let state = state.map_or_else(|| self.protector.random_state(), |s| s.as_str().to_owned());
-        let pkce = flow == Flow::AuthKit;
+        let pkce = plan.pkce;
         let code_challenge = pkce.then(|| {
             let verifier = self.protector.pkce_verifier(&state);
             self.protector.pkce_challenge(&verifier)
         });
         let now = self.clock.now();
         self.states
-            .save(LoginStateRecord {
+            .save_state(LoginStateRecord {
                 state_hash: self.protector.hash_state(&state),
-                flow,
+                provider: plan.provider.clone(),
                 redirect_uri: redirect_uri.clone(),
-                organization_hint: organization_id,
+                organization_hint: hints.organization.clone(),
                 pkce,
                 client_challenge,
                 created_at: now,
@@ -221,18 +225,16 @@ impl StartLogin {
             })
             .await?;
         let url = self.idp.authorization_url(&AuthorizationRequest {
-            flow,
+            provider: plan.provider.clone(),
             redirect_uri,
             state,
-            login_hint,
-            organization,
-            connection,
-            domain_hint,
-            provider,
-            prompt,
+            hints,
             code_challenge,
         });
-        tracing::info!(flow = flow.as_str(), "login started");
-        Ok(StartedLogin { url, flow })
+        tracing::info!(flow = plan.provider.as_str(), "login started");
+        Ok(StartedLogin {
+            url,
+            provider: plan.provider,
+        })
     }
 }

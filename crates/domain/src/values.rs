@@ -1,6 +1,7 @@
 //! Value types of the sign-in domain. Each has private fields and a validating
 //! constructor ("parse, don't validate"): holding one proves it is well formed.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use secrecy::SecretString;
@@ -84,41 +85,41 @@ impl fmt::Debug for Email {
     }
 }
 
-/// A MongoDB ObjectId as its 24 lower-case hexadecimal characters: the form in
+/// A 12-byte local id as its 24 lower-case hexadecimal characters: the form in
 /// which local ids travel on the wire and in tokens. Users and organizations are
 /// named by the distinct [`UserId`] and [`OrganizationId`] built on it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectIdHex([u8; 12]);
+pub struct HexId([u8; 12]);
 
-/// Why a string is not an [`ObjectIdHex`].
+/// Why a string is not an [`HexId`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("expected 24 hexadecimal characters")]
-pub struct ObjectIdError;
+pub struct HexIdError;
 
-impl ObjectIdHex {
+impl HexId {
     /// Parses 24 hexadecimal characters (either case).
     ///
     /// ```
-    /// # use tether_domain::ObjectIdHex;
-    /// let id = ObjectIdHex::parse("64A1B2C3D4E5F60012345678").unwrap();
+    /// # use tether_domain::HexId;
+    /// let id = HexId::parse("64A1B2C3D4E5F60012345678").unwrap();
     /// assert_eq!(id.to_string(), "64a1b2c3d4e5f60012345678");
-    /// assert!(ObjectIdHex::parse("org_01HX9R3K4N6P8QZBVTYM2D").is_err());
+    /// assert!(HexId::parse("org_01HX9R3K4N6P8QZBVTYM2D").is_err());
     /// ```
-    pub fn parse(raw: &str) -> Result<Self, ObjectIdError> {
+    pub fn parse(raw: &str) -> Result<Self, HexIdError> {
         let raw = raw.as_bytes();
         if raw.len() != 24 {
-            return Err(ObjectIdError);
+            return Err(HexIdError);
         }
         let mut bytes = [0u8; 12];
         for (i, pair) in raw.chunks_exact(2).enumerate() {
-            let hi = hex_digit(pair[0]).ok_or(ObjectIdError)?;
-            let lo = hex_digit(pair[1]).ok_or(ObjectIdError)?;
+            let hi = hex_digit(pair[0]).ok_or(HexIdError)?;
+            let lo = hex_digit(pair[1]).ok_or(HexIdError)?;
             bytes[i] = (hi << 4) | lo;
         }
         Ok(Self(bytes))
     }
 
-    /// Wraps the 12 raw bytes of an ObjectId.
+    /// Wraps the 12 raw bytes of an id.
     pub const fn from_bytes(bytes: [u8; 12]) -> Self {
         Self(bytes)
     }
@@ -138,7 +139,7 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-impl fmt::Display for ObjectIdHex {
+impl fmt::Display for HexId {
     /// 24 lower-case hexadecimal digits, written at once: an id is formatted several
     /// times per login (the access token's claims, the answer's body), and twelve
     /// `{:02x}` writes cost more than the rest of it. Like them, it ignores the
@@ -155,19 +156,19 @@ impl fmt::Display for ObjectIdHex {
     }
 }
 
-impl fmt::Debug for ObjectIdHex {
+impl fmt::Debug for HexId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ObjectIdHex({self})")
+        write!(f, "HexId({self})")
     }
 }
 
-/// Declares a local id: a distinct type over [`ObjectIdHex`], so that one kind of
+/// Declares a local id: a distinct type over [`HexId`], so that one kind of
 /// id cannot be passed where another is expected.
 macro_rules! local_id {
     ($(#[$meta:meta])* $name:ident, $example:literal) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(ObjectIdHex);
+        pub struct $name(HexId);
 
         impl $name {
             /// Parses 24 hexadecimal characters (either case).
@@ -178,11 +179,11 @@ macro_rules! local_id {
             #[doc = concat!("assert_eq!(id.to_string(), \"", $example, "\".to_lowercase());")]
             #[doc = concat!("assert!(", stringify!($name), "::parse(\"org_01HX9R3K4N6P8QZBVTYM2D\").is_err());")]
             /// ```
-            pub fn parse(raw: &str) -> Result<Self, ObjectIdError> {
-                ObjectIdHex::parse(raw).map(Self)
+            pub fn parse(raw: &str) -> Result<Self, HexIdError> {
+                HexId::parse(raw).map(Self)
             }
 
-            /// Wraps the 12 raw bytes of an ObjectId.
+            /// Wraps the 12 raw bytes of an id.
             ///
             /// ```
             #[doc = concat!("# use tether_domain::", stringify!($name), ";")]
@@ -190,7 +191,7 @@ macro_rules! local_id {
             #[doc = concat!("assert_eq!(", stringify!($name), "::from_bytes(id.bytes()), id);")]
             /// ```
             pub const fn from_bytes(bytes: [u8; 12]) -> Self {
-                Self(ObjectIdHex::from_bytes(bytes))
+                Self(HexId::from_bytes(bytes))
             }
 
             /// The 12 raw bytes.
@@ -214,7 +215,7 @@ macro_rules! local_id {
 }
 
 local_id! {
-    /// The local id of a user: an ObjectId, written as 24 lower-case hexadecimal
+    /// The local id of a user: 12 bytes, written as 24 lower-case hexadecimal
     /// characters on the wire and in tokens.
     ///
     /// It is a type of its own, so a user id is never taken for an organization id:
@@ -230,7 +231,7 @@ local_id! {
 }
 
 local_id! {
-    /// The local id of an organization: an ObjectId, written as 24 lower-case
+    /// The local id of an organization: 12 bytes, written as 24 lower-case
     /// hexadecimal characters on the wire and in tokens.
     ///
     /// It is a type of its own, so an organization id is never taken for a user id:
@@ -245,29 +246,36 @@ local_id! {
     "64A1B2C3D4E5F60012345678"
 }
 
-/// A WorkOS organization id (`org_` followed by 1 to 64 ASCII letters and digits), as
-/// recorded on a local organization that is *mapped* to it.
+/// A tenant of an identity provider: the provider's own organization (a customer
+/// with its own directory and domains), to which a local organization may be *mapped*. Opaque to
+/// the rules: 1 to 128 ASCII letters, digits, `_` and `-`; each provider says which of
+/// those are its tenants ([`crate::IdentityProvider::parse_tenant`]).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct WorkosOrganizationId(String);
+pub struct TenantId(String);
 
-/// Why a string is not a [`WorkosOrganizationId`].
+/// Why a string is not a [`TenantId`]: what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("expected a WorkOS organization id: org_ followed by 1 to 64 letters and digits")]
-pub struct WorkosOrganizationIdError;
+#[error("expected {expected}")]
+pub struct TenantIdError {
+    /// What a tenant id looks like, in words a client reads after "must be".
+    pub expected: &'static str,
+}
 
-impl WorkosOrganizationId {
-    /// Parses `org_` followed by 1 to 64 ASCII letters and digits, exactly as given.
+impl TenantId {
+    /// Parses 1 to 128 ASCII letters, digits, `_` and `-`, exactly as given.
     ///
     /// ```
-    /// # use tether_domain::WorkosOrganizationId;
-    /// assert!(WorkosOrganizationId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
-    /// assert!(WorkosOrganizationId::parse("64a1b2c3d4e5f60012345678").is_err());
-    /// assert!(WorkosOrganizationId::parse("org_<script>").is_err());
+    /// # use tether_domain::TenantId;
+    /// assert!(TenantId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
+    /// assert!(TenantId::parse("").is_err());
+    /// assert!(TenantId::parse("org_<script>").is_err());
     /// ```
-    pub fn parse(raw: &str) -> Result<Self, WorkosOrganizationIdError> {
-        let rest = raw.strip_prefix("org_").ok_or(WorkosOrganizationIdError)?;
-        if rest.is_empty() || rest.len() > 64 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(WorkosOrganizationIdError);
+    pub fn parse(raw: &str) -> Result<Self, TenantIdError> {
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        if raw.is_empty() || raw.len() > 128 || !raw.bytes().all(allowed) {
+            return Err(TenantIdError {
+                expected: "1 to 128 letters, digits, _ and -",
+            });
         }
         Ok(Self(raw.to_owned()))
     }
@@ -278,15 +286,72 @@ impl WorkosOrganizationId {
     }
 }
 
-impl fmt::Display for WorkosOrganizationId {
+impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl fmt::Debug for WorkosOrganizationId {
+impl fmt::Debug for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WorkosOrganizationId({})", self.0)
+        write!(f, "TenantId({})", self.0)
+    }
+}
+
+/// Which identity provider (or which of its APIs, when a provider has several, each
+/// with its own subjects) authenticated a login: the first half of an
+/// [`crate::IdentityLink`]. 1 to 32 lowercase ASCII letters, digits, `_` and `-`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderKey(Cow<'static, str>);
+
+/// Why a string is not a [`ProviderKey`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("a provider key is 1 to 32 lowercase letters, digits, _ and -")]
+pub struct ProviderKeyError;
+
+impl ProviderKey {
+    /// A key known when the program is written. The caller vouches for its form (an
+    /// adapter's constant); [`ProviderKey::parse`] checks one read from elsewhere.
+    pub const fn from_static(key: &'static str) -> Self {
+        Self(Cow::Borrowed(key))
+    }
+
+    /// Parses 1 to 32 lowercase ASCII letters, digits, `_` and `-`.
+    ///
+    /// ```
+    /// # use tether_domain::ProviderKey;
+    /// assert_eq!(ProviderKey::parse("authkit").unwrap().as_str(), "authkit");
+    /// assert!(ProviderKey::parse("AuthKit").is_err());
+    /// assert!(ProviderKey::parse("").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, ProviderKeyError> {
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+        if raw.is_empty() || raw.len() > 32 || !raw.bytes().all(allowed) {
+            return Err(ProviderKeyError);
+        }
+        Ok(Self(Cow::Owned(raw.to_owned())))
+    }
+
+    /// The key, e.g. `sso`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key as a metrics label: borrowed, without a copy, for a key of the program.
+    pub fn label(&self) -> Cow<'static, str> {
+        self.0.clone()
+    }
+}
+
+impl fmt::Display for ProviderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ProviderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ProviderKey({})", self.0)
     }
 }
 
@@ -483,7 +548,7 @@ impl fmt::Display for AccessRole {
     }
 }
 
-/// A point in time as milliseconds since the Unix epoch (the precision MongoDB keeps).
+/// A point in time as milliseconds since the Unix epoch (the precision stores keep).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
@@ -601,20 +666,20 @@ mod tests {
             ],
         ] {
             let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            let id = ObjectIdHex::from_bytes(bytes);
+            let id = HexId::from_bytes(bytes);
             assert_eq!(id.to_string(), expected);
             // Width and fill are ignored, as they always were.
             assert_eq!(format!("{id:>30}"), expected);
-            assert_eq!(format!("{id:?}"), format!("ObjectIdHex({expected})"));
-            assert_eq!(ObjectIdHex::parse(&expected), Ok(id));
+            assert_eq!(format!("{id:?}"), format!("HexId({expected})"));
+            assert_eq!(HexId::parse(&expected), Ok(id));
         }
     }
 
     #[test]
     fn object_id_round_trips_in_lower_case() {
-        let id = ObjectIdHex::parse("64A1B2C3D4E5F60012345678").unwrap();
+        let id = HexId::parse("64A1B2C3D4E5F60012345678").unwrap();
         assert_eq!(id.to_string(), "64a1b2c3d4e5f60012345678");
-        assert_eq!(ObjectIdHex::from_bytes(id.bytes()), id);
+        assert_eq!(HexId::from_bytes(id.bytes()), id);
     }
 
     #[test]
@@ -629,11 +694,8 @@ mod tests {
             "OrganizationId(64a1b2c3d4e5f60012345678)"
         );
         assert_eq!(OrganizationId::from_bytes(organization.bytes()), organization);
-        assert_eq!(UserId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A"), Err(ObjectIdError));
-        assert_eq!(
-            OrganizationId::parse("64a1b2c3d4e5f6001234567"),
-            Err(ObjectIdError)
-        );
+        assert_eq!(UserId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A"), Err(HexIdError));
+        assert_eq!(OrganizationId::parse("64a1b2c3d4e5f6001234567"), Err(HexIdError));
     }
 
     #[test]
@@ -645,7 +707,7 @@ mod tests {
             "org_01HX9R3K4N6P8QZBVTYM2D5A",
             "zza1b2c3d4e5f60012345678",
         ] {
-            assert_eq!(ObjectIdHex::parse(bad), Err(ObjectIdError), "{bad}");
+            assert_eq!(HexId::parse(bad), Err(HexIdError), "{bad}");
         }
     }
 
@@ -684,16 +746,21 @@ mod tests {
     }
 
     #[test]
-    fn workos_organization_id_is_org_and_alphanumerics() {
-        assert!(WorkosOrganizationId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
-        for bad in ["", "org_", "org", "ORG_123", "org_12 3", "org_a-b", "conn_123"] {
-            assert_eq!(
-                WorkosOrganizationId::parse(bad),
-                Err(WorkosOrganizationIdError),
-                "{bad}"
-            );
+    fn tenant_ids_and_provider_keys_are_short_and_plain() {
+        assert!(TenantId::parse("org_01HX9R3K4N6P8QZBVTYM2D5A7C").is_ok());
+        assert!(TenantId::parse(&"a".repeat(128)).is_ok());
+        for bad in ["", "org 1", "org_<b>", "o/1", "\u{e9}"] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
         }
-        assert!(WorkosOrganizationId::parse(&format!("org_{}", "A".repeat(65))).is_err());
+        assert!(TenantId::parse(&"a".repeat(129)).is_err());
+        assert!(ProviderKey::parse("test-idp_2").is_ok());
+        for bad in ["", "SSO", "a b", &"a".repeat(33)] {
+            assert_eq!(ProviderKey::parse(bad), Err(ProviderKeyError), "{bad}");
+        }
+        assert_eq!(
+            ProviderKey::from_static("sso"),
+            ProviderKey::parse("sso").unwrap()
+        );
     }
 
     #[test]

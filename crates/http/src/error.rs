@@ -389,7 +389,7 @@ impl From<OrgSettingsError> for ApiError {
                 "ORGANIZATION_NOT_FOUND",
                 "No organization has this id.",
             ),
-            OrgSettingsError::InvalidWorkosOrganizationId => Self::invalid_request(
+            OrgSettingsError::InvalidTenant => Self::invalid_request(
                 "workosOrganizationId must be a WorkOS organization id (org_ followed by letters and digits) or null.",
             ),
             OrgSettingsError::Conflict => new(

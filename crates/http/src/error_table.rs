@@ -104,7 +104,7 @@ const ROWS: &[Row] = &[
     (|| OrgSettingsError::InvalidOrganizationId.into(), 400, "INVALID_ORGANIZATION_ID", None, None),
     (|| OrgSettingsError::OrganizationNotFound.into(), 404, "ORGANIZATION_NOT_FOUND", None, None),
     (|| OrgSettingsError::InvalidSettings([("enabled".to_owned(), "must be a boolean".to_owned())].into()).into(), 400, "INVALID_SESSION_SETTINGS", None, None),
-    (|| OrgSettingsError::InvalidWorkosOrganizationId.into(), 400, "INVALID_REQUEST", None, None),
+    (|| OrgSettingsError::InvalidTenant.into(), 400, "INVALID_REQUEST", None, None),
     (|| OrgSettingsError::Conflict.into(), 409, "CONFLICT", None, None),
     (|| OrgSettingsError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // The failure every use case shares, on its own.

@@ -102,8 +102,8 @@ pub(crate) fn status_class(status: actix_web::http::StatusCode) -> &'static str 
 pub(crate) const CALLBACK_ROUTE: &str = "/api/auth/workos/callback";
 
 /// Counts one login callback.
-pub(crate) fn record_login(flow: Option<tether_domain::Flow>, outcome: &'static str) {
-    let flow = flow.map_or("unknown", |f| f.as_str());
+pub(crate) fn record_login(flow: Option<std::borrow::Cow<'static, str>>, outcome: &'static str) {
+    let flow = flow.unwrap_or(std::borrow::Cow::Borrowed("unknown"));
     metrics::counter!(LOGINS_TOTAL, "flow" => flow, "outcome" => outcome).increment(1);
 }
 

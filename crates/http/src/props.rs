@@ -21,9 +21,9 @@ use proptest::test_runner::Config as ProptestConfig;
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 use tether_domain::{
-    AuthorizationRequest, ExchangeError, Flow, InvalidAccessToken, LoginTurns, MockAccessTokenVerifier,
-    MockIdentityProvider, MockStateProtector, MockTokenIssuer, Policies, Ports, RedirectPolicy, Services,
-    StoredSessionSettings, Timestamp, TokenHash, mocks,
+    AuthorizationRequest, ExchangeError, InvalidAccessToken, LoginHints, LoginPlan, LoginTurns,
+    MockAccessTokenVerifier, MockIdentityProvider, MockStateProtector, MockTokenIssuer, Policies, Ports,
+    ProviderKey, RedirectPolicy, Services, StoredSessionSettings, Timestamp, TokenHash, mocks,
 };
 use tether_memory::{InMemoryLoginStates, InMemoryStore};
 
@@ -102,6 +102,33 @@ fn harness() -> Harness {
     idp.expect_exchange().returning(move |_, code, _, _| {
         seen.lock().unwrap().push(code.expose_secret().to_owned());
         Err(ExchangeError::InvalidCode)
+    });
+    // The provider's plan, as WorkOS's: the API asked for, else SSO for enterprise
+    // hints, else AuthKit with PKCE.
+    idp.expect_plan_login().returning(|hints| {
+        let sso = LoginPlan {
+            provider: ProviderKey::from_static("sso"),
+            pkce: false,
+        };
+        let authkit = LoginPlan {
+            provider: ProviderKey::from_static("authkit"),
+            pkce: true,
+        };
+        match hints.requested.as_deref() {
+            Some("sso") => Ok(sso),
+            Some("authkit") => Ok(authkit),
+            Some(_) => Err("flow must be sso or authkit".to_owned()),
+            None if hints
+                .organization
+                .as_deref()
+                .is_some_and(|o| o.starts_with("org_"))
+                || hints.connection.is_some()
+                || hints.domain_hint.is_some() =>
+            {
+                Ok(sso)
+            }
+            None => Ok(authkit),
+        }
     });
     let seen = authorized.clone();
     idp.expect_authorization_url().returning(move |request| {
@@ -611,8 +638,8 @@ proptest! {
         let exchanged = h.exchanged.lock().unwrap().clone();
         if code == "INVALID_CODE" {
             let sent = case.fields[0].parsed().ok().flatten().unwrap_or_default().to_owned();
-            // Unissued state: SSO first, then AuthKit, both with the code as sent.
-            prop_assert_eq!(exchanged, vec![sent.clone(), sent]);
+            // Unissued state: handed to the provider once (which resolves its API), as sent.
+            prop_assert_eq!(exchanged, vec![sent]);
         } else {
             prop_assert!(exchanged.is_empty(), "exchanged although refused: {:?}", exchanged);
         }
@@ -777,31 +804,35 @@ impl AuthorizeCase {
                 refused.push("INVALID_REQUEST");
             }
         }
-        let organization = params[3].clone().filter(|o| o.starts_with("org_"));
-        let flow = match params[8].as_deref() {
-            Some("sso") => Flow::Sso,
-            Some("authkit") => Flow::AuthKit,
+        let enterprise = params[3].as_deref().is_some_and(|o| o.starts_with("org_"))
+            || params[5].is_some()
+            || params[7].is_some();
+        let sso = match params[8].as_deref() {
+            Some("sso") => true,
+            Some("authkit") => false,
             Some(_) => {
                 refused.push("INVALID_REQUEST");
-                Flow::AuthKit
+                false
             }
-            None if organization.is_some() || params[5].is_some() || params[7].is_some() => Flow::Sso,
-            None => Flow::AuthKit,
+            None => enterprise,
         };
         if !refused.is_empty() {
             return Err(refused);
         }
         Ok(AuthorizationRequest {
-            flow,
+            provider: ProviderKey::from_static(if sso { "sso" } else { "authkit" }),
             redirect_uri,
             state: state.unwrap_or_else(|| "r".repeat(43)),
-            login_hint: params[2].clone(),
-            organization,
-            connection: params[5].clone(),
-            domain_hint: params[7].clone(),
-            provider: params[6].clone(),
-            prompt: params[4].clone(),
-            code_challenge: (flow == Flow::AuthKit).then(|| "c".repeat(43)),
+            hints: LoginHints {
+                requested: params[8].clone(),
+                login_hint: params[2].clone(),
+                organization: params[3].clone(),
+                connection: params[5].clone(),
+                domain_hint: params[7].clone(),
+                provider: params[6].clone(),
+                prompt: params[4].clone(),
+            },
+            code_challenge: (!sso).then(|| "c".repeat(43)),
         })
     }
 }

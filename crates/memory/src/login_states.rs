@@ -36,7 +36,7 @@ impl InMemoryLoginStates {
 
 #[async_trait]
 impl LoginStateStore for InMemoryLoginStates {
-    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
+    async fn save_state(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
         let mut states = self.states.lock().unwrap_or_else(PoisonError::into_inner);
         states.retain(|_, r| r.expires_at > record.created_at);
         if states.contains_key(record.state_hash.as_str()) {
@@ -71,12 +71,12 @@ impl LoginStateStore for InMemoryLoginStates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tether_domain::{Flow, Timestamp};
+    use tether_domain::{ProviderKey, Timestamp};
 
     fn record(hash: &str, created: i64) -> LoginStateRecord {
         LoginStateRecord {
             state_hash: TokenHash::new(hash),
-            flow: Flow::Sso,
+            provider: ProviderKey::from_static("sso"),
             redirect_uri: "http://localhost:5173/signin".into(),
             organization_hint: None,
             pkce: false,
@@ -89,9 +89,9 @@ mod tests {
     #[tokio::test]
     async fn a_state_is_taken_once_and_duplicates_are_refused() {
         let store = InMemoryLoginStates::new();
-        store.save(record("a", 0)).await.unwrap();
+        store.save_state(record("a", 0)).await.unwrap();
         assert!(matches!(
-            store.save(record("a", 1)).await,
+            store.save_state(record("a", 1)).await,
             Err(RepositoryError::Duplicate)
         ));
         assert!(matches!(
@@ -107,8 +107,8 @@ mod tests {
     #[tokio::test]
     async fn expired_states_are_dropped_when_new_ones_arrive() {
         let store = InMemoryLoginStates::new();
-        store.save(record("old", 0)).await.unwrap();
-        store.save(record("new", 700_000)).await.unwrap();
+        store.save_state(record("old", 0)).await.unwrap();
+        store.save_state(record("new", 700_000)).await.unwrap();
         assert_eq!(store.len(), 1);
     }
 }

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use tether_domain::{
-    Email, Flow, NewOrganization, NewUser, Organization, OrganizationId, OrganizationRepository,
-    RefreshTokenRecord, RefreshTokenStore, RepositoryError, Timestamp, User, UserId, UserRepository,
-    WorkosLink, WorkosOrganizationId,
+    Email, IdentityLink, LinkedIdentity, NewOrganization, NewUser, Organization, OrganizationId,
+    OrganizationRepository, RefreshTokenRecord, RefreshTokenStore, RepositoryError, TenantId, Timestamp,
+    User, UserId, UserRepository,
 };
 use tether_domain::{
     LiveRefreshToken, RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore,
@@ -64,14 +64,14 @@ impl InMemoryStore {
         self.add_mapped_organization(name, created_at, settings, None)
     }
 
-    /// Adds an organization mapped to a WorkOS organization (the caller keeps the
-    /// mappings unique) and returns its id.
+    /// Adds an organization mapped to a tenant (the caller keeps the mappings unique)
+    /// and returns its id.
     pub fn add_mapped_organization(
         &self,
         name: &str,
         created_at: Timestamp,
         settings: tether_domain::StoredSessionSettings,
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
     ) -> OrganizationId {
         let id = OrganizationId::from_bytes(self.new_id(created_at));
         self.lock().organizations.push((
@@ -80,7 +80,7 @@ impl InMemoryStore {
                 id,
                 name: name.to_owned(),
                 session_settings: settings,
-                workos_organization_id,
+                tenant,
             },
         ));
         id
@@ -104,30 +104,14 @@ impl InMemoryStore {
     }
 }
 
-fn subject_matches(user: &User, flow: Flow, subject: &str) -> bool {
-    user.workos_subject(flow) == Some(subject)
-}
-
-fn set_subject(user: &mut User, link: &WorkosLink) {
-    match link.flow {
-        Flow::Sso => user.workos_profile_id = Some(link.subject.clone()),
-        Flow::AuthKit => user.workos_user_id = Some(link.subject.clone()),
-    }
+fn carries(user: &User, link: &IdentityLink) -> bool {
+    user.links.contains(link)
 }
 
 #[async_trait]
 impl UserRepository for InMemoryStore {
-    async fn find_by_workos_subject(
-        &self,
-        flow: Flow,
-        subject: &str,
-    ) -> Result<Option<User>, RepositoryError> {
-        Ok(self
-            .lock()
-            .users
-            .iter()
-            .find(|u| subject_matches(u, flow, subject))
-            .cloned())
+    async fn find_by_link(&self, link: &IdentityLink) -> Result<Option<User>, RepositoryError> {
+        Ok(self.lock().users.iter().find(|u| carries(u, link)).cloned())
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
@@ -135,7 +119,7 @@ impl UserRepository for InMemoryStore {
         Ok(self.lock().users.iter().find(|u| &u.email == email).cloned())
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
         Ok(self.lock().users.iter().find(|u| u.id == id).cloned())
     }
 
@@ -145,11 +129,11 @@ impl UserRepository for InMemoryStore {
         if state
             .users
             .iter()
-            .any(|u| u.email == new.email || subject_matches(u, new.workos.flow, &new.workos.subject))
+            .any(|u| u.email == new.email || carries(u, &new.identity.link))
         {
             return Err(RepositoryError::Duplicate);
         }
-        let mut user = User {
+        let user = User {
             id,
             email: new.email,
             full_name: new.full_name,
@@ -157,11 +141,9 @@ impl UserRepository for InMemoryStore {
             access_role: new.access_role,
             conversation_open_preference: new.conversation_open_preference,
             login_disabled: false,
-            workos_user_id: None,
-            workos_profile_id: None,
+            links: vec![new.identity.link],
             email_verified: Some(new.email_verified),
         };
-        set_subject(&mut user, &new.workos);
         state.users.push(user.clone());
         Ok(user)
     }
@@ -169,46 +151,42 @@ impl UserRepository for InMemoryStore {
     async fn record_login(
         &self,
         id: UserId,
-        link: Option<WorkosLink>,
+        identity: Option<LinkedIdentity>,
         _at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
         let mut state = self.lock();
-        let taken = link.as_ref().is_some_and(|l| {
-            state
-                .users
-                .iter()
-                .any(|u| u.id != id && subject_matches(u, l.flow, &l.subject))
-        });
+        let taken = identity
+            .as_ref()
+            .is_some_and(|i| state.users.iter().any(|u| u.id != id && carries(u, &i.link)));
         if taken {
             return Err(RepositoryError::Duplicate);
         }
         let Some(user) = state.users.iter_mut().find(|u| u.id == id) else {
             return Ok(None);
         };
-        if let Some(link) = link.filter(|l| user.workos_subject(l.flow).is_none()) {
-            set_subject(user, &link);
+        if let Some(identity) = identity.filter(|i| user.subject_for(&i.link.provider).is_none()) {
+            user.links.push(identity.link);
         }
         Ok(Some(user.clone()))
     }
 
-    async fn record_login_by_workos_subject(
+    async fn record_login_by_link(
         &self,
-        flow: Flow,
-        subject: &str,
+        link: &IdentityLink,
         _at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
         Ok(self
             .lock()
             .users
             .iter()
-            .find(|u| subject_matches(u, flow, subject) && !u.login_disabled)
+            .find(|u| carries(u, link) && !u.login_disabled)
             .cloned())
     }
 }
 
 #[async_trait]
 impl OrganizationRepository for InMemoryStore {
-    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_organization(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
         Ok(self
             .lock()
             .organizations
@@ -219,35 +197,32 @@ impl OrganizationRepository for InMemoryStore {
 
     async fn mapped_or_oldest_unmapped<'a>(
         &self,
-        workos_organization: Option<&'a WorkosOrganizationId>,
+        tenant: Option<&'a TenantId>,
     ) -> Result<Option<Organization>, RepositoryError> {
         let state = self.lock();
-        let mapped = workos_organization.and_then(|wanted| {
+        let mapped = tenant.and_then(|wanted| {
             state
                 .organizations
                 .iter()
-                .find(|(_, o)| o.workos_organization_id.as_ref() == Some(wanted))
+                .find(|(_, o)| o.tenant.as_ref() == Some(wanted))
         });
         Ok(mapped
             .or_else(|| {
                 state
                     .organizations
                     .iter()
-                    .filter(|(_, o)| o.workos_organization_id.is_none())
+                    .filter(|(_, o)| o.tenant.is_none())
                     .min_by_key(|(created, o)| (*created, o.id))
             })
             .map(|(_, o)| o.clone()))
     }
 
-    async fn find_by_workos_organization(
-        &self,
-        workos_organization_id: &WorkosOrganizationId,
-    ) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_by_tenant(&self, tenant: &TenantId) -> Result<Option<Organization>, RepositoryError> {
         Ok(self
             .lock()
             .organizations
             .iter()
-            .find(|(_, o)| o.workos_organization_id.as_ref() == Some(workos_organization_id))
+            .find(|(_, o)| o.tenant.as_ref() == Some(tenant))
             .map(|(_, o)| o.clone()))
     }
 
@@ -260,43 +235,38 @@ impl OrganizationRepository for InMemoryStore {
     async fn create(&self, new: NewOrganization) -> Result<Organization, RepositoryError> {
         let id = OrganizationId::from_bytes(self.new_id(new.created_at));
         let mut state = self.lock();
-        if new.workos_organization_id.is_some()
-            && state
-                .organizations
-                .iter()
-                .any(|(_, o)| o.workos_organization_id == new.workos_organization_id)
-        {
+        if new.tenant.is_some() && state.organizations.iter().any(|(_, o)| o.tenant == new.tenant) {
             return Err(RepositoryError::Duplicate);
         }
         let organization = Organization {
             id,
             name: new.name,
             session_settings: StoredSessionSettings::none(),
-            workos_organization_id: new.workos_organization_id,
+            tenant: new.tenant,
         };
         state.organizations.push((new.created_at, organization.clone()));
         Ok(organization)
     }
 
-    async fn set_workos_organization(
+    async fn set_tenant(
         &self,
         id: OrganizationId,
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
         _at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
         let mut state = self.lock();
-        if workos_organization_id.is_some()
+        if tenant.is_some()
             && state
                 .organizations
                 .iter()
-                .any(|(_, o)| o.id != id && o.workos_organization_id == workos_organization_id)
+                .any(|(_, o)| o.id != id && o.tenant == tenant)
         {
             return Err(RepositoryError::Duplicate);
         }
         let Some((_, organization)) = state.organizations.iter_mut().find(|(_, o)| o.id == id) else {
             return Ok(None);
         };
-        organization.workos_organization_id = workos_organization_id;
+        organization.tenant = tenant;
         Ok(Some(organization.clone()))
     }
 
@@ -317,7 +287,7 @@ impl OrganizationRepository for InMemoryStore {
 
 #[async_trait]
 impl RefreshTokenStore for InMemoryStore {
-    async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
+    async fn save_token(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
         let mut state = self.lock();
         if state.refresh_tokens.iter().any(|r| r.hash == record.hash) {
             return Err(RepositoryError::Duplicate);
@@ -347,7 +317,7 @@ impl SessionStore for InMemoryStore {
         Ok(())
     }
 
-    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
+    async fn find_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
         Ok(self.lock().sessions.iter().find(|s| &s.id == id).cloned())
     }
 
@@ -433,129 +403,4 @@ fn holder(state: &State, hash: &TokenHash) -> Option<SessionRecord> {
                 || s.last_rotation.as_ref().is_some_and(|r| &r.hash == hash)
         })
         .cloned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tether_domain::{AccessRole, StoredSessionSettings};
-
-    fn new_user(email: &str, subject: &str, org: OrganizationId) -> NewUser {
-        NewUser {
-            email: Email::parse(email).unwrap(),
-            full_name: "Jane Doe".into(),
-            organization_id: org,
-            access_role: AccessRole::SalesRep,
-            conversation_open_preference: "split".into(),
-            workos: WorkosLink {
-                flow: Flow::Sso,
-                subject: subject.into(),
-                connection_id: None,
-                organization_id: None,
-            },
-            email_verified: false,
-            created_at: Timestamp::from_millis(1_700_000_000_000),
-        }
-    }
-
-    #[tokio::test]
-    async fn the_same_address_in_another_case_is_a_duplicate() {
-        let store = InMemoryStore::new();
-        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
-        store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
-        let again = store.insert(new_user("JANE@X.IO", "prof_2", org)).await;
-        assert!(matches!(again, Err(RepositoryError::Duplicate)));
-        assert_eq!(store.user_count(), 1);
-    }
-
-    #[tokio::test]
-    async fn the_same_workos_subject_is_a_duplicate() {
-        let store = InMemoryStore::new();
-        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
-        store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
-        let again = store.insert(new_user("other@x.io", "prof_1", org)).await;
-        assert!(matches!(again, Err(RepositoryError::Duplicate)));
-    }
-
-    #[tokio::test]
-    async fn oldest_organization_is_the_earliest_created() {
-        let store = InMemoryStore::new();
-        store.add_organization(
-            "New",
-            Timestamp::from_millis(2_000),
-            StoredSessionSettings::none(),
-        );
-        let old = store.add_organization(
-            "Old",
-            Timestamp::from_millis(1_000),
-            StoredSessionSettings::none(),
-        );
-        assert_eq!(
-            store.mapped_or_oldest_unmapped(None).await.unwrap().unwrap().id,
-            old
-        );
-    }
-
-    #[tokio::test]
-    async fn record_login_adds_a_missing_subject_but_never_overwrites_one() {
-        let store = InMemoryStore::new();
-        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
-        let user = store.insert(new_user("jane@x.io", "prof_1", org)).await.unwrap();
-        let authkit = WorkosLink {
-            flow: Flow::AuthKit,
-            subject: "user_1".into(),
-            connection_id: None,
-            organization_id: None,
-        };
-        let updated = store
-            .record_login(user.id, Some(authkit), Timestamp::from_millis(5))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(updated.workos_user_id.as_deref(), Some("user_1"));
-        let other_sso = WorkosLink {
-            flow: Flow::Sso,
-            subject: "prof_9".into(),
-            connection_id: None,
-            organization_id: None,
-        };
-        let updated = store
-            .record_login(user.id, Some(other_sso), Timestamp::from_millis(6))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(updated.workos_profile_id.as_deref(), Some("prof_1"));
-    }
-
-    #[tokio::test]
-    async fn session_settings_of_an_organization_are_replaced() {
-        let store = InMemoryStore::new();
-        let org = store.add_organization("Acme", Timestamp::from_millis(0), StoredSessionSettings::none());
-        let settings = StoredSessionSettings::none().with(
-            tether_domain::SessionField::TokenExpiryHours,
-            tether_domain::SettingValue::Number(2.0),
-        );
-        let updated = store
-            .update_session_settings(org, settings.clone(), Timestamp::from_millis(1))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(updated.session_settings, settings);
-        assert_eq!(
-            OrganizationRepository::find_by_id(&store, org)
-                .await
-                .unwrap()
-                .unwrap()
-                .session_settings,
-            settings
-        );
-        let missing = OrganizationId::from_bytes([9; 12]);
-        assert!(
-            store
-                .update_session_settings(missing, settings, Timestamp::from_millis(1))
-                .await
-                .unwrap()
-                .is_none()
-        );
-    }
 }

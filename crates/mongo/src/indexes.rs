@@ -139,7 +139,7 @@ fn expires_at_ttl() -> IndexModel {
 
 /// Unique on `field` among the documents where it is a string (documents without it,
 /// or with `null`, are not indexed and never collide).
-fn string_unique(field: &str) -> IndexModel {
+pub(crate) fn string_unique(field: &str) -> IndexModel {
     IndexModel::builder()
         .keys(doc! { field: 1 })
         .options(

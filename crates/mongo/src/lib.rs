@@ -31,7 +31,9 @@ mod refresh_tokens;
 mod sessions;
 mod users;
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mongodb::Client;
@@ -102,6 +104,9 @@ pub struct MongoStore {
     /// The absolute lifetime of sessions adopted from refresh tokens of the earlier
     /// shape, in seconds.
     session_lifetime_seconds: i64,
+    /// Providers other than WorkOS's two APIs whose unique link index this process
+    /// made sure of (see `users.rs`).
+    link_indexes: Arc<Mutex<HashSet<String>>>,
 }
 
 impl fmt::Debug for MongoStore {
@@ -166,6 +171,7 @@ impl MongoStore {
             operation_timeout: config.operation_timeout,
             options: Some(options),
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
+            link_indexes: Arc::default(),
         })
     }
 
@@ -191,6 +197,7 @@ impl MongoStore {
             operation_timeout: self.operation_timeout,
             options: Some(options),
             session_lifetime_seconds: self.session_lifetime_seconds,
+            link_indexes: self.link_indexes.clone(),
         })
     }
 
@@ -203,6 +210,7 @@ impl MongoStore {
             operation_timeout,
             options: None,
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
+            link_indexes: Arc::default(),
         }
     }
 

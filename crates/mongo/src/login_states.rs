@@ -1,5 +1,5 @@
 //! The `login_states` collection: [`LoginStateStore`]. A state is stored only as its
-//! keyed digest (`stateHash`) with the flow, redirect URI, organization hint and whether
+//! keyed digest (`stateHash`) with the provider (`flow`), redirect URI, organization hint and whether
 //! PKCE is used, and the browser binding's challenge (`clientChallenge`); the verifier is
 //! derived from the state and never stored. `take` is one `findOneAndDelete` whose filter
 //! holds the presented challenge, so a state is consumed at most once and never by a
@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use mongodb::bson::Bson;
 use mongodb::bson::{Document, doc};
 use tether_domain::{
-    ClientChallenge, Flow, LoginStateRecord, LoginStateStore, RepositoryError, StateTake, Timestamp,
+    ClientChallenge, LoginStateRecord, LoginStateStore, ProviderKey, RepositoryError, StateTake, Timestamp,
     TokenHash,
 };
 
@@ -32,10 +32,10 @@ fn record_from_document(document: &Document) -> Result<LoginStateRecord, Reposit
     };
     Ok(LoginStateRecord {
         state_hash: TokenHash::new(document.get_str("stateHash").map_err(|_| bad("stateHash"))?),
-        flow: document
+        provider: document
             .get_str("flow")
             .ok()
-            .and_then(Flow::parse)
+            .and_then(|raw| ProviderKey::parse(raw).ok())
             .ok_or_else(|| bad("flow"))?,
         redirect_uri: document
             .get_str("redirectUri")
@@ -55,10 +55,10 @@ fn record_from_document(document: &Document) -> Result<LoginStateRecord, Reposit
 
 #[async_trait]
 impl LoginStateStore for MongoStore {
-    async fn save(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
+    async fn save_state(&self, record: LoginStateRecord) -> Result<(), RepositoryError> {
         let mut document = doc! {
             "stateHash": record.state_hash.as_str(),
-            "flow": record.flow.as_str(),
+            "flow": record.provider.as_str(),
             "redirectUri": &record.redirect_uri,
             "pkce": record.pkce,
             "createdAt": bson_date(record.created_at),

@@ -20,7 +20,7 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
     NewOrganization, Organization, OrganizationId, OrganizationRepository, RepositoryError, SessionField,
-    SettingValue, StoredSessionSettings, Timestamp, WorkosOrganizationId,
+    SettingValue, StoredSessionSettings, TenantId, Timestamp,
 };
 
 use crate::bson::{bson_date, object_id};
@@ -45,7 +45,7 @@ impl MongoStore {
 
 #[async_trait]
 impl OrganizationRepository for MongoStore {
-    async fn find_by_id(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_organization(&self, id: OrganizationId) -> Result<Option<Organization>, RepositoryError> {
         self.run(
             "organizations.find_one",
             self.organizations()
@@ -63,10 +63,10 @@ impl OrganizationRepository for MongoStore {
     /// field.
     async fn mapped_or_oldest_unmapped<'a>(
         &self,
-        workos_organization: Option<&'a WorkosOrganizationId>,
+        tenant: Option<&'a TenantId>,
     ) -> Result<Option<Organization>, RepositoryError> {
         let unmapped = doc! { WORKOS_ORGANIZATION_ID: Bson::Null };
-        let (filter, sort) = match workos_organization {
+        let (filter, sort) = match tenant {
             Some(workos) => (
                 doc! { "$or": [ { WORKOS_ORGANIZATION_ID: workos.as_str() }, unmapped ] },
                 doc! { WORKOS_ORGANIZATION_ID: -1, "createdAt": 1, "_id": 1 },
@@ -82,14 +82,11 @@ impl OrganizationRepository for MongoStore {
         .transpose()
     }
 
-    async fn find_by_workos_organization(
-        &self,
-        workos_organization_id: &WorkosOrganizationId,
-    ) -> Result<Option<Organization>, RepositoryError> {
+    async fn find_by_tenant(&self, tenant: &TenantId) -> Result<Option<Organization>, RepositoryError> {
         self.run(
-            "organizations.find_by_workos_organization",
+            "organizations.find_by_tenant",
             self.organizations()
-                .find_one(doc! { WORKOS_ORGANIZATION_ID: workos_organization_id.as_str() }),
+                .find_one(doc! { WORKOS_ORGANIZATION_ID: tenant.as_str() }),
         )
         .await?
         .map(|d| organization_from_document(&d))
@@ -112,7 +109,7 @@ impl OrganizationRepository for MongoStore {
         let id = ObjectId::new();
         let at = bson_date(new.created_at);
         let mut document = doc! { "_id": id, NAME: &new.name, "createdAt": at, "updatedAt": at };
-        if let Some(workos) = &new.workos_organization_id {
+        if let Some(workos) = &new.tenant {
             document.insert(WORKOS_ORGANIZATION_ID, workos.as_str());
         }
         self.run(
@@ -124,26 +121,26 @@ impl OrganizationRepository for MongoStore {
             id: OrganizationId::from_bytes(id.bytes()),
             name: new.name,
             session_settings: StoredSessionSettings::none(),
-            workos_organization_id: new.workos_organization_id,
+            tenant: new.tenant,
         })
     }
 
     /// One `find_one_and_update` (`$set` or `$unset` of the field, `$set` of
     /// `updatedAt`); the unique index refuses a WorkOS id another organization carries.
-    async fn set_workos_organization(
+    async fn set_tenant(
         &self,
         id: OrganizationId,
-        workos_organization_id: Option<WorkosOrganizationId>,
+        tenant: Option<TenantId>,
         at: Timestamp,
     ) -> Result<Option<Organization>, RepositoryError> {
-        let update = match &workos_organization_id {
+        let update = match &tenant {
             Some(workos) => {
                 doc! { "$set": { WORKOS_ORGANIZATION_ID: workos.as_str(), "updatedAt": bson_date(at) } }
             }
             None => doc! { "$unset": { WORKOS_ORGANIZATION_ID: "" }, "$set": { "updatedAt": bson_date(at) } },
         };
         self.run(
-            "organizations.set_workos_organization",
+            "organizations.set_tenant",
             self.organizations()
                 .find_one_and_update(doc! { "_id": object_id(id.bytes()) }, update)
                 .return_document(ReturnDocument::After),
@@ -230,13 +227,13 @@ pub(crate) fn organization_from_document(document: &Document) -> Result<Organiza
             StoredSessionSettings::none()
         }
     };
-    let workos_organization_id = match document.get(WORKOS_ORGANIZATION_ID) {
+    let tenant = match document.get(WORKOS_ORGANIZATION_ID) {
         None | Some(Bson::Null) => None,
-        Some(Bson::String(raw)) => match WorkosOrganizationId::parse(raw) {
+        Some(Bson::String(raw)) => match TenantId::parse(raw) {
             Ok(workos) => Some(workos),
             Err(_) => {
                 // A mapping that is not a WorkOS id can vouch for no one: treated as absent.
-                tracing::warn!(organization_id = %id, "workosOrganizationId is not a WorkOS organization id; ignored");
+                tracing::warn!(organization_id = %id, "workosOrganizationId is not a tenant id; ignored");
                 None
             }
         },
@@ -249,7 +246,7 @@ pub(crate) fn organization_from_document(document: &Document) -> Result<Organiza
         id,
         name,
         session_settings,
-        workos_organization_id,
+        tenant,
     })
 }
 

@@ -145,7 +145,7 @@ impl RefreshTokenStore for MongoStore {
     /// Inserts `{tokenHash, sessionId, expiresAt}` (plus the `_id` the driver generates,
     /// and `usedAt`/`sealedSuccessor` only when set). A second record with the same
     /// digest is [`RepositoryError::Duplicate`].
-    async fn save(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
+    async fn save_token(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
         let mut document = doc! {
             TOKEN_HASH: record.hash.as_str(),
             SESSION_ID: record.session_id.as_str(),

@@ -170,7 +170,7 @@ impl MongoStore {
         id: &SessionId,
         earlier: EarlierSession,
     ) -> Result<(), RepositoryError> {
-        if self.find(id).await?.is_some() {
+        if SessionStore::find_session(self, id).await?.is_some() {
             return Ok(());
         }
         let Some(organization) = self.organization_of(earlier.user).await? else {
@@ -222,7 +222,7 @@ impl MongoStore {
             return Ok(None);
         };
         let revoked_at = Timestamp::from_millis(revoked_at.timestamp_millis());
-        if let Some(session) = self.find(&token.session_id).await? {
+        if let Some(session) = SessionStore::find_session(self, &token.session_id).await? {
             return Ok(Some(SessionRecord {
                 revoked_at: session.revoked_at.or(Some(revoked_at)),
                 ..session
@@ -293,7 +293,7 @@ impl MongoStore {
         let Some(record) = self.find_live_token_record(presented, at).await? else {
             return Ok(None);
         };
-        let Some(session) = self.find(&record.session_id).await? else {
+        let Some(session) = SessionStore::find_session(self, &record.session_id).await? else {
             return Ok(None);
         };
         if session.revoked_at.is_some() || at >= session.ends_at || session.refresh_token.is_some() {
@@ -345,7 +345,7 @@ struct AdoptedSession {
 
 impl MongoStore {
     /// One `find_one` on `sessions` (the first by `sort`, when given).
-    async fn find_session(
+    async fn find_one_session(
         &self,
         filter: Document,
         sort: Option<Document>,
@@ -399,8 +399,8 @@ impl SessionStore for MongoStore {
             .map(|_| ())
     }
 
-    async fn find(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
-        self.find_session(doc! { "_id": id.as_str() }, None).await
+    async fn find_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {
+        self.find_one_session(doc! { "_id": id.as_str() }, None).await
     }
 
     /// One `update_one({_id, revokedAt: null}, {$set: {revokedAt, revokedReason}})`.
@@ -429,7 +429,7 @@ impl SessionStore for MongoStore {
         let filter = doc! {
             "$or": [ { TOKEN_HASH: hash.as_str() }, { ROTATED_TOKEN_HASH: hash.as_str() } ]
         };
-        match self.find_session(filter, None).await? {
+        match self.find_one_session(filter, None).await? {
             Some(session) => Ok(Some(session)),
             None => self.revoked_earlier_session(hash).await,
         }
@@ -437,7 +437,7 @@ impl SessionStore for MongoStore {
 
     /// The newest session with that login answer.
     async fn find_by_login_answer(&self, id: &TokenHash) -> Result<Option<SessionRecord>, RepositoryError> {
-        self.find_session(
+        self.find_one_session(
             doc! { LOGIN_ANSWER_ID: id.as_str() },
             Some(doc! { STARTED_AT: -1 }),
         )

@@ -9,6 +9,15 @@
 //! Writes never replace a document: `insert` creates a new one and `record_login` uses an
 //! update pipeline of one `$set` stage, so the product's other fields (phone,
 //! department, ...) survive untouched.
+//!
+//! Links are stored where the product has always kept them: the subject of provider
+//! `authkit` in `workosUserId`, of `sso` in `workosProfileId`, an identity's connection
+//! in `workosConnectionId` and its tenant in `workosOrganizationId`. A link of any
+//! other provider goes to `identityLinks.<provider key>`, kept unique by an index this
+//! store creates the first time it writes such a link.
+
+use std::borrow::Cow;
+use std::sync::PoisonError;
 
 use async_trait::async_trait;
 use mongodb::Collection;
@@ -16,8 +25,8 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    AccessRole, Email, Flow, NewUser, OrganizationId, RepositoryError, Timestamp, User, UserId,
-    UserRepository, WorkosLink,
+    AccessRole, Email, IdentityLink, LinkedIdentity, NewUser, OrganizationId, ProviderKey, RepositoryError,
+    Timestamp, User, UserId, UserRepository,
 };
 
 use crate::bson::{bson_date, email_collation, object_id};
@@ -37,14 +46,16 @@ const CONVERSATION_OPEN_PREFERENCE: &str = "conversationOpenPreference";
 const LOGIN_DISABLED: &str = "loginDisabled";
 /// `emailVerified`: whether the identity that created the user had a vouched address.
 const EMAIL_VERIFIED: &str = "emailVerified";
-/// `workosUserId`: the AuthKit user id.
-const WORKOS_USER_ID: &str = "workosUserId";
-/// `workosProfileId`: the SSO profile id.
-const WORKOS_PROFILE_ID: &str = "workosProfileId";
-/// `workosConnectionId`: the SSO connection.
+/// `workosUserId`: the subject of provider `authkit` (an AuthKit user id).
+pub(crate) const WORKOS_USER_ID: &str = "workosUserId";
+/// `workosProfileId`: the subject of provider `sso` (an SSO profile id).
+pub(crate) const WORKOS_PROFILE_ID: &str = "workosProfileId";
+/// `workosConnectionId`: the connection of the identity that linked the user.
 const WORKOS_CONNECTION_ID: &str = "workosConnectionId";
-/// `workosOrganizationId`: the WorkOS organization.
+/// `workosOrganizationId`: the tenant of the identity that linked the user.
 const WORKOS_ORGANIZATION_ID: &str = "workosOrganizationId";
+/// `identityLinks`: the subjects of other providers, by provider key.
+const IDENTITY_LINKS: &str = "identityLinks";
 /// `createdAt`
 const CREATED_AT: &str = "createdAt";
 /// `updatedAt`
@@ -55,11 +66,12 @@ const LAST_LOGIN_AT: &str = "lastLoginAt";
 /// Value of `conversationOpenPreference` when a document lacks it.
 const DEFAULT_CONVERSATION_OPEN_PREFERENCE: &str = "split";
 
-/// The field holding the WorkOS id of `flow`.
-const fn subject_field(flow: Flow) -> &'static str {
-    match flow {
-        Flow::Sso => WORKOS_PROFILE_ID,
-        Flow::AuthKit => WORKOS_USER_ID,
+/// The field holding the subject of `provider` (see the module documentation).
+fn subject_field(provider: &ProviderKey) -> Cow<'static, str> {
+    match provider.as_str() {
+        "authkit" => Cow::Borrowed(WORKOS_USER_ID),
+        "sso" => Cow::Borrowed(WORKOS_PROFILE_ID),
+        other => Cow::Owned(format!("{IDENTITY_LINKS}.{other}")),
     }
 }
 
@@ -68,7 +80,7 @@ impl MongoStore {
         self.database().collection(USERS)
     }
 
-    async fn find_user(
+    async fn find_one_user(
         &self,
         filter: Document,
         case_insensitive: bool,
@@ -86,26 +98,51 @@ impl MongoStore {
             .transpose()
     }
 
-    /// One `find_one_and_update` stamping the dates and, with `link`, filling in the
-    /// WorkOS ids that are missing (`$ifNull` keeps a stored value).
+    /// Makes sure the unique index of a provider's links exists before a link of it
+    /// is written: WorkOS's two APIs have theirs from [`MongoStore::ensure_indexes`];
+    /// another provider's is created once per process (creating it again is a no-op).
+    async fn ensure_link_index(&self, provider: &ProviderKey) -> Result<(), RepositoryError> {
+        let field = subject_field(provider);
+        if matches!(field, Cow::Borrowed(_)) {
+            return Ok(());
+        }
+        let known = |indexes: &std::collections::HashSet<String>| indexes.contains(field.as_ref());
+        if known(&self.link_indexes.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return Ok(());
+        }
+        self.run(
+            "users.create_index",
+            self.users().create_index(crate::indexes::string_unique(&field)),
+        )
+        .await?;
+        self.link_indexes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(field.into_owned());
+        Ok(())
+    }
+
+    /// One `find_one_and_update` stamping the dates and, with `identity`, filling in
+    /// the link, connection and tenant where missing (`$ifNull` keeps a stored value).
     async fn stamp_login(
         &self,
         id: ObjectId,
-        link: Option<&WorkosLink>,
+        identity: Option<&LinkedIdentity>,
         at: Timestamp,
     ) -> Result<Option<Document>, RepositoryError> {
         let at = bson_date(at);
         let mut set = doc! { LAST_LOGIN_AT: at, UPDATED_AT: at };
-        if let Some(link) = link {
-            let field = subject_field(link.flow);
-            set.insert(field, if_missing(field, &link.subject));
-            if let Some(connection) = &link.connection_id {
+        if let Some(identity) = identity {
+            self.ensure_link_index(&identity.link.provider).await?;
+            let field = subject_field(&identity.link.provider);
+            set.insert(field.as_ref(), if_missing(&field, &identity.link.subject));
+            if let Some(connection) = &identity.connection {
                 set.insert(WORKOS_CONNECTION_ID, if_missing(WORKOS_CONNECTION_ID, connection));
             }
-            if let Some(organization) = &link.organization_id {
+            if let Some(tenant) = &identity.tenant {
                 set.insert(
                     WORKOS_ORGANIZATION_ID,
-                    if_missing(WORKOS_ORGANIZATION_ID, organization),
+                    if_missing(WORKOS_ORGANIZATION_ID, tenant.as_str()),
                 );
             }
         }
@@ -127,29 +164,28 @@ fn if_missing(field: &str, value: &str) -> Document {
 
 #[async_trait]
 impl UserRepository for MongoStore {
-    async fn find_by_workos_subject(
-        &self,
-        flow: Flow,
-        subject: &str,
-    ) -> Result<Option<User>, RepositoryError> {
-        self.find_user(doc! { subject_field(flow): subject }, false).await
+    async fn find_by_link(&self, link: &IdentityLink) -> Result<Option<User>, RepositoryError> {
+        self.find_one_user(doc! { subject_field(&link.provider): &link.subject }, false)
+            .await
     }
 
     /// Case-insensitive through the collation of the `email_ci_unique` index (English,
     /// strength 2), so the query uses that index and matches addresses the product stored
     /// in any case.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
-        self.find_user(doc! { EMAIL: email.as_str() }, true).await
+        self.find_one_user(doc! { EMAIL: email.as_str() }, true).await
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
-        self.find_user(doc! { "_id": object_id(id.bytes()) }, false).await
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        self.find_one_user(doc! { "_id": object_id(id.bytes()) }, false)
+            .await
     }
 
     async fn insert(&self, user: NewUser) -> Result<User, RepositoryError> {
         let id = ObjectId::new();
         let at = bson_date(user.created_at);
-        let link = &user.workos;
+        let identity = &user.identity;
+        self.ensure_link_index(&identity.link.provider).await?;
         let mut document = doc! {
             "_id": id,
             EMAIL: user.email.as_str(),
@@ -159,23 +195,32 @@ impl UserRepository for MongoStore {
             CONVERSATION_OPEN_PREFERENCE: &user.conversation_open_preference,
             LOGIN_DISABLED: false,
             EMAIL_VERIFIED: user.email_verified,
-            subject_field(link.flow): &link.subject,
             CREATED_AT: at,
             UPDATED_AT: at,
             LAST_LOGIN_AT: at,
         };
-        if let Some(connection) = &link.connection_id {
+        match subject_field(&identity.link.provider) {
+            Cow::Borrowed(field) => {
+                document.insert(field, &identity.link.subject);
+            }
+            Cow::Owned(_) => {
+                document.insert(
+                    IDENTITY_LINKS,
+                    doc! { identity.link.provider.as_str(): &identity.link.subject },
+                );
+            }
+        }
+        if let Some(connection) = &identity.connection {
             document.insert(WORKOS_CONNECTION_ID, connection);
         }
-        if let Some(organization) = &link.organization_id {
-            document.insert(WORKOS_ORGANIZATION_ID, organization);
+        if let Some(tenant) = &identity.tenant {
+            document.insert(WORKOS_ORGANIZATION_ID, tenant.as_str());
         }
         self.run("users.insert_one", self.users().insert_one(document))
             .await?;
         Ok(User {
             id: UserId::from_bytes(id.bytes()),
-            workos_user_id: (link.flow == Flow::AuthKit).then(|| link.subject.clone()),
-            workos_profile_id: (link.flow == Flow::Sso).then(|| link.subject.clone()),
+            links: vec![user.identity.link],
             email: user.email,
             full_name: user.full_name,
             organization_id: user.organization_id,
@@ -186,31 +231,33 @@ impl UserRepository for MongoStore {
         })
     }
 
-    /// A duplicate key while recording the link (another user carries that WorkOS id)
-    /// is [`RepositoryError::Duplicate`]; the update was refused whole, so nothing
-    /// was written.
+    /// A duplicate key while recording the link (another user carries it) is
+    /// [`RepositoryError::Duplicate`]; the update was refused whole, so nothing was
+    /// written.
     async fn record_login(
         &self,
         id: UserId,
-        link: Option<WorkosLink>,
+        identity: Option<LinkedIdentity>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
-        match self.stamp_login(object_id(id.bytes()), link.as_ref(), at).await {
+        match self
+            .stamp_login(object_id(id.bytes()), identity.as_ref(), at)
+            .await
+        {
             // Without a link no unique field changes: a duplicate would be a surprise.
-            Err(RepositoryError::Duplicate) if link.is_none() => Err(RepositoryError::Unexpected(format!(
-                "recording the login of user {id} hit a duplicate key"
-            ))),
+            Err(RepositoryError::Duplicate) if identity.is_none() => Err(RepositoryError::Unexpected(
+                format!("recording the login of user {id} hit a duplicate key"),
+            )),
             Err(e) => Err(e),
             Ok(document) => document.map(|d| user_from_document(&d)).transpose(),
         }
     }
 
-    /// One `find_one_and_update({<WorkOS id field>: subject, loginDisabled: {$ne: true}},
+    /// One `find_one_and_update({<subject field>: subject, loginDisabled: {$ne: true}},
     /// {$set: {lastLoginAt, updatedAt}})`, answering the document as updated.
-    async fn record_login_by_workos_subject(
+    async fn record_login_by_link(
         &self,
-        flow: Flow,
-        subject: &str,
+        link: &IdentityLink,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
         let at = bson_date(at);
@@ -218,7 +265,7 @@ impl UserRepository for MongoStore {
             "users.find_one_and_update",
             self.users()
                 .find_one_and_update(
-                    doc! { subject_field(flow): subject, LOGIN_DISABLED: { "$ne": true } },
+                    doc! { subject_field(&link.provider): &link.subject, LOGIN_DISABLED: { "$ne": true } },
                     doc! { "$set": { LAST_LOGIN_AT: at, UPDATED_AT: at } },
                 )
                 .return_document(ReturnDocument::After),
@@ -272,9 +319,26 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
         Some(Bson::Boolean(b)) => Some(*b),
         Some(_) => return Err(bad(EMAIL_VERIFIED, "is not a boolean")),
     };
-    let workos_user_id = optional_string(document, WORKOS_USER_ID).map_err(|p| bad(WORKOS_USER_ID, p))?;
-    let workos_profile_id =
-        optional_string(document, WORKOS_PROFILE_ID).map_err(|p| bad(WORKOS_PROFILE_ID, p))?;
+    let mut links = Vec::new();
+    for (provider, field) in [("authkit", WORKOS_USER_ID), ("sso", WORKOS_PROFILE_ID)] {
+        if let Some(subject) = optional_string(document, field).map_err(|p| bad(field, p))? {
+            links.push(IdentityLink {
+                provider: ProviderKey::from_static(provider),
+                subject,
+            });
+        }
+    }
+    if let Some(Bson::Document(others)) = document.get(IDENTITY_LINKS) {
+        for (key, subject) in others {
+            match (ProviderKey::parse(key), subject) {
+                (Ok(provider), Bson::String(subject)) => links.push(IdentityLink {
+                    provider,
+                    subject: subject.clone(),
+                }),
+                _ => tracing::warn!(user_id = %id, "an identityLinks entry is malformed; ignored"),
+            }
+        }
+    }
     Ok(User {
         id,
         email,
@@ -283,8 +347,7 @@ pub(crate) fn user_from_document(document: &Document) -> Result<User, Repository
         access_role,
         conversation_open_preference,
         login_disabled,
-        workos_user_id,
-        workos_profile_id,
+        links,
         email_verified,
     })
 }
@@ -318,8 +381,7 @@ mod tests {
         assert_eq!(user.full_name, "");
         assert_eq!(user.conversation_open_preference, "split");
         assert!(!user.login_disabled);
-        assert_eq!(user.workos_user_id, None);
-        assert_eq!(user.workos_profile_id, None);
+        assert!(user.links.is_empty());
     }
 
     #[test]

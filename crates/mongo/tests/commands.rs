@@ -16,10 +16,12 @@ use mongodb::options::ClientOptions;
 use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessGuard, AccessRole, Clock, Email, Flow, NewOrganization, NewUser, OrganizationRepository,
-    RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer, SessionLifetimes, UserRepository,
-    WorkosLink,
+    AccessGuard, AccessRole, Clock, Email, IdentityLink, LinkedIdentity, NewOrganization, NewUser,
+    OrganizationRepository, ProviderKey, RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer,
+    SessionLifetimes, UserRepository,
 };
+
+const SSO: ProviderKey = ProviderKey::from_static("sso");
 use tether_jwt::{JwtConfig, JwtIssuer, SigningKeys};
 use tether_mongo::MongoStore;
 
@@ -61,7 +63,7 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
         store.as_ref(),
         NewOrganization {
             name: "Acme".into(),
-            workos_organization_id: None,
+            tenant: None,
             created_at: clock.now(),
         },
     )
@@ -74,11 +76,13 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
             organization_id: org.id,
             access_role: AccessRole::Admin,
             conversation_open_preference: "split".into(),
-            workos: WorkosLink {
-                flow: Flow::Sso,
-                subject: "prof_count".into(),
-                connection_id: None,
-                organization_id: None,
+            identity: LinkedIdentity {
+                link: IdentityLink {
+                    provider: SSO,
+                    subject: "prof_count".into(),
+                },
+                connection: None,
+                tenant: None,
             },
             email_verified: false,
             created_at: clock.now(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mongodb::bson::{Document, doc};
 use secrecy::SecretString;
 use tether_domain::{
-    ClientChallenge, Flow, LoginStateRecord, LoginStateStore, RepositoryError, StateTake, Timestamp,
+    ClientChallenge, LoginStateRecord, LoginStateStore, ProviderKey, RepositoryError, StateTake, Timestamp,
     TokenHash,
 };
 use tether_mongo::{LOGIN_STATES, MongoConfig, MongoStore};
@@ -42,7 +42,7 @@ async fn store(tag: &str) -> MongoStore {
 fn record(hash: &str) -> LoginStateRecord {
     LoginStateRecord {
         state_hash: TokenHash::new(hash),
-        flow: Flow::AuthKit,
+        provider: ProviderKey::from_static("authkit"),
         redirect_uri: "http://localhost:5173/signin".into(),
         organization_hint: Some("org_123".into()),
         pkce: true,
@@ -55,7 +55,7 @@ fn record(hash: &str) -> LoginStateRecord {
 #[tokio::test]
 async fn a_saved_state_is_taken_once_with_every_field() {
     let store = store("take").await;
-    store.save(record("aa11")).await.unwrap();
+    store.save_state(record("aa11")).await.unwrap();
     assert_eq!(
         store.take(&TokenHash::new("aa11"), None).await.unwrap(),
         StateTake::Taken(record("aa11"))
@@ -74,9 +74,9 @@ async fn a_saved_state_is_taken_once_with_every_field() {
 #[tokio::test]
 async fn the_same_state_digest_cannot_be_pending_twice() {
     let store = store("dup").await;
-    store.save(record("bb22")).await.unwrap();
+    store.save_state(record("bb22")).await.unwrap();
     assert!(matches!(
-        store.save(record("bb22")).await,
+        store.save_state(record("bb22")).await,
         Err(RepositoryError::Duplicate)
     ));
     let count = store
@@ -92,7 +92,7 @@ async fn the_same_state_digest_cannot_be_pending_twice() {
 #[tokio::test]
 async fn concurrent_takes_of_one_state_give_it_to_exactly_one_caller() {
     let store = store("race").await;
-    store.save(record("cc33")).await.unwrap();
+    store.save_state(record("cc33")).await.unwrap();
     let takes = (0..10).map(|_| {
         let store = store.clone();
         tokio::spawn(async move { store.take(&TokenHash::new("cc33"), None).await.unwrap() })
@@ -132,15 +132,15 @@ async fn an_expired_state_not_removed_yet_does_not_block_a_new_login_with_the_sa
         expires_at: created.plus_seconds(600),
         ..record("dd44")
     };
-    store.save(expired.clone()).await.unwrap();
+    store.save_state(expired.clone()).await.unwrap();
     let restarted = LoginStateRecord {
-        flow: Flow::Sso,
+        provider: ProviderKey::from_static("sso"),
         pkce: false,
         created_at: expired.expires_at,
         expires_at: expired.expires_at.plus_seconds(600),
         ..expired.clone()
     };
-    store.save(restarted.clone()).await.unwrap();
+    store.save_state(restarted.clone()).await.unwrap();
     assert_eq!(
         store.take(&expired.state_hash, None).await.unwrap(),
         StateTake::Taken(restarted)
@@ -161,7 +161,7 @@ async fn a_state_bound_to_a_browser_is_taken_only_with_its_challenge_and_stays_o
         client_challenge: Some(ours.clone()),
         ..record("ee55")
     };
-    store.save(bound.clone()).await.unwrap();
+    store.save_state(bound.clone()).await.unwrap();
     let hash = TokenHash::new("ee55");
     assert_eq!(store.take(&hash, None).await.unwrap(), StateTake::Bound);
     assert_eq!(store.take(&hash, Some(&theirs)).await.unwrap(), StateTake::Bound);

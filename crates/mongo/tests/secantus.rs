@@ -23,12 +23,15 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
-    AccessRole, Clock, Email, Flow, IdpIdentity, LiveRefreshToken, NewOrganization, NewUser, OrganizationId,
-    OrganizationRepository, Provisioner, ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore,
-    RepositoryError, RevokedReason, Rotation, RotationOutcome, SessionField, SessionId, SessionRecord,
-    SessionStore, SettingValue, Timestamp, TokenHash, User, UserId, UserRepository, WorkosLink,
-    WorkosOrganizationId, conformance,
+    AccessRole, Clock, Email, ExternalIdentity, IdentityLink, LinkedIdentity, LiveRefreshToken,
+    NewOrganization, NewUser, OrganizationId, OrganizationRepository, ProviderKey, Provisioner,
+    ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore, RepositoryError, RevokedReason, Rotation,
+    RotationOutcome, SessionField, SessionId, SessionRecord, SessionStore, SettingValue, TenantId, Timestamp,
+    TokenHash, User, UserId, UserRepository, Vouching, conformance,
 };
+
+const SSO: ProviderKey = ProviderKey::from_static("sso");
+const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
 use tether_mongo::{MongoConfig, MongoStore};
 
 const MISSING_URI: &str = "set TETHER_TEST_MONGODB_URI (e.g. mongodb://127.0.0.1:27017) to a running \
@@ -125,18 +128,20 @@ fn oid(bytes: [u8; 12]) -> ObjectId {
     ObjectId::from_bytes(bytes)
 }
 
-fn new_user(email: &str, flow: Flow, subject: &str, organization: OrganizationId) -> NewUser {
+fn new_user(email: &str, flow: ProviderKey, subject: &str, organization: OrganizationId) -> NewUser {
     NewUser {
         email: Email::parse(email).unwrap(),
         full_name: "Jane Doe".into(),
         organization_id: organization,
         access_role: AccessRole::SalesRep,
         conversation_open_preference: "split".into(),
-        workos: WorkosLink {
-            flow,
-            subject: subject.into(),
-            connection_id: Some("conn_1".into()),
-            organization_id: Some("org_1".into()),
+        identity: LinkedIdentity {
+            link: IdentityLink {
+                provider: flow,
+                subject: subject.into(),
+            },
+            connection: Some("conn_1".into()),
+            tenant: Some(TenantId::parse("org_1").unwrap()),
         },
         email_verified: false,
         created_at: ts(1_700_000_000_000),
@@ -149,13 +154,13 @@ async fn a_new_user_is_found_by_id_by_email_and_by_its_workos_subject() {
     let org = org_id(ObjectId::new());
     let created = db
         .store
-        .insert(new_user("jane@example.com", Flow::Sso, "prof_1", org))
+        .insert(new_user("jane@example.com", SSO, "prof_1", org))
         .await
         .unwrap();
-    assert_eq!(created.workos_profile_id.as_deref(), Some("prof_1"));
-    assert_eq!(created.workos_user_id, None);
+    assert_eq!(created.subject_for(&SSO), Some("prof_1"));
+    assert_eq!(created.subject_for(&AUTHKIT), None);
 
-    let by_id = UserRepository::find_by_id(&db.store, created.id).await.unwrap();
+    let by_id = UserRepository::find_user(&db.store, created.id).await.unwrap();
     assert_eq!(by_id.as_ref(), Some(&created));
     let by_email = db
         .store
@@ -165,14 +170,20 @@ async fn a_new_user_is_found_by_id_by_email_and_by_its_workos_subject() {
     assert_eq!(by_email.as_ref(), Some(&created));
     let by_subject = db
         .store
-        .find_by_workos_subject(Flow::Sso, "prof_1")
+        .find_by_link(&IdentityLink {
+            provider: SSO,
+            subject: ("prof_1").into(),
+        })
         .await
         .unwrap();
     assert_eq!(by_subject.as_ref(), Some(&created));
     // The subject belongs to one flow only.
     assert_eq!(
         db.store
-            .find_by_workos_subject(Flow::AuthKit, "prof_1")
+            .find_by_link(&IdentityLink {
+                provider: AUTHKIT,
+                subject: ("prof_1").into()
+            })
             .await
             .unwrap(),
         None
@@ -240,7 +251,7 @@ async fn an_address_differing_only_in_case_is_a_duplicate_and_writes_nothing() {
         .store
         .insert(new_user(
             "jane@example.com",
-            Flow::AuthKit,
+            AUTHKIT,
             "user_1",
             org_id(ObjectId::new()),
         ))
@@ -256,18 +267,18 @@ async fn a_workos_subject_another_user_carries_is_a_duplicate() {
     let db = TestDb::with_indexes("dupsubject").await;
     let org = org_id(ObjectId::new());
     db.store
-        .insert(new_user("a@example.com", Flow::AuthKit, "user_1", org))
+        .insert(new_user("a@example.com", AUTHKIT, "user_1", org))
         .await
         .unwrap();
     let err = db
         .store
-        .insert(new_user("b@example.com", Flow::AuthKit, "user_1", org))
+        .insert(new_user("b@example.com", AUTHKIT, "user_1", org))
         .await
         .unwrap_err();
     assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
     // Users without a given WorkOS id never collide on it.
     db.store
-        .insert(new_user("c@example.com", Flow::Sso, "prof_1", org))
+        .insert(new_user("c@example.com", SSO, "prof_1", org))
         .await
         .unwrap();
     assert_eq!(db.raw("users").count_documents(doc! {}).await.unwrap(), 2);
@@ -296,18 +307,20 @@ async fn record_login_stamps_dates_fills_missing_ids_and_leaves_every_other_fiel
         .store
         .record_login(
             user_id(id),
-            Some(WorkosLink {
-                flow: Flow::Sso,
-                subject: "prof_new".into(),
-                connection_id: Some("conn_new".into()),
-                organization_id: Some("org_new".into()),
+            Some(LinkedIdentity {
+                link: IdentityLink {
+                    provider: SSO,
+                    subject: "prof_new".into(),
+                },
+                connection: Some("conn_new".into()),
+                tenant: Some(TenantId::parse("org_new").unwrap()),
             }),
             at,
         )
         .await
         .unwrap()
         .expect("the user exists");
-    assert_eq!(user.workos_profile_id.as_deref(), Some("prof_old"));
+    assert_eq!(user.subject_for(&SSO), Some("prof_old"));
     assert_eq!(user.organization_id, org_id(org));
     assert_eq!(user.access_role, AccessRole::Admin);
 
@@ -316,18 +329,20 @@ async fn record_login_stamps_dates_fills_missing_ids_and_leaves_every_other_fiel
         .store
         .record_login(
             user_id(id),
-            Some(WorkosLink {
-                flow: Flow::AuthKit,
-                subject: "user_1".into(),
-                connection_id: None,
-                organization_id: None,
+            Some(LinkedIdentity {
+                link: IdentityLink {
+                    provider: AUTHKIT,
+                    subject: "user_1".into(),
+                },
+                connection: None,
+                tenant: None,
             }),
             at,
         )
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(user.workos_user_id.as_deref(), Some("user_1"));
+    assert_eq!(user.subject_for(&AUTHKIT), Some("user_1"));
 
     let raw = db
         .raw("users")
@@ -381,12 +396,12 @@ async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_wri
     let db = TestDb::with_indexes("recordclash").await;
     let org = org_id(ObjectId::new());
     db.store
-        .insert(new_user("owner@example.com", Flow::AuthKit, "user_taken", org))
+        .insert(new_user("owner@example.com", AUTHKIT, "user_taken", org))
         .await
         .unwrap();
     let other = db
         .store
-        .insert(new_user("other@example.com", Flow::Sso, "prof_2", org))
+        .insert(new_user("other@example.com", SSO, "prof_2", org))
         .await
         .unwrap();
     let before = db
@@ -399,11 +414,13 @@ async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_wri
         .store
         .record_login(
             other.id,
-            Some(WorkosLink {
-                flow: Flow::AuthKit,
-                subject: "user_taken".into(),
-                connection_id: None,
-                organization_id: None,
+            Some(LinkedIdentity {
+                link: IdentityLink {
+                    provider: AUTHKIT,
+                    subject: "user_taken".into(),
+                },
+                connection: None,
+                tenant: None,
             }),
             ts(1_760_000_000_000),
         )
@@ -422,7 +439,7 @@ async fn record_login_with_a_subject_another_user_carries_is_a_duplicate_and_wri
 fn new_org(name: &str, workos: Option<&str>, at: i64) -> NewOrganization {
     NewOrganization {
         name: name.into(),
-        workos_organization_id: workos.map(|w| WorkosOrganizationId::parse(w).unwrap()),
+        tenant: workos.map(|w| TenantId::parse(w).unwrap()),
         created_at: ts(at),
     }
 }
@@ -447,15 +464,15 @@ async fn organizations_are_created_listed_oldest_first_and_found_by_their_workos
     assert_eq!(listed, ["Older", "Newer"]);
     let found = db
         .store
-        .find_by_workos_organization(&WorkosOrganizationId::parse("org_B").unwrap())
+        .find_by_tenant(&TenantId::parse("org_B").unwrap())
         .await
         .unwrap()
         .expect("the mapped organization");
     assert_eq!(found.id, newer.id);
-    assert_eq!(found.workos_organization_id.unwrap().as_str(), "org_B");
+    assert_eq!(found.tenant.unwrap().as_str(), "org_B");
     assert!(
         db.store
-            .find_by_workos_organization(&WorkosOrganizationId::parse("org_C").unwrap())
+            .find_by_tenant(&TenantId::parse("org_C").unwrap())
             .await
             .unwrap()
             .is_none()
@@ -486,11 +503,7 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     assert!(matches!(dup, Err(RepositoryError::Duplicate)), "{dup:?}");
     let taken = db
         .store
-        .set_workos_organization(
-            b.id,
-            Some(WorkosOrganizationId::parse("org_A").unwrap()),
-            ts(4_000),
-        )
+        .set_tenant(b.id, Some(TenantId::parse("org_A").unwrap()), ts(4_000))
         .await;
     assert!(matches!(taken, Err(RepositoryError::Duplicate)), "{taken:?}");
     let raw_b = db
@@ -505,11 +518,11 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     );
     let unmapped = db
         .store
-        .set_workos_organization(a.id, None, ts(5_000))
+        .set_tenant(a.id, None, ts(5_000))
         .await
         .unwrap()
         .expect("exists");
-    assert_eq!(unmapped.workos_organization_id, None);
+    assert_eq!(unmapped.tenant, None);
     let raw_a = db
         .raw("organizations")
         .find_one(doc! { "_id": oid(a.id.bytes()) })
@@ -523,18 +536,14 @@ async fn a_workos_organization_maps_at_most_one_organization_and_unmapping_remov
     );
     let mapped = db
         .store
-        .set_workos_organization(
-            b.id,
-            Some(WorkosOrganizationId::parse("org_A").unwrap()),
-            ts(6_000),
-        )
+        .set_tenant(b.id, Some(TenantId::parse("org_A").unwrap()), ts(6_000))
         .await
         .unwrap()
         .expect("exists");
-    assert_eq!(mapped.workos_organization_id.unwrap().as_str(), "org_A");
+    assert_eq!(mapped.tenant.unwrap().as_str(), "org_A");
     let missing = db
         .store
-        .set_workos_organization(org_id(ObjectId::new()), None, ts(7_000))
+        .set_tenant(org_id(ObjectId::new()), None, ts(7_000))
         .await
         .unwrap();
     assert!(missing.is_none());
@@ -552,7 +561,7 @@ async fn a_user_with_an_unknown_access_role_is_unexpected_naming_the_field_and_i
         })
         .await
         .unwrap();
-    let err = UserRepository::find_by_id(&db.store, user_id(id))
+    let err = UserRepository::find_user(&db.store, user_id(id))
         .await
         .unwrap_err();
     let RepositoryError::Unexpected(message) = err else {
@@ -583,7 +592,7 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
         })
         .await
         .unwrap();
-    let org = OrganizationRepository::find_by_id(&db.store, org_id(id))
+    let org = OrganizationRepository::find_organization(&db.store, org_id(id))
         .await
         .unwrap()
         .expect("the organization exists");
@@ -609,7 +618,7 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
     );
     assert_eq!(s.iter().count(), 5);
     assert_eq!(
-        OrganizationRepository::find_by_id(&db.store, org_id(ObjectId::new()))
+        OrganizationRepository::find_organization(&db.store, org_id(ObjectId::new()))
             .await
             .unwrap(),
         None
@@ -624,7 +633,7 @@ async fn a_new_member_lands_in_the_mapped_organization_else_the_oldest_unmapped_
         let store = db.store.clone();
         async move {
             store
-                .mapped_or_oldest_unmapped(workos.map(|w| WorkosOrganizationId::parse(w).unwrap()).as_ref())
+                .mapped_or_oldest_unmapped(workos.map(|w| TenantId::parse(w).unwrap()).as_ref())
                 .await
                 .unwrap()
                 .map(|o| o.name)
@@ -676,7 +685,7 @@ async fn a_new_member_lands_in_the_mapped_organization_else_the_oldest_unmapped_
         .unwrap()
         .expect("an organization");
     assert!(first.session_settings.is_empty());
-    assert_eq!(first.workos_organization_id, None);
+    assert_eq!(first.tenant, None);
     db.drop_database().await;
 }
 
@@ -691,7 +700,7 @@ async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
         used_at: None,
         sealed_successor: None,
     };
-    db.store.save(record.clone()).await.unwrap();
+    db.store.save_token(record.clone()).await.unwrap();
 
     let raw = db.raw("refresh_tokens").find_one(doc! {}).await.unwrap().unwrap();
     let keys: BTreeSet<&str> = raw.keys().map(String::as_str).collect();
@@ -707,7 +716,7 @@ async fn a_refresh_token_is_stored_as_its_digest_and_nothing_else() {
         &DateTime::from_millis(1_800_000_000_000)
     );
 
-    let err = db.store.save(record).await.unwrap_err();
+    let err = db.store.save_token(record).await.unwrap_err();
     assert!(matches!(err, RepositoryError::Duplicate), "{err:?}");
     db.drop_database().await;
 }
@@ -818,20 +827,16 @@ struct CountingUsers {
 
 #[async_trait::async_trait]
 impl UserRepository for CountingUsers {
-    async fn find_by_workos_subject(
-        &self,
-        flow: Flow,
-        subject: &str,
-    ) -> Result<Option<User>, RepositoryError> {
-        self.inner.find_by_workos_subject(flow, subject).await
+    async fn find_by_link(&self, link: &IdentityLink) -> Result<Option<User>, RepositoryError> {
+        self.inner.find_by_link(link).await
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
         self.inner.find_by_email(email).await
     }
 
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
-        UserRepository::find_by_id(&self.inner, id).await
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        UserRepository::find_user(&self.inner, id).await
     }
 
     async fn insert(&self, user: NewUser) -> Result<User, RepositoryError> {
@@ -847,19 +852,18 @@ impl UserRepository for CountingUsers {
     async fn record_login(
         &self,
         id: UserId,
-        link: Option<WorkosLink>,
+        link: Option<LinkedIdentity>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
         self.inner.record_login(id, link, at).await
     }
 
-    async fn record_login_by_workos_subject(
+    async fn record_login_by_link(
         &self,
-        flow: Flow,
-        subject: &str,
+        link: &IdentityLink,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
-        self.inner.record_login_by_workos_subject(flow, subject, at).await
+        self.inner.record_login_by_link(link, at).await
     }
 }
 
@@ -881,15 +885,18 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
         Arc::new(FixedClock(ts(1_750_000_000_000))),
         ProvisioningPolicy::default(),
     );
-    let identity = IdpIdentity {
-        flow: Flow::AuthKit,
-        subject: "user_race".into(),
+    let identity = ExternalIdentity {
+        link: IdentityLink {
+            provider: AUTHKIT,
+            subject: "user_race".into(),
+        },
         email: "Race.Person@Example.com".into(),
+        email_verified: Some(true),
+        vouching: Vouching::Provider,
         first_name: Some("Race".into()),
         last_name: Some("Person".into()),
-        connection_id: None,
-        organization_id: Some("org_race".into()),
-        email_verified: Some(true),
+        connection: None,
+        tenant: Some(TenantId::parse("org_race").unwrap()),
     };
     let tasks = (0..20).map(|_| {
         let provisioner = provisioner.clone();
@@ -1079,7 +1086,10 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
         last_rotation: None,
         login_answer: None,
     };
-    assert_eq!(db.store.find(&adopted.id).await.unwrap(), Some(adopted.clone()));
+    assert_eq!(
+        db.store.find_session(&adopted.id).await.unwrap(),
+        Some(adopted.clone())
+    );
 
     // Twenty rotations of it at once: exactly one wins, and its successor becomes
     // the session's live token, capped at the session's end.
@@ -1165,7 +1175,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
         .expect("presented");
     assert_eq!(revoked.id, SessionId::new("sess_legacy_revoked"));
     assert_eq!(revoked.revoked_at, Some(ts(1_690_000_500_000)));
-    assert_eq!(db.store.find(&revoked.id).await.unwrap(), None);
+    assert_eq!(db.store.find_session(&revoked.id).await.unwrap(), None);
     db.drop_database().await;
 }
 
@@ -1278,7 +1288,7 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
     );
     let live = db
         .store
-        .find(&SessionId::new("sess_live"))
+        .find_session(&SessionId::new("sess_live"))
         .await
         .unwrap()
         .unwrap();
@@ -1300,14 +1310,14 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
     );
     let revoked = db
         .store
-        .find(&SessionId::new("sess_revoked"))
+        .find_session(&SessionId::new("sess_revoked"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(revoked.revoked_at, Some(ts(now - 60_000)));
     for gone in ["sess_expired", "sess_orphan", "sess_current"] {
         assert_eq!(
-            db.store.find(&SessionId::new(gone)).await.unwrap(),
+            db.store.find_session(&SessionId::new(gone)).await.unwrap(),
             None,
             "{gone}"
         );
@@ -1321,7 +1331,7 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
         db.store.adopt_legacy_sessions(lifetime, ts(now)).await.unwrap(),
         0
     );
-    let after = db.store.find(&live.id).await.unwrap().unwrap();
+    let after = db.store.find_session(&live.id).await.unwrap().unwrap();
     assert_eq!(after.revoked_reason, Some(RevokedReason::Logout));
     db.drop_database().await;
 }
@@ -1480,7 +1490,7 @@ async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leave
             "passwordSilentRenewalEnabled": Bson::Null, "passwordFallbackBehavior": Bson::Null,
         }
     );
-    let read = OrganizationRepository::find_by_id(&db.store, org_id(id))
+    let read = OrganizationRepository::find_organization(&db.store, org_id(id))
         .await
         .unwrap()
         .unwrap();

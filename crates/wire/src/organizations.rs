@@ -1,7 +1,7 @@
 //! An organization's session settings and WorkOS mapping (SUPERADMIN).
 
 use serde::{Deserialize, Serialize};
-use tether_domain::{SessionConfig, WorkosOrganizationId};
+use tether_domain::{SessionConfig, TenantId};
 
 use crate::SessionConfigBody;
 
@@ -95,7 +95,7 @@ pub struct MappingAnswer {
 impl MappingAnswer {
     /// A successful answer for the organization `organization_id` (lower-cased) and
     /// its mapping, with an optional message.
-    pub fn new(organization_id: &str, mapping: Option<&WorkosOrganizationId>, message: Option<&str>) -> Self {
+    pub fn new(organization_id: &str, mapping: Option<&TenantId>, message: Option<&str>) -> Self {
         Self {
             success: true,
             message: message.map(str::to_owned),

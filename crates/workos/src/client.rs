@@ -17,8 +17,11 @@ use reqwest::{Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tether_domain::{
-    AuthorizationRequest, ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingStep,
+    AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider,
+    LoginHints, LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError, Vouching,
 };
+
+use crate::api::{Api, forwarded_organization, organization_id};
 
 use crate::backoff::Backoff;
 use crate::classify::{classify_failure, parse_retry_after};
@@ -121,7 +124,7 @@ impl WorkosClient {
     /// Sends one exchange request, retrying once only when the connection could not be
     /// established (the request cannot have reached WorkOS then). Never retries after a
     /// time-out or once the request may have been written.
-    async fn send(&self, flow: Flow, url: &Url, body: Vec<u8>) -> Result<Response, ExchangeError> {
+    async fn send(&self, flow: Api, url: &Url, body: Vec<u8>) -> Result<Response, ExchangeError> {
         let mut retried = false;
         loop {
             let request = self
@@ -151,11 +154,21 @@ impl WorkosClient {
 
 #[async_trait]
 impl IdentityProvider for WorkosClient {
+    fn plan_login(&self, hints: &LoginHints) -> Result<LoginPlan, String> {
+        crate::api::plan(hints)
+    }
+
+    fn parse_tenant(&self, raw: &str) -> Result<TenantId, TenantIdError> {
+        organization_id(raw)
+    }
+
     fn authorization_url(&self, request: &AuthorizationRequest) -> String {
-        let mut url = match request.flow {
-            Flow::Sso => self.sso_authorize_url.clone(),
-            Flow::AuthKit => self.authkit_authorize_url.clone(),
+        let api = Api::of(&request.provider).unwrap_or(Api::AuthKit);
+        let mut url = match api {
+            Api::Sso => self.sso_authorize_url.clone(),
+            Api::AuthKit => self.authkit_authorize_url.clone(),
         };
+        let hints = &request.hints;
         {
             let mut query = url.query_pairs_mut();
             query
@@ -164,19 +177,19 @@ impl IdentityProvider for WorkosClient {
                 .append_pair("redirect_uri", &request.redirect_uri)
                 .append_pair("state", &request.state);
             let optional = [
-                ("connection", &request.connection),
-                ("organization", &request.organization),
-                ("domain_hint", &request.domain_hint),
-                ("provider", &request.provider),
-                ("login_hint", &request.login_hint),
-                ("prompt", &request.prompt),
+                ("connection", hints.connection.as_deref()),
+                ("organization", forwarded_organization(hints)),
+                ("domain_hint", hints.domain_hint.as_deref()),
+                ("provider", hints.provider.as_deref()),
+                ("login_hint", hints.login_hint.as_deref()),
+                ("prompt", hints.prompt.as_deref()),
             ];
             for (name, value) in optional {
                 if let Some(value) = value {
                     query.append_pair(name, value);
                 }
             }
-            if request.flow == Flow::AuthKit && request.provider.is_none() {
+            if api == Api::AuthKit && hints.provider.is_none() {
                 query.append_pair("provider", "authkit");
             }
             if let Some(challenge) = &request.code_challenge {
@@ -188,28 +201,34 @@ impl IdentityProvider for WorkosClient {
         url.into()
     }
 
-    /// Exchanges `code` with the API of `flow`.
+    /// Exchanges `code` with the API of `provider`; for a login started elsewhere
+    /// (`None`), with SSO first and AuthKit when SSO says the code is not one of its.
     ///
     /// `pkce_verifier` is sent as `code_verifier` to AuthKit and ignored for SSO (the SSO
     /// API has no PKCE). An empty code is [`ExchangeError::InvalidCode`] without a request.
-    async fn exchange(
+    async fn exchange<'a>(
         &self,
-        flow: Flow,
+        provider: Option<&'a ProviderKey>,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         if code.expose_secret().is_empty() {
             return Err(ExchangeError::InvalidCode);
         }
-        let mut request = self.request("authorization_code");
-        request.code = Some(code.expose_secret());
-        if flow == Flow::AuthKit {
-            // SSO's token endpoint has neither PKCE nor the client's details.
-            request.code_verifier = pkce_verifier.as_ref().map(|v| v.expose_secret());
-            request.with_client(client);
-        }
-        self.guarded(flow, &request).await
+        let Some(provider) = provider else {
+            return match self.exchange_with(Api::Sso, code, None, client).await {
+                Err(ExchangeError::InvalidCode) => {
+                    tracing::debug!("not an SSO code; trying AuthKit");
+                    self.exchange_with(Api::AuthKit, code, pkce_verifier, client)
+                        .await
+                }
+                other => other,
+            };
+        };
+        let api = Api::of(provider)
+            .ok_or_else(|| ExchangeError::Unexpected(format!("{provider} is not a WorkOS API")))?;
+        self.exchange_with(api, code, pkce_verifier, client).await
     }
 
     /// An AuthKit step answered: `POST /user_management/authenticate` with the
@@ -218,7 +237,7 @@ impl IdentityProvider for WorkosClient {
         &self,
         step: &PendingStep,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         let mut request = match step {
             PendingStep::OrganizationSelection {
                 pending_authentication_token,
@@ -240,7 +259,7 @@ impl IdentityProvider for WorkosClient {
             }
         };
         request.with_client(client);
-        match self.guarded(Flow::AuthKit, &request).await {
+        match self.guarded(Api::AuthKit, &request).await {
             // A step's answer refused comes as a 400 whose code differs between WorkOS
             // versions (`invalid_pending_authentication_token`, `invalid_one_time_code`,
             // or `invalid_request` where another version wants other fields): every 400
@@ -261,6 +280,24 @@ const ORGANIZATION_SELECTION_GRANT: &str = "urn:workos:oauth:grant-type:organiza
 const EMAIL_VERIFICATION_GRANT: &str = "urn:workos:oauth:grant-type:email-verification:code";
 
 impl WorkosClient {
+    /// One code exchange with `api`.
+    async fn exchange_with(
+        &self,
+        api: Api,
+        code: &SecretString,
+        pkce_verifier: Option<SecretString>,
+        client: &ClientContext,
+    ) -> Result<ExternalIdentity, ExchangeError> {
+        let mut request = self.request("authorization_code");
+        request.code = Some(code.expose_secret());
+        if api == Api::AuthKit {
+            // SSO's token endpoint has neither PKCE nor the client's details.
+            request.code_verifier = pkce_verifier.as_ref().map(|v| v.expose_secret());
+            request.with_client(client);
+        }
+        self.guarded(api, &request).await
+    }
+
     /// The credentials every request of this client carries, with `grant_type`.
     fn request(&self, grant_type: &'static str) -> ExchangeRequest<'_> {
         ExchangeRequest {
@@ -278,10 +315,14 @@ impl WorkosClient {
 
     /// One request to the API of `flow` within its back-off window, timed, with an
     /// SSO profile's address vouched for or not.
-    async fn guarded(&self, flow: Flow, request: &ExchangeRequest<'_>) -> Result<IdpIdentity, ExchangeError> {
+    async fn guarded(
+        &self,
+        flow: Api,
+        request: &ExchangeRequest<'_>,
+    ) -> Result<ExternalIdentity, ExchangeError> {
         let backoff = match flow {
-            Flow::Sso => &self.sso_backoff,
-            Flow::AuthKit => &self.authkit_backoff,
+            Api::Sso => &self.sso_backoff,
+            Api::AuthKit => &self.authkit_backoff,
         };
         if let Some(seconds) = backoff.remaining_seconds(Instant::now()) {
             tracing::debug!(
@@ -301,7 +342,7 @@ impl WorkosClient {
             *retry_after_seconds = backoff.remaining_seconds(Instant::now()).or(*retry_after_seconds);
         }
         if let Ok(identity) = &mut result
-            && flow == Flow::Sso
+            && flow == Api::Sso
         {
             match self.sso_address_vouched(identity).await {
                 Ok(vouched) => identity.email_verified = Some(vouched),
@@ -337,12 +378,12 @@ impl WorkosClient {
     /// One exchange request and the reading of its answer.
     async fn exchange_once(
         &self,
-        flow: Flow,
+        flow: Api,
         request: &ExchangeRequest<'_>,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         let url = match flow {
-            Flow::Sso => &self.sso_token_url,
-            Flow::AuthKit => &self.authenticate_url,
+            Api::Sso => &self.sso_token_url,
+            Api::AuthKit => &self.authenticate_url,
         };
         let body = serde_json::to_vec(request)
             .map_err(|_| ExchangeError::Unexpected("could not encode the request".to_owned()))?;
@@ -379,8 +420,8 @@ impl WorkosClient {
             )));
         }
         match flow {
-            Flow::Sso => identity_from_sso(&body),
-            Flow::AuthKit => identity_from_authkit(&body),
+            Api::Sso => identity_from_sso(&body),
+            Api::AuthKit => identity_from_authkit(&body),
         }
     }
 }
@@ -390,10 +431,11 @@ impl WorkosClient {
     /// domain of the profile's WorkOS organization. A profile without one (or with an
     /// id that is not a WorkOS organization id, or one WorkOS does not know) is not
     /// vouched for; a failure to read the organization is the login's failure.
-    async fn sso_address_vouched(&self, identity: &IdpIdentity) -> Result<bool, ExchangeError> {
+    async fn sso_address_vouched(&self, identity: &ExternalIdentity) -> Result<bool, ExchangeError> {
         let Some(organization) = identity
-            .organization_id
-            .as_deref()
+            .tenant
+            .as_ref()
+            .map(TenantId::as_str)
             .filter(|o| is_organization_id(o))
         else {
             return Ok(false);
@@ -520,19 +562,21 @@ struct AuthKitUser {
 }
 
 /// The identity in a `/sso/token` success body.
-fn identity_from_sso(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
+/// An SSO profile's address is vouched for by its tenant: it links only a user of
+/// the organization mapped to the profile's WorkOS organization.
+fn identity_from_sso(body: &[u8]) -> Result<ExternalIdentity, ExchangeError> {
     let answer: SsoAnswer =
         serde_json::from_slice(body).map_err(|_| malformed("the SSO answer lacks a usable `profile`"))?;
     let profile = answer.profile;
     usable_identity(
-        IdpIdentity {
-            flow: Flow::Sso,
+        Api::Sso,
+        Answered {
             subject: profile.id,
             email: profile.email,
             first_name: profile.first_name,
             last_name: profile.last_name,
-            connection_id: profile.connection_id,
-            organization_id: profile.organization_id,
+            connection: profile.connection_id,
+            organization: profile.organization_id,
             email_verified: None,
         },
         "the SSO profile",
@@ -540,38 +584,62 @@ fn identity_from_sso(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
 }
 
 /// The identity in a `/user_management/authenticate` success body.
-fn identity_from_authkit(body: &[u8]) -> Result<IdpIdentity, ExchangeError> {
+/// An AuthKit user's address is vouched for by WorkOS itself when it says it verified it.
+fn identity_from_authkit(body: &[u8]) -> Result<ExternalIdentity, ExchangeError> {
     let answer: AuthKitAnswer =
         serde_json::from_slice(body).map_err(|_| malformed("the AuthKit answer lacks a usable `user`"))?;
     let user = answer.user;
     usable_identity(
-        IdpIdentity {
-            flow: Flow::AuthKit,
+        Api::AuthKit,
+        Answered {
             subject: user.id,
             email: user.email,
             first_name: user.first_name,
             last_name: user.last_name,
-            connection_id: None,
-            organization_id: answer.organization_id,
+            connection: None,
+            organization: answer.organization_id,
             email_verified: Some(user.email_verified.unwrap_or(false)),
         },
         "the AuthKit user",
     )
 }
 
+/// What either API said of the person.
+struct Answered {
+    subject: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    connection: Option<String>,
+    organization: Option<String>,
+    email_verified: Option<bool>,
+}
+
 /// The rules both APIs' identities follow: an empty id or email makes the answer
-/// unusable (`what` names the object for the reason), and empty optional fields are
-/// absent.
-fn usable_identity(identity: IdpIdentity, what: &str) -> Result<IdpIdentity, ExchangeError> {
-    if identity.subject.is_empty() || identity.email.is_empty() {
+/// unusable (`what` names the object for the reason), empty optional fields are
+/// absent, and an organization that is not a WorkOS organization id is no tenant.
+fn usable_identity(api: Api, answered: Answered, what: &str) -> Result<ExternalIdentity, ExchangeError> {
+    if answered.subject.is_empty() || answered.email.is_empty() {
         return Err(malformed(&format!("{what} has an empty id or email")));
     }
-    Ok(IdpIdentity {
-        first_name: non_empty(identity.first_name),
-        last_name: non_empty(identity.last_name),
-        connection_id: non_empty(identity.connection_id),
-        organization_id: non_empty(identity.organization_id),
-        ..identity
+    Ok(ExternalIdentity {
+        link: IdentityLink {
+            provider: api.key(),
+            subject: answered.subject,
+        },
+        email: answered.email,
+        email_verified: answered.email_verified,
+        vouching: match api {
+            Api::Sso => Vouching::Tenant,
+            Api::AuthKit => Vouching::Provider,
+        },
+        first_name: non_empty(answered.first_name),
+        last_name: non_empty(answered.last_name),
+        connection: non_empty(answered.connection),
+        tenant: answered
+            .organization
+            .as_deref()
+            .and_then(|raw| organization_id(raw).ok()),
     })
 }
 
@@ -676,17 +744,15 @@ mod tests {
         }
     }
 
-    fn request(flow: Flow) -> AuthorizationRequest {
+    fn request(api: Api) -> AuthorizationRequest {
         AuthorizationRequest {
-            flow,
+            provider: api.key(),
             redirect_uri: "http://localhost:5173/signin".to_owned(),
             state: "st ate&1".to_owned(),
-            login_hint: Some("jane@acme.example".to_owned()),
-            organization: None,
-            connection: None,
-            domain_hint: None,
-            provider: None,
-            prompt: None,
+            hints: LoginHints {
+                login_hint: Some("jane@acme.example".to_owned()),
+                ..LoginHints::default()
+            },
             code_challenge: None,
         }
     }
@@ -694,8 +760,8 @@ mod tests {
     #[test]
     fn an_sso_authorization_url_carries_the_hints_encoded() {
         let client = WorkosClient::new(config("https://api.workos.com/")).unwrap();
-        let mut req = request(Flow::Sso);
-        req.organization = Some("org_123".to_owned());
+        let mut req = request(Api::Sso);
+        req.hints.organization = Some("org_123".to_owned());
         let url = Url::parse(&client.authorization_url(&req)).unwrap();
         assert_eq!(url.path(), "/sso/authorize");
         let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -713,7 +779,7 @@ mod tests {
     #[test]
     fn an_authkit_authorization_url_carries_the_pkce_challenge() {
         let client = WorkosClient::new(config("https://api.workos.com")).unwrap();
-        let mut req = request(Flow::AuthKit);
+        let mut req = request(Api::AuthKit);
         req.code_challenge = Some("abc_-".to_owned());
         let url = Url::parse(&client.authorization_url(&req)).unwrap();
         assert_eq!(url.path(), "/user_management/authorize");
@@ -822,15 +888,18 @@ mod tests {
         let body = br#"{"profile":{"object":"profile","id":"prof_1","email":"Admin@Acme.example","first_name":"Acme","last_name":null,"connection_id":"conn_1","connection_type":"OktaSAML","organization_id":"org_1","idp_id":"idp_1","role":{"slug":"member"}},"access_token":"secret"}"#;
         assert_eq!(
             identity_from_sso(body).unwrap(),
-            IdpIdentity {
-                flow: Flow::Sso,
-                subject: "prof_1".into(),
+            ExternalIdentity {
+                link: IdentityLink {
+                    provider: crate::SSO,
+                    subject: "prof_1".into(),
+                },
                 email: "Admin@Acme.example".into(),
+                email_verified: None,
+                vouching: Vouching::Tenant,
                 first_name: Some("Acme".into()),
                 last_name: None,
-                connection_id: Some("conn_1".into()),
-                organization_id: Some("org_1".into()),
-                email_verified: None,
+                connection: Some("conn_1".into()),
+                tenant: Some(organization_id("org_1").unwrap()),
             }
         );
     }
@@ -840,20 +909,23 @@ mod tests {
         let body = br#"{"user":{"id":"user_1","email":"jane@authkit.example","first_name":"Jane","last_name":"Doe","email_verified":true},"organization_id":"org_9","access_token":"a","refresh_token":"r"}"#;
         assert_eq!(
             identity_from_authkit(body).unwrap(),
-            IdpIdentity {
-                flow: Flow::AuthKit,
-                subject: "user_1".into(),
+            ExternalIdentity {
+                link: IdentityLink {
+                    provider: crate::AUTHKIT,
+                    subject: "user_1".into(),
+                },
                 email: "jane@authkit.example".into(),
+                email_verified: Some(true),
+                vouching: Vouching::Provider,
                 first_name: Some("Jane".into()),
                 last_name: Some("Doe".into()),
-                connection_id: None,
-                organization_id: Some("org_9".into()),
-                email_verified: Some(true),
+                connection: None,
+                tenant: Some(organization_id("org_9").unwrap()),
             }
         );
         let no_org = br#"{"user":{"id":"user_1","email":"j@x.example"},"organization_id":null}"#;
         let identity = identity_from_authkit(no_org).unwrap();
-        assert_eq!(identity.organization_id, None);
+        assert_eq!(identity.tenant, None);
         assert_eq!(
             identity.email_verified,
             Some(false),

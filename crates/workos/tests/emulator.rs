@@ -18,8 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tether_domain::{
-    ClientContext, ExchangeError, Flow, IdentityProvider, IdpIdentity, PendingOrganization, PendingStep,
-    WorkosOrganizationId,
+    ClientContext, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider, PendingOrganization,
+    PendingStep, ProviderKey, TenantId, Vouching,
 };
 use tether_workos::{WorkosClient, WorkosConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -330,10 +330,10 @@ fn http_answer(status_line: &str, extra_headers: &[&str], body: &str) -> String 
 }
 
 /// Exchanges a dummy code with a local server answering `answer`.
-async fn exchange_against(answer: String, flow: Flow) -> (ExchangeError, LocalServer) {
+async fn exchange_against(answer: String, flow: ProviderKey) -> (ExchangeError, LocalServer) {
     let server = LocalServer::start(Behaviour::Answer(answer)).await;
     let error = client(&server.base_url)
-        .exchange(flow, &secret("code_123"), None, &ClientContext::default())
+        .exchange(Some(&flow), &secret("code_123"), None, &ClientContext::default())
         .await
         .expect_err("a failure");
     (error, server)
@@ -350,21 +350,21 @@ async fn an_sso_code_exchanges_to_the_seeded_profile_with_its_connection_and_org
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
     let identity = client(&base)
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("the SSO code exchanges");
 
-    assert_eq!(identity.flow, Flow::Sso);
-    assert!(identity.subject.starts_with("prof_"), "{identity:?}");
+    assert_eq!(identity.link.provider, tether_workos::SSO);
+    assert!(identity.link.subject.starts_with("prof_"), "{identity:?}");
     assert!(
         identity.email.eq_ignore_ascii_case("admin@acme.example"),
         "{identity:?}"
     );
     assert_eq!(identity.first_name.as_deref(), Some("Acme"));
     assert_eq!(identity.last_name.as_deref(), Some("Admin"));
-    assert_eq!(identity.connection_id.as_deref(), Some(connection_id.as_str()));
+    assert_eq!(identity.connection.as_deref(), Some(connection_id.as_str()));
     assert_eq!(
-        identity.organization_id.as_deref(),
+        identity.tenant.as_ref().map(TenantId::as_str),
         Some(organization_id.as_str())
     );
 }
@@ -375,7 +375,7 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
     let workos = client(&base);
     let code = sso_code(&base, "acme.example", "Admin@ACME.example").await;
     let acme = workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("exchanges");
     assert_eq!(acme.email_verified, Some(true), "Acme's own verified domain");
@@ -383,7 +383,7 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
     // Globex's connection asserting an Acme address: WorkOS vouches for nothing.
     let code = sso_code(&base, "globex.example", "newhire@acme.example").await;
     let squatted = workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("exchanges");
     assert_eq!(squatted.email_verified, Some(false));
@@ -427,10 +427,13 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
         .append_pair("login_hint", "someone@pending.example");
     let code = code_from_authorize(url.into()).await;
     let identity = workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("exchanges");
-    assert_eq!(identity.organization_id.as_deref(), pending["id"].as_str());
+    assert_eq!(
+        identity.tenant.as_ref().map(TenantId::as_str),
+        pending["id"].as_str()
+    );
     assert_eq!(
         identity.email_verified,
         Some(false),
@@ -444,23 +447,23 @@ async fn an_sso_email_is_returned_as_the_provider_sent_it_whatever_its_case() {
     let code = sso_code(&base, "globex.example", "New.Person@Globex.Example").await;
 
     let identity = client(&base)
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("the SSO code exchanges");
 
-    assert!(identity.subject.starts_with("prof_"), "{identity:?}");
+    assert!(identity.link.subject.starts_with("prof_"), "{identity:?}");
     assert_eq!(identity.email, "New.Person@Globex.Example");
     assert!(
         identity
-            .connection_id
+            .connection
             .as_deref()
             .is_some_and(|c| c.starts_with("conn_"))
     );
     assert!(
         identity
-            .organization_id
-            .as_deref()
-            .is_some_and(|o| o.starts_with("org_"))
+            .tenant
+            .as_ref()
+            .is_some_and(|o| o.as_str().starts_with("org_"))
     );
 }
 
@@ -470,22 +473,30 @@ async fn an_authkit_code_exchanges_to_the_seeded_user() {
     let code = authkit_code(&base, "jane@authkit.example", None).await;
 
     let identity = client(&base)
-        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
+        .exchange(
+            Some(&tether_workos::AUTHKIT),
+            &code,
+            None,
+            &ClientContext::default(),
+        )
         .await
         .expect("the AuthKit code exchanges");
 
-    assert!(identity.subject.starts_with("user_"), "{identity:?}");
+    assert!(identity.link.subject.starts_with("user_"), "{identity:?}");
     assert_eq!(
         identity,
-        IdpIdentity {
-            flow: Flow::AuthKit,
-            subject: identity.subject.clone(),
+        ExternalIdentity {
+            link: IdentityLink {
+                provider: tether_workos::AUTHKIT,
+                subject: identity.link.subject.clone(),
+            },
             email: "jane@authkit.example".to_owned(),
+            email_verified: Some(true),
+            vouching: Vouching::Provider,
             first_name: Some("Jane".to_owned()),
             last_name: Some("Doe".to_owned()),
-            connection_id: None,
-            organization_id: None,
-            email_verified: Some(true),
+            connection: None,
+            tenant: None,
         }
     );
 }
@@ -495,7 +506,12 @@ async fn an_authkit_user_whose_address_is_not_verified_says_so() {
     let base = emulator_url();
     let code = authkit_code(&base, "una@authkit.example", None).await;
     let identity = client(&base)
-        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
+        .exchange(
+            Some(&tether_workos::AUTHKIT),
+            &code,
+            None,
+            &ClientContext::default(),
+        )
         .await
         .expect("the AuthKit code exchanges");
     assert_eq!(identity.email, "una@authkit.example");
@@ -510,7 +526,7 @@ async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
 
     let identity = client(&base)
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &code,
             Some(secret(&verifier)),
             &ClientContext::default(),
@@ -518,8 +534,8 @@ async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
         .await
         .expect("the PKCE code exchanges");
 
-    assert_eq!(identity.flow, Flow::AuthKit);
-    assert!(identity.subject.starts_with("user_"), "{identity:?}");
+    assert_eq!(identity.link.provider, tether_workos::AUTHKIT);
+    assert!(identity.link.subject.starts_with("user_"), "{identity:?}");
     assert_eq!(identity.email, "sam@authkit.example");
 }
 
@@ -531,7 +547,7 @@ async fn an_authkit_code_started_with_pkce_and_a_wrong_verifier_is_an_invalid_co
 
     let result = client(&base)
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &code,
             Some(secret("a-wrong-verifier-of-enough-length-0000000000")),
             &ClientContext::default(),
@@ -549,11 +565,11 @@ async fn an_sso_code_used_twice_is_an_invalid_code_the_second_time() {
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
     workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await
         .expect("the first exchange succeeds");
     let again = workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await;
 
     assert!(matches!(again, Err(ExchangeError::InvalidCode)), "{again:?}");
@@ -566,16 +582,53 @@ async fn an_authkit_code_sent_to_sso_is_an_invalid_code_and_still_exchanges_on_a
     let code = authkit_code(&base, "jane@authkit.example", None).await;
 
     let on_sso = workos
-        .exchange(Flow::Sso, &code, None, &ClientContext::default())
+        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
         .await;
     assert!(matches!(on_sso, Err(ExchangeError::InvalidCode)), "{on_sso:?}");
 
     // This is what drives the SSO-first, AuthKit-fallback exchange.
     let on_authkit = workos
-        .exchange(Flow::AuthKit, &code, None, &ClientContext::default())
+        .exchange(
+            Some(&tether_workos::AUTHKIT),
+            &code,
+            None,
+            &ClientContext::default(),
+        )
         .await
         .expect("the code is still good for AuthKit");
     assert_eq!(on_authkit.email, "jane@authkit.example");
+}
+
+#[tokio::test]
+async fn a_code_of_a_login_started_elsewhere_is_tried_with_sso_then_authkit() {
+    let base = emulator_url();
+    let workos = client(&base);
+    let sso = sso_code(&base, "acme.example", "admin@acme.example").await;
+    let authkit = authkit_code(&base, "jane@authkit.example", None).await;
+    let none = ClientContext::default();
+
+    let by_sso = workos
+        .exchange(None, &sso, None, &none)
+        .await
+        .expect("an SSO code");
+    assert_eq!(by_sso.link.provider, tether_workos::SSO);
+    let by_authkit = workos
+        .exchange(None, &authkit, None, &none)
+        .await
+        .expect("not an SSO code: AuthKit's");
+    assert_eq!(by_authkit.link.provider, tether_workos::AUTHKIT);
+    assert_eq!(by_authkit.vouching, Vouching::Provider);
+    let unknown = workos
+        .exchange(None, &secret("auth_code_NOT_A_REAL_CODE"), None, &none)
+        .await;
+    assert!(matches!(unknown, Err(ExchangeError::InvalidCode)), "{unknown:?}");
+    let not_workos = workos
+        .exchange(Some(&ProviderKey::from_static("other")), &sso, None, &none)
+        .await;
+    assert!(
+        matches!(not_workos, Err(ExchangeError::Unexpected(_))),
+        "{not_workos:?}"
+    );
 }
 
 #[tokio::test]
@@ -583,7 +636,7 @@ async fn a_garbage_code_on_authkit_is_an_invalid_code() {
     let base = emulator_url();
     let result = client(&base)
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &secret("auth_code_NOT_A_REAL_CODE"),
             None,
             &ClientContext::default(),
@@ -597,7 +650,7 @@ async fn a_garbage_code_on_sso_is_an_invalid_code() {
     let base = emulator_url();
     let result = client(&format!("{base}/"))
         .exchange(
-            Flow::Sso,
+            Some(&tether_workos::SSO),
             &secret("sso_code_NOT_A_REAL_CODE"),
             None,
             &ClientContext::default(),
@@ -616,7 +669,12 @@ async fn nothing_listening_is_unavailable_quickly() {
     let started = Instant::now();
 
     let result = client(&base)
-        .exchange(Flow::Sso, &secret("sso_code_1"), None, &ClientContext::default())
+        .exchange(
+            Some(&tether_workos::SSO),
+            &secret("sso_code_1"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
@@ -637,7 +695,7 @@ async fn a_refused_connection_is_tried_exactly_twice() {
 
     let result = client(&base)
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &secret("auth_code_1"),
             None,
             &ClientContext::default(),
@@ -662,7 +720,7 @@ async fn a_connection_that_fails_before_the_request_is_sent_is_tried_exactly_twi
 
     let result = client(&https)
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &secret("auth_code_1"),
             None,
             &ClientContext::default(),
@@ -685,7 +743,12 @@ async fn a_server_that_never_answers_is_unavailable_after_one_attempt() {
     let started = Instant::now();
 
     let result = workos
-        .exchange(Flow::Sso, &secret("sso_code_1"), None, &ClientContext::default())
+        .exchange(
+            Some(&tether_workos::SSO),
+            &secret("sso_code_1"),
+            None,
+            &ClientContext::default(),
+        )
         .await;
 
     assert!(
@@ -713,7 +776,7 @@ async fn a_429_with_retry_after_is_rate_limited_with_that_delay() {
         &["Retry-After: 7"],
         r#"{"message":"Too many requests","code":"rate_limit_exceeded"}"#,
     );
-    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    let (error, server) = exchange_against(answer, tether_workos::SSO).await;
     assert!(
         matches!(
             error,
@@ -733,7 +796,7 @@ async fn a_401_is_misconfigured_without_leaking_the_body() {
         &[],
         r#"{"error":"invalid_client","error_description":"Invalid client secret sk_test_default."}"#,
     );
-    let (error, _server) = exchange_against(answer, Flow::AuthKit).await;
+    let (error, _server) = exchange_against(answer, tether_workos::AUTHKIT).await;
     match error {
         ExchangeError::Misconfigured(reason) => {
             assert!(!reason.contains(API_KEY), "{reason}");
@@ -746,7 +809,7 @@ async fn a_401_is_misconfigured_without_leaking_the_body() {
 #[tokio::test]
 async fn a_500_is_unavailable_and_not_retried() {
     let answer = http_answer("500 Internal Server Error", &[], r#"{"message":"boom"}"#);
-    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    let (error, server) = exchange_against(answer, tether_workos::SSO).await;
     assert!(matches!(error, ExchangeError::Unavailable(_)), "{error:?}");
     assert_eq!(server.accepted(), 1);
 }
@@ -758,7 +821,7 @@ async fn a_403_organization_selection_is_a_step_with_token_and_organizations() {
         &[],
         r#"{"code":"organization_selection_required","message":"The user must choose an organization.","pending_authentication_token":"ptok","organizations":[{"id":"org_1","name":"Acme"}],"user":{"id":"user_1","email":"jane@authkit.example"}}"#,
     );
-    let (error, _server) = exchange_against(answer, Flow::AuthKit).await;
+    let (error, _server) = exchange_against(answer, tether_workos::AUTHKIT).await;
     let ExchangeError::StepRequired(step) = error else {
         panic!("expected StepRequired, got {error:?}");
     };
@@ -784,7 +847,7 @@ async fn a_403_organization_selection_is_a_step_with_token_and_organizations() {
 #[tokio::test]
 async fn a_redirect_is_not_followed_and_is_unexpected() {
     let answer = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned();
-    let (error, server) = exchange_against(answer, Flow::Sso).await;
+    let (error, server) = exchange_against(answer, tether_workos::SSO).await;
     assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
     assert_eq!(server.accepted(), 1);
 }
@@ -792,7 +855,7 @@ async fn a_redirect_is_not_followed_and_is_unexpected() {
 #[tokio::test]
 async fn a_200_without_a_profile_is_unexpected() {
     let answer = http_answer("200 OK", &[], r#"{"access_token":"eyJ.secret.token"}"#);
-    let (error, _server) = exchange_against(answer, Flow::Sso).await;
+    let (error, _server) = exchange_against(answer, tether_workos::SSO).await;
     match error {
         ExchangeError::Unexpected(reason) => assert!(!reason.contains("eyJ"), "{reason}"),
         other => panic!("expected Unexpected, got {other:?}"),
@@ -803,7 +866,7 @@ async fn a_200_without_a_profile_is_unexpected() {
 async fn an_oversized_success_is_unexpected() {
     let padding = "x".repeat(100 * 1024);
     let body = format!(r#"{{"user":{{"id":"user_1","email":"a@b.example"}},"padding":"{padding}"}}"#);
-    let (error, _server) = exchange_against(http_answer("200 OK", &[], &body), Flow::AuthKit).await;
+    let (error, _server) = exchange_against(http_answer("200 OK", &[], &body), tether_workos::AUTHKIT).await;
     assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
 }
 
@@ -819,17 +882,17 @@ async fn the_requests_carry_the_documented_fields_and_never_a_redirect_uri() {
 
     let identity = workos
         .exchange(
-            Flow::AuthKit,
+            Some(&tether_workos::AUTHKIT),
             &secret("auth_code_1"),
             Some(secret("the-verifier")),
             &ClientContext::default(),
         )
         .await
         .expect("a success");
-    assert_eq!(identity.organization_id.as_deref(), Some("org_1"));
+    assert_eq!(identity.tenant.as_ref().map(TenantId::as_str), Some("org_1"));
     let _ = workos
         .exchange(
-            Flow::Sso,
+            Some(&tether_workos::SSO),
             &secret("sso_code_1"),
             Some(secret("ignored-verifier")),
             &ClientContext::default(),
@@ -889,15 +952,25 @@ async fn authkit_requests_carry_the_clients_address_and_user_agent_and_sso_reque
         user_agent: Some("Browser/1.0 (X11)".to_owned()),
     };
     workos
-        .exchange(Flow::AuthKit, &secret("auth_code_1"), None, &client_context)
+        .exchange(
+            Some(&tether_workos::AUTHKIT),
+            &secret("auth_code_1"),
+            None,
+            &client_context,
+        )
         .await
         .expect("a success");
     let _ = workos
-        .exchange(Flow::Sso, &secret("sso_code_1"), None, &client_context)
+        .exchange(
+            Some(&tether_workos::SSO),
+            &secret("sso_code_1"),
+            None,
+            &client_context,
+        )
         .await;
     let step = PendingStep::OrganizationSelection {
         pending_authentication_token: secret("pending_1"),
-        organization_id: WorkosOrganizationId::parse("org_01PICKED").unwrap(),
+        organization_id: tether_workos::organization_id("org_01PICKED").unwrap(),
     };
     workos
         .complete_step(&step, &client_context)
@@ -954,7 +1027,7 @@ async fn the_emulator_takes_the_step_grants_and_refuses_an_unknown_pending_token
     // shape is accepted and an unknown token is an unusable code, not a malformed request.
     let step = PendingStep::OrganizationSelection {
         pending_authentication_token: secret("pending_never_issued"),
-        organization_id: WorkosOrganizationId::parse("org_01NOSUCHORG").unwrap(),
+        organization_id: tether_workos::organization_id("org_01NOSUCHORG").unwrap(),
     };
     let error = client(&emulator_url())
         .complete_step(&step, &ClientContext::default())

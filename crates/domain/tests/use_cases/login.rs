@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use tether_domain::{
-    AuthorizeInput, CallbackInput, ClientChallenge, ClientContext, ExchangeError, ExchangePlan, Failure,
-    LoginError, LoginStateRecord, LoginStateStore, MockSessionStore, PendingOrganization, PendingStep,
-    RepositoryError, SessionLifetimes, StartError, StateTake, StepAnswer, StepInput, StepRequired, TokenHash,
+    AuthorizeInput, CallbackInput, ClientChallenge, ClientContext, ExchangeError, Failure, LoginError,
+    LoginStateRecord, LoginStateStore, MockSessionStore, PendingOrganization, PendingStep, RepositoryError,
+    SessionLifetimes, StartError, StateTake, StepAnswer, StepInput, StepRequired, TokenHash,
 };
 
 use crate::support::*;
@@ -14,7 +14,7 @@ use crate::support::*;
 /// What a refusal must be.
 type Expected = fn(&LoginError) -> bool;
 
-/// A world that accepts states it did not issue (the SSO-then-AuthKit fallback).
+/// A world that accepts states it did not issue (the provider resolves their codes).
 fn unissued() -> World {
     let w = World::with(|_, policies| policies.accept_unissued_state = true);
     w.add_org("Acme", 1, None);
@@ -66,7 +66,7 @@ async fn a_login_signs_the_user_in_and_stores_one_session_holding_its_first_refr
     let user = w.user_by_email("jane@acme.example").await.unwrap();
     assert_eq!((&session.user, user.organization_id), (&user, org));
     let exchange = Exchange {
-        flow: AUTHKIT,
+        flow: Some(AUTHKIT),
         code: "code-1".into(),
         pkce_verifier: Some(format!("pkce-{state}")),
         client,
@@ -163,20 +163,27 @@ async fn a_recorded_state_names_the_one_api_to_ask() {
     let state = w.start(SSO).await;
     let refused = w.post(World::posted("code-1", &state)).await;
     assert!(matches!(refused, Err(LoginError::InvalidCode)), "{refused:?}");
-    assert_eq!(w.idp.flows_asked(), [SSO]);
-    assert_eq!(w.idp.exchanges()[0].pkce_verifier, None, "SSO logins use no PKCE");
+    assert_eq!(w.idp.flows_asked(), [Some(SSO)]);
+    assert_eq!(
+        w.idp.exchanges()[0].pkce_verifier,
+        None,
+        "logins planned without PKCE send none"
+    );
 }
 
 #[tokio::test]
-async fn an_unissued_state_asks_sso_first_and_authkit_only_when_sso_says_the_code_is_not_its_own() {
+async fn an_unissued_state_leaves_the_api_to_the_provider() {
     let w = unissued();
     w.idp.code("sso-code", sso("prof_1", "jane@acme.example", None));
     w.idp
         .code("authkit-code", authkit("user_1", "kim@acme.example", true));
     let jane = w.post(bare("sso-code")).await.unwrap();
-    assert_eq!(w.idp.flows_asked(), [SSO]);
     let kim = w.post(bare("authkit-code")).await.unwrap();
-    assert_eq!(w.idp.flows_asked(), [SSO, SSO, AUTHKIT]);
+    assert_eq!(
+        w.idp.flows_asked(),
+        [None, None],
+        "asked once each, naming no API"
+    );
     assert_eq!(
         (jane.user.email.as_str(), kim.user.email.as_str()),
         ("jane@acme.example", "kim@acme.example")
@@ -216,39 +223,9 @@ async fn an_sso_failure_other_than_an_invalid_code_is_answered_without_trying_au
         w.idp.answer("code-1", move |_| Err(failure()));
         let refused = w.post(bare("code-1")).await.unwrap_err();
         assert!(expected(&refused), "{refused:?}");
-        assert_eq!(w.idp.flows_asked(), [SSO], "{refused:?}");
+        assert_eq!(w.idp.flows_asked(), [None], "{refused:?}");
         assert!(w.sessions().await.is_empty());
     }
-    // After the fallback, AuthKit's failure is the answer.
-    let w = unissued();
-    w.idp.answer("code-1", |flow| match flow {
-        SSO => Err(ExchangeError::InvalidCode),
-        _ => Err(ExchangeError::Unavailable("down".into())),
-    });
-    let refused = w.post(bare("code-1")).await;
-    assert!(
-        matches!(refused, Err(LoginError::UpstreamUnavailable(_))),
-        "{refused:?}"
-    );
-}
-
-#[tokio::test]
-async fn the_fallback_passes_a_pkce_verifier_to_authkit_only() {
-    let w = World::new();
-    w.idp.code("code-1", authkit("user_1", "jane@acme.example", true));
-    let (plan, code, client) = (
-        ExchangePlan::SsoThenAuthKit,
-        secret("code-1"),
-        ClientContext::default(),
-    );
-    let identity = w
-        .services
-        .login
-        .exchange(plan, &code, Some(secret("v")), &client)
-        .await;
-    assert_eq!(identity.unwrap().subject, "user_1");
-    let verifiers: Vec<_> = w.idp.exchanges().into_iter().map(|e| e.pkce_verifier).collect();
-    assert_eq!(verifiers, [None, Some("v".to_owned())]);
 }
 
 #[tokio::test]
@@ -472,7 +449,11 @@ async fn a_start_records_its_state_with_the_api_chosen_and_pkce_for_authkit_only
     for (field, flow, forwarded) in cases {
         let (url, state) = started(&w, hint(field)).await.unwrap();
         let record = recorded(&w, &state).await;
-        assert_eq!((record.flow, record.pkce), (flow, flow == AUTHKIT), "{field}");
+        assert_eq!(
+            (&record.provider, record.pkce),
+            (&flow, flow == AUTHKIT),
+            "{field}"
+        );
         assert!(url.contains(&format!("flow={}", flow.as_str())), "{url}");
         assert!(
             url.contains(&format!("organization={forwarded}&")),

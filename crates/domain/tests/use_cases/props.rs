@@ -21,7 +21,7 @@ use proptest::test_runner::Config as ProptestConfig;
 use tether_domain::{
     Organization, OrganizationId, PasswordFallbackBehavior, ProvisionError, ProvisioningPolicy,
     SessionConfig, SessionField, SessionFields, SettingValue, SettingsPatch, SsoFallbackBehavior,
-    StoredSessionSettings, Timestamp, WorkosOrganizationId,
+    StoredSessionSettings, Timestamp,
 };
 
 use crate::support::*;
@@ -82,7 +82,7 @@ fn orgs() -> impl Strategy<Value = Vec<OrgSpec>> {
     })
 }
 
-/// The raw WorkOS organization id of the identity (`IdpIdentity::organization_id`).
+/// The raw organization the provider named for the identity (a tenant when well formed).
 #[derive(Debug, Clone)]
 enum IdentityOrg {
     None,
@@ -308,9 +308,7 @@ impl Case {
 
     /// The organization mapped to the identity's (well-formed) WorkOS organization.
     fn own_mapped(&self) -> Option<&OrgSpec> {
-        let workos = self
-            .raw_identity_org()
-            .and_then(|raw| WorkosOrganizationId::parse(&raw).ok())?;
+        let workos = self.raw_identity_org().and_then(|raw| provider_tenant(&raw))?;
         self.orgs
             .iter()
             .find(|o| o.mapped.map(|i| WORKOS_POOL[i]) == Some(workos.as_str()))
@@ -333,9 +331,7 @@ fn run_choose(case: &Case) -> (Outcome, Option<Organization>) {
     };
     let w = case.world(policy);
     // As `find_or_create` does: a malformed WorkOS organization is no WorkOS organization.
-    let workos = case
-        .raw_identity_org()
-        .and_then(|raw| WorkosOrganizationId::parse(&raw).ok());
+    let workos = case.raw_identity_org().and_then(|raw| provider_tenant(&raw));
     let requested = case.raw_requested();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -373,14 +369,14 @@ proptest! {
         let (outcome, joined) = run_choose(&case);
         let identity_workos = case
             .raw_identity_org()
-            .and_then(|raw| WorkosOrganizationId::parse(&raw).ok());
+            .and_then(|raw| provider_tenant(&raw));
         match (&outcome, joined) {
             (Outcome::Joined(hex), Some(org)) => {
                 let spec = case.orgs.iter().find(|o| &o.hex() == hex);
                 prop_assert!(spec.is_some(), "joined {} which does not exist", hex);
                 // A mapped organization is never joined from outside its WorkOS
                 // organization.
-                if let Some(mapped) = &org.workos_organization_id {
+                if let Some(mapped) = &org.tenant {
                     prop_assert_eq!(Some(mapped), identity_workos.as_ref(),
                         "the mapped organization {} was joined from outside", hex);
                 }

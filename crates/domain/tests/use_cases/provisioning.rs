@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use tether_domain::{
-    AccessRole, Flow, IdpIdentity, MockOrganizationRepository, OrganizationId, ProvisionError, Provisioner,
-    ProvisioningPolicy, RepositoryError, User,
+    AccessRole, ExternalIdentity, MockOrganizationRepository, OrganizationId, ProviderKey, ProvisionError,
+    Provisioner, ProvisioningPolicy, RepositoryError, User,
 };
 
 use crate::support::*;
 
 async fn provision(
     w: &World,
-    identity: &IdpIdentity,
+    identity: &ExternalIdentity,
     requested: Option<&str>,
 ) -> Result<User, ProvisionError> {
     let provisioned = w
@@ -43,7 +43,7 @@ enum Asks {
 type Row = (
     &'static str,
     Orgs,
-    fn() -> IdpIdentity,
+    fn() -> ExternalIdentity,
     Asks,
     Option<&'static str>,
     bool,
@@ -51,19 +51,19 @@ type Row = (
 );
 type Orgs = &'static [(&'static str, i64, Option<&'static str>)];
 
-fn sso_a() -> IdpIdentity {
+fn sso_a() -> ExternalIdentity {
     sso("prof_new", "new@acme.example", Some(TENANT_A))
 }
-fn sso_b() -> IdpIdentity {
+fn sso_b() -> ExternalIdentity {
     sso("prof_new", "new@acme.example", Some(TENANT_B))
 }
-fn sso_malformed_tenant() -> IdpIdentity {
+fn sso_malformed_tenant() -> ExternalIdentity {
     sso("prof_new", "new@acme.example", Some("not-a-tenant"))
 }
-fn authkit_a() -> IdpIdentity {
+fn authkit_a() -> ExternalIdentity {
     in_tenant(authkit("user_new", "new@acme.example", true), Some(TENANT_A))
 }
-fn ak() -> IdpIdentity {
+fn ak() -> ExternalIdentity {
     authkit("user_new", "new@acme.example", true)
 }
 
@@ -191,7 +191,7 @@ async fn a_new_user_is_created_with_the_normalised_address_names_and_the_configu
             (user.access_role, user.conversation_open_preference.as_str()),
             (AccessRole::DepartmentHead, "stacked")
         );
-        assert_eq!(linked(&user, AUTHKIT), Some(identity.subject.as_str()));
+        assert_eq!(linked(&user, AUTHKIT), Some(identity.link.subject.as_str()));
     }
 }
 
@@ -257,14 +257,19 @@ async fn a_returning_user_keeps_their_organization_and_role_whatever_the_login_a
 type Reach = (
     &'static str,
     Option<&'static str>,
-    &'static [(Flow, &'static str)],
+    &'static [(ProviderKey, &'static str)],
     Option<bool>,
-    fn() -> IdpIdentity,
+    fn() -> ExternalIdentity,
 );
 
 /// An existing user `jane@acme.example` of an organization mapped to `tenant`,
 /// carrying `links` and created with `vouched`.
-fn existing(w: &World, tenant: Option<&str>, links: &[(Flow, &'static str)], vouched: Option<bool>) -> User {
+fn existing(
+    w: &World,
+    tenant: Option<&str>,
+    links: &[(ProviderKey, &'static str)],
+    vouched: Option<bool>,
+) -> User {
     let org = w.add_org("Home", 1, tenant);
     w.add_user(UserSpec {
         links: links.to_vec(),
@@ -273,7 +278,7 @@ fn existing(w: &World, tenant: Option<&str>, links: &[(Flow, &'static str)], vou
     })
 }
 
-fn jane_sso(tenant: Option<&str>) -> IdpIdentity {
+fn jane_sso(tenant: Option<&str>) -> ExternalIdentity {
     sso("prof_1", "Jane@acme.example", tenant)
 }
 
@@ -308,7 +313,7 @@ const DISABLED: Expected = |r| matches!(r, Err(ProvisionError::LoginDisabled));
 async fn refused(
     w: &World,
     case: &str,
-    identity: &IdpIdentity,
+    identity: &ExternalIdentity,
     requested: Option<&str>,
     expected: Expected,
     user: &User,
@@ -334,7 +339,7 @@ async fn an_address_the_provider_vouches_for_links_the_identity_to_the_user_with
         assert_eq!((signed_in.id, w.user_count()), (user.id, 1), "{case}");
         assert_eq!(
             linked(&stored, provider_of(&identity)),
-            Some(identity.subject.as_str()),
+            Some(identity.link.subject.as_str()),
             "{case}"
         );
     }
@@ -461,7 +466,7 @@ async fn an_organization_store_outage_is_a_store_error_not_a_fallback_nor_a_refu
     ] {
         let w = World::with(|ports, _| {
             let mut down = MockOrganizationRepository::new();
-            down.expect_find_by_id()
+            down.expect_find_organization()
                 .returning(|_| Err(RepositoryError::Unavailable("down".into())));
             down.expect_mapped_or_oldest_unmapped()
                 .returning(|_| Err(RepositoryError::Unavailable("down".into())));

@@ -270,10 +270,10 @@ async fn a_consumed_token_the_rotation_could_not_record_fails_the_refresh_and_it
     let (w, first) = signed_in_with(|ports, _| {
         let mut tokens = MockRefreshTokenStore::new();
         tokens
-            .expect_save()
+            .expect_save_token()
             .times(1)
             .returning(|_| Err(RepositoryError::Unavailable("down".into())));
-        tokens.expect_save().returning(move |record| {
+        tokens.expect_save_token().returning(move |record| {
             kept.lock().unwrap().push(record);
             Ok(())
         });
@@ -325,7 +325,7 @@ async fn a_record_that_cannot_be_honoured_is_refused() {
             used_at: used.then(t0),
             sealed_successor: sealed.map(str::to_owned),
         };
-        RefreshTokenStore::save(&w.store, record).await.unwrap();
+        RefreshTokenStore::save_token(&w.store, record).await.unwrap();
         let refused = refresh(&w, &secret(token)).await.unwrap_err();
         assert!(expected(&refused), "{token}: {refused:?}");
     }
@@ -446,7 +446,7 @@ async fn an_access_token_whose_session_is_gone_or_unknowable_is_refused() {
             let mut sessions = MockSessionStore::new();
             sessions.expect_start().returning(|_| Ok(()));
             sessions.expect_find_by_login_answer().returning(|_| Ok(None));
-            sessions.expect_find().returning(move |_| found());
+            sessions.expect_find_session().returning(move |_| found());
             ports.sessions = Arc::new(sessions);
         });
         w.add_org("Acme", 0, None);

@@ -411,9 +411,9 @@ async fn only_an_enabled_superadmin_by_their_current_role_manages_an_existing_or
                 .update(&caller, &id, patch(&[("tokenExpiryHours", n(4.0))]))
                 .await
                 .map(|_| ()),
-            settings.workos_organization(&caller, &id).await.map(|_| ()),
+            settings.tenant(&caller, &id).await.map(|_| ()),
             settings
-                .set_workos_organization(&caller, &id, Some(TENANT_A))
+                .set_tenant(&caller, &id, Some(TENANT_A))
                 .await
                 .map(|_| ()),
         ];
@@ -458,13 +458,9 @@ async fn an_unknown_or_malformed_organization_is_refused() {
         .update(&caller, &gone, patch(&[("tokenExpiryHours", n(4.0))]))
         .await;
     assert!(matches!(update, Err(OrgSettingsError::OrganizationNotFound)));
-    let map = settings
-        .set_workos_organization(&caller, "acme", Some(TENANT_A))
-        .await;
+    let map = settings.set_tenant(&caller, "acme", Some(TENANT_A)).await;
     assert!(matches!(map, Err(OrgSettingsError::InvalidOrganizationId)));
-    let map = settings
-        .set_workos_organization(&caller, &gone, Some(TENANT_A))
-        .await;
+    let map = settings.set_tenant(&caller, &gone, Some(TENANT_A)).await;
     assert!(matches!(map, Err(OrgSettingsError::OrganizationNotFound)));
 }
 
@@ -474,35 +470,24 @@ async fn a_superadmin_maps_an_organization_to_one_tenant_at_most_and_unmaps_it()
     let other = w.add_org("Other", 2, Some(TENANT_B));
     let settings = &w.services.org_settings;
     let id = acme.to_string();
-    let mapped = settings
-        .set_workos_organization(&caller, &id, Some(TENANT_A))
-        .await
-        .unwrap();
+    let mapped = settings.set_tenant(&caller, &id, Some(TENANT_A)).await.unwrap();
     assert_eq!(mapped, Some(tenant(TENANT_A)));
     assert_eq!(tenant_of(&w.org(acme).await), Some(TENANT_A));
     assert_eq!(
-        settings.workos_organization(&caller, &id).await.unwrap(),
+        settings.tenant(&caller, &id).await.unwrap(),
         Some(tenant(TENANT_A))
     );
 
-    let taken = settings
-        .set_workos_organization(&caller, &id, Some(TENANT_B))
-        .await;
+    let taken = settings.set_tenant(&caller, &id, Some(TENANT_B)).await;
     assert!(matches!(taken, Err(OrgSettingsError::Conflict)), "{taken:?}");
-    let malformed = settings.set_workos_organization(&caller, &id, Some("acme")).await;
+    let malformed = settings.set_tenant(&caller, &id, Some("acme")).await;
     assert!(
-        matches!(malformed, Err(OrgSettingsError::InvalidWorkosOrganizationId)),
+        matches!(malformed, Err(OrgSettingsError::InvalidTenant)),
         "{malformed:?}"
     );
     assert_eq!(tenant_of(&w.org(acme).await), Some(TENANT_A), "nothing saved");
     assert_eq!(tenant_of(&w.org(other).await), Some(TENANT_B));
 
-    assert_eq!(
-        settings
-            .set_workos_organization(&caller, &id, None)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(settings.set_tenant(&caller, &id, None).await.unwrap(), None);
     assert_eq!(tenant_of(&w.org(acme).await), None);
 }

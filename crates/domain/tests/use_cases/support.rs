@@ -11,21 +11,23 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{
     AccessClaims, AccessRole, AccessTokenVerifier, AuthSession, AuthorizationRequest, AuthorizeInput,
-    CallbackInput, ClientContext, Clock, Email, ExchangeError, Flow, IdentityProvider, IdpIdentity,
-    InvalidAccessToken, LoginError, LoginTurns, MintedRefreshToken, NewUser, Organization, OrganizationId,
-    OrganizationRepository, PendingStep, Policies, Ports, RedirectPolicy, RepositoryError, Services,
-    SessionId, SessionRecord, SessionStore, StateProtector, StoredSessionSettings, Timestamp, TokenError,
-    TokenHash, TokenIssuer, User, UserId, UserRepository, VerifiedAccess, WorkosLink, WorkosOrganizationId,
+    CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity, IdentityLink,
+    IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan, LoginTurns,
+    MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository, PendingStep, Policies,
+    Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId, SessionRecord, SessionStore,
+    StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp, TokenError, TokenHash,
+    TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
 };
 use tether_memory::{InMemoryLoginStates, InMemoryStore};
 
 // ---- names --------------------------------------------------------------------
 
-/// The API of enterprise SSO.
-pub const SSO: Flow = Flow::Sso;
-/// The API of AuthKit.
-pub const AUTHKIT: Flow = Flow::AuthKit;
-/// The tenant (WorkOS organization) of the SSO identities of these tests ("company A").
+/// A provider (or a provider's API) whose identities' addresses their tenant vouches
+/// for: an enterprise connection.
+pub const SSO: ProviderKey = ProviderKey::from_static("sso");
+/// A provider that verifies addresses itself.
+pub const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
+/// The tenant of the SSO identities of these tests ("company A").
 pub const TENANT_A: &str = "org_01HX9R3K4N6P8QZBVTYM2D5A7C";
 /// Another company's tenant.
 pub const TENANT_B: &str = "org_01HXBBBBBBBBBBBBBBBBBBBBBB";
@@ -68,54 +70,75 @@ pub fn gone_org() -> OrganizationId {
 }
 
 /// A tenant id.
-pub fn tenant(raw: &str) -> WorkosOrganizationId {
-    WorkosOrganizationId::parse(raw).expect("test tenants are well formed")
+pub fn tenant(raw: &str) -> TenantId {
+    TenantId::parse(raw).expect("test tenants are well formed")
+}
+
+/// The form of the stand-in provider's tenants: `org_` and letters and digits; the
+/// provider says no tenant for anything else.
+pub fn provider_tenant(raw: &str) -> Option<TenantId> {
+    raw.strip_prefix("org_")
+        .filter(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .and_then(|_| TenantId::parse(raw).ok())
 }
 
 // ---- identities -----------------------------------------------------------------
 
-/// An AuthKit identity `subject`; `verified`: whether the provider verified the address.
-pub fn authkit(subject: &str, address: &str, verified: bool) -> IdpIdentity {
-    IdpIdentity {
+/// An SSO identity `subject` through a connection of `tenant` (`None`, or a value
+/// that is no tenant of the provider: no tenant); its tenant vouches for its address.
+pub fn sso(subject: &str, address: &str, tenant: Option<&str>) -> ExternalIdentity {
+    ExternalIdentity {
+        link: IdentityLink {
+            provider: SSO,
+            subject: subject.to_owned(),
+        },
+        email: address.to_owned(),
+        email_verified: None,
+        vouching: Vouching::Tenant,
         first_name: Some("Jane".to_owned()),
         last_name: Some("Doe".to_owned()),
-        email_verified: Some(verified),
-        ..tether_domain::mocks::identity(subject, address)
+        connection: Some("conn_1".to_owned()),
+        tenant: tenant.and_then(provider_tenant),
     }
 }
 
-/// An SSO identity `subject` through a connection of `tenant` (`None`: no tenant); SSO
-/// profiles carry no verdict on the address.
-pub fn sso(subject: &str, address: &str, tenant: Option<&str>) -> IdpIdentity {
-    IdpIdentity {
-        flow: SSO,
-        connection_id: Some("conn_1".to_owned()),
-        organization_id: tenant.map(str::to_owned),
-        email_verified: None,
-        ..authkit(subject, address, false)
+/// An AuthKit identity `subject`; `verified`: whether the provider verified the address.
+pub fn authkit(subject: &str, address: &str, verified: bool) -> ExternalIdentity {
+    ExternalIdentity {
+        link: IdentityLink {
+            provider: AUTHKIT,
+            subject: subject.to_owned(),
+        },
+        email: address.to_owned(),
+        email_verified: Some(verified),
+        vouching: Vouching::Provider,
+        first_name: Some("Jane".to_owned()),
+        last_name: Some("Doe".to_owned()),
+        connection: None,
+        tenant: None,
     }
 }
 
 /// `identity` belonging to `tenant` (or to none).
-pub fn in_tenant(identity: IdpIdentity, tenant: Option<&str>) -> IdpIdentity {
-    IdpIdentity {
-        organization_id: tenant.map(str::to_owned),
+pub fn in_tenant(identity: ExternalIdentity, tenant: Option<&str>) -> ExternalIdentity {
+    ExternalIdentity {
+        tenant: tenant.and_then(provider_tenant),
         ..identity
     }
 }
 
 /// `identity` with these names.
-pub fn named(identity: IdpIdentity, first: Option<&str>, last: Option<&str>) -> IdpIdentity {
-    IdpIdentity {
+pub fn named(identity: ExternalIdentity, first: Option<&str>, last: Option<&str>) -> ExternalIdentity {
+    ExternalIdentity {
         first_name: first.map(str::to_owned),
         last_name: last.map(str::to_owned),
         ..identity
     }
 }
 
-/// The API of an identity.
-pub fn provider_of(identity: &IdpIdentity) -> Flow {
-    identity.flow
+/// The provider of an identity.
+pub fn provider_of(identity: &ExternalIdentity) -> ProviderKey {
+    identity.link.provider.clone()
 }
 
 // ---- users ----------------------------------------------------------------------
@@ -127,8 +150,8 @@ pub struct UserSpec {
     pub organization: OrganizationId,
     pub role: AccessRole,
     pub disabled: bool,
-    /// The subjects the user carries, by API.
-    pub links: Vec<(Flow, &'static str)>,
+    /// The subjects the user carries, by provider.
+    pub links: Vec<(ProviderKey, &'static str)>,
     /// Whether the address was vouched for when the user was created (`None`: unknown).
     pub vouched: Option<bool>,
 }
@@ -147,12 +170,6 @@ pub fn user(address: &'static str, organization: OrganizationId) -> UserSpec {
 
 impl UserSpec {
     fn build(self, id: UserId) -> User {
-        let subject = |flow: Flow| {
-            self.links
-                .iter()
-                .find(|(f, _)| *f == flow)
-                .map(|(_, s)| (*s).to_owned())
-        };
         User {
             id,
             email: Email::parse(self.address).expect("test addresses are valid"),
@@ -161,16 +178,22 @@ impl UserSpec {
             access_role: self.role,
             conversation_open_preference: "split".to_owned(),
             login_disabled: self.disabled,
-            workos_user_id: subject(AUTHKIT),
-            workos_profile_id: subject(SSO),
+            links: self
+                .links
+                .iter()
+                .map(|(provider, subject)| IdentityLink {
+                    provider: provider.clone(),
+                    subject: (*subject).to_owned(),
+                })
+                .collect(),
             email_verified: self.vouched,
         }
     }
 }
 
-/// The subject `user` carries for `flow`.
-pub fn linked(user: &User, flow: Flow) -> Option<&str> {
-    user.workos_subject(flow)
+/// The subject `user` carries for `provider`.
+pub fn linked(user: &User, provider: ProviderKey) -> Option<&str> {
+    user.subject_for(&provider)
 }
 
 /// Whether the user was created from an address the provider vouched for.
@@ -187,10 +210,7 @@ pub fn org_name(organization: &Organization) -> &str {
 
 /// The tenant an organization is mapped to.
 pub fn tenant_of(organization: &Organization) -> Option<&str> {
-    organization
-        .workos_organization_id
-        .as_ref()
-        .map(WorkosOrganizationId::as_str)
+    organization.tenant.as_ref().map(TenantId::as_str)
 }
 
 // ---- the stand-ins --------------------------------------------------------------
@@ -205,19 +225,23 @@ impl Clock for TestClock {
     }
 }
 
-type Answer = Arc<dyn Fn(Flow) -> Result<IdpIdentity, ExchangeError> + Send + Sync>;
+type Answer = Arc<dyn Fn(ProviderKey) -> Result<ExternalIdentity, ExchangeError> + Send + Sync>;
 
-/// One exchange the identity provider was asked for.
+/// One exchange the identity provider was asked for: `flow` is the API the domain
+/// named, `None` for a login it did not start (the provider resolves it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
-    pub flow: Flow,
+    pub flow: Option<ProviderKey>,
     pub code: String,
     pub pkce_verifier: Option<String>,
     pub client: ClientContext,
 }
 
-/// An identity provider answering scripted codes: a code belongs to one API (the other
-/// answers `InvalidCode`), an unknown code is invalid on both. Records every exchange.
+/// An identity provider with two APIs, [`SSO`] and [`AUTHKIT`], answering scripted
+/// codes: a code belongs to one API (the other answers `InvalidCode`), an unknown code
+/// is invalid on both; a code of a login it did not start is tried with SSO, then
+/// AuthKit. It plans logins as the asked API, else SSO for enterprise hints, else
+/// AuthKit with PKCE. Records every exchange.
 #[derive(Default)]
 pub struct Idp {
     codes: Mutex<HashMap<String, Answer>>,
@@ -232,9 +256,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Idp {
     /// `code` is a code of `identity`'s API, for `identity`.
-    pub fn code(&self, code: &str, identity: IdpIdentity) {
+    pub fn code(&self, code: &str, identity: ExternalIdentity) {
         self.answer(code, move |flow| {
-            if flow == identity.flow {
+            if flow == identity.link.provider {
                 Ok(identity.clone())
             } else {
                 Err(ExchangeError::InvalidCode)
@@ -246,13 +270,16 @@ impl Idp {
     pub fn answer(
         &self,
         code: &str,
-        answer: impl Fn(Flow) -> Result<IdpIdentity, ExchangeError> + Send + Sync + 'static,
+        answer: impl Fn(ProviderKey) -> Result<ExternalIdentity, ExchangeError> + Send + Sync + 'static,
     ) {
         lock(&self.codes).insert(code.to_owned(), Arc::new(answer));
     }
 
     /// Every step answer completes as `answer`.
-    pub fn step(&self, answer: impl Fn(Flow) -> Result<IdpIdentity, ExchangeError> + Send + Sync + 'static) {
+    pub fn step(
+        &self,
+        answer: impl Fn(ProviderKey) -> Result<ExternalIdentity, ExchangeError> + Send + Sync + 'static,
+    ) {
         *lock(&self.step) = Some(Arc::new(answer));
     }
 
@@ -261,9 +288,9 @@ impl Idp {
         lock(&self.exchanges).clone()
     }
 
-    /// The APIs asked, in order.
-    pub fn flows_asked(&self) -> Vec<Flow> {
-        self.exchanges().iter().map(|e| e.flow).collect()
+    /// The APIs the domain named, in order (`None`: left to the provider).
+    pub fn flows_asked(&self) -> Vec<Option<ProviderKey>> {
+        self.exchanges().iter().map(|e| e.flow.clone()).collect()
     }
 
     /// The steps completed so far.
@@ -274,28 +301,57 @@ impl Idp {
 
 #[async_trait]
 impl IdentityProvider for Idp {
-    async fn exchange(
+    fn plan_login(&self, hints: &LoginHints) -> Result<LoginPlan, String> {
+        let enterprise = hints
+            .organization
+            .as_deref()
+            .is_some_and(|o| provider_tenant(o).is_some())
+            || hints.connection.is_some()
+            || hints.domain_hint.is_some();
+        let provider = match hints.requested.as_deref() {
+            Some("sso") => SSO,
+            Some("authkit") => AUTHKIT,
+            Some(_) => return Err("flow must be sso or authkit".to_owned()),
+            None if enterprise => SSO,
+            None => AUTHKIT,
+        };
+        Ok(LoginPlan {
+            pkce: provider == AUTHKIT,
+            provider,
+        })
+    }
+
+    async fn exchange<'a>(
         &self,
-        flow: Flow,
+        provider: Option<&'a ProviderKey>,
         code: &SecretString,
         pkce_verifier: Option<SecretString>,
         client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         lock(&self.exchanges).push(Exchange {
-            flow,
+            flow: provider.cloned(),
             code: code.expose_secret().to_owned(),
             pkce_verifier: pkce_verifier.as_ref().map(|v| v.expose_secret().to_owned()),
             client: client.clone(),
         });
         let answer = lock(&self.codes).get(code.expose_secret()).cloned();
-        answer.map_or(Err(ExchangeError::InvalidCode), |a| a(flow))
+        let Some(answer) = answer else {
+            return Err(ExchangeError::InvalidCode);
+        };
+        match provider {
+            Some(provider) => answer(provider.clone()),
+            None => match answer(SSO) {
+                Err(ExchangeError::InvalidCode) => answer(AUTHKIT),
+                other => other,
+            },
+        }
     }
 
     async fn complete_step(
         &self,
         step: &PendingStep,
         _client: &ClientContext,
-    ) -> Result<IdpIdentity, ExchangeError> {
+    ) -> Result<ExternalIdentity, ExchangeError> {
         lock(&self.steps).push(step.clone());
         let answer = lock(&self.step).clone();
         answer.map_or(Err(ExchangeError::InvalidCode), |a| a(SSO))
@@ -304,11 +360,22 @@ impl IdentityProvider for Idp {
     fn authorization_url(&self, request: &AuthorizationRequest) -> String {
         format!(
             "https://idp.example/authorize?flow={}&state={}&organization={}&challenge={}",
-            request.flow.as_str(),
+            request.provider,
             request.state,
-            request.organization.as_deref().unwrap_or_default(),
+            request
+                .hints
+                .organization
+                .as_deref()
+                .filter(|o| provider_tenant(o).is_some())
+                .unwrap_or_default(),
             request.code_challenge.as_deref().unwrap_or_default()
         )
+    }
+
+    fn parse_tenant(&self, raw: &str) -> Result<TenantId, TenantIdError> {
+        provider_tenant(raw).ok_or(TenantIdError {
+            expected: "a WorkOS organization id (org_...)",
+        })
     }
 }
 
@@ -456,18 +523,14 @@ impl Users {
 
 #[async_trait]
 impl UserRepository for Users {
-    async fn find_by_workos_subject(
-        &self,
-        flow: Flow,
-        subject: &str,
-    ) -> Result<Option<User>, RepositoryError> {
-        self.store.find_by_workos_subject(flow, subject).await
+    async fn find_by_link(&self, link: &IdentityLink) -> Result<Option<User>, RepositoryError> {
+        self.store.find_by_link(link).await
     }
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
         self.store.find_by_email(email).await
     }
-    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
-        UserRepository::find_by_id(&self.store, id).await
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, RepositoryError> {
+        UserRepository::find_user(&self.store, id).await
     }
     async fn insert(&self, user: NewUser) -> Result<User, RepositoryError> {
         self.interleave();
@@ -476,19 +539,18 @@ impl UserRepository for Users {
     async fn record_login(
         &self,
         id: UserId,
-        link: Option<WorkosLink>,
+        identity: Option<LinkedIdentity>,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
         self.interleave();
-        self.store.record_login(id, link, at).await
+        self.store.record_login(id, identity, at).await
     }
-    async fn record_login_by_workos_subject(
+    async fn record_login_by_link(
         &self,
-        flow: Flow,
-        subject: &str,
+        link: &IdentityLink,
         at: Timestamp,
     ) -> Result<Option<User>, RepositoryError> {
-        self.store.record_login_by_workos_subject(flow, subject, at).await
+        self.store.record_login_by_link(link, at).await
     }
 }
 
@@ -580,7 +642,7 @@ impl World {
 
     /// The organization with this id.
     pub async fn org(&self, id: OrganizationId) -> Organization {
-        OrganizationRepository::find_by_id(&self.store, id)
+        OrganizationRepository::find_organization(&self.store, id)
             .await
             .unwrap()
             .expect("the organization exists")
@@ -614,7 +676,7 @@ impl World {
 
     /// The user with this id, if any.
     pub async fn user(&self, id: UserId) -> Option<User> {
-        UserRepository::find_by_id(&self.store, id).await.unwrap()
+        UserRepository::find_user(&self.store, id).await.unwrap()
     }
 
     /// How many users exist.
@@ -626,7 +688,7 @@ impl World {
 
     /// The session with this id, as stored.
     pub async fn session(&self, id: &SessionId) -> Option<SessionRecord> {
-        SessionStore::find(&self.store, id).await.unwrap()
+        SessionStore::find_session(&self.store, id).await.unwrap()
     }
 
     /// The stored record of `session`.
@@ -638,8 +700,8 @@ impl World {
 
     /// A login of `identity` started with its API and bound to [`VERIFIER`]'s browser,
     /// its code `code` scripted: its state.
-    pub async fn start_for(&self, code: &str, identity: IdpIdentity) -> String {
-        let flow = identity.flow;
+    pub async fn start_for(&self, code: &str, identity: ExternalIdentity) -> String {
+        let flow = identity.link.provider.clone();
         self.idp.code(code, identity);
         self.start(flow).await
     }
@@ -658,7 +720,7 @@ impl World {
     // -- logins --
 
     /// Starts a login with `flow` bound to [`VERIFIER`]'s browser, and returns its state.
-    pub async fn start(&self, flow: Flow) -> String {
+    pub async fn start(&self, flow: ProviderKey) -> String {
         let started = self
             .services
             .start
@@ -696,7 +758,7 @@ impl World {
 
     /// A login of `identity` with code `code-1`, started with its API, bound to
     /// [`VERIFIER`]'s browser and called back once: its state and its session.
-    pub async fn bound_login(&self, identity: IdpIdentity) -> (String, AuthSession) {
+    pub async fn bound_login(&self, identity: ExternalIdentity) -> (String, AuthSession) {
         let state = self.start_for("code-1", identity).await;
         let session = self
             .post(Self::posted("code-1", &state))
@@ -709,11 +771,11 @@ impl World {
     /// new user asking for `requested`.
     pub async fn login_requesting(
         &self,
-        identity: IdpIdentity,
+        identity: ExternalIdentity,
         requested: Option<&str>,
     ) -> Result<AuthSession, LoginError> {
         let code = format!("code-{}", self.idp.exchanges().len() + 1);
-        let flow = identity.flow;
+        let flow = identity.link.provider.clone();
         self.idp.code(&code, identity);
         let state = self.start(flow).await;
         let input = CallbackInput {
@@ -724,7 +786,7 @@ impl World {
     }
 
     /// A whole login of `identity`.
-    pub async fn login(&self, identity: IdpIdentity) -> Result<AuthSession, LoginError> {
+    pub async fn login(&self, identity: ExternalIdentity) -> Result<AuthSession, LoginError> {
         self.login_requesting(identity, None).await
     }
 }

@@ -35,8 +35,11 @@ pub(crate) async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let mut input: tether_domain::CallbackInput = body.into_inner().into();
     input.client = crate::request_id::client_context(&request);
-    let (flow, result) = state.services.login.complete_reporting_flow(input).await;
+    let (provider, result) = state.services.login.complete_reporting_provider(input).await;
     let result = result.map_err(ApiError::from);
-    crate::metrics::record_login(flow, crate::metrics::outcome_label(&result));
+    crate::metrics::record_login(
+        provider.map(|p| p.label()),
+        crate::metrics::outcome_label(&result),
+    );
     Ok(super::auth_session(&result?))
 }

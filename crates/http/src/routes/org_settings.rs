@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use tether_domain::{SessionConfig, SettingValue, SettingsPatch, VerifiedAccess, WorkosOrganizationId};
+use tether_domain::{SessionConfig, SettingValue, SettingsPatch, TenantId, VerifiedAccess};
 use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SettingsAnswer, WorkosOrganizationBody};
 
 use crate::AppState;
@@ -110,7 +110,7 @@ pub(crate) async fn put(
 
 fn mapping_answer(
     organization_id: &str,
-    mapping: Option<WorkosOrganizationId>,
+    mapping: Option<TenantId>,
     message: Option<&'static str>,
 ) -> HttpResponse {
     HttpResponse::Ok().json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
@@ -140,11 +140,7 @@ pub(crate) async fn get_workos_organization(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller(&req, &state).await?;
-    let mapping = state
-        .services
-        .org_settings
-        .workos_organization(&caller, &path)
-        .await?;
+    let mapping = state.services.org_settings.tenant(&caller, &path).await?;
     Ok(mapping_answer(&path, mapping, None))
 }
 
@@ -196,7 +192,7 @@ pub(crate) async fn put_workos_organization(
     let mapping = state
         .services
         .org_settings
-        .set_workos_organization(&caller, &path, value.as_deref())
+        .set_tenant(&caller, &path, value.as_deref())
         .await?;
     Ok(mapping_answer(
         &path,

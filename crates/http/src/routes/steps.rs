@@ -4,7 +4,7 @@
 //! need the API key, so only the server can make them; the pending token is never logged.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use tether_domain::{Flow, StepInput};
+use tether_domain::StepInput;
 use tether_wire::{AuthSessionBody, EmailVerificationBody, OrganizationSelectionBody};
 
 use crate::AppState;
@@ -23,7 +23,7 @@ async fn finish(
         .complete_step(input)
         .await
         .map_err(ApiError::from);
-    crate::metrics::record_login(Some(Flow::AuthKit), crate::metrics::outcome_label(&result));
+    crate::metrics::record_login(Some("authkit".into()), crate::metrics::outcome_label(&result));
     Ok(super::auth_session(&result?))
 }
 

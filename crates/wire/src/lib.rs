@@ -43,6 +43,7 @@
 //! with `CallbackInput::from(body)`.
 
 mod error;
+mod json;
 mod operations;
 mod organizations;
 #[cfg(feature = "openapi")]
@@ -50,9 +51,11 @@ pub mod schema;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};
-pub use operations::{AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody};
-pub use organizations::WorkosOrganizationBody;
+pub use operations::{
+    AuthorizeQuery, AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody,
+};
 pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
+pub use organizations::{SessionSettingsPatchInput, WorkosOrganizationBody, WorkosOrganizationInput};
 pub use session::{
     AuthSessionBody, CallbackBody, EmailVerificationBody, OrganizationSelectionBody, RefreshTokenBody,
     SessionConfigBody, UserBody,

@@ -1,4 +1,4 @@
-//! Who may become whom, and who joins which organization (`trust.md`), over HTTP
+//! Who may become whom, and who joins which organization (docs/API.md), over HTTP
 //! against SecantusDB and WorkOS's emulator. The emulator lets any SSO connection
 //! assert any address (its profile carries the connection's WorkOS organization) and
 //! seeds AuthKit users with `email_verified` true or false.

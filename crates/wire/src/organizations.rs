@@ -1,6 +1,6 @@
 //! An organization's session settings and WorkOS mapping (SUPERADMIN).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
@@ -144,11 +144,12 @@ pub struct MappingData {
 /// assert!(body.into_patch().is_none(), "JSON, but not an object");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-pub struct SessionSettingsPatchInput(Option<BTreeMap<String, Option<SettingValue>>>);
+pub struct SessionSettingsPatchInput(Option<Vec<(String, Option<SettingValue>)>>);
 
 impl SessionSettingsPatchInput {
-    /// The change the body asks for (`null` clears a field; a later duplicate name
-    /// wins), or `None` when the body is not a JSON object.
+    /// The change the body asks for, in the order of the body (`null` clears a field; a
+    /// later duplicate name wins, in the place of the first), or `None` when the body is
+    /// not a JSON object.
     pub fn into_patch(self) -> Option<SettingsPatch> {
         self.0.map(SettingsPatch::new)
     }
@@ -158,15 +159,22 @@ impl<'de> Deserialize<'de> for SessionSettingsPatchInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Fields;
         impl<'de> Visitor<'de> for Fields {
-            type Value = Option<BTreeMap<String, Option<SettingValue>>>;
+            type Value = Option<Vec<(String, Option<SettingValue>)>>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields = BTreeMap::new();
+                let mut fields: Vec<(String, Option<SettingValue>)> = Vec::new();
+                let mut places = HashMap::new();
                 while let Some(name) = map.next_key::<String>()? {
                     let Kind(value) = map.next_value()?;
-                    fields.insert(name, value);
+                    match places.get(&name) {
+                        Some(&place) => fields[place] = (name, value),
+                        None => {
+                            places.insert(name.clone(), fields.len());
+                            fields.push((name, value));
+                        }
+                    }
                 }
                 Ok(Some(fields))
             }
@@ -299,23 +307,31 @@ mod tests {
 
     /// How the handler read a session-settings body before these types: through
     /// `serde_json::Value`.
-    fn patch_through_value(body: &str) -> Result<Option<SettingsPatch>, ()> {
+    fn patch_through_value(body: &str) -> Result<Option<Entries>, ()> {
         let Value::Object(fields) = serde_json::from_str::<Value>(body).map_err(|_| ())? else {
             return Ok(None);
         };
-        Ok(Some(SettingsPatch::new(fields.into_iter().map(
-            |(name, value)| {
-                let value = match value {
-                    Value::Null => None,
-                    Value::Bool(b) => Some(SettingValue::Bool(b)),
-                    Value::Number(n) => Some(SettingValue::Number(n.as_f64().unwrap_or(f64::NAN))),
-                    Value::String(s) => Some(SettingValue::Text(s)),
-                    Value::Array(_) => Some(SettingValue::Other("array")),
-                    Value::Object(_) => Some(SettingValue::Other("object")),
-                };
-                (name, value)
-            },
-        ))))
+        Ok(Some(sorted(fields.into_iter().map(|(name, value)| {
+            let value = match value {
+                Value::Null => None,
+                Value::Bool(b) => Some(SettingValue::Bool(b)),
+                Value::Number(n) => Some(SettingValue::Number(n.as_f64().unwrap_or(f64::NAN))),
+                Value::String(s) => Some(SettingValue::Text(s)),
+                Value::Array(_) => Some(SettingValue::Other("array")),
+                Value::Object(_) => Some(SettingValue::Other("object")),
+            };
+            (name, value)
+        }))))
+    }
+
+    type Entries = Vec<(String, Option<SettingValue>)>;
+
+    /// The entries by name: the order of a `Value`'s object depends on serde_json's
+    /// `preserve_order` feature (on in the service's build); the fields and values do not.
+    fn sorted(entries: impl IntoIterator<Item = (String, Option<SettingValue>)>) -> Entries {
+        let mut entries: Entries = entries.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries
     }
 
     /// How the handler read a mapping body before these types.
@@ -334,10 +350,24 @@ mod tests {
     fn a_session_settings_body_reads_as_it_did_through_a_json_value() {
         for body in BODIES {
             let read = serde_json::from_str::<SessionSettingsPatchInput>(body)
-                .map(SessionSettingsPatchInput::into_patch)
+                .map(|input| input.0.map(sorted))
                 .map_err(|_| ());
             assert_eq!(read, patch_through_value(body), "{body}");
         }
+    }
+
+    #[test]
+    fn a_session_settings_body_keeps_its_order_and_a_duplicate_its_first_place() {
+        let read: SessionSettingsPatchInput =
+            serde_json::from_str(r#"{"warningTimeMinutes": 1, "enabled": true, "warningTimeMinutes": null}"#)
+                .unwrap();
+        assert_eq!(
+            read.into_patch(),
+            Some(SettingsPatch::new([
+                ("warningTimeMinutes".to_owned(), None),
+                ("enabled".to_owned(), Some(SettingValue::Bool(true))),
+            ]))
+        );
     }
 
     #[test]

@@ -928,12 +928,69 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
         "INVALID_ORGANIZATION_ID",
     )
     .await;
-    assert_error(
+    let body = assert_error(
         put_settings(&app, &acme.to_hex(), Some(&root.token), json!([1, 2])).await,
         400,
         "INVALID_REQUEST",
     )
     .await;
+    assert_eq!(
+        body["error"],
+        "The request body must be a JSON object of session settings."
+    );
+    // The body's shape is judged after the token and before the role; its fields after both.
+    assert_token_refused(
+        put_settings(&app, &acme.to_hex(), Some("not.a.jwt"), json!([1, 2])).await,
+        "INVALID_TOKEN",
+    )
+    .await;
+    assert_error(
+        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!("text")).await,
+        400,
+        "INVALID_REQUEST",
+    )
+    .await;
+    assert_error(
+        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!({"colour": 1})).await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    // Arrays and objects are values of the wrong type, named like any other.
+    let body = assert_error(
+        put_settings(
+            &app,
+            &acme.to_hex(),
+            Some(&root.token),
+            json!({"enabled": [true], "idleTimeoutMinutes": {"value": 5}}),
+        )
+        .await,
+        400,
+        "INVALID_SESSION_SETTINGS",
+    )
+    .await;
+    let mut named: Vec<&str> = body["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, ["enabled", "idleTimeoutMinutes"]);
+    let res = app
+        .http
+        .put(settings_url(&app, &acme.to_hex()))
+        .bearer_auth(&root.token)
+        .header("content-type", "application/json")
+        .body("{\"enabled\": tru")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "INVALID_REQUEST").await;
+    assert_eq!(
+        body["error"],
+        "The request body must be a JSON object of session settings (any of the nine fields; null reverts one)."
+    );
     // A SUPERADMIN logged out can no longer use the token.
     assert_logged_out(logout_with_refresh_token(&app, &root.refresh_token).await).await;
     assert_token_refused(

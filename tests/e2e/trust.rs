@@ -1,4 +1,4 @@
-//! Who may become whom, and who joins which organization (`trust.md`), over HTTP
+//! Who may become whom, and who joins which organization (docs/API.md), over HTTP
 //! against SecantusDB and WorkOS's emulator. The emulator lets any SSO connection
 //! assert any address (its profile carries the connection's WorkOS organization) and
 //! seeds AuthKit users with `email_verified` true or false.
@@ -308,6 +308,60 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
         let res = put_mapping(&app, &other_id, &root, bad.clone()).await;
         assert_error(res, 400, "INVALID_REQUEST").await;
     }
+    // What each refusal says, and in which order the token, the body's shape, the role
+    // and the `org_` rule are judged.
+    let shape = "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.";
+    let not_org = "workosOrganizationId must be a WorkOS organization id (org_ followed by letters and digits) or null.";
+    for (token, bad, status, code, message) in [
+        (
+            root.as_str(),
+            json!({"workosOrganizationId": null, "other": 1}),
+            400,
+            "INVALID_REQUEST",
+            Some(shape),
+        ),
+        (
+            root.as_str(),
+            json!({"workosOrganizationId": ["org_1"]}),
+            400,
+            "INVALID_REQUEST",
+            Some(shape),
+        ),
+        (root.as_str(), json!({}), 400, "INVALID_REQUEST", Some(shape)),
+        (
+            root.as_str(),
+            json!({"workosOrganizationId": "not-an-org"}),
+            400,
+            "INVALID_REQUEST",
+            Some(not_org),
+        ),
+        ("not.a.jwt", json!([]), 401, "INVALID_TOKEN", None),
+        (jane.as_str(), json!([]), 400, "INVALID_REQUEST", Some(shape)),
+        (
+            jane.as_str(),
+            json!({"workosOrganizationId": "not-an-org"}),
+            403,
+            "FORBIDDEN",
+            None,
+        ),
+    ] {
+        let res = put_mapping(&app, &other_id, token, bad.clone()).await;
+        let body = assert_error(res, status, code).await;
+        if let Some(message) = message {
+            assert_eq!(body["error"], message, "{bad}");
+        }
+    }
+    let res = app
+        .http
+        .put(mapping_url(&app, &other_id))
+        .bearer_auth(&root)
+        .header("content-type", "application/json")
+        .body("{\"workosOrganizationId\": nul")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_error(res, 400, "INVALID_REQUEST").await;
+    assert_eq!(body["error"], shape);
 
     // An ADMIN may neither read nor change it.
     assert_error(get_mapping(&app, &other_id, &jane).await, 403, "FORBIDDEN").await;

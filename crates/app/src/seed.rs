@@ -1,7 +1,8 @@
 //! The seed of the in-memory store (`MEMORY_SEED`): organizations and users created at
 //! start-up with `STORE=memory`, so a demo can have e.g. a `SUPERADMIN` who may try the
 //! session-settings routes. Users are matched at login by e-mail address, like any
-//! existing user (so only when WorkOS vouches for the address, see `trust.md`: AuthKit
+//! existing user (so only when WorkOS vouches for the address, see "Who may become whom"
+//! in docs/API.md: AuthKit
 //! verified it, or the SSO login comes through the WorkOS organization the seeded
 //! organization is mapped to with `workosOrganizationId`): they keep the seeded
 //! organization and role.

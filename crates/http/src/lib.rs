@@ -1,8 +1,8 @@
 //! # tether-http
 //!
-//! The actix-web edge of tether-auth: routes answering with the wire bodies of
-//! `tether-wire` (where the camelCase names live), one error type mapping every domain error to the contract's status
-//! and machine code, request ids, body limits and cache headers, the per-client rate
+//! The actix-web edge of tether-auth: routes that read and answer the bodies and
+//! queries of `tether-wire` (where the contract's names live), one error type mapping
+//! every domain error to the contract's status and machine code, request ids, body limits and cache headers, the per-client rate
 //! limit and the body time-out ([`Limits`]), and request metrics through the `metrics`
 //! facade (the binary serves them on their own port).
 //!

@@ -13,8 +13,8 @@
 //! Rules every adapter here follows:
 //! - documents are never replaced: updates use `$set` (or an update pipeline of `$set`
 //!   stages) so that fields this service does not know survive untouched;
-//! - every driver operation runs through one helper that bounds it by the operation
-//!   time-out (`MONGODB_TIMEOUT_MS`: a server that accepts and then stalls is
+//! - every driver operation of a port runs through one helper that bounds it by the
+//!   operation time-out (`MONGODB_TIMEOUT_MS`: a server that accepts and then stalls is
 //!   `Unavailable` too), records its duration as `tether_store_operation_seconds
 //!   {operation}` and maps its failure (duplicate key → `Duplicate`, unreachable server
 //!   or time-out → `Unavailable`, anything else → `Unexpected`), and
@@ -247,12 +247,19 @@ impl MongoStore {
     ///
     /// - `users`: `email_ci_unique` (unique, collation `en` strength 2, so addresses are
     ///   unique case-insensitively), `workosUserId_unique` and `workosProfileId_unique`
-    ///   (unique among documents where the field is a string);
-    /// - `organizations`: `createdAt_id` on `{createdAt: 1, _id: 1}` (the oldest);
+    ///   (unique among documents where the field is a string: partial), and
+    ///   `workosUserId_1`, `workosProfileId_1` for the lookups;
+    /// - `organizations`: `createdAt_id` on `{createdAt: 1, _id: 1}` (the oldest),
+    ///   `workosOrganizationId_unique` (unique among string values: partial);
     /// - `sessions`: `endsAt_ttl` (TTL: removed 720 h, the longest access-token life,
-    ///   after `endsAt`);
+    ///   after `endsAt`), `tokenHash_sparse_unique` (sparse, unique),
+    ///   `rotatedTokenHash_1`, `loginAnswerId_sparse` (sparse, not unique);
     /// - `refresh_tokens`: `tokenHash_unique`, `expiresAt_ttl` (TTL, expire at
-    ///   `expiresAt`).
+    ///   `expiresAt`);
+    /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`.
+    ///
+    /// The whole creation is bounded by four operation time-outs (not through the
+    /// per-operation helper).
     ///
     /// # Errors
     /// [`RepositoryError::Unexpected`] naming the collection when the server refuses an

@@ -2,7 +2,7 @@
 //!
 //! The wire contract of tether-auth: every request and response body with its
 //! camelCase names (`refreshToken`, `sessionConfig`, `requestId`, ...), built from the
-//! domain's values with `From`. It depends on `serde` and `tether-domain` only, so any
+//! domain's values with `From`, and the query of the login start. It depends on `serde` and `tether-domain` only, so any
 //! web framework can speak the contract; the `openapi` feature adds `utoipa::ToSchema`
 //! to every body for an OpenAPI document.
 //!
@@ -40,9 +40,14 @@
 //!
 //! In a handler, the body comes from the domain's session:
 //! `AuthSessionBody::from(&auth_session)`; a callback body becomes the use case's input
-//! with `CallbackInput::from(body)`.
+//! with `CallbackInput::from(body)`, the authorize query with `AuthorizeInput::from`.
+//! The session-settings and WorkOS-organization bodies are read as the service accepts
+//! them ([`SessionSettingsPatchInput`], [`WorkosOrganizationInput`]): any JSON, each value
+//! kept by kind, so that the domain names every refused field; the `*Body` types are the
+//! shapes a client sends.
 
 mod error;
+mod json;
 mod operations;
 mod organizations;
 #[cfg(feature = "openapi")]
@@ -50,9 +55,11 @@ pub mod schema;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};
-pub use operations::{AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody};
-pub use organizations::WorkosOrganizationBody;
+pub use operations::{
+    AuthorizeQuery, AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody,
+};
 pub use organizations::{MappingAnswer, MappingData, SessionSettingsPatchBody, SettingsAnswer};
+pub use organizations::{SessionSettingsPatchInput, WorkosOrganizationBody, WorkosOrganizationInput};
 pub use session::{
     AuthSessionBody, CallbackBody, EmailVerificationBody, OrganizationSelectionBody, RefreshTokenBody,
     SessionConfigBody, UserBody,

@@ -5,9 +5,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde_json::Value;
-use tether_domain::{SessionConfig, SettingValue, SettingsPatch, TenantId, VerifiedAccess};
-use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SettingsAnswer, WorkosOrganizationBody};
+use tether_domain::{SessionConfig, TenantId, VerifiedAccess};
+use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SessionSettingsPatchInput, SettingsAnswer};
+use tether_wire::{WorkosOrganizationBody, WorkosOrganizationInput};
 
 use crate::AppState;
 use crate::bearer::bearer_token;
@@ -21,19 +21,6 @@ fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
     let token = bearer_token(req)?;
     Ok(state.services.access.authenticate(token.expose_secret()).await?)
-}
-
-/// A JSON value as a stored setting value (`null` clears the field).
-fn setting_value(value: Value) -> Option<SettingValue> {
-    match value {
-        Value::Null => None,
-        Value::Bool(b) => Some(SettingValue::Bool(b)),
-        // Every JSON number has an f64 reading; the domain checks wholeness and bounds.
-        Value::Number(n) => Some(SettingValue::Number(n.as_f64().unwrap_or(f64::NAN))),
-        Value::String(s) => Some(SettingValue::Text(s)),
-        Value::Array(_) => Some(SettingValue::Other("array")),
-        Value::Object(_) => Some(SettingValue::Other("object")),
-    }
 }
 
 /// `GET`: the policy the organization resolves to.
@@ -91,19 +78,15 @@ pub(crate) async fn put(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: web::Json<SessionSettingsPatchInput>,
 ) -> Result<HttpResponse, ApiError> {
+    // The token is judged before the body's shape, and the fields after the caller's role.
     let caller = caller(&req, &state).await?;
-    let Value::Object(fields) = body.into_inner() else {
+    let Some(patch) = body.into_inner().into_patch() else {
         return Err(ApiError::invalid_request(
             "The request body must be a JSON object of session settings.",
         ));
     };
-    let patch = SettingsPatch::new(
-        fields
-            .into_iter()
-            .map(|(name, value)| (name, setting_value(value))),
-    );
     let config = state.services.org_settings.update(&caller, &path, patch).await?;
     Ok(answer(&config, Some("Session settings updated")))
 }
@@ -173,18 +156,11 @@ pub(crate) async fn put_workos_organization(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<Value>,
+    body: web::Json<WorkosOrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
+    // The token is judged before the body's shape, the `org_` rule after the caller's role.
     let caller = caller(&req, &state).await?;
-    let value = match body.into_inner() {
-        Value::Object(mut fields) if fields.len() == 1 => match fields.remove("workosOrganizationId") {
-            Some(Value::String(s)) => Some(Some(s)),
-            Some(Value::Null) => Some(None),
-            _ => None,
-        },
-        _ => None,
-    };
-    let Some(value) = value else {
+    let Some(value) = body.mapping() else {
         return Err(ApiError::invalid_request(
             "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
         ));
@@ -192,7 +168,7 @@ pub(crate) async fn put_workos_organization(
     let mapping = state
         .services
         .org_settings
-        .set_tenant(&caller, &path, value.as_deref())
+        .set_tenant(&caller, &path, value)
         .await?;
     Ok(mapping_answer(
         &path,

@@ -15,6 +15,10 @@
     reason = "a benchmark run by hand: any failure stops it, loudly"
 )]
 
+#[expect(
+    dead_code,
+    reason = "the end-to-end harness, of which the bench uses a few helpers"
+)]
 #[path = "../e2e/support.rs"]
 mod support;
 

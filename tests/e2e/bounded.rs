@@ -16,13 +16,13 @@ use crate::support::*;
 
 /// A TCP proxy in front of SecantusDB that can be switched to accept-and-stall: while
 /// stalled, it accepts connections and holds every byte in either direction.
-struct StallingProxy {
-    uri: String,
+pub(crate) struct StallingProxy {
+    pub(crate) uri: String,
     forwarding: Arc<AtomicBool>,
 }
 
 impl StallingProxy {
-    async fn start(upstream: &str) -> Self {
+    pub(crate) async fn start(upstream: &str) -> Self {
         let target = upstream
             .trim_start_matches("mongodb://")
             .split(['/', '?'])
@@ -54,11 +54,11 @@ impl StallingProxy {
         Self { uri, forwarding }
     }
 
-    fn stall(&self) {
+    pub(crate) fn stall(&self) {
         self.forwarding.store(false, Ordering::SeqCst);
     }
 
-    fn forward(&self) {
+    pub(crate) fn forward(&self) {
         self.forwarding.store(true, Ordering::SeqCst);
     }
 }

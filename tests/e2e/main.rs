@@ -14,6 +14,7 @@ mod callback;
 mod commands;
 mod cors;
 mod double_post;
+mod events;
 mod keys;
 mod openapi;
 mod request_ids;

@@ -1,8 +1,6 @@
 //! Test harness: peers' addresses, a service per test with its own database, and a
 //! "browser" that obtains real codes from the WorkOS emulator.
 
-#![expect(dead_code, reason = "shared with the bench, which uses a few of the helpers")]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -51,6 +49,8 @@ pub struct Options {
     pub tag: &'static str,
     pub env: Vec<(String, String)>,
     pub mongo_uri: Option<String>,
+    /// The database, when another service uses it too (a replica).
+    pub database: Option<String>,
 }
 
 impl Options {
@@ -59,6 +59,7 @@ impl Options {
             tag,
             env: Vec::new(),
             mongo_uri: None,
+            database: None,
         }
     }
 
@@ -71,6 +72,11 @@ impl Options {
         self.mongo_uri = Some(uri.into());
         self
     }
+
+    pub fn database(mut self, name: impl Into<String>) -> Self {
+        self.database = Some(name.into());
+        self
+    }
 }
 
 /// One running service and its database.
@@ -81,6 +87,10 @@ pub struct TestApp {
     pub db_name: String,
     /// The metrics listener's base URL, when the test set `METRICS_PORT`.
     pub metrics_base: Option<String>,
+    /// This service's name in the lease of the WorkOS event stream, when it polls.
+    pub events_holder: Option<String>,
+    /// The task serving it (and owning its event consumer).
+    task: tokio::task::AbortHandle,
 }
 
 impl TestApp {
@@ -89,7 +99,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options, overrides: Overrides) -> TestApp {
-        let db_name = unique_db(options.tag);
+        let db_name = options.database.clone().unwrap_or_else(|| unique_db(options.tag));
         let uri = options.mongo_uri.clone().unwrap_or_else(mongo_uri);
         let mut env = vec![
             ("PORT".to_owned(), "0".to_owned()),
@@ -109,6 +119,8 @@ impl TestApp {
             // Tests that need them set these: many services share one process and address.
             ("METRICS_PORT".to_owned(), "0".to_owned()),
             ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
+            // Tests share one emulator: only the tests of WorkOS events poll it.
+            ("WORKOS_EVENTS".to_owned(), "off".to_owned()),
         ];
         for (k, v) in options.env {
             env.retain(|(key, _)| key != &k);
@@ -120,7 +132,8 @@ impl TestApp {
             .expect("the service starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let metrics_base = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
-        tokio::spawn(app.run_until_stopped());
+        let events_holder = app.events_holder().map(str::to_owned);
+        let task = tokio::spawn(app.run_until_stopped()).abort_handle();
         let client = mongodb::Client::with_uri_str(&uri)
             .await
             .expect("test client connects");
@@ -133,7 +146,15 @@ impl TestApp {
             db: client.database(&db_name),
             db_name,
             metrics_base,
+            events_holder,
+            task,
         }
+    }
+
+    /// Stops the service as a crash would: its event consumer dies without handing
+    /// over its lease (the HTTP workers' threads are not waited for).
+    pub fn kill(&self) {
+        self.task.abort();
     }
 
     /// Posts a JSON body to the callback.

@@ -1,6 +1,6 @@
 //! The commands of the `tether-auth` binary, parsed from its arguments with `clap`
 //! (derive): `serve` (the default), `check-config`, `healthcheck`, `organizations
-//! ...` and `keys generate`, plus `--help` and `--version`. Each command is one variant of [`Command`]
+//! ...`, `events status|replay` and `keys generate`, plus `--help` and `--version`. Each command is one variant of [`Command`]
 //! (a command with subcommands, one variant holding its own `Subcommand` enum), so a
 //! new command is one more variant and one more arm in `main`. Exit codes are 0 (done),
 //! 1 (a healthcheck or an organizations command that failed) and 2 (bad settings or
@@ -47,6 +47,31 @@ pub enum Command {
     /// Signing keys of access tokens. Reads no setting.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The WorkOS event stream in MONGODB_URI's database: its status, or a replay. Reads only the MONGODB_* settings.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+/// `tether-auth events ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum EventsCommand {
+    /// Print the cursor, the lease holder and the lag.
+    Status,
+    /// Start the stream over from a time (a backfill); events applied before are skipped.
+    Replay {
+        /// An RFC 3339 time, e.g. 2026-12-01T00:00:00Z.
+        #[arg(long, value_name = "RFC 3339", value_parser = crate::events::parse_since)]
+        since: tether_domain::Timestamp,
+    },
+}
+
+impl From<EventsCommand> for crate::events::Command {
+    fn from(command: EventsCommand) -> Self {
+        match command {
+            EventsCommand::Status => Self::Status,
+            EventsCommand::Replay { since } => Self::Replay { since },
+        }
+    }
 }
 
 /// `tether-auth keys ...`.

@@ -83,6 +83,12 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             let config = settings::load_mongo().map_err(Failure::of(NAME, USAGE))?;
             organizations(command.into(), config).map_err(Failure::of(NAME, FAILED))?;
         }
+        // The MongoDB settings only.
+        Command::Events(command) => {
+            const NAME: &str = "tether-auth events";
+            let config = settings::load_mongo().map_err(Failure::of(NAME, USAGE))?;
+            events(command.into(), config).map_err(Failure::of(NAME, FAILED))?;
+        }
         // No setting at all: a key can be made anywhere.
         Command::Keys(command) => {
             let json =
@@ -100,6 +106,11 @@ async fn organizations(
     config: MongoConfig,
 ) -> Result<(), String> {
     tether_auth::organizations::run(command, config).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn events(command: tether_auth::events::Command, config: MongoConfig) -> Result<(), String> {
+    tether_auth::events::run(command, config).await
 }
 
 #[actix_web::main]

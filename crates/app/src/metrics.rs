@@ -116,6 +116,19 @@ fn describe() {
         http::RATE_LIMITED_TOTAL,
         "Requests refused by the per-client rate limit, by route."
     );
+    describe_counter!(
+        http::EVENTS_TOTAL,
+        "WorkOS events handled (polled or delivered), by type (the fixed set acted on, else other) and outcome (applied, ignored, stale, duplicate, failed)."
+    );
+    describe_gauge!(
+        http::EVENTS_LAG_SECONDS,
+        Unit::Seconds,
+        "Seconds between WorkOS recording the newest event of the last poll and its application; 0 when the poll found nothing new."
+    );
+    describe_gauge!(
+        http::EVENTS_LEASE_HELD,
+        "1 while this replica holds the lease of the WorkOS event stream (and polls it), else 0."
+    );
     describe_histogram!(
         "tether_workos_exchange_seconds",
         Unit::Seconds,

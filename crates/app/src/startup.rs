@@ -11,9 +11,9 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, IdentityProvider, LoginStateStore, LoginTurns, OrganizationRepository, Policies, Ports,
-    RedirectPolicy, RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp,
-    UserRepository,
+    Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LoginStateStore, LoginTurns,
+    OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore, Services, SessionStore,
+    StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -21,7 +21,8 @@ use tether_memory::{InMemoryLoginStates, InMemoryStore};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
-use crate::settings::{Settings, StoreKind};
+use crate::events::{ConsumerPorts, EventsTask};
+use crate::settings::{EventsMode, Settings, StoreKind};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,9 @@ pub struct Overrides {
     pub clock: Option<Arc<dyn Clock>>,
     /// The identity provider (default: WorkOS over HTTP).
     pub identity_provider: Option<Arc<dyn IdentityProvider>>,
+    /// The list of WorkOS events polled (default: WorkOS's Events API at
+    /// `WORKOS_BASE_URL`).
+    pub event_source: Option<Arc<dyn EventSource>>,
 }
 
 impl std::fmt::Debug for Overrides {
@@ -61,6 +65,7 @@ impl std::fmt::Debug for Overrides {
         f.debug_struct("Overrides")
             .field("clock", &self.clock.is_some())
             .field("identity_provider", &self.identity_provider.is_some())
+            .field("event_source", &self.event_source.is_some())
             .finish()
     }
 }
@@ -75,6 +80,8 @@ struct Stores {
     refresh_tokens: Arc<dyn RefreshTokenStore>,
     sessions: Arc<dyn SessionStore>,
     login_states: Arc<dyn LoginStateStore>,
+    lifecycle: Arc<dyn LifecycleStore>,
+    cursors: Arc<dyn EventCursorStore>,
     readiness: Arc<dyn Readiness>,
 }
 
@@ -180,7 +187,9 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             organizations: shared.clone(),
             refresh_tokens: shared.clone(),
             sessions: shared.clone(),
-            login_states: shared,
+            login_states: shared.clone(),
+            lifecycle: shared.clone(),
+            cursors: shared,
             readiness: Arc::new(MongoReadiness(store)),
         });
     }
@@ -204,7 +213,9 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         users: shared.clone(),
         organizations: shared.clone(),
         refresh_tokens: shared.clone(),
-        sessions: shared,
+        sessions: shared.clone(),
+        lifecycle: shared.clone(),
+        cursors: shared,
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
@@ -216,6 +227,8 @@ pub struct Application {
     server: Server,
     /// The metrics listener's port and server.
     metrics: Option<(u16, Server)>,
+    /// The consumer of WorkOS events, when this replica polls.
+    events: Option<EventsTask>,
 }
 
 impl std::fmt::Debug for Application {
@@ -235,15 +248,7 @@ impl Application {
         let idp: Arc<dyn IdentityProvider> = match overrides.identity_provider {
             Some(idp) => idp,
             None => Arc::new(
-                WorkosClient::new(WorkosConfig {
-                    base_url: settings.workos.base_url.clone(),
-                    client_id: settings.workos.client_id.clone(),
-                    api_key: settings.workos.api_key.clone(),
-                    connect_timeout: settings.workos.connect_timeout,
-                    request_timeout: settings.workos.timeout,
-                    backoff_max: settings.workos.backoff_max,
-                })
-                .map_err(|e| StartError::Workos(e.to_string()))?,
+                WorkosClient::new(workos_config(&settings)).map_err(|e| StartError::Workos(e.to_string()))?,
             ),
         };
         let jwt = Arc::new(JwtIssuer::new(JwtConfig {
@@ -308,6 +313,37 @@ impl Application {
             require_client_challenge: settings.provisioning.require_client_challenge,
         };
         let stores_per_worker = stores.per_worker;
+        let events = match settings.events.mode {
+            EventsMode::Off => None,
+            EventsMode::Poll => {
+                let source: Arc<dyn EventSource> = match overrides.event_source {
+                    Some(source) => source,
+                    None => Arc::new(
+                        tether_workos::WorkosEvents::new(&workos_config(&settings))
+                            .map_err(|e| StartError::Workos(e.to_string()))?,
+                    ),
+                };
+                Some(crate::events::start(
+                    &settings.events,
+                    ConsumerPorts {
+                        source,
+                        cursors: stores.cursors,
+                        users: ports.users.clone(),
+                        organizations: ports.organizations.clone(),
+                        lifecycle: stores.lifecycle.clone(),
+                        clock: ports.clock.clone(),
+                    },
+                ))
+            }
+        };
+        let event_settings = settings.events.clone();
+        let webhooks = crate::events::webhooks(
+            &event_settings,
+            ports.users.clone(),
+            ports.organizations.clone(),
+            stores.lifecycle,
+            ports.clock.clone(),
+        );
         let services = Services::new(ports.clone(), policies.clone());
         let state = AppState {
             services,
@@ -315,6 +351,7 @@ impl Application {
             limits: request_limits(&settings),
             allowed_origins: settings.http.cors_allowed_origins.clone(),
             jwks,
+            webhooks,
         };
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))?;
         let port = listener.local_addr()?.port();
@@ -336,9 +373,17 @@ impl Application {
                     ports.organizations = own.clone();
                     ports.sessions = own.clone();
                     ports.refresh_tokens = own.clone();
-                    ports.login_states = own;
+                    ports.login_states = own.clone();
+                    let webhooks = crate::events::webhooks(
+                        &event_settings,
+                        own.clone(),
+                        own.clone(),
+                        own,
+                        ports.clock.clone(),
+                    );
                     build_app(AppState {
                         services: Services::new(ports, policies.clone()),
+                        webhooks,
                         ..state.clone()
                     })
                 }
@@ -371,12 +416,18 @@ impl Application {
             port,
             server,
             metrics,
+            events,
         })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// This replica's name in the lease of the WorkOS event stream, when it polls.
+    pub fn events_holder(&self) -> Option<&str> {
+        self.events.as_ref().map(EventsTask::holder)
     }
 
     /// The bound port of the metrics listener, unless `METRICS_PORT` is 0.
@@ -402,6 +453,9 @@ impl Application {
             None => self.server.await,
         };
         stopper.abort();
+        if let Some(events) = self.events {
+            events.stop().await;
+        }
         result
     }
 }
@@ -419,6 +473,18 @@ async fn stop_signal() -> &'static str {
             tracing::warn!("cannot handle SIGTERM/SIGINT; stop the service with SIGKILL");
             std::future::pending().await
         }
+    }
+}
+
+/// How to reach WorkOS (code exchanges and the Events API alike).
+fn workos_config(settings: &Settings) -> WorkosConfig {
+    WorkosConfig {
+        base_url: settings.workos.base_url.clone(),
+        client_id: settings.workos.client_id.clone(),
+        api_key: settings.workos.api_key.clone(),
+        connect_timeout: settings.workos.connect_timeout,
+        request_timeout: settings.workos.timeout,
+        backoff_max: settings.workos.backoff_max,
     }
 }
 

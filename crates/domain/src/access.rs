@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
-use crate::model::VerifiedAccess;
+use crate::model::{RevokedReason, VerifiedAccess};
 use crate::ports::{AccessTokenVerifier, Clock, SessionStore, UserRepository};
 
 /// Why a presented access token is refused.
@@ -85,14 +85,20 @@ impl AccessGuard {
         }
         // One read by id. A session that is gone was removed long after its end, or
         // never was a record (see the upgrade note of `RefreshSession`): refused alike.
-        match self.sessions.find_session(&access.session_id).await? {
-            Some(session) if session.revoked_at.is_none() => {}
-            _ => return Err(AccessError::SessionRevoked),
+        let session = self.sessions.find_session(&access.session_id).await?;
+        let live = matches!(&session, Some(s) if s.revoked_at.is_none());
+        // A session ended because its user was deprovisioned answers as the user's
+        // state does: LOGIN_DISABLED while they stay disabled.
+        let deprovisioned =
+            matches!(&session, Some(s) if s.revoked_reason == Some(RevokedReason::Deprovisioned));
+        if !live && !deprovisioned {
+            return Err(AccessError::SessionRevoked);
         }
         match self.users.find_user(access.user_id).await? {
             None => Err(AccessError::Invalid),
             Some(user) if user.login_disabled => Err(AccessError::LoginDisabled),
-            Some(_) => Ok(access),
+            Some(_) if live => Ok(access),
+            Some(_) => Err(AccessError::SessionRevoked),
         }
     }
 }

@@ -15,6 +15,8 @@
 //! - [`RefreshSession`] and [`Logout`]: refresh-token rotation with reuse detection and
 //!   one successor per token, and revoking a session.
 //! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
+//! - [`LifecycleEvents`], [`EventConsumer`] and [`ReceiveDelivery`]: offboarding from the
+//!   identity provider's events, polled or delivered (module [`lifecycle`]).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
 //! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
@@ -41,6 +43,7 @@ pub mod conformance;
 mod failure;
 mod gate;
 mod issuance;
+pub mod lifecycle;
 mod login;
 mod logout;
 #[cfg(any(test, feature = "mocks"))]
@@ -92,6 +95,10 @@ pub use values::{
 };
 
 pub use access::{AccessError, AccessGuard};
+pub use lifecycle::{
+    DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
+    LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,
+};
 pub use logout::{Logout, LogoutCredential, LogoutError};
 pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};
 #[cfg(any(test, feature = "mocks"))]

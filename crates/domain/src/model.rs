@@ -267,22 +267,26 @@ pub enum RevokedReason {
     Logout,
     /// A used refresh token of the session was presented after the grace window.
     Reuse,
+    /// The user was removed or deactivated at the identity provider.
+    Deprovisioned,
 }
 
 impl RevokedReason {
-    /// `logout` or `reuse`.
+    /// `logout`, `reuse` or `deprovisioned`.
     pub const fn as_str(&self) -> &'static str {
         match self {
             RevokedReason::Logout => "logout",
             RevokedReason::Reuse => "reuse",
+            RevokedReason::Deprovisioned => "deprovisioned",
         }
     }
 
-    /// Parses `logout` or `reuse`.
+    /// Parses `logout`, `reuse` or `deprovisioned`.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "logout" => Some(RevokedReason::Logout),
             "reuse" => Some(RevokedReason::Reuse),
+            "deprovisioned" => Some(RevokedReason::Deprovisioned),
             _ => None,
         }
     }

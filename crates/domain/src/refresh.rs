@@ -173,6 +173,11 @@ impl RefreshSession {
         now: Timestamp,
     ) -> Result<AuthSession, RefreshError> {
         if let Some(session) = holder {
+            if session.revoked_reason == Some(RevokedReason::Deprovisioned) {
+                // Ended because the user was deprovisioned: LOGIN_DISABLED while they
+                // stay disabled, else revoked.
+                self.active_user(&session).await?;
+            }
             check_session(&session, now)?;
             // The live token (refused by the rotation) or the one its last rotation
             // consumed, expired; or that one, rotated a moment ago (two tabs) or earlier.

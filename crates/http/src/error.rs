@@ -15,7 +15,7 @@ use actix_web::http::StatusCode as S;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
-use tether_domain::{AccessError, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{AccessError, DeliveryError, LogoutError, OrgSettingsError, RefreshError};
 use tether_domain::{Failure, LoginError, StartError, StepRequired};
 use tether_wire::ErrorBody;
 
@@ -201,6 +201,20 @@ impl From<Failure> for ApiError {
         match failure {
             Failure::StoreUnavailable(cause) => Self::store_unavailable(&cause),
             Failure::Internal(cause) => Self::internal(&cause),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
+impl From<DeliveryError> for ApiError {
+    fn from(error: DeliveryError) -> Self {
+        match error {
+            DeliveryError::InvalidSignature => Self::new(
+                S::UNAUTHORIZED,
+                "INVALID_SIGNATURE",
+                "The WorkOS-Signature header is missing, invalid, or its time is more than 3 minutes off.",
+            ),
+            DeliveryError::Failure(failure) => failure.into(),
             unknown => Self::unknown(&unknown),
         }
     }

@@ -5,7 +5,7 @@ use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
-use tether_domain::{AccessError, LoginError, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{AccessError, DeliveryError, LoginError, LogoutError, OrgSettingsError, RefreshError};
 use tether_domain::{Failure, PendingOrganization, StartError, StepRequired};
 use tracing_actix_web::TracingLogger;
 
@@ -107,6 +107,9 @@ const ROWS: &[Row] = &[
     (|| OrgSettingsError::InvalidTenant.into(), 400, "INVALID_REQUEST", None, None),
     (|| OrgSettingsError::Conflict.into(), 409, "CONFLICT", None, None),
     (|| OrgSettingsError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // Signed deliveries of WorkOS events.
+    (|| DeliveryError::InvalidSignature.into(), 401, "INVALID_SIGNATURE", None, None),
+    (|| DeliveryError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // The failure every use case shares, on its own.
     (|| Failure::StoreUnavailable(CAUSE.into()).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     (|| Failure::Internal(CAUSE.into()).into(), 500, "INTERNAL_ERROR", None, None),

@@ -36,6 +36,7 @@ pub use error::ApiError;
 pub use limits::{Limits, RATE_LIMITED_ROUTES};
 pub use rate_limit::ClientRateLimit;
 pub use request_id::RedactedRootSpan;
+pub use routes::webhooks::{WEBHOOK_MAX_BODY_BYTES, Webhooks};
 pub use tether_wire::{AuthSessionBody, ErrorBody, JwkBody, JwksBody, SessionConfigBody, UserBody};
 
 /// Largest accepted JSON body, in bytes.
@@ -61,6 +62,9 @@ pub struct AppState {
     pub allowed_origins: Vec<String>,
     /// The public signing keys, served at `GET /.well-known/jwks.json`.
     pub jwks: Arc<JwksBody>,
+    /// Signed deliveries of WorkOS events (`POST /api/webhooks/workos`); `None`
+    /// answers 404 there.
+    pub webhooks: Option<Webhooks>,
 }
 
 impl std::fmt::Debug for AppState {

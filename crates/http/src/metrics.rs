@@ -25,8 +25,21 @@ pub const REFRESH_TOTAL: &str = "tether_refresh_total";
 /// Requests refused by the per-client rate limit, by route.
 pub const RATE_LIMITED_TOTAL: &str = "tether_rate_limited_total";
 
+/// WorkOS events handled, by type (a fixed set, else `other`) and outcome (applied,
+/// ignored, stale, duplicate, failed); polled and delivered alike.
+pub const EVENTS_TOTAL: &str = "tether_workos_events_total";
+/// Seconds between WorkOS recording the last event handled and its application.
+pub const EVENTS_LAG_SECONDS: &str = "tether_workos_events_lag_seconds";
+/// 1 while this process holds the lease of the event stream, else 0.
+pub const EVENTS_LEASE_HELD: &str = "tether_workos_events_lease_held";
+
+/// Counts one event handled; `type_label` comes from a fixed set.
+pub fn record_event(type_label: &'static str, outcome: tether_domain::EventOutcome) {
+    metrics::counter!(EVENTS_TOTAL, "type" => type_label, "outcome" => outcome.as_str()).increment(1);
+}
+
 /// The error codes an outcome label may carry; any other is `OTHER`.
-const KNOWN_CODES: [&str; 32] = [
+const KNOWN_CODES: [&str; 33] = [
     "PROVIDER_ERROR",
     "ACCOUNT_LINK_REQUIRED",
     "ORGANIZATION_MISMATCH",
@@ -59,6 +72,7 @@ const KNOWN_CODES: [&str; 32] = [
     "ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED",
     "IDENTITY_VERIFICATION_REQUIRED",
     "NOT_FOUND",
+    "INVALID_SIGNATURE",
 ];
 
 /// The method as a label: one of the standard seven, else `OTHER`.

@@ -48,6 +48,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::put,
         routes::org_settings::get_workos_organization,
         routes::org_settings::put_workos_organization,
+        routes::webhooks::workos,
     ),
     components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,

@@ -188,6 +188,7 @@ fn harness() -> Harness {
             limits: Limits::default(),
             allowed_origins: Vec::new(),
             jwks: Arc::default(),
+            webhooks: None,
         },
         exchanged,
         authorized,

@@ -1,4 +1,7 @@
-//! One in-memory store implementing the user, organization, session and refresh-token ports.
+//! One in-memory store implementing the user, organization, session and refresh-token ports
+//! (and, in `events`, the lifecycle store and the event cursors).
+
+mod events;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -21,6 +24,7 @@ struct State {
     organizations: Vec<(Timestamp, Organization)>,
     refresh_tokens: Vec<RefreshTokenRecord>,
     sessions: Vec<SessionRecord>,
+    events: events::EventState,
 }
 
 /// Users, organizations, sessions and refresh tokens held in memory. Cloning shares

@@ -32,3 +32,13 @@ async fn the_in_memory_refresh_token_store_keeps_the_port_contract() {
 async fn the_in_memory_login_state_store_keeps_the_port_contract() {
     conformance::login_state_store(&InMemoryLoginStates::new(), &SystemClock).await;
 }
+
+#[tokio::test]
+async fn the_in_memory_lifecycle_store_keeps_the_port_contract() {
+    tether_domain::lifecycle::conformance::lifecycle_store(&InMemoryStore::new(), &SystemClock).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_event_cursor_store_keeps_the_port_contract() {
+    tether_domain::lifecycle::conformance::event_cursor_store(&InMemoryStore::new(), &SystemClock).await;
+}

@@ -60,12 +60,15 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         sparse(crate::sessions::LOGIN_ANSWER_ID, false),
     ];
     let login_states = vec![unique("stateHash"), expires_at_ttl()];
+    let (applied_events, sessions_by_user) = crate::events::indexes();
+    let sessions = sessions.into_iter().chain(sessions_by_user).collect::<Vec<_>>();
     for (collection, models) in [
         (USERS, users),
         (ORGANIZATIONS, organizations),
         (SESSIONS, sessions),
         (REFRESH_TOKENS, refresh_tokens),
         (LOGIN_STATES, login_states),
+        (crate::events::APPLIED_EVENTS, applied_events),
     ] {
         database
             .collection::<Document>(collection)

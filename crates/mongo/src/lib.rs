@@ -7,7 +7,10 @@
 //! [`OrganizationRepository`](tether_domain::OrganizationRepository) (`organizations`) and
 //! [`SessionStore`](tether_domain::SessionStore) (`sessions`),
 //! [`RefreshTokenStore`](tether_domain::RefreshTokenStore) (`refresh_tokens`) and
-//! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`). Field names
+//! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`), and offboarding's
+//! [`LifecycleStore`](tether_domain::LifecycleStore) (`applied_events`, with the
+//! disablement of `users` and the revocation of `sessions`) and
+//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
 //!
 //! Rules every adapter here follows:
@@ -24,6 +27,7 @@
 
 mod bson;
 mod error;
+mod events;
 mod indexes;
 mod login_states;
 mod organizations;
@@ -44,6 +48,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{RepositoryError, SessionLifetimes};
 
 use crate::error::map_driver_error;
+pub use crate::events::{APPLIED_EVENTS, EVENT_CURSORS};
 
 /// Name of the collection of users.
 pub const USERS: &str = "users";

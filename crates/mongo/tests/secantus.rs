@@ -1511,3 +1511,71 @@ async fn updating_session_settings_sets_the_nine_fields_and_updated_at_and_leave
     );
     db.drop_database().await;
 }
+
+// ---- offboarding: the lifecycle store and the event cursors ---------------------------
+
+#[tokio::test]
+async fn the_mongodb_lifecycle_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_lifecycle").await;
+    tether_domain::lifecycle::conformance::lifecycle_store(&db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mongodb_event_cursor_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_cursors").await;
+    tether_domain::lifecycle::conformance::event_cursor_store(&db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_disablement_is_stored_with_who_when_and_why_and_other_fields_survive() {
+    use tether_domain::{DisabledBy, Disablement, LifecycleStore};
+    let db = TestDb::with_indexes("disablement").await;
+    let id = ObjectId::new();
+    db.raw("users")
+        .insert_one(doc! {
+            "_id": id, "email": "ada@acme.example", "fullName": "Ada", "organizationId": ObjectId::new(),
+            "accessRole": "SALES_REP", "loginDisabled": false, "phone": "+1 555 0100",
+        })
+        .await
+        .unwrap();
+    let disabled = db
+        .store
+        .disable_user(
+            user_id(id),
+            Disablement {
+                by: DisabledBy::Event {
+                    id: "event_01".to_owned(),
+                    event_type: "user.deleted".to_owned(),
+                },
+                at: ts(1_700_000_000_000),
+                reason: "identity_removed".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(disabled);
+    let stored = db.raw("users").find_one(doc! {"_id": id}).await.unwrap().unwrap();
+    assert!(stored.get_bool("loginDisabled").unwrap());
+    assert_eq!(
+        stored.get_document("disabledBy").unwrap(),
+        &doc! {"event": "event_01", "type": "user.deleted"}
+    );
+    assert_eq!(stored.get_str("disabledReason").unwrap(), "identity_removed");
+    assert_eq!(
+        stored.get_datetime("disabledAt").unwrap(),
+        &DateTime::from_millis(1_700_000_000_000)
+    );
+    assert_eq!(stored.get_str("phone").unwrap(), "+1 555 0100");
+    assert!(
+        db.store
+            .enable_user_disabled_by_event(user_id(id), ts(1_700_000_001_000))
+            .await
+            .unwrap()
+    );
+    let stored = db.raw("users").find_one(doc! {"_id": id}).await.unwrap().unwrap();
+    assert!(!stored.get_bool("loginDisabled").unwrap());
+    assert!(stored.get("disabledBy").is_none() && stored.get("disabledAt").is_none());
+    db.drop_database().await;
+}

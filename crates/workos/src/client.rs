@@ -687,7 +687,7 @@ fn transport_kind(error: &reqwest::Error) -> &'static str {
 }
 
 /// The error's causes, without the URL (which holds nothing secret, but is noise).
-fn error_chain(error: &reqwest::Error) -> String {
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
     let mut text = String::new();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -704,7 +704,7 @@ fn error_chain(error: &reqwest::Error) -> String {
 }
 
 /// Parses and checks the base URL; returns it without trailing slashes.
-fn parse_base_url(raw: &str) -> Result<String, WorkosBuildError> {
+pub(crate) fn parse_base_url(raw: &str) -> Result<String, WorkosBuildError> {
     let trimmed = raw.trim().trim_end_matches('/');
     let url = Url::parse(trimmed).map_err(|e| WorkosBuildError::InvalidBaseUrl(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {

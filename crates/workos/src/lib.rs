@@ -32,8 +32,10 @@ mod classify;
 mod client;
 mod config;
 mod domains;
+pub mod events;
 
 pub use api::{AUTHKIT, SSO, organization_id};
 pub use backoff::DEFAULT_MAX_WAIT as DEFAULT_BACKOFF_MAX;
 pub use client::WorkosClient;
 pub use config::{WorkosBuildError, WorkosConfig};
+pub use events::{WebhookSignatures, WorkosEvents};

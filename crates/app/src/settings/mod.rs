@@ -8,11 +8,12 @@
 //!
 //! Each concern validates its own settings in a file of its own, into its section of
 //! [`Settings`]: [`HttpSettings`], [`LimitSettings`], [`MongoSettings`],
-//! [`WorkosSettings`], [`TokenSettings`], [`ProvisioningSettings`] and the session
+//! [`WorkosSettings`], [`EventSettings`], [`TokenSettings`], [`ProvisioningSettings`] and the session
 //! defaults ([`RawSessionDefaults`]). This module reads them (file and environment,
 //! unknown keys refused, errors naming the environment variable), lists them for
 //! `check-config` and gathers the sections.
 
+mod events;
 mod http;
 mod limits;
 mod mongo;
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tether_domain::{AccessRole, SessionConfig};
 use tether_mongo::MongoConfig;
 
+pub use self::events::{EventSettings, EventsMode};
 pub use self::http::HttpSettings;
 pub use self::limits::LimitSettings;
 use self::mongo::DEFAULT_MONGODB_MAX_POOL_SIZE;
@@ -68,6 +70,11 @@ pub struct RawSettings {
     workos_connect_timeout_ms: u64,
     workos_timeout_ms: u64,
     workos_backoff_max_seconds: u64,
+    workos_events: String,
+    workos_events_poll_seconds: u64,
+    workos_events_lease_seconds: u64,
+    workos_webhook_secret: Option<String>,
+    workos_webhook_secret_file: Option<PathBuf>,
     client_url: String,
     #[serde(deserialize_with = "string_or_list")]
     allowed_redirect_uris: Vec<String>,
@@ -121,6 +128,11 @@ impl Default for RawSettings {
             workos_connect_timeout_ms: 3000,
             workos_timeout_ms: 10_000,
             workos_backoff_max_seconds: 60,
+            workos_events: "poll".into(),
+            workos_events_poll_seconds: 10,
+            workos_events_lease_seconds: 30,
+            workos_webhook_secret: None,
+            workos_webhook_secret_file: None,
             client_url: "http://localhost:5173".into(),
             allowed_redirect_uris: Vec::new(),
             default_organization_id: None,
@@ -177,6 +189,8 @@ pub struct Settings {
     pub mongo: MongoSettings,
     /// How to reach WorkOS.
     pub workos: WorkosSettings,
+    /// How WorkOS events reach the service (polling, webhooks).
+    pub events: EventSettings,
     /// What signs and keys the tokens, and how long they live.
     pub tokens: TokenSettings,
     /// Who new users are and where they go, and the login checks.
@@ -483,6 +497,7 @@ impl RawSettings {
         let mut effective = effective(&self);
         let (tokens, keys_shown) = TokenSettings::validate(&mut self)?;
         let workos = WorkosSettings::validate(&mut self)?;
+        let events = EventSettings::validate(&mut self)?;
         let mongo = MongoSettings::validate(&mut self)?;
         let provisioning = ProvisioningSettings::validate(&mut self)?;
         let http = HttpSettings::validate(&mut self)?;
@@ -502,6 +517,7 @@ impl RawSettings {
             ("JWT_SECRET", tokens.jwt_secret.is_some()),
             ("STATE_SECRET", tokens.state_secret.is_some()),
             ("WORKOS_API_KEY", true),
+            ("WORKOS_WEBHOOK_SECRET", events.webhook_secret.is_some()),
             ("MONGODB_URI", mongo.uri.is_some()),
         ] {
             show(name, if set { "<redacted>" } else { "(unset)" }.into());
@@ -512,6 +528,7 @@ impl RawSettings {
             limits,
             mongo,
             workos,
+            events,
             tokens,
             provisioning,
             session,

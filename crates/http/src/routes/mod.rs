@@ -7,6 +7,7 @@ pub(crate) mod jwks;
 pub(crate) mod org_settings;
 pub(crate) mod session;
 pub(crate) mod steps;
+pub(crate) mod webhooks;
 
 use actix_web::http::header::{HeaderValue, PRAGMA};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -32,6 +33,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         "/api/auth/workos/authkit/email-verification",
         web::post().to(steps::email_verification),
     );
+    cfg.route("/api/webhooks/workos", web::post().to(webhooks::workos));
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))

@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod admin;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod failure;
@@ -95,6 +96,7 @@ pub use values::{
 };
 
 pub use access::{AccessError, AccessGuard};
+pub use admin::{AdminError, AdminRule, Administrator};
 pub use lifecycle::{
     DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
     LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,

@@ -39,6 +39,7 @@
 
 mod access;
 mod admin;
+mod audit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod failure;
@@ -97,6 +98,9 @@ pub use values::{
 
 pub use access::{AccessError, AccessGuard};
 pub use admin::{AdminError, AdminRule, Administrator};
+pub use audit::{
+    AuditActor, AuditEvent, AuditOrigin, AuditOutcome, AuditSink, AuditType, NoAudit, SystemActor,
+};
 pub use lifecycle::{
     DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
     LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::audit::AuditSink;
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
+use crate::links::{LinkRequestStore, LinkRequests};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
 use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
@@ -43,6 +45,10 @@ pub struct Ports {
     pub state_protector: Arc<dyn StateProtector>,
     /// The one clock of every use case.
     pub clock: Arc<dyn Clock>,
+    /// Link requests of refused logins, and the user write of an approval.
+    pub link_requests: Arc<dyn LinkRequestStore>,
+    /// Where use cases hand their audit records.
+    pub audit: Arc<dyn AuditSink>,
     /// Where posts of one login callback wait for each other: not an adapter, but
     /// like the stores one per process, shared by every wiring of it.
     pub login_turns: LoginTurns,
@@ -104,7 +110,7 @@ impl Policies {
 /// use tether_domain::{
 ///     MockAccessTokenVerifier, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
 ///     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository, Policies, Ports,
-///     LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
+///     LoginTurns, MockLinkRequestStore, NoAudit, RedirectPolicy, Services, Timestamp, mocks,
 /// };
 ///
 /// // Your adapters here; these are the `mocks` feature's.
@@ -119,6 +125,8 @@ impl Policies {
 ///     verifier: Arc::new(MockAccessTokenVerifier::new()),
 ///     state_protector: Arc::new(MockStateProtector::new()),
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
+///     link_requests: Arc::new(MockLinkRequestStore::new()),
+///     audit: Arc::new(NoAudit),
 ///     login_turns: LoginTurns::new(),
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
@@ -128,7 +136,8 @@ impl Policies {
 /// policies.refresh.reuse_grace_seconds = 10;
 ///
 /// let services = Services::new(ports, policies);
-/// // services.start, .login, .refresh, .logout, .access and .org_settings serve the routes.
+/// // services.start, .login, .refresh, .logout, .access, .org_settings and
+/// // .link_requests serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -146,6 +155,8 @@ pub struct Services {
     pub access: AccessGuard,
     /// Reads and changes an organization's session settings.
     pub org_settings: OrganizationSettings,
+    /// Records, lists and decides link requests (recording inside `login`).
+    pub link_requests: LinkRequests,
     /// Finds or just-in-time creates the user of a login (inside `login`).
     pub provisioner: Provisioner,
     /// Issues sessions (inside `login`, `refresh` and `logout`).
@@ -166,8 +177,11 @@ impl Services {
             verifier,
             state_protector,
             clock,
+            link_requests,
+            audit,
             login_turns,
         } = ports;
+        let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit);
         let provisioner = Provisioner::new(
             users.clone(),
             organizations.clone(),
@@ -201,7 +215,8 @@ impl Services {
                 accept_unissued: policies.accept_unissued_state,
             },
             login_turns,
-        );
+        )
+        .recording_link_requests(link_requests.clone());
         let refresh = RefreshSession::new(
             users.clone(),
             refresh_tokens.clone(),
@@ -233,6 +248,7 @@ impl Services {
             logout,
             access,
             org_settings,
+            link_requests,
             provisioner,
             issuer,
         }

@@ -49,6 +49,9 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::get_workos_organization,
         routes::org_settings::put_workos_organization,
         routes::webhooks::workos,
+        routes::links::list,
+        routes::links::approve,
+        routes::links::reject,
     ),
     components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
@@ -58,6 +61,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         (name = "login", description = "Starting and completing a WorkOS sign-in"),
         (name = "session", description = "After sign-in: refresh, logout, token checks"),
         (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
+        (name = "identity links", description = "Link requests of logins refused with ACCOUNT_LINK_REQUIRED (SUPERADMIN, or ADMIN for their organization)"),
         (name = "operations", description = "Probes and this document"),
     )
 )]
@@ -206,6 +210,9 @@ mod tests {
             "/.well-known/jwks.json",
             "/api/organizations/{organizationId}/session-settings",
             "/api/organizations/{organizationId}/workos-organization",
+            "/api/identity-link-requests",
+            "/api/identity-link-requests/{linkRequestId}/approve",
+            "/api/identity-link-requests/{linkRequestId}/reject",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
         }

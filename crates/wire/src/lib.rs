@@ -48,6 +48,7 @@
 
 mod error;
 mod json;
+mod links;
 mod operations;
 mod organizations;
 #[cfg(feature = "openapi")]
@@ -55,6 +56,7 @@ pub mod schema;
 mod session;
 
 pub use error::{ErrorBody, PendingOrganizationBody};
+pub use links::{DecidedByBody, LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 pub use operations::{
     AuthorizeQuery, AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody,
 };

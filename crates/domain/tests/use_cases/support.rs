@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{
-    AccessClaims, AccessRole, AccessTokenVerifier, AuthSession, AuthorizationRequest, AuthorizeInput,
-    CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity, IdentityLink,
-    IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan, LoginTurns,
-    MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository, PendingStep, Policies,
-    Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId, SessionRecord, SessionStore,
-    StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp, TokenError, TokenHash,
-    TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
+    AccessClaims, AccessRole, AccessTokenVerifier, AuditEvent, AuditSink, AuthSession, AuthorizationRequest,
+    AuthorizeInput, CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity,
+    IdentityLink, IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan,
+    LoginTurns, MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository,
+    PendingStep, Policies, Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId,
+    SessionRecord, SessionStore, StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp,
+    TokenError, TokenHash, TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
 };
 use tether_memory::{InMemoryLoginStates, InMemoryStore};
 
@@ -214,6 +214,23 @@ pub fn tenant_of(organization: &Organization) -> Option<&str> {
 }
 
 // ---- the stand-ins --------------------------------------------------------------
+
+/// An audit sink that keeps every record, in order.
+#[derive(Debug, Default)]
+pub struct RecordingAudit(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for RecordingAudit {
+    fn record(&self, event: AuditEvent) {
+        lock(&self.0).push(event);
+    }
+}
+
+impl RecordingAudit {
+    /// Every record so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        lock(&self.0).clone()
+    }
+}
 
 /// A clock the test moves.
 #[derive(Debug)]
@@ -564,6 +581,7 @@ pub struct World {
     pub idp: Arc<Idp>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<TestClock>,
+    pub audit: Arc<RecordingAudit>,
     pub services: Services,
 }
 
@@ -589,6 +607,7 @@ impl World {
         let idp = Arc::new(Idp::default());
         let tokens = Arc::new(Tokens::default());
         let clock = Arc::new(TestClock(AtomicI64::new(t0().millis())));
+        let audit = Arc::new(RecordingAudit::default());
         let mut ports = Ports {
             users: users.clone(),
             organizations: Arc::new(store.clone()),
@@ -600,6 +619,8 @@ impl World {
             verifier: Arc::new(Verifier(tokens.clone())),
             state_protector: Arc::new(States::default()),
             clock: clock.clone(),
+            link_requests: Arc::new(store.clone()),
+            audit: audit.clone(),
             login_turns: LoginTurns::new(),
         };
         let mut policies = policies();
@@ -611,6 +632,7 @@ impl World {
             idp,
             tokens,
             clock,
+            audit,
             services: Services::new(ports, policies),
         }
     }

@@ -16,6 +16,7 @@ mod cors;
 mod double_post;
 mod events;
 mod keys;
+mod link_requests;
 mod openapi;
 mod request_ids;
 mod second_provider;

@@ -1624,7 +1624,10 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.get_object_id("_id").unwrap(), oid(recorded.request.id.bytes()));
+    assert_eq!(
+        stored.get_object_id("_id").unwrap(),
+        oid(recorded.request.id.bytes())
+    );
     assert_eq!(stored.get_object_id("userId").unwrap(), oid(user.id.bytes()));
     assert_eq!(stored.get_object_id("organizationId").unwrap(), oid(org.bytes()));
     assert_eq!(stored.get_str("api").unwrap(), "sso");
@@ -1632,7 +1635,10 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
     assert_eq!(stored.get_str("workosConnectionId").unwrap(), "conn_2");
     assert_eq!(stored.get_str("workosOrganizationId").unwrap(), "org_2");
     assert_eq!(stored.get_str("email").unwrap(), "jane@links.example");
-    assert!(!stored.contains_key("emailVerified"), "absent when the provider said nothing");
+    assert!(
+        !stored.contains_key("emailVerified"),
+        "absent when the provider said nothing"
+    );
     assert_eq!(stored.get_str("status").unwrap(), "pending");
     assert_eq!(
         stored.get_datetime("expiresAt").unwrap(),
@@ -1655,7 +1661,10 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
         .unwrap()
         .unwrap();
     assert_eq!(decided.get_str("status").unwrap(), "approved");
-    assert_eq!(decided.get_document("decidedBy").unwrap(), &doc! { "system": "cli" });
+    assert_eq!(
+        decided.get_document("decidedBy").unwrap(),
+        &doc! { "system": "cli" }
+    );
 
     db.store
         .replace_link(user.id, identity, ts(1_700_000_060_000))
@@ -1677,7 +1686,11 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
             "replacedAt": DateTime::from_millis(1_700_000_060_000),
         })]
     );
-    assert_eq!(jane.get_str("fullName").unwrap(), "Jane Doe", "other fields survive");
+    assert_eq!(
+        jane.get_str("fullName").unwrap(),
+        "Jane Doe",
+        "other fields survive"
+    );
     assert_eq!(
         jane.get_datetime("updatedAt").unwrap(),
         &DateTime::from_millis(1_700_000_060_000)
@@ -1691,7 +1704,10 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
         let name = options.name.clone().unwrap();
         if name == "pending_unique" {
             assert_eq!(options.unique, Some(true));
-            assert_eq!(options.partial_filter_expression, Some(doc! { "status": "pending" }));
+            assert_eq!(
+                options.partial_filter_expression,
+                Some(doc! { "status": "pending" })
+            );
         }
         if name == "expiresAt_ttl" {
             assert_eq!(options.expire_after, Some(Duration::from_secs(30 * 24 * 3600)));

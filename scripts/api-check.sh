@@ -125,13 +125,14 @@ schemathesis() {
     --no-color "$@"
 }
 echo "==> schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$PORT (at most $MAX_EXAMPLES examples per operation)"
-# The organization routes as the SUPERADMIN on his organization; refresh with a real
-# refresh token; the others as a user; logout last and on its own: it would end the
-# session of the token the others use.
+# The organization and link-request routes as the SUPERADMIN (on his organization);
+# refresh with a real refresh token; the others as a user; logout last and on its own:
+# it would end the session of the token the others use.
+ADMIN_ROUTES='^/api/(organizations|identity-link-requests)(/|$)'
 schemathesis --exclude-path /api/auth/logout --exclude-path /api/auth/refresh \
-  --exclude-path-regex '^/api/organizations/' "${AUTH_ARGS[@]}"
+  --exclude-path-regex "$ADMIN_ROUTES" "${AUTH_ARGS[@]}"
 CONFIG_ARGS=("${ADMIN_CONFIG[@]}")
-schemathesis --include-path-regex '^/api/organizations/' "${ADMIN_ARGS[@]}"
+schemathesis --include-path-regex "$ADMIN_ROUTES" "${ADMIN_ARGS[@]}"
 CONFIG_ARGS=("${REFRESH_CONFIG[@]}")
 schemathesis --include-path /api/auth/refresh
 CONFIG_ARGS=()

@@ -146,14 +146,7 @@ async fn run(app: &TestApp, users: usize, spread: Duration, mode: Mode) -> Vec<D
         )
         .await;
         loop {
-            let status = app
-                .http
-                .get(format!("{}/api/auth/verify-token", app.base))
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("verify-token answered")
-                .status();
+            let status = app.verify(token).await.status();
             if status.as_u16() == 401 {
                 took.push(deleted.elapsed());
                 break;
@@ -164,14 +157,7 @@ async fn run(app: &TestApp, users: usize, spread: Duration, mode: Mode) -> Vec<D
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let status = app
-            .http
-            .post(format!("{}/api/auth/refresh", app.base))
-            .json(&json!({ "refreshToken": refresh }))
-            .send()
-            .await
-            .expect("refresh answered")
-            .status();
+        let status = app.refresh(refresh).await.status();
         assert_eq!(status.as_u16(), 403, "user {n}: the refresh token is refused too");
     }
     took

@@ -167,6 +167,26 @@ impl TestApp {
             .expect("callback answered")
     }
 
+    /// `GET /api/auth/verify-token` with `token` as the Bearer token.
+    pub async fn verify(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/api/auth/verify-token", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("verify-token answered")
+    }
+
+    /// `POST /api/auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/auth/refresh", self.base))
+            .json(&serde_json::json!({ "refreshToken": refresh_token }))
+            .send()
+            .await
+            .expect("refresh answered")
+    }
+
     /// Inserts an organization created `age_days` ago; returns its id.
     pub async fn add_org(&self, name: &str, age_days: i64, extra: Document) -> ObjectId {
         let id = ObjectId::new();

@@ -90,6 +90,7 @@ async fn a_refused_login_is_approved_by_a_superadmin_and_the_identity_then_signs
     let rep = token_of(&app, "acme.example", "rep@acme.example").await;
     let boss = token_of(&app, "initech.example", "boss@initech.example").await;
     let before = app.user_doc(jane).await;
+    let (users, sessions) = (app.user_count().await, app.session_count().await);
 
     // Jane's profile at Acme's IdP is not the one she carries: refused, with a request.
     let refused = assert_error(
@@ -115,6 +116,11 @@ async fn a_refused_login_is_approved_by_a_superadmin_and_the_identity_then_signs
         app.user_doc(jane).await,
         before,
         "the refusal wrote nothing on the user"
+    );
+    assert_eq!(
+        (app.user_count().await, app.session_count().await),
+        (users, sessions),
+        "a refused login writes only its link request"
     );
 
     let listed = ok(list(&app, &root, "pending").await).await;

@@ -2,9 +2,13 @@
 //! administrator within reach approves it (the next login of the identity signs in as
 //! the matched user) or rejects it; by outcome over the in-memory stores.
 
+use std::sync::Arc;
+
 use tether_domain::{
-    AccessRole, AuditActor, AuditType, LinkCaller, LinkRequest, LinkRequestError, LinkRequestStatus,
-    LoginError, OrganizationId, SystemActor, User, VerifiedAccess,
+    AccessRole, AuditActor, AuditType, LinkCaller, LinkReplaced, LinkRequest, LinkRequestError,
+    LinkRequestFilter, LinkRequestId, LinkRequestStatus, LinkRequestStore, LinkRequests, LinkedIdentity,
+    LoginError, NewLinkRequest, OrganizationId, RecordedLinkRequest, RepositoryError, SystemActor, Timestamp,
+    User, UserId, VerifiedAccess,
 };
 
 use crate::support::*;
@@ -313,4 +317,86 @@ async fn malformed_ids_and_queries_are_refused_before_anything_is_read() {
         links.list(cli, None, Some(201)).await,
         Err(LinkRequestError::InvalidQuery(_))
     ));
+}
+
+/// The in-memory store, but a concurrent login records the approved link on another
+/// user just before the approval writes it (the race the pre-check cannot see).
+struct RacedApproval {
+    store: tether_memory::InMemoryStore,
+    racer: User,
+}
+
+#[async_trait::async_trait]
+impl LinkRequestStore for RacedApproval {
+    async fn record_or_get_pending(
+        &self,
+        request: NewLinkRequest,
+    ) -> Result<RecordedLinkRequest, RepositoryError> {
+        self.store.record_or_get_pending(request).await
+    }
+
+    async fn find_link_request(&self, id: LinkRequestId) -> Result<Option<LinkRequest>, RepositoryError> {
+        self.store.find_link_request(id).await
+    }
+
+    async fn list_link_requests(
+        &self,
+        filter: &LinkRequestFilter,
+    ) -> Result<Vec<LinkRequest>, RepositoryError> {
+        self.store.list_link_requests(filter).await
+    }
+
+    async fn decide(
+        &self,
+        id: LinkRequestId,
+        status: LinkRequestStatus,
+        by: AuditActor,
+        at: Timestamp,
+    ) -> Result<Option<LinkRequest>, RepositoryError> {
+        self.store.decide(id, status, by, at).await
+    }
+
+    async fn reopen(&self, id: LinkRequestId, decided_at: Timestamp) -> Result<bool, RepositoryError> {
+        self.store.reopen(id, decided_at).await
+    }
+
+    async fn replace_link(
+        &self,
+        user: UserId,
+        identity: LinkedIdentity,
+        at: Timestamp,
+    ) -> Result<Option<LinkReplaced>, RepositoryError> {
+        let mut racer = self.racer.clone();
+        racer.links = vec![identity.link.clone()];
+        self.store.put_user(racer);
+        self.store.replace_link(user, identity, at).await
+    }
+}
+
+#[tokio::test]
+async fn an_approval_that_loses_the_race_for_the_identity_is_a_conflict_and_the_request_waits_again() {
+    let (w, acme, jane) = with_jane();
+    let id = refused_login(&w).await;
+    let racer = w.add_user(user("racer@acme.example", acme));
+    let raced = LinkRequests::new(
+        Arc::new(RacedApproval {
+            store: w.store.clone(),
+            racer,
+        }),
+        Arc::new(w.store.clone()),
+        w.clock.clone(),
+        w.audit.clone(),
+    );
+
+    let refused = raced.approve(LinkCaller::CommandLine, &id).await;
+    assert!(matches!(refused, Err(LinkRequestError::Conflict)), "{refused:?}");
+    assert_eq!(linked(&w.user(jane.id).await.unwrap(), SSO), Some("prof_old"));
+    let waiting = raced.list(LinkCaller::CommandLine, None, None).await.unwrap();
+    assert_eq!(waiting.len(), 1, "the approval was taken back");
+    assert_eq!(waiting[0].id.to_string(), id);
+    assert_eq!(
+        (waiting[0].decided_at, waiting[0].decided_by.as_ref()),
+        (None, None)
+    );
+    assert!(!kinds(&w).contains(&AuditType::LinkApproved));
 }

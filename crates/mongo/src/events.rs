@@ -296,24 +296,6 @@ impl EventCursorStore for MongoStore {
 
 /// The indexes of offboarding: `applied_events.expiresAt_ttl` and `sessions.userId_1`.
 pub(crate) fn indexes() -> (Vec<mongodb::IndexModel>, Vec<mongodb::IndexModel>) {
-    use mongodb::IndexModel;
-    use mongodb::options::IndexOptions;
-    let applied = vec![
-        IndexModel::builder()
-            .keys(doc! { "expiresAt": 1 })
-            .options(
-                IndexOptions::builder()
-                    .name("expiresAt_ttl".to_owned())
-                    .expire_after(std::time::Duration::ZERO)
-                    .build(),
-            )
-            .build(),
-    ];
-    let sessions = vec![
-        IndexModel::builder()
-            .keys(doc! { "userId": 1 })
-            .options(IndexOptions::builder().name("userId_1".to_owned()).build())
-            .build(),
-    ];
-    (applied, sessions)
+    use crate::index_kinds::{ascending, expires_at_ttl};
+    (vec![expires_at_ttl()], vec![ascending("userId")])
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tether_domain::{RepositoryError, SessionConfig};
 
 use crate::bson::email_collation;
+use crate::index_kinds::{ascending, expires_at_ttl, sparse, string_unique, unique};
 use crate::error::map_driver_error;
 use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, SESSIONS, USERS};
 
@@ -88,70 +89,4 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         tracing::debug!(collection, "indexes ensured");
     }
     Ok(())
-}
-
-/// Sparse on `field` (documents without it are not indexed), unique or not, named
-/// `<field>_sparse_unique` or `<field>_sparse`.
-fn sparse(field: &str, unique: bool) -> IndexModel {
-    let suffix = if unique { "_sparse_unique" } else { "_sparse" };
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(format!("{field}{suffix}"))
-                .unique(unique.then_some(true))
-                .sparse(true)
-                .build(),
-        )
-        .build()
-}
-
-/// Ascending on `field`, named `<field>_1`.
-fn ascending(field: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(IndexOptions::builder().name(format!("{field}_1")).build())
-        .build()
-}
-
-/// Unique on `field`, named `<field>_unique`.
-fn unique(field: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(format!("{field}_unique"))
-                .unique(true)
-                .build(),
-        )
-        .build()
-}
-
-/// TTL on `expiresAt`: the server removes a document once its expiry has passed
-/// (readers still check expiry themselves; the TTL monitor runs about once a minute).
-fn expires_at_ttl() -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { "expiresAt": 1 })
-        .options(
-            IndexOptions::builder()
-                .name("expiresAt_ttl".to_owned())
-                .expire_after(Duration::ZERO)
-                .build(),
-        )
-        .build()
-}
-
-/// Unique on `field` among the documents where it is a string (documents without it,
-/// or with `null`, are not indexed and never collide).
-pub(crate) fn string_unique(field: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(format!("{field}_unique"))
-                .unique(true)
-                .partial_filter_expression(doc! { field: { "$type": "string" } })
-                .build(),
-        )
-        .build()
 }

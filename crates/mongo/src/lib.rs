@@ -30,6 +30,7 @@
 mod bson;
 mod error;
 mod events;
+mod index_kinds;
 mod indexes;
 mod links;
 mod login_states;

@@ -112,7 +112,7 @@ impl MongoStore {
         }
         self.run(
             "users.create_index",
-            self.users().create_index(crate::indexes::string_unique(&field)),
+            self.users().create_index(crate::index_kinds::string_unique(&field)),
         )
         .await?;
         self.link_indexes

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
     Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LoginStateStore, LoginTurns,
-    OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore, Services, SessionStore,
-    StoredSessionSettings, Timestamp, UserRepository,
+    NoAudit, OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore, Services,
+    SessionStore, StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -295,6 +295,9 @@ impl Application {
             sessions: stores.sessions,
             refresh_tokens: stores.refresh_tokens,
             login_states: stores.login_states,
+            lifecycle: stores.lifecycle.clone(),
+            // No audit trail is kept yet: records are dropped where they are made.
+            audit: Arc::new(NoAudit),
             identity_provider: idp,
             tokens: jwt.clone(),
             verifier: jwt,
@@ -374,6 +377,7 @@ impl Application {
                     ports.sessions = own.clone();
                     ports.refresh_tokens = own.clone();
                     ports.login_states = own.clone();
+                    ports.lifecycle = own.clone();
                     let webhooks = crate::events::webhooks(
                         &event_settings,
                         own.clone(),

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::LoginTurns;
-use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
+use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
 use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
 use crate::provisioning::{ProvisionError, Provisioner};
@@ -480,7 +480,13 @@ impl CompleteLogin {
             Err(e) => return (planned, Err(e)),
         };
         let session = self
-            .start_session(&identity, requested.as_deref(), login_answer_key, now)
+            .start_session(
+                &identity,
+                requested.as_deref(),
+                login_answer_key,
+                &input.client,
+                now,
+            )
             .await;
         (Some(identity.link.provider), session)
     }
@@ -559,6 +565,7 @@ impl CompleteLogin {
         identity: &ExternalIdentity,
         requested_organization: Option<&str>,
         login_answer_key: Option<&LoginAnswerKey>,
+        client: &ClientContext,
         now: Timestamp,
     ) -> Result<AuthSession, LoginError> {
         let provisioned = self
@@ -571,6 +578,7 @@ impl CompleteLogin {
                 provisioned.user,
                 provisioned.organization.as_ref(),
                 login_answer_key,
+                origin_of(identity, client),
                 now,
             )
             .await?;
@@ -596,7 +604,13 @@ impl CompleteLogin {
         let provisioned = self.provisioner.provision(&identity, None, now).await?;
         let session = self
             .issuer
-            .start_login_session(provisioned.user, provisioned.organization.as_ref(), None, now)
+            .start_login_session(
+                provisioned.user,
+                provisioned.organization.as_ref(),
+                None,
+                origin_of(&identity, &input.client),
+                now,
+            )
             .await?;
         tracing::info!(
             user_id = %session.user.id,
@@ -605,6 +619,14 @@ impl CompleteLogin {
             "login completed after a step"
         );
         Ok(session)
+    }
+}
+
+/// What a session started by a login of `identity` from `client` records of its origin.
+fn origin_of(identity: &ExternalIdentity, client: &ClientContext) -> SessionOrigin {
+    SessionOrigin {
+        flow: Some(identity.link.provider.clone()),
+        client: client.clone(),
     }
 }
 

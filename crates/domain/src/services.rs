@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::administration::{OwnSessions, SessionAdministration};
+use crate::audit::AuditSink;
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
+use crate::lifecycle::LifecycleStore;
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
 use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
@@ -33,6 +36,10 @@ pub struct Ports {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Login states issued by the start of a login.
     pub login_states: Arc<dyn LoginStateStore>,
+    /// Users' sign-in disabled and enabled (by events and operators).
+    pub lifecycle: Arc<dyn LifecycleStore>,
+    /// Where use cases hand their audit records.
+    pub audit: Arc<dyn AuditSink>,
     /// The identity provider.
     pub identity_provider: Arc<dyn IdentityProvider>,
     /// Signs access tokens and mints refresh tokens.
@@ -102,9 +109,9 @@ impl Policies {
 /// use std::sync::Arc;
 ///
 /// use tether_domain::{
-///     MockAccessTokenVerifier, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
-///     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository, Policies, Ports,
-///     LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
+///     MockAccessTokenVerifier, MockLifecycleStore, MockLoginStateStore, MockOrganizationRepository,
+///     MockRefreshTokenStore, MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
+///     NoAudit, Policies, Ports, LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
 /// };
 ///
 /// // Your adapters here; these are the `mocks` feature's.
@@ -114,6 +121,8 @@ impl Policies {
 ///     sessions: Arc::new(MockSessionStore::new()),
 ///     refresh_tokens: Arc::new(MockRefreshTokenStore::new()),
 ///     login_states: Arc::new(MockLoginStateStore::new()),
+///     lifecycle: Arc::new(MockLifecycleStore::new()),
+///     audit: Arc::new(NoAudit),
 ///     identity_provider: Arc::new(mocks::identity_provider(mocks::identity("user_1", "ada@example.com"))),
 ///     tokens: Arc::new(MockTokenIssuer::new()),
 ///     verifier: Arc::new(MockAccessTokenVerifier::new()),
@@ -128,7 +137,8 @@ impl Policies {
 /// policies.refresh.reuse_grace_seconds = 10;
 ///
 /// let services = Services::new(ports, policies);
-/// // services.start, .login, .refresh, .logout, .access and .org_settings serve the routes.
+/// // services.start, .login, .refresh, .logout, .access, .org_settings, .administration
+/// // and .own_sessions serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -146,6 +156,10 @@ pub struct Services {
     pub access: AccessGuard,
     /// Reads and changes an organization's session settings.
     pub org_settings: OrganizationSettings,
+    /// An administrator's view of users' sessions and sign-in.
+    pub administration: SessionAdministration,
+    /// A signed-in person's own sessions.
+    pub own_sessions: OwnSessions,
     /// Finds or just-in-time creates the user of a login (inside `login`).
     pub provisioner: Provisioner,
     /// Issues sessions (inside `login`, `refresh` and `logout`).
@@ -161,6 +175,8 @@ impl Services {
             sessions,
             refresh_tokens,
             login_states,
+            lifecycle,
+            audit,
             identity_provider,
             tokens,
             verifier,
@@ -218,7 +234,15 @@ impl Services {
             verifier.clone(),
             clock.clone(),
         );
-        let access = AccessGuard::new(verifier, sessions, users.clone(), clock.clone());
+        let access = AccessGuard::new(verifier, sessions.clone(), users.clone(), clock.clone());
+        let administration = SessionAdministration::new(
+            users.clone(),
+            sessions.clone(),
+            lifecycle,
+            audit.clone(),
+            clock.clone(),
+        );
+        let own_sessions = OwnSessions::new(sessions, audit, clock.clone());
         let org_settings = OrganizationSettings::new(
             organizations,
             users,
@@ -233,6 +257,8 @@ impl Services {
             logout,
             access,
             org_settings,
+            administration,
+            own_sessions,
             provisioner,
             issuer,
         }

@@ -1011,6 +1011,8 @@ fn thirty_day_session(id: &str) -> SessionRecord {
         refresh_token: None,
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: tether_domain::ClientContext::default(),
     }
 }
 
@@ -1085,6 +1087,8 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
         refresh_token: None,
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: tether_domain::ClientContext::default(),
     };
     assert_eq!(
         db.store.find_session(&adopted.id).await.unwrap(),
@@ -1306,6 +1310,8 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
             refresh_token: None,
             last_rotation: None,
             login_answer: None,
+            flow: None,
+            client: tether_domain::ClientContext::default(),
         }
     );
     let revoked = db

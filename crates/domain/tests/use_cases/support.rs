@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{
-    AccessClaims, AccessRole, AccessTokenVerifier, AuthSession, AuthorizationRequest, AuthorizeInput,
-    CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity, IdentityLink,
-    IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan, LoginTurns,
-    MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository, PendingStep, Policies,
-    Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId, SessionRecord, SessionStore,
-    StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp, TokenError, TokenHash,
-    TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
+    AccessClaims, AccessRole, AccessTokenVerifier, AuditEvent, AuditSink, AuthSession, AuthorizationRequest,
+    AuthorizeInput, CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity,
+    IdentityLink, IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan,
+    LoginTurns, MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository,
+    PendingStep, Policies, Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId,
+    SessionRecord, SessionStore, StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp,
+    TokenError, TokenHash, TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
 };
 use tether_memory::{InMemoryLoginStates, InMemoryStore};
 
@@ -554,6 +554,23 @@ impl UserRepository for Users {
     }
 }
 
+/// An audit sink that keeps every record, in order.
+#[derive(Debug, Default)]
+pub struct Audit(Mutex<Vec<AuditEvent>>);
+
+impl Audit {
+    /// Every record so far.
+    pub fn records(&self) -> Vec<AuditEvent> {
+        lock(&self.0).clone()
+    }
+}
+
+impl AuditSink for Audit {
+    fn record(&self, event: AuditEvent) {
+        lock(&self.0).push(event);
+    }
+}
+
 // ---- the world ----------------------------------------------------------------------
 
 /// Every use case wired over the in-memory stores and the stand-ins above.
@@ -564,6 +581,8 @@ pub struct World {
     pub idp: Arc<Idp>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<TestClock>,
+    /// What the use cases handed to the audit trail.
+    pub audit: Arc<Audit>,
     pub services: Services,
 }
 
@@ -589,12 +608,15 @@ impl World {
         let idp = Arc::new(Idp::default());
         let tokens = Arc::new(Tokens::default());
         let clock = Arc::new(TestClock(AtomicI64::new(t0().millis())));
+        let audit = Arc::new(Audit::default());
         let mut ports = Ports {
             users: users.clone(),
             organizations: Arc::new(store.clone()),
             sessions: Arc::new(store.clone()),
             refresh_tokens: Arc::new(store.clone()),
             login_states: Arc::new(states.clone()),
+            lifecycle: Arc::new(store.clone()),
+            audit: audit.clone(),
             identity_provider: idp.clone(),
             tokens: tokens.clone(),
             verifier: Arc::new(Verifier(tokens.clone())),
@@ -611,6 +633,7 @@ impl World {
             idp,
             tokens,
             clock,
+            audit,
             services: Services::new(ports, policies),
         }
     }

@@ -65,11 +65,34 @@ impl LifecycleStore for InMemoryStore {
 
     async fn disable_user(&self, user: UserId, disablement: Disablement) -> Result<bool, RepositoryError> {
         let mut state = self.lock();
-        let Some(found) = state.users.iter_mut().find(|u| u.id == user && !u.login_disabled) else {
+        // An operator's disablement replaces an event's.
+        let replaces = matches!(disablement.by, DisabledBy::Operator { .. })
+            && matches!(
+                state.events.disabled_by.get(&user),
+                Some(Disablement {
+                    by: DisabledBy::Event { .. },
+                    ..
+                })
+            );
+        let Some(found) = state
+            .users
+            .iter_mut()
+            .find(|u| u.id == user && (!u.login_disabled || replaces))
+        else {
             return Ok(false);
         };
         found.login_disabled = true;
         state.events.disabled_by.insert(user, disablement);
+        Ok(true)
+    }
+
+    async fn enable_user(&self, user: UserId, _at: Timestamp) -> Result<bool, RepositoryError> {
+        let mut state = self.lock();
+        let Some(found) = state.users.iter_mut().find(|u| u.id == user && u.login_disabled) else {
+            return Ok(false);
+        };
+        found.login_disabled = false;
+        state.events.disabled_by.remove(&user);
         Ok(true)
     }
 

@@ -79,3 +79,8 @@ pub fn password_fallback_behavior_or_null() -> Object {
 pub fn flow() -> Object {
     strings(["sso", "authkit"], false)
 }
+
+/// As [`flow`], or `null` (not recorded).
+pub fn flow_or_null() -> Object {
+    strings(["sso", "authkit"], true)
+}

@@ -106,6 +106,24 @@ impl InMemoryStore {
     pub fn user_count(&self) -> usize {
         self.lock().users.len()
     }
+
+    /// Revokes every session `which` picks at `at` for `reason`, under one lock (one
+    /// write, as the ports require); returns how many.
+    fn revoke_where(
+        &self,
+        which: impl Fn(&SessionRecord) -> bool,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> u64 {
+        let mut state = self.lock();
+        let mut revoked = 0;
+        for session in state.sessions.iter_mut().filter(|s| which(s)) {
+            session.revoked_at = Some(at);
+            session.revoked_reason = Some(reason);
+            revoked += 1;
+        }
+        revoked
+    }
 }
 
 fn carries(user: &User, link: &IdentityLink) -> bool {
@@ -331,19 +349,7 @@ impl SessionStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        match state
-            .sessions
-            .iter_mut()
-            .find(|s| &s.id == id && s.revoked_at.is_none())
-        {
-            Some(session) => {
-                session.revoked_at = Some(at);
-                session.revoked_reason = Some(reason);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(self.revoke_where(|s| &s.id == id && s.revoked_at.is_none(), at, reason) == 1)
     }
 
     async fn find_by_refresh_token(
@@ -420,19 +426,8 @@ impl SessionStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        match state
-            .sessions
-            .iter_mut()
-            .find(|s| &s.id == id && s.user_id == user && live_at(s, at))
-        {
-            Some(session) => {
-                session.revoked_at = Some(at);
-                session.revoked_reason = Some(reason);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        let revoked = self.revoke_where(|s| &s.id == id && s.user_id == user && live_at(s, at), at, reason);
+        Ok(revoked == 1)
     }
 
     async fn revoke_all_live_of_user<'a>(
@@ -442,18 +437,11 @@ impl SessionStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<u64, RepositoryError> {
-        let mut state = self.lock();
-        let mut revoked = 0;
-        for session in state
-            .sessions
-            .iter_mut()
-            .filter(|s| s.user_id == user && live_at(s, at) && Some(&s.id) != keep)
-        {
-            session.revoked_at = Some(at);
-            session.revoked_reason = Some(reason);
-            revoked += 1;
-        }
-        Ok(revoked)
+        Ok(self.revoke_where(
+            |s| s.user_id == user && live_at(s, at) && Some(&s.id) != keep,
+            at,
+            reason,
+        ))
     }
 }
 

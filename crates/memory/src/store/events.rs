@@ -146,18 +146,7 @@ impl LifecycleStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<u64, RepositoryError> {
-        let mut state = self.lock();
-        let mut revoked = 0;
-        for session in state
-            .sessions
-            .iter_mut()
-            .filter(|s| s.user_id == user && s.revoked_at.is_none())
-        {
-            session.revoked_at = Some(at);
-            session.revoked_reason = Some(reason);
-            revoked += 1;
-        }
-        Ok(revoked)
+        Ok(self.revoke_where(|s| s.user_id == user && s.revoked_at.is_none(), at, reason))
     }
 }
 

@@ -165,11 +165,19 @@ fn audited(w: &World) -> Vec<Audited> {
         .collect()
 }
 
-fn detail(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
+/// An expected audit record in short.
+fn row(
+    kind: AuditType,
+    actor: &AuditActor,
+    user: &Option<String>,
+    session: Option<String>,
+    detail: &[(&str, &str)],
+) -> Audited {
+    let detail = detail
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+        .collect();
+    (kind, actor.clone(), user.clone(), session, detail)
 }
 
 // ---- what a session records ---------------------------------------------------------
@@ -392,19 +400,19 @@ async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_workin
     assert_eq!(
         audited(&a.w),
         [
-            (
+            row(
                 AuditType::SessionRevoked,
-                root.clone(),
-                jane.clone(),
+                &root,
+                &jane,
                 Some(first.session_id.as_str().to_owned()),
-                detail(&[("reason", "admin")])
+                &[("reason", "admin")]
             ),
-            (
+            row(
                 AuditType::SessionRevoked,
-                root,
-                jane,
+                &root,
+                &jane,
                 None,
-                detail(&[("count", "1"), ("reason", "admin")])
+                &[("count", "1"), ("reason", "admin")]
             ),
         ],
         "one record per request that ended sessions"
@@ -517,21 +525,21 @@ async fn disabling_signs_the_user_out_everywhere_and_blocks_login_until_enabled(
     assert_eq!(
         audited(&a.w),
         [
-            (
+            row(
                 AuditType::UserDisabled,
-                admin_id.clone(),
-                jane.clone(),
+                &admin_id,
+                &jane,
                 None,
-                detail(&[("reason", "left the company")])
+                &[("reason", "left the company")]
             ),
-            (
+            row(
                 AuditType::SessionRevoked,
-                admin_id.clone(),
-                jane.clone(),
+                &admin_id,
+                &jane,
                 None,
-                detail(&[("count", "2"), ("reason", "admin")])
+                &[("count", "2"), ("reason", "admin")]
             ),
-            (AuditType::UserEnabled, admin_id, jane, None, detail(&[])),
+            row(AuditType::UserEnabled, &admin_id, &jane, None, &[]),
         ]
     );
 }
@@ -667,19 +675,19 @@ async fn a_person_lists_their_sessions_flagging_the_current_one_and_signs_out_ev
     assert_eq!(
         audited(&a.w),
         [
-            (
+            row(
                 AuditType::SessionRevoked,
-                actor.clone(),
-                jane.clone(),
+                &actor,
+                &jane,
                 None,
-                detail(&[("count", "2"), ("includeCurrent", "false"), ("reason", "logout")])
+                &[("count", "2"), ("includeCurrent", "false"), ("reason", "logout")]
             ),
-            (
+            row(
                 AuditType::SessionRevoked,
-                actor,
-                jane,
+                &actor,
+                &jane,
                 None,
-                detail(&[("count", "1"), ("includeCurrent", "true"), ("reason", "logout")])
+                &[("count", "1"), ("includeCurrent", "true"), ("reason", "logout")]
             ),
         ]
     );

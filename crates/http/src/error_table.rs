@@ -5,8 +5,9 @@ use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
-use tether_domain::{AccessError, DeliveryError, LoginError, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{AccessError, AdministrationError, DeliveryError, LoginError, LogoutError};
 use tether_domain::{Failure, PendingOrganization, StartError, StepRequired};
+use tether_domain::{OrgSettingsError, OwnSessionsError, RefreshError};
 use tracing_actix_web::TracingLogger;
 
 use crate::error::ApiError;
@@ -107,6 +108,19 @@ const ROWS: &[Row] = &[
     (|| OrgSettingsError::InvalidTenant.into(), 400, "INVALID_REQUEST", None, None),
     (|| OrgSettingsError::Conflict.into(), 409, "CONFLICT", None, None),
     (|| OrgSettingsError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // Users' sessions and sign-in, administered.
+    (|| AdministrationError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
+    (|| AdministrationError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
+    (|| AdministrationError::Forbidden.into(), 403, "FORBIDDEN", None, None),
+    (|| AdministrationError::InvalidUserId.into(), 400, "INVALID_USER_ID", None, None),
+    (|| AdministrationError::UserNotFound.into(), 404, "USER_NOT_FOUND", None, None),
+    (|| AdministrationError::SessionNotFound.into(), 404, "SESSION_NOT_FOUND", None, None),
+    (|| AdministrationError::CannotDisableSelf.into(), 409, "CANNOT_DISABLE_SELF", None, None),
+    (|| AdministrationError::InvalidReason.into(), 400, "INVALID_REQUEST", None, None),
+    (|| AdministrationError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // A person's own sessions.
+    (|| OwnSessionsError::SessionNotFound.into(), 404, "SESSION_NOT_FOUND", None, None),
+    (|| OwnSessionsError::Failure(Failure::Internal(CAUSE.into())).into(), 500, "INTERNAL_ERROR", None, None),
     // Signed deliveries of WorkOS events.
     (|| DeliveryError::InvalidSignature.into(), 401, "INVALID_SIGNATURE", None, None),
     (|| DeliveryError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),

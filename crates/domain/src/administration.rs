@@ -46,18 +46,38 @@ pub struct SessionSummary {
 }
 
 impl SessionSummary {
-    /// The summary of `record`, flagged current when it is `current`'s.
-    pub fn of(record: &SessionRecord, current: &SessionId) -> Self {
+    /// The summary of `record`, flagged current when it is `current`'s; a session
+    /// that did not record its flow takes `derived_flow` (see [`only_provider`]).
+    fn of(record: &SessionRecord, current: &SessionId, derived_flow: Option<&ProviderKey>) -> Self {
         Self {
             id: record.id.clone(),
             started_at: record.started_at,
             last_refreshed_at: record.last_refreshed_at,
             ends_at: record.ends_at,
-            flow: record.flow.clone(),
+            flow: record.flow.clone().or_else(|| derived_flow.cloned()),
             client: record.client.clone(),
             current: &record.id == current,
         }
     }
+}
+
+/// The provider every login of `user` went through, when only one can have: a login
+/// leaves the link of its provider on its user, and links are never removed, so a user
+/// who carries exactly one link signed in through that provider only. This names the
+/// flow of sessions stored before it was recorded.
+fn only_provider(user: &User) -> Option<&ProviderKey> {
+    match user.links.as_slice() {
+        [link] => Some(&link.provider),
+        _ => None,
+    }
+}
+
+/// The summaries of the live sessions `live` of `user`, `current` flagged.
+fn summaries(live: &[SessionRecord], user: Option<&User>, current: &SessionId) -> Vec<SessionSummary> {
+    let derived = user.and_then(only_provider);
+    live.iter()
+        .map(|s| SessionSummary::of(s, current, derived))
+        .collect()
 }
 
 /// A session id as a client names it in a path: 1 to 128 of `A-Z a-z 0-9 . _ : -`
@@ -247,10 +267,7 @@ impl SessionAdministration {
             .sessions
             .list_live_for_user(user.id, self.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
-        Ok(live
-            .iter()
-            .map(|s| SessionSummary::of(s, &caller.session_id))
-            .collect())
+        Ok(summaries(&live, Some(&user), &caller.session_id))
     }
 
     /// Ends every live session of user `user_id` (`admin`); returns how many. Also
@@ -262,9 +279,7 @@ impl SessionAdministration {
         origin: AuditOrigin,
     ) -> Result<u64, AdministrationError> {
         let (admin, user) = self.target(caller, user_id).await?;
-        let now = self.clock.now();
-        let revoked = self.revoke_all(&admin, &user, now, origin).await?;
-        Ok(revoked)
+        self.revoke_all(&admin, &user, self.clock.now(), origin).await
     }
 
     /// Ends the live session `session_id` of user `user_id` (`admin`);
@@ -406,6 +421,7 @@ failure_from_ports!(OwnSessionsError);
 /// [`crate::AccessGuard`] accepted.
 #[derive(Clone)]
 pub struct OwnSessions {
+    users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionStore>,
     audit: Arc<dyn AuditSink>,
     clock: Arc<dyn Clock>,
@@ -418,9 +434,16 @@ impl std::fmt::Debug for OwnSessions {
 }
 
 impl OwnSessions {
-    /// Builds the use case over the sessions; ended sessions go to `audit`.
-    pub fn new(sessions: Arc<dyn SessionStore>, audit: Arc<dyn AuditSink>, clock: Arc<dyn Clock>) -> Self {
+    /// Builds the use case over the sessions (and their users, for the flow of older
+    /// sessions); ended sessions go to `audit`.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        sessions: Arc<dyn SessionStore>,
+        audit: Arc<dyn AuditSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
+            users,
             sessions,
             audit,
             clock,
@@ -428,16 +451,19 @@ impl OwnSessions {
     }
 
     /// The caller's live sessions, newest first, at most [`MAX_LISTED_SESSIONS`]; the
-    /// one of the caller's token flagged current.
+    /// one of the caller's token flagged current. The caller's user is read only when
+    /// a session stored before flows were recorded needs one derived.
     pub async fn list(&self, caller: &VerifiedAccess) -> Result<Vec<SessionSummary>, OwnSessionsError> {
         let live = self
             .sessions
             .list_live_for_user(caller.user_id, self.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
-        Ok(live
-            .iter()
-            .map(|s| SessionSummary::of(s, &caller.session_id))
-            .collect())
+        let user = if live.iter().any(|s| s.flow.is_none()) {
+            self.users.find_user(caller.user_id).await?
+        } else {
+            None
+        };
+        Ok(summaries(&live, user.as_ref(), &caller.session_id))
     }
 
     /// Ends the caller's live session `session_id` (`logout`), the current one too;

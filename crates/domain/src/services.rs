@@ -242,7 +242,7 @@ impl Services {
             audit.clone(),
             clock.clone(),
         );
-        let own_sessions = OwnSessions::new(sessions, audit, clock.clone());
+        let own_sessions = OwnSessions::new(users.clone(), sessions, audit, clock.clone());
         let org_settings = OrganizationSettings::new(
             organizations,
             users,

@@ -28,8 +28,8 @@ pub struct SessionBody {
     /// When the session reaches its absolute lifetime.
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub ends_at: String,
-    /// The WorkOS API of the login (`sso`, `authkit`); `null` for sessions started
-    /// before it was recorded.
+    /// The WorkOS API of the login (`sso`, `authkit`); for a session started before
+    /// it was recorded, the user's only one, else `null`.
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::flow_or_null, required = true))]
     pub flow: Option<String>,
     /// The client's address at login (through `TRUSTED_PROXIES`), `null` when unknown.

@@ -756,3 +756,53 @@ async fn a_list_holds_the_newest_hundred() {
         "the newest, newest first"
     );
 }
+
+#[tokio::test]
+async fn a_session_stored_before_flows_were_recorded_takes_the_only_provider_its_user_signs_in_with() {
+    let a = Admins::new();
+    let earlier =
+        a.w.services
+            .issuer
+            .start_session(a.jane.clone(), None, t0())
+            .await
+            .unwrap();
+    assert_eq!(a.w.record(&earlier).await.flow, None, "recorded without a flow");
+    let caller = a.caller(JANE).await;
+    let flows = |listed: Vec<SessionSummary>| -> Vec<Option<tether_domain::ProviderKey>> {
+        listed.into_iter().map(|s| s.flow).collect()
+    };
+    let own = &a.w.services.own_sessions;
+    assert_eq!(
+        flows(own.list(&caller).await.unwrap()),
+        [Some(AUTHKIT), Some(AUTHKIT)],
+        "she only ever signed in through AuthKit"
+    );
+
+    // Once she carries a second link, an unrecorded flow is unknown.
+    let mut two_links = a.w.user(a.jane.id).await.unwrap();
+    two_links.links.push(tether_domain::IdentityLink {
+        provider: SSO,
+        subject: "prof_jane".to_owned(),
+    });
+    a.w.store.put_user(two_links);
+    let listed = own.list(&caller).await.unwrap();
+    let by_id: Vec<(&str, Option<tether_domain::ProviderKey>)> =
+        listed.iter().map(|s| (s.id.as_str(), s.flow.clone())).collect();
+    assert!(by_id.contains(&(earlier.session_id.as_str(), None)), "{by_id:?}");
+    assert!(
+        by_id.contains(&(caller.session_id.as_str(), Some(AUTHKIT))),
+        "a recorded flow stays"
+    );
+    let admin = a.caller(SUPERADMIN).await;
+    let seen =
+        a.w.services
+            .administration
+            .sessions(&admin, &a.jane_id())
+            .await
+            .unwrap();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .any(|s| s.id == earlier.session_id && s.flow.is_none())
+    );
+}

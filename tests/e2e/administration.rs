@@ -281,7 +281,7 @@ async fn an_admin_of_another_organization_gets_404_and_a_sales_rep_403() {
     let her_own = format!("/api/users/{}/sessions", sam.user_id);
     assert_eq!(
         listed_ids(&ok(w.get(&her_own, &una.token).await).await),
-        [sam.sid.clone()]
+        [sam.sid.as_str()]
     );
 
     let sams = format!("/api/users/{}/sessions", sam.user_id);
@@ -356,7 +356,7 @@ async fn a_person_ends_their_other_sessions_and_keeps_the_current_one() {
         Ok("logout")
     );
     let left = ok(w.get("/api/auth/sessions", &current.token).await).await;
-    assert_eq!(listed_ids(&left), [current.sid.clone()]);
+    assert_eq!(listed_ids(&left), [current.sid.as_str()]);
 
     let bad = w
         .delete("/api/auth/sessions?includeCurrent=maybe", &current.token)

@@ -133,16 +133,18 @@ schemathesis() {
     --no-color "$@"
 }
 echo "==> schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$PORT (at most $MAX_EXAMPLES examples per operation)"
-# The organization routes as the SUPERADMIN on his organization; refresh with a real
-# refresh token; the others as a user; logout on its own: it would end the session of
-# the token the others use. Then one's own sessions with a session of their own (they
-# end the others' too), and last the users' routes as the SUPERADMIN on jane, whom
-# they sign out and may disable.
-# (One --exclude-path-regex: of several, schemathesis keeps the last.)
+# The organization and link-request routes as the SUPERADMIN (on his organization);
+# refresh with a real refresh token; the others as a user; logout on its own: it would
+# end the session of the token the others use. Then one's own sessions with a session
+# of their own (they end the others' too), and last the users' routes as the SUPERADMIN
+# on jane, whom they sign out and may disable. (One --exclude-path-regex: of several,
+# schemathesis keeps the last.)
+ADMIN_ROUTES='^/api/(organizations|identity-link-requests)(/|$)'
 schemathesis --exclude-path /api/auth/logout --exclude-path /api/auth/refresh \
-  --exclude-path-regex '^/api/(organizations/|auth/sessions|users/)' "${AUTH_ARGS[@]}"
+  --exclude-path-regex '^/api/(organizations|identity-link-requests|users)(/|$)|^/api/auth/sessions' \
+  "${AUTH_ARGS[@]}"
 CONFIG_ARGS=("${ADMIN_CONFIG[@]}")
-schemathesis --include-path-regex '^/api/organizations/' "${ADMIN_ARGS[@]}"
+schemathesis --include-path-regex "$ADMIN_ROUTES" "${ADMIN_ARGS[@]}"
 CONFIG_ARGS=("${REFRESH_CONFIG[@]}")
 schemathesis --include-path /api/auth/refresh
 CONFIG_ARGS=()

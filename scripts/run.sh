@@ -65,6 +65,9 @@ if [ "$demo" = true ]; then
   export WORKOS_BASE_URL="http://127.0.0.1:$WORKOS_PORT"
   export WORKOS_API_KEY="sk_test_default"
   export WORKOS_CLIENT_ID="${WORKOS_CLIENT_ID:-client_demo}"
+  # Offboarding from the emulator's events within seconds: people deleted in it are
+  # signed out at the next poll.
+  export WORKOS_EVENTS_POLL_SECONDS="${WORKOS_EVENTS_POLL_SECONDS:-2}"
   echo "==> WorkOS emulator (demo seed) on $WORKOS_BASE_URL"
   if [ -z "${MONGODB_URI:-}" ] && [ -z "${MONGODB_URI_FILE:-}" ]; then
     export STORE="${STORE:-memory}"
@@ -159,6 +162,14 @@ token, e.g. the organization's session settings (organizationId is in the answer
 (AuthKit instead: replace the first URL's query with login_hint=grace%40demo.example;
 grace is a new user and joins Demo Sign-ups as SALES_REP: Demo Co is mapped to its WorkOS
 organization, which only its own SSO joins.)
+
+Offboarding: once grace has signed in, delete her in the emulator, as her company's IT
+would; within about $WORKOS_EVENTS_POLL_SECONDS seconds her access token is refused (401 LOGIN_DISABLED) and her
+refresh token too (403):
+
+  id=\$(curl -s '$WORKOS_BASE_URL/user_management/users?email=grace%40demo.example' -H 'Authorization: Bearer sk_test_default' | sed -E 's/.*"id":"(user_[^"]*)".*/\1/') && curl -s -o /dev/null -w 'deleted in WorkOS: %{http_code}\n' -X DELETE "$WORKOS_BASE_URL/user_management/users/\$id" -H 'Authorization: Bearer sk_test_default'
+
+  curl -s $base/api/auth/verify-token -H "Authorization: Bearer <grace's token>"
 
 TXT
 fi

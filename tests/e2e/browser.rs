@@ -369,15 +369,6 @@ async fn signed_in_spa(
     (app, browser, server)
 }
 
-async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("verify-token answered")
-}
-
 /// The instants (ms since the epoch) the page shows for the token's expiry and the
 /// planned renewal.
 async fn planned(browser: &WebDriver) -> (f64, f64) {
@@ -426,7 +417,7 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
     let renewed = verify_jwt(&token);
     assert_eq!(renewed["sid"], first["sid"], "the same session");
     assert_eq!(renewed["email"], "jane@authkit.example");
-    assert_eq!(verify(&app, &token).await.status().as_u16(), 200);
+    assert_eq!(app.verify(&token).await.status().as_u16(), 200);
     // The page planned the next renewal from the new token.
     let (expires, renew_at) = planned(&browser).await;
     assert_eq!(expires, renewed["exp"].as_f64().expect("exp") * 1000.0);
@@ -452,7 +443,7 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
         "REFRESH_TOKEN_REVOKED",
     )
     .await;
-    assert_error(verify(&app, &token).await, 401, "SESSION_REVOKED").await;
+    assert_error(app.verify(&token).await, 401, "SESSION_REVOKED").await;
     app.drop().await;
 }
 
@@ -645,6 +636,6 @@ async fn the_spa_warns_an_idle_user_then_signs_them_out() {
     assert!(browser.run("return window.tetherSession").await.is_null());
     // The page told the service: its tokens are refused.
     assert_error(refresh(&app, &refresh_token).await, 401, "REFRESH_TOKEN_REVOKED").await;
-    assert_error(verify(&app, &token).await, 401, "SESSION_REVOKED").await;
+    assert_error(app.verify(&token).await, 401, "SESSION_REVOKED").await;
     app.drop().await;
 }

@@ -34,20 +34,6 @@ fn unique_email(tag: &str) -> String {
     format!("{db}_{}@events.example", N.fetch_add(1, Ordering::SeqCst)).to_lowercase()
 }
 
-async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = reqwest::Client::new()
-        .request(method.clone(), format!("{}{path}", workos_url()))
-        .bearer_auth(KEY);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.expect("the emulator answers");
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    assert!(status.is_success(), "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
 /// Creates an AuthKit user in the emulator; returns its id.
 async fn workos_user(email: &str) -> String {
     let user = emulator(
@@ -111,24 +97,6 @@ async fn signed_in(app: &TestApp, email: &str) -> Signed {
     }
 }
 
-async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("verify-token answered")
-}
-
-async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/refresh", app.base))
-        .json(&json!({ "refreshToken": refresh_token }))
-        .send()
-        .await
-        .expect("refresh answered")
-}
-
 /// Waits until `check` holds, at most `limit`; returns how long it took.
 async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F) -> Duration
 where
@@ -189,25 +157,25 @@ async fn a_user_deleted_in_workos_is_signed_out_within_the_poll_interval_and_ano
     workos_user(&staying).await;
     let gone = signed_in(&app, &leaving).await;
     let kept = signed_in(&app, &staying).await;
-    assert_eq!(verify(&app, &gone.token).await.status().as_u16(), 200);
+    assert_eq!(app.verify(&gone.token).await.status().as_u16(), 200);
     consumer_started(&app).await;
 
     delete_workos_user(&leaving_id).await;
     let took = wait_until("the access token is refused", Duration::from_secs(3), || async {
-        verify(&app, &gone.token).await.status().as_u16() == 401
+        app.verify(&gone.token).await.status().as_u16() == 401
     })
     .await;
     eprintln!("deleted in WorkOS -> access token refused after {took:?}");
 
-    assert_error(verify(&app, &gone.token).await, 401, "LOGIN_DISABLED").await;
-    assert_error(refresh(&app, &gone.refresh_token).await, 403, "LOGIN_DISABLED").await;
+    assert_error(app.verify(&gone.token).await, 401, "LOGIN_DISABLED").await;
+    assert_error(app.refresh(&gone.refresh_token).await, 403, "LOGIN_DISABLED").await;
     let code = Browser::default().authkit_code(&staying).await;
     assert_eq!(
-        verify(&app, &kept.token).await.status().as_u16(),
+        app.verify(&kept.token).await.status().as_u16(),
         200,
         "another user is untouched"
     );
-    assert_eq!(refresh(&app, &kept.refresh_token).await.status().as_u16(), 200);
+    assert_eq!(app.refresh(&kept.refresh_token).await.status().as_u16(), 200);
     assert_eq!(app.callback(json!({"code": code})).await.status().as_u16(), 200);
 
     let user = user_by_email(&app, &leaving).await;
@@ -260,25 +228,32 @@ async fn a_deactivated_membership_of_the_mapped_organization_disables_and_reacti
     wait_until(
         "the mapped membership's end disables",
         Duration::from_secs(3),
-        || async { verify(&app, &first.token).await.status().as_u16() == 401 },
+        || async { app.verify(&first.token).await.status().as_u16() == 401 },
     )
     .await;
-    let applied: Vec<Document> = {
+    // The effects are written before the event is recorded as applied: wait for both
+    // records (the other organization's ignored, the mapped one's applied).
+    let outcomes = || async {
         use futures_util::TryStreamExt as _;
-        app.db
+        let applied: Vec<Document> = app
+            .db
             .collection::<Document>("applied_events")
             .find(doc! {"type": "organization_membership.updated"})
             .await
             .unwrap()
             .try_collect()
             .await
-            .unwrap()
+            .unwrap();
+        applied
+            .iter()
+            .map(|d| d.get_str("outcome").unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
-    let outcomes: Vec<&str> = applied.iter().map(|d| d.get_str("outcome").unwrap()).collect();
-    assert!(
-        outcomes.contains(&"ignored") && outcomes.contains(&"applied"),
-        "{outcomes:?}"
-    );
+    wait_until("both events are recorded", Duration::from_secs(3), || async {
+        let outcomes = outcomes().await;
+        outcomes.iter().any(|o| o == "ignored") && outcomes.iter().any(|o| o == "applied")
+    })
+    .await;
     assert_error(sign_in(&app, &email).await, 403, "LOGIN_DISABLED").await;
     let user = user_by_email(&app, &email).await;
     assert_eq!(user.get_str("disabledReason").unwrap(), "membership_ended");
@@ -295,7 +270,7 @@ async fn a_deactivated_membership_of_the_mapped_organization_disables_and_reacti
     .await;
     let again = signed_in(&app, &email).await;
     assert_eq!(
-        verify(&app, &again.token).await.status().as_u16(),
+        app.verify(&again.token).await.status().as_u16(),
         200,
         "signed in again"
     );
@@ -339,21 +314,6 @@ async fn an_operator_disabled_user_is_not_re_enabled_by_a_membership_event() {
     .await;
     assert!(app.user_doc(local).await.get_bool("loginDisabled").unwrap());
     app.drop().await;
-}
-
-/// Registers a webhook endpoint at the emulator; returns its id.
-async fn register_webhook(app: &TestApp, secret: &str) -> String {
-    let endpoint = emulator(
-        reqwest::Method::POST,
-        "/webhook_endpoints",
-        Some(json!({
-            "endpoint_url": format!("{}/api/webhooks/workos", app.base),
-            "secret": secret,
-            "events": ["user.deleted"],
-        })),
-    )
-    .await;
-    endpoint["id"].as_str().expect("an endpoint id").to_owned()
 }
 
 async fn post_webhook(app: &TestApp, signature: Option<&str>, body: &str) -> reqwest::Response {
@@ -407,7 +367,7 @@ async fn a_delivered_webhook_signs_the_user_out_within_a_second_and_forged_or_st
         .await;
     }
     assert_eq!(whole_database(&app).await, before, "nothing was written");
-    assert_eq!(verify(&app, &session.token).await.status().as_u16(), 200);
+    assert_eq!(app.verify(&session.token).await.status().as_u16(), 200);
     let too_big = "x".repeat(300 * 1024);
     let valid_big = tether_workos::events::sign(secret, now, too_big.as_bytes());
     assert_error(
@@ -423,7 +383,7 @@ async fn a_delivered_webhook_signs_the_user_out_within_a_second_and_forged_or_st
     let took = wait_until(
         "the webhook signs the user out",
         Duration::from_secs(1),
-        || async { verify(&app, &session.token).await.status().as_u16() == 401 },
+        || async { app.verify(&session.token).await.status().as_u16() == 401 },
     )
     .await;
     eprintln!(
@@ -436,7 +396,7 @@ async fn a_delivered_webhook_signs_the_user_out_within_a_second_and_forged_or_st
         None,
     )
     .await;
-    assert_error(refresh(&app, &session.refresh_token).await, 403, "LOGIN_DISABLED").await;
+    assert_error(app.refresh(&session.refresh_token).await, 403, "LOGIN_DISABLED").await;
 
     // The same delivery again (a retry) is answered 200 and changes nothing.
     let applied = app
@@ -627,7 +587,7 @@ async fn a_stalled_store_during_a_poll_keeps_the_cursor_and_loses_nothing_after_
     wait_until(
         "the deletion is applied after recovery",
         Duration::from_secs(15),
-        || async { verify(&app, &session.token).await.status().as_u16() == 401 },
+        || async { app.verify(&session.token).await.status().as_u16() == 401 },
     )
     .await;
     // The effects are written first, then the cursor moves past the page.
@@ -770,7 +730,7 @@ async fn a_directory_user_suspended_in_the_mapped_directory_is_signed_out_and_co
     wait_until(
         "the suspension signs the user out",
         Duration::from_secs(3),
-        || async { verify(&app, &session.token).await.status().as_u16() == 401 },
+        || async { app.verify(&session.token).await.status().as_u16() == 401 },
     )
     .await;
     wait_until("the suspension is recorded", Duration::from_secs(3), || async {

@@ -86,22 +86,13 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> (String, String) {
     .await
 }
 
-async fn verify_token(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("verify-token answered")
-}
-
 async fn assert_good(app: &TestApp, token: &str, what: &str) {
-    let res = verify_token(app, token).await;
+    let res = app.verify(token).await;
     assert_eq!(res.status().as_u16(), 200, "{what}");
 }
 
 async fn assert_invalid(app: &TestApp, token: &str, what: &str) {
-    let res = verify_token(app, token).await;
+    let res = app.verify(token).await;
     assert_eq!(res.status().as_u16(), 401, "{what}");
     assert_error(res, 401, "INVALID_TOKEN").await;
 }

@@ -17,6 +17,7 @@ mod cors;
 mod double_post;
 mod events;
 mod keys;
+mod link_requests;
 mod openapi;
 mod request_ids;
 mod second_provider;

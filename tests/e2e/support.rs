@@ -167,6 +167,26 @@ impl TestApp {
             .expect("callback answered")
     }
 
+    /// `GET /api/auth/verify-token` with `token` as the Bearer token.
+    pub async fn verify(&self, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/api/auth/verify-token", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("verify-token answered")
+    }
+
+    /// `POST /api/auth/refresh` with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/auth/refresh", self.base))
+            .json(&serde_json::json!({ "refreshToken": refresh_token }))
+            .send()
+            .await
+            .expect("refresh answered")
+    }
+
     /// Inserts an organization created `age_days` ago; returns its id.
     pub async fn add_org(&self, name: &str, age_days: i64, extra: Document) -> ObjectId {
         let id = ObjectId::new();
@@ -234,6 +254,37 @@ impl TestApp {
     pub async fn drop(self) {
         let _ = self.db.drop().await;
     }
+}
+
+/// Calls WorkOS's emulator with the test API key and `body` as JSON; panics unless it
+/// answers 2xx; its JSON answer (`null` for an empty one).
+pub async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method.clone(), format!("{}{path}", workos_url()))
+        .bearer_auth("sk_test_default");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("the emulator answers");
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{method} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Registers a webhook endpoint at the emulator; returns its id.
+pub async fn register_webhook(app: &TestApp, secret: &str) -> String {
+    let endpoint = emulator(
+        reqwest::Method::POST,
+        "/webhook_endpoints",
+        Some(serde_json::json!({
+            "endpoint_url": format!("{}/api/webhooks/workos", app.base),
+            "secret": secret,
+            "events": ["user.deleted"],
+        })),
+    )
+    .await;
+    endpoint["id"].as_str().expect("an endpoint id").to_owned()
 }
 
 /// The emulator's id of the seeded WorkOS organization named `name`.

@@ -445,15 +445,6 @@ async fn an_access_token_never_outlives_its_session() {
     app.drop().await;
 }
 
-async fn verify(app: &TestApp, token: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
     let app = TestApp::spawn(Options::new("disabled_after")).await;
@@ -464,7 +455,7 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
     let (root, jane) = admins(&app, acme).await;
     let acme_id = acme.to_hex();
     let settings = format!("{}/api/organizations/{acme_id}/session-settings", app.base);
-    assert_eq!(verify(&app, &root).await.status().as_u16(), 200);
+    assert_eq!(app.verify(&root).await.status().as_u16(), 200);
 
     app.users()
         .update_one(
@@ -473,17 +464,17 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
         )
         .await
         .unwrap();
-    assert_error(verify(&app, &root).await, 401, "LOGIN_DISABLED").await;
+    assert_error(app.verify(&root).await, 401, "LOGIN_DISABLED").await;
     let res = app.http.get(&settings).bearer_auth(&root).send().await.unwrap();
     assert_error(res, 401, "LOGIN_DISABLED").await;
     assert_error(get_mapping(&app, &acme_id, &root).await, 401, "LOGIN_DISABLED").await;
 
-    assert_eq!(verify(&app, &jane).await.status().as_u16(), 200);
+    assert_eq!(app.verify(&jane).await.status().as_u16(), 200);
     app.users()
         .delete_one(doc! {"email": "jane@authkit.example"})
         .await
         .unwrap();
-    assert_error(verify(&app, &jane).await, 401, "INVALID_TOKEN").await;
+    assert_error(app.verify(&jane).await, 401, "INVALID_TOKEN").await;
     let res = app
         .http
         .put(&settings)

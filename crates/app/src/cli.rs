@@ -1,6 +1,6 @@
 //! The commands of the `tether-auth` binary, parsed from its arguments with `clap`
 //! (derive): `serve` (the default), `check-config`, `healthcheck`, `organizations
-//! ...`, `events status|replay` and `keys generate`, plus `--help` and `--version`. Each command is one variant of [`Command`]
+//! ...`, `events status|replay`, `link-requests list|approve|reject` and `keys generate`, plus `--help` and `--version`. Each command is one variant of [`Command`]
 //! (a command with subcommands, one variant holding its own `Subcommand` enum), so a
 //! new command is one more variant and one more arm in `main`. Exit codes are 0 (done),
 //! 1 (a healthcheck or an organizations command that failed) and 2 (bad settings or
@@ -50,6 +50,43 @@ pub enum Command {
     /// The WorkOS event stream in MONGODB_URI's database: its status, or a replay. Reads only the MONGODB_* settings.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Link requests of logins refused with ACCOUNT_LINK_REQUIRED: list, approve or reject them. Reads only the MONGODB_* settings.
+    #[command(subcommand, name = "link-requests")]
+    LinkRequests(LinkRequestsCommand),
+}
+
+/// `tether-auth link-requests ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum LinkRequestsCommand {
+    /// Print the requests of a status, newest first.
+    List {
+        /// pending (the default), approved, rejected or expired.
+        #[arg(long, value_name = "pending|approved|rejected|expired")]
+        status: Option<String>,
+        /// At most this many (1-200, default 50).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Approve a request: its WorkOS id is recorded on the user, who then signs in with it (exit 1 when another user carries it, or the request is not pending).
+    Approve {
+        /// The request's id (24 hexadecimal characters), as the 409 answer and the list give it.
+        id: String,
+    },
+    /// Reject a request.
+    Reject {
+        /// The request's id.
+        id: String,
+    },
+}
+
+impl From<LinkRequestsCommand> for crate::links::Command {
+    fn from(command: LinkRequestsCommand) -> Self {
+        match command {
+            LinkRequestsCommand::List { status, limit } => Self::List { status, limit },
+            LinkRequestsCommand::Approve { id } => Self::Approve { id },
+            LinkRequestsCommand::Reject { id } => Self::Reject { id },
+        }
+    }
 }
 
 /// `tether-auth events ...`.
@@ -296,6 +333,47 @@ mod tests {
         for command in ["serve", "check-config", "healthcheck", "organizations", "keys"] {
             assert!(help.contains(command), "{command} in {help}");
         }
+    }
+
+    #[test]
+    fn the_link_requests_commands_parse_and_an_approval_needs_an_id() {
+        use crate::links::Command as Links;
+        let links = |args: &[&str]| match parse(args) {
+            Ok(Command::LinkRequests(command)) => Ok(Links::from(command)),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            links(&["link-requests", "list"]).unwrap(),
+            Links::List {
+                status: None,
+                limit: None
+            }
+        );
+        assert_eq!(
+            links(&["link-requests", "list", "--status", "expired", "--limit", "5"]).unwrap(),
+            Links::List {
+                status: Some("expired".to_owned()),
+                limit: Some(5)
+            }
+        );
+        assert_eq!(
+            links(&["link-requests", "approve", "6a1b2c3d4e5f600123456789"]).unwrap(),
+            Links::Approve {
+                id: "6a1b2c3d4e5f600123456789".to_owned()
+            }
+        );
+        assert_eq!(
+            links(&["link-requests", "reject", "x"]).unwrap(),
+            Links::Reject { id: "x".to_owned() }
+        );
+        assert_eq!(links(&["link-requests", "approve"]).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            links(&["link-requests", "list", "--limit", "many"])
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! # tether-auth (the service)
 //!
-//! Settings ([`settings`], [`seed`]), commands ([`cli`], [`organizations`], [`keys`], [`events`]), telemetry
+//! Settings ([`settings`], [`seed`]), commands ([`cli`], [`organizations`], [`keys`], [`events`], [`links`]), telemetry
 //! ([`telemetry`]), the metrics listener ([`metrics`]) and wiring ([`startup`]) of the
 //! tether-auth binary. End-to-end tests build an [`Application`] on port 0.
 
 pub mod cli;
 pub mod events;
 pub mod keys;
+pub mod links;
 pub mod metrics;
 pub mod organizations;
 mod origins;

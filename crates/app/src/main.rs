@@ -89,6 +89,12 @@ fn run(command: Command) -> Result<ExitCode, Failure> {
             let config = settings::load_mongo().map_err(Failure::of(NAME, USAGE))?;
             events(command.into(), config).map_err(Failure::of(NAME, FAILED))?;
         }
+        // The MongoDB settings only.
+        Command::LinkRequests(command) => {
+            const NAME: &str = "tether-auth link-requests";
+            let config = settings::load_mongo().map_err(Failure::of(NAME, USAGE))?;
+            link_requests(command.into(), config).map_err(Failure::of(NAME, FAILED))?;
+        }
         // No setting at all: a key can be made anywhere.
         Command::Keys(command) => {
             let json =
@@ -106,6 +112,11 @@ async fn organizations(
     config: MongoConfig,
 ) -> Result<(), String> {
     tether_auth::organizations::run(command, config).await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn link_requests(command: tether_auth::links::Command, config: MongoConfig) -> Result<(), String> {
+    tether_auth::links::run(command, config).await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -11,9 +11,9 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LoginStateStore, LoginTurns,
-    NoAudit, OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore, Services,
-    SessionStore, StoredSessionSettings, Timestamp, UserRepository,
+    Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LinkRequestStore,
+    LoginStateStore, LoginTurns, NoAudit, OrganizationRepository, Policies, Ports, RedirectPolicy,
+    RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
@@ -82,6 +82,7 @@ struct Stores {
     login_states: Arc<dyn LoginStateStore>,
     lifecycle: Arc<dyn LifecycleStore>,
     cursors: Arc<dyn EventCursorStore>,
+    link_requests: Arc<dyn LinkRequestStore>,
     readiness: Arc<dyn Readiness>,
 }
 
@@ -189,6 +190,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             sessions: shared.clone(),
             login_states: shared.clone(),
             lifecycle: shared.clone(),
+            link_requests: shared.clone(),
             cursors: shared,
             readiness: Arc::new(MongoReadiness(store)),
         });
@@ -215,6 +217,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         refresh_tokens: shared.clone(),
         sessions: shared.clone(),
         lifecycle: shared.clone(),
+        link_requests: shared.clone(),
         cursors: shared,
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
@@ -296,13 +299,14 @@ impl Application {
             refresh_tokens: stores.refresh_tokens,
             login_states: stores.login_states,
             lifecycle: stores.lifecycle.clone(),
-            // No audit trail is kept yet: records are dropped where they are made.
-            audit: Arc::new(NoAudit),
             identity_provider: idp,
             tokens: jwt.clone(),
             verifier: jwt,
             state_protector: Arc::new(StateKeys::new(state_secret)),
             clock,
+            link_requests: stores.link_requests,
+            // The audit trail's sink is wired where it is built.
+            audit: Arc::new(NoAudit),
             // One table for every worker's wiring (clones share it).
             login_turns: LoginTurns::new(),
         };
@@ -378,6 +382,7 @@ impl Application {
                     ports.refresh_tokens = own.clone();
                     ports.login_states = own.clone();
                     ports.lifecycle = own.clone();
+                    ports.link_requests = own.clone();
                     let webhooks = crate::events::webhooks(
                         &event_settings,
                         own.clone(),

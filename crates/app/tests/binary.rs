@@ -1,6 +1,6 @@
 //! The `tether-auth` binary as an operator runs it: start-up validation that names
 //! the bad setting, the explicit in-memory store, secrets from files, the
-//! `check-config`, `healthcheck` and `organizations` commands, graceful shutdown on
+//! `check-config`, `healthcheck`, `organizations` and `link-requests` commands, graceful shutdown on
 //! SIGTERM, and flat memory and metrics under a flood of random HTTP methods.
 
 // Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
@@ -453,8 +453,8 @@ fn a_jwt_secret_with_a_trailing_newline_stops_start_up_naming_it_without_echoing
     assert!(!stderr.contains(SECRET), "the secret is not echoed: {stderr}");
 }
 
-/// `tether-auth organizations ARGS` against a fresh database on the test SecantusDB.
-fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
+/// `tether-auth COMMAND ARGS` against `database` on the test SecantusDB.
+fn on_mongodb(database: &str, command: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let uri = std::env::var("TETHER_TEST_MONGODB_URI")
         .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
     // The MongoDB settings and nothing else: no JWT_SECRET, no WorkOS settings.
@@ -462,8 +462,13 @@ fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String)
     cmd.env_clear()
         .env("MONGODB_URI", &uri)
         .env("MONGODB_DATABASE", database);
-    cmd.arg("organizations").args(args);
+    cmd.arg(command).args(args);
     run_command(&mut cmd)
+}
+
+/// `tether-auth organizations ARGS` against a fresh database on the test SecantusDB.
+fn organizations(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    on_mongodb(database, "organizations", args)
 }
 
 #[test]
@@ -845,4 +850,100 @@ fn the_workers_mongodb_pools_together_stay_within_their_setting() {
         (1..=2 + 1 + 2 * 3).contains(&connections),
         "{connections} connections to MongoDB with MONGODB_MAX_POOL_SIZE=2"
     );
+}
+
+/// `tether-auth link-requests ARGS` against `database` on the test SecantusDB.
+fn link_requests(database: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    on_mongodb(database, "link-requests", args)
+}
+
+#[tokio::test]
+async fn the_link_requests_commands_list_approve_and_refuse_a_second_decision_on_mongodb() {
+    use tether_domain::{
+        AccessRole, Email, IdentityLink, LinkRequestStore, LinkedIdentity, NewLinkRequest, NewUser,
+        OrganizationId, ProviderKey, Timestamp, UserRepository,
+    };
+    let database = format!("binary_links_{}", std::process::id());
+    let store = tether_mongo::MongoStore::connect(tether_mongo::MongoConfig {
+        uri: std::env::var("TETHER_TEST_MONGODB_URI").unwrap().into(),
+        database: Some(database.clone()),
+        server_selection_timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(5),
+        operation_timeout: Duration::from_secs(5),
+        count_commands: false,
+        max_pool_size: None,
+    })
+    .await
+    .unwrap();
+    store.ensure_indexes().await.unwrap();
+    let sso = |subject: &str| LinkedIdentity {
+        link: IdentityLink {
+            provider: ProviderKey::from_static("sso"),
+            subject: subject.to_owned(),
+        },
+        connection: None,
+        tenant: None,
+    };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the command judges expiry by the wall clock: the request must be recent"
+    )]
+    let now = Timestamp::from_millis(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    );
+    let jane = store
+        .insert(NewUser {
+            email: Email::parse("jane@acme.example").unwrap(),
+            full_name: "Jane".to_owned(),
+            organization_id: OrganizationId::parse("64a1b2c3d4e5f600aaaaaaaa").unwrap(),
+            access_role: AccessRole::SalesRep,
+            conversation_open_preference: "split".to_owned(),
+            identity: sso("prof_old"),
+            email_verified: true,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let request = store
+        .record_or_get_pending(NewLinkRequest {
+            user_id: jane.id,
+            organization_id: jane.organization_id,
+            identity: sso("prof_new"),
+            email: jane.email.clone(),
+            email_verified: None,
+            requested_at: now,
+            expires_at: now.plus_seconds(3600),
+        })
+        .await
+        .unwrap()
+        .request;
+    let id = request.id.to_string();
+
+    let (code, out, err) = link_requests(&database, &["list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with(&id) && out.contains("pending") && out.contains("sso prof_new"),
+        "{out}"
+    );
+    let (code, out, err) = link_requests(&database, &["approve", &id]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("now signs in with sso prof_new"), "{out}");
+    let linked = store.find_by_link(&sso("prof_new").link).await.unwrap().unwrap();
+    assert_eq!(linked.id, jane.id);
+
+    let (code, _, err) = link_requests(&database, &["reject", &id]);
+    assert_eq!(code, Some(1), "a decided request is refused: {err}");
+    assert!(err.contains("approved"), "{err}");
+    let (code, _, err) = link_requests(&database, &["approve"]);
+    assert_eq!(code, Some(2), "{err}");
+    let (code, out, err) = link_requests(&database, &["list", "--status", "approved"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with(&id) && out.contains("approved"), "{out}");
+    store.database().drop().await.unwrap();
 }

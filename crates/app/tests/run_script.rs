@@ -143,7 +143,8 @@ fn http(port: u16, request: &str) -> String {
 }
 
 #[test]
-fn the_demo_announces_its_login_once_ready_and_ada_is_superadmin() {
+fn the_demo_announces_its_login_once_ready_ada_is_superadmin_and_a_user_deleted_in_the_emulator_is_signed_out()
+ {
     require_peers();
     let port = free_port();
     // The metrics listener off: its default port may be another run's on a shared machine.
@@ -231,6 +232,65 @@ fn the_demo_announces_its_login_once_ready_and_ada_is_superadmin() {
     assert_eq!(body["user"]["email"], "grace@demo.example", "{body}");
     assert_eq!(body["user"]["accessRole"], "SALES_REP", "{body}");
     assert_ne!(body["user"]["organizationId"].as_str(), Some(org), "{body}");
+    let grace = body["token"].as_str().expect("grace's token").to_owned();
+    let grace_refresh = body["refreshToken"]
+        .as_str()
+        .expect("grace's refresh token")
+        .to_owned();
+    let verify = |token: &str| {
+        http(
+            port,
+            &format!(
+                "GET /api/auth/verify-token HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    assert!(verify(&grace).starts_with("HTTP/1.1 200"));
+
+    // The banner's offboarding command deletes grace in the emulator; the demo polls its
+    // events, so her tokens stop working within the poll interval (2 s) and a margin.
+    while !seen.iter().any(|l| l.trim_start().starts_with("id=$(curl")) {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the banner has no offboarding command: {seen:#?}"));
+        seen.push(line);
+    }
+    let offboard = seen
+        .iter()
+        .find(|l| l.trim_start().starts_with("id=$(curl"))
+        .expect("the offboarding command")
+        .clone();
+    let output = Command::new("bash")
+        .args(["-c", &offboard])
+        .output()
+        .expect("the offboarding command runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "deleted in WorkOS: 204",
+        "{output:?}"
+    );
+    let deleted = Instant::now();
+    loop {
+        let answer = verify(&grace);
+        if answer.starts_with("HTTP/1.1 401") {
+            assert!(answer.contains("LOGIN_DISABLED"), "{answer}");
+            break;
+        }
+        assert!(
+            deleted.elapsed() < Duration::from_secs(6),
+            "grace's token still works 6 s after her deletion: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = http(
+        port,
+        &format!(
+            "POST /api/auth/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{\"refreshToken\":\"{grace_refresh}\"}}",
+            grace_refresh.len() + 19
+        ),
+    );
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
+    assert!(verify(token).starts_with("HTTP/1.1 200"), "ada is untouched");
 
     let _ = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])

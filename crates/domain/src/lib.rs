@@ -17,6 +17,8 @@
 //! - [`AccessGuard`]: accepting an access token (signature, expiry, revoked session).
 //! - [`LifecycleEvents`], [`EventConsumer`] and [`ReceiveDelivery`]: offboarding from the
 //!   identity provider's events, polled or delivered (module [`lifecycle`]).
+//! - [`LinkRequests`]: the link requests of logins refused for want of a vouched
+//!   address, listed, approved and rejected by administrators (module [`links`]).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
 //! - [`SessionAdministration`] and [`OwnSessions`]: an administrator lists and ends a
@@ -50,6 +52,7 @@ mod failure;
 mod gate;
 mod issuance;
 pub mod lifecycle;
+pub mod links;
 mod login;
 mod logout;
 #[cfg(any(test, feature = "mocks"))]
@@ -96,8 +99,8 @@ pub use services::{Policies, Ports, Services};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
     AccessRole, AccessRoleError, ClientChallenge, ClientChallengeError, ClientVerifier, ClientVerifierError,
-    Email, EmailError, HexId, HexIdError, LoginState, LoginStateError, OrganizationId, ProviderKey,
-    ProviderKeyError, SessionId, TenantId, TenantIdError, Timestamp, TokenHash, UserId,
+    Email, EmailError, HexId, HexIdError, LinkRequestId, LoginState, LoginStateError, OrganizationId,
+    ProviderKey, ProviderKeyError, SessionId, TenantId, TenantIdError, Timestamp, TokenHash, UserId,
 };
 
 pub use access::{AccessError, AccessGuard};
@@ -115,6 +118,12 @@ pub use lifecycle::MockLifecycleStore;
 pub use lifecycle::{
     DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
     LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use links::MockLinkRequestStore;
+pub use links::{
+    LinkCaller, LinkReplaced, LinkRequest, LinkRequestError, LinkRequestFilter, LinkRequestStatus,
+    LinkRequestStore, LinkRequests, NewLinkRequest, PreviousLink, RecordedLinkRequest,
 };
 pub use logout::{Logout, LogoutCredential, LogoutError};
 pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};

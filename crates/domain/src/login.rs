@@ -9,10 +9,11 @@ use thiserror::Error;
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::LoginTurns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
+use crate::links::LinkRequests;
 use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
-use crate::provisioning::{ProvisionError, Provisioner};
-use crate::values::{ClientChallenge, ClientVerifier, LoginState, ProviderKey, Timestamp};
+use crate::provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner};
+use crate::values::{ClientChallenge, ClientVerifier, LinkRequestId, LoginState, ProviderKey, Timestamp};
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -124,9 +125,15 @@ pub enum LoginError {
     #[error("no organization exists for a new user to join")]
     NoOrganization,
     /// A local user has the address, but nobody vouches for it on their
-    /// behalf: the account must be linked by other means. Nothing was written.
+    /// behalf: the account must be linked by an administrator. Nothing was written but
+    /// the link request.
     #[error("the identity may not be linked to the existing user with this address")]
-    AccountLinkRequired,
+    AccountLinkRequired {
+        /// The link request an administrator may approve ([`crate::LinkRequests`]):
+        /// `None` only when none could be recorded (logged) or the use case records
+        /// none.
+        link_request_id: Option<LinkRequestId>,
+    },
     /// The organization asked for is not one the new user may join. Nothing was written.
     #[error("the identity may not join the requested organization")]
     OrganizationMismatch,
@@ -157,7 +164,9 @@ impl From<ProvisionError> for LoginError {
             }
             ProvisionError::LoginDisabled => LoginError::LoginDisabled,
             ProvisionError::NoOrganization => LoginError::NoOrganization,
-            ProvisionError::AccountLinkRequired => LoginError::AccountLinkRequired,
+            ProvisionError::AccountLinkRequired { .. } => LoginError::AccountLinkRequired {
+                link_request_id: None,
+            },
             ProvisionError::OrganizationMismatch => LoginError::OrganizationMismatch,
             ProvisionError::Store(e) => e.into(),
         }
@@ -279,6 +288,7 @@ pub struct CompleteLogin {
     redirects: RedirectPolicy,
     state: StateChecking,
     turns: LoginTurns,
+    link_requests: Option<LinkRequests>,
 }
 
 impl std::fmt::Debug for CompleteLogin {
@@ -313,6 +323,58 @@ impl CompleteLogin {
             redirects,
             state,
             turns,
+            link_requests: None,
+        }
+    }
+
+    /// The same use case, recording a link request for each login refused with
+    /// [`LoginError::AccountLinkRequired`] (its id comes back in the error). Without
+    /// it, no request is recorded.
+    #[must_use]
+    pub fn recording_link_requests(mut self, link_requests: LinkRequests) -> Self {
+        self.link_requests = Some(link_requests);
+        self
+    }
+
+    /// Provisions the user of `identity`; a refusal for want of a vouched address
+    /// records a link request (the only write of such a login) and names it.
+    async fn provision(
+        &self,
+        identity: &ExternalIdentity,
+        requested_organization: Option<&str>,
+        client: &ClientContext,
+        now: Timestamp,
+    ) -> Result<Provisioned, LoginError> {
+        match self
+            .provisioner
+            .provision(identity, requested_organization, now)
+            .await
+        {
+            Err(ProvisionError::AccountLinkRequired { user, organization }) => {
+                let Some(link_requests) = &self.link_requests else {
+                    return Err(LoginError::AccountLinkRequired {
+                        link_request_id: None,
+                    });
+                };
+                let recorded = match NormalizedIdentity::from_external(identity) {
+                    Ok(normalized) => link_requests
+                        .record(user, organization, &normalized, client, now)
+                        .await
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                // The refusal stands either way; without a request an operator links
+                // by hand.
+                let link_request_id = match recorded {
+                    Ok(request) => Some(request.id),
+                    Err(error) => {
+                        tracing::warn!(user_id = %user, %error, "could not record the link request of a refused login");
+                        None
+                    }
+                };
+                Err(LoginError::AccountLinkRequired { link_request_id })
+            }
+            other => Ok(other?),
         }
     }
 
@@ -569,8 +631,7 @@ impl CompleteLogin {
         now: Timestamp,
     ) -> Result<AuthSession, LoginError> {
         let provisioned = self
-            .provisioner
-            .provision(identity, requested_organization, now)
+            .provision(identity, requested_organization, client, now)
             .await?;
         let session = self
             .issuer
@@ -601,7 +662,7 @@ impl CompleteLogin {
         let step = input.checked(self.idp.as_ref())?;
         let now = self.state.clock.now();
         let identity = self.idp.complete_step(&step, &input.client).await?;
-        let provisioned = self.provisioner.provision(&identity, None, now).await?;
+        let provisioned = self.provision(&identity, None, &input.client, now).await?;
         let session = self
             .issuer
             .start_login_session(

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::model::{ExternalIdentity, LinkedIdentity, NewUser, Organization, User, Vouching};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp};
+use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp, UserId};
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,12 @@ pub enum ProvisionError {
     /// behalf (or the user carries another link of the same provider): nothing was
     /// written.
     #[error("the identity may not be linked to the existing user with this address")]
-    AccountLinkRequired,
+    AccountLinkRequired {
+        /// The user the identity matched.
+        user: UserId,
+        /// That user's organization.
+        organization: OrganizationId,
+    },
     /// The organization asked for is not one the identity may join.
     #[error("the identity may not join the requested organization")]
     OrganizationMismatch,
@@ -450,5 +455,8 @@ impl Provisioner {
 /// the address) and returns the refusal.
 fn refuse_link(user: &User, reason: &'static str) -> ProvisionError {
     tracing::warn!(user_id = %user.id, reason, "refused to sign an identity in as an existing user");
-    ProvisionError::AccountLinkRequired
+    ProvisionError::AccountLinkRequired {
+        user: user.id,
+        organization: user.organization_id,
+    }
 }

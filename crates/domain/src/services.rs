@@ -9,6 +9,7 @@ use crate::audit::AuditSink;
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::lifecycle::LifecycleStore;
+use crate::links::{LinkRequestStore, LinkRequests};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
 use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
@@ -38,8 +39,6 @@ pub struct Ports {
     pub login_states: Arc<dyn LoginStateStore>,
     /// Users' sign-in disabled and enabled (by events and operators).
     pub lifecycle: Arc<dyn LifecycleStore>,
-    /// Where use cases hand their audit records.
-    pub audit: Arc<dyn AuditSink>,
     /// The identity provider.
     pub identity_provider: Arc<dyn IdentityProvider>,
     /// Signs access tokens and mints refresh tokens.
@@ -50,6 +49,10 @@ pub struct Ports {
     pub state_protector: Arc<dyn StateProtector>,
     /// The one clock of every use case.
     pub clock: Arc<dyn Clock>,
+    /// Link requests of refused logins, and the user write of an approval.
+    pub link_requests: Arc<dyn LinkRequestStore>,
+    /// Where use cases hand their audit records.
+    pub audit: Arc<dyn AuditSink>,
     /// Where posts of one login callback wait for each other: not an adapter, but
     /// like the stores one per process, shared by every wiring of it.
     pub login_turns: LoginTurns,
@@ -109,9 +112,10 @@ impl Policies {
 /// use std::sync::Arc;
 ///
 /// use tether_domain::{
-///     MockAccessTokenVerifier, MockLifecycleStore, MockLoginStateStore, MockOrganizationRepository,
-///     MockRefreshTokenStore, MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
-///     NoAudit, Policies, Ports, LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
+///     MockAccessTokenVerifier, MockLifecycleStore, MockLinkRequestStore, MockLoginStateStore,
+///     MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector,
+///     MockTokenIssuer, MockUserRepository, NoAudit, Policies, Ports, LoginTurns, RedirectPolicy,
+///     Services, Timestamp, mocks,
 /// };
 ///
 /// // Your adapters here; these are the `mocks` feature's.
@@ -122,12 +126,13 @@ impl Policies {
 ///     refresh_tokens: Arc::new(MockRefreshTokenStore::new()),
 ///     login_states: Arc::new(MockLoginStateStore::new()),
 ///     lifecycle: Arc::new(MockLifecycleStore::new()),
-///     audit: Arc::new(NoAudit),
 ///     identity_provider: Arc::new(mocks::identity_provider(mocks::identity("user_1", "ada@example.com"))),
 ///     tokens: Arc::new(MockTokenIssuer::new()),
 ///     verifier: Arc::new(MockAccessTokenVerifier::new()),
 ///     state_protector: Arc::new(MockStateProtector::new()),
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
+///     link_requests: Arc::new(MockLinkRequestStore::new()),
+///     audit: Arc::new(NoAudit),
 ///     login_turns: LoginTurns::new(),
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
@@ -137,8 +142,8 @@ impl Policies {
 /// policies.refresh.reuse_grace_seconds = 10;
 ///
 /// let services = Services::new(ports, policies);
-/// // services.start, .login, .refresh, .logout, .access, .org_settings, .administration
-/// // and .own_sessions serve the routes.
+/// // services.start, .login, .refresh, .logout, .access, .org_settings, .link_requests,
+/// // .administration and .own_sessions serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -160,6 +165,8 @@ pub struct Services {
     pub administration: SessionAdministration,
     /// A signed-in person's own sessions.
     pub own_sessions: OwnSessions,
+    /// Records, lists and decides link requests (recording inside `login`).
+    pub link_requests: LinkRequests,
     /// Finds or just-in-time creates the user of a login (inside `login`).
     pub provisioner: Provisioner,
     /// Issues sessions (inside `login`, `refresh` and `logout`).
@@ -176,14 +183,16 @@ impl Services {
             refresh_tokens,
             login_states,
             lifecycle,
-            audit,
             identity_provider,
             tokens,
             verifier,
             state_protector,
             clock,
+            link_requests,
+            audit,
             login_turns,
         } = ports;
+        let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit.clone());
         let provisioner = Provisioner::new(
             users.clone(),
             organizations.clone(),
@@ -217,7 +226,8 @@ impl Services {
                 accept_unissued: policies.accept_unissued_state,
             },
             login_turns,
-        );
+        )
+        .recording_link_requests(link_requests.clone());
         let refresh = RefreshSession::new(
             users.clone(),
             refresh_tokens.clone(),
@@ -259,6 +269,7 @@ impl Services {
             org_settings,
             administration,
             own_sessions,
+            link_requests,
             provisioner,
             issuer,
         }

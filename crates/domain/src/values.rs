@@ -246,6 +246,14 @@ local_id! {
     "64A1B2C3D4E5F60012345678"
 }
 
+local_id! {
+    /// The local id of a link request (an identity a login could not link to the user
+    /// it matched, waiting for an administrator): 12 bytes, written as 24 lower-case
+    /// hexadecimal characters on the wire.
+    LinkRequestId,
+    "6A1B2C3D4E5F600123456789"
+}
+
 /// A tenant of an identity provider: the provider's own organization (a customer
 /// with its own directory and domains), to which a local organization may be *mapped*. Opaque to
 /// the rules: 1 to 128 ASCII letters, digits, `_` and `-`; each provider says which of

@@ -15,7 +15,9 @@ use actix_web::http::StatusCode as S;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
-use tether_domain::{AccessError, AdministrationError, DeliveryError, LogoutError, OrgSettingsError};
+use tether_domain::{
+    AccessError, AdministrationError, DeliveryError, LinkRequestError, LogoutError, OrgSettingsError,
+};
 use tether_domain::{Failure, LoginError, StartError, StepRequired};
 use tether_domain::{OwnSessionsError, RefreshError};
 use tether_wire::ErrorBody;
@@ -271,12 +273,16 @@ impl From<LoginError> for ApiError {
                 "NO_ORGANIZATION",
                 "No organization exists for a new user to join.",
             ),
-            LoginError::AccountLinkRequired => new(
-                S::CONFLICT,
-                "ACCOUNT_LINK_REQUIRED",
-                "An account with this e-mail address exists, but this sign-in cannot prove it is \
-                 yours. Sign in the way you usually do, or ask an administrator to link the accounts.",
-            ),
+            LoginError::AccountLinkRequired { link_request_id } => {
+                let mut e = new(
+                    S::CONFLICT,
+                    "ACCOUNT_LINK_REQUIRED",
+                    "An account with this e-mail address exists, but this sign-in cannot prove it is \
+                     yours. Sign in the way you usually do, or ask an administrator to approve the link request.",
+                );
+                e.body.link_request_id = link_request_id.map(|id| id.to_string());
+                e
+            }
             LoginError::OrganizationMismatch => new(
                 S::FORBIDDEN,
                 "ORGANIZATION_MISMATCH",
@@ -479,6 +485,46 @@ impl From<OwnSessionsError> for ApiError {
         match error {
             OwnSessionsError::SessionNotFound => Self::session_not_found(),
             OwnSessionsError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
+impl From<LinkRequestError> for ApiError {
+    fn from(error: LinkRequestError) -> Self {
+        let new = ApiError::new;
+        match error {
+            LinkRequestError::UnknownUser => Self::bad_token("INVALID_TOKEN"),
+            // As on every Bearer route: the token's user may no longer sign in (401).
+            LinkRequestError::LoginDisabled => Self::token_of_disabled_user(),
+            LinkRequestError::Forbidden => new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Only a SUPERADMIN or an ADMIN may manage identity link requests.",
+            ),
+            LinkRequestError::InvalidId => {
+                Self::invalid_request("The link request id must be 24 hexadecimal characters.")
+            }
+            LinkRequestError::InvalidQuery(message) => Self::invalid_request(message),
+            LinkRequestError::NotFound => new(
+                S::NOT_FOUND,
+                "LINK_REQUEST_NOT_FOUND",
+                "No link request you may manage has this id.",
+            ),
+            LinkRequestError::NotPending(status) => ApiError::new(
+                S::CONFLICT,
+                "LINK_REQUEST_NOT_PENDING",
+                format!(
+                    "This link request is {} and can no longer be decided.",
+                    status.as_str()
+                ),
+            ),
+            LinkRequestError::Conflict => new(
+                S::CONFLICT,
+                "CONFLICT",
+                "Another user already carries this WorkOS identity.",
+            ),
+            LinkRequestError::Failure(failure) => failure.into(),
             unknown => Self::unknown(&unknown),
         }
     }

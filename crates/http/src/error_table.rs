@@ -5,9 +5,11 @@ use actix_web::error::{JsonPayloadError, PayloadError, QueryPayloadError};
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
-use tether_domain::{AccessError, AdministrationError, DeliveryError, LoginError, LogoutError};
-use tether_domain::{Failure, PendingOrganization, StartError, StepRequired};
-use tether_domain::{OrgSettingsError, OwnSessionsError, RefreshError};
+use tether_domain::{
+    AccessError, AdministrationError, DeliveryError, LinkRequestError, LinkRequestStatus, LoginError,
+    LogoutError, OrgSettingsError, OwnSessionsError, RefreshError,
+};
+use tether_domain::{Failure, LinkRequestId, PendingOrganization, StartError, StepRequired};
 use tracing_actix_web::TracingLogger;
 
 use crate::error::ApiError;
@@ -67,7 +69,7 @@ const ROWS: &[Row] = &[
     (step, 403, "ORGANIZATION_SELECTION_REQUIRED", None, None),
     (|| LoginError::LoginDisabled.into(), 403, "LOGIN_DISABLED", None, None),
     (|| LoginError::NoOrganization.into(), 409, "NO_ORGANIZATION", None, None),
-    (|| LoginError::AccountLinkRequired.into(), 409, "ACCOUNT_LINK_REQUIRED", None, None),
+    (|| LoginError::AccountLinkRequired { link_request_id: LinkRequestId::parse("6a1b2c3d4e5f600123456789").ok() }.into(), 409, "ACCOUNT_LINK_REQUIRED", None, None),
     (|| LoginError::OrganizationMismatch.into(), 403, "ORGANIZATION_MISMATCH", None, None),
     (|| LoginError::UpstreamMisconfigured(CAUSE.into()).into(), 502, "UPSTREAM_MISCONFIGURED", None, None),
     (|| LoginError::UpstreamRateLimited { retry_after_seconds: Some(12) }.into(), 503, "UPSTREAM_RATE_LIMITED", Some("12"), None),
@@ -121,6 +123,16 @@ const ROWS: &[Row] = &[
     // A person's own sessions.
     (|| OwnSessionsError::SessionNotFound.into(), 404, "SESSION_NOT_FOUND", None, None),
     (|| OwnSessionsError::Failure(Failure::Internal(CAUSE.into())).into(), 500, "INTERNAL_ERROR", None, None),
+    // Link requests.
+    (|| LinkRequestError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
+    (|| LinkRequestError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
+    (|| LinkRequestError::Forbidden.into(), 403, "FORBIDDEN", None, None),
+    (|| LinkRequestError::InvalidId.into(), 400, "INVALID_REQUEST", None, None),
+    (|| LinkRequestError::InvalidQuery("limit must be between 1 and 200".into()).into(), 400, "INVALID_REQUEST", None, None),
+    (|| LinkRequestError::NotFound.into(), 404, "LINK_REQUEST_NOT_FOUND", None, None),
+    (|| LinkRequestError::NotPending(LinkRequestStatus::Approved).into(), 409, "LINK_REQUEST_NOT_PENDING", None, None),
+    (|| LinkRequestError::Conflict.into(), 409, "CONFLICT", None, None),
+    (|| LinkRequestError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Signed deliveries of WorkOS events.
     (|| DeliveryError::InvalidSignature.into(), 401, "INVALID_SIGNATURE", None, None),
     (|| DeliveryError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
@@ -240,6 +252,10 @@ async fn the_bodies_carry_the_extra_fields_of_their_row() {
     );
     assert_eq!(step["email"], "ada@example.com");
     assert_eq!(body("PROVIDER_ERROR").await["providerError"], "access_denied");
+    assert_eq!(
+        body("ACCOUNT_LINK_REQUIRED").await["linkRequestId"],
+        "6a1b2c3d4e5f600123456789"
+    );
     assert_eq!(
         body("INVALID_SESSION_SETTINGS").await["fields"],
         serde_json::json!({"enabled": "must be a boolean"})

@@ -56,6 +56,9 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::users::revoke_session,
         routes::users::put_login_disabled,
         routes::webhooks::workos,
+        routes::links::list,
+        routes::links::approve,
+        routes::links::reject,
     ),
     components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
@@ -66,6 +69,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         (name = "session", description = "After sign-in: refresh, logout, token checks, one's own sessions"),
         (name = "users", description = "Users' sessions and sign-in (SUPERADMIN; ADMIN for their organization)"),
         (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
+        (name = "identity links", description = "Link requests of logins refused with ACCOUNT_LINK_REQUIRED (SUPERADMIN, or ADMIN for their organization)"),
         (name = "operations", description = "Probes and this document"),
     )
 )]
@@ -224,6 +228,9 @@ mod tests {
             "/api/users/{userId}/sessions",
             "/api/users/{userId}/sessions/{sessionId}",
             "/api/users/{userId}/login-disabled",
+            "/api/identity-link-requests",
+            "/api/identity-link-requests/{linkRequestId}/approve",
+            "/api/identity-link-requests/{linkRequestId}/reject",
         ] {
             assert!(doc["paths"][path].is_object(), "{path} is documented");
         }

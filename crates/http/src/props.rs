@@ -168,14 +168,15 @@ fn harness() -> Harness {
         organizations: Arc::new(store.clone()),
         sessions: Arc::new(store.clone()),
         refresh_tokens: Arc::new(store.clone()),
+        link_requests: Arc::new(store.clone()),
         login_states: Arc::new(InMemoryLoginStates::new()),
         lifecycle: Arc::new(store),
-        audit: Arc::new(tether_domain::NoAudit),
         identity_provider: Arc::new(idp),
         tokens: Arc::new(tokens),
         verifier: Arc::new(verifier),
         state_protector: Arc::new(protector),
         clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
+        audit: Arc::new(tether_domain::NoAudit),
         login_turns: LoginTurns::new(),
     };
     let mut policies = Policies::new(RedirectPolicy::new(

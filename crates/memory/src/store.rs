@@ -1,7 +1,9 @@
 //! One in-memory store implementing the user, organization, session and refresh-token ports
-//! (and, in `events`, the lifecycle store and the event cursors).
+//! (and, in `events`, the lifecycle store and the event cursors; in `links`, the link
+//! requests).
 
 mod events;
+mod links;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -25,6 +27,7 @@ struct State {
     refresh_tokens: Vec<RefreshTokenRecord>,
     sessions: Vec<SessionRecord>,
     events: events::EventState,
+    links: links::LinkState,
 }
 
 /// Users, organizations, sessions and refresh tokens held in memory. Cloning shares

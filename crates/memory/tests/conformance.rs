@@ -42,3 +42,9 @@ async fn the_in_memory_lifecycle_store_keeps_the_port_contract() {
 async fn the_in_memory_event_cursor_store_keeps_the_port_contract() {
     tether_domain::lifecycle::conformance::event_cursor_store(&InMemoryStore::new(), &SystemClock).await;
 }
+
+#[tokio::test]
+async fn the_in_memory_link_request_store_keeps_the_port_contract() {
+    let store = InMemoryStore::new();
+    tether_domain::links::conformance::link_request_store(&store, &store, &SystemClock).await;
+}

@@ -69,6 +69,7 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         (REFRESH_TOKENS, refresh_tokens),
         (LOGIN_STATES, login_states),
         (crate::events::APPLIED_EVENTS, applied_events),
+        (crate::links::LINK_REQUESTS, crate::links::indexes()),
     ] {
         database
             .collection::<Document>(collection)

@@ -10,7 +10,9 @@
 //! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`), and offboarding's
 //! [`LifecycleStore`](tether_domain::LifecycleStore) (`applied_events`, with the
 //! disablement of `users` and the revocation of `sessions`) and
-//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`). Field names
+//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`), and
+//! [`LinkRequestStore`](tether_domain::LinkRequestStore) (`identity_link_requests`, with
+//! the approved link's write on `users`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
 //!
 //! Rules every adapter here follows:
@@ -29,6 +31,7 @@ mod bson;
 mod error;
 mod events;
 mod indexes;
+mod links;
 mod login_states;
 mod organizations;
 mod refresh_tokens;
@@ -49,6 +52,7 @@ use tether_domain::{RepositoryError, SessionLifetimes};
 
 use crate::error::map_driver_error;
 pub use crate::events::{APPLIED_EVENTS, EVENT_CURSORS};
+pub use crate::links::{LINK_REQUESTS, PREVIOUS_WORKOS_IDS};
 
 /// Name of the collection of users.
 pub const USERS: &str = "users";
@@ -261,7 +265,10 @@ impl MongoStore {
     ///   `rotatedTokenHash_1`, `loginAnswerId_sparse` (sparse, not unique);
     /// - `refresh_tokens`: `tokenHash_unique`, `expiresAt_ttl` (TTL, expire at
     ///   `expiresAt`);
-    /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`.
+    /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`;
+    /// - `identity_link_requests`: `pending_unique` (unique on `{userId, api, workosId}`
+    ///   among pending requests), `expiresAt_ttl` (30 days after expiry),
+    ///   `status_requestedAt`, `organizationId_status_requestedAt`.
     ///
     /// The whole creation is bounded by four operation time-outs (not through the
     /// per-operation helper).

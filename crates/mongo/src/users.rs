@@ -67,7 +67,7 @@ const LAST_LOGIN_AT: &str = "lastLoginAt";
 const DEFAULT_CONVERSATION_OPEN_PREFERENCE: &str = "split";
 
 /// The field holding the subject of `provider` (see the module documentation).
-fn subject_field(provider: &ProviderKey) -> Cow<'static, str> {
+pub(crate) fn subject_field(provider: &ProviderKey) -> Cow<'static, str> {
     match provider.as_str() {
         "authkit" => Cow::Borrowed(WORKOS_USER_ID),
         "sso" => Cow::Borrowed(WORKOS_PROFILE_ID),
@@ -101,7 +101,7 @@ impl MongoStore {
     /// Makes sure the unique index of a provider's links exists before a link of it
     /// is written: WorkOS's two APIs have theirs from [`MongoStore::ensure_indexes`];
     /// another provider's is created once per process (creating it again is a no-op).
-    async fn ensure_link_index(&self, provider: &ProviderKey) -> Result<(), RepositoryError> {
+    pub(crate) async fn ensure_link_index(&self, provider: &ProviderKey) -> Result<(), RepositoryError> {
         let field = subject_field(provider);
         if matches!(field, Cow::Borrowed(_)) {
             return Ok(());

@@ -1641,3 +1641,151 @@ async fn a_disablement_is_stored_with_who_when_and_why_and_other_fields_survive(
     assert!(stored.get("disabledBy").is_none() && stored.get("disabledAt").is_none());
     db.drop_database().await;
 }
+
+#[tokio::test]
+async fn the_mongodb_link_request_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_links").await;
+    tether_domain::links::conformance::link_request_store(&db.store, &db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fields_and_indexes() {
+    use tether_domain::{AuditActor, LinkRequestStatus, LinkRequestStore, NewLinkRequest, SystemActor};
+    let db = TestDb::with_indexes("links_shape").await;
+    let org = org_id(ObjectId::new());
+    let user = db
+        .store
+        .insert(new_user("jane@links.example", SSO, "prof_old", org))
+        .await
+        .unwrap();
+    let identity = LinkedIdentity {
+        link: IdentityLink {
+            provider: SSO,
+            subject: "prof_new".into(),
+        },
+        connection: Some("conn_2".into()),
+        tenant: Some(TenantId::parse("org_2").unwrap()),
+    };
+    let recorded = db
+        .store
+        .record_or_get_pending(NewLinkRequest {
+            user_id: user.id,
+            organization_id: org,
+            identity: identity.clone(),
+            email: Email::parse("jane@links.example").unwrap(),
+            email_verified: None,
+            requested_at: ts(1_700_000_000_000),
+            expires_at: ts(1_700_604_800_000),
+        })
+        .await
+        .unwrap();
+    let stored = db
+        .raw(tether_mongo::LINK_REQUESTS)
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.get_object_id("_id").unwrap(),
+        oid(recorded.request.id.bytes())
+    );
+    assert_eq!(stored.get_object_id("userId").unwrap(), oid(user.id.bytes()));
+    assert_eq!(stored.get_object_id("organizationId").unwrap(), oid(org.bytes()));
+    assert_eq!(stored.get_str("api").unwrap(), "sso");
+    assert_eq!(stored.get_str("workosId").unwrap(), "prof_new");
+    assert_eq!(stored.get_str("workosConnectionId").unwrap(), "conn_2");
+    assert_eq!(stored.get_str("workosOrganizationId").unwrap(), "org_2");
+    assert_eq!(stored.get_str("email").unwrap(), "jane@links.example");
+    assert!(
+        !stored.contains_key("emailVerified"),
+        "absent when the provider said nothing"
+    );
+    assert_eq!(stored.get_str("status").unwrap(), "pending");
+    assert_eq!(
+        stored.get_datetime("expiresAt").unwrap(),
+        &DateTime::from_millis(1_700_604_800_000)
+    );
+    db.store
+        .decide(
+            recorded.request.id,
+            LinkRequestStatus::Approved,
+            AuditActor::System(SystemActor::Cli),
+            ts(1_700_000_060_000),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let decided = db
+        .raw(tether_mongo::LINK_REQUESTS)
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(decided.get_str("status").unwrap(), "approved");
+    assert_eq!(
+        decided.get_document("decidedBy").unwrap(),
+        &doc! { "system": "cli" }
+    );
+
+    db.store
+        .replace_link(user.id, identity, ts(1_700_000_060_000))
+        .await
+        .unwrap()
+        .unwrap();
+    let jane = db
+        .raw("users")
+        .find_one(doc! { "_id": oid(user.id.bytes()) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(jane.get_str("workosProfileId").unwrap(), "prof_new");
+    assert_eq!(
+        jane.get_array(tether_mongo::PREVIOUS_WORKOS_IDS).unwrap(),
+        &vec![Bson::Document(doc! {
+            "api": "sso",
+            "id": "prof_old",
+            "replacedAt": DateTime::from_millis(1_700_000_060_000),
+        })]
+    );
+    assert_eq!(
+        jane.get_str("fullName").unwrap(),
+        "Jane Doe",
+        "other fields survive"
+    );
+    assert_eq!(
+        jane.get_datetime("updatedAt").unwrap(),
+        &DateTime::from_millis(1_700_000_060_000)
+    );
+
+    let mut names = Vec::new();
+    let mut cursor = db.raw(tether_mongo::LINK_REQUESTS).list_indexes().await.unwrap();
+    while cursor.advance().await.unwrap() {
+        let index = cursor.deserialize_current().unwrap();
+        let options = index.options.unwrap();
+        let name = options.name.clone().unwrap();
+        if name == "pending_unique" {
+            assert_eq!(options.unique, Some(true));
+            assert_eq!(
+                options.partial_filter_expression,
+                Some(doc! { "status": "pending" })
+            );
+        }
+        if name == "expiresAt_ttl" {
+            assert_eq!(options.expire_after, Some(Duration::from_secs(30 * 24 * 3600)));
+        }
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "_id_",
+            "expiresAt_ttl",
+            "organizationId_status_requestedAt",
+            "pending_unique",
+            "status_requestedAt"
+        ]
+    );
+    db.drop_database().await;
+}

@@ -39,6 +39,11 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9_.-]{1,64}$"))]
     pub provider_error: Option<String>,
+    /// For `ACCOUNT_LINK_REQUIRED`: the link request an administrator may approve
+    /// (`POST /api/identity-link-requests/{id}/approve`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{24}$"))]
+    pub link_request_id: Option<String>,
 }
 
 impl ErrorBody {
@@ -53,6 +58,7 @@ impl ErrorBody {
             email: None,
             fields: None,
             provider_error: None,
+            link_request_id: None,
         }
     }
 }

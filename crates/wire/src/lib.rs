@@ -49,6 +49,7 @@
 mod administration;
 mod error;
 mod json;
+mod links;
 mod operations;
 mod organizations;
 #[cfg(feature = "openapi")]
@@ -59,6 +60,7 @@ pub use administration::{
     LoginDisabledAnswer, LoginDisabledBody, RevokeOwnSessionsQuery, RevokedBody, SessionBody, SessionListBody,
 };
 pub use error::{ErrorBody, PendingOrganizationBody};
+pub use links::{DecidedByBody, LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 pub use operations::{
     AuthorizeQuery, AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody,
 };

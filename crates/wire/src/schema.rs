@@ -84,3 +84,30 @@ pub fn flow() -> Object {
 pub fn flow_or_null() -> Object {
     strings(["sso", "authkit"], true)
 }
+
+/// `pending`, `approved`, `rejected` or `expired`.
+pub fn link_request_status() -> Object {
+    strings(
+        tether_domain::LinkRequestStatus::ALL
+            .iter()
+            .map(tether_domain::LinkRequestStatus::as_str),
+        false,
+    )
+}
+
+/// Who decided a link request: `{"userId": ...}` or `{"system": "cli"}`, or `null`.
+pub fn decided_by() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::Object,
+            Type::Null,
+        ]))
+        .property(
+            "userId",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(OBJECT_ID)),
+        )
+        .property("system", strings(["cli"], false))
+        .build()
+}

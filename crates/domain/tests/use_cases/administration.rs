@@ -151,7 +151,7 @@ type Audited = (
 /// What the audit trail was handed, in short.
 fn audited(w: &World) -> Vec<Audited> {
     w.audit
-        .records()
+        .events()
         .into_iter()
         .map(|e| {
             (
@@ -319,7 +319,7 @@ async fn anyone_else_is_refused_and_ids_cannot_be_probed() {
         "nothing was ended"
     );
     assert!(!a.w.user(a.jane.id).await.unwrap().login_disabled);
-    assert!(a.w.audit.records().is_empty(), "nothing to record");
+    assert!(a.w.audit.events().is_empty(), "nothing to record");
 }
 
 #[tokio::test]
@@ -417,7 +417,7 @@ async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_workin
         ],
         "one record per request that ended sessions"
     );
-    let records = a.w.audit.records();
+    let records = a.w.audit.events();
     assert_eq!(records[0].origin, origin("req-1"));
     assert_eq!(records[1].origin, origin("req-3"));
     assert_eq!(records[0].organization_id, Some(a.acme));
@@ -574,7 +574,7 @@ async fn an_administrator_cannot_disable_themselves_nor_give_an_overlong_reason(
         !a.w.user(a.jane.id).await.unwrap().login_disabled,
         "nothing changed"
     );
-    assert!(a.w.audit.records().is_empty());
+    assert!(a.w.audit.events().is_empty());
 }
 
 #[tokio::test]
@@ -720,7 +720,7 @@ async fn a_person_ends_one_of_their_own_sessions_but_never_someone_elses() {
     ));
     let again = own.revoke(&caller, other.session_id.as_str(), origin("z")).await;
     assert!(matches!(again, Err(OwnSessionsError::SessionNotFound)));
-    let records = a.w.audit.records();
+    let records = a.w.audit.events();
     assert_eq!(records.len(), 1, "one session ended");
     assert_eq!(
         (

@@ -269,7 +269,7 @@ async fn a_refusal_of_the_trust_rules_is_answered_and_no_session_is_stored() {
     #[rustfmt::skip]
     let cases: [(_, Option<String>, Expected); 3] = [
         (sso("prof_off", "off@acme.example", None), None, |e| matches!(e, LoginError::LoginDisabled)),
-        (authkit("user_1", "jane@acme.example", false), None, |e| matches!(e, LoginError::AccountLinkRequired)),
+        (authkit("user_1", "jane@acme.example", false), None, |e| matches!(e, LoginError::AccountLinkRequired { link_request_id: Some(_) })),
         (authkit("user_2", "new@acme.example", true), Some(mapped.to_string()), |e| matches!(e, LoginError::OrganizationMismatch)),
     ];
     for (identity, requested, expected) in cases {

@@ -5,6 +5,7 @@
 #![cfg(test)]
 
 mod administration;
+mod links;
 mod login;
 mod props;
 mod provisioning;

@@ -215,6 +215,23 @@ pub fn tenant_of(organization: &Organization) -> Option<&str> {
 
 // ---- the stand-ins --------------------------------------------------------------
 
+/// An audit sink that keeps every record, in order.
+#[derive(Debug, Default)]
+pub struct RecordingAudit(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for RecordingAudit {
+    fn record(&self, event: AuditEvent) {
+        lock(&self.0).push(event);
+    }
+}
+
+impl RecordingAudit {
+    /// Every record so far.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        lock(&self.0).clone()
+    }
+}
+
 /// A clock the test moves.
 #[derive(Debug)]
 pub struct TestClock(AtomicI64);
@@ -554,23 +571,6 @@ impl UserRepository for Users {
     }
 }
 
-/// An audit sink that keeps every record, in order.
-#[derive(Debug, Default)]
-pub struct Audit(Mutex<Vec<AuditEvent>>);
-
-impl Audit {
-    /// Every record so far.
-    pub fn records(&self) -> Vec<AuditEvent> {
-        lock(&self.0).clone()
-    }
-}
-
-impl AuditSink for Audit {
-    fn record(&self, event: AuditEvent) {
-        lock(&self.0).push(event);
-    }
-}
-
 // ---- the world ----------------------------------------------------------------------
 
 /// Every use case wired over the in-memory stores and the stand-ins above.
@@ -581,8 +581,7 @@ pub struct World {
     pub idp: Arc<Idp>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<TestClock>,
-    /// What the use cases handed to the audit trail.
-    pub audit: Arc<Audit>,
+    pub audit: Arc<RecordingAudit>,
     pub services: Services,
 }
 
@@ -608,7 +607,7 @@ impl World {
         let idp = Arc::new(Idp::default());
         let tokens = Arc::new(Tokens::default());
         let clock = Arc::new(TestClock(AtomicI64::new(t0().millis())));
-        let audit = Arc::new(Audit::default());
+        let audit = Arc::new(RecordingAudit::default());
         let mut ports = Ports {
             users: users.clone(),
             organizations: Arc::new(store.clone()),
@@ -616,12 +615,13 @@ impl World {
             refresh_tokens: Arc::new(store.clone()),
             login_states: Arc::new(states.clone()),
             lifecycle: Arc::new(store.clone()),
-            audit: audit.clone(),
             identity_provider: idp.clone(),
             tokens: tokens.clone(),
             verifier: Arc::new(Verifier(tokens.clone())),
             state_protector: Arc::new(States::default()),
             clock: clock.clone(),
+            link_requests: Arc::new(store.clone()),
+            audit: audit.clone(),
             login_turns: LoginTurns::new(),
         };
         let mut policies = policies();

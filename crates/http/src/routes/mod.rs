@@ -4,6 +4,7 @@ pub(crate) mod authorize;
 pub(crate) mod callback;
 pub(crate) mod health;
 pub(crate) mod jwks;
+pub(crate) mod links;
 pub(crate) mod org_settings;
 pub(crate) mod own_sessions;
 pub(crate) mod session;
@@ -71,6 +72,21 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(org_settings::get))
                 .route(web::put().to(org_settings::put))
                 // Other methods: the JSON 404 of every route, not an empty 405.
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/identity-link-requests")
+                .route(web::get().to(links::list))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/identity-link-requests/{linkRequestId}/approve")
+                .route(web::post().to(links::approve))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/identity-link-requests/{linkRequestId}/reject")
+                .route(web::post().to(links::reject))
                 .default_service(web::to(not_found)),
         )
         .service(

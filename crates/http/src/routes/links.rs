@@ -1,0 +1,130 @@
+//! `GET /api/identity-link-requests` and `POST
+//! /api/identity-link-requests/{linkRequestId}/approve|reject`: the link requests of
+//! logins refused with `ACCOUNT_LINK_REQUIRED`, for a SUPERADMIN (every request) or an
+//! ADMIN (those of their organization's users), by bearer access token.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
+use tether_domain::LinkCaller;
+use tether_wire::{LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
+
+use crate::AppState;
+use crate::bearer::bearer_token;
+use crate::error::ApiError;
+
+/// The caller, authenticated by their bearer access token.
+async fn caller(req: &HttpRequest, state: &AppState) -> Result<tether_domain::VerifiedAccess, ApiError> {
+    let token = bearer_token(req)?;
+    Ok(state.services.access.authenticate(token.expose_secret()).await?)
+}
+
+enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Approves or rejects the request `id` for the bearer of the request's token.
+async fn decide(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+    decision: Decision,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(req, state).await?;
+    let links = &state.services.link_requests;
+    let caller = LinkCaller::Bearer(&caller);
+    let request = match decision {
+        Decision::Approve => links.approve(caller, id).await?,
+        Decision::Reject => links.reject(caller, id).await?,
+    };
+    Ok(HttpResponse::Ok().json(LinkRequestBody::from(&request)))
+}
+
+/// `GET`: the requests of a status, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/identity-link-requests",
+    operation_id = "listLinkRequests",
+    tag = "identity links",
+    params(LinkRequestsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The requests the caller may see, newest first", body = LinkRequestsBody),
+        (status = 400, description = "`INVALID_REQUEST` (an unknown status, a limit outside 1-200)", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<LinkRequestsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    let query = query.into_inner();
+    let found = state
+        .services
+        .link_requests
+        .list(LinkCaller::Bearer(&caller), query.status.as_deref(), query.limit)
+        .await?;
+    Ok(HttpResponse::Ok().json(LinkRequestsBody {
+        link_requests: found.iter().map(LinkRequestBody::from).collect(),
+    }))
+}
+
+/// `POST .../approve`: records the WorkOS id on the user (the earlier one of that API
+/// goes to `previousWorkosIds`); the identity's next login signs in.
+#[utoipa::path(
+    post,
+    path = "/api/identity-link-requests/{linkRequestId}/approve",
+    operation_id = "approveLinkRequest",
+    tag = "identity links",
+    params(("linkRequestId" = String, Path, description = "The link request's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Approved; the request as decided", body = LinkRequestBody),
+        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
+        (status = 409, description = "`CONFLICT` (another user carries this WorkOS id), `LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn approve(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    decide(&req, &state, &path, Decision::Approve).await
+}
+
+/// `POST .../reject`: the request is closed; nothing changes on the user.
+#[utoipa::path(
+    post,
+    path = "/api/identity-link-requests/{linkRequestId}/reject",
+    operation_id = "rejectLinkRequest",
+    tag = "identity links",
+    params(("linkRequestId" = String, Path, description = "The link request's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Rejected; the request as decided", body = LinkRequestBody),
+        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
+        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
+        (status = 409, description = "`LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn reject(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    decide(&req, &state, &path, Decision::Reject).await
+}

@@ -86,17 +86,19 @@ except urllib.error.HTTPError as e:
 body = json.dumps({"code": back["code"][0], "state": back["state"][0]}).encode()
 req = urllib.request.Request(f"{api}/api/auth/workos/callback", data=body, headers={"Content-Type": "application/json"})
 answer = json.load(urllib.request.urlopen(req))
-print(answer["token"], answer["user"]["accessRole"], answer["user"]["organizationId"], answer["refreshToken"])
+print(answer["token"], answer["user"]["accessRole"], answer["user"]["organizationId"], answer["refreshToken"], answer["user"]["id"])
 PY
 }
 AUTH_ARGS=()
 ADMIN_ARGS=()
 ADMIN_CONFIG=()
 REFRESH_CONFIG=()
+OWN_ARGS=()
+USERS_CONFIG=()
 if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
-  read -r TOKEN _ _ _ < <(sign_in jane@authkit.example)
+  read -r TOKEN _ _ _ JANE_ID < <(sign_in jane@authkit.example)
   AUTH_ARGS=(-H "Authorization: Bearer $TOKEN")
-  read -r ADMIN_TOKEN ADMIN_ROLE ADMIN_ORG _ < <(sign_in sam@authkit.example)
+  read -r ADMIN_TOKEN ADMIN_ROLE ADMIN_ORG _ _ < <(sign_in sam@authkit.example)
   if [ "$ADMIN_ROLE" != SUPERADMIN ]; then
     echo "sam@authkit.example signed in as $ADMIN_ROLE, not SUPERADMIN (tests/fixtures/api-check-store-seed.json)" >&2
     exit 1
@@ -105,9 +107,15 @@ if [ -n "${TETHER_TEST_WORKOS_URL:-}" ]; then
   ADMIN_CONFIG=(--config-file tests/fixtures/api-check-superadmin.toml)
   ADMIN_ARGS=(-H "Authorization: Bearer $ADMIN_TOKEN")
   # A session of its own for the refresh run: its token is rotated, then reused.
-  read -r _ _ _ API_CHECK_REFRESH_TOKEN < <(sign_in jane@authkit.example)
+  read -r _ _ _ API_CHECK_REFRESH_TOKEN _ < <(sign_in jane@authkit.example)
   export API_CHECK_REFRESH_TOKEN
   REFRESH_CONFIG=(--config-file tests/fixtures/api-check-refresh.toml)
+  # A session of its own for the run of one's own sessions: it may end itself.
+  read -r OWN_TOKEN _ _ _ _ < <(sign_in jane@authkit.example)
+  OWN_ARGS=(-H "Authorization: Bearer $OWN_TOKEN")
+  # The SUPERADMIN administers jane (her sessions ended, her sign-in disabled): last.
+  export API_CHECK_USER_ID="$JANE_ID"
+  USERS_CONFIG=(--config-file tests/fixtures/api-check-users.toml)
 fi
 
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
@@ -126,14 +134,21 @@ schemathesis() {
 }
 echo "==> schemathesis $SCHEMATHESIS_VERSION against http://127.0.0.1:$PORT (at most $MAX_EXAMPLES examples per operation)"
 # The organization and link-request routes as the SUPERADMIN (on his organization);
-# refresh with a real refresh token; the others as a user; logout last and on its own:
-# it would end the session of the token the others use.
+# refresh with a real refresh token; the others as a user; logout on its own: it would
+# end the session of the token the others use. Then one's own sessions with a session
+# of their own (they end the others' too), and last the users' routes as the SUPERADMIN
+# on jane, whom they sign out and may disable. (One --exclude-path-regex: of several,
+# schemathesis keeps the last.)
 ADMIN_ROUTES='^/api/(organizations|identity-link-requests)(/|$)'
 schemathesis --exclude-path /api/auth/logout --exclude-path /api/auth/refresh \
-  --exclude-path-regex "$ADMIN_ROUTES" "${AUTH_ARGS[@]}"
+  --exclude-path-regex '^/api/(organizations|identity-link-requests|users)(/|$)|^/api/auth/sessions' \
+  "${AUTH_ARGS[@]}"
 CONFIG_ARGS=("${ADMIN_CONFIG[@]}")
 schemathesis --include-path-regex "$ADMIN_ROUTES" "${ADMIN_ARGS[@]}"
 CONFIG_ARGS=("${REFRESH_CONFIG[@]}")
 schemathesis --include-path /api/auth/refresh
 CONFIG_ARGS=()
 schemathesis --include-path /api/auth/logout
+schemathesis --include-path-regex '^/api/auth/sessions' "${OWN_ARGS[@]}"
+CONFIG_ARGS=("${USERS_CONFIG[@]}")
+schemathesis --include-path-regex '^/api/users/' "${ADMIN_ARGS[@]}"

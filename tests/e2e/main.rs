@@ -7,6 +7,7 @@
 
 mod support;
 
+mod administration;
 mod authorize;
 mod bounded;
 mod browser;

@@ -22,6 +22,9 @@ type ErrorCodeOf<Op extends { responses: object }> = {
 }[keyof Op["responses"]];
 
 type CallbackErrorCode = Exclude<ErrorCodeOf<operations["callback"]>, undefined>;
+type LoginDisabledErrorCode = Exclude<ErrorCodeOf<operations["putLoginDisabled"]>, undefined>;
+type Session = Schemas["SessionBody"];
+type SessionFlow = Session["flow"];
 type RefreshErrorCode = Exclude<ErrorCodeOf<operations["refresh"]>, undefined>;
 
 function unreachable(value: never): never {
@@ -88,6 +91,47 @@ export function onRefreshError(code: RefreshErrorCode): "sign-in" | "retry" {
   }
 }
 
+/** What an administrator's console does with each refused change of a user's sign-in. */
+export function onLoginDisabledError(code: LoginDisabledErrorCode): "sign-in" | "fix" | "refused" | "retry" {
+  switch (code) {
+    case "MISSING_TOKEN":
+    case "INVALID_TOKEN":
+    case "TOKEN_EXPIRED":
+    case "SESSION_REVOKED":
+    case "LOGIN_DISABLED":
+      return "sign-in";
+    case "INVALID_USER_ID":
+    case "INVALID_REQUEST":
+    case "PAYLOAD_TOO_LARGE":
+      return "fix";
+    case "FORBIDDEN":
+    case "USER_NOT_FOUND":
+    case "CANNOT_DISABLE_SELF":
+      return "refused";
+    case "REQUEST_TIMEOUT":
+    case "STORE_UNAVAILABLE":
+    case "INTERNAL_ERROR":
+      return "retry";
+    default:
+      return unreachable(code);
+  }
+}
+
+/** How a list of sessions names the way each one signed in. */
+export function sessionFlowLabel(session: Session): string {
+  const flow: SessionFlow = session.flow;
+  switch (flow) {
+    case "sso":
+      return "Enterprise SSO";
+    case "authkit":
+      return "AuthKit";
+    case null:
+      return "Unknown";
+    default:
+      return unreachable(flow);
+  }
+}
+
 export function roleLabel(role: Role): string {
   switch (role) {
     case "SUPERADMIN":
@@ -127,6 +171,8 @@ export const flow: Flow = "authkit";
 export const noFlow: Flow = "saml";
 // @ts-expect-error: roles are a closed set
 export const noRole: Role = "ROOT";
+// @ts-expect-error: the flows of a session are a closed set
+export const noSessionFlow: SessionFlow = "saml";
 // @ts-expect-error: fallback behaviours are a closed set
 export const noFallback: SsoFallback = "logout";
 

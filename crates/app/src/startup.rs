@@ -298,6 +298,7 @@ impl Application {
             sessions: stores.sessions,
             refresh_tokens: stores.refresh_tokens,
             login_states: stores.login_states,
+            lifecycle: stores.lifecycle.clone(),
             identity_provider: idp,
             tokens: jwt.clone(),
             verifier: jwt,
@@ -380,6 +381,7 @@ impl Application {
                     ports.sessions = own.clone();
                     ports.refresh_tokens = own.clone();
                     ports.login_states = own.clone();
+                    ports.lifecycle = own.clone();
                     ports.link_requests = own.clone();
                     let webhooks = crate::events::webhooks(
                         &event_settings,

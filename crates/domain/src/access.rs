@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
-use crate::model::{RevokedReason, VerifiedAccess};
+use crate::model::VerifiedAccess;
 use crate::ports::{AccessTokenVerifier, Clock, SessionStore, UserRepository};
 
 /// Why a presented access token is refused.
@@ -28,8 +28,8 @@ pub enum AccessError {
     /// Correctly signed but past its expiry.
     #[error("the access token has expired")]
     Expired,
-    /// Its session was revoked (logout, or a refresh token of the session was reused),
-    /// or no longer exists.
+    /// Its session was revoked (logout, an administrator, or a refresh token of the
+    /// session was reused), or no longer exists.
     #[error("the session of the access token was revoked")]
     SessionRevoked,
     /// The store could not tell whether the session was revoked.
@@ -87,11 +87,14 @@ impl AccessGuard {
         // never was a record (see the upgrade note of `RefreshSession`): refused alike.
         let session = self.sessions.find_session(&access.session_id).await?;
         let live = matches!(&session, Some(s) if s.revoked_at.is_none());
-        // A session ended because its user was deprovisioned answers as the user's
-        // state does: LOGIN_DISABLED while they stay disabled.
-        let deprovisioned =
-            matches!(&session, Some(s) if s.revoked_reason == Some(RevokedReason::Deprovisioned));
-        if !live && !deprovisioned {
+        // A session that may have ended with its user's sign-in (deprovisioned, or
+        // ended by an administrator) answers as the user's state does: LOGIN_DISABLED
+        // while they stay disabled.
+        let with_the_user = matches!(
+            &session,
+            Some(s) if s.revoked_reason.is_some_and(|r| r.may_end_with_the_user())
+        );
+        if !live && !with_the_user {
             return Err(AccessError::SessionRevoked);
         }
         match self.users.find_user(access.user_id).await? {

@@ -22,8 +22,9 @@
 use futures_util::future::join_all;
 
 use crate::model::{
-    IdentityLink, LinkedIdentity, LiveRefreshToken, LoginAnswer, LoginStateRecord, NewOrganization, NewUser,
-    RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake,
+    ClientContext, IdentityLink, LinkedIdentity, LiveRefreshToken, LoginAnswer, LoginStateRecord,
+    NewOrganization, NewUser, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord,
+    StateTake,
 };
 use crate::policy::{SessionField, SettingValue, StoredSessionSettings};
 use crate::ports::{
@@ -382,15 +383,19 @@ fn session(id: &str, at: Timestamp) -> SessionRecord {
         }),
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: ClientContext::default(),
     }
 }
 
 /// [`SessionStore`]: a session is started once (by id), read back as stored (with its
-/// live refresh token), found by its live token and by the token its last rotation
-/// consumed, revoked once (the first time and reason stay; later calls answer
-/// `false`); of twenty concurrent rotations of one live token exactly one wins, and a
-/// rotation never touches a revoked or ended session or an expired token; unknown
-/// sessions are `None` / `false` / no error.
+/// live refresh token, its flow and client), found by its live token and by the token
+/// its last rotation consumed, revoked once (the first time and reason stay; later
+/// calls answer `false`); of twenty concurrent rotations of one live token exactly one
+/// wins, and a rotation never touches a revoked or ended session or an expired token;
+/// unknown sessions are `None` / `false` / no error. A user's live sessions are listed
+/// newest first (ties by id) within the limit; one of them is revoked only as that
+/// user's and while live; all of them at once, but one kept, count what they revoke.
 pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     let at = now(clock);
     let record = session("sess_conformance_1", at);
@@ -559,11 +564,17 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     );
 
     // A session that started with a login callback is found by its answer's id.
+    // It reads back with where it came from.
     let answered = SessionRecord {
         login_answer: Some(LoginAnswer {
             id: TokenHash::new("answer_conformance_5"),
             sealed_refresh_token: "v1.sealed-first-token".into(),
         }),
+        flow: Some(AUTHKIT),
+        client: ClientContext {
+            ip_address: Some("2001:db8::7".to_owned()),
+            user_agent: Some("Mozilla/5.0 (conformance)".to_owned()),
+        },
         ..session("sess_conformance_5", at)
     };
     sessions.start(answered.clone()).await.expect("created");
@@ -595,6 +606,153 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         None,
         "nothing created"
     );
+    sessions_of_a_user(sessions, at).await;
+}
+
+/// The live sessions of one user: listed newest first and bounded, ended one by one
+/// only as that user's live ones, and all at once but one.
+async fn sessions_of_a_user(sessions: &dyn SessionStore, at: Timestamp) {
+    let owner = user_id("5f7b1c2e8a1d4e0012c3b4b6");
+    let stranger = user_id("5f7b1c2e8a1d4e0012c3b4b7");
+    let of = |id: &str, user: UserId, started: i64| SessionRecord {
+        user_id: user,
+        started_at: at.plus_seconds(started),
+        ..session(id, at)
+    };
+    let older = of("conf_list_a", owner, -60);
+    let tied = of("conf_list_b", owner, 0);
+    let tied_later_id = of("conf_list_b2", owner, 0);
+    let newest = of("conf_list_c", owner, 10);
+    let revoked = SessionRecord {
+        revoked_at: Some(at),
+        revoked_reason: Some(RevokedReason::Logout),
+        ..of("conf_list_revoked", owner, 20)
+    };
+    let ended = SessionRecord {
+        ends_at: at.plus_seconds(5),
+        ..of("conf_list_ended", owner, -120)
+    };
+    let strangers = of("conf_list_stranger", stranger, 30);
+    for record in [
+        &older,
+        &tied,
+        &tied_later_id,
+        &newest,
+        &revoked,
+        &ended,
+        &strangers,
+    ] {
+        sessions.start(record.clone()).await.expect("created");
+    }
+    let now = at.plus_seconds(30);
+    let list = |limit: usize| async move {
+        sessions
+            .list_live_for_user(owner, now, limit)
+            .await
+            .expect("lists")
+            .into_iter()
+            .map(|s| s.id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(10).await,
+        ["conf_list_c", "conf_list_b2", "conf_list_b", "conf_list_a"],
+        "live ones only, newest first, ties by id"
+    );
+    assert_eq!(list(2).await, ["conf_list_c", "conf_list_b2"], "bounded");
+    assert_eq!(
+        sessions
+            .list_live_for_user(owner, now, 10)
+            .await
+            .expect("lists")
+            .first(),
+        Some(&newest),
+        "as stored"
+    );
+
+    let revoke_one = |user: UserId, id: &'static str| async move {
+        sessions
+            .revoke_live_of_user(user, &SessionId::new(id), now, RevokedReason::Admin)
+            .await
+            .expect("answers")
+    };
+    let find = |id: &'static str| async move {
+        sessions
+            .find_session(&SessionId::new(id))
+            .await
+            .expect("answers")
+            .expect("exists")
+    };
+    assert!(
+        !revoke_one(stranger, "conf_list_a").await,
+        "another user's session"
+    );
+    assert!(
+        !revoke_one(owner, "conf_list_unknown").await,
+        "an unknown session"
+    );
+    assert!(!revoke_one(owner, "conf_list_ended").await, "an ended session");
+    assert!(!revoke_one(owner, "conf_list_revoked").await, "a revoked session");
+    assert_eq!(find("conf_list_a").await, older, "nothing written");
+    assert_eq!(find("conf_list_ended").await, ended, "nothing written");
+    assert_eq!(
+        find("conf_list_revoked").await,
+        revoked,
+        "the first revocation stays"
+    );
+    assert!(revoke_one(owner, "conf_list_a").await);
+    let ended_by_admin = find("conf_list_a").await;
+    assert_eq!(ended_by_admin.revoked_at, Some(now));
+    assert_eq!(ended_by_admin.revoked_reason, Some(RevokedReason::Admin));
+    assert!(!revoke_one(owner, "conf_list_a").await, "once");
+
+    let keep = SessionId::new("conf_list_c");
+    let later = now.plus_seconds(1);
+    assert_eq!(
+        sessions
+            .revoke_all_live_of_user(owner, Some(&keep), later, RevokedReason::Logout)
+            .await
+            .expect("answers"),
+        2,
+        "every live one but the one kept"
+    );
+    for id in ["conf_list_b", "conf_list_b2"] {
+        let s = find(id).await;
+        assert_eq!(
+            (s.revoked_at, s.revoked_reason),
+            (Some(later), Some(RevokedReason::Logout)),
+            "{id}"
+        );
+    }
+    assert_eq!(find("conf_list_c").await, newest, "the one kept is untouched");
+    assert_eq!(find("conf_list_ended").await, ended, "an ended one is untouched");
+    assert_eq!(
+        find("conf_list_revoked").await,
+        revoked,
+        "a revoked one keeps its reason"
+    );
+    assert_eq!(
+        find("conf_list_stranger").await,
+        strangers,
+        "another user's is untouched"
+    );
+    assert_eq!(list(10).await, ["conf_list_c"]);
+    assert_eq!(
+        sessions
+            .revoke_all_live_of_user(owner, None, later, RevokedReason::Admin)
+            .await
+            .expect("answers"),
+        1
+    );
+    assert_eq!(
+        sessions
+            .revoke_all_live_of_user(owner, None, later, RevokedReason::Admin)
+            .await
+            .expect("answers"),
+        0,
+        "idempotent"
+    );
+    assert_eq!(list(10).await, Vec::<String>::new());
 }
 
 fn token(hash: &str, at: Timestamp) -> RefreshTokenRecord {

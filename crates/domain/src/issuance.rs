@@ -6,10 +6,12 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::model::{AccessClaims, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User};
+use crate::model::{
+    AccessClaims, ClientContext, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User,
+};
 use crate::policy::SessionConfig;
 use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
-use crate::values::{OrganizationId, SessionId, Timestamp, TokenHash};
+use crate::values::{OrganizationId, ProviderKey, SessionId, Timestamp, TokenHash};
 
 /// Everything a client gets when a session starts or renews.
 #[derive(Debug)]
@@ -58,6 +60,16 @@ impl Default for SessionLifetimes {
             absolute_session_seconds: 30 * 24 * 3600,
         }
     }
+}
+
+/// Where a session comes from, recorded on it for the lists of sessions: the provider
+/// (API) its login went through and the client the login came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOrigin {
+    /// The provider (API) of the login, if the session started with one.
+    pub flow: Option<ProviderKey>,
+    /// The client of the login (cleaned and bounded when recorded).
+    pub client: ClientContext,
 }
 
 /// What a second post of a login callback must repeat to get the first post's session
@@ -169,18 +181,22 @@ impl SessionIssuer {
         organization: Option<&Organization>,
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
-        self.start_login_session(user, organization, None, now).await
+        self.start_login_session(user, organization, None, SessionOrigin::default(), now)
+            .await
     }
 
     /// [`SessionIssuer::start_session`] for a login callback: with `login_answer_key`
     /// (what the callback posted: code, state and redirect URI), the same write also
     /// stores the session's [`LoginAnswer`], so that a second post of that callback
     /// can answer with the same session ([`SessionIssuer::find_login_answer`]).
+    /// `origin` is recorded on the session (the client cleaned and bounded,
+    /// [`ClientContext::for_record`]).
     pub async fn start_login_session(
         &self,
         user: User,
         organization: Option<&Organization>,
         login_answer_key: Option<&LoginAnswerKey>,
+        origin: SessionOrigin,
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
         let ends_at = self.session_end(now);
@@ -206,6 +222,8 @@ impl SessionIssuer {
             }),
             last_rotation: None,
             login_answer,
+            flow: origin.flow,
+            client: origin.client.for_record(),
         };
         let organization = organization.filter(|org| org.id == user.organization_id);
         let signed = self.sign(&user, &session, organization, now).await?;

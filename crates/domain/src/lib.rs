@@ -21,6 +21,9 @@
 //!   address, listed, approved and rejected by administrators (module [`links`]).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
+//! - [`SessionAdministration`] and [`OwnSessions`]: an administrator lists and ends a
+//!   user's sessions and disables or enables their sign-in; a person lists and ends
+//!   their own sessions.
 //! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
 //!   documentation shows what a service reusing this crate writes.
 //!
@@ -41,6 +44,7 @@
 
 mod access;
 mod admin;
+mod administration;
 mod audit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
@@ -65,7 +69,7 @@ mod values;
 
 pub use failure::Failure;
 pub use gate::LoginTurns;
-pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes};
+pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes, SessionOrigin};
 pub use login::{
     CallbackInput, CompleteLogin, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy, StateChecking,
     StepAnswer, StepInput,
@@ -73,9 +77,9 @@ pub use login::{
 pub use model::{
     AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
     LiveRefreshToken, LoginAnswer, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken,
-    NewOrganization, NewUser, Organization, PendingOrganization, PendingStep, RefreshTokenRecord,
-    RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, StepRequired, User, VerifiedAccess,
-    Vouching,
+    NewOrganization, NewUser, Organization, PendingOrganization, PendingStep, RECORDED_USER_AGENT_MAX,
+    RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, StepRequired,
+    User, VerifiedAccess, Vouching,
 };
 pub use policy::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
@@ -101,9 +105,16 @@ pub use values::{
 
 pub use access::{AccessError, AccessGuard};
 pub use admin::{AdminError, AdminRule, Administrator};
+pub use administration::{
+    AdministrationError, DEFAULT_DISABLED_REASON, LoginDisabledChange, LoginDisabledOutcome,
+    MAX_DISABLED_REASON_CHARS, MAX_LISTED_SESSIONS, OwnSessions, OwnSessionsError, SessionAdministration,
+    SessionSummary,
+};
 pub use audit::{
     AuditActor, AuditEvent, AuditOrigin, AuditOutcome, AuditSink, AuditType, NoAudit, SystemActor,
 };
+#[cfg(any(test, feature = "mocks"))]
+pub use lifecycle::MockLifecycleStore;
 pub use lifecycle::{
     DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
     LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::LoginTurns;
-use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer};
+use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
 use crate::links::LinkRequests;
 use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
@@ -639,6 +639,7 @@ impl CompleteLogin {
                 provisioned.user,
                 provisioned.organization.as_ref(),
                 login_answer_key,
+                origin_of(identity, client),
                 now,
             )
             .await?;
@@ -664,7 +665,13 @@ impl CompleteLogin {
         let provisioned = self.provision(&identity, None, &input.client, now).await?;
         let session = self
             .issuer
-            .start_login_session(provisioned.user, provisioned.organization.as_ref(), None, now)
+            .start_login_session(
+                provisioned.user,
+                provisioned.organization.as_ref(),
+                None,
+                origin_of(&identity, &input.client),
+                now,
+            )
             .await?;
         tracing::info!(
             user_id = %session.user.id,
@@ -673,6 +680,14 @@ impl CompleteLogin {
             "login completed after a step"
         );
         Ok(session)
+    }
+}
+
+/// What a session started by a login of `identity` from `client` records of its origin.
+fn origin_of(identity: &ExternalIdentity, client: &ClientContext) -> SessionOrigin {
+    SessionOrigin {
+        flow: Some(identity.link.provider.clone()),
+        client: client.clone(),
     }
 }
 

@@ -184,6 +184,36 @@ pub struct ClientContext {
     pub user_agent: Option<String>,
 }
 
+/// The longest user agent a session records, in characters.
+pub const RECORDED_USER_AGENT_MAX: usize = 256;
+
+/// The longest client address a session records, in characters (an IPv6 address with
+/// a zone fits).
+const RECORDED_ADDRESS_MAX: usize = 64;
+
+impl ClientContext {
+    /// The client as a session records it: control characters removed, blank values
+    /// dropped, the user agent cut at [`RECORDED_USER_AGENT_MAX`] characters.
+    pub fn for_record(&self) -> ClientContext {
+        let clean = |value: &Option<String>, max: usize| {
+            value
+                .as_deref()
+                .map(|v| {
+                    v.chars()
+                        .filter(|c| !c.is_control())
+                        .take(max)
+                        .collect::<String>()
+                })
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        ClientContext {
+            ip_address: clean(&self.ip_address, RECORDED_ADDRESS_MAX),
+            user_agent: clean(&self.user_agent, RECORDED_USER_AGENT_MAX),
+        }
+    }
+}
+
 /// A step the identity provider asked for, answered: the pending token of the
 /// [`StepRequired`] and what the person chose or received.
 #[derive(Debug, Clone)]
@@ -269,26 +299,39 @@ pub enum RevokedReason {
     Reuse,
     /// The user was removed or deactivated at the identity provider.
     Deprovisioned,
+    /// An administrator ended it, alone or with every session of the user (also when
+    /// disabling the user's sign-in).
+    Admin,
 }
 
 impl RevokedReason {
-    /// `logout`, `reuse` or `deprovisioned`.
+    /// `logout`, `reuse`, `deprovisioned` or `admin`.
     pub const fn as_str(&self) -> &'static str {
         match self {
             RevokedReason::Logout => "logout",
             RevokedReason::Reuse => "reuse",
             RevokedReason::Deprovisioned => "deprovisioned",
+            RevokedReason::Admin => "admin",
         }
     }
 
-    /// Parses `logout`, `reuse` or `deprovisioned`.
+    /// Parses `logout`, `reuse`, `deprovisioned` or `admin`.
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "logout" => Some(RevokedReason::Logout),
             "reuse" => Some(RevokedReason::Reuse),
             "deprovisioned" => Some(RevokedReason::Deprovisioned),
+            "admin" => Some(RevokedReason::Admin),
             _ => None,
         }
+    }
+
+    /// Whether a session revoked for this reason may have ended with its user's
+    /// sign-in (an event or an operator disabling it): its tokens then answer as the
+    /// user's state does, "sign-in disabled" while the user stays disabled, "revoked"
+    /// otherwise.
+    pub const fn may_end_with_the_user(&self) -> bool {
+        matches!(self, RevokedReason::Deprovisioned | RevokedReason::Admin)
     }
 }
 
@@ -323,6 +366,12 @@ pub struct SessionRecord {
     /// The answer of the login that started the session, for a second post of the same
     /// callback: `None` for sessions that did not start with a login callback.
     pub login_answer: Option<LoginAnswer>,
+    /// The provider (API) the login went through; `None` for a session started
+    /// before it was recorded, or without a login.
+    pub flow: Option<ProviderKey>,
+    /// The client the login came from, as recorded ([`ClientContext::for_record`]);
+    /// empty for a session started before it was recorded.
+    pub client: ClientContext,
 }
 
 /// What [`crate::SessionStore::rotate`] did with a presented refresh token.

@@ -175,6 +175,38 @@ pub trait SessionStore: Send + Sync {
         at: Timestamp,
         sealed_successor: String,
     ) -> Result<RotationOutcome, RepositoryError>;
+
+    /// The sessions of `user` live at `now` (not revoked, `now` before their end),
+    /// newest first (latest `started_at`, ties by id, descending), at most `limit`.
+    async fn list_live_for_user(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SessionRecord>, RepositoryError>;
+
+    /// Marks the session `id` revoked at `at` for `reason`, in one write, only when it
+    /// is a session of `user` live at `at`. Returns whether this call revoked it:
+    /// `false`, having written nothing, for an unknown session, another user's, or one
+    /// revoked or ended already (the first revocation keeps its time and reason).
+    async fn revoke_live_of_user(
+        &self,
+        user: UserId,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Marks every session of `user` live at `at` revoked at `at` for `reason`, but
+    /// `keep` when given, in one write. Returns how many this call revoked; sessions
+    /// revoked or ended already are untouched. Idempotent.
+    async fn revoke_all_live_of_user<'a>(
+        &self,
+        user: UserId,
+        keep: Option<&'a SessionId>,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<u64, RepositoryError>;
 }
 
 /// Refresh tokens consumed by rotations, kept (digests and rotation state only) to

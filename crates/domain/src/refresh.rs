@@ -173,9 +173,9 @@ impl RefreshSession {
         now: Timestamp,
     ) -> Result<AuthSession, RefreshError> {
         if let Some(session) = holder {
-            if session.revoked_reason == Some(RevokedReason::Deprovisioned) {
-                // Ended because the user was deprovisioned: LOGIN_DISABLED while they
-                // stay disabled, else revoked.
+            if session.revoked_reason.is_some_and(|r| r.may_end_with_the_user()) {
+                // Ended because the user was deprovisioned, or by an administrator:
+                // LOGIN_DISABLED while they stay disabled, else revoked.
                 self.active_user(&session).await?;
             }
             check_session(&session, now)?;

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::administration::{OwnSessions, SessionAdministration};
 use crate::audit::AuditSink;
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
+use crate::lifecycle::LifecycleStore;
 use crate::links::{LinkRequestStore, LinkRequests};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
 use crate::logout::Logout;
@@ -35,6 +37,8 @@ pub struct Ports {
     pub refresh_tokens: Arc<dyn RefreshTokenStore>,
     /// Login states issued by the start of a login.
     pub login_states: Arc<dyn LoginStateStore>,
+    /// Users' sign-in disabled and enabled (by events and operators).
+    pub lifecycle: Arc<dyn LifecycleStore>,
     /// The identity provider.
     pub identity_provider: Arc<dyn IdentityProvider>,
     /// Signs access tokens and mints refresh tokens.
@@ -108,9 +112,10 @@ impl Policies {
 /// use std::sync::Arc;
 ///
 /// use tether_domain::{
-///     MockAccessTokenVerifier, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
-///     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository, Policies, Ports,
-///     LoginTurns, MockLinkRequestStore, NoAudit, RedirectPolicy, Services, Timestamp, mocks,
+///     MockAccessTokenVerifier, MockLifecycleStore, MockLinkRequestStore, MockLoginStateStore,
+///     MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector,
+///     MockTokenIssuer, MockUserRepository, NoAudit, Policies, Ports, LoginTurns, RedirectPolicy,
+///     Services, Timestamp, mocks,
 /// };
 ///
 /// // Your adapters here; these are the `mocks` feature's.
@@ -120,6 +125,7 @@ impl Policies {
 ///     sessions: Arc::new(MockSessionStore::new()),
 ///     refresh_tokens: Arc::new(MockRefreshTokenStore::new()),
 ///     login_states: Arc::new(MockLoginStateStore::new()),
+///     lifecycle: Arc::new(MockLifecycleStore::new()),
 ///     identity_provider: Arc::new(mocks::identity_provider(mocks::identity("user_1", "ada@example.com"))),
 ///     tokens: Arc::new(MockTokenIssuer::new()),
 ///     verifier: Arc::new(MockAccessTokenVerifier::new()),
@@ -136,8 +142,8 @@ impl Policies {
 /// policies.refresh.reuse_grace_seconds = 10;
 ///
 /// let services = Services::new(ports, policies);
-/// // services.start, .login, .refresh, .logout, .access, .org_settings and
-/// // .link_requests serve the routes.
+/// // services.start, .login, .refresh, .logout, .access, .org_settings, .link_requests,
+/// // .administration and .own_sessions serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -155,6 +161,10 @@ pub struct Services {
     pub access: AccessGuard,
     /// Reads and changes an organization's session settings.
     pub org_settings: OrganizationSettings,
+    /// An administrator's view of users' sessions and sign-in.
+    pub administration: SessionAdministration,
+    /// A signed-in person's own sessions.
+    pub own_sessions: OwnSessions,
     /// Records, lists and decides link requests (recording inside `login`).
     pub link_requests: LinkRequests,
     /// Finds or just-in-time creates the user of a login (inside `login`).
@@ -172,6 +182,7 @@ impl Services {
             sessions,
             refresh_tokens,
             login_states,
+            lifecycle,
             identity_provider,
             tokens,
             verifier,
@@ -181,7 +192,7 @@ impl Services {
             audit,
             login_turns,
         } = ports;
-        let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit);
+        let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit.clone());
         let provisioner = Provisioner::new(
             users.clone(),
             organizations.clone(),
@@ -233,7 +244,15 @@ impl Services {
             verifier.clone(),
             clock.clone(),
         );
-        let access = AccessGuard::new(verifier, sessions, users.clone(), clock.clone());
+        let access = AccessGuard::new(verifier, sessions.clone(), users.clone(), clock.clone());
+        let administration = SessionAdministration::new(
+            users.clone(),
+            sessions.clone(),
+            lifecycle,
+            audit.clone(),
+            clock.clone(),
+        );
+        let own_sessions = OwnSessions::new(users.clone(), sessions, audit, clock.clone());
         let org_settings = OrganizationSettings::new(
             organizations,
             users,
@@ -248,6 +267,8 @@ impl Services {
             logout,
             access,
             org_settings,
+            administration,
+            own_sessions,
             link_requests,
             provisioner,
             issuer,

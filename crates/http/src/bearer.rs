@@ -2,8 +2,11 @@
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
-use secrecy::SecretString;
-use tether_domain::AccessError;
+use secrecy::{ExposeSecret, SecretString};
+use tether_domain::{AccessError, VerifiedAccess};
+
+use crate::AppState;
+use crate::error::ApiError;
 
 /// Longest bearer token looked at (a JWT of ours is well under 1 KiB).
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -30,6 +33,13 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<SecretString, AccessErro
         return Err(AccessError::Invalid);
     }
     Ok(SecretString::from(token.to_owned()))
+}
+
+/// The caller of `req`, authenticated by their bearer access token (signature,
+/// expiry, live session, user allowed to sign in).
+pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
+    let token = bearer_token(req)?;
+    Ok(state.services.access.authenticate(token.expose_secret()).await?)
 }
 
 #[cfg(test)]

@@ -16,9 +16,10 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHEN
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
 use tether_domain::{
-    AccessError, DeliveryError, LinkRequestError, LogoutError, OrgSettingsError, RefreshError,
+    AccessError, AdministrationError, DeliveryError, LinkRequestError, LogoutError, OrgSettingsError,
 };
 use tether_domain::{Failure, LoginError, StartError, StepRequired};
+use tether_domain::{OwnSessionsError, RefreshError};
 use tether_wire::ErrorBody;
 
 use crate::MAX_BODY_BYTES;
@@ -122,6 +123,15 @@ impl ApiError {
             S::BAD_REQUEST,
             "MISSING_CREDENTIALS",
             "Send the refresh token ({\"refreshToken\": \"rt_...\"}) or the access token (Authorization: Bearer).",
+        )
+    }
+
+    /// 404 `SESSION_NOT_FOUND`: no live session of the user has the id.
+    fn session_not_found() -> Self {
+        Self::new(
+            S::NOT_FOUND,
+            "SESSION_NOT_FOUND",
+            "No live session of this user has this id.",
         )
     }
 
@@ -432,6 +442,54 @@ impl From<OrgSettingsError> for ApiError {
     }
 }
 
+impl From<AdministrationError> for ApiError {
+    fn from(error: AdministrationError) -> Self {
+        let new = ApiError::new;
+        match error {
+            AdministrationError::UnknownUser => Self::bad_token("INVALID_TOKEN"),
+            // As on every Bearer route: the token's user may no longer sign in (401).
+            AdministrationError::LoginDisabled => Self::token_of_disabled_user(),
+            AdministrationError::Forbidden => new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Only a SUPERADMIN, or an ADMIN for their organization, may administer users.",
+            ),
+            AdministrationError::InvalidUserId => new(
+                S::BAD_REQUEST,
+                "INVALID_USER_ID",
+                "The user id must be 24 hexadecimal characters.",
+            ),
+            AdministrationError::UserNotFound => new(
+                S::NOT_FOUND,
+                "USER_NOT_FOUND",
+                "No user you administer has this id.",
+            ),
+            AdministrationError::SessionNotFound => Self::session_not_found(),
+            AdministrationError::CannotDisableSelf => new(
+                S::CONFLICT,
+                "CANNOT_DISABLE_SELF",
+                "An administrator cannot disable their own sign-in.",
+            ),
+            AdministrationError::InvalidReason => Self::invalid_request(format!(
+                "reason must be at most {} characters.",
+                tether_domain::MAX_DISABLED_REASON_CHARS
+            )),
+            AdministrationError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
+impl From<OwnSessionsError> for ApiError {
+    fn from(error: OwnSessionsError) -> Self {
+        match error {
+            OwnSessionsError::SessionNotFound => Self::session_not_found(),
+            OwnSessionsError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
 impl From<LinkRequestError> for ApiError {
     fn from(error: LinkRequestError) -> Self {
         let new = ApiError::new;
@@ -473,8 +531,11 @@ impl From<LinkRequestError> for ApiError {
 }
 
 /// What the body of a route must be, for the 400 of a body that does not parse.
-fn expected_body(route: Option<&str>) -> &'static str {
+pub(crate) fn expected_body(route: Option<&str>) -> &'static str {
     match route {
+        Some("/api/users/{userId}/login-disabled") => {
+            "The request body must be {\"disabled\": true or false, \"reason\": \"...\" (optional)}."
+        }
         Some("/api/organizations/{organizationId}/session-settings") => {
             "The request body must be a JSON object of session settings (any of the nine fields; null reverts one)."
         }

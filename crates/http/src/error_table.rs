@@ -6,8 +6,8 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTH
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
 use tether_domain::{
-    AccessError, DeliveryError, LinkRequestError, LinkRequestStatus, LoginError, LogoutError,
-    OrgSettingsError, RefreshError,
+    AccessError, AdministrationError, DeliveryError, LinkRequestError, LinkRequestStatus, LoginError,
+    LogoutError, OrgSettingsError, OwnSessionsError, RefreshError,
 };
 use tether_domain::{Failure, LinkRequestId, PendingOrganization, StartError, StepRequired};
 use tracing_actix_web::TracingLogger;
@@ -110,6 +110,19 @@ const ROWS: &[Row] = &[
     (|| OrgSettingsError::InvalidTenant.into(), 400, "INVALID_REQUEST", None, None),
     (|| OrgSettingsError::Conflict.into(), 409, "CONFLICT", None, None),
     (|| OrgSettingsError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // Users' sessions and sign-in, administered.
+    (|| AdministrationError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
+    (|| AdministrationError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
+    (|| AdministrationError::Forbidden.into(), 403, "FORBIDDEN", None, None),
+    (|| AdministrationError::InvalidUserId.into(), 400, "INVALID_USER_ID", None, None),
+    (|| AdministrationError::UserNotFound.into(), 404, "USER_NOT_FOUND", None, None),
+    (|| AdministrationError::SessionNotFound.into(), 404, "SESSION_NOT_FOUND", None, None),
+    (|| AdministrationError::CannotDisableSelf.into(), 409, "CANNOT_DISABLE_SELF", None, None),
+    (|| AdministrationError::InvalidReason.into(), 400, "INVALID_REQUEST", None, None),
+    (|| AdministrationError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // A person's own sessions.
+    (|| OwnSessionsError::SessionNotFound.into(), 404, "SESSION_NOT_FOUND", None, None),
+    (|| OwnSessionsError::Failure(Failure::Internal(CAUSE.into())).into(), 500, "INTERNAL_ERROR", None, None),
     // Link requests.
     (|| LinkRequestError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
     (|| LinkRequestError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),

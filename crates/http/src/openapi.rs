@@ -48,6 +48,13 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::put,
         routes::org_settings::get_workos_organization,
         routes::org_settings::put_workos_organization,
+        routes::own_sessions::list,
+        routes::own_sessions::revoke_all,
+        routes::own_sessions::revoke,
+        routes::users::list_sessions,
+        routes::users::revoke_sessions,
+        routes::users::revoke_session,
+        routes::users::put_login_disabled,
         routes::webhooks::workos,
         routes::links::list,
         routes::links::approve,
@@ -59,7 +66,8 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
     modifiers(&CommonHeaders),
     tags(
         (name = "login", description = "Starting and completing a WorkOS sign-in"),
-        (name = "session", description = "After sign-in: refresh, logout, token checks"),
+        (name = "session", description = "After sign-in: refresh, logout, token checks, one's own sessions"),
+        (name = "users", description = "Users' sessions and sign-in (SUPERADMIN; ADMIN for their organization)"),
         (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
         (name = "identity links", description = "Link requests of logins refused with ACCOUNT_LINK_REQUIRED (SUPERADMIN, or ADMIN for their organization)"),
         (name = "operations", description = "Probes and this document"),
@@ -125,8 +133,13 @@ impl Modify for CommonHeaders {
             .description(Some("Seconds to wait before trying again"))
             .build();
         for item in openapi.paths.paths.values_mut() {
-            let operations: [&mut Option<Operation>; 4] =
-                [&mut item.get, &mut item.head, &mut item.post, &mut item.put];
+            let operations: [&mut Option<Operation>; 5] = [
+                &mut item.get,
+                &mut item.head,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
             for operation in operations.into_iter().flatten() {
                 for (status, response) in operation.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response {
@@ -210,6 +223,11 @@ mod tests {
             "/.well-known/jwks.json",
             "/api/organizations/{organizationId}/session-settings",
             "/api/organizations/{organizationId}/workos-organization",
+            "/api/auth/sessions",
+            "/api/auth/sessions/{sessionId}",
+            "/api/users/{userId}/sessions",
+            "/api/users/{userId}/sessions/{sessionId}",
+            "/api/users/{userId}/login-disabled",
             "/api/identity-link-requests",
             "/api/identity-link-requests/{linkRequestId}/approve",
             "/api/identity-link-requests/{linkRequestId}/reject",

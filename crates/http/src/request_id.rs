@@ -79,15 +79,22 @@ const USER_AGENT_MAX: usize = 200;
 /// A user agent for the log: control characters removed (a header cannot forge a log
 /// line), at most [`USER_AGENT_MAX`] characters.
 fn loggable_user_agent(raw: &[u8]) -> String {
+    cleaned_user_agent(raw, USER_AGENT_MAX)
+}
+
+/// A user agent with its control characters removed, at most `max` characters.
+fn cleaned_user_agent(raw: &[u8], max: usize) -> String {
     String::from_utf8_lossy(raw)
         .chars()
         .filter(|c| !c.is_control())
-        .take(USER_AGENT_MAX)
+        .take(max)
         .collect()
 }
 
 /// The client of a request: its address (through `TRUSTED_PROXIES`, as the rate limit
-/// counts it) and its user agent (control characters removed, cut short).
+/// counts it) and its user agent (control characters removed, at most the
+/// [`tether_domain::RECORDED_USER_AGENT_MAX`] characters a session records; the log
+/// keeps fewer).
 pub(crate) fn client_of(request: &actix_web::HttpRequest) -> (std::net::IpAddr, String) {
     let trusted = request
         .app_data::<actix_web::web::Data<crate::AppState>>()
@@ -102,7 +109,7 @@ pub(crate) fn client_of(request: &actix_web::HttpRequest) -> (std::net::IpAddr, 
     let user_agent = request
         .headers()
         .get(actix_web::http::header::USER_AGENT)
-        .map(|v| loggable_user_agent(v.as_bytes()))
+        .map(|v| cleaned_user_agent(v.as_bytes(), tether_domain::RECORDED_USER_AGENT_MAX))
         .unwrap_or_default();
     (client, user_agent)
 }
@@ -119,6 +126,15 @@ pub(crate) fn client_context(request: &actix_web::HttpRequest) -> tether_domain:
     tether_domain::ClientContext {
         ip_address: (!address.is_unspecified()).then(|| address.to_string()),
         user_agent: (!user_agent.trim().is_empty()).then_some(user_agent),
+    }
+}
+
+/// Where a request came from, for the audit trail: its client and its request id.
+pub(crate) fn audit_origin(request: &actix_web::HttpRequest) -> tether_domain::AuditOrigin {
+    let id = request_id_of(request);
+    tether_domain::AuditOrigin {
+        client: client_context(request),
+        request_id: (!id.is_empty()).then_some(id),
     }
 }
 
@@ -139,10 +155,9 @@ impl RootSpanBuilder for RedactedRootSpan {
             .extensions_mut()
             .insert(Started(std::time::Instant::now()));
         let (client, user_agent) = client_of(request.request());
+        let logged_agent = loggable_user_agent(user_agent.as_bytes());
         // Read once per request: the handlers that pass the client on take it from here.
-        request
-            .extensions_mut()
-            .insert(ClientSeen(client, user_agent.clone()));
+        request.extensions_mut().insert(ClientSeen(client, user_agent));
         tracing::info_span!(
             "http_request",
             // The method from the fixed set (a client can send any token as a method).
@@ -151,7 +166,7 @@ impl RootSpanBuilder for RedactedRootSpan {
             http.route = tracing::field::Empty,
             request_id = request_id.as_str(),
             client.address = %client,
-            user_agent = user_agent.as_str(),
+            user_agent = logged_agent.as_str(),
         )
     }
 

@@ -109,6 +109,24 @@ impl InMemoryStore {
     pub fn user_count(&self) -> usize {
         self.lock().users.len()
     }
+
+    /// Revokes every session `which` picks at `at` for `reason`, under one lock (one
+    /// write, as the ports require); returns how many.
+    fn revoke_where(
+        &self,
+        which: impl Fn(&SessionRecord) -> bool,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> u64 {
+        let mut state = self.lock();
+        let mut revoked = 0;
+        for session in state.sessions.iter_mut().filter(|s| which(s)) {
+            session.revoked_at = Some(at);
+            session.revoked_reason = Some(reason);
+            revoked += 1;
+        }
+        revoked
+    }
 }
 
 fn carries(user: &User, link: &IdentityLink) -> bool {
@@ -334,19 +352,7 @@ impl SessionStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        match state
-            .sessions
-            .iter_mut()
-            .find(|s| &s.id == id && s.revoked_at.is_none())
-        {
-            Some(session) => {
-                session.revoked_at = Some(at);
-                session.revoked_reason = Some(reason);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(self.revoke_where(|s| &s.id == id && s.revoked_at.is_none(), at, reason) == 1)
     }
 
     async fn find_by_refresh_token(
@@ -397,6 +403,54 @@ impl SessionStore for InMemoryStore {
         session.last_refreshed_at = Some(at);
         Ok(RotationOutcome::Rotated(session.clone()))
     }
+
+    async fn list_live_for_user(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SessionRecord>, RepositoryError> {
+        let mut live: Vec<SessionRecord> = self
+            .lock()
+            .sessions
+            .iter()
+            .filter(|s| s.user_id == user && live_at(s, now))
+            .cloned()
+            .collect();
+        live.sort_by(|a, b| (b.started_at, b.id.as_str()).cmp(&(a.started_at, a.id.as_str())));
+        live.truncate(limit);
+        Ok(live)
+    }
+
+    async fn revoke_live_of_user(
+        &self,
+        user: UserId,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError> {
+        let revoked = self.revoke_where(|s| &s.id == id && s.user_id == user && live_at(s, at), at, reason);
+        Ok(revoked == 1)
+    }
+
+    async fn revoke_all_live_of_user<'a>(
+        &self,
+        user: UserId,
+        keep: Option<&'a SessionId>,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<u64, RepositoryError> {
+        Ok(self.revoke_where(
+            |s| s.user_id == user && live_at(s, at) && Some(&s.id) != keep,
+            at,
+            reason,
+        ))
+    }
+}
+
+/// Whether `session` is live at `at`: not revoked, `at` before its end.
+fn live_at(session: &SessionRecord, at: Timestamp) -> bool {
+    session.revoked_at.is_none() && at < session.ends_at
 }
 
 /// The session whose live refresh token, or the token its last rotation consumed, has

@@ -90,6 +90,8 @@ impl World {
                 refresh_token: None,
                 last_rotation: None,
                 login_answer: None,
+                flow: None,
+                client: tether_domain::ClientContext::default(),
             })
             .await
             .unwrap();

@@ -140,9 +140,20 @@ impl LifecycleStore for MongoStore {
             }
         };
         let at = bson_date(disablement.at);
+        // An operator's disablement replaces an event's.
+        let filter = match &disablement.by {
+            DisabledBy::Operator { .. } => doc! {
+                "_id": object_id(user.bytes()),
+                "$or": [
+                    { LOGIN_DISABLED: { "$ne": true } },
+                    { "disabledBy.event": { "$type": "string" } },
+                ],
+            },
+            _ => doc! { "_id": object_id(user.bytes()), LOGIN_DISABLED: { "$ne": true } },
+        };
         let collection = self.user_documents();
         let update = collection.update_one(
-            doc! { "_id": object_id(user.bytes()), LOGIN_DISABLED: { "$ne": true } },
+            filter,
             doc! { "$set": {
                 LOGIN_DISABLED: true,
                 DISABLED_AT: at,
@@ -172,6 +183,18 @@ impl LifecycleStore for MongoStore {
             },
         );
         Ok(self.run("users.enable", update).await?.modified_count == 1)
+    }
+
+    async fn enable_user(&self, user: UserId, at: Timestamp) -> Result<bool, RepositoryError> {
+        let collection = self.user_documents();
+        let update = collection.update_one(
+            doc! { "_id": object_id(user.bytes()), LOGIN_DISABLED: true },
+            doc! {
+                "$set": { LOGIN_DISABLED: false, UPDATED_AT: bson_date(at) },
+                "$unset": { DISABLED_AT: "", DISABLED_BY: "", DISABLED_REASON: "" },
+            },
+        );
+        Ok(self.run("users.enable_any", update).await?.modified_count == 1)
     }
 
     async fn set_full_name(

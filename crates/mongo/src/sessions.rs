@@ -4,7 +4,9 @@
 //! digest of its live refresh token (`tokenHash`, unique, with `tokenExpiresAt`) and of
 //! the token its last rotation consumed (`rotatedTokenHash`, `rotatedTokenExpiresAt`,
 //! `rotatedAt`, `sealedSuccessor`), and the sealed answer of the login that started it
-//! (`loginAnswerId`, `loginAnswer`) for a second post of the same callback. A login is one `insert_one`, a rotation one
+//! (`loginAnswerId`, `loginAnswer`) for a second post of the same callback, and where
+//! it came from (`flow`, `ip`, `userAgent`; absent on sessions stored before they were
+//! recorded). A login is one `insert_one`, a rotation one
 //! `find_one_and_update`. The `endsAt_ttl` index removes a session once its end plus
 //! the longest access-token life has passed, so that a revocation outlives every
 //! token of the session.
@@ -15,8 +17,9 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use tether_domain::{
-    LiveRefreshToken, LoginAnswer, OrganizationId, RepositoryError, RevokedReason, Rotation, RotationOutcome,
-    SessionId, SessionRecord, SessionStore, Timestamp, TokenHash, UserId,
+    ClientContext, LiveRefreshToken, LoginAnswer, OrganizationId, ProviderKey, RepositoryError,
+    RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore, Timestamp, TokenHash,
+    UserId,
 };
 
 use crate::bson::{bson_date, object_id};
@@ -43,6 +46,14 @@ const SEALED_SUCCESSOR: &str = "sealedSuccessor";
 pub(crate) const LOGIN_ANSWER_ID: &str = "loginAnswerId";
 /// `loginAnswer`: the first refresh token, sealed under a key derived from the code.
 const LOGIN_ANSWER: &str = "loginAnswer";
+/// `flow`: the provider (API) of the login (`sso`, `authkit`); absent on earlier sessions.
+const FLOW: &str = "flow";
+/// `ip`: the client's address at login; absent when unknown or on earlier sessions.
+const IP: &str = "ip";
+/// `userAgent`: the client's user agent at login (cleaned, at most 256 characters).
+const USER_AGENT: &str = "userAgent";
+/// The most sessions one list reads.
+const MAX_LIST: usize = 1000;
 
 impl MongoStore {
     fn sessions(&self) -> Collection<Document> {
@@ -245,6 +256,8 @@ impl MongoStore {
             refresh_token: None,
             last_rotation: None,
             login_answer: None,
+            flow: None,
+            client: ClientContext::default(),
         }))
     }
 
@@ -394,6 +407,15 @@ impl SessionStore for MongoStore {
             document.insert(LOGIN_ANSWER_ID, answer.id.as_str());
             document.insert(LOGIN_ANSWER, answer.sealed_refresh_token.as_str());
         }
+        if let Some(flow) = &session.flow {
+            document.insert(FLOW, flow.as_str());
+        }
+        if let Some(ip) = &session.client.ip_address {
+            document.insert(IP, ip.as_str());
+        }
+        if let Some(user_agent) = &session.client.user_agent {
+            document.insert(USER_AGENT, user_agent.as_str());
+        }
         self.run("sessions.insert_one", self.sessions().insert_one(document))
             .await
             .map(|_| ())
@@ -413,7 +435,7 @@ impl SessionStore for MongoStore {
         let sessions = self.sessions();
         let revoke = sessions.update_one(
             doc! { "_id": id.as_str(), REVOKED_AT: Bson::Null },
-            doc! { "$set": { REVOKED_AT: bson_date(at), REVOKED_REASON: reason.as_str() } },
+            revocation(at, reason),
         );
         self.run("sessions.revoke", revoke)
             .await
@@ -490,6 +512,85 @@ impl SessionStore for MongoStore {
             .await?;
         Ok(rotated.map_or(RotationOutcome::Refused(None), RotationOutcome::Rotated))
     }
+
+    /// One `find({userId, revokedAt: null, endsAt > now})` sorted by `startedAt` and
+    /// `_id`, newest first, limited (index `userId_1`).
+    async fn list_live_for_user(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SessionRecord>, RepositoryError> {
+        use futures_util::TryStreamExt;
+        // A limit of 0 would read them all.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let sessions = self.sessions();
+        let limit = i64::try_from(limit.min(MAX_LIST)).unwrap_or(1);
+        let found: Vec<Document> = self
+            .run("sessions.list_live", async {
+                sessions
+                    .find(live_of(user, now))
+                    .sort(doc! { STARTED_AT: -1, "_id": -1 })
+                    .limit(limit)
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+        found.iter().map(session_from_document).collect()
+    }
+
+    /// One `update_one({_id, userId, revokedAt: null, endsAt > at}, {$set: {revokedAt, revokedReason}})`.
+    async fn revoke_live_of_user(
+        &self,
+        user: UserId,
+        id: &SessionId,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<bool, RepositoryError> {
+        let mut filter = live_of(user, at);
+        filter.insert("_id", id.as_str());
+        let sessions = self.sessions();
+        let revoke = sessions.update_one(filter, revocation(at, reason));
+        self.run("sessions.revoke_of_user", revoke)
+            .await
+            .map(|result| result.modified_count == 1)
+    }
+
+    /// One `update_many({userId, revokedAt: null, endsAt > at, _id != keep}, {$set: {revokedAt, revokedReason}})`.
+    async fn revoke_all_live_of_user<'a>(
+        &self,
+        user: UserId,
+        keep: Option<&'a SessionId>,
+        at: Timestamp,
+        reason: RevokedReason,
+    ) -> Result<u64, RepositoryError> {
+        let mut filter = live_of(user, at);
+        if let Some(keep) = keep {
+            filter.insert("_id", doc! { "$ne": keep.as_str() });
+        }
+        let sessions = self.sessions();
+        let revoke = sessions.update_many(filter, revocation(at, reason));
+        self.run("sessions.revoke_all_of_user", revoke)
+            .await
+            .map(|result| result.modified_count)
+    }
+}
+
+/// The filter of the sessions of `user` live at `at`.
+fn live_of(user: UserId, at: Timestamp) -> Document {
+    doc! {
+        USER_ID: object_id(user.bytes()),
+        REVOKED_AT: Bson::Null,
+        ENDS_AT: { "$gt": bson_date(at) },
+    }
+}
+
+/// The update that revokes a session at `at` for `reason`.
+fn revocation(at: Timestamp, reason: RevokedReason) -> Document {
+    doc! { "$set": { REVOKED_AT: bson_date(at), REVOKED_REASON: reason.as_str() } }
 }
 
 /// Reads a session document; a field of the wrong type is [`RepositoryError::Unexpected`]
@@ -539,6 +640,16 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
         }),
         None => None,
     };
+    // A flow of another form, like a malformed address or agent, is left out rather
+    // than failing every read of the session.
+    let flow = string(FLOW)
+        .ok()
+        .flatten()
+        .and_then(|f| ProviderKey::parse(&f).ok());
+    let client = ClientContext {
+        ip_address: string(IP).ok().flatten(),
+        user_agent: string(USER_AGENT).ok().flatten(),
+    };
     let login_answer = match string(LOGIN_ANSWER_ID)? {
         Some(id) => Some(LoginAnswer {
             id: TokenHash::new(id),
@@ -558,5 +669,7 @@ fn session_from_document(document: &Document) -> Result<SessionRecord, Repositor
         revoked_at: optional_date(REVOKED_AT)?,
         revoked_reason,
         last_refreshed_at: optional_date(LAST_REFRESHED_AT)?,
+        flow,
+        client,
     })
 }

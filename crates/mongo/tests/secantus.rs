@@ -1011,6 +1011,8 @@ fn thirty_day_session(id: &str) -> SessionRecord {
         refresh_token: None,
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: tether_domain::ClientContext::default(),
     }
 }
 
@@ -1085,6 +1087,8 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
         refresh_token: None,
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: tether_domain::ClientContext::default(),
     };
     assert_eq!(
         db.store.find_session(&adopted.id).await.unwrap(),
@@ -1306,6 +1310,8 @@ async fn sessions_known_only_from_tokens_of_the_earlier_shape_are_adopted_once_a
             refresh_token: None,
             last_rotation: None,
             login_answer: None,
+            flow: None,
+            client: tether_domain::ClientContext::default(),
         }
     );
     let revoked = db
@@ -1396,6 +1402,62 @@ async fn a_session_is_stored_under_its_id_with_the_documented_fields() {
             "rotatedAt": DateTime::from_millis(1_700_000_050_000),
             "sealedSuccessor": "v1.sealed-ab02",
         }
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_session_stores_where_it_came_from_and_one_stored_before_reads_without_it() {
+    let db = TestDb::with_indexes("sessions_origin").await;
+    let record = SessionRecord {
+        flow: Some(tether_domain::ProviderKey::from_static("sso")),
+        client: tether_domain::ClientContext {
+            ip_address: Some("203.0.113.7".to_owned()),
+            user_agent: Some("Mozilla/5.0 (X11)".to_owned()),
+        },
+        ..thirty_day_session("sess_origin")
+    };
+    db.store.start(record.clone()).await.unwrap();
+    let raw = db
+        .raw("sessions")
+        .find_one(doc! {"_id": "sess_origin"})
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (raw.get_str("flow"), raw.get_str("ip"), raw.get_str("userAgent")),
+        (Ok("sso"), Ok("203.0.113.7"), Ok("Mozilla/5.0 (X11)"))
+    );
+    assert_eq!(db.store.find_session(&record.id).await.unwrap(), Some(record));
+
+    // Stored before: none of the three; a flow of a form no provider key takes.
+    let earlier = thirty_day_session("sess_earlier");
+    db.raw("sessions")
+        .insert_one(doc! {
+            "_id": "sess_earlier",
+            "userId": ObjectId::from_bytes(earlier.user_id.bytes()),
+            "organizationId": ObjectId::from_bytes(earlier.organization_id.bytes()),
+            "startedAt": DateTime::from_millis(1_700_000_000_000),
+            "endsAt": DateTime::from_millis(1_702_592_000_000),
+            "revokedAt": Bson::Null, "revokedReason": Bson::Null, "lastRefreshedAt": Bson::Null,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.find_session(&earlier.id).await.unwrap(),
+        Some(earlier.clone())
+    );
+    db.raw("sessions")
+        .update_one(
+            doc! {"_id": "sess_earlier"},
+            doc! {"$set": {"flow": "SSO?", "ip": 7}},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.find_session(&earlier.id).await.unwrap(),
+        Some(earlier),
+        "an odd value is left out, the session still reads"
     );
     db.drop_database().await;
 }

@@ -46,6 +46,7 @@
 //! kept by kind, so that the domain names every refused field; the `*Body` types are the
 //! shapes a client sends.
 
+mod administration;
 mod error;
 mod json;
 mod links;
@@ -55,6 +56,9 @@ mod organizations;
 pub mod schema;
 mod session;
 
+pub use administration::{
+    LoginDisabledAnswer, LoginDisabledBody, RevokeOwnSessionsQuery, RevokedBody, SessionBody, SessionListBody,
+};
 pub use error::{ErrorBody, PendingOrganizationBody};
 pub use links::{DecidedByBody, LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 pub use operations::{

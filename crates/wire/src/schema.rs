@@ -80,6 +80,11 @@ pub fn flow() -> Object {
     strings(["sso", "authkit"], false)
 }
 
+/// As [`flow`], or `null` (not recorded).
+pub fn flow_or_null() -> Object {
+    strings(["sso", "authkit"], true)
+}
+
 /// `pending`, `approved`, `rejected` or `expired`.
 pub fn link_request_status() -> Object {
     strings(

@@ -50,6 +50,8 @@ fn session(id: &str, user: UserId, at: Timestamp) -> SessionRecord {
         }),
         last_rotation: None,
         login_answer: None,
+        flow: None,
+        client: crate::model::ClientContext::default(),
     }
 }
 
@@ -67,7 +69,8 @@ fn by_event(id: &str, at: Timestamp) -> Disablement {
 /// [`LifecycleStore`]: an event id is recorded once (recording it again is no error);
 /// a user's mark of an object only moves forward (an equal time is accepted, an unknown user is
 /// `false`); an event's disablement is kept until an event re-enables it, an
-/// operator's never is by an event; a name changes only when it differs; revoking a
+/// operator's never is by an event, and replaces an event's; an operator enables
+/// anyone; a name changes only when it differs; revoking a
 /// user's sessions revokes exactly their live ones, once, and keeps an earlier
 /// revocation's reason.
 pub async fn lifecycle_store<S>(store: &S, clock: &dyn Clock)
@@ -224,6 +227,84 @@ where
             .expect("find")
             .expect("bob")
             .login_disabled
+    );
+    // An operator enables anyone.
+    assert!(
+        store.enable_user(bob.id, now).await.expect("enable"),
+        "an operator's disablement is undone by an operator"
+    );
+    assert!(
+        !store
+            .find_user(bob.id)
+            .await
+            .expect("find")
+            .expect("bob")
+            .login_disabled
+    );
+    assert!(
+        !store.enable_user(bob.id, now).await.expect("enable"),
+        "an enabled user stays as is"
+    );
+    assert!(
+        !store.enable_user(unknown, now).await.expect("enable unknown"),
+        "an unknown user"
+    );
+    // An operator's disablement replaces an event's, never the other way round.
+    assert!(
+        store
+            .disable_user(ada.id, by_event("event_04", now))
+            .await
+            .expect("disable")
+    );
+    let operator = |at: Timestamp| Disablement {
+        by: DisabledBy::Operator { user_id: bob.id },
+        at,
+        reason: "left the company".to_owned(),
+    };
+    assert!(
+        store.disable_user(ada.id, operator(now)).await.expect("disable"),
+        "an operator takes over an event's disablement"
+    );
+    assert!(
+        !store
+            .disable_user(ada.id, operator(now.plus_seconds(1)))
+            .await
+            .expect("disable"),
+        "an operator's disablement stays the first"
+    );
+    assert!(
+        !store
+            .disable_user(ada.id, by_event("event_05", now))
+            .await
+            .expect("disable"),
+        "an event does not replace an operator's disablement"
+    );
+    assert!(
+        !store
+            .enable_user_disabled_by_event(ada.id, now)
+            .await
+            .expect("enable"),
+        "so no event re-enables the user"
+    );
+    assert!(store.enable_user(ada.id, now).await.expect("enable"));
+    assert!(
+        !store
+            .find_user(ada.id)
+            .await
+            .expect("find")
+            .expect("ada")
+            .login_disabled
+    );
+    // Again by an event, then enabled by an operator.
+    assert!(
+        store
+            .disable_user(bob.id, by_event("event_06", now))
+            .await
+            .expect("disable")
+    );
+    assert!(
+        store.enable_user(bob.id, now).await.expect("enable"),
+        "an operator enables one an event disabled"
     );
     assert!(
         !store

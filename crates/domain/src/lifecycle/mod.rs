@@ -19,6 +19,8 @@ pub mod conformance;
 
 pub use consumer::{ConsumerSettings, EventConsumer, PollError, PollReport};
 pub use handler::LifecycleEvents;
+#[cfg(any(test, feature = "mocks"))]
+pub use ports::MockLifecycleStore;
 pub use ports::{
     AppliedEvent, CursorState, EventCursorStore, EventPage, EventSource, EventSourceError, LifecycleStore,
     SignedDeliveries,

@@ -50,7 +50,9 @@ pub trait LifecycleStore: Send + Sync {
 
     /// Disables the user's login (`loginDisabled`, with `disabledAt`, `disabledBy`,
     /// `disabledReason`) and stamps `updatedAt`, unless it is disabled already (then
-    /// the first disablement is kept). Returns whether this call disabled it.
+    /// the first disablement is kept), except that an operator's disablement replaces
+    /// an event's (so that no later event re-enables the user). Returns whether this
+    /// call disabled it (or replaced the disablement).
     async fn disable_user(&self, user: UserId, disablement: Disablement) -> Result<bool, RepositoryError>;
 
     /// Re-enables the user's login only when an event disabled it (never one an
@@ -61,6 +63,12 @@ pub trait LifecycleStore: Send + Sync {
         user: UserId,
         at: Timestamp,
     ) -> Result<bool, RepositoryError>;
+
+    /// Re-enables the user's login whoever disabled it (an event, an operator or the
+    /// product), removing the disablement and stamping `updatedAt` with `at`: what an
+    /// operator does. Returns whether this call re-enabled it (`false` for an enabled
+    /// or unknown user).
+    async fn enable_user(&self, user: UserId, at: Timestamp) -> Result<bool, RepositoryError>;
 
     /// Sets the user's `fullName` (never the address) and stamps `updatedAt`, when it
     /// differs. Returns whether it changed.

@@ -4,6 +4,7 @@
 // Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
 #![cfg(test)]
 
+mod administration;
 mod links;
 mod login;
 mod props;

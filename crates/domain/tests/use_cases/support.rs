@@ -614,6 +614,7 @@ impl World {
             sessions: Arc::new(store.clone()),
             refresh_tokens: Arc::new(store.clone()),
             login_states: Arc::new(states.clone()),
+            lifecycle: Arc::new(store.clone()),
             identity_provider: idp.clone(),
             tokens: tokens.clone(),
             verifier: Arc::new(Verifier(tokens.clone())),

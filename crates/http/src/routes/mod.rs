@@ -6,8 +6,10 @@ pub(crate) mod health;
 pub(crate) mod jwks;
 pub(crate) mod links;
 pub(crate) mod org_settings;
+pub(crate) mod own_sessions;
 pub(crate) mod session;
 pub(crate) mod steps;
+pub(crate) mod users;
 pub(crate) mod webhooks;
 
 use actix_web::http::header::{HeaderValue, PRAGMA};
@@ -38,6 +40,33 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))
+        .service(
+            web::resource("/api/auth/sessions")
+                .route(web::get().to(own_sessions::list))
+                .route(web::delete().to(own_sessions::revoke_all))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/auth/sessions/{sessionId}")
+                .route(web::delete().to(own_sessions::revoke))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/users/{userId}/sessions")
+                .route(web::get().to(users::list_sessions))
+                .route(web::delete().to(users::revoke_sessions))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/users/{userId}/sessions/{sessionId}")
+                .route(web::delete().to(users::revoke_session))
+                .default_service(web::to(not_found)),
+        )
+        .service(
+            web::resource("/api/users/{userId}/login-disabled")
+                .route(web::put().to(users::put_login_disabled))
+                .default_service(web::to(not_found)),
+        )
         .service(
             web::resource("/api/organizations/{organizationId}/session-settings")
                 .route(web::get().to(org_settings::get))

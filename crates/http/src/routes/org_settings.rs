@@ -4,23 +4,16 @@
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use secrecy::ExposeSecret;
-use tether_domain::{SessionConfig, TenantId, VerifiedAccess};
+use tether_domain::{SessionConfig, TenantId};
 use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SessionSettingsPatchInput, SettingsAnswer};
 use tether_wire::{WorkosOrganizationBody, WorkosOrganizationInput};
 
 use crate::AppState;
-use crate::bearer::bearer_token;
+use crate::bearer::caller;
 use crate::error::ApiError;
 
 fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
     HttpResponse::Ok().json(SettingsAnswer::new(config, message))
-}
-
-/// The caller, authenticated by their bearer access token.
-async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
-    let token = bearer_token(req)?;
-    Ok(state.services.access.authenticate(token.expose_secret()).await?)
 }
 
 /// `GET`: the policy the organization resolves to.

@@ -124,7 +124,7 @@ pub(crate) async fn verify_token(
 /// A JSON body that may be absent: `None` for an empty (or blank) body; otherwise the
 /// same rules as the JSON extractor (at most [`MAX_BODY_BYTES`], a JSON content type,
 /// well-formed).
-async fn optional_json_body<T: serde::de::DeserializeOwned>(
+pub(crate) async fn optional_json_body<T: serde::de::DeserializeOwned>(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<Option<T>, JsonPayloadError> {

@@ -65,11 +65,34 @@ impl LifecycleStore for InMemoryStore {
 
     async fn disable_user(&self, user: UserId, disablement: Disablement) -> Result<bool, RepositoryError> {
         let mut state = self.lock();
-        let Some(found) = state.users.iter_mut().find(|u| u.id == user && !u.login_disabled) else {
+        // An operator's disablement replaces an event's.
+        let replaces = matches!(disablement.by, DisabledBy::Operator { .. })
+            && matches!(
+                state.events.disabled_by.get(&user),
+                Some(Disablement {
+                    by: DisabledBy::Event { .. },
+                    ..
+                })
+            );
+        let Some(found) = state
+            .users
+            .iter_mut()
+            .find(|u| u.id == user && (!u.login_disabled || replaces))
+        else {
             return Ok(false);
         };
         found.login_disabled = true;
         state.events.disabled_by.insert(user, disablement);
+        Ok(true)
+    }
+
+    async fn enable_user(&self, user: UserId, _at: Timestamp) -> Result<bool, RepositoryError> {
+        let mut state = self.lock();
+        let Some(found) = state.users.iter_mut().find(|u| u.id == user && u.login_disabled) else {
+            return Ok(false);
+        };
+        found.login_disabled = false;
+        state.events.disabled_by.remove(&user);
         Ok(true)
     }
 
@@ -123,18 +146,7 @@ impl LifecycleStore for InMemoryStore {
         at: Timestamp,
         reason: RevokedReason,
     ) -> Result<u64, RepositoryError> {
-        let mut state = self.lock();
-        let mut revoked = 0;
-        for session in state
-            .sessions
-            .iter_mut()
-            .filter(|s| s.user_id == user && s.revoked_at.is_none())
-        {
-            session.revoked_at = Some(at);
-            session.revoked_reason = Some(reason);
-            revoked += 1;
-        }
-        Ok(revoked)
+        Ok(self.revoke_where(|s| s.user_id == user && s.revoked_at.is_none(), at, reason))
     }
 }
 

@@ -1,0 +1,94 @@
+//! A signed-in person's own sessions (bearer access token): `GET` and `DELETE
+//! /api/auth/sessions` ("sign out everywhere") and `DELETE /api/auth/sessions/{sessionId}`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use tether_wire::{RevokeOwnSessionsQuery, RevokedBody, SessionListBody};
+
+use crate::AppState;
+use crate::bearer::caller;
+use crate::error::ApiError;
+use crate::request_id::audit_origin;
+
+/// `GET`: the caller's live sessions, newest first (at most 100), the current one
+/// flagged `current: true`.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    operation_id = "listOwnSessions",
+    tag = "session",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions, newest first (no token or digest)", body = SessionListBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    let sessions = state.services.own_sessions.list(&caller).await?;
+    Ok(HttpResponse::Ok().json(SessionListBody::new(&sessions)))
+}
+
+/// `DELETE`: ends every other live session of the caller, and the current one too
+/// with `?includeCurrent=true` (`revokedReason: "logout"`).
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions",
+    operation_id = "revokeOwnSessions",
+    tag = "session",
+    params(RevokeOwnSessionsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many sessions were ended", body = RevokedBody),
+        (status = 400, description = "`INVALID_REQUEST` (`includeCurrent` is not `true` or `false`)", body = crate::ErrorBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn revoke_all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<RevokeOwnSessionsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    let include_current = query.include_current.unwrap_or(false);
+    let revoked = state
+        .services
+        .own_sessions
+        .revoke_all(&caller, include_current, audit_origin(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+}
+
+/// `DELETE .../{sessionId}`: ends one live session of the caller (`revokedReason:
+/// "logout"`), the current one too; another person's session is 404.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{sessionId}",
+    operation_id = "revokeOwnSession",
+    tag = "session",
+    params(("sessionId" = String, Path, description = "The session's id (`id` of the list)", pattern = "^[A-Za-z0-9._:-]{1,128}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session was ended (`revoked`: 1)", body = RevokedBody),
+        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
+        (status = 404, description = "`SESSION_NOT_FOUND` (no live session of the caller has this id)", body = crate::ErrorBody),
+        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
+        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+    )
+)]
+pub(crate) async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(&req, &state).await?;
+    state
+        .services
+        .own_sessions
+        .revoke(&caller, &path, audit_origin(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(RevokedBody { revoked: 1 }))
+}

@@ -112,7 +112,11 @@ impl AdminRule {
     }
 
     /// The caller as an administrator and the user `id` within their reach, in one.
-    pub async fn authorize(&self, caller: &VerifiedAccess, id: UserId) -> Result<(Administrator, User), AdminError> {
+    pub async fn authorize(
+        &self,
+        caller: &VerifiedAccess,
+        id: UserId,
+    ) -> Result<(Administrator, User), AdminError> {
         let admin = self.administrator(caller).await?;
         let user = self.target(&admin, id).await?;
         Ok((admin, user))

@@ -19,6 +19,8 @@
 //!   identity provider's events, polled or delivered (module [`lifecycle`]).
 //! - [`OrganizationSettings`]: a SUPERADMIN reads and changes an organization's
 //!   session settings ([`SettingsPatch`]).
+//! - [`AuditTrail`] and [`AuditSink`]: every decision about who is in, recorded off the
+//!   request path and read back by administrators (module [`audit`]).
 //! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
 //!   documentation shows what a service reusing this crate writes.
 //!
@@ -39,7 +41,7 @@
 
 mod access;
 mod admin;
-mod audit;
+pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod failure;
@@ -87,7 +89,9 @@ pub use ports::{
     MockClock, MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
-pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy};
+pub use provisioning::{
+    NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy, TrustRule,
+};
 pub use services::{Policies, Ports, Services};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
@@ -98,8 +102,12 @@ pub use values::{
 
 pub use access::{AccessError, AccessGuard};
 pub use admin::{AdminError, AdminRule, Administrator};
+#[cfg(any(test, feature = "mocks"))]
+pub use audit::MockAuditStore;
 pub use audit::{
-    AuditActor, AuditEvent, AuditOrigin, AuditOutcome, AuditSink, AuditType, NoAudit, SystemActor,
+    AuditActor, AuditEvent, AuditFilter, AuditIds, AuditOrigin, AuditOutcome, AuditPage, AuditQuery,
+    AuditSink, AuditStore, AuditTrail, AuditTrailError, AuditType, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE,
+    NoAudit, StoredAuditEvent, SystemActor,
 };
 pub use lifecycle::{
     DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,

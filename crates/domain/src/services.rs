@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::admin::AdminRule;
+use crate::audit::{AuditSink, AuditStore, AuditTrail};
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
@@ -46,6 +48,10 @@ pub struct Ports {
     /// Where posts of one login callback wait for each other: not an adapter, but
     /// like the stores one per process, shared by every wiring of it.
     pub login_turns: LoginTurns,
+    /// Where use cases hand their audit records (never blocks).
+    pub audit: Arc<dyn AuditSink>,
+    /// Where audit records are read back.
+    pub audit_store: Arc<dyn AuditStore>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -102,7 +108,7 @@ impl Policies {
 /// use std::sync::Arc;
 ///
 /// use tether_domain::{
-///     MockAccessTokenVerifier, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
+///     MockAccessTokenVerifier, MockAuditStore, MockLoginStateStore, NoAudit, MockOrganizationRepository, MockRefreshTokenStore,
 ///     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository, Policies, Ports,
 ///     LoginTurns, RedirectPolicy, Services, Timestamp, mocks,
 /// };
@@ -120,6 +126,8 @@ impl Policies {
 ///     state_protector: Arc::new(MockStateProtector::new()),
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
 ///     login_turns: LoginTurns::new(),
+///     audit: Arc::new(NoAudit),
+///     audit_store: Arc::new(MockAuditStore::new()),
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
 ///     "https://app.example/signin",
@@ -128,7 +136,8 @@ impl Policies {
 /// policies.refresh.reuse_grace_seconds = 10;
 ///
 /// let services = Services::new(ports, policies);
-/// // services.start, .login, .refresh, .logout, .access and .org_settings serve the routes.
+/// // services.start, .login, .refresh, .logout, .access, .org_settings and .audit_trail
+/// // serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -146,6 +155,8 @@ pub struct Services {
     pub access: AccessGuard,
     /// Reads and changes an organization's session settings.
     pub org_settings: OrganizationSettings,
+    /// Reads the audit trail for administrators.
+    pub audit_trail: AuditTrail,
     /// Finds or just-in-time creates the user of a login (inside `login`).
     pub provisioner: Provisioner,
     /// Issues sessions (inside `login`, `refresh` and `logout`).
@@ -167,6 +178,8 @@ impl Services {
             state_protector,
             clock,
             login_turns,
+            audit,
+            audit_store,
         } = ports;
         let provisioner = Provisioner::new(
             users.clone(),
@@ -201,7 +214,8 @@ impl Services {
                 accept_unissued: policies.accept_unissued_state,
             },
             login_turns,
-        );
+        )
+        .auditing(audit.clone());
         let refresh = RefreshSession::new(
             users.clone(),
             refresh_tokens.clone(),
@@ -210,22 +224,26 @@ impl Services {
             issuer.clone(),
             clock.clone(),
             policies.refresh,
-        );
+        )
+        .auditing(audit.clone());
         let logout = Logout::new(
             refresh_tokens,
             sessions.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),
-        );
+        )
+        .auditing(audit.clone());
         let access = AccessGuard::new(verifier, sessions, users.clone(), clock.clone());
+        let audit_trail = AuditTrail::new(AdminRule::new(users.clone()), audit_store);
         let org_settings = OrganizationSettings::new(
             organizations,
             users,
             identity_provider,
             clock,
             policies.session_defaults,
-        );
+        )
+        .auditing(audit);
         Self {
             start,
             login,
@@ -233,6 +251,7 @@ impl Services {
             logout,
             access,
             org_settings,
+            audit_trail,
             provisioner,
             issuer,
         }

@@ -42,3 +42,9 @@ async fn the_in_memory_lifecycle_store_keeps_the_port_contract() {
 async fn the_in_memory_event_cursor_store_keeps_the_port_contract() {
     tether_domain::lifecycle::conformance::event_cursor_store(&InMemoryStore::new(), &SystemClock).await;
 }
+
+#[tokio::test]
+async fn the_in_memory_audit_log_keeps_the_port_contract() {
+    tether_domain::audit::conformance::audit_store(&tether_memory::InMemoryAuditLog::new(), &SystemClock)
+        .await;
+}

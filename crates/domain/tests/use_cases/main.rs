@@ -4,6 +4,7 @@
 // Test code throughout, helpers too, for clippy's `allow-unwrap-in-tests`.
 #![cfg(test)]
 
+mod audit;
 mod login;
 mod props;
 mod provisioning;

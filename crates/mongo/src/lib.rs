@@ -10,7 +10,8 @@
 //! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`), and offboarding's
 //! [`LifecycleStore`](tether_domain::LifecycleStore) (`applied_events`, with the
 //! disablement of `users` and the revocation of `sessions`) and
-//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`). Field names
+//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`), and the
+//! [`AuditStore`](tether_domain::AuditStore) (`audit_events`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
 //!
 //! Rules every adapter here follows:
@@ -25,6 +26,7 @@
 //! - a stored document this service cannot read yields `Unexpected`, naming the field
 //!   and the document id.
 
+mod audit;
 mod bson;
 mod error;
 mod events;
@@ -47,6 +49,7 @@ use mongodb::options::ClientOptions;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{RepositoryError, SessionLifetimes};
 
+pub use crate::audit::{AUDIT_EVENTS, DEFAULT_AUDIT_RETENTION_DAYS};
 use crate::error::map_driver_error;
 pub use crate::events::{APPLIED_EVENTS, EVENT_CURSORS};
 
@@ -112,6 +115,8 @@ pub struct MongoStore {
     /// Providers other than WorkOS's two APIs whose unique link index this process
     /// made sure of (see `users.rs`).
     link_indexes: Arc<Mutex<HashSet<String>>>,
+    /// How many days audit records are kept (the TTL of `audit_events`).
+    audit_retention_days: u32,
 }
 
 impl fmt::Debug for MongoStore {
@@ -177,6 +182,7 @@ impl MongoStore {
             options: Some(options),
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
             link_indexes: Arc::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         })
     }
 
@@ -203,6 +209,7 @@ impl MongoStore {
             options: Some(options),
             session_lifetime_seconds: self.session_lifetime_seconds,
             link_indexes: self.link_indexes.clone(),
+            audit_retention_days: self.audit_retention_days,
         })
     }
 
@@ -216,7 +223,16 @@ impl MongoStore {
             options: None,
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
             link_indexes: Arc::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
+    }
+
+    /// The same store, keeping audit records for `days` days (`AUDIT_RETENTION_DAYS`;
+    /// 365 unless set): the TTL of the index [`MongoStore::ensure_indexes`] creates.
+    #[must_use]
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.audit_retention_days = days;
+        self
     }
 
     /// The same store, giving a session it adopts from refresh tokens of the earlier
@@ -261,7 +277,10 @@ impl MongoStore {
     ///   `rotatedTokenHash_1`, `loginAnswerId_sparse` (sparse, not unique);
     /// - `refresh_tokens`: `tokenHash_unique`, `expiresAt_ttl` (TTL, expire at
     ///   `expiresAt`);
-    /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`.
+    /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`;
+    /// - `audit_events`: `at_ttl` (TTL: removed the retention after `at`; a changed
+    ///   retention is applied to the existing index), `userId_id`, `organizationId_id`,
+    ///   `type_id` (`{field: 1, _id: -1}`).
     ///
     /// The whole creation is bounded by four operation time-outs (not through the
     /// per-operation helper).
@@ -271,13 +290,16 @@ impl MongoStore {
     /// index (e.g. existing duplicates, or a conflicting index of the same name).
     pub async fn ensure_indexes(&self) -> Result<(), RepositoryError> {
         // Several round trips: a few operation time-outs in all, not forever.
-        tokio::time::timeout(self.operation_timeout * 4, indexes::ensure(&self.database))
-            .await
-            .unwrap_or_else(|_| {
-                Err(RepositoryError::Unavailable(
-                    "MongoDB did not finish creating the indexes in time".to_owned(),
-                ))
-            })
+        tokio::time::timeout(
+            self.operation_timeout * 4,
+            indexes::ensure(&self.database, self.audit_retention_days),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(RepositoryError::Unavailable(
+                "MongoDB did not finish creating the indexes in time".to_owned(),
+            ))
+        })
     }
 
     /// The database this store works in.

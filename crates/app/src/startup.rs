@@ -11,16 +11,17 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LoginStateStore, LoginTurns,
-    OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore, Services, SessionStore,
-    StoredSessionSettings, Timestamp, UserRepository,
+    AuditIds, AuditStore, Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore,
+    LoginStateStore, LoginTurns, OrganizationRepository, Policies, Ports, RedirectPolicy, RefreshTokenStore,
+    Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
-use tether_memory::{InMemoryLoginStates, InMemoryStore};
+use tether_memory::{InMemoryAuditLog, InMemoryLoginStates, InMemoryStore};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
+use crate::audit::{AuditWriter, WriterSettings, process_tag};
 use crate::events::{ConsumerPorts, EventsTask};
 use crate::settings::{EventsMode, Settings, StoreKind};
 
@@ -82,6 +83,8 @@ struct Stores {
     login_states: Arc<dyn LoginStateStore>,
     lifecycle: Arc<dyn LifecycleStore>,
     cursors: Arc<dyn EventCursorStore>,
+    /// Where the audit writer stores, and administrators read, the audit trail.
+    audit: Arc<dyn AuditStore>,
     readiness: Arc<dyn Readiness>,
 }
 
@@ -166,10 +169,21 @@ async fn check_default_organization(settings: &Settings, stores: &Stores) -> Res
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
     if let (StoreKind::MongoDb, Some(config)) = (settings.mongo.store, mongo_config(settings)) {
+        // The audit writer's own client: its batches are not a request's commands
+        // (MONGODB_COMMAND_METRICS counts what requests cost), and never wait for the
+        // start-up client's one connection.
+        let audit = MongoStore::connect(MongoConfig {
+            count_commands: false,
+            max_pool_size: Some(2),
+            ..config.clone()
+        })
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
         let store = MongoStore::connect(config)
             .await
             .map_err(|e| StartError::Database(e.to_string()))?
-            .with_session_lifetime(settings.tokens.lifetimes.absolute_session_seconds);
+            .with_session_lifetime(settings.tokens.lifetimes.absolute_session_seconds)
+            .with_audit_retention(settings.audit.retention_days);
         store
             .ensure_indexes()
             .await
@@ -190,6 +204,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             login_states: shared.clone(),
             lifecycle: shared.clone(),
             cursors: shared,
+            audit: Arc::new(audit),
             readiness: Arc::new(MongoReadiness(store)),
         });
     }
@@ -216,6 +231,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         sessions: shared.clone(),
         lifecycle: shared.clone(),
         cursors: shared,
+        audit: Arc::new(InMemoryAuditLog::new()),
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
@@ -229,6 +245,8 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     /// The consumer of WorkOS events, when this replica polls.
     events: Option<EventsTask>,
+    /// The writer of the audit trail.
+    audit: AuditWriter,
 }
 
 impl std::fmt::Debug for Application {
@@ -289,6 +307,12 @@ impl Application {
                  accepted (SSO-then-AuthKit fallback); turn it off once the SPA uses /api/auth/workos/authorize"
             );
         }
+        // Records queue in memory and are stored off the request path.
+        let (audit, audit_writer) = AuditWriter::start(
+            stores.audit.clone(),
+            AuditIds::new(process_tag(clock.as_ref())),
+            WriterSettings::default(),
+        );
         let ports = Ports {
             users: stores.users,
             organizations: stores.organizations,
@@ -302,6 +326,8 @@ impl Application {
             clock,
             // One table for every worker's wiring (clones share it).
             login_turns: LoginTurns::new(),
+            audit,
+            audit_store: stores.audit,
         };
         let policies = Policies {
             redirects,
@@ -332,6 +358,7 @@ impl Application {
                         organizations: ports.organizations.clone(),
                         lifecycle: stores.lifecycle.clone(),
                         clock: ports.clock.clone(),
+                        audit: ports.audit.clone(),
                     },
                 ))
             }
@@ -343,6 +370,7 @@ impl Application {
             ports.organizations.clone(),
             stores.lifecycle,
             ports.clock.clone(),
+            ports.audit.clone(),
         );
         let services = Services::new(ports.clone(), policies.clone());
         let state = AppState {
@@ -380,6 +408,7 @@ impl Application {
                         own.clone(),
                         own,
                         ports.clock.clone(),
+                        ports.audit.clone(),
                     );
                     build_app(AppState {
                         services: Services::new(ports, policies.clone()),
@@ -417,6 +446,7 @@ impl Application {
             server,
             metrics,
             events,
+            audit: audit_writer,
         })
     }
 
@@ -436,7 +466,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting and drains in-flight
-    /// requests (at most 10 s), whichever of the two signals came.
+    /// requests (at most 10 s), whichever of the two signals came; then stops polling
+    /// WorkOS events and stores every audit record still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut handles = vec![self.server.handle()];
         handles.extend(self.metrics.as_ref().map(|(_, metrics)| metrics.handle()));
@@ -456,6 +487,7 @@ impl Application {
         if let Some(events) = self.events {
             events.stop().await;
         }
+        self.audit.stop().await;
         result
     }
 }

@@ -105,6 +105,13 @@ pub enum SystemActor {
 }
 
 impl SystemActor {
+    /// Every part of the service that acts on its own.
+    pub const ALL: [SystemActor; 3] = [
+        SystemActor::ProviderEvents,
+        SystemActor::Cli,
+        SystemActor::Service,
+    ];
+
     /// The wire name.
     pub const fn as_str(&self) -> &'static str {
         match self {

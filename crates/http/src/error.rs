@@ -15,7 +15,9 @@ use actix_web::http::StatusCode as S;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
-use tether_domain::{AccessError, DeliveryError, LogoutError, OrgSettingsError, RefreshError};
+use tether_domain::{
+    AccessError, AuditTrailError, DeliveryError, LogoutError, OrgSettingsError, RefreshError,
+};
 use tether_domain::{Failure, LoginError, StartError, StepRequired};
 use tether_wire::ErrorBody;
 
@@ -29,7 +31,7 @@ use crate::request_id::{ErrorCode, PendingErrorBody};
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    pub(crate) body: ErrorBody,
     retry_after_seconds: Option<u64>,
     /// The `WWW-Authenticate` challenge of a 401 for a bearer token.
     www_authenticate: Option<&'static str>,
@@ -421,6 +423,25 @@ impl From<OrgSettingsError> for ApiError {
                 e
             }
             OrgSettingsError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
+impl From<AuditTrailError> for ApiError {
+    fn from(error: AuditTrailError) -> Self {
+        match error {
+            AuditTrailError::UnknownUser => Self::bad_token("INVALID_TOKEN"),
+            // As on every Bearer route: the token's user may no longer sign in (401).
+            AuditTrailError::LoginDisabled => Self::token_of_disabled_user(),
+            AuditTrailError::Forbidden => ApiError::new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Only a SUPERADMIN or an ADMIN may read the audit trail.",
+            ),
+            // The domain's message names the filter, never its value.
+            AuditTrailError::InvalidQuery(message) => Self::invalid_request(message),
+            AuditTrailError::Failure(failure) => failure.into(),
             unknown => Self::unknown(&unknown),
         }
     }

@@ -49,6 +49,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::org_settings::get_workos_organization,
         routes::org_settings::put_workos_organization,
         routes::webhooks::workos,
+        routes::audit::list,
     ),
     components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
@@ -58,6 +59,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         (name = "login", description = "Starting and completing a WorkOS sign-in"),
         (name = "session", description = "After sign-in: refresh, logout, token checks"),
         (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
+        (name = "audit", description = "Who signed in as whom, from where, and why it was allowed or refused (SUPERADMIN; ADMIN for their organization)"),
         (name = "operations", description = "Probes and this document"),
     )
 )]

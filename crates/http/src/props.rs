@@ -175,6 +175,8 @@ fn harness() -> Harness {
         state_protector: Arc::new(protector),
         clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
         login_turns: LoginTurns::new(),
+        audit: Arc::new(tether_domain::NoAudit),
+        audit_store: Arc::new(tether_memory::InMemoryAuditLog::new()),
     };
     let mut policies = Policies::new(RedirectPolicy::new(
         DEFAULT_REDIRECT,

@@ -75,15 +75,11 @@ pub(crate) async fn retune(database: &mongodb::Database, days: u32) -> Result<()
         .map_err(crate::error::map_driver_error)
 }
 
-fn system_name(actor: SystemActor) -> &'static str {
-    actor.as_str()
-}
-
 fn to_document(record: &StoredAuditEvent) -> Document {
     let event = &record.event;
     let actor = match &event.actor {
         AuditActor::User(id) => doc! { "userId": object_id(id.bytes()) },
-        AuditActor::System(system) => doc! { "system": system_name(*system) },
+        AuditActor::System(system) => doc! { "system": system.as_str() },
     };
     let mut document = doc! {
         "_id": object_id(record.id.bytes()),
@@ -149,14 +145,10 @@ fn from_document(document: &Document) -> Result<StoredAuditEvent, RepositoryErro
         Some(Bson::Document(actor)) => match (actor.get("userId"), actor.get("system")) {
             (Some(Bson::ObjectId(id)), _) => AuditActor::User(UserId::from_bytes(id.bytes())),
             (_, Some(Bson::String(system))) => AuditActor::System(
-                [
-                    SystemActor::ProviderEvents,
-                    SystemActor::Cli,
-                    SystemActor::Service,
-                ]
-                .into_iter()
-                .find(|s| s.as_str() == system)
-                .ok_or_else(|| bad("actor"))?,
+                SystemActor::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == system)
+                    .ok_or_else(|| bad("actor"))?,
             ),
             _ => return Err(bad("actor")),
         },

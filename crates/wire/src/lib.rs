@@ -46,6 +46,7 @@
 //! kept by kind, so that the domain names every refused field; the `*Body` types are the
 //! shapes a client sends.
 
+mod audit;
 mod error;
 mod json;
 mod operations;
@@ -54,6 +55,7 @@ mod organizations;
 pub mod schema;
 mod session;
 
+pub use audit::{AuditActorBody, AuditEventBody, AuditEventsPage, AuditEventsQuery};
 pub use error::{ErrorBody, PendingOrganizationBody};
 pub use operations::{
     AuthorizeQuery, AuthorizeUrlBody, HealthBody, JwkBody, JwksBody, LogoutBody, ReadyBody, TokenGoodBody,

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod audit;
 mod authorize;
 mod bounded;
 mod browser;

@@ -174,7 +174,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         // start-up client's one connection.
         let audit = MongoStore::connect(MongoConfig {
             count_commands: false,
-            max_pool_size: Some(2),
+            max_pool_size: Some(1),
             ..config.clone()
         })
         .await

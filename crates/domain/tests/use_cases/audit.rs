@@ -471,49 +471,21 @@ async fn others_are_refused_and_malformed_filters_named() {
         );
     }
     let (w, _, caller) = administered(AccessRole::Superadmin);
+    let filter = |edit: fn(&mut AuditFilter)| {
+        let mut filter = AuditFilter::default();
+        edit(&mut filter);
+        filter
+    };
     let cases: [(AuditFilter, &str); 6] = [
+        (filter(|f| f.user_id = Some("nope".into())), "userId"),
         (
-            AuditFilter {
-                user_id: Some("nope".into()),
-                ..AuditFilter::default()
-            },
-            "userId",
-        ),
-        (
-            AuditFilter {
-                organization_id: Some("<script>".into()),
-                ..AuditFilter::default()
-            },
+            filter(|f| f.organization_id = Some("<script>".into())),
             "organizationId",
         ),
-        (
-            AuditFilter {
-                kind: Some("login.maybe".into()),
-                ..AuditFilter::default()
-            },
-            "type",
-        ),
-        (
-            AuditFilter {
-                before: Some("zz".into()),
-                ..AuditFilter::default()
-            },
-            "before",
-        ),
-        (
-            AuditFilter {
-                limit: Some("201".into()),
-                ..AuditFilter::default()
-            },
-            "limit",
-        ),
-        (
-            AuditFilter {
-                limit: Some("0".into()),
-                ..AuditFilter::default()
-            },
-            "limit",
-        ),
+        (filter(|f| f.kind = Some("login.maybe".into())), "type"),
+        (filter(|f| f.before = Some("zz".into())), "before"),
+        (filter(|f| f.limit = Some("201".into())), "limit"),
+        (filter(|f| f.limit = Some("0".into())), "limit"),
     ];
     for (filter, field) in cases {
         match w.services.audit_trail.list(&caller, &filter).await {

@@ -263,22 +263,32 @@ async fn a_deactivated_membership_of_the_mapped_organization_disables_and_reacti
         || async { verify(&app, &first.token).await.status().as_u16() == 401 },
     )
     .await;
-    let applied: Vec<Document> = {
+    // The event's id is recorded after its effects: wait for it too.
+    let outcomes = || async {
         use futures_util::TryStreamExt as _;
-        app.db
+        let applied: Vec<Document> = app
+            .db
             .collection::<Document>("applied_events")
             .find(doc! {"type": "organization_membership.updated"})
             .await
             .unwrap()
             .try_collect()
             .await
-            .unwrap()
+            .unwrap();
+        applied
+            .iter()
+            .map(|d| d.get_str("outcome").unwrap().to_owned())
+            .collect::<Vec<String>>()
     };
-    let outcomes: Vec<&str> = applied.iter().map(|d| d.get_str("outcome").unwrap()).collect();
-    assert!(
-        outcomes.contains(&"ignored") && outcomes.contains(&"applied"),
-        "{outcomes:?}"
-    );
+    wait_until(
+        "the ignored and the applied event are recorded",
+        Duration::from_secs(3),
+        || async {
+            let outcomes = outcomes().await;
+            outcomes.iter().any(|o| o == "ignored") && outcomes.iter().any(|o| o == "applied")
+        },
+    )
+    .await;
     assert_error(sign_in(&app, &email).await, 403, "LOGIN_DISABLED").await;
     let user = user_by_email(&app, &email).await;
     assert_eq!(user.get_str("disabledReason").unwrap(), "membership_ended");

@@ -5,7 +5,9 @@
 //! a refresh at most 4, and one more for the state take of a login in strict mode.
 //! The identities are AuthKit users (no WorkOS organization); a new user whose SSO
 //! profile names a WorkOS organization that is mapped to none costs one more read
-//! (the mapping is looked up before the oldest organization).
+//! (the mapping is looked up before the oldest organization). The audit record of a
+//! login is stored later by the audit writer, on a MongoDB client of its own that
+//! this counter does not count: a login never waits for it.
 
 use mongodb::bson::doc;
 use serde_json::{Value, json};
@@ -93,6 +95,30 @@ async fn a_returning_login_costs_at_most_three_commands_a_new_user_four_and_a_re
     .await;
     println!("MongoDB commands: new user of an unmapped WorkOS organization {unmapped}");
     assert!(unmapped <= 4.0, "sent {unmapped} commands");
+
+    // Every login was recorded all the same: by the audit writer, on a client of its
+    // own whose inserts are no request's commands.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let audit = app.db.collection::<mongodb::bson::Document>("audit_events");
+    while audit
+        .count_documents(doc! {"type": "login.succeeded"})
+        .await
+        .unwrap()
+        < 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the logins were not recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let before = commands(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        commands(&app).await,
+        before,
+        "the writer's batches are not counted"
+    );
     app.drop().await;
 }
 

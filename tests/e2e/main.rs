@@ -8,6 +8,7 @@
 mod support;
 
 mod administration;
+mod audit;
 mod authorize;
 mod bounded;
 mod browser;

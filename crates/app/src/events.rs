@@ -18,7 +18,7 @@ use tether_domain::lifecycle::{
     ConsumerSettings, EventSourceError, PollError, PollReport, format_rfc3339, parse_rfc3339,
 };
 use tether_domain::{
-    Clock, EventConsumer, EventCursorStore, EventSource, LifecycleEvents, LifecycleStore,
+    AuditSink, Clock, EventConsumer, EventCursorStore, EventSource, LifecycleEvents, LifecycleStore,
     OrganizationRepository, ReceiveDelivery, Timestamp, UserRepository,
 };
 use tether_http::Webhooks;
@@ -60,9 +60,10 @@ pub(crate) fn webhooks(
     organizations: Arc<dyn OrganizationRepository>,
     lifecycle: Arc<dyn LifecycleStore>,
     clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditSink>,
 ) -> Option<Webhooks> {
     let secret = settings.webhook_secret.clone()?;
-    let handler = LifecycleEvents::new(users, organizations, lifecycle, clock.clone());
+    let handler = LifecycleEvents::new(users, organizations, lifecycle, clock.clone()).auditing(audit);
     Some(Webhooks {
         receive: ReceiveDelivery::new(Arc::new(WebhookSignatures::new(secret)), handler, clock),
         type_label,
@@ -104,6 +105,7 @@ pub(crate) struct ConsumerPorts {
     pub(crate) organizations: Arc<dyn OrganizationRepository>,
     pub(crate) lifecycle: Arc<dyn LifecycleStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<dyn AuditSink>,
 }
 
 /// Starts polling on the current runtime.
@@ -113,7 +115,8 @@ pub(crate) fn start(settings: &EventSettings, ports: ConsumerPorts) -> EventsTas
         ports.organizations,
         ports.lifecycle,
         ports.clock.clone(),
-    );
+    )
+    .auditing(ports.audit);
     let consumer = EventConsumer::new(
         ports.source,
         ports.cursors,

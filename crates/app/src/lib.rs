@@ -1,9 +1,10 @@
 //! # tether-auth (the service)
 //!
-//! Settings ([`settings`], [`seed`]), commands ([`cli`], [`organizations`], [`keys`], [`events`], [`links`]), telemetry
+//! Settings ([`settings`], [`seed`]), the audit writer ([`audit`]), commands ([`cli`], [`organizations`], [`keys`], [`events`], [`links`]), telemetry
 //! ([`telemetry`]), the metrics listener ([`metrics`]) and wiring ([`startup`]) of the
 //! tether-auth binary. End-to-end tests build an [`Application`] on port 0.
 
+pub mod audit;
 pub mod cli;
 pub mod events;
 pub mod keys;

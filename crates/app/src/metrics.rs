@@ -143,5 +143,10 @@ fn describe() {
         tether_mongo::COMMANDS_TOTAL,
         "Commands sent to MongoDB, by command name (MONGODB_COMMAND_METRICS=true)."
     );
+    describe_counter!(
+        crate::audit::AUDIT_DROPPED_TOTAL,
+        "Audit records dropped instead of stored, by reason (queue_full, store_failed, stopped)."
+    );
+    describe_counter!(crate::audit::AUDIT_WRITTEN_TOTAL, "Audit records stored.");
     process_collector().describe();
 }

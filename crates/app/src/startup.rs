@@ -11,16 +11,17 @@ use actix_web::dev::Server;
 use async_trait::async_trait;
 use tether_clock::SystemClock;
 use tether_domain::{
-    Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore, LinkRequestStore,
-    LoginStateStore, LoginTurns, NoAudit, OrganizationRepository, Policies, Ports, RedirectPolicy,
+    AuditIds, AuditStore, Clock, EventCursorStore, EventSource, IdentityProvider, LifecycleStore,
+    LinkRequestStore, LoginStateStore, LoginTurns, OrganizationRepository, Policies, Ports, RedirectPolicy,
     RefreshTokenStore, Services, SessionStore, StoredSessionSettings, Timestamp, UserRepository,
 };
 use tether_http::{AppState, Readiness, build_app};
 use tether_jwt::{JwtConfig, JwtIssuer, StateKeys};
-use tether_memory::{InMemoryLoginStates, InMemoryStore};
+use tether_memory::{InMemoryAuditLog, InMemoryLoginStates, InMemoryStore};
 use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
+use crate::audit::{AuditWriter, WriterSettings, process_tag};
 use crate::events::{ConsumerPorts, EventsTask};
 use crate::settings::{EventsMode, Settings, StoreKind};
 
@@ -83,6 +84,8 @@ struct Stores {
     lifecycle: Arc<dyn LifecycleStore>,
     cursors: Arc<dyn EventCursorStore>,
     link_requests: Arc<dyn LinkRequestStore>,
+    /// Where the audit writer stores, and administrators read, the audit trail.
+    audit: Arc<dyn AuditStore>,
     readiness: Arc<dyn Readiness>,
 }
 
@@ -167,10 +170,21 @@ async fn check_default_organization(settings: &Settings, stores: &Stores) -> Res
 
 async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartError> {
     if let (StoreKind::MongoDb, Some(config)) = (settings.mongo.store, mongo_config(settings)) {
+        // The audit writer's own client: its batches are not a request's commands
+        // (MONGODB_COMMAND_METRICS counts what requests cost), and never wait for the
+        // start-up client's one connection.
+        let audit = MongoStore::connect(MongoConfig {
+            count_commands: false,
+            max_pool_size: Some(1),
+            ..config.clone()
+        })
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
         let store = MongoStore::connect(config)
             .await
             .map_err(|e| StartError::Database(e.to_string()))?
-            .with_session_lifetime(settings.tokens.lifetimes.absolute_session_seconds);
+            .with_session_lifetime(settings.tokens.lifetimes.absolute_session_seconds)
+            .with_audit_retention(settings.audit.retention_days);
         store
             .ensure_indexes()
             .await
@@ -192,6 +206,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
             lifecycle: shared.clone(),
             link_requests: shared.clone(),
             cursors: shared,
+            audit: Arc::new(audit),
             readiness: Arc::new(MongoReadiness(store)),
         });
     }
@@ -219,6 +234,7 @@ async fn stores(settings: &Settings, clock: &dyn Clock) -> Result<Stores, StartE
         lifecycle: shared.clone(),
         link_requests: shared.clone(),
         cursors: shared,
+        audit: Arc::new(InMemoryAuditLog::new()),
         login_states: Arc::new(InMemoryLoginStates::new()),
         readiness: Arc::new(AlwaysReady),
     })
@@ -232,6 +248,8 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     /// The consumer of WorkOS events, when this replica polls.
     events: Option<EventsTask>,
+    /// The writer of the audit trail.
+    audit: AuditWriter,
 }
 
 impl std::fmt::Debug for Application {
@@ -292,6 +310,12 @@ impl Application {
                  accepted (SSO-then-AuthKit fallback); turn it off once the SPA uses /api/auth/workos/authorize"
             );
         }
+        // Records queue in memory and are stored off the request path.
+        let (audit, audit_writer) = AuditWriter::start(
+            stores.audit.clone(),
+            AuditIds::new(process_tag(clock.as_ref())),
+            WriterSettings::default(),
+        );
         let ports = Ports {
             users: stores.users,
             organizations: stores.organizations,
@@ -305,10 +329,10 @@ impl Application {
             state_protector: Arc::new(StateKeys::new(state_secret)),
             clock,
             link_requests: stores.link_requests,
-            // The audit trail's sink is wired where it is built.
-            audit: Arc::new(NoAudit),
             // One table for every worker's wiring (clones share it).
             login_turns: LoginTurns::new(),
+            audit,
+            audit_store: stores.audit,
         };
         let policies = Policies {
             redirects,
@@ -339,6 +363,7 @@ impl Application {
                         organizations: ports.organizations.clone(),
                         lifecycle: stores.lifecycle.clone(),
                         clock: ports.clock.clone(),
+                        audit: ports.audit.clone(),
                     },
                 ))
             }
@@ -350,6 +375,7 @@ impl Application {
             ports.organizations.clone(),
             stores.lifecycle,
             ports.clock.clone(),
+            ports.audit.clone(),
         );
         let services = Services::new(ports.clone(), policies.clone());
         let state = AppState {
@@ -389,6 +415,7 @@ impl Application {
                         own.clone(),
                         own,
                         ports.clock.clone(),
+                        ports.audit.clone(),
                     );
                     build_app(AppState {
                         services: Services::new(ports, policies.clone()),
@@ -426,6 +453,7 @@ impl Application {
             server,
             metrics,
             events,
+            audit: audit_writer,
         })
     }
 
@@ -445,7 +473,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting and drains in-flight
-    /// requests (at most 10 s), whichever of the two signals came.
+    /// requests (at most 10 s), whichever of the two signals came; then stops polling
+    /// WorkOS events and stores every audit record still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let mut handles = vec![self.server.handle()];
         handles.extend(self.metrics.as_ref().map(|(_, metrics)| metrics.handle()));
@@ -465,6 +494,7 @@ impl Application {
         if let Some(events) = self.events {
             events.stop().await;
         }
+        self.audit.stop().await;
         result
     }
 }

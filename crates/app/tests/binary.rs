@@ -844,10 +844,10 @@ fn the_workers_mongodb_pools_together_stay_within_their_setting() {
         assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     }
     let connections = connections_to(running.child.id(), mongo_port);
-    // The workers' pools (2 in all), the start-up client's 1, and the driver's 2
-    // monitoring connections for each of the 3 clients.
+    // The workers' pools (2 in all), the start-up client's 1, the audit writer's 1,
+    // and the driver's 2 monitoring connections for each of the 4 clients.
     assert!(
-        (1..=2 + 1 + 2 * 3).contains(&connections),
+        (1..=2 + 1 + 1 + 2 * 4).contains(&connections),
         "{connections} connections to MongoDB with MONGODB_MAX_POOL_SIZE=2"
     );
 }
@@ -946,4 +946,101 @@ async fn the_link_requests_commands_list_approve_and_refuse_a_second_decision_on
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with(&id) && out.contains("approved"), "{out}");
     store.database().drop().await.unwrap();
+}
+
+/// Every audit record stored in `database`, counted page by page.
+fn audit_records(uri: &str, database: &str) -> usize {
+    use tether_domain::{AuditQuery, AuditStore, MAX_AUDIT_PAGE};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store = tether_mongo::MongoStore::connect(tether_mongo::MongoConfig {
+            uri: uri.to_owned().into(),
+            database: Some(database.to_owned()),
+            server_selection_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            operation_timeout: Duration::from_secs(10),
+            count_commands: false,
+            max_pool_size: None,
+        })
+        .await
+        .expect("connect");
+        let mut query = AuditQuery::newest(MAX_AUDIT_PAGE);
+        let mut count = 0;
+        loop {
+            let page = store.query(&query).await.expect("a page");
+            count += page.len();
+            match page.last() {
+                Some(last) => query.before = Some(last.id),
+                None => return count,
+            }
+        }
+    })
+}
+
+#[test]
+fn sigterm_under_load_stores_the_audit_record_of_every_answered_login() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let uri = std::env::var("TETHER_TEST_MONGODB_URI")
+        .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
+    let database = format!("binary_audit_{}", std::process::id());
+    let mut running = start_with(command(&[
+        ("STORE", "mongodb"),
+        ("MONGODB_URI", &uri),
+        ("MONGODB_DATABASE", &database),
+        ("RATE_LIMIT_PER_MINUTE", "0"),
+    ]));
+    // Callbacks with a state this service never issued: each is refused (400
+    // INVALID_STATE) without WorkOS, and each refusal is an audit record.
+    let port = running.port;
+    let answered = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicBool::new(false));
+    let body = r#"{"code":"code_load","state":"never-issued-state-0123456789"}"#;
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            let (answered, stopped) = (answered.clone(), stopped.clone());
+            std::thread::spawn(move || {
+                while !stopped.load(Ordering::SeqCst) {
+                    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                        return;
+                    };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let _ = write!(
+                        stream,
+                        "POST /api/auth/workos/callback HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let mut answer = Vec::new();
+                    let _ = stream.read_to_end(&mut answer);
+                    let answer = String::from_utf8_lossy(&answer);
+                    if answer.starts_with("HTTP/1.1 400") && answer.contains("INVALID_STATE") {
+                        answered.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = wait_exit(&mut running);
+    stopped.store(true, Ordering::SeqCst);
+    for client in clients {
+        client.join().expect("a client");
+    }
+    assert!(exit.success(), "exit status {exit:?}");
+    let answered = answered.load(Ordering::SeqCst);
+    assert!(answered > 20, "only {answered} logins were answered: no load");
+    assert_eq!(
+        audit_records(&uri, &database),
+        answered,
+        "every answered login has its record, stored before the exit"
+    );
 }

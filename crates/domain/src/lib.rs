@@ -24,6 +24,8 @@
 //! - [`SessionAdministration`] and [`OwnSessions`]: an administrator lists and ends a
 //!   user's sessions and disables or enables their sign-in; a person lists and ends
 //!   their own sessions.
+//! - [`AuditTrail`] and [`AuditSink`]: every decision about who is in, recorded off the
+//!   request path and read back by administrators (module [`audit`]).
 //! - [`Services`]: every use case above wired from [`Ports`] and [`Policies`]; its
 //!   documentation shows what a service reusing this crate writes.
 //!
@@ -45,7 +47,7 @@
 mod access;
 mod admin;
 mod administration;
-mod audit;
+pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod failure;
@@ -94,7 +96,9 @@ pub use ports::{
     MockClock, MockIdentityProvider, MockLoginStateStore, MockOrganizationRepository, MockRefreshTokenStore,
     MockSessionStore, MockStateProtector, MockTokenIssuer, MockUserRepository,
 };
-pub use provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy};
+pub use provisioning::{
+    NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy, TrustRule,
+};
 pub use services::{Policies, Ports, Services};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
@@ -110,8 +114,12 @@ pub use administration::{
     MAX_DISABLED_REASON_CHARS, MAX_LISTED_SESSIONS, OwnSessions, OwnSessionsError, SessionAdministration,
     SessionSummary,
 };
+#[cfg(any(test, feature = "mocks"))]
+pub use audit::MockAuditStore;
 pub use audit::{
-    AuditActor, AuditEvent, AuditOrigin, AuditOutcome, AuditSink, AuditType, NoAudit, SystemActor,
+    AuditActor, AuditEvent, AuditFilter, AuditIds, AuditOrigin, AuditOutcome, AuditPage, AuditQuery,
+    AuditSink, AuditStore, AuditTrail, AuditTrailError, AuditType, DEFAULT_AUDIT_PAGE, MAX_AUDIT_PAGE,
+    NoAudit, StoredAuditEvent, SystemActor,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use lifecycle::MockLifecycleStore;

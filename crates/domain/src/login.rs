@@ -6,13 +6,14 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
 use crate::gate::LoginTurns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
 use crate::links::LinkRequests;
-use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired};
+use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired, User};
 use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
-use crate::provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner};
+use crate::provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, TrustRule};
 use crate::values::{ClientChallenge, ClientVerifier, LinkRequestId, LoginState, ProviderKey, Timestamp};
 
 /// What the client posted to the callback, as optional raw strings.
@@ -35,6 +36,8 @@ pub struct CallbackInput {
     pub client_verifier: Option<SecretString>,
     /// Where the post came from.
     pub client: ClientContext,
+    /// The request id the post is answered under, for the audit trail.
+    pub request_id: Option<String>,
 }
 
 impl std::fmt::Debug for CallbackInput {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for CallbackInput {
                 &self.client_verifier.as_ref().map(|_| "[redacted]"),
             )
             .field("client", &self.client)
+            .field("request_id", &self.request_id)
             .finish()
     }
 }
@@ -156,13 +160,65 @@ pub enum LoginError {
 
 failure_from_ports!(LoginError);
 
+impl LoginError {
+    /// The contract's machine code of a refusal (`ACCOUNT_LINK_REQUIRED`, ...), as the
+    /// audit trail records it; `None` for a step to take, an outage of the provider or
+    /// the store, which decide nothing about who is in.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            LoginError::ProviderError { .. } => "PROVIDER_ERROR",
+            LoginError::MissingCode => "MISSING_CODE",
+            LoginError::InvalidRequest(_) => "INVALID_REQUEST",
+            LoginError::InvalidState => "INVALID_STATE",
+            LoginError::InvalidRedirectUri => "INVALID_REDIRECT_URI",
+            LoginError::InvalidCode => "INVALID_CODE",
+            LoginError::LoginDisabled => "LOGIN_DISABLED",
+            LoginError::NoOrganization => "NO_ORGANIZATION",
+            LoginError::AccountLinkRequired { .. } => "ACCOUNT_LINK_REQUIRED",
+            LoginError::OrganizationMismatch => "ORGANIZATION_MISMATCH",
+            LoginError::StepRequired(_)
+            | LoginError::UpstreamMisconfigured(_)
+            | LoginError::UpstreamRateLimited { .. }
+            | LoginError::UpstreamUnavailable(_)
+            | LoginError::Failure(_) => return None,
+        })
+    }
+}
+
+/// How a login ended, as the audit trail needs it: the session and the rule that let
+/// it in (`None` for a second post answered with the first post's session, which
+/// decided nothing new), or the refusal and the existing user the identity matched.
+type Decision = Result<(AuthSession, Option<TrustRule>), Refusal>;
+
+/// A refused login and the existing user its identity matched, if any.
+struct Refusal {
+    error: LoginError,
+    matched: Option<User>,
+}
+
+impl From<LoginError> for Refusal {
+    fn from(error: LoginError) -> Self {
+        Self { error, matched: None }
+    }
+}
+
+impl From<ProvisionError> for Refusal {
+    fn from(error: ProvisionError) -> Self {
+        let matched = error.matched_user().cloned();
+        Self {
+            error: error.into(),
+            matched,
+        }
+    }
+}
+
 impl From<ProvisionError> for LoginError {
     fn from(e: ProvisionError) -> Self {
         match e {
             ProvisionError::InvalidIdentity(e) => {
                 LoginError::UpstreamUnavailable(format!("unusable identity: {e}"))
             }
-            ProvisionError::LoginDisabled => LoginError::LoginDisabled,
+            ProvisionError::LoginDisabled { .. } => LoginError::LoginDisabled,
             ProvisionError::NoOrganization => LoginError::NoOrganization,
             ProvisionError::AccountLinkRequired { .. } => LoginError::AccountLinkRequired {
                 link_request_id: None,
@@ -288,6 +344,7 @@ pub struct CompleteLogin {
     redirects: RedirectPolicy,
     state: StateChecking,
     turns: LoginTurns,
+    audit: Arc<dyn AuditSink>,
     link_requests: Option<LinkRequests>,
 }
 
@@ -323,6 +380,7 @@ impl CompleteLogin {
             redirects,
             state,
             turns,
+            audit: Arc::new(NoAudit),
             link_requests: None,
         }
     }
@@ -344,37 +402,95 @@ impl CompleteLogin {
         requested_organization: Option<&str>,
         client: &ClientContext,
         now: Timestamp,
-    ) -> Result<Provisioned, LoginError> {
+    ) -> Result<Provisioned, Refusal> {
         match self
             .provisioner
             .provision(identity, requested_organization, now)
             .await
         {
-            Err(ProvisionError::AccountLinkRequired { user, organization }) => {
-                let Some(link_requests) = &self.link_requests else {
-                    return Err(LoginError::AccountLinkRequired {
-                        link_request_id: None,
-                    });
-                };
-                let recorded = match NormalizedIdentity::from_external(identity) {
-                    Ok(normalized) => link_requests
-                        .record(user, organization, &normalized, client, now)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                // The refusal stands either way; without a request an operator links
-                // by hand.
-                let link_request_id = match recorded {
-                    Ok(request) => Some(request.id),
-                    Err(error) => {
-                        tracing::warn!(user_id = %user, %error, "could not record the link request of a refused login");
-                        None
+            Err(ProvisionError::AccountLinkRequired { user }) => {
+                let link_request_id = match &self.link_requests {
+                    None => None,
+                    Some(link_requests) => {
+                        let recorded = match NormalizedIdentity::from_external(identity) {
+                            Ok(normalized) => link_requests
+                                .record(user.id, user.organization_id, &normalized, client, now)
+                                .await
+                                .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        // The refusal stands either way; without a request an operator
+                        // links by hand.
+                        match recorded {
+                            Ok(request) => Some(request.id),
+                            Err(error) => {
+                                tracing::warn!(user_id = %user.id, %error, "could not record the link request of a refused login");
+                                None
+                            }
+                        }
                     }
                 };
-                Err(LoginError::AccountLinkRequired { link_request_id })
+                Err(Refusal {
+                    error: LoginError::AccountLinkRequired { link_request_id },
+                    matched: Some(*user),
+                })
             }
-            other => Ok(other?),
+            other => other.map_err(Refusal::from),
+        }
+    }
+
+    /// Records every login decision (signed in, and by which rule; refused, and why)
+    /// in `audit`. Without it nothing is recorded.
+    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Hands the record of a login's decision to the audit sink: `login.succeeded` with
+    /// the rule and the API, or `login.refused` with the code (and the user the identity
+    /// matched). Second posts answered with the first one's session, steps and outages
+    /// decide nothing and are not recorded. Answers what the caller is told.
+    fn record(
+        &self,
+        origin: AuditOrigin,
+        provider: Option<&ProviderKey>,
+        decision: Decision,
+    ) -> Result<AuthSession, LoginError> {
+        let event = |kind| {
+            AuditEvent::new(
+                kind,
+                AuditActor::System(SystemActor::Service),
+                self.state.clock.now(),
+            )
+            .origin(origin)
+        };
+        let with_api = |event: AuditEvent| match provider {
+            Some(api) => event.detail("api", api.as_str()),
+            None => event,
+        };
+        match decision {
+            Ok((session, rule)) => {
+                if let Some(rule) = rule {
+                    self.audit.record(with_api(
+                        event(AuditType::LoginSucceeded)
+                            .user(session.user.id)
+                            .organization(session.user.organization_id)
+                            .session(session.session_id.clone())
+                            .detail("rule", rule.as_str()),
+                    ));
+                }
+                Ok(session)
+            }
+            Err(Refusal { error, matched }) => {
+                if let Some(code) = error.code() {
+                    let mut refused = with_api(event(AuditType::LoginRefused).refused().detail("code", code));
+                    if let Some(user) = matched {
+                        refused = refused.user(user.id).organization(user.organization_id);
+                    }
+                    self.audit.record(refused);
+                }
+                Err(error)
+            }
         }
     }
 
@@ -471,23 +587,46 @@ impl CompleteLogin {
     /// was posted) and, within [`LOGIN_ANSWER_WINDOW_SECONDS`] of it, answers with that
     /// session: its first refresh token (if never rotated), its user, and a fresh
     /// access token. Other redirect URIs or states open nothing.
+    ///
+    /// Every decision is recorded in the audit trail (see [`CompleteLogin::auditing`]).
     pub async fn complete_reporting_provider(
         &self,
         input: CallbackInput,
     ) -> (Option<ProviderKey>, Result<AuthSession, LoginError>) {
+        let origin = AuditOrigin {
+            client: input.client.clone(),
+            request_id: input.request_id.clone(),
+        };
+        let (flow, decision) = self.complete_deciding(input).await;
+        let answer = self.record(origin, flow.as_ref(), decision);
+        (flow, answer)
+    }
+
+    /// [`CompleteLogin::complete_reporting_provider`] before its record.
+    async fn complete_deciding(&self, input: CallbackInput) -> (Option<ProviderKey>, Decision) {
         let Some(secret) = login_answer_secret(&input, &self.redirects) else {
             return self.complete_once(input, None).await;
         };
         let key = self.issuer.login_answer_key(secret);
         let _turn = self.turns.take(key.id().clone()).await;
         match self.complete_once(input, Some(&key)).await {
-            (flow, Err(refused @ (LoginError::InvalidState | LoginError::InvalidCode))) => {
-                match self.answer_again(&key).await {
-                    Ok(Some(answer)) => (flow, Ok(answer)),
-                    Ok(None) => (flow, Err(refused)),
-                    Err(e) => (flow, Err(e)),
-                }
-            }
+            (
+                flow,
+                Err(Refusal {
+                    error: refused @ (LoginError::InvalidState | LoginError::InvalidCode),
+                    matched,
+                }),
+            ) => match self.answer_again(&key).await {
+                Ok(Some(answer)) => (flow, Ok((answer, None))),
+                Ok(None) => (
+                    flow,
+                    Err(Refusal {
+                        error: refused,
+                        matched,
+                    }),
+                ),
+                Err(e) => (flow, Err(e.into())),
+            },
             other => other,
         }
     }
@@ -521,12 +660,12 @@ impl CompleteLogin {
         &self,
         input: CallbackInput,
         login_answer_key: Option<&LoginAnswerKey>,
-    ) -> (Option<ProviderKey>, Result<AuthSession, LoginError>) {
+    ) -> (Option<ProviderKey>, Decision) {
         // "Now" is read once for the whole callback.
         let now = self.state.clock.now();
         let (code, from_state) = match self.check(&input, now).await {
             Ok(checked) => checked,
-            Err(e) => return (None, Err(e)),
+            Err(e) => return (None, Err(e.into())),
         };
         // Only a login bound to its browser is answered to a second post.
         let login_answer_key = login_answer_key.filter(|_| from_state.bound());
@@ -539,7 +678,7 @@ impl CompleteLogin {
             .or(from_state.organization_hint.clone());
         let identity = match self.exchange_for(&input, &code, from_state).await {
             Ok(identity) => identity,
-            Err(e) => return (planned, Err(e)),
+            Err(e) => return (planned, Err(e.into())),
         };
         let session = self
             .start_session(
@@ -629,7 +768,7 @@ impl CompleteLogin {
         login_answer_key: Option<&LoginAnswerKey>,
         client: &ClientContext,
         now: Timestamp,
-    ) -> Result<AuthSession, LoginError> {
+    ) -> Decision {
         let provisioned = self
             .provision(identity, requested_organization, client, now)
             .await?;
@@ -642,14 +781,15 @@ impl CompleteLogin {
                 origin_of(identity, client),
                 now,
             )
-            .await?;
+            .await
+            .map_err(LoginError::from)?;
         tracing::info!(
             user_id = %session.user.id,
             flow = identity.link.provider.as_str(),
             session_id = %session.session_id,
             "login completed"
         );
-        Ok(session)
+        Ok((session, Some(provisioned.rule)))
     }
 
     /// Completes a login the provider answered with a step to take (the callback's
@@ -658,12 +798,33 @@ impl CompleteLogin {
     /// No state is involved (the provider's pending token is single-use and bound to
     /// the login); a new user joins by the organization rules with no request of their
     /// own. The request is checked before the provider is called.
+    /// Every decision is recorded in the audit trail, as for a callback.
     pub async fn complete_step(&self, input: StepInput) -> Result<AuthSession, LoginError> {
-        let step = input.checked(self.idp.as_ref())?;
+        let origin = AuditOrigin {
+            client: input.client.clone(),
+            request_id: input.request_id.clone(),
+        };
+        let (provider, decision) = self.complete_step_deciding(&input).await;
+        self.record(origin, provider.as_ref(), decision)
+    }
+
+    /// [`CompleteLogin::complete_step`] before its record.
+    async fn complete_step_deciding(&self, input: &StepInput) -> (Option<ProviderKey>, Decision) {
+        let step = match input.checked(self.idp.as_ref()) {
+            Ok(step) => step,
+            Err(e) => return (None, Err(e.into())),
+        };
         let now = self.state.clock.now();
-        let identity = self.idp.complete_step(&step, &input.client).await?;
-        let provisioned = self.provision(&identity, None, &input.client, now).await?;
-        let session = self
+        let identity = match self.idp.complete_step(&step, &input.client).await {
+            Ok(identity) => identity,
+            Err(e) => return (None, Err(LoginError::from(e).into())),
+        };
+        let provider = identity.link.provider.clone();
+        let provisioned = match self.provision(&identity, None, &input.client, now).await {
+            Ok(provisioned) => provisioned,
+            Err(refusal) => return (Some(provider), Err(refusal)),
+        };
+        let session = match self
             .issuer
             .start_login_session(
                 provisioned.user,
@@ -672,14 +833,18 @@ impl CompleteLogin {
                 origin_of(&identity, &input.client),
                 now,
             )
-            .await?;
+            .await
+        {
+            Ok(session) => session,
+            Err(e) => return (Some(provider), Err(LoginError::from(e).into())),
+        };
         tracing::info!(
             user_id = %session.user.id,
-            flow = identity.link.provider.as_str(),
+            flow = provider.as_str(),
             session_id = %session.session_id,
             "login completed after a step"
         );
-        Ok(session)
+        (Some(provider), Ok((session, Some(provisioned.rule))))
     }
 }
 
@@ -714,6 +879,8 @@ pub struct StepInput {
     pub answer: StepAnswer,
     /// Where the post came from.
     pub client: ClientContext,
+    /// The request id the post is answered under, for the audit trail.
+    pub request_id: Option<String>,
 }
 
 impl std::fmt::Debug for StepInput {
@@ -725,6 +892,7 @@ impl std::fmt::Debug for StepInput {
             )
             .field("answer", &self.answer)
             .field("client", &self.client)
+            .field("request_id", &self.request_id)
             .finish()
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::RevokedReason;
 use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, SessionStore, TokenIssuer};
 use crate::refresh::MAX_REFRESH_TOKEN_LEN;
-use crate::values::SessionId;
+use crate::values::{OrganizationId, SessionId, UserId};
 
 /// What identifies the session to end.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ pub struct Logout {
     tokens: Arc<dyn TokenIssuer>,
     verifier: Arc<dyn AccessTokenVerifier>,
     clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditSink>,
 }
 
 impl std::fmt::Debug for Logout {
@@ -68,14 +70,28 @@ impl Logout {
             tokens,
             verifier,
             clock,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records every session a logout revokes (`session.revoked`, reason `logout`) in
+    /// `audit`. Without it nothing is recorded.
+    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Revokes the session `credential` belongs to, in one write to its record.
     /// Idempotent: a session already revoked, or a refresh token that is unknown
     /// (never issued, or removed after expiry), is not an error. Returns the session
-    /// identified, if any.
-    pub async fn logout(&self, credential: LogoutCredential) -> Result<Option<SessionId>, LogoutError> {
+    /// identified, if any. A session this call revoked is recorded in the audit trail
+    /// as coming from `origin`, with its user when the credential names them.
+    pub async fn logout(
+        &self,
+        credential: LogoutCredential,
+        origin: AuditOrigin,
+    ) -> Result<Option<SessionId>, LogoutError> {
+        let mut owner: Option<(UserId, OrganizationId)> = None;
         let session_id = match credential {
             LogoutCredential::RefreshToken(token) => {
                 let token = token.expose_secret();
@@ -84,7 +100,10 @@ impl Logout {
                 } else {
                     let hash = self.tokens.hash_refresh_token(token);
                     match self.sessions.find_by_refresh_token(&hash).await? {
-                        Some(session) => Some(session.id),
+                        Some(session) => {
+                            owner = Some((session.user_id, session.organization_id));
+                            Some(session.id)
+                        }
                         None => self
                             .refresh_tokens
                             .find_by_hash(&hash)
@@ -98,6 +117,7 @@ impl Logout {
                     .verifier
                     .verify(token.expose_secret())
                     .map_err(|_| LogoutError::InvalidAccessToken)?;
+                owner = Some((access.user_id, access.organization_id));
                 Some(access.session_id)
             }
         };
@@ -105,11 +125,26 @@ impl Logout {
             tracing::info!("logout with an unknown refresh token; nothing to revoke");
             return Ok(None);
         };
+        let now = self.clock.now();
         let revoked = self
             .sessions
-            .revoke(&session_id, self.clock.now(), RevokedReason::Logout)
+            .revoke(&session_id, now, RevokedReason::Logout)
             .await?;
         tracing::info!(session_id = %session_id, revoked, "session logged out");
+        if revoked {
+            let actor = match owner {
+                Some((user, _)) => AuditActor::User(user),
+                None => AuditActor::System(SystemActor::Service),
+            };
+            let mut event = AuditEvent::new(AuditType::SessionRevoked, actor, now)
+                .session(session_id.clone())
+                .origin(origin)
+                .detail("reason", RevokedReason::Logout.as_str());
+            if let Some((user, organization)) = owner {
+                event = event.user(user).organization(organization);
+            }
+            self.audit.record(event);
+        }
         Ok(Some(session_id))
     }
 }

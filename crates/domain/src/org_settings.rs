@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit};
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::Organization;
 use crate::model::VerifiedAccess;
@@ -179,6 +180,7 @@ pub struct OrganizationSettings {
     idp: Arc<dyn IdentityProvider>,
     clock: Arc<dyn Clock>,
     defaults: SessionConfig,
+    audit: Arc<dyn AuditSink>,
 }
 
 impl std::fmt::Debug for OrganizationSettings {
@@ -205,7 +207,29 @@ impl OrganizationSettings {
             idp,
             clock,
             defaults,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records every change (`organization.session_settings_changed` with the names
+    /// of the changed fields, `organization.mapping_changed`) in `audit`. Without it
+    /// nothing is recorded.
+    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// A record of a change `caller` made to organization `id`.
+    fn record(
+        &self,
+        kind: AuditType,
+        caller: &VerifiedAccess,
+        id: OrganizationId,
+        origin: AuditOrigin,
+    ) -> AuditEvent {
+        AuditEvent::new(kind, AuditActor::User(caller.user_id), self.clock.now())
+            .organization(id)
+            .origin(origin)
     }
 
     /// The session policy organization `organization_id` resolves to (its stored
@@ -225,18 +249,26 @@ impl OrganizationSettings {
 
     /// Applies `patch` (see [`SettingsPatch::apply_to`]) to organization
     /// `organization_id` and returns the policy it now resolves to. Nothing is saved
-    /// when a field is refused. Only a SUPERADMIN may do it.
+    /// when a field is refused. Only a SUPERADMIN may do it. A change is recorded in
+    /// the audit trail as coming from `origin`, with the names of the stored fields it
+    /// changed.
     pub async fn update(
         &self,
         caller: &VerifiedAccess,
         organization_id: &str,
         patch: SettingsPatch,
+        origin: AuditOrigin,
     ) -> Result<SessionConfig, OrgSettingsError> {
         self.require_superadmin(caller).await?;
         let (id, organization) = self.organization(organization_id).await?;
         let (settings, config) = patch
             .apply_to(&organization.session_settings, &self.defaults)
             .map_err(OrgSettingsError::InvalidSettings)?;
+        let changed: Vec<&str> = SessionField::ALL
+            .iter()
+            .filter(|field| organization.session_settings.get(**field) != settings.get(**field))
+            .map(|field| field.name())
+            .collect();
         self.organizations
             .update_session_settings(id, settings, self.clock.now())
             .await?
@@ -246,6 +278,10 @@ impl OrganizationSettings {
             user_id = %caller.user_id,
             fields = ?patch.0.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
             "organization session settings updated"
+        );
+        self.audit.record(
+            self.record(AuditType::SessionSettingsChanged, caller, id, origin)
+                .detail("fields", changed.join(",")),
         );
         Ok(config)
     }
@@ -266,15 +302,17 @@ impl OrganizationSettings {
     /// provider writes its tenant ids), or unmaps it with `None`, and returns the
     /// mapping now stored.
     /// Only a SUPERADMIN may do it; a malformed value, or one another organization
-    /// already carries, saves nothing.
+    /// already carries, saves nothing. A change is recorded in the audit trail as
+    /// coming from `origin`, with the tenant before and after.
     pub async fn set_tenant(
         &self,
         caller: &VerifiedAccess,
         organization_id: &str,
         value: Option<&str>,
+        origin: AuditOrigin,
     ) -> Result<Option<TenantId>, OrgSettingsError> {
         self.require_superadmin(caller).await?;
-        let (id, _) = self.organization(organization_id).await?;
+        let (id, before) = self.organization(organization_id).await?;
         let mapping = value
             .map(|raw| self.idp.parse_tenant(raw))
             .transpose()
@@ -289,6 +327,16 @@ impl OrganizationSettings {
             tenant = ?updated.tenant.as_ref().map(TenantId::as_str),
             "organization mapping to a tenant changed"
         );
+        if before.tenant != updated.tenant {
+            let name = |tenant: &Option<TenantId>| {
+                tenant.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default()
+            };
+            self.audit.record(
+                self.record(AuditType::MappingChanged, caller, id, origin)
+                    .detail("from", name(&before.tenant))
+                    .detail("to", name(&updated.tenant)),
+            );
+        }
         Ok(updated.tenant)
     }
 

@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::model::{ExternalIdentity, LinkedIdentity, NewUser, Organization, User, Vouching};
 use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
-use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp, UserId};
+use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp};
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +45,10 @@ pub enum ProvisionError {
     InvalidIdentity(#[from] EmailError),
     /// The user exists and may not sign in.
     #[error("sign-in is disabled for this user")]
-    LoginDisabled,
+    LoginDisabled {
+        /// The user the identity matched.
+        user: Box<User>,
+    },
     /// A new user needs an organization and none applies.
     #[error("no organization exists for a new user to join")]
     NoOrganization,
@@ -54,10 +57,8 @@ pub enum ProvisionError {
     /// written.
     #[error("the identity may not be linked to the existing user with this address")]
     AccountLinkRequired {
-        /// The user the identity matched.
-        user: UserId,
-        /// That user's organization.
-        organization: OrganizationId,
+        /// The user the identity's address matched.
+        user: Box<User>,
     },
     /// The organization asked for is not one the identity may join.
     #[error("the identity may not join the requested organization")]
@@ -119,6 +120,53 @@ impl NormalizedIdentity {
     }
 }
 
+/// Which rule of trust let a login in: how its identity reached an existing user, or
+/// which organization a new user joined and why. Recorded with every login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrustRule {
+    /// The user already carried the identity's link (`matched_by_workos_id`).
+    MatchedByLink,
+    /// The user had the identity's address, vouched for, and the link was recorded
+    /// on them (`linked_by_vouched_email`).
+    LinkedByVouchedEmail,
+    /// A new user joined the organization mapped to the identity's tenant
+    /// (`created_in_mapped_organization`).
+    CreatedInMappedOrganization,
+    /// A new user joined the organization the login asked for
+    /// (`created_in_requested_organization`).
+    CreatedInRequestedOrganization,
+    /// A new user joined `DEFAULT_ORGANIZATION_ID` (`created_in_default_organization`).
+    CreatedInDefaultOrganization,
+    /// A new user joined the oldest unmapped organization
+    /// (`created_in_oldest_organization`).
+    CreatedInOldestOrganization,
+}
+
+impl TrustRule {
+    /// Every rule, in the order the contract lists them.
+    pub const ALL: [TrustRule; 6] = [
+        TrustRule::MatchedByLink,
+        TrustRule::LinkedByVouchedEmail,
+        TrustRule::CreatedInMappedOrganization,
+        TrustRule::CreatedInRequestedOrganization,
+        TrustRule::CreatedInDefaultOrganization,
+        TrustRule::CreatedInOldestOrganization,
+    ];
+
+    /// The wire name of the contract (the audit record's `detail.rule`).
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            TrustRule::MatchedByLink => "matched_by_workos_id",
+            TrustRule::LinkedByVouchedEmail => "linked_by_vouched_email",
+            TrustRule::CreatedInMappedOrganization => "created_in_mapped_organization",
+            TrustRule::CreatedInRequestedOrganization => "created_in_requested_organization",
+            TrustRule::CreatedInDefaultOrganization => "created_in_default_organization",
+            TrustRule::CreatedInOldestOrganization => "created_in_oldest_organization",
+        }
+    }
+}
+
 /// The user a login signs in as.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -128,6 +176,8 @@ pub struct Provisioned {
     /// The user's organization when it was read on the way (a new user's), so that
     /// its session policy costs no second read; `None` otherwise.
     pub organization: Option<Organization>,
+    /// The rule that decided.
+    pub rule: TrustRule,
 }
 
 /// An existing user an identity reaches, and whether the identity's link is still to
@@ -135,6 +185,29 @@ pub struct Provisioned {
 struct Reached {
     user: User,
     link: bool,
+}
+
+impl Reached {
+    /// The rule that let the identity reach the user.
+    fn rule(&self) -> TrustRule {
+        if self.link {
+            TrustRule::LinkedByVouchedEmail
+        } else {
+            TrustRule::MatchedByLink
+        }
+    }
+}
+
+impl ProvisionError {
+    /// The existing user the identity matched before it was refused, if any.
+    pub fn matched_user(&self) -> Option<&User> {
+        match self {
+            ProvisionError::LoginDisabled { user } | ProvisionError::AccountLinkRequired { user } => {
+                Some(user)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Finds or creates the local user of a provider identity, by the rules of trust:
@@ -232,20 +305,18 @@ impl Provisioner {
             return Ok(Provisioned {
                 user,
                 organization: None,
+                rule: TrustRule::MatchedByLink,
             });
         }
-        let organization = match self
-            .choose_organization(identity.identity.tenant.as_ref(), requested_organization)
+        let (organization, rule) = match self
+            .choose(identity.identity.tenant.as_ref(), requested_organization)
             .await
         {
-            Ok(organization) => organization,
+            Ok(chosen) => chosen,
             Err(refusal) => {
                 // Perhaps not a new person: an existing one is matched, not placed.
                 return match self.find_existing(&identity).await? {
-                    Some(reached) => Ok(Provisioned {
-                        user: self.sign_in_existing(reached, &identity, now).await?,
-                        organization: None,
-                    }),
+                    Some(reached) => self.sign_in_existing(reached, &identity, now).await,
                     None => Err(refusal),
                 };
             }
@@ -266,6 +337,7 @@ impl Provisioner {
                 Ok(Provisioned {
                     user,
                     organization: Some(organization),
+                    rule,
                 })
             }
             Err(RepositoryError::Duplicate) => {
@@ -276,10 +348,7 @@ impl Provisioner {
                         "insert reported a duplicate but no user matches the identity".into(),
                     )
                 })?;
-                Ok(Provisioned {
-                    user: self.sign_in_existing(reached, &identity, now).await?,
-                    organization: None,
-                })
+                self.sign_in_existing(reached, &identity, now).await
             }
             Err(e) => Err(e.into()),
         }
@@ -353,10 +422,11 @@ impl Provisioner {
         reached: Reached,
         identity: &NormalizedIdentity,
         now: Timestamp,
-    ) -> Result<User, ProvisionError> {
+    ) -> Result<Provisioned, ProvisionError> {
+        let rule = reached.rule();
         let Reached { user, link } = reached;
         if user.login_disabled {
-            return Err(ProvisionError::LoginDisabled);
+            return Err(ProvisionError::LoginDisabled { user: Box::new(user) });
         }
         let updated = match self
             .users
@@ -378,9 +448,15 @@ impl Provisioner {
             ));
         }
         if updated.login_disabled {
-            return Err(ProvisionError::LoginDisabled);
+            return Err(ProvisionError::LoginDisabled {
+                user: Box::new(updated),
+            });
         }
-        Ok(updated)
+        Ok(Provisioned {
+            user: updated,
+            organization: None,
+            rule,
+        })
     }
 
     /// The organization a new user joins; the first rule that applies decides:
@@ -403,6 +479,15 @@ impl Provisioner {
         tenant: Option<&TenantId>,
         requested: Option<&str>,
     ) -> Result<Organization, ProvisionError> {
+        Ok(self.choose(tenant, requested).await?.0)
+    }
+
+    /// [`Provisioner::choose_organization`], also naming the rule that chose.
+    async fn choose(
+        &self,
+        tenant: Option<&TenantId>,
+        requested: Option<&str>,
+    ) -> Result<(Organization, TrustRule), ProvisionError> {
         let requested = match requested.and_then(|raw| OrganizationId::parse(raw.trim()).ok()) {
             Some(id) => {
                 let found = self.organizations.find_organization(id).await?;
@@ -424,21 +509,21 @@ impl Provisioner {
                 tracing::warn!(requested = %other.id, mapped = %mapped.id, "a new user asked for another organization than the one of their tenant");
                 return Err(ProvisionError::OrganizationMismatch);
             }
-            return Ok(mapped);
+            return Ok((mapped, TrustRule::CreatedInMappedOrganization));
         }
         if let Some(requested) = requested {
             if requested.tenant.is_some() {
                 tracing::warn!(requested = %requested.id, "a new user asked for a mapped organization from outside its tenant");
                 return Err(ProvisionError::OrganizationMismatch);
             }
-            return Ok(requested);
+            return Ok((requested, TrustRule::CreatedInRequestedOrganization));
         }
         if let Some(id) = self.policy.default_organization_id {
             match self.organizations.find_organization(id).await? {
                 Some(org) if org.tenant.is_some() => {
                     tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID is mapped to a tenant; a new user from outside it does not join it");
                 }
-                Some(org) => return Ok(org),
+                Some(org) => return Ok((org, TrustRule::CreatedInDefaultOrganization)),
                 None => {
                     tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID names no organization");
                 }
@@ -447,7 +532,9 @@ impl Provisioner {
         if !self.policy.join_oldest_organization {
             return Err(ProvisionError::NoOrganization);
         }
-        oldest_unmapped.ok_or(ProvisionError::NoOrganization)
+        oldest_unmapped
+            .map(|org| (org, TrustRule::CreatedInOldestOrganization))
+            .ok_or(ProvisionError::NoOrganization)
     }
 }
 
@@ -456,7 +543,6 @@ impl Provisioner {
 fn refuse_link(user: &User, reason: &'static str) -> ProvisionError {
     tracing::warn!(user_id = %user.id, reason, "refused to sign an identity in as an existing user");
     ProvisionError::AccountLinkRequired {
-        user: user.id,
-        organization: user.organization_id,
+        user: Box::new(user.clone()),
     }
 }

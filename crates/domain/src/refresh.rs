@@ -20,6 +20,7 @@ use std::sync::Arc;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
 use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{
@@ -85,6 +86,7 @@ pub struct RefreshSession {
     issuer: SessionIssuer,
     clock: Arc<dyn Clock>,
     policy: RefreshPolicy,
+    audit: Arc<dyn AuditSink>,
 }
 
 impl std::fmt::Debug for RefreshSession {
@@ -116,7 +118,16 @@ impl RefreshSession {
             issuer,
             clock,
             policy,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records every detected reuse (`session.reuse_detected`, and `session.revoked`
+    /// with reason `reuse` when it revoked the session) in `audit`. Refreshes themselves
+    /// are not recorded. Without it nothing is.
+    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Exchanges `presented` for a new access token and refresh token in the same
@@ -134,8 +145,13 @@ impl RefreshSession {
     /// session revoked ([`RefreshError::Revoked`]) or past its absolute lifetime
     /// ([`RefreshError::SessionExpired`]), the token expired ([`RefreshError::Expired`]),
     /// or used: within the grace window the answer carries the same successor as the
-    /// first exchange, after it [`RefreshError::Reused`], which revokes the session.
-    pub async fn refresh(&self, presented: &SecretString) -> Result<AuthSession, RefreshError> {
+    /// first exchange, after it [`RefreshError::Reused`], which revokes the session and
+    /// is recorded in the audit trail as coming from `origin`.
+    pub async fn refresh(
+        &self,
+        presented: &SecretString,
+        origin: &AuditOrigin,
+    ) -> Result<AuthSession, RefreshError> {
         let token = presented.expose_secret();
         if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
             return Err(RefreshError::Invalid);
@@ -150,7 +166,9 @@ impl RefreshSession {
         };
         let session = match self.sessions.rotate(&hash, live, now, sealed).await? {
             RotationOutcome::Rotated(session) => session,
-            RotationOutcome::Refused(holder) => return self.refused(token, &hash, holder, now).await,
+            RotationOutcome::Refused(holder) => {
+                return self.refused(token, &hash, holder, now, origin).await;
+            }
         };
         self.record_used(&session).await?;
         let user = self.active_user(&session).await?;
@@ -171,6 +189,7 @@ impl RefreshSession {
         hash: &TokenHash,
         holder: Option<SessionRecord>,
         now: Timestamp,
+        origin: &AuditOrigin,
     ) -> Result<AuthSession, RefreshError> {
         if let Some(session) = holder {
             if session.revoked_reason.is_some_and(|r| r.may_end_with_the_user()) {
@@ -190,7 +209,7 @@ impl RefreshSession {
             };
             let sealed = Some(rotation.sealed_successor.as_str());
             let answer = self
-                .replay(token, rotation.used_at, sealed, &session, now)
+                .replay(token, rotation.used_at, sealed, &session, now, origin)
                 .await?;
             // In case the rotation could not record the consumed token.
             self.record_used(&session).await?;
@@ -216,8 +235,15 @@ impl RefreshSession {
                 session.id
             ))
         })?;
-        self.replay(token, used_at, record.sealed_successor.as_deref(), &session, now)
-            .await
+        self.replay(
+            token,
+            used_at,
+            record.sealed_successor.as_deref(),
+            &session,
+            now,
+            origin,
+        )
+        .await
     }
 
     /// Records the token the session's last rotation consumed, so that presenting it
@@ -253,6 +279,7 @@ impl RefreshSession {
         sealed_successor: Option<&str>,
         session: &SessionRecord,
         now: Timestamp,
+        origin: &AuditOrigin,
     ) -> Result<AuthSession, RefreshError> {
         let successor = sealed_successor.and_then(|sealed| self.tokens.open_successor(presented, sealed));
         match successor {
@@ -272,6 +299,20 @@ impl RefreshSession {
                     revoked,
                     "a used refresh token was presented again after the grace window; session revoked"
                 );
+                let event = |kind| {
+                    AuditEvent::new(kind, AuditActor::System(SystemActor::Service), now)
+                        .user(session.user_id)
+                        .organization(session.organization_id)
+                        .session(session.id.clone())
+                        .origin(origin.clone())
+                };
+                self.audit
+                    .record(event(AuditType::SessionReuseDetected).refused());
+                if revoked {
+                    self.audit.record(
+                        event(AuditType::SessionRevoked).detail("reason", RevokedReason::Reuse.as_str()),
+                    );
+                }
                 Err(RefreshError::Reused)
             }
         }

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use crate::access::AccessGuard;
+use crate::admin::AdminRule;
 use crate::administration::{OwnSessions, SessionAdministration};
-use crate::audit::AuditSink;
+use crate::audit::{AuditSink, AuditStore, AuditTrail};
 use crate::gate::LoginTurns;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
 use crate::lifecycle::LifecycleStore;
@@ -51,8 +52,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     /// Link requests of refused logins, and the user write of an approval.
     pub link_requests: Arc<dyn LinkRequestStore>,
-    /// Where use cases hand their audit records.
+    /// Where use cases hand their audit records (never blocks).
     pub audit: Arc<dyn AuditSink>,
+    /// Where audit records are read back.
+    pub audit_store: Arc<dyn AuditStore>,
     /// Where posts of one login callback wait for each other: not an adapter, but
     /// like the stores one per process, shared by every wiring of it.
     pub login_turns: LoginTurns,
@@ -112,7 +115,7 @@ impl Policies {
 /// use std::sync::Arc;
 ///
 /// use tether_domain::{
-///     MockAccessTokenVerifier, MockLifecycleStore, MockLinkRequestStore, MockLoginStateStore,
+///     MockAccessTokenVerifier, MockAuditStore, MockLifecycleStore, MockLinkRequestStore, MockLoginStateStore,
 ///     MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector,
 ///     MockTokenIssuer, MockUserRepository, NoAudit, Policies, Ports, LoginTurns, RedirectPolicy,
 ///     Services, Timestamp, mocks,
@@ -133,6 +136,7 @@ impl Policies {
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
 ///     link_requests: Arc::new(MockLinkRequestStore::new()),
 ///     audit: Arc::new(NoAudit),
+///     audit_store: Arc::new(MockAuditStore::new()),
 ///     login_turns: LoginTurns::new(),
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
@@ -143,7 +147,7 @@ impl Policies {
 ///
 /// let services = Services::new(ports, policies);
 /// // services.start, .login, .refresh, .logout, .access, .org_settings, .link_requests,
-/// // .administration and .own_sessions serve the routes.
+/// // .administration, .own_sessions and .audit_trail serve the routes.
 /// # let _ = services;
 /// ```
 #[derive(Debug, Clone)]
@@ -167,6 +171,8 @@ pub struct Services {
     pub own_sessions: OwnSessions,
     /// Records, lists and decides link requests (recording inside `login`).
     pub link_requests: LinkRequests,
+    /// Reads the audit trail for administrators.
+    pub audit_trail: AuditTrail,
     /// Finds or just-in-time creates the user of a login (inside `login`).
     pub provisioner: Provisioner,
     /// Issues sessions (inside `login`, `refresh` and `logout`).
@@ -190,6 +196,7 @@ impl Services {
             clock,
             link_requests,
             audit,
+            audit_store,
             login_turns,
         } = ports;
         let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit.clone());
@@ -227,7 +234,8 @@ impl Services {
             },
             login_turns,
         )
-        .recording_link_requests(link_requests.clone());
+        .recording_link_requests(link_requests.clone())
+        .auditing(audit.clone());
         let refresh = RefreshSession::new(
             users.clone(),
             refresh_tokens.clone(),
@@ -236,14 +244,16 @@ impl Services {
             issuer.clone(),
             clock.clone(),
             policies.refresh,
-        );
+        )
+        .auditing(audit.clone());
         let logout = Logout::new(
             refresh_tokens,
             sessions.clone(),
             tokens,
             verifier.clone(),
             clock.clone(),
-        );
+        )
+        .auditing(audit.clone());
         let access = AccessGuard::new(verifier, sessions.clone(), users.clone(), clock.clone());
         let administration = SessionAdministration::new(
             users.clone(),
@@ -252,14 +262,16 @@ impl Services {
             audit.clone(),
             clock.clone(),
         );
-        let own_sessions = OwnSessions::new(users.clone(), sessions, audit, clock.clone());
+        let own_sessions = OwnSessions::new(users.clone(), sessions, audit.clone(), clock.clone());
+        let audit_trail = AuditTrail::new(AdminRule::new(users.clone()), audit_store);
         let org_settings = OrganizationSettings::new(
             organizations,
             users,
             identity_provider,
             clock,
             policies.session_defaults,
-        );
+        )
+        .auditing(audit);
         Self {
             start,
             login,
@@ -270,6 +282,7 @@ impl Services {
             administration,
             own_sessions,
             link_requests,
+            audit_trail,
             provisioner,
             issuer,
         }

@@ -16,7 +16,8 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER, WWW_AUTHEN
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use secrecy::ExposeSecret;
 use tether_domain::{
-    AccessError, AdministrationError, DeliveryError, LinkRequestError, LogoutError, OrgSettingsError,
+    AccessError, AdministrationError, AuditTrailError, DeliveryError, LinkRequestError, LogoutError,
+    OrgSettingsError,
 };
 use tether_domain::{Failure, LoginError, StartError, StepRequired};
 use tether_domain::{OwnSessionsError, RefreshError};
@@ -32,7 +33,7 @@ use crate::request_id::{ErrorCode, PendingErrorBody};
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
-    body: ErrorBody,
+    pub(crate) body: ErrorBody,
     retry_after_seconds: Option<u64>,
     /// The `WWW-Authenticate` challenge of a 401 for a bearer token.
     www_authenticate: Option<&'static str>,
@@ -525,6 +526,25 @@ impl From<LinkRequestError> for ApiError {
                 "Another user already carries this WorkOS identity.",
             ),
             LinkRequestError::Failure(failure) => failure.into(),
+            unknown => Self::unknown(&unknown),
+        }
+    }
+}
+
+impl From<AuditTrailError> for ApiError {
+    fn from(error: AuditTrailError) -> Self {
+        match error {
+            AuditTrailError::UnknownUser => Self::bad_token("INVALID_TOKEN"),
+            // As on every Bearer route: the token's user may no longer sign in (401).
+            AuditTrailError::LoginDisabled => Self::token_of_disabled_user(),
+            AuditTrailError::Forbidden => ApiError::new(
+                S::FORBIDDEN,
+                "FORBIDDEN",
+                "Only a SUPERADMIN or an ADMIN may read the audit trail.",
+            ),
+            // The domain's message names the filter, never its value.
+            AuditTrailError::InvalidQuery(message) => Self::invalid_request(message),
+            AuditTrailError::Failure(failure) => failure.into(),
             unknown => Self::unknown(&unknown),
         }
     }

@@ -6,8 +6,8 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTH
 use actix_web::{App, HttpResponse, test, web};
 use secrecy::SecretString;
 use tether_domain::{
-    AccessError, AdministrationError, DeliveryError, LinkRequestError, LinkRequestStatus, LoginError,
-    LogoutError, OrgSettingsError, OwnSessionsError, RefreshError,
+    AccessError, AdministrationError, AuditTrailError, DeliveryError, LinkRequestError, LinkRequestStatus,
+    LoginError, LogoutError, OrgSettingsError, OwnSessionsError, RefreshError,
 };
 use tether_domain::{Failure, LinkRequestId, PendingOrganization, StartError, StepRequired};
 use tracing_actix_web::TracingLogger;
@@ -133,6 +133,12 @@ const ROWS: &[Row] = &[
     (|| LinkRequestError::NotPending(LinkRequestStatus::Approved).into(), 409, "LINK_REQUEST_NOT_PENDING", None, None),
     (|| LinkRequestError::Conflict.into(), 409, "CONFLICT", None, None),
     (|| LinkRequestError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
+    // The audit trail.
+    (|| AuditTrailError::UnknownUser.into(), 401, "INVALID_TOKEN", None, INVALID),
+    (|| AuditTrailError::LoginDisabled.into(), 401, "LOGIN_DISABLED", None, INVALID),
+    (|| AuditTrailError::Forbidden.into(), 403, "FORBIDDEN", None, None),
+    (|| AuditTrailError::InvalidQuery("limit must be an integer from 1 to 200".into()).into(), 400, "INVALID_REQUEST", None, None),
+    (|| AuditTrailError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
     // Signed deliveries of WorkOS events.
     (|| DeliveryError::InvalidSignature.into(), 401, "INVALID_SIGNATURE", None, None),
     (|| DeliveryError::Failure(Failure::StoreUnavailable(CAUSE.into())).into(), 503, "STORE_UNAVAILABLE", Some("5"), None),
@@ -264,6 +270,39 @@ async fn the_bodies_carry_the_extra_fields_of_their_row() {
     let mut keys: Vec<&String> = plain.as_object().map(|o| o.keys().collect()).unwrap_or_default();
     keys.sort();
     assert_eq!(keys, ["code", "error", "requestId"]);
+}
+
+/// Every login refusal the audit trail records names the code its answer carries.
+#[core::prelude::v1::test]
+fn the_audit_trail_records_the_code_each_refused_login_answers() {
+    let refusals = [
+        LoginError::ProviderError { provider_error: None },
+        LoginError::MissingCode,
+        LoginError::InvalidRequest("code is required".into()),
+        LoginError::InvalidState,
+        LoginError::InvalidRedirectUri,
+        LoginError::InvalidCode,
+        LoginError::LoginDisabled,
+        LoginError::NoOrganization,
+        LoginError::AccountLinkRequired {
+            link_request_id: None,
+        },
+        LoginError::OrganizationMismatch,
+    ];
+    for refusal in refusals {
+        let recorded = refusal.code().map(str::to_owned);
+        let answered = ApiError::from(refusal).body.code;
+        assert_eq!(recorded.as_deref(), Some(answered.as_str()));
+    }
+    for outage in [
+        LoginError::UpstreamUnavailable(CAUSE.into()),
+        LoginError::UpstreamRateLimited {
+            retry_after_seconds: None,
+        },
+        LoginError::Failure(Failure::Internal(CAUSE.into())),
+    ] {
+        assert_eq!(outage.code(), None, "an outage decides nothing: {outage:?}");
+    }
 }
 
 #[actix_web::test]

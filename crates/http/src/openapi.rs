@@ -59,6 +59,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         routes::links::list,
         routes::links::approve,
         routes::links::reject,
+        routes::audit::list,
     ),
     components(schemas(tether_wire::ErrorBody, tether_wire::PendingOrganizationBody)),
     // Each response also gets `x-request-id` (and `Retry-After` on 503) and, for errors,
@@ -70,6 +71,7 @@ compact user. Every error is JSON `{error, code, requestId}`; every answer carri
         (name = "users", description = "Users' sessions and sign-in (SUPERADMIN; ADMIN for their organization)"),
         (name = "organizations", description = "Organizations' session settings and WorkOS mapping (SUPERADMIN)"),
         (name = "identity links", description = "Link requests of logins refused with ACCOUNT_LINK_REQUIRED (SUPERADMIN, or ADMIN for their organization)"),
+        (name = "audit", description = "Who signed in as whom, from where, and why it was allowed or refused (SUPERADMIN; ADMIN for their organization)"),
         (name = "operations", description = "Probes and this document"),
     )
 )]

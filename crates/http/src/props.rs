@@ -176,8 +176,9 @@ fn harness() -> Harness {
         verifier: Arc::new(verifier),
         state_protector: Arc::new(protector),
         clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
-        audit: Arc::new(tether_domain::NoAudit),
         login_turns: LoginTurns::new(),
+        audit: Arc::new(tether_domain::NoAudit),
+        audit_store: Arc::new(tether_memory::InMemoryAuditLog::new()),
     };
     let mut policies = Policies::new(RedirectPolicy::new(
         DEFAULT_REDIRECT,

@@ -129,12 +129,13 @@ pub(crate) fn client_context(request: &actix_web::HttpRequest) -> tether_domain:
     }
 }
 
-/// Where a request came from, for the audit trail: its client and its request id.
+/// Where a request came from, for the audit trail: its client as [`client_context`]
+/// reads it and the request id it is answered under.
 pub(crate) fn audit_origin(request: &actix_web::HttpRequest) -> tether_domain::AuditOrigin {
-    let id = request_id_of(request);
+    let request_id = request_id_of(request);
     tether_domain::AuditOrigin {
         client: client_context(request),
-        request_id: (!id.is_empty()).then_some(id),
+        request_id: (!request_id.is_empty()).then_some(request_id),
     }
 }
 

@@ -6,8 +6,10 @@
 //! The service uses them as its embedded default when no `MONGODB_URI` is configured
 //! (nothing survives a restart), and tests use them to swap out the database.
 
+mod audit;
 mod login_states;
 mod store;
 
+pub use audit::InMemoryAuditLog;
 pub use login_states::InMemoryLoginStates;
 pub use store::InMemoryStore;

@@ -48,3 +48,9 @@ async fn the_in_memory_link_request_store_keeps_the_port_contract() {
     let store = InMemoryStore::new();
     tether_domain::links::conformance::link_request_store(&store, &store, &SystemClock).await;
 }
+
+#[tokio::test]
+async fn the_in_memory_audit_log_keeps_the_port_contract() {
+    tether_domain::audit::conformance::audit_store(&tether_memory::InMemoryAuditLog::new(), &SystemClock)
+        .await;
+}

@@ -439,3 +439,68 @@ async fn a_removal_applies_after_newer_events_of_another_object_of_the_user() {
     );
     assert!(w.reread(&ada).await.login_disabled);
 }
+
+/// An audit sink that keeps what it is handed.
+#[derive(Default)]
+struct Recorded(Mutex<Vec<tether_domain::AuditEvent>>);
+
+impl tether_domain::AuditSink for Recorded {
+    fn record(&self, event: tether_domain::AuditEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
+#[tokio::test]
+async fn every_applied_event_is_recorded_with_what_it_did_to_each_user() {
+    use tether_domain::{AuditActor, AuditType, SystemActor};
+    let w = world();
+    let audit = Arc::new(Recorded::default());
+    let handler = w.handler.clone().auditing(audit.clone());
+    let jane = w.user("jane@acme.example", "user_jane").await;
+    let removed = event(
+        "event_1",
+        "organization_membership.deleted",
+        T0 + 1_000,
+        LifecycleChange::MembershipEnded {
+            link: user_link("user_jane"),
+            tenant: w.tenant.clone(),
+        },
+    );
+    assert_eq!(handler.apply(&removed).await.unwrap(), EventOutcome::Applied);
+    // Delivered again: a duplicate, recorded nowhere.
+    assert_eq!(handler.apply(&removed).await.unwrap(), EventOutcome::Duplicate);
+    let resumed = event(
+        "event_2",
+        "organization_membership.updated",
+        T0 + 2_000,
+        LifecycleChange::MembershipResumed {
+            link: user_link("user_jane"),
+            tenant: w.tenant.clone(),
+        },
+    );
+    assert_eq!(handler.apply(&resumed).await.unwrap(), EventOutcome::Applied);
+
+    let records = audit.0.lock().unwrap().clone();
+    let kinds: Vec<AuditType> = records.iter().map(|r| r.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditType::UserDisabled,
+            AuditType::SessionRevoked,
+            AuditType::ProviderEventApplied,
+            AuditType::UserEnabled,
+            AuditType::ProviderEventApplied,
+        ]
+    );
+    for record in &records {
+        assert_eq!(record.actor, AuditActor::System(SystemActor::ProviderEvents));
+        assert_eq!(record.user_id, Some(jane.id));
+        assert_eq!(record.organization_id, Some(w.acme));
+    }
+    assert_eq!(records[0].detail["eventId"], "event_1");
+    assert_eq!(records[0].detail["eventType"], "organization_membership.deleted");
+    assert_eq!(records[0].detail["reason"], "membership_ended");
+    assert_eq!(records[1].detail["reason"], "deprovisioned");
+    assert_eq!(records[1].detail["count"], "1");
+    assert_eq!(records[4].detail["eventId"], "event_2");
+}

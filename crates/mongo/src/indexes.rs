@@ -7,12 +7,12 @@ use std::time::Duration;
 use tether_domain::{RepositoryError, SessionConfig};
 
 use crate::bson::email_collation;
-use crate::index_kinds::{ascending, expires_at_ttl, sparse, string_unique, unique};
 use crate::error::map_driver_error;
+use crate::index_kinds::{ascending, expires_at_ttl, sparse, string_unique, unique};
 use crate::{LOGIN_STATES, ORGANIZATIONS, REFRESH_TOKENS, SESSIONS, USERS};
 
 /// Creates every index (a no-op for those that exist with the same definition).
-pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
+pub(crate) async fn ensure(database: &Database, audit_retention_days: u32) -> Result<(), RepositoryError> {
     let users = vec![
         IndexModel::builder()
             .keys(doc! { "email": 1 })
@@ -71,22 +71,45 @@ pub(crate) async fn ensure(database: &Database) -> Result<(), RepositoryError> {
         (LOGIN_STATES, login_states),
         (crate::events::APPLIED_EVENTS, applied_events),
         (crate::links::LINK_REQUESTS, crate::links::indexes()),
+        (
+            crate::audit::AUDIT_EVENTS,
+            crate::audit::indexes(audit_retention_days),
+        ),
     ] {
-        database
+        let created = database
             .collection::<Document>(collection)
-            .create_indexes(models)
-            .await
-            .map_err(|e| match map_driver_error(e) {
-                RepositoryError::Unexpected(m) => {
-                    RepositoryError::Unexpected(format!("creating the indexes of `{collection}`: {m}"))
-                }
-                // Existing duplicates refuse a unique index: not a conflict of a write.
-                RepositoryError::Duplicate => RepositoryError::Unexpected(format!(
-                    "creating the indexes of `{collection}`: existing documents have duplicate keys"
-                )),
-                unavailable => unavailable,
-            })?;
+            .create_indexes(models.clone())
+            .await;
+        let created = match created {
+            // The TTL index exists with another retention: apply the new one, then
+            // create the others.
+            Err(e) if collection == crate::audit::AUDIT_EVENTS && is_options_conflict(&e) => {
+                crate::audit::retune(database, audit_retention_days).await?;
+                tracing::info!(days = audit_retention_days, "audit retention changed");
+                database
+                    .collection::<Document>(collection)
+                    .create_indexes(models)
+                    .await
+            }
+            other => other,
+        };
+        created.map_err(|e| match map_driver_error(e) {
+            RepositoryError::Unexpected(m) => {
+                RepositoryError::Unexpected(format!("creating the indexes of `{collection}`: {m}"))
+            }
+            // Existing duplicates refuse a unique index: not a conflict of a write.
+            RepositoryError::Duplicate => RepositoryError::Unexpected(format!(
+                "creating the indexes of `{collection}`: existing documents have duplicate keys"
+            )),
+            unavailable => unavailable,
+        })?;
         tracing::debug!(collection, "indexes ensured");
     }
     Ok(())
+}
+
+/// Whether the server refused an index because one of the same name exists with other
+/// options (`IndexOptionsConflict`, 85, or `IndexKeySpecsConflict`, 86).
+fn is_options_conflict(error: &mongodb::error::Error) -> bool {
+    matches!(error.kind.as_ref(), mongodb::error::ErrorKind::Command(e) if e.code == 85 || e.code == 86)
 }

@@ -10,9 +10,10 @@
 //! [`LoginStateStore`](tether_domain::LoginStateStore) (`login_states`), and offboarding's
 //! [`LifecycleStore`](tether_domain::LifecycleStore) (`applied_events`, with the
 //! disablement of `users` and the revocation of `sessions`) and
-//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`), and
+//! [`EventCursorStore`](tether_domain::EventCursorStore) (`event_cursors`), the
 //! [`LinkRequestStore`](tether_domain::LinkRequestStore) (`identity_link_requests`, with
-//! the approved link's write on `users`). Field names
+//! the approved link's write on `users`) and the
+//! [`AuditStore`](tether_domain::AuditStore) (`audit_events`). Field names
 //! are those the wider product already stores (`fullName`, `organizationId`, ...).
 //!
 //! Rules every adapter here follows:
@@ -27,6 +28,7 @@
 //! - a stored document this service cannot read yields `Unexpected`, naming the field
 //!   and the document id.
 
+mod audit;
 mod bson;
 mod error;
 mod events;
@@ -51,6 +53,7 @@ use mongodb::options::ClientOptions;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{RepositoryError, SessionLifetimes};
 
+pub use crate::audit::{AUDIT_EVENTS, DEFAULT_AUDIT_RETENTION_DAYS};
 use crate::error::map_driver_error;
 pub use crate::events::{APPLIED_EVENTS, EVENT_CURSORS};
 pub use crate::links::{LINK_REQUESTS, PREVIOUS_WORKOS_IDS};
@@ -117,6 +120,8 @@ pub struct MongoStore {
     /// Providers other than WorkOS's two APIs whose unique link index this process
     /// made sure of (see `users.rs`).
     link_indexes: Arc<Mutex<HashSet<String>>>,
+    /// How many days audit records are kept (the TTL of `audit_events`).
+    audit_retention_days: u32,
 }
 
 impl fmt::Debug for MongoStore {
@@ -182,6 +187,7 @@ impl MongoStore {
             options: Some(options),
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
             link_indexes: Arc::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         })
     }
 
@@ -208,6 +214,7 @@ impl MongoStore {
             options: Some(options),
             session_lifetime_seconds: self.session_lifetime_seconds,
             link_indexes: self.link_indexes.clone(),
+            audit_retention_days: self.audit_retention_days,
         })
     }
 
@@ -221,7 +228,16 @@ impl MongoStore {
             options: None,
             session_lifetime_seconds: SessionLifetimes::default().absolute_session_seconds,
             link_indexes: Arc::default(),
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
         }
+    }
+
+    /// The same store, keeping audit records for `days` days (`AUDIT_RETENTION_DAYS`;
+    /// 365 unless set): the TTL of the index [`MongoStore::ensure_indexes`] creates.
+    #[must_use]
+    pub fn with_audit_retention(mut self, days: u32) -> Self {
+        self.audit_retention_days = days;
+        self
     }
 
     /// The same store, giving a session it adopts from refresh tokens of the earlier
@@ -269,7 +285,10 @@ impl MongoStore {
     /// - `login_states`: `stateHash_unique`, `expiresAt_ttl`;
     /// - `identity_link_requests`: `pending_unique` (unique on `{userId, api, workosId}`
     ///   among pending requests), `expiresAt_ttl` (30 days after expiry),
-    ///   `status_requestedAt`, `organizationId_status_requestedAt`.
+    ///   `status_requestedAt`, `organizationId_status_requestedAt`;
+    /// - `audit_events`: `at_ttl` (TTL: removed the retention after `at`; a changed
+    ///   retention is applied to the existing index), `userId_id`, `organizationId_id`,
+    ///   `type_id` (`{field: 1, _id: -1}`).
     ///
     /// The whole creation is bounded by four operation time-outs (not through the
     /// per-operation helper).
@@ -279,13 +298,16 @@ impl MongoStore {
     /// index (e.g. existing duplicates, or a conflicting index of the same name).
     pub async fn ensure_indexes(&self) -> Result<(), RepositoryError> {
         // Several round trips: a few operation time-outs in all, not forever.
-        tokio::time::timeout(self.operation_timeout * 4, indexes::ensure(&self.database))
-            .await
-            .unwrap_or_else(|_| {
-                Err(RepositoryError::Unavailable(
-                    "MongoDB did not finish creating the indexes in time".to_owned(),
-                ))
-            })
+        tokio::time::timeout(
+            self.operation_timeout * 4,
+            indexes::ensure(&self.database, self.audit_retention_days),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(RepositoryError::Unavailable(
+                "MongoDB did not finish creating the indexes in time".to_owned(),
+            ))
+        })
     }
 
     /// The database this store works in.

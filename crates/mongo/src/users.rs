@@ -112,7 +112,8 @@ impl MongoStore {
         }
         self.run(
             "users.create_index",
-            self.users().create_index(crate::index_kinds::string_unique(&field)),
+            self.users()
+                .create_index(crate::index_kinds::string_unique(&field)),
         )
         .await?;
         self.link_indexes

@@ -114,7 +114,10 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
     let login = issuer.start_session(user, None, clock.now()).await.unwrap();
     commands.take();
 
-    let renewed = refresh.refresh(&login.refresh_token).await.unwrap();
+    let renewed = refresh
+        .refresh(&login.refresh_token, &tether_domain::AuditOrigin::default())
+        .await
+        .unwrap();
     let per_refresh = commands.take();
     guard
         .authenticate(tether_domain::secrecy::ExposeSecret::expose_secret(
@@ -125,7 +128,10 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
     let per_verify = commands.take();
     // Within the grace window: the same successor; the insert that makes sure it is
     // stored is refused as a duplicate, so nothing is written.
-    let replayed = refresh.refresh(&login.refresh_token).await.unwrap();
+    let replayed = refresh
+        .refresh(&login.refresh_token, &tether_domain::AuditOrigin::default())
+        .await
+        .unwrap();
     let per_replay = commands.take();
     assert_eq!(
         tether_domain::secrecy::ExposeSecret::expose_secret(&replayed.refresh_token),

@@ -1789,3 +1789,135 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
     );
     db.drop_database().await;
 }
+
+// ---- the audit trail ------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_mongodb_audit_store_keeps_the_port_contract() {
+    let db = TestDb::with_indexes("conf_audit").await;
+    tether_domain::audit::conformance::audit_store(&db.store, &SystemClock).await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn an_audit_record_is_stored_in_the_documented_shape() {
+    use tether_domain::{
+        AuditActor, AuditEvent, AuditIds, AuditOrigin, AuditStore, AuditType, ClientContext,
+        StoredAuditEvent, SystemActor,
+    };
+    let db = TestDb::with_indexes("audit_shape").await;
+    let user = ObjectId::parse_str("64a1b2c3d4e5f60000000001").unwrap();
+    let organization = ObjectId::parse_str("64a1b2c3d4e5f600000000a1").unwrap();
+    let at = ts(1_800_000_000_000);
+    let login = AuditEvent::new(
+        AuditType::LoginSucceeded,
+        AuditActor::System(SystemActor::Service),
+        at,
+    )
+    .user(user_id(user))
+    .organization(tether_domain::OrganizationId::from_bytes(organization.bytes()))
+    .session(tether_domain::SessionId::new("sess_1"))
+    .origin(AuditOrigin {
+        client: ClientContext {
+            ip_address: Some("203.0.113.7".into()),
+            user_agent: Some("Browser/1".into()),
+        },
+        request_id: Some("req-1".into()),
+    })
+    .detail("rule", "linked_by_vouched_email")
+    .detail("api", "authkit");
+    let logout = AuditEvent::new(AuditType::SessionRevoked, AuditActor::User(user_id(user)), at).refused();
+    let ids = AuditIds::new(1);
+    let records: Vec<StoredAuditEvent> = [login, logout]
+        .into_iter()
+        .map(|event| StoredAuditEvent {
+            id: ids.next(at),
+            event,
+        })
+        .collect();
+    db.store.append(&records).await.unwrap();
+    let stored = db
+        .raw(tether_mongo::AUDIT_EVENTS)
+        .find_one(doc! { "_id": ObjectId::from_bytes(records[0].id.bytes()) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored,
+        doc! {
+            "_id": ObjectId::from_bytes(records[0].id.bytes()),
+            "at": DateTime::from_millis(1_800_000_000_000),
+            "type": "login.succeeded",
+            "actor": { "system": "service" },
+            "outcome": "success",
+            "userId": user,
+            "organizationId": organization,
+            "sessionId": "sess_1",
+            "ip": "203.0.113.7",
+            "userAgent": "Browser/1",
+            "requestId": "req-1",
+            "detail": { "api": "authkit", "rule": "linked_by_vouched_email" },
+        }
+    );
+    let stored = db
+        .raw(tether_mongo::AUDIT_EVENTS)
+        .find_one(doc! { "_id": ObjectId::from_bytes(records[1].id.bytes()) })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.get_document("actor").unwrap(), &doc! { "userId": user });
+    assert_eq!(stored.get_str("outcome").unwrap(), "refused");
+    assert!(
+        !stored.contains_key("ip") && !stored.contains_key("detail"),
+        "absent values are not stored: {stored}"
+    );
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_audit_retention_is_the_ttl_of_at_and_a_changed_one_is_applied() {
+    let db = TestDb::new("audit_ttl").await;
+    let ttl = |store: MongoStore| async move {
+        let mut cursor = store
+            .database()
+            .collection::<Document>(tether_mongo::AUDIT_EVENTS)
+            .list_indexes()
+            .await
+            .unwrap();
+        let mut found = std::collections::BTreeMap::new();
+        while cursor.advance().await.unwrap() {
+            let index = cursor.deserialize_current().unwrap();
+            let name = index.options.as_ref().and_then(|o| o.name.clone()).unwrap();
+            found.insert(name, index);
+        }
+        found
+    };
+    db.store
+        .clone()
+        .with_audit_retention(365)
+        .ensure_indexes()
+        .await
+        .unwrap();
+    let indexes = ttl(db.store.clone()).await;
+    assert_eq!(indexes["at_ttl"].keys, doc! { "at": 1 });
+    assert_eq!(
+        indexes["at_ttl"].options.as_ref().unwrap().expire_after,
+        Some(Duration::from_secs(365 * 86_400))
+    );
+    for field in ["userId", "organizationId", "type"] {
+        assert_eq!(indexes[&format!("{field}_id")].keys, doc! { field: 1, "_id": -1 });
+    }
+    db.store
+        .clone()
+        .with_audit_retention(30)
+        .ensure_indexes()
+        .await
+        .unwrap();
+    let indexes = ttl(db.store.clone()).await;
+    assert_eq!(
+        indexes["at_ttl"].options.as_ref().unwrap().expire_after,
+        Some(Duration::from_secs(30 * 86_400)),
+        "a start with another AUDIT_RETENTION_DAYS changes the TTL"
+    );
+    db.drop_database().await;
+}

@@ -47,6 +47,7 @@
 //! shapes a client sends.
 
 mod administration;
+mod audit;
 mod error;
 mod json;
 mod links;
@@ -59,6 +60,7 @@ mod session;
 pub use administration::{
     LoginDisabledAnswer, LoginDisabledBody, RevokeOwnSessionsQuery, RevokedBody, SessionBody, SessionListBody,
 };
+pub use audit::{AuditActorBody, AuditEventBody, AuditEventsPage, AuditEventsQuery};
 pub use error::{ErrorBody, PendingOrganizationBody};
 pub use links::{DecidedByBody, LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 pub use operations::{

@@ -3,7 +3,9 @@
 //! document: roles, session fallback behaviours, login flows, and the patterns of ids,
 //! states and refresh tokens.
 
-use tether_domain::{AccessRole, PasswordFallbackBehavior, SsoFallbackBehavior};
+use tether_domain::{
+    AccessRole, AuditOutcome, AuditType, PasswordFallbackBehavior, SsoFallbackBehavior, SystemActor,
+};
 use utoipa::openapi::Object;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
@@ -95,6 +97,21 @@ pub fn link_request_status() -> Object {
     )
 }
 
+/// The wire name of an audit record type (`login.succeeded`, ...).
+pub fn audit_type() -> Object {
+    strings(AuditType::ALL.iter().map(AuditType::as_str), false)
+}
+
+/// `success` or `refused`.
+pub fn audit_outcome() -> Object {
+    strings(
+        [AuditOutcome::Success, AuditOutcome::Refused]
+            .iter()
+            .map(AuditOutcome::as_str),
+        false,
+    )
+}
+
 /// Who decided a link request: `{"userId": ...}` or `{"system": "cli"}`, or `null`.
 pub fn decided_by() -> Object {
     ObjectBuilder::new()
@@ -110,4 +127,9 @@ pub fn decided_by() -> Object {
         )
         .property("system", strings(["cli"], false))
         .build()
+}
+
+/// `workos-events`, `cli` or `service`.
+pub fn system_actor() -> Object {
+    strings(SystemActor::ALL.iter().map(SystemActor::as_str), false)
 }

@@ -52,6 +52,7 @@ impl From<CallbackBody> for CallbackInput {
             client_verifier: body.client_verifier,
             // Where the post came from is the edge's to fill in.
             client: ClientContext::default(),
+            request_id: None,
         }
     }
 }
@@ -81,6 +82,7 @@ impl From<OrganizationSelectionBody> for StepInput {
             pending_authentication_token: body.pending_authentication_token,
             answer: StepAnswer::Organization(body.organization_id),
             client: ClientContext::default(),
+            request_id: None,
         }
     }
 }
@@ -109,6 +111,7 @@ impl From<EmailVerificationBody> for StepInput {
             pending_authentication_token: body.pending_authentication_token,
             answer: StepAnswer::EmailCode(body.code),
             client: ClientContext::default(),
+            request_id: None,
         }
     }
 }

@@ -13,6 +13,7 @@
 //! unknown keys refused, errors naming the environment variable), lists them for
 //! `check-config` and gathers the sections.
 
+mod audit;
 mod events;
 mod http;
 mod limits;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use tether_domain::{AccessRole, SessionConfig};
 use tether_mongo::MongoConfig;
 
+pub use self::audit::AuditSettings;
 pub use self::events::{EventSettings, EventsMode};
 pub use self::http::HttpSettings;
 pub use self::limits::LimitSettings;
@@ -75,6 +77,7 @@ pub struct RawSettings {
     workos_events_lease_seconds: u64,
     workos_webhook_secret: Option<String>,
     workos_webhook_secret_file: Option<PathBuf>,
+    audit_retention_days: u32,
     client_url: String,
     #[serde(deserialize_with = "string_or_list")]
     allowed_redirect_uris: Vec<String>,
@@ -133,6 +136,7 @@ impl Default for RawSettings {
             workos_events_lease_seconds: 30,
             workos_webhook_secret: None,
             workos_webhook_secret_file: None,
+            audit_retention_days: 365,
             client_url: "http://localhost:5173".into(),
             allowed_redirect_uris: Vec::new(),
             default_organization_id: None,
@@ -191,6 +195,8 @@ pub struct Settings {
     pub workos: WorkosSettings,
     /// How WorkOS events reach the service (polling, webhooks).
     pub events: EventSettings,
+    /// How the audit trail is kept.
+    pub audit: AuditSettings,
     /// What signs and keys the tokens, and how long they live.
     pub tokens: TokenSettings,
     /// Who new users are and where they go, and the login checks.
@@ -498,6 +504,7 @@ impl RawSettings {
         let (tokens, keys_shown) = TokenSettings::validate(&mut self)?;
         let workos = WorkosSettings::validate(&mut self)?;
         let events = EventSettings::validate(&mut self)?;
+        let audit = AuditSettings::validate(&self)?;
         let mongo = MongoSettings::validate(&mut self)?;
         let provisioning = ProvisioningSettings::validate(&mut self)?;
         let http = HttpSettings::validate(&mut self)?;
@@ -529,6 +536,7 @@ impl RawSettings {
             mongo,
             workos,
             events,
+            audit,
             tokens,
             provisioning,
             session,

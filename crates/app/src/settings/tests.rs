@@ -384,6 +384,20 @@ fn a_refresh_reuse_grace_window_out_of_range_or_not_a_number_stops_start_up_nami
     }
 }
 
+#[test]
+fn audit_records_are_kept_a_year_unless_audit_retention_days_says_otherwise() {
+    let s = Settings::load_from(None, env(&[])).unwrap();
+    assert_eq!(s.audit.retention_days, 365);
+    for (raw, days) in [("1", 1), ("90", 90), ("3650", 3650)] {
+        let s = Settings::load_from(None, env(&[("AUDIT_RETENTION_DAYS", raw)])).unwrap();
+        assert_eq!(s.audit.retention_days, days, "{raw}");
+    }
+    for bad in ["0", "3651", "-1", "a year"] {
+        let err = Settings::load_from(None, env(&[("AUDIT_RETENTION_DAYS", bad)])).unwrap_err();
+        assert_eq!(err.key, "AUDIT_RETENTION_DAYS", "{bad}: {err}");
+    }
+}
+
 /// A folder of this test process under the workspace's `target/tmp` (removed with
 /// the build output, not left in the system's temporary folder).
 fn test_dir(tag: &str) -> PathBuf {

@@ -8,6 +8,7 @@ use super::{
     APPLIED_EVENT_TTL_SECONDS, DisabledBy, Disablement, EventOutcome, IdentityLink, LifecycleChange,
     LifecycleEvent,
 };
+use crate::audit::{AuditActor, AuditEvent, AuditSink, AuditType, NoAudit, SystemActor};
 use crate::failure::Failure;
 use crate::model::{RevokedReason, User};
 use crate::ports::{Clock, OrganizationRepository, UserRepository};
@@ -58,6 +59,7 @@ pub struct LifecycleEvents {
     organizations: Arc<dyn OrganizationRepository>,
     store: Arc<dyn LifecycleStore>,
     clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditSink>,
 }
 
 impl std::fmt::Debug for LifecycleEvents {
@@ -79,7 +81,16 @@ impl LifecycleEvents {
             organizations,
             store,
             clock,
+            audit: Arc::new(NoAudit),
         }
+    }
+
+    /// Records what every applied event did to each user (`workos.event_applied`, and
+    /// `user.disabled`, `user.enabled`, `session.revoked` when it did that) in `audit`,
+    /// by the event consumer. Without it nothing is recorded.
+    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// Applies `event` once:
@@ -248,9 +259,17 @@ impl LifecycleEvents {
                 continue;
             }
             applied = true;
+            let record = |kind| {
+                AuditEvent::new(kind, AuditActor::System(SystemActor::ProviderEvents), now)
+                    .user(user.id)
+                    .organization(user.organization_id)
+                    .detail("eventId", event.id.as_str())
+                    .detail("eventType", event.event_type.as_str())
+            };
             match effect {
                 Effect::Disable { reason, name } => {
-                    self.store
+                    let disabled = self
+                        .store
                         .disable_user(
                             user.id,
                             Disablement {
@@ -263,17 +282,32 @@ impl LifecycleEvents {
                             },
                         )
                         .await?;
-                    self.store
+                    let revoked = self
+                        .store
                         .revoke_user_sessions(user.id, now, RevokedReason::Deprovisioned)
                         .await?;
                     self.rename(user, name.as_deref(), now).await?;
+                    if disabled {
+                        self.audit
+                            .record(record(AuditType::UserDisabled).detail("reason", *reason));
+                    }
+                    if revoked > 0 {
+                        self.audit.record(
+                            record(AuditType::SessionRevoked)
+                                .detail("reason", RevokedReason::Deprovisioned.as_str())
+                                .detail("count", revoked.to_string()),
+                        );
+                    }
                 }
                 Effect::Enable { name } => {
-                    self.store.enable_user_disabled_by_event(user.id, now).await?;
+                    if self.store.enable_user_disabled_by_event(user.id, now).await? {
+                        self.audit.record(record(AuditType::UserEnabled));
+                    }
                     self.rename(user, name.as_deref(), now).await?;
                 }
                 Effect::Rename(name) => self.rename(user, Some(name), now).await?,
             }
+            self.audit.record(record(AuditType::ProviderEventApplied));
         }
         Ok(if applied {
             EventOutcome::Applied

@@ -341,6 +341,7 @@ fn step(token: Option<&str>, answer: StepAnswer) -> StepInput {
         pending_authentication_token: token.map(secret),
         answer,
         client: ClientContext::default(),
+        request_id: None,
     }
 }
 
@@ -692,7 +693,11 @@ async fn a_second_post_of_a_bound_login_gets_the_first_session_within_the_window
 async fn a_second_post_after_the_first_refresh_token_was_rotated_gets_nothing() {
     let w = World::acme();
     let (state, first) = w.bound_login(authkit("user_1", "jane@acme.example", true)).await;
-    w.services.refresh.refresh(&first.refresh_token).await.unwrap();
+    w.services
+        .refresh
+        .refresh(&first.refresh_token, &AuditOrigin::default())
+        .await
+        .unwrap();
     invalid_state(&w, World::posted("code-1", &state)).await;
 }
 

@@ -5,6 +5,7 @@
 #![cfg(test)]
 
 mod administration;
+mod audit;
 mod links;
 mod login;
 mod props;

@@ -307,7 +307,7 @@ const NOT_VOUCHED: &[Reach] = &[
 type Expected = fn(&Result<User, ProvisionError>) -> bool;
 const LINKED: Expected = |r| matches!(r, Ok(u) if linked(u, AUTHKIT) == Some("user_1"));
 const LINK_REQUIRED: Expected = |r| matches!(r, Err(ProvisionError::AccountLinkRequired { .. }));
-const DISABLED: Expected = |r| matches!(r, Err(ProvisionError::LoginDisabled));
+const DISABLED: Expected = |r| matches!(r, Err(ProvisionError::LoginDisabled { .. }));
 
 /// Provisions `identity`, expecting a refusal, and `user` unchanged and alone.
 async fn refused(

@@ -41,7 +41,7 @@ async fn signed_in() -> (World, AuthSession) {
 }
 
 async fn refresh(w: &World, token: &SecretString) -> Result<AuthSession, RefreshError> {
-    w.services.refresh.refresh(token).await
+    w.services.refresh.refresh(token, &AuditOrigin::default()).await
 }
 
 /// Refreshes `token` at `seconds` after [`t0`].
@@ -335,7 +335,7 @@ async fn a_record_that_cannot_be_honoured_is_refused() {
 // ---- logout -----------------------------------------------------------------------------
 
 async fn logout(w: &World, credential: LogoutCredential) -> Result<Option<SessionId>, LogoutError> {
-    w.services.logout.logout(credential).await
+    w.services.logout.logout(credential, AuditOrigin::default()).await
 }
 
 #[tokio::test]

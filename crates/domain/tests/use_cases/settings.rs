@@ -369,7 +369,12 @@ async fn a_superadmin_changes_an_organizations_settings_and_reads_what_it_resolv
     let settings = &w.services.org_settings;
     let id = acme.to_string();
     let changed = settings
-        .update(&caller, &id, patch(&[("tokenExpiryHours", n(4.0))]))
+        .update(
+            &caller,
+            &id,
+            patch(&[("tokenExpiryHours", n(4.0))]),
+            AuditOrigin::default(),
+        )
         .await
         .unwrap();
     assert_eq!(changed.fields().token_expiry_hours, 4);
@@ -380,7 +385,12 @@ async fn a_superadmin_changes_an_organizations_settings_and_reads_what_it_resolv
     assert_eq!(settings.get(&caller, &id).await.unwrap(), changed);
 
     let refused = settings
-        .update(&caller, &id, patch(&[("tokenExpiryHours", n(0.0))]))
+        .update(
+            &caller,
+            &id,
+            patch(&[("tokenExpiryHours", n(0.0))]),
+            AuditOrigin::default(),
+        )
         .await;
     assert!(
         matches!(refused, Err(OrgSettingsError::InvalidSettings(e)) if e.contains_key("tokenExpiryHours"))
@@ -408,12 +418,17 @@ async fn only_an_enabled_superadmin_by_their_current_role_manages_an_existing_or
         let answers = [
             settings.get(&caller, &id).await.map(|_| ()),
             settings
-                .update(&caller, &id, patch(&[("tokenExpiryHours", n(4.0))]))
+                .update(
+                    &caller,
+                    &id,
+                    patch(&[("tokenExpiryHours", n(4.0))]),
+                    AuditOrigin::default(),
+                )
                 .await
                 .map(|_| ()),
             settings.tenant(&caller, &id).await.map(|_| ()),
             settings
-                .set_tenant(&caller, &id, Some(TENANT_A))
+                .set_tenant(&caller, &id, Some(TENANT_A), AuditOrigin::default())
                 .await
                 .map(|_| ()),
         ];
@@ -455,12 +470,21 @@ async fn an_unknown_or_malformed_organization_is_refused() {
         Err(OrgSettingsError::OrganizationNotFound)
     ));
     let update = settings
-        .update(&caller, &gone, patch(&[("tokenExpiryHours", n(4.0))]))
+        .update(
+            &caller,
+            &gone,
+            patch(&[("tokenExpiryHours", n(4.0))]),
+            AuditOrigin::default(),
+        )
         .await;
     assert!(matches!(update, Err(OrgSettingsError::OrganizationNotFound)));
-    let map = settings.set_tenant(&caller, "acme", Some(TENANT_A)).await;
+    let map = settings
+        .set_tenant(&caller, "acme", Some(TENANT_A), AuditOrigin::default())
+        .await;
     assert!(matches!(map, Err(OrgSettingsError::InvalidOrganizationId)));
-    let map = settings.set_tenant(&caller, &gone, Some(TENANT_A)).await;
+    let map = settings
+        .set_tenant(&caller, &gone, Some(TENANT_A), AuditOrigin::default())
+        .await;
     assert!(matches!(map, Err(OrgSettingsError::OrganizationNotFound)));
 }
 
@@ -470,7 +494,10 @@ async fn a_superadmin_maps_an_organization_to_one_tenant_at_most_and_unmaps_it()
     let other = w.add_org("Other", 2, Some(TENANT_B));
     let settings = &w.services.org_settings;
     let id = acme.to_string();
-    let mapped = settings.set_tenant(&caller, &id, Some(TENANT_A)).await.unwrap();
+    let mapped = settings
+        .set_tenant(&caller, &id, Some(TENANT_A), AuditOrigin::default())
+        .await
+        .unwrap();
     assert_eq!(mapped, Some(tenant(TENANT_A)));
     assert_eq!(tenant_of(&w.org(acme).await), Some(TENANT_A));
     assert_eq!(
@@ -478,9 +505,13 @@ async fn a_superadmin_maps_an_organization_to_one_tenant_at_most_and_unmaps_it()
         Some(tenant(TENANT_A))
     );
 
-    let taken = settings.set_tenant(&caller, &id, Some(TENANT_B)).await;
+    let taken = settings
+        .set_tenant(&caller, &id, Some(TENANT_B), AuditOrigin::default())
+        .await;
     assert!(matches!(taken, Err(OrgSettingsError::Conflict)), "{taken:?}");
-    let malformed = settings.set_tenant(&caller, &id, Some("acme")).await;
+    let malformed = settings
+        .set_tenant(&caller, &id, Some("acme"), AuditOrigin::default())
+        .await;
     assert!(
         matches!(malformed, Err(OrgSettingsError::InvalidTenant)),
         "{malformed:?}"
@@ -488,6 +519,12 @@ async fn a_superadmin_maps_an_organization_to_one_tenant_at_most_and_unmaps_it()
     assert_eq!(tenant_of(&w.org(acme).await), Some(TENANT_A), "nothing saved");
     assert_eq!(tenant_of(&w.org(other).await), Some(TENANT_B));
 
-    assert_eq!(settings.set_tenant(&caller, &id, None).await.unwrap(), None);
+    assert_eq!(
+        settings
+            .set_tenant(&caller, &id, None, AuditOrigin::default())
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(tenant_of(&w.org(acme).await), None);
 }

@@ -10,15 +10,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{
-    AccessClaims, AccessRole, AccessTokenVerifier, AuditEvent, AuditSink, AuthSession, AuthorizationRequest,
-    AuthorizeInput, CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity,
-    IdentityLink, IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan,
-    LoginTurns, MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository,
-    PendingStep, Policies, Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId,
-    SessionRecord, SessionStore, StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp,
-    TokenError, TokenHash, TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
+    AccessClaims, AccessRole, AccessTokenVerifier, AuthSession, AuthorizationRequest, AuthorizeInput,
+    CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity, IdentityLink,
+    IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan, LoginTurns,
+    MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository, PendingStep, Policies,
+    Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId, SessionRecord, SessionStore,
+    StateProtector, StoredSessionSettings, TenantId, TenantIdError, Timestamp, TokenError, TokenHash,
+    TokenIssuer, User, UserId, UserRepository, VerifiedAccess, Vouching,
 };
-use tether_memory::{InMemoryLoginStates, InMemoryStore};
+use tether_memory::{InMemoryAuditLog, InMemoryLoginStates, InMemoryStore};
+
+pub use tether_domain::{AuditEvent, AuditOrigin, AuditSink, AuditType};
 
 // ---- names --------------------------------------------------------------------
 
@@ -214,23 +216,6 @@ pub fn tenant_of(organization: &Organization) -> Option<&str> {
 }
 
 // ---- the stand-ins --------------------------------------------------------------
-
-/// An audit sink that keeps every record, in order.
-#[derive(Debug, Default)]
-pub struct RecordingAudit(Mutex<Vec<AuditEvent>>);
-
-impl AuditSink for RecordingAudit {
-    fn record(&self, event: AuditEvent) {
-        lock(&self.0).push(event);
-    }
-}
-
-impl RecordingAudit {
-    /// Every record so far.
-    pub fn events(&self) -> Vec<AuditEvent> {
-        lock(&self.0).clone()
-    }
-}
 
 /// A clock the test moves.
 #[derive(Debug)]
@@ -581,8 +566,35 @@ pub struct World {
     pub idp: Arc<Idp>,
     pub tokens: Arc<Tokens>,
     pub clock: Arc<TestClock>,
-    pub audit: Arc<RecordingAudit>,
     pub services: Services,
+    /// Every audit record the use cases handed over, in order.
+    pub audit: Arc<Recorded>,
+    /// The audit records the trail reads.
+    pub audit_log: Arc<InMemoryAuditLog>,
+    ports: Ports,
+    policies: Policies,
+}
+
+/// An audit sink that keeps what it is handed, for the tests to read.
+#[derive(Debug, Default)]
+pub struct Recorded(Mutex<Vec<AuditEvent>>);
+
+impl AuditSink for Recorded {
+    fn record(&self, event: AuditEvent) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(event);
+    }
+}
+
+impl Recorded {
+    /// The records handed over so far.
+    pub fn all(&self) -> Vec<AuditEvent> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The records of `kind` handed over so far.
+    pub fn of(&self, kind: AuditType) -> Vec<AuditEvent> {
+        self.all().into_iter().filter(|e| e.kind == kind).collect()
+    }
 }
 
 /// The policies of these tests: the documented defaults, two redirect URIs.
@@ -607,7 +619,8 @@ impl World {
         let idp = Arc::new(Idp::default());
         let tokens = Arc::new(Tokens::default());
         let clock = Arc::new(TestClock(AtomicI64::new(t0().millis())));
-        let audit = Arc::new(RecordingAudit::default());
+        let audit = Arc::new(Recorded::default());
+        let audit_log = Arc::new(InMemoryAuditLog::new());
         let mut ports = Ports {
             users: users.clone(),
             organizations: Arc::new(store.clone()),
@@ -621,8 +634,9 @@ impl World {
             state_protector: Arc::new(States::default()),
             clock: clock.clone(),
             link_requests: Arc::new(store.clone()),
-            audit: audit.clone(),
             login_turns: LoginTurns::new(),
+            audit: audit.clone(),
+            audit_store: audit_log.clone(),
         };
         let mut policies = policies();
         edit(&mut ports, &mut policies);
@@ -633,9 +647,20 @@ impl World {
             idp,
             tokens,
             clock,
+            services: Services::new(ports.clone(), policies.clone()),
             audit,
-            services: Services::new(ports, policies),
+            audit_log,
+            ports,
+            policies,
         }
+    }
+
+    /// The same world (stores and all) with its use cases wired again under the
+    /// policies `edit` changes, e.g. to name an organization created since.
+    pub fn rewired(mut self, edit: impl FnOnce(&mut Policies)) -> Self {
+        edit(&mut self.policies);
+        self.services = Services::new(self.ports.clone(), self.policies.clone());
+        self
     }
 
     /// Moves the clock to `seconds` after [`t0`].

@@ -34,7 +34,9 @@ pub(crate) async fn handle(
     body: web::Json<CallbackBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut input: tether_domain::CallbackInput = body.into_inner().into();
-    input.client = crate::request_id::client_context(&request);
+    let origin = crate::request_id::audit_origin(&request);
+    input.client = origin.client;
+    input.request_id = origin.request_id;
     let (provider, result) = state.services.login.complete_reporting_provider(input).await;
     let result = result.map_err(ApiError::from);
     crate::metrics::record_login(

@@ -1,5 +1,6 @@
 //! Route table and the small handlers that only translate.
 
+pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod callback;
 pub(crate) mod health;
@@ -37,6 +38,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(steps::email_verification),
     );
     cfg.route("/api/webhooks/workos", web::post().to(webhooks::workos));
+    cfg.route("/api/audit-events", web::get().to(audit::list));
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))

@@ -80,7 +80,11 @@ pub(crate) async fn put(
             "The request body must be a JSON object of session settings.",
         ));
     };
-    let config = state.services.org_settings.update(&caller, &path, patch).await?;
+    let config = state
+        .services
+        .org_settings
+        .update(&caller, &path, patch, crate::request_id::audit_origin(&req))
+        .await?;
     Ok(answer(&config, Some("Session settings updated")))
 }
 
@@ -161,7 +165,7 @@ pub(crate) async fn put_workos_organization(
     let mapping = state
         .services
         .org_settings
-        .set_tenant(&caller, &path, value)
+        .set_tenant(&caller, &path, value, crate::request_id::audit_origin(&req))
         .await?;
     Ok(mapping_answer(
         &path,

@@ -33,6 +33,7 @@ use crate::{AppState, MAX_BODY_BYTES};
     )
 )]
 pub(crate) async fn refresh(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<RefreshTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,7 +44,7 @@ pub(crate) async fn refresh(
     let result = state
         .services
         .refresh
-        .refresh(&token)
+        .refresh(&token, &crate::request_id::audit_origin(&req))
         .await
         .map_err(ApiError::from);
     crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
@@ -88,7 +89,11 @@ pub(crate) async fn logout(
             Err(e) => return Err(e.into()),
         },
     };
-    state.services.logout.logout(credential).await?;
+    state
+        .services
+        .logout
+        .logout(credential, crate::request_id::audit_origin(&req))
+        .await?;
     Ok(HttpResponse::Ok().json(LogoutBody {
         success: true,
         message: "Logged out".to_owned(),

@@ -16,7 +16,9 @@ async fn finish(
     request: &HttpRequest,
     mut input: StepInput,
 ) -> Result<HttpResponse, ApiError> {
-    input.client = crate::request_id::client_context(request);
+    let origin = crate::request_id::audit_origin(request);
+    input.client = origin.client;
+    input.request_id = origin.request_id;
     let result = state
         .services
         .login

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use tether_clock::SystemClock;
 use tether_domain::lifecycle::format_rfc3339;
-use tether_domain::{AuditSink, LinkCaller, LinkRequest, LinkRequests, NoAudit};
+use tether_domain::{AuditIds, LinkCaller, LinkRequest, LinkRequests};
+
+use crate::audit::{AuditWriter, WriterSettings, process_tag};
 use tether_mongo::{MongoConfig, MongoStore};
 
 /// What was asked of the link requests.
@@ -45,11 +47,20 @@ pub async fn run(command: Command, config: MongoConfig) -> Result<(), String> {
             .await
             .map_err(|e| format!("MONGODB_URI: cannot use the database: {e}"))?,
     );
-    // The command line keeps no audit queue of its own yet.
-    let audit: Arc<dyn AuditSink> = Arc::new(NoAudit);
+    // Decisions are audited like the routes' (actor `cli`); the writer stores the
+    // records before the command exits.
+    let (audit, writer) = AuditWriter::start(
+        store.clone(),
+        AuditIds::new(process_tag(&SystemClock)),
+        WriterSettings::default(),
+    );
     let links = LinkRequests::new(store.clone(), store, Arc::new(SystemClock), audit);
-    let mut out = std::io::stdout().lock();
-    execute(command, &links, &mut out).await
+    let done = {
+        let mut out = std::io::stdout().lock();
+        execute(command, &links, &mut out).await
+    };
+    writer.stop().await;
+    done
 }
 
 /// One request on one line.
@@ -166,7 +177,12 @@ mod tests {
                 .unwrap();
             ids.push(recorded.request.id.to_string());
         }
-        let links = LinkRequests::new(store.clone(), store.clone(), clock, Arc::new(NoAudit));
+        let links = LinkRequests::new(
+            store.clone(),
+            store.clone(),
+            clock,
+            Arc::new(tether_domain::NoAudit),
+        );
         let run = |command| {
             let links = links.clone();
             async move {

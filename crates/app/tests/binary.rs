@@ -945,6 +945,16 @@ async fn the_link_requests_commands_list_approve_and_refuse_a_second_decision_on
     let (code, out, err) = link_requests(&database, &["list", "--status", "approved"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.starts_with(&id) && out.contains("approved"), "{out}");
+    // The command line's decision is in the audit trail, stored before it exited.
+    use tether_domain::{AuditActor, AuditQuery, AuditStore, AuditType, SystemActor};
+    let trail = store.query(&AuditQuery::newest(50)).await.unwrap();
+    let approved: Vec<_> = trail
+        .iter()
+        .filter(|r| r.event.kind == AuditType::LinkApproved)
+        .collect();
+    assert_eq!(approved.len(), 1, "{trail:?}");
+    assert_eq!(approved[0].event.actor, AuditActor::System(SystemActor::Cli));
+    assert_eq!(approved[0].event.user_id, Some(jane.id));
     store.database().drop().await.unwrap();
 }
 

@@ -333,8 +333,7 @@ impl SessionAdministration {
                 tracing::info!(user_id = %user.id, admin_id = %actor, "sign-in enabled by an administrator");
                 self.audit.record(
                     AuditEvent::new(AuditType::UserEnabled, AuditActor::User(actor), now)
-                        .user(user.id)
-                        .organization(user.organization_id)
+                        .of_user(&user)
                         .origin(origin),
                 );
             }
@@ -359,8 +358,7 @@ impl SessionAdministration {
             tracing::info!(user_id = %user.id, admin_id = %actor, "sign-in disabled by an administrator");
             self.audit.record(
                 AuditEvent::new(AuditType::UserDisabled, AuditActor::User(actor), now)
-                    .user(user.id)
-                    .organization(user.organization_id)
+                    .of_user(&user)
                     .origin(origin.clone())
                     .detail("reason", reason),
             );

@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::admin::{AdminError, AdminRule};
 use crate::failure::{Failure, failure_from_ports};
-use crate::model::{ClientContext, VerifiedAccess};
+use crate::model::{ClientContext, SessionRecord, User, VerifiedAccess};
 use crate::ports::RepositoryError;
 use crate::values::{HexId, OrganizationId, SessionId, Timestamp, UserId};
 
@@ -215,6 +215,18 @@ impl AuditEvent {
     pub fn session(mut self, id: SessionId) -> Self {
         self.session_id = Some(id);
         self
+    }
+
+    /// Concerning this user, in their organization.
+    pub fn of_user(self, user: &User) -> Self {
+        self.user(user.id).organization(user.organization_id)
+    }
+
+    /// Concerning this session, of its user and organization.
+    pub fn of_session(self, session: &SessionRecord) -> Self {
+        self.user(session.user_id)
+            .organization(session.organization_id)
+            .session(session.id.clone())
     }
 
     /// Coming from this request.

@@ -485,7 +485,7 @@ impl CompleteLogin {
                 if let Some(code) = error.code() {
                     let mut refused = with_api(event(AuditType::LoginRefused).refused().detail("code", code));
                     if let Some(user) = matched {
-                        refused = refused.user(user.id).organization(user.organization_id);
+                        refused = refused.of_user(&user);
                     }
                     self.audit.record(refused);
                 }

@@ -261,8 +261,7 @@ impl LifecycleEvents {
             applied = true;
             let record = |kind| {
                 AuditEvent::new(kind, AuditActor::System(SystemActor::ProviderEvents), now)
-                    .user(user.id)
-                    .organization(user.organization_id)
+                    .of_user(user)
                     .detail("eventId", event.id.as_str())
                     .detail("eventType", event.event_type.as_str())
             };

@@ -2,11 +2,10 @@
 //! record) or an ADMIN (their organization's), by bearer access token.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use secrecy::ExposeSecret;
 use tether_wire::{AuditEventsPage, AuditEventsQuery};
 
 use crate::AppState;
-use crate::bearer::bearer_token;
+use crate::bearer::caller;
 use crate::error::ApiError;
 
 /// `GET /api/audit-events`: one page of records, newest first; `nextBefore` is the
@@ -32,8 +31,7 @@ pub(crate) async fn list(
     state: web::Data<AppState>,
     query: web::Query<AuditEventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = bearer_token(&req)?;
-    let caller = state.services.access.authenticate(token.expose_secret()).await?;
+    let caller = caller(&req, &state).await?;
     let page = state
         .services
         .audit_trail

@@ -4,19 +4,12 @@
 //! ADMIN (those of their organization's users), by bearer access token.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use secrecy::ExposeSecret;
 use tether_domain::LinkCaller;
 use tether_wire::{LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 
 use crate::AppState;
-use crate::bearer::bearer_token;
+use crate::bearer::caller;
 use crate::error::ApiError;
-
-/// The caller, authenticated by their bearer access token.
-async fn caller(req: &HttpRequest, state: &AppState) -> Result<tether_domain::VerifiedAccess, ApiError> {
-    let token = bearer_token(req)?;
-    Ok(state.services.access.authenticate(token.expose_secret()).await?)
-}
 
 enum Decision {
     Approve,

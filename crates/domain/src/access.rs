@@ -4,13 +4,11 @@
 //! its session (read by id through [`SessionStore`]) exists and has not been revoked
 //! (logout, refresh-token reuse), and its user still exists and may sign in.
 
-use std::sync::Arc;
-
 use thiserror::Error;
 
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::VerifiedAccess;
-use crate::ports::{AccessTokenVerifier, Clock, SessionStore, UserRepository};
+use crate::wiring::Ports;
 
 /// Why a presented access token is refused.
 #[derive(Debug, Error)]
@@ -41,34 +39,16 @@ pub enum AccessError {
 failure_from_ports!(AccessError);
 
 /// Authenticates requests by their access token.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AccessGuard {
-    verifier: Arc<dyn AccessTokenVerifier>,
-    sessions: Arc<dyn SessionStore>,
-    users: Arc<dyn UserRepository>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for AccessGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessGuard").finish_non_exhaustive()
-    }
+    ports: Ports,
 }
 
 impl AccessGuard {
-    /// Builds the guard from the token verifier, the sessions, the users and the clock.
-    pub fn new(
-        verifier: Arc<dyn AccessTokenVerifier>,
-        sessions: Arc<dyn SessionStore>,
-        users: Arc<dyn UserRepository>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            verifier,
-            sessions,
-            users,
-            clock,
-        }
+    /// Builds the guard over the token verifier, the sessions, the users and the
+    /// clock of `ports`.
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
     }
 
     /// The claims of `token` if it is correctly signed, not expired (its `exp` is
@@ -79,13 +59,17 @@ impl AccessGuard {
         if token.is_empty() {
             return Err(AccessError::Missing);
         }
-        let access = self.verifier.verify(token).map_err(|_| AccessError::Invalid)?;
-        if access.expires_at <= self.clock.now() {
+        let access = self
+            .ports
+            .verifier
+            .verify(token)
+            .map_err(|_| AccessError::Invalid)?;
+        if access.expires_at <= self.ports.clock.now() {
             return Err(AccessError::Expired);
         }
         // One read by id. A session that is gone was removed long after its end, or
         // never was a record (see the upgrade note of `RefreshSession`): refused alike.
-        let session = self.sessions.find_session(&access.session_id).await?;
+        let session = self.ports.sessions.find_session(&access.session_id).await?;
         let live = matches!(&session, Some(s) if s.revoked_at.is_none());
         // A session that may have ended with its user's sign-in (deprovisioned, or
         // ended by an administrator) answers as the user's state does: LOGIN_DISABLED
@@ -97,7 +81,7 @@ impl AccessGuard {
         if !live && !with_the_user {
             return Err(AccessError::SessionRevoked);
         }
-        match self.users.find_user(access.user_id).await? {
+        match self.ports.users.find_user(access.user_id).await? {
             None => Err(AccessError::Invalid),
             Some(user) if user.login_disabled => Err(AccessError::LoginDisabled),
             Some(_) if live => Ok(access),

@@ -4,17 +4,15 @@
 //! ([`OwnSessions`]). Who may administer whom is [`AdminRule`]'s to say; every change is
 //! handed to the audit trail, with the client and request it came from.
 
-use std::sync::Arc;
-
 use thiserror::Error;
 
 use crate::admin::{AdminError, AdminRule, Administrator};
-use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType};
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType};
 use crate::failure::{Failure, failure_from_ports};
-use crate::lifecycle::{DisabledBy, Disablement, LifecycleStore};
+use crate::lifecycle::{DisabledBy, Disablement};
 use crate::model::{ClientContext, RevokedReason, SessionRecord, User, VerifiedAccess};
-use crate::ports::{Clock, SessionStore, UserRepository};
 use crate::values::{OrganizationId, ProviderKey, SessionId, Timestamp, UserId};
+use crate::wiring::Ports;
 
 /// The most sessions a list answers (the newest ones).
 pub const MAX_LISTED_SESSIONS: usize = 100;
@@ -208,37 +206,20 @@ fn disabled_reason(raw: Option<&str>) -> Result<String, AdministrationError> {
 
 /// An administrator's view of users' sessions and sign-in: a SUPERADMIN's of everyone,
 /// an ADMIN's of their own organization (another organization's user reads as absent).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SessionAdministration {
+    ports: Ports,
     rule: AdminRule,
-    sessions: Arc<dyn SessionStore>,
-    lifecycle: Arc<dyn LifecycleStore>,
-    audit: Arc<dyn AuditSink>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for SessionAdministration {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionAdministration").finish_non_exhaustive()
-    }
 }
 
 impl SessionAdministration {
-    /// Builds the use case: who may administer whom is read from `users`; sessions
-    /// end in `sessions`, sign-in changes in `lifecycle`; changes go to `audit`.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        sessions: Arc<dyn SessionStore>,
-        lifecycle: Arc<dyn LifecycleStore>,
-        audit: Arc<dyn AuditSink>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// Builds the use case: who may administer whom is read from the users of `ports`;
+    /// sessions end in its sessions, sign-in changes in its lifecycle store; changes go
+    /// to its audit sink.
+    pub fn new(ports: Ports) -> Self {
         Self {
-            rule: AdminRule::new(users),
-            sessions,
-            lifecycle,
-            audit,
-            clock,
+            rule: AdminRule::new(ports.users.clone()),
+            ports,
         }
     }
 
@@ -264,8 +245,9 @@ impl SessionAdministration {
     ) -> Result<Vec<SessionSummary>, AdministrationError> {
         let (_, user) = self.target(caller, user_id).await?;
         let live = self
+            .ports
             .sessions
-            .list_live_for_user(user.id, self.clock.now(), MAX_LISTED_SESSIONS)
+            .list_live_for_user(user.id, self.ports.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
         Ok(summaries(&live, Some(&user), &caller.session_id))
     }
@@ -279,7 +261,8 @@ impl SessionAdministration {
         origin: AuditOrigin,
     ) -> Result<u64, AdministrationError> {
         let (admin, user) = self.target(caller, user_id).await?;
-        self.revoke_all(&admin, &user, self.clock.now(), origin).await
+        self.revoke_all(&admin, &user, self.ports.clock.now(), origin)
+            .await
     }
 
     /// Ends the live session `session_id` of user `user_id` (`admin`);
@@ -293,8 +276,9 @@ impl SessionAdministration {
     ) -> Result<(), AdministrationError> {
         let (admin, user) = self.target(caller, user_id).await?;
         let id = parse_session_id(session_id).ok_or(AdministrationError::SessionNotFound)?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         if !self
+            .ports
             .sessions
             .revoke_live_of_user(user.id, &id, now, RevokedReason::Admin)
             .await?
@@ -302,7 +286,7 @@ impl SessionAdministration {
             return Err(AdministrationError::SessionNotFound);
         }
         tracing::info!(user_id = %user.id, session_id = %id, admin_id = %admin.user().id, "session ended by an administrator");
-        self.audit.record(revoked_record(
+        self.ports.audit.record(revoked_record(
             admin.user().id,
             (user.id, user.organization_id),
             Ended::One(&id),
@@ -325,13 +309,13 @@ impl SessionAdministration {
         origin: AuditOrigin,
     ) -> Result<LoginDisabledOutcome, AdministrationError> {
         let (admin, user) = self.target(caller, user_id).await?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let actor = admin.user().id;
         if !change.disabled {
-            let changed = self.lifecycle.enable_user(user.id, now).await?;
+            let changed = self.ports.lifecycle.enable_user(user.id, now).await?;
             if changed {
                 tracing::info!(user_id = %user.id, admin_id = %actor, "sign-in enabled by an administrator");
-                self.audit.record(
+                self.ports.audit.record(
                     AuditEvent::new(AuditType::UserEnabled, AuditActor::User(actor), now)
                         .of_user(&user)
                         .origin(origin),
@@ -353,10 +337,10 @@ impl SessionAdministration {
             at: now,
             reason: reason.clone(),
         };
-        let changed = self.lifecycle.disable_user(user.id, disablement).await?;
+        let changed = self.ports.lifecycle.disable_user(user.id, disablement).await?;
         if changed {
             tracing::info!(user_id = %user.id, admin_id = %actor, "sign-in disabled by an administrator");
-            self.audit.record(
+            self.ports.audit.record(
                 AuditEvent::new(AuditType::UserDisabled, AuditActor::User(actor), now)
                     .of_user(&user)
                     .origin(origin.clone())
@@ -382,12 +366,13 @@ impl SessionAdministration {
         origin: AuditOrigin,
     ) -> Result<u64, AdministrationError> {
         let revoked = self
+            .ports
             .sessions
             .revoke_all_live_of_user(user.id, None, now, RevokedReason::Admin)
             .await?;
         if revoked > 0 {
             tracing::info!(user_id = %user.id, admin_id = %admin.user().id, revoked, "sessions ended by an administrator");
-            self.audit.record(revoked_record(
+            self.ports.audit.record(revoked_record(
                 admin.user().id,
                 (user.id, user.organization_id),
                 Ended::Many(revoked),
@@ -417,35 +402,16 @@ failure_from_ports!(OwnSessionsError);
 /// A signed-in person's own sessions: listed, ended one by one or all at once ("sign
 /// out everywhere"). The caller is the person of an access token the
 /// [`crate::AccessGuard`] accepted.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OwnSessions {
-    users: Arc<dyn UserRepository>,
-    sessions: Arc<dyn SessionStore>,
-    audit: Arc<dyn AuditSink>,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for OwnSessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnSessions").finish_non_exhaustive()
-    }
+    ports: Ports,
 }
 
 impl OwnSessions {
-    /// Builds the use case over the sessions (and their users, for the flow of older
-    /// sessions); ended sessions go to `audit`.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        sessions: Arc<dyn SessionStore>,
-        audit: Arc<dyn AuditSink>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            sessions,
-            audit,
-            clock,
-        }
+    /// Builds the use case over the sessions of `ports` (and their users, for the flow
+    /// of older sessions); ended sessions go to its audit sink.
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
     }
 
     /// The caller's live sessions, newest first, at most [`MAX_LISTED_SESSIONS`]; the
@@ -453,11 +419,12 @@ impl OwnSessions {
     /// a session stored before flows were recorded needs one derived.
     pub async fn list(&self, caller: &VerifiedAccess) -> Result<Vec<SessionSummary>, OwnSessionsError> {
         let live = self
+            .ports
             .sessions
-            .list_live_for_user(caller.user_id, self.clock.now(), MAX_LISTED_SESSIONS)
+            .list_live_for_user(caller.user_id, self.ports.clock.now(), MAX_LISTED_SESSIONS)
             .await?;
         let user = if live.iter().any(|s| s.flow.is_none()) {
-            self.users.find_user(caller.user_id).await?
+            self.ports.users.find_user(caller.user_id).await?
         } else {
             None
         };
@@ -474,8 +441,9 @@ impl OwnSessions {
         origin: AuditOrigin,
     ) -> Result<(), OwnSessionsError> {
         let id = parse_session_id(session_id).ok_or(OwnSessionsError::SessionNotFound)?;
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         if !self
+            .ports
             .sessions
             .revoke_live_of_user(caller.user_id, &id, now, RevokedReason::Logout)
             .await?
@@ -483,7 +451,7 @@ impl OwnSessions {
             return Err(OwnSessionsError::SessionNotFound);
         }
         tracing::info!(user_id = %caller.user_id, session_id = %id, "session ended by its user");
-        self.audit.record(revoked_record(
+        self.ports.audit.record(revoked_record(
             caller.user_id,
             (caller.user_id, caller.organization_id),
             Ended::One(&id),
@@ -502,15 +470,16 @@ impl OwnSessions {
         include_current: bool,
         origin: AuditOrigin,
     ) -> Result<u64, OwnSessionsError> {
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let keep = (!include_current).then_some(&caller.session_id);
         let revoked = self
+            .ports
             .sessions
             .revoke_all_live_of_user(caller.user_id, keep, now, RevokedReason::Logout)
             .await?;
         if revoked > 0 {
             tracing::info!(user_id = %caller.user_id, revoked, include_current, "sessions ended by their user");
-            self.audit.record(
+            self.ports.audit.record(
                 revoked_record(
                     caller.user_id,
                     (caller.user_id, caller.organization_id),

@@ -1,8 +1,6 @@
 //! Session issuance: resolving a user's session policy and handing out the access
 //! token and refresh token of an "auth session". Shared by every way of signing in.
 
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
@@ -10,8 +8,9 @@ use crate::model::{
     AccessClaims, ClientContext, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User,
 };
 use crate::policy::SessionConfig;
-use crate::ports::{OrganizationRepository, RepositoryError, SessionStore, TokenError, TokenIssuer};
+use crate::ports::{RepositoryError, TokenError};
 use crate::values::{OrganizationId, ProviderKey, SessionId, Timestamp, TokenHash};
+use crate::wiring::Ports;
 
 /// Everything a client gets when a session starts or renews.
 #[derive(Debug)]
@@ -88,38 +87,20 @@ impl LoginAnswerKey {
 }
 
 /// Starts sessions, resolves session policy and issues token pairs.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SessionIssuer {
-    organizations: Arc<dyn OrganizationRepository>,
-    tokens: Arc<dyn TokenIssuer>,
-    sessions: Arc<dyn SessionStore>,
+    ports: Ports,
     defaults: SessionConfig,
     lifetimes: SessionLifetimes,
 }
 
-impl std::fmt::Debug for SessionIssuer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionIssuer")
-            .field("defaults", &self.defaults)
-            .field("lifetimes", &self.lifetimes)
-            .finish_non_exhaustive()
-    }
-}
-
 impl SessionIssuer {
-    /// Builds the service from its ports, the global session defaults and lifetimes.
-    /// It reads no clock: every use case passes the one "now" it read.
-    pub fn new(
-        organizations: Arc<dyn OrganizationRepository>,
-        tokens: Arc<dyn TokenIssuer>,
-        sessions: Arc<dyn SessionStore>,
-        defaults: SessionConfig,
-        lifetimes: SessionLifetimes,
-    ) -> Self {
+    /// Builds the service over the organizations, token issuer and sessions of
+    /// `ports`, the global session defaults and lifetimes. It reads no clock: every
+    /// use case passes the one "now" it read.
+    pub fn new(ports: Ports, defaults: SessionConfig, lifetimes: SessionLifetimes) -> Self {
         Self {
-            organizations,
-            tokens,
-            sessions,
+            ports,
             defaults,
             lifetimes,
         }
@@ -153,7 +134,12 @@ impl SessionIssuer {
         &self,
         organization_id: OrganizationId,
     ) -> Result<SessionConfig, RepositoryError> {
-        let Some(org) = self.organizations.find_organization(organization_id).await? else {
+        let Some(org) = self
+            .ports
+            .organizations
+            .find_organization(organization_id)
+            .await?
+        else {
             tracing::warn!(%organization_id, "the user's organization does not exist; default session policy applies");
             return Ok(self.defaults);
         };
@@ -200,15 +186,16 @@ impl SessionIssuer {
         now: Timestamp,
     ) -> Result<AuthSession, IssueError> {
         let ends_at = self.session_end(now);
-        let minted = self.tokens.mint_refresh_token();
+        let minted = self.ports.tokens.mint_refresh_token();
         let login_answer = login_answer_key.map(|key| LoginAnswer {
             id: key.id.clone(),
             sealed_refresh_token: self
+                .ports
                 .tokens
                 .seal_successor(key.secret.expose_secret(), &minted.token),
         });
         let session = SessionRecord {
-            id: self.tokens.new_session_id(),
+            id: self.ports.tokens.new_session_id(),
             user_id: user.id,
             organization_id: user.organization_id,
             started_at: now,
@@ -227,14 +214,14 @@ impl SessionIssuer {
         };
         let organization = organization.filter(|org| org.id == user.organization_id);
         let signed = self.sign(&user, &session, organization, now).await?;
-        self.sessions.start(session.clone()).await?;
+        self.ports.sessions.start(session.clone()).await?;
         Ok(self.assemble(user, &session, signed, minted.token, now))
     }
 
     /// The key of the answer of a login callback that posted `secret` (its code, state
     /// and redirect URI), with the id the answer is stored under, digested once.
     pub fn login_answer_key(&self, secret: SecretString) -> LoginAnswerKey {
-        let id = self.tokens.hash_refresh_token(secret.expose_secret());
+        let id = self.ports.tokens.hash_refresh_token(secret.expose_secret());
         LoginAnswerKey { secret, id }
     }
 
@@ -247,20 +234,25 @@ impl SessionIssuer {
         login_answer_key: &LoginAnswerKey,
     ) -> Result<Option<(SessionRecord, SecretString)>, RepositoryError> {
         let key = login_answer_key.secret.expose_secret();
-        let Some(session) = self.sessions.find_by_login_answer(&login_answer_key.id).await? else {
+        let Some(session) = self
+            .ports
+            .sessions
+            .find_by_login_answer(&login_answer_key.id)
+            .await?
+        else {
             return Ok(None);
         };
-        let Some(token) = session
-            .login_answer
-            .as_ref()
-            .and_then(|answer| self.tokens.open_successor(key, &answer.sealed_refresh_token))
-        else {
+        let Some(token) = session.login_answer.as_ref().and_then(|answer| {
+            self.ports
+                .tokens
+                .open_successor(key, &answer.sealed_refresh_token)
+        }) else {
             return Ok(None);
         };
         let live = session
             .refresh_token
             .as_ref()
-            .is_some_and(|live| live.hash == self.tokens.hash_refresh_token(token.expose_secret()));
+            .is_some_and(|live| live.hash == self.ports.tokens.hash_refresh_token(token.expose_secret()));
         if !live || session.revoked_at.is_some() {
             return Ok(None);
         }
@@ -319,7 +311,7 @@ impl SessionIssuer {
         let access_token_expires_at = now
             .plus_seconds(session_config.token_lifetime_seconds())
             .min(session.ends_at);
-        let access_token = self.tokens.issue_access_token(&AccessClaims {
+        let access_token = self.ports.tokens.issue_access_token(&AccessClaims {
             user_id: user.id,
             organization_id: user.organization_id,
             access_role: user.access_role,

@@ -68,13 +68,14 @@ mod refresh;
 mod services;
 mod start;
 mod values;
+mod wiring;
 
 pub use failure::Failure;
 pub use gate::LoginTurns;
 pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes, SessionOrigin};
 pub use login::{
-    CallbackInput, CompleteLogin, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy, StateChecking,
-    StepAnswer, StepInput,
+    CallbackInput, CompleteLogin, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy, StepAnswer,
+    StepInput,
 };
 pub use model::{
     AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
@@ -99,13 +100,14 @@ pub use ports::{
 pub use provisioning::{
     NormalizedIdentity, ProvisionError, Provisioned, Provisioner, ProvisioningPolicy, TrustRule,
 };
-pub use services::{Policies, Ports, Services};
+pub use services::{Policies, Services};
 pub use start::{AuthorizeInput, LOGIN_STATE_TTL_SECONDS, StartError, StartLogin, StartedLogin};
 pub use values::{
     AccessRole, AccessRoleError, ClientChallenge, ClientChallengeError, ClientVerifier, ClientVerifierError,
     Email, EmailError, HexId, HexIdError, LinkRequestId, LoginState, LoginStateError, OrganizationId,
     ProviderKey, ProviderKeyError, SessionId, TenantId, TenantIdError, Timestamp, TokenHash, UserId,
 };
+pub use wiring::Ports;
 
 pub use access::{AccessError, AccessGuard};
 pub use admin::{AdminError, AdminRule, Administrator};

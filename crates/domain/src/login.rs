@@ -1,20 +1,18 @@
 //! The login callback use case: provider error and code checks, the code exchange
 //! (with the provider the login was started with), provisioning and session issuance.
 
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
-use crate::gate::LoginTurns;
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
 use crate::links::LinkRequests;
 use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired, User};
-use crate::ports::{Clock, ExchangeError, IdentityProvider, LoginStateStore, StateProtector};
+use crate::ports::{ExchangeError, IdentityProvider};
 use crate::provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, TrustRule};
 use crate::values::{ClientChallenge, ClientVerifier, LinkRequestId, LoginState, ProviderKey, Timestamp};
+use crate::wiring::Ports;
 
 /// What the client posted to the callback, as optional raw strings.
 #[derive(Default)]
@@ -289,29 +287,6 @@ fn login_answer_secret(input: &CallbackInput, redirects: &RedirectPolicy) -> Opt
     )))
 }
 
-/// How the callback treats `state`.
-#[derive(Clone)]
-pub struct StateChecking {
-    /// Where the start of a login recorded its states.
-    pub store: Arc<dyn LoginStateStore>,
-    /// Digests and PKCE verifiers of states.
-    pub protector: Arc<dyn StateProtector>,
-    /// Expiry is judged, and sessions start, by this clock.
-    pub clock: Arc<dyn Clock>,
-    /// Accept states this service did not issue (SPAs that build the provider's URLs
-    /// themselves); the provider then resolves which of its APIs issued the code.
-    /// Off by default.
-    pub accept_unissued: bool,
-}
-
-impl std::fmt::Debug for StateChecking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateChecking")
-            .field("accept_unissued", &self.accept_unissued)
-            .finish_non_exhaustive()
-    }
-}
-
 /// What the posted state says about the exchange.
 #[derive(Clone)]
 struct StatePlan {
@@ -335,52 +310,40 @@ impl StatePlan {
 /// redirect URI) still answers with the same session, in seconds.
 pub const LOGIN_ANSWER_WINDOW_SECONDS: i64 = 60;
 
-/// Completes a login from the callback's input.
-#[derive(Clone)]
+/// Completes a login from the callback's input. Every login decision (signed in, and
+/// by which rule; refused, and why) is recorded in the audit sink of the ports.
+#[derive(Clone, Debug)]
 pub struct CompleteLogin {
-    idp: Arc<dyn IdentityProvider>,
+    ports: Ports,
     provisioner: Provisioner,
     issuer: SessionIssuer,
     redirects: RedirectPolicy,
-    state: StateChecking,
-    turns: LoginTurns,
-    audit: Arc<dyn AuditSink>,
+    accept_unissued: bool,
     link_requests: Option<LinkRequests>,
 }
 
-impl std::fmt::Debug for CompleteLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompleteLogin")
-            .field("redirects", &self.redirects)
-            .field("state", &self.state)
-            .finish_non_exhaustive()
-    }
-}
-
 impl CompleteLogin {
-    /// Builds the use case. `state` checks the posted state against the states
-    /// recorded by [`crate::StartLogin`]: a recorded state is consumed once, must be
-    /// unexpired and bound to the same redirect URI, and names the one API to call
-    /// (with its PKCE verifier); whether unissued states are accepted is its
-    /// [`StateChecking::accept_unissued`] flag. Its clock is the use case's clock.
-    /// Posts of one callback take turns in `turns` (give every wiring of a process
-    /// the same table).
+    /// Builds the use case over `ports`. The posted state is checked against the
+    /// states [`crate::StartLogin`] recorded in its login-state store: a recorded
+    /// state is consumed once, must be unexpired and bound to the same redirect URI,
+    /// and names the one API to call (with its PKCE verifier). `accept_unissued`
+    /// accepts states this service did not issue (SPAs that build the provider's URLs
+    /// themselves; the provider then resolves which of its APIs issued the code). Posts
+    /// of one callback take turns in the login turns of `ports` (give every wiring of a
+    /// process the same table).
     pub fn new(
-        idp: Arc<dyn IdentityProvider>,
+        ports: Ports,
         provisioner: Provisioner,
         issuer: SessionIssuer,
         redirects: RedirectPolicy,
-        state: StateChecking,
-        turns: LoginTurns,
+        accept_unissued: bool,
     ) -> Self {
         Self {
-            idp,
+            ports,
             provisioner,
             issuer,
             redirects,
-            state,
-            turns,
-            audit: Arc::new(NoAudit),
+            accept_unissued,
             link_requests: None,
         }
     }
@@ -439,13 +402,6 @@ impl CompleteLogin {
         }
     }
 
-    /// Records every login decision (signed in, and by which rule; refused, and why)
-    /// in `audit`. Without it nothing is recorded.
-    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
-        self.audit = audit;
-        self
-    }
-
     /// Hands the record of a login's decision to the audit sink: `login.succeeded` with
     /// the rule and the API, or `login.refused` with the code (and the user the identity
     /// matched). Second posts answered with the first one's session, steps and outages
@@ -460,7 +416,7 @@ impl CompleteLogin {
             AuditEvent::new(
                 kind,
                 AuditActor::System(SystemActor::Service),
-                self.state.clock.now(),
+                self.ports.clock.now(),
             )
             .origin(origin)
         };
@@ -471,7 +427,7 @@ impl CompleteLogin {
         match decision {
             Ok((session, rule)) => {
                 if let Some(rule) = rule {
-                    self.audit.record(with_api(
+                    self.ports.audit.record(with_api(
                         event(AuditType::LoginSucceeded)
                             .user(session.user.id)
                             .organization(session.user.organization_id)
@@ -487,7 +443,7 @@ impl CompleteLogin {
                     if let Some(user) = matched {
                         refused = refused.of_user(&user);
                     }
-                    self.audit.record(refused);
+                    self.ports.audit.record(refused);
                 }
                 Err(error)
             }
@@ -508,9 +464,8 @@ impl CompleteLogin {
             organization_hint: None,
             taken: None,
         };
-        let checking = &self.state;
         let unissued = || {
-            if checking.accept_unissued {
+            if self.accept_unissued {
                 Ok(fallback)
             } else {
                 Err(LoginError::InvalidState)
@@ -538,11 +493,13 @@ impl CompleteLogin {
             return unissued();
         };
         let state = state.as_str();
-        let presented = verifier
-            .and_then(|v| ClientChallenge::parse(&checking.protector.pkce_challenge(v.secret())).ok());
-        let record = match checking
-            .store
-            .take(&checking.protector.hash_state(state), presented.as_ref())
+        let presented = verifier.and_then(|v| {
+            ClientChallenge::parse(&self.ports.state_protector.pkce_challenge(v.secret())).ok()
+        });
+        let record = match self
+            .ports
+            .login_states
+            .take(&self.ports.state_protector.hash_state(state), presented.as_ref())
             .await?
         {
             StateTake::Taken(record) => record,
@@ -564,7 +521,9 @@ impl CompleteLogin {
         }
         Ok(StatePlan {
             provider: Some(record.provider.clone()),
-            verifier: record.pkce.then(|| checking.protector.pkce_verifier(state)),
+            verifier: record
+                .pkce
+                .then(|| self.ports.state_protector.pkce_verifier(state)),
             organization_hint: record.organization_hint.clone(),
             taken: Some(record),
         })
@@ -588,7 +547,7 @@ impl CompleteLogin {
     /// session: its first refresh token (if never rotated), its user, and a fresh
     /// access token. Other redirect URIs or states open nothing.
     ///
-    /// Every decision is recorded in the audit trail (see [`CompleteLogin::auditing`]).
+    /// Every decision is recorded in the audit trail.
     pub async fn complete_reporting_provider(
         &self,
         input: CallbackInput,
@@ -608,7 +567,7 @@ impl CompleteLogin {
             return self.complete_once(input, None).await;
         };
         let key = self.issuer.login_answer_key(secret);
-        let _turn = self.turns.take(key.id().clone()).await;
+        let _turn = self.ports.login_turns.take(key.id().clone()).await;
         match self.complete_once(input, Some(&key)).await {
             (
                 flow,
@@ -636,7 +595,7 @@ impl CompleteLogin {
         let Some((session, refresh_token)) = self.issuer.find_login_answer(key).await? else {
             return Ok(None);
         };
-        let now = self.state.clock.now();
+        let now = self.ports.clock.now();
         if now >= session.started_at.plus_seconds(LOGIN_ANSWER_WINDOW_SECONDS) {
             tracing::info!(session_id = %session.id, "a login callback was posted again after the window");
             return Ok(None);
@@ -662,7 +621,7 @@ impl CompleteLogin {
         login_answer_key: Option<&LoginAnswerKey>,
     ) -> (Option<ProviderKey>, Decision) {
         // "Now" is read once for the whole callback.
-        let now = self.state.clock.now();
+        let now = self.ports.clock.now();
         let (code, from_state) = match self.check(&input, now).await {
             Ok(checked) => checked,
             Err(e) => return (None, Err(e.into())),
@@ -738,7 +697,8 @@ impl CompleteLogin {
         from_state: StatePlan,
     ) -> Result<ExternalIdentity, LoginError> {
         match self
-            .idp
+            .ports
+            .identity_provider
             .exchange(
                 from_state.provider.as_ref(),
                 code,
@@ -750,7 +710,7 @@ impl CompleteLogin {
         {
             Err(rate_limited @ LoginError::UpstreamRateLimited { .. }) => {
                 if let Some(record) = from_state.taken
-                    && let Err(e) = self.state.store.save_state(record).await
+                    && let Err(e) = self.ports.login_states.save_state(record).await
                 {
                     tracing::warn!(error = %e, "could not put back the login state after the provider's rate limit");
                 }
@@ -810,12 +770,17 @@ impl CompleteLogin {
 
     /// [`CompleteLogin::complete_step`] before its record.
     async fn complete_step_deciding(&self, input: &StepInput) -> (Option<ProviderKey>, Decision) {
-        let step = match input.checked(self.idp.as_ref()) {
+        let step = match input.checked(self.ports.identity_provider.as_ref()) {
             Ok(step) => step,
             Err(e) => return (None, Err(e.into())),
         };
-        let now = self.state.clock.now();
-        let identity = match self.idp.complete_step(&step, &input.client).await {
+        let now = self.ports.clock.now();
+        let identity = match self
+            .ports
+            .identity_provider
+            .complete_step(&step, &input.client)
+            .await
+        {
             Ok(identity) => identity,
             Err(e) => return (None, Err(LoginError::from(e).into())),
         };

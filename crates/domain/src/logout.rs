@@ -1,17 +1,15 @@
 //! Ending a session ([`Logout`]) with one of its refresh tokens or access tokens:
 //! one write to its record, after which every token of it stops working.
 
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
-use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::RevokedReason;
-use crate::ports::{AccessTokenVerifier, Clock, RefreshTokenStore, SessionStore, TokenIssuer};
 use crate::refresh::MAX_REFRESH_TOKEN_LEN;
 use crate::values::{OrganizationId, SessionId, UserId};
+use crate::wiring::Ports;
 
 /// What identifies the session to end.
 #[derive(Debug)]
@@ -38,47 +36,19 @@ pub enum LogoutError {
 
 failure_from_ports!(LogoutError);
 
-/// Ends a session: every refresh token and access token of it stops working.
-#[derive(Clone)]
+/// Ends a session: every refresh token and access token of it stops working. A
+/// session a logout revokes is recorded (`session.revoked`, reason `logout`) in the
+/// audit sink of the ports.
+#[derive(Clone, Debug)]
 pub struct Logout {
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
-    sessions: Arc<dyn SessionStore>,
-    tokens: Arc<dyn TokenIssuer>,
-    verifier: Arc<dyn AccessTokenVerifier>,
-    clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
-}
-
-impl std::fmt::Debug for Logout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Logout").finish_non_exhaustive()
-    }
+    ports: Ports,
 }
 
 impl Logout {
-    /// Builds the use case.
-    pub fn new(
-        refresh_tokens: Arc<dyn RefreshTokenStore>,
-        sessions: Arc<dyn SessionStore>,
-        tokens: Arc<dyn TokenIssuer>,
-        verifier: Arc<dyn AccessTokenVerifier>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            refresh_tokens,
-            sessions,
-            tokens,
-            verifier,
-            clock,
-            audit: Arc::new(NoAudit),
-        }
-    }
-
-    /// Records every session a logout revokes (`session.revoked`, reason `logout`) in
-    /// `audit`. Without it nothing is recorded.
-    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
-        self.audit = audit;
-        self
+    /// Builds the use case over the sessions, refresh tokens, token issuer and
+    /// verifier, clock and audit sink of `ports`.
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
     }
 
     /// Revokes the session `credential` belongs to, in one write to its record.
@@ -98,13 +68,14 @@ impl Logout {
                 if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
                     None
                 } else {
-                    let hash = self.tokens.hash_refresh_token(token);
-                    match self.sessions.find_by_refresh_token(&hash).await? {
+                    let hash = self.ports.tokens.hash_refresh_token(token);
+                    match self.ports.sessions.find_by_refresh_token(&hash).await? {
                         Some(session) => {
                             owner = Some((session.user_id, session.organization_id));
                             Some(session.id)
                         }
                         None => self
+                            .ports
                             .refresh_tokens
                             .find_by_hash(&hash)
                             .await?
@@ -114,6 +85,7 @@ impl Logout {
             }
             LogoutCredential::AccessToken(token) => {
                 let access = self
+                    .ports
                     .verifier
                     .verify(token.expose_secret())
                     .map_err(|_| LogoutError::InvalidAccessToken)?;
@@ -125,8 +97,9 @@ impl Logout {
             tracing::info!("logout with an unknown refresh token; nothing to revoke");
             return Ok(None);
         };
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let revoked = self
+            .ports
             .sessions
             .revoke(&session_id, now, RevokedReason::Logout)
             .await?;
@@ -143,7 +116,7 @@ impl Logout {
             if let Some((user, organization)) = owner {
                 event = event.user(user).organization(organization);
             }
-            self.audit.record(event);
+            self.ports.audit.record(event);
         }
         Ok(Some(session_id))
     }

@@ -5,17 +5,49 @@
 
 use std::sync::Arc;
 
+use crate::audit::{MockAuditStore, NoAudit};
+use crate::gate::LoginTurns;
+use crate::lifecycle::MockLifecycleStore;
+use crate::links::MockLinkRequestStore;
 use crate::model::{ExternalIdentity, IdentityLink, LoginPlan, Organization, User, Vouching};
 use crate::policy::StoredSessionSettings;
-use crate::ports::{MockClock, MockIdentityProvider};
+use crate::ports::{
+    MockAccessTokenVerifier, MockClock, MockIdentityProvider, MockLoginStateStore,
+    MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector, MockTokenIssuer,
+    MockUserRepository,
+};
 use crate::values::{
     AccessRole, Email, OrganizationId, ProviderKey, TenantId, TenantIdError, Timestamp, UserId,
 };
+use crate::wiring::Ports;
 
 /// The id of [`user`].
 pub const USER_ID: &str = "5f7b1c2e8a1d4e0012c3b4a5";
 /// The id of [`organization`], and the organization of [`user`].
 pub const ORGANIZATION_ID: &str = "64a1b2c3d4e5f60012345678";
+
+/// Ports whose every adapter is a mock without expectations (a call panics), and no
+/// audit: a test replaces the ones its use case calls, with struct update syntax
+/// (`Ports { users: Arc::new(store), ..mocks::ports() }`).
+pub fn ports() -> Ports {
+    Ports {
+        users: Arc::new(MockUserRepository::new()),
+        organizations: Arc::new(MockOrganizationRepository::new()),
+        sessions: Arc::new(MockSessionStore::new()),
+        refresh_tokens: Arc::new(MockRefreshTokenStore::new()),
+        login_states: Arc::new(MockLoginStateStore::new()),
+        lifecycle: Arc::new(MockLifecycleStore::new()),
+        identity_provider: Arc::new(MockIdentityProvider::new()),
+        tokens: Arc::new(MockTokenIssuer::new()),
+        verifier: Arc::new(MockAccessTokenVerifier::new()),
+        state_protector: Arc::new(MockStateProtector::new()),
+        clock: Arc::new(MockClock::new()),
+        link_requests: Arc::new(MockLinkRequestStore::new()),
+        audit: Arc::new(NoAudit),
+        audit_store: Arc::new(MockAuditStore::new()),
+        login_turns: LoginTurns::new(),
+    }
+}
 
 /// A clock that always reads `at`, for every use case of a test.
 pub fn fixed_clock(at: Timestamp) -> Arc<MockClock> {

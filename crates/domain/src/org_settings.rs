@@ -6,17 +6,17 @@
 //! SUPERADMIN maps an organization to a tenant of the identity provider.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit};
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType};
 use crate::failure::{Failure, failure_from_ports};
 use crate::model::Organization;
 use crate::model::VerifiedAccess;
 use crate::policy::{SessionConfig, SessionField, SettingValue, StoredSessionSettings, apply};
-use crate::ports::{Clock, IdentityProvider, OrganizationRepository, RepositoryError, UserRepository};
+use crate::ports::RepositoryError;
 use crate::values::{AccessRole, OrganizationId, TenantId};
+use crate::wiring::Ports;
 
 /// A requested change of an organization's session settings: field names as the
 /// client sent them, each with a value or `None` (JSON `null`: back to the default).
@@ -172,51 +172,20 @@ pub enum OrgSettingsError {
 
 failure_from_ports!(OrgSettingsError);
 
-/// Reads and changes organizations' session settings on behalf of a SUPERADMIN.
-#[derive(Clone)]
+/// Reads and changes organizations' session settings on behalf of a SUPERADMIN. Every
+/// change is recorded (`organization.session_settings_changed` with the names of the
+/// changed fields, `organization.mapping_changed`) in the audit sink of the ports.
+#[derive(Clone, Debug)]
 pub struct OrganizationSettings {
-    organizations: Arc<dyn OrganizationRepository>,
-    users: Arc<dyn UserRepository>,
-    idp: Arc<dyn IdentityProvider>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     defaults: SessionConfig,
-    audit: Arc<dyn AuditSink>,
-}
-
-impl std::fmt::Debug for OrganizationSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OrganizationSettings")
-            .field("defaults", &self.defaults)
-            .finish_non_exhaustive()
-    }
 }
 
 impl OrganizationSettings {
-    /// Builds the use case over the global session defaults; `idp` says which
-    /// values are its tenants.
-    pub fn new(
-        organizations: Arc<dyn OrganizationRepository>,
-        users: Arc<dyn UserRepository>,
-        idp: Arc<dyn IdentityProvider>,
-        clock: Arc<dyn Clock>,
-        defaults: SessionConfig,
-    ) -> Self {
-        Self {
-            organizations,
-            users,
-            idp,
-            clock,
-            defaults,
-            audit: Arc::new(NoAudit),
-        }
-    }
-
-    /// Records every change (`organization.session_settings_changed` with the names
-    /// of the changed fields, `organization.mapping_changed`) in `audit`. Without it
-    /// nothing is recorded.
-    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
-        self.audit = audit;
-        self
+    /// Builds the use case over the global session defaults; the identity provider of
+    /// `ports` says which values are its tenants.
+    pub fn new(ports: Ports, defaults: SessionConfig) -> Self {
+        Self { ports, defaults }
     }
 
     /// A record of a change `caller` made to organization `id`.
@@ -227,7 +196,7 @@ impl OrganizationSettings {
         id: OrganizationId,
         origin: AuditOrigin,
     ) -> AuditEvent {
-        AuditEvent::new(kind, AuditActor::User(caller.user_id), self.clock.now())
+        AuditEvent::new(kind, AuditActor::User(caller.user_id), self.ports.clock.now())
             .organization(id)
             .origin(origin)
     }
@@ -269,8 +238,9 @@ impl OrganizationSettings {
             .filter(|field| organization.session_settings.get(**field) != settings.get(**field))
             .map(|field| field.name())
             .collect();
-        self.organizations
-            .update_session_settings(id, settings, self.clock.now())
+        self.ports
+            .organizations
+            .update_session_settings(id, settings, self.ports.clock.now())
             .await?
             .ok_or(OrgSettingsError::OrganizationNotFound)?;
         tracing::info!(
@@ -279,7 +249,7 @@ impl OrganizationSettings {
             fields = ?patch.0.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
             "organization session settings updated"
         );
-        self.audit.record(
+        self.ports.audit.record(
             self.record(AuditType::SessionSettingsChanged, caller, id, origin)
                 .detail("fields", changed.join(",")),
         );
@@ -314,10 +284,15 @@ impl OrganizationSettings {
         self.require_superadmin(caller).await?;
         let (id, before) = self.organization(organization_id).await?;
         let mapping = value
-            .map(|raw| self.idp.parse_tenant(raw))
+            .map(|raw| self.ports.identity_provider.parse_tenant(raw))
             .transpose()
             .map_err(|_| OrgSettingsError::InvalidTenant)?;
-        let updated = match self.organizations.set_tenant(id, mapping, self.clock.now()).await {
+        let updated = match self
+            .ports
+            .organizations
+            .set_tenant(id, mapping, self.ports.clock.now())
+            .await
+        {
             Err(RepositoryError::Duplicate) => return Err(OrgSettingsError::Conflict),
             other => other?.ok_or(OrgSettingsError::OrganizationNotFound)?,
         };
@@ -331,7 +306,7 @@ impl OrganizationSettings {
             let name = |tenant: &Option<TenantId>| {
                 tenant.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default()
             };
-            self.audit.record(
+            self.ports.audit.record(
                 self.record(AuditType::MappingChanged, caller, id, origin)
                     .detail("from", name(&before.tenant))
                     .detail("to", name(&updated.tenant)),
@@ -349,6 +324,7 @@ impl OrganizationSettings {
         let id =
             OrganizationId::parse(organization_id).map_err(|_| OrgSettingsError::InvalidOrganizationId)?;
         let organization = self
+            .ports
             .organizations
             .find_organization(id)
             .await?
@@ -358,6 +334,7 @@ impl OrganizationSettings {
 
     async fn require_superadmin(&self, caller: &VerifiedAccess) -> Result<(), OrgSettingsError> {
         let user = self
+            .ports
             .users
             .find_user(caller.user_id)
             .await?

@@ -1,13 +1,12 @@
 //! Provisioning: finding the local user behind an external identity, or creating
 //! them just in time in the right organization.
 
-use std::sync::Arc;
-
 use thiserror::Error;
 
 use crate::model::{ExternalIdentity, LinkedIdentity, NewUser, Organization, User, Vouching};
-use crate::ports::{Clock, OrganizationRepository, RepositoryError, UserRepository};
+use crate::ports::{RepositoryError, UserRepository};
 use crate::values::{AccessRole, Email, EmailError, OrganizationId, TenantId, Timestamp};
+use crate::wiring::Ports;
 
 /// What new users get, and where they go when nothing else decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,41 +211,22 @@ impl ProvisionError {
 
 /// Finds or creates the local user of a provider identity, by the rules of trust:
 /// who may become whom, and who joins which organization.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Provisioner {
-    users: Arc<dyn UserRepository>,
-    organizations: Arc<dyn OrganizationRepository>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     policy: ProvisioningPolicy,
 }
 
-impl std::fmt::Debug for Provisioner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Provisioner")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Provisioner {
-    /// Builds the service from its ports and policy.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        organizations: Arc<dyn OrganizationRepository>,
-        clock: Arc<dyn Clock>,
-        policy: ProvisioningPolicy,
-    ) -> Self {
-        Self {
-            users,
-            organizations,
-            clock,
-            policy,
-        }
+    /// Builds the service over the users, organizations and clock of `ports`, and
+    /// `policy`.
+    pub fn new(ports: Ports, policy: ProvisioningPolicy) -> Self {
+        Self { ports, policy }
     }
 
     /// The users this service signs in.
     pub(crate) fn users(&self) -> &dyn UserRepository {
-        self.users.as_ref()
+        self.ports.users.as_ref()
     }
 
     /// Finds the user the identity reaches, or creates them.
@@ -264,7 +244,7 @@ impl Provisioner {
         identity: &ExternalIdentity,
         requested_organization: Option<&str>,
     ) -> Result<User, ProvisionError> {
-        self.find_or_create_at(identity, requested_organization, self.clock.now())
+        self.find_or_create_at(identity, requested_organization, self.ports.clock.now())
             .await
     }
 
@@ -298,6 +278,7 @@ impl Provisioner {
     ) -> Result<Provisioned, ProvisionError> {
         let identity = NormalizedIdentity::from_external(identity)?;
         if let Some(user) = self
+            .ports
             .users
             .record_login_by_link(&identity.identity.link, now)
             .await?
@@ -331,7 +312,7 @@ impl Provisioner {
             email_verified: identity.email_verified == Some(true),
             created_at: now,
         };
-        match self.users.insert(new_user).await {
+        match self.ports.users.insert(new_user).await {
             Ok(user) => {
                 tracing::info!(user_id = %user.id, organization_id = %user.organization_id, "provisioned a new user");
                 Ok(Provisioned {
@@ -357,10 +338,10 @@ impl Provisioner {
     /// The user the identity reaches by the matching rule, `None` for a new person.
     async fn find_existing(&self, identity: &NormalizedIdentity) -> Result<Option<Reached>, ProvisionError> {
         let link = &identity.identity.link;
-        if let Some(user) = self.users.find_by_link(link).await? {
+        if let Some(user) = self.ports.users.find_by_link(link).await? {
             return Ok(Some(Reached { user, link: false }));
         }
-        let Some(user) = self.users.find_by_email(&identity.email).await? else {
+        let Some(user) = self.ports.users.find_by_email(&identity.email).await? else {
             return Ok(None);
         };
         match user.subject_for(&link.provider) {
@@ -408,6 +389,7 @@ impl Provisioner {
                     return Ok(false);
                 };
                 let mapped = self
+                    .ports
                     .organizations
                     .find_organization(user.organization_id)
                     .await?
@@ -429,6 +411,7 @@ impl Provisioner {
             return Err(ProvisionError::LoginDisabled { user: Box::new(user) });
         }
         let updated = match self
+            .ports
             .users
             .record_login(user.id, link.then(|| identity.identity.clone()), now)
             .await
@@ -490,7 +473,7 @@ impl Provisioner {
     ) -> Result<(Organization, TrustRule), ProvisionError> {
         let requested = match requested.and_then(|raw| OrganizationId::parse(raw.trim()).ok()) {
             Some(id) => {
-                let found = self.organizations.find_organization(id).await?;
+                let found = self.ports.organizations.find_organization(id).await?;
                 if found.is_none() {
                     tracing::debug!(requested = %id, "requested organization does not exist; falling back");
                 }
@@ -500,10 +483,11 @@ impl Provisioner {
         };
         // One read: the mapped organization, else the oldest unmapped one (rule 4's
         // candidate).
-        let (mapped, oldest_unmapped) = match self.organizations.mapped_or_oldest_unmapped(tenant).await? {
-            Some(org) if tenant.is_some() && org.tenant.as_ref() == tenant => (Some(org), None),
-            other => (None, other.filter(|o| o.tenant.is_none())),
-        };
+        let (mapped, oldest_unmapped) =
+            match self.ports.organizations.mapped_or_oldest_unmapped(tenant).await? {
+                Some(org) if tenant.is_some() && org.tenant.as_ref() == tenant => (Some(org), None),
+                other => (None, other.filter(|o| o.tenant.is_none())),
+            };
         if let Some(mapped) = mapped {
             if let Some(other) = requested.filter(|r| r.id != mapped.id) {
                 tracing::warn!(requested = %other.id, mapped = %mapped.id, "a new user asked for another organization than the one of their tenant");
@@ -519,7 +503,7 @@ impl Provisioner {
             return Ok((requested, TrustRule::CreatedInRequestedOrganization));
         }
         if let Some(id) = self.policy.default_organization_id {
-            match self.organizations.find_organization(id).await? {
+            match self.ports.organizations.find_organization(id).await? {
                 Some(org) if org.tenant.is_some() => {
                     tracing::warn!(default_organization_id = %id, "DEFAULT_ORGANIZATION_ID is mapped to a tenant; a new user from outside it does not join it");
                 }

@@ -1,71 +1,20 @@
 //! Every use case wired from the ports and the policies, so that a service reusing
 //! the domain (and this repository's `app`) does not repeat the wiring.
 
-use std::sync::Arc;
-
 use crate::access::AccessGuard;
 use crate::admin::AdminRule;
 use crate::administration::{OwnSessions, SessionAdministration};
-use crate::audit::{AuditSink, AuditStore, AuditTrail};
-use crate::gate::LoginTurns;
+use crate::audit::AuditTrail;
 use crate::issuance::{SessionIssuer, SessionLifetimes};
-use crate::lifecycle::LifecycleStore;
-use crate::links::{LinkRequestStore, LinkRequests};
-use crate::login::{CompleteLogin, RedirectPolicy, StateChecking};
+use crate::links::LinkRequests;
+use crate::login::{CompleteLogin, RedirectPolicy};
 use crate::logout::Logout;
 use crate::org_settings::OrganizationSettings;
 use crate::policy::SessionConfig;
-use crate::ports::{
-    AccessTokenVerifier, Clock, IdentityProvider, LoginStateStore, OrganizationRepository, RefreshTokenStore,
-    SessionStore, StateProtector, TokenIssuer, UserRepository,
-};
 use crate::provisioning::{Provisioner, ProvisioningPolicy};
 use crate::refresh::{RefreshPolicy, RefreshSession};
 use crate::start::StartLogin;
-
-/// The adapters behind every port: stores, the identity provider, token signing and
-/// verification, login-state cryptography and the clock, and the turn table of login
-/// callbacks. A field per port, so a missing one does not compile.
-#[derive(Clone)]
-pub struct Ports {
-    /// Users of the product.
-    pub users: Arc<dyn UserRepository>,
-    /// Organizations and their session settings.
-    pub organizations: Arc<dyn OrganizationRepository>,
-    /// Login sessions.
-    pub sessions: Arc<dyn SessionStore>,
-    /// Refresh tokens (rotation).
-    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
-    /// Login states issued by the start of a login.
-    pub login_states: Arc<dyn LoginStateStore>,
-    /// Users' sign-in disabled and enabled (by events and operators).
-    pub lifecycle: Arc<dyn LifecycleStore>,
-    /// The identity provider.
-    pub identity_provider: Arc<dyn IdentityProvider>,
-    /// Signs access tokens and mints refresh tokens.
-    pub tokens: Arc<dyn TokenIssuer>,
-    /// Verifies access tokens presented by clients.
-    pub verifier: Arc<dyn AccessTokenVerifier>,
-    /// Digests and PKCE verifiers of login states.
-    pub state_protector: Arc<dyn StateProtector>,
-    /// The one clock of every use case.
-    pub clock: Arc<dyn Clock>,
-    /// Link requests of refused logins, and the user write of an approval.
-    pub link_requests: Arc<dyn LinkRequestStore>,
-    /// Where use cases hand their audit records (never blocks).
-    pub audit: Arc<dyn AuditSink>,
-    /// Where audit records are read back.
-    pub audit_store: Arc<dyn AuditStore>,
-    /// Where posts of one login callback wait for each other: not an adapter, but
-    /// like the stores one per process, shared by every wiring of it.
-    pub login_turns: LoginTurns,
-}
-
-impl std::fmt::Debug for Ports {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ports").finish_non_exhaustive()
-    }
-}
+use crate::wiring::Ports;
 
 /// The policies of a deployment. [`Policies::new`] takes the one without a sensible
 /// default (where browsers may be sent back to) and the documented defaults for the rest;
@@ -114,30 +63,13 @@ impl Policies {
 /// ```
 /// use std::sync::Arc;
 ///
-/// use tether_domain::{
-///     MockAccessTokenVerifier, MockAuditStore, MockLifecycleStore, MockLinkRequestStore, MockLoginStateStore,
-///     MockOrganizationRepository, MockRefreshTokenStore, MockSessionStore, MockStateProtector,
-///     MockTokenIssuer, MockUserRepository, NoAudit, Policies, Ports, LoginTurns, RedirectPolicy,
-///     Services, Timestamp, mocks,
-/// };
+/// use tether_domain::{Policies, Ports, RedirectPolicy, Services, Timestamp, mocks};
 ///
 /// // Your adapters here; these are the `mocks` feature's.
 /// let ports = Ports {
-///     users: Arc::new(MockUserRepository::new()),
-///     organizations: Arc::new(MockOrganizationRepository::new()),
-///     sessions: Arc::new(MockSessionStore::new()),
-///     refresh_tokens: Arc::new(MockRefreshTokenStore::new()),
-///     login_states: Arc::new(MockLoginStateStore::new()),
-///     lifecycle: Arc::new(MockLifecycleStore::new()),
 ///     identity_provider: Arc::new(mocks::identity_provider(mocks::identity("user_1", "ada@example.com"))),
-///     tokens: Arc::new(MockTokenIssuer::new()),
-///     verifier: Arc::new(MockAccessTokenVerifier::new()),
-///     state_protector: Arc::new(MockStateProtector::new()),
 ///     clock: mocks::fixed_clock(Timestamp::from_millis(1_700_000_000_000)),
-///     link_requests: Arc::new(MockLinkRequestStore::new()),
-///     audit: Arc::new(NoAudit),
-///     audit_store: Arc::new(MockAuditStore::new()),
-///     login_turns: LoginTurns::new(),
+///     ..mocks::ports()
 /// };
 /// let mut policies = Policies::new(RedirectPolicy::new(
 ///     "https://app.example/signin",
@@ -182,107 +114,35 @@ pub struct Services {
 impl Services {
     /// Wires every use case from `ports` and `policies`.
     pub fn new(ports: Ports, policies: Policies) -> Self {
-        let Ports {
-            users,
-            organizations,
-            sessions,
-            refresh_tokens,
-            login_states,
-            lifecycle,
-            identity_provider,
-            tokens,
-            verifier,
-            state_protector,
-            clock,
-            link_requests,
-            audit,
-            audit_store,
-            login_turns,
-        } = ports;
-        let link_requests = LinkRequests::new(link_requests, users.clone(), clock.clone(), audit.clone());
-        let provisioner = Provisioner::new(
-            users.clone(),
-            organizations.clone(),
-            clock.clone(),
-            policies.provisioning,
+        let link_requests = LinkRequests::new(
+            ports.link_requests.clone(),
+            ports.users.clone(),
+            ports.clock.clone(),
+            ports.audit.clone(),
         );
-        let issuer = SessionIssuer::new(
-            organizations.clone(),
-            tokens.clone(),
-            sessions.clone(),
-            policies.session_defaults,
-            policies.lifetimes,
-        );
-        let start = StartLogin::new(
-            identity_provider.clone(),
-            login_states.clone(),
-            state_protector.clone(),
-            clock.clone(),
-            policies.redirects.clone(),
-        )
-        .requiring_client_challenge(policies.require_client_challenge);
+        let provisioner = Provisioner::new(ports.clone(), policies.provisioning);
+        let issuer = SessionIssuer::new(ports.clone(), policies.session_defaults, policies.lifetimes);
+        let start = StartLogin::new(ports.clone(), policies.redirects.clone())
+            .requiring_client_challenge(policies.require_client_challenge);
         let login = CompleteLogin::new(
-            identity_provider.clone(),
+            ports.clone(),
             provisioner.clone(),
             issuer.clone(),
             policies.redirects,
-            StateChecking {
-                store: login_states,
-                protector: state_protector,
-                clock: clock.clone(),
-                accept_unissued: policies.accept_unissued_state,
-            },
-            login_turns,
+            policies.accept_unissued_state,
         )
-        .recording_link_requests(link_requests.clone())
-        .auditing(audit.clone());
-        let refresh = RefreshSession::new(
-            users.clone(),
-            refresh_tokens.clone(),
-            sessions.clone(),
-            tokens.clone(),
-            issuer.clone(),
-            clock.clone(),
-            policies.refresh,
-        )
-        .auditing(audit.clone());
-        let logout = Logout::new(
-            refresh_tokens,
-            sessions.clone(),
-            tokens,
-            verifier.clone(),
-            clock.clone(),
-        )
-        .auditing(audit.clone());
-        let access = AccessGuard::new(verifier, sessions.clone(), users.clone(), clock.clone());
-        let administration = SessionAdministration::new(
-            users.clone(),
-            sessions.clone(),
-            lifecycle,
-            audit.clone(),
-            clock.clone(),
-        );
-        let own_sessions = OwnSessions::new(users.clone(), sessions, audit.clone(), clock.clone());
-        let audit_trail = AuditTrail::new(AdminRule::new(users.clone()), audit_store);
-        let org_settings = OrganizationSettings::new(
-            organizations,
-            users,
-            identity_provider,
-            clock,
-            policies.session_defaults,
-        )
-        .auditing(audit);
+        .recording_link_requests(link_requests.clone());
         Self {
             start,
             login,
-            refresh,
-            logout,
-            access,
-            org_settings,
-            administration,
-            own_sessions,
+            refresh: RefreshSession::new(ports.clone(), issuer.clone(), policies.refresh),
+            logout: Logout::new(ports.clone()),
+            access: AccessGuard::new(ports.clone()),
+            org_settings: OrganizationSettings::new(ports.clone(), policies.session_defaults),
+            administration: SessionAdministration::new(ports.clone()),
+            own_sessions: OwnSessions::new(ports.clone()),
             link_requests,
-            audit_trail,
+            audit_trail: AuditTrail::new(AdminRule::new(ports.users.clone()), ports.audit_store.clone()),
             provisioner,
             issuer,
         }

@@ -2,15 +2,14 @@
 //! provider, redirect URI, organization hint, whether PKCE is used) for ten minutes,
 //! and builds the provider's authorization URL the browser is sent to.
 
-use std::sync::Arc;
-
 use thiserror::Error;
 
 use crate::failure::Failure;
 use crate::login::RedirectPolicy;
 use crate::model::{AuthorizationRequest, LoginHints, LoginStateRecord};
-use crate::ports::{Clock, IdentityProvider, LoginStateStore, RepositoryError, StateProtector};
+use crate::ports::RepositoryError;
 use crate::values::{ClientChallenge, LoginState, ProviderKey};
+use crate::wiring::Ports;
 
 /// How long a login state is accepted, in seconds (providers' codes live about as long).
 pub const LOGIN_STATE_TTL_SECONDS: i64 = 600;
@@ -99,23 +98,11 @@ impl From<RepositoryError> for StartError {
 }
 
 /// Starts logins.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct StartLogin {
-    idp: Arc<dyn IdentityProvider>,
-    states: Arc<dyn LoginStateStore>,
-    protector: Arc<dyn StateProtector>,
-    clock: Arc<dyn Clock>,
+    ports: Ports,
     redirects: RedirectPolicy,
     require_client_challenge: bool,
-}
-
-impl std::fmt::Debug for StartLogin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StartLogin")
-            .field("redirects", &self.redirects)
-            .field("require_client_challenge", &self.require_client_challenge)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Trims a parameter, drops it when empty, refuses it when too long or not printable.
@@ -137,19 +124,11 @@ fn param(name: &str, value: Option<&str>, max: usize) -> Result<Option<String>, 
 }
 
 impl StartLogin {
-    /// Builds the use case.
-    pub fn new(
-        idp: Arc<dyn IdentityProvider>,
-        states: Arc<dyn LoginStateStore>,
-        protector: Arc<dyn StateProtector>,
-        clock: Arc<dyn Clock>,
-        redirects: RedirectPolicy,
-    ) -> Self {
+    /// Builds the use case over the identity provider, login states, state
+    /// cryptography and clock of `ports`.
+    pub fn new(ports: Ports, redirects: RedirectPolicy) -> Self {
         Self {
-            idp,
-            states,
-            protector,
-            clock,
+            ports,
             redirects,
             require_client_challenge: false,
         }
@@ -204,17 +183,25 @@ impl StartLogin {
             provider,
             prompt,
         };
-        let plan = self.idp.plan_login(&hints).map_err(StartError::InvalidRequest)?;
-        let state = state.map_or_else(|| self.protector.random_state(), |s| s.as_str().to_owned());
+        let plan = self
+            .ports
+            .identity_provider
+            .plan_login(&hints)
+            .map_err(StartError::InvalidRequest)?;
+        let state = state.map_or_else(
+            || self.ports.state_protector.random_state(),
+            |s| s.as_str().to_owned(),
+        );
         let pkce = plan.pkce;
         let code_challenge = pkce.then(|| {
-            let verifier = self.protector.pkce_verifier(&state);
-            self.protector.pkce_challenge(&verifier)
+            let verifier = self.ports.state_protector.pkce_verifier(&state);
+            self.ports.state_protector.pkce_challenge(&verifier)
         });
-        let now = self.clock.now();
-        self.states
+        let now = self.ports.clock.now();
+        self.ports
+            .login_states
             .save_state(LoginStateRecord {
-                state_hash: self.protector.hash_state(&state),
+                state_hash: self.ports.state_protector.hash_state(&state),
                 provider: plan.provider.clone(),
                 redirect_uri: redirect_uri.clone(),
                 organization_hint: hints.organization.clone(),
@@ -224,13 +211,16 @@ impl StartLogin {
                 expires_at: now.plus_seconds(LOGIN_STATE_TTL_SECONDS),
             })
             .await?;
-        let url = self.idp.authorization_url(&AuthorizationRequest {
-            provider: plan.provider.clone(),
-            redirect_uri,
-            state,
-            hints,
-            code_challenge,
-        });
+        let url = self
+            .ports
+            .identity_provider
+            .authorization_url(&AuthorizationRequest {
+                provider: plan.provider.clone(),
+                redirect_uri,
+                state,
+                hints,
+                code_challenge,
+            });
         tracing::info!(flow = plan.provider.as_str(), "login started");
         Ok(StartedLogin {
             url,

@@ -17,8 +17,8 @@ use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
     AccessGuard, AccessRole, Clock, Email, IdentityLink, LinkedIdentity, NewOrganization, NewUser,
-    OrganizationRepository, ProviderKey, RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer,
-    SessionLifetimes, UserRepository,
+    OrganizationRepository, Ports, ProviderKey, RefreshPolicy, RefreshSession, SessionConfig, SessionIssuer,
+    SessionLifetimes, UserRepository, mocks,
 };
 
 const SSO: ProviderKey = ProviderKey::from_static("sso");
@@ -94,23 +94,23 @@ async fn a_refresh_costs_four_commands_and_a_verify_token_two() {
         issuer: None,
         audience: None,
     }));
+    let ports = Ports {
+        users: store.clone(),
+        organizations: store.clone(),
+        sessions: store.clone(),
+        refresh_tokens: store.clone(),
+        tokens: jwt.clone(),
+        verifier: jwt,
+        clock: clock.clone(),
+        ..mocks::ports()
+    };
     let issuer = SessionIssuer::new(
-        store.clone(),
-        jwt.clone(),
-        store.clone(),
+        ports.clone(),
         SessionConfig::default(),
         SessionLifetimes::default(),
     );
-    let refresh = RefreshSession::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        jwt.clone(),
-        issuer.clone(),
-        clock.clone(),
-        RefreshPolicy::default(),
-    );
-    let guard = AccessGuard::new(jwt, store.clone(), store.clone(), clock.clone());
+    let refresh = RefreshSession::new(ports.clone(), issuer.clone(), RefreshPolicy::default());
+    let guard = AccessGuard::new(ports);
     let login = issuer.start_session(user, None, clock.now()).await.unwrap();
     commands.take();
 

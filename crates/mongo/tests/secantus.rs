@@ -24,10 +24,10 @@ use tether_clock::SystemClock;
 use tether_domain::secrecy::SecretString;
 use tether_domain::{
     AccessRole, Clock, Email, ExternalIdentity, IdentityLink, LinkedIdentity, LiveRefreshToken,
-    NewOrganization, NewUser, OrganizationId, OrganizationRepository, ProviderKey, Provisioner,
+    NewOrganization, NewUser, OrganizationId, OrganizationRepository, Ports, ProviderKey, Provisioner,
     ProvisioningPolicy, RefreshTokenRecord, RefreshTokenStore, RepositoryError, RevokedReason, Rotation,
     RotationOutcome, SessionField, SessionId, SessionRecord, SessionStore, SettingValue, TenantId, Timestamp,
-    TokenHash, User, UserId, UserRepository, Vouching, conformance,
+    TokenHash, User, UserId, UserRepository, Vouching, conformance, mocks,
 };
 
 const SSO: ProviderKey = ProviderKey::from_static("sso");
@@ -879,12 +879,13 @@ async fn twenty_concurrent_first_logins_of_one_person_create_exactly_one_user() 
         inserted: AtomicU32::new(0),
         duplicates: AtomicU32::new(0),
     });
-    let provisioner = Provisioner::new(
-        users.clone(),
-        Arc::new(db.store.clone()),
-        Arc::new(FixedClock(ts(1_750_000_000_000))),
-        ProvisioningPolicy::default(),
-    );
+    let ports = Ports {
+        users: users.clone(),
+        organizations: Arc::new(db.store.clone()),
+        clock: Arc::new(FixedClock(ts(1_750_000_000_000))),
+        ..mocks::ports()
+    };
+    let provisioner = Provisioner::new(ports, ProvisioningPolicy::default());
     let identity = ExternalIdentity {
         link: IdentityLink {
             provider: AUTHKIT,

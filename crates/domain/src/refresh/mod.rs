@@ -15,76 +15,43 @@
 //! handed out and a fresh access token, never a second live token; after the window
 //! it is taken as stolen and the session is revoked (reason `reuse`).
 
-use std::sync::Arc;
-
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditSink, AuditType, NoAudit, SystemActor};
+use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
 use crate::failure::Failure;
 use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{
     LiveRefreshToken, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, User,
 };
-use crate::ports::{Clock, RefreshTokenStore, RepositoryError, SessionStore, TokenIssuer, UserRepository};
+use crate::ports::RepositoryError;
 use crate::values::{Timestamp, TokenHash};
+use crate::wiring::Ports;
 
 mod rules;
 
 use rules::check_session;
 pub use rules::{MAX_REFRESH_TOKEN_LEN, RefreshError, RefreshPolicy};
 
-/// Exchanges a refresh token for a new pair in the same session.
-#[derive(Clone)]
+/// Exchanges a refresh token for a new pair in the same session. A revocation for
+/// reuse is recorded in the audit sink of the ports.
+#[derive(Clone, Debug)]
 pub struct RefreshSession {
-    users: Arc<dyn UserRepository>,
-    refresh_tokens: Arc<dyn RefreshTokenStore>,
-    sessions: Arc<dyn SessionStore>,
-    tokens: Arc<dyn TokenIssuer>,
+    ports: Ports,
     issuer: SessionIssuer,
-    clock: Arc<dyn Clock>,
     policy: RefreshPolicy,
-    audit: Arc<dyn AuditSink>,
-}
-
-impl std::fmt::Debug for RefreshSession {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshSession")
-            .field("policy", &self.policy)
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
-    }
 }
 
 impl RefreshSession {
-    /// Builds the use case. `issuer` issues the new pairs (and knows the session
-    /// lifetimes); `tokens` hashes presented tokens and seals successors.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        refresh_tokens: Arc<dyn RefreshTokenStore>,
-        sessions: Arc<dyn SessionStore>,
-        tokens: Arc<dyn TokenIssuer>,
-        issuer: SessionIssuer,
-        clock: Arc<dyn Clock>,
-        policy: RefreshPolicy,
-    ) -> Self {
+    /// Builds the use case over the users, refresh tokens, sessions, token issuer,
+    /// clock and audit sink of `ports`. `issuer` issues the new pairs (and knows the
+    /// session lifetimes); the token issuer hashes presented tokens and seals
+    /// successors.
+    pub fn new(ports: Ports, issuer: SessionIssuer, policy: RefreshPolicy) -> Self {
         Self {
-            users,
-            refresh_tokens,
-            sessions,
-            tokens,
+            ports,
             issuer,
-            clock,
             policy,
-            audit: Arc::new(NoAudit),
         }
-    }
-
-    /// Records every detected reuse (`session.reuse_detected`, and `session.revoked`
-    /// with reason `reuse` when it revoked the session) in `audit`. Refreshes themselves
-    /// are not recorded. Without it nothing is.
-    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
-        self.audit = audit;
-        self
     }
 
     /// Exchanges `presented` for a new access token and refresh token in the same
@@ -113,15 +80,15 @@ impl RefreshSession {
         if token.trim().is_empty() || token.len() > MAX_REFRESH_TOKEN_LEN {
             return Err(RefreshError::Invalid);
         }
-        let hash = self.tokens.hash_refresh_token(token);
-        let now = self.clock.now();
-        let successor = self.tokens.mint_refresh_token();
-        let sealed = self.tokens.seal_successor(token, &successor.token);
+        let hash = self.ports.tokens.hash_refresh_token(token);
+        let now = self.ports.clock.now();
+        let successor = self.ports.tokens.mint_refresh_token();
+        let sealed = self.ports.tokens.seal_successor(token, &successor.token);
         let live = LiveRefreshToken {
             hash: successor.hash,
             expires_at: self.issuer.refresh_token_lifetime_end(now),
         };
-        let session = match self.sessions.rotate(&hash, live, now, sealed).await? {
+        let session = match self.ports.sessions.rotate(&hash, live, now, sealed).await? {
             RotationOutcome::Rotated(session) => session,
             RotationOutcome::Refused(holder) => {
                 return self.refused(token, &hash, holder, now, origin).await;
@@ -173,11 +140,13 @@ impl RefreshSession {
             return Ok(answer);
         }
         let record = self
+            .ports
             .refresh_tokens
             .find_by_hash(hash)
             .await?
             .ok_or(RefreshError::Invalid)?;
         let session = self
+            .ports
             .sessions
             .find_session(&record.session_id)
             .await?
@@ -210,6 +179,7 @@ impl RefreshSession {
             return Ok(());
         };
         let saved = self
+            .ports
             .refresh_tokens
             .save_token(RefreshTokenRecord {
                 hash: rotation.hash.clone(),
@@ -238,7 +208,8 @@ impl RefreshSession {
         now: Timestamp,
         origin: &AuditOrigin,
     ) -> Result<AuthSession, RefreshError> {
-        let successor = sealed_successor.and_then(|sealed| self.tokens.open_successor(presented, sealed));
+        let successor =
+            sealed_successor.and_then(|sealed| self.ports.tokens.open_successor(presented, sealed));
         match successor {
             Some(successor) if now < used_at.plus_seconds(self.policy.reuse_grace_seconds) => {
                 tracing::debug!(session_id = %session.id, "used refresh token presented within the grace window");
@@ -247,6 +218,7 @@ impl RefreshSession {
             }
             _ => {
                 let revoked = self
+                    .ports
                     .sessions
                     .revoke(&session.id, now, RevokedReason::Reuse)
                     .await?;
@@ -261,10 +233,11 @@ impl RefreshSession {
                         .of_session(session)
                         .origin(origin.clone())
                 };
-                self.audit
+                self.ports
+                    .audit
                     .record(event(AuditType::SessionReuseDetected).refused());
                 if revoked {
-                    self.audit.record(
+                    self.ports.audit.record(
                         event(AuditType::SessionRevoked).detail("reason", RevokedReason::Reuse.as_str()),
                     );
                 }
@@ -275,7 +248,7 @@ impl RefreshSession {
 
     /// The session's user, if they still exist and may sign in.
     async fn active_user(&self, session: &SessionRecord) -> Result<User, RefreshError> {
-        let Some(user) = self.users.find_user(session.user_id).await? else {
+        let Some(user) = self.ports.users.find_user(session.user_id).await? else {
             tracing::warn!(user_id = %session.user_id, "the user of a session no longer exists");
             return Err(RefreshError::Invalid);
         };

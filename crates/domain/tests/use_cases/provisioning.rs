@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use tether_domain::{
     AccessRole, ExternalIdentity, MockOrganizationRepository, OrganizationId, ProviderKey, ProvisionError,
-    Provisioner, ProvisioningPolicy, RepositoryError, User,
+    ProvisioningPolicy, RepositoryError, User,
 };
 
 use crate::support::*;
@@ -124,12 +124,8 @@ async fn a_new_user_joins_the_organization_the_first_applicable_rule_names() {
             join_oldest_organization: join_oldest,
             ..ProvisioningPolicy::default()
         };
-        let provisioner = Provisioner::new(
-            w.users.clone(),
-            Arc::new(w.store.clone()),
-            w.clock.clone(),
-            policy,
-        );
+        let w = w.rewired(|p| p.provisioning = policy);
+        let provisioner = &w.services.provisioner;
         let identity = identity();
         let outcome = provisioner
             .provision(&identity, requested.as_deref(), at(5))

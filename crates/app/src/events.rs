@@ -18,8 +18,7 @@ use tether_domain::lifecycle::{
     ConsumerSettings, EventSourceError, PollError, PollReport, format_rfc3339, parse_rfc3339,
 };
 use tether_domain::{
-    AuditSink, Clock, EventConsumer, EventCursorStore, EventSource, LifecycleEvents, LifecycleStore,
-    OrganizationRepository, ReceiveDelivery, Timestamp, UserRepository,
+    Clock, EventConsumer, EventCursorStore, EventSource, LifecycleEvents, Ports, ReceiveDelivery, Timestamp,
 };
 use tether_http::Webhooks;
 use tether_http::metrics::{EVENTS_LAG_SECONDS, EVENTS_LEASE_HELD, record_event};
@@ -54,18 +53,13 @@ fn holder_name(clock: &dyn Clock) -> String {
 }
 
 /// The webhook route's use case, when `WORKOS_WEBHOOK_SECRET` is set.
-pub(crate) fn webhooks(
-    settings: &EventSettings,
-    users: Arc<dyn UserRepository>,
-    organizations: Arc<dyn OrganizationRepository>,
-    lifecycle: Arc<dyn LifecycleStore>,
-    clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
-) -> Option<Webhooks> {
+pub(crate) fn webhooks(settings: &EventSettings, ports: &Ports) -> Option<Webhooks> {
     let secret = settings.webhook_secret.clone()?;
-    let handler = LifecycleEvents::new(users, organizations, lifecycle, clock.clone()).auditing(audit);
     Some(Webhooks {
-        receive: ReceiveDelivery::new(Arc::new(WebhookSignatures::new(secret)), handler, clock),
+        receive: ReceiveDelivery::new(
+            Arc::new(WebhookSignatures::new(secret)),
+            LifecycleEvents::new(ports.clone()),
+        ),
         type_label,
     })
 }
@@ -97,31 +91,18 @@ impl EventsTask {
     }
 }
 
-/// What the consumer needs from the wiring.
-pub(crate) struct ConsumerPorts {
-    pub(crate) source: Arc<dyn EventSource>,
-    pub(crate) cursors: Arc<dyn EventCursorStore>,
-    pub(crate) users: Arc<dyn UserRepository>,
-    pub(crate) organizations: Arc<dyn OrganizationRepository>,
-    pub(crate) lifecycle: Arc<dyn LifecycleStore>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) audit: Arc<dyn AuditSink>,
-}
-
-/// Starts polling on the current runtime.
-pub(crate) fn start(settings: &EventSettings, ports: ConsumerPorts) -> EventsTask {
-    let handler = LifecycleEvents::new(
-        ports.users,
-        ports.organizations,
-        ports.lifecycle,
-        ports.clock.clone(),
-    )
-    .auditing(ports.audit);
+/// Starts polling `source` on the current runtime, its cursor and lease in `cursors`,
+/// applying events to the users and sessions of `ports`.
+pub(crate) fn start(
+    settings: &EventSettings,
+    source: Arc<dyn EventSource>,
+    cursors: Arc<dyn EventCursorStore>,
+    ports: &Ports,
+) -> EventsTask {
     let consumer = EventConsumer::new(
-        ports.source,
-        ports.cursors,
-        handler,
-        ports.clock.clone(),
+        source,
+        cursors,
+        LifecycleEvents::new(ports.clone()),
         ConsumerSettings {
             stream: STREAM.to_owned(),
             holder: holder_name(ports.clock.as_ref()),
@@ -138,7 +119,7 @@ pub(crate) fn start(settings: &EventSettings, ports: ConsumerPorts) -> EventsTas
     );
     let task = tokio::spawn(poll_forever(
         consumer.clone(),
-        ports.clock,
+        ports.clock.clone(),
         settings.poll_interval,
     ));
     EventsTask { consumer, task }

@@ -22,7 +22,7 @@ use tether_mongo::{MongoConfig, MongoStore};
 use tether_workos::{WorkosClient, WorkosConfig};
 
 use crate::audit::{AuditWriter, WriterSettings, process_tag};
-use crate::events::{ConsumerPorts, EventsTask};
+use crate::events::EventsTask;
 use crate::settings::{EventsMode, Settings, StoreKind};
 
 /// Why the service could not start.
@@ -356,27 +356,14 @@ impl Application {
                 };
                 Some(crate::events::start(
                     &settings.events,
-                    ConsumerPorts {
-                        source,
-                        cursors: stores.cursors,
-                        users: ports.users.clone(),
-                        organizations: ports.organizations.clone(),
-                        lifecycle: stores.lifecycle.clone(),
-                        clock: ports.clock.clone(),
-                        audit: ports.audit.clone(),
-                    },
+                    source,
+                    stores.cursors,
+                    &ports,
                 ))
             }
         };
         let event_settings = settings.events.clone();
-        let webhooks = crate::events::webhooks(
-            &event_settings,
-            ports.users.clone(),
-            ports.organizations.clone(),
-            stores.lifecycle,
-            ports.clock.clone(),
-            ports.audit.clone(),
-        );
+        let webhooks = crate::events::webhooks(&event_settings, &ports);
         let services = Services::new(ports.clone(), policies.clone());
         let state = AppState {
             services,
@@ -409,17 +396,9 @@ impl Application {
                     ports.login_states = own.clone();
                     ports.lifecycle = own.clone();
                     ports.link_requests = own.clone();
-                    let webhooks = crate::events::webhooks(
-                        &event_settings,
-                        own.clone(),
-                        own.clone(),
-                        own,
-                        ports.clock.clone(),
-                        ports.audit.clone(),
-                    );
                     build_app(AppState {
+                        webhooks: crate::events::webhooks(&event_settings, &ports),
                         services: Services::new(ports, policies.clone()),
-                        webhooks,
                         ..state.clone()
                     })
                 }

@@ -4,8 +4,7 @@
 
 use thiserror::Error;
 
-use crate::issuance::IssueError;
-use crate::ports::RepositoryError;
+use crate::ports::{RepositoryError, TokenError};
 
 /// A failure that is not the client's doing, shared by every use-case error enum.
 #[derive(Debug, Error)]
@@ -30,6 +29,18 @@ impl From<RepositoryError> for Failure {
     }
 }
 
+/// Why no session could be issued.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] RepositoryError),
+    /// Signing failed.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+}
+
 impl From<IssueError> for Failure {
     fn from(e: IssueError) -> Self {
         match e {
@@ -49,8 +60,8 @@ macro_rules! failure_from_ports {
                 Self::Failure(e.into())
             }
         }
-        impl From<$crate::issuance::IssueError> for $error {
-            fn from(e: $crate::issuance::IssueError) -> Self {
+        impl From<$crate::failure::IssueError> for $error {
+            fn from(e: $crate::failure::IssueError) -> Self {
                 Self::Failure(e.into())
             }
         }

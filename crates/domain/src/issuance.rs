@@ -2,13 +2,13 @@
 //! token and refresh token of an "auth session". Shared by every way of signing in.
 
 use secrecy::{ExposeSecret, SecretString};
-use thiserror::Error;
 
+use crate::failure::IssueError;
 use crate::model::{
     AccessClaims, ClientContext, LiveRefreshToken, LoginAnswer, Organization, SessionRecord, User,
 };
 use crate::policy::SessionConfig;
-use crate::ports::{RepositoryError, TokenError};
+use crate::ports::RepositoryError;
 use crate::values::{OrganizationId, ProviderKey, SessionId, Timestamp, TokenHash};
 use crate::wiring::Ports;
 
@@ -29,18 +29,6 @@ pub struct AuthSession {
     pub session_config: SessionConfig,
     /// The signed-in user.
     pub user: User,
-}
-
-/// Why no session could be issued.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum IssueError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] RepositoryError),
-    /// Signing failed.
-    #[error(transparent)]
-    Token(#[from] TokenError),
 }
 
 /// Lifetimes of refresh tokens and sessions.

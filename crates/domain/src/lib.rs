@@ -70,9 +70,9 @@ mod start;
 mod values;
 mod wiring;
 
-pub use failure::Failure;
+pub use failure::{Failure, IssueError};
 pub use gate::LoginTurns;
-pub use issuance::{AuthSession, IssueError, LoginAnswerKey, SessionIssuer, SessionLifetimes, SessionOrigin};
+pub use issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionLifetimes, SessionOrigin};
 pub use login::{
     CallbackInput, CompleteLogin, LOGIN_ANSWER_WINDOW_SECONDS, LoginError, RedirectPolicy, StepAnswer,
     StepInput,

@@ -13,8 +13,8 @@ use tether_domain::lifecycle::{ConsumerSettings, EventPage, EventSourceError};
 use tether_domain::{AccessRole, IdentityLink, LinkedIdentity, OrganizationId, ProviderKey, TenantId};
 use tether_domain::{
     Clock, DisabledBy, Email, EventConsumer, EventCursorStore, EventOutcome, EventSource, LifecycleChange,
-    LifecycleEvent, LifecycleEvents, NewUser, RevokedReason, SessionId, SessionRecord, SessionStore,
-    StoredSessionSettings, Timestamp, User, UserRepository,
+    LifecycleEvent, LifecycleEvents, NewUser, Ports, RevokedReason, SessionId, SessionRecord, SessionStore,
+    StoredSessionSettings, Timestamp, User, UserRepository, mocks,
 };
 use tether_memory::InMemoryStore;
 
@@ -31,6 +31,7 @@ fn user_link(subject: &str) -> IdentityLink {
 struct World {
     store: InMemoryStore,
     clock: Arc<ManualClock>,
+    ports: Ports,
     handler: LifecycleEvents,
     acme: OrganizationId,
     tenant: TenantId,
@@ -47,11 +48,19 @@ fn world() -> World {
         Some(tenant.clone()),
     );
     let shared = Arc::new(store.clone());
-    let handler = LifecycleEvents::new(shared.clone(), shared.clone(), shared, clock.clone());
+    let ports = Ports {
+        users: shared.clone(),
+        organizations: shared.clone(),
+        lifecycle: shared.clone(),
+        sessions: shared,
+        clock: clock.clone(),
+        ..mocks::ports()
+    };
     World {
         store,
         clock,
-        handler,
+        handler: LifecycleEvents::new(ports.clone()),
+        ports,
         acme,
         tenant,
     }
@@ -355,7 +364,6 @@ fn consumer(w: &World, source: Arc<Events>, holder: &str) -> EventConsumer {
         source,
         Arc::new(w.store.clone()),
         w.handler.clone(),
-        w.clock.clone(),
         ConsumerSettings {
             stream: "workos".to_owned(),
             holder: holder.to_owned(),
@@ -455,7 +463,10 @@ async fn every_applied_event_is_recorded_with_what_it_did_to_each_user() {
     use tether_domain::{AuditActor, AuditType, SystemActor};
     let w = world();
     let audit = Arc::new(Recorded::default());
-    let handler = w.handler.clone().auditing(audit.clone());
+    let handler = LifecycleEvents::new(Ports {
+        audit: audit.clone(),
+        ..w.ports.clone()
+    });
     let jane = w.user("jane@acme.example", "user_jane").await;
     let removed = event(
         "event_1",

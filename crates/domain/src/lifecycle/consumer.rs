@@ -10,7 +10,7 @@ use super::handler::LifecycleEvents;
 use super::ports::{EventCursorStore, EventSource, EventSourceError};
 use super::{EventOutcome, LifecycleEvent};
 use crate::failure::Failure;
-use crate::ports::{Clock, RepositoryError};
+use crate::ports::RepositoryError;
 use crate::values::Timestamp;
 
 /// How a replica consumes a stream.
@@ -69,7 +69,6 @@ pub struct EventConsumer {
     source: Arc<dyn EventSource>,
     cursors: Arc<dyn EventCursorStore>,
     handler: LifecycleEvents,
-    clock: Arc<dyn Clock>,
     settings: ConsumerSettings,
 }
 
@@ -82,19 +81,18 @@ impl std::fmt::Debug for EventConsumer {
 }
 
 impl EventConsumer {
-    /// Builds the consumer.
+    /// Builds the consumer of `source`'s events, keeping its place in `cursors`,
+    /// applying them with `handler` (and by its clock).
     pub fn new(
         source: Arc<dyn EventSource>,
         cursors: Arc<dyn EventCursorStore>,
         handler: LifecycleEvents,
-        clock: Arc<dyn Clock>,
         settings: ConsumerSettings,
     ) -> Self {
         Self {
             source,
             cursors,
             handler,
-            clock,
             settings,
         }
     }
@@ -114,7 +112,7 @@ impl EventConsumer {
     /// the last page written.
     pub async fn poll_once(&self) -> Result<PollReport, PollError> {
         let settings = &self.settings;
-        let now = self.clock.now();
+        let now = self.handler.clock().now();
         let Some(mut state) = self
             .cursors
             .acquire_lease(
@@ -137,7 +135,7 @@ impl EventConsumer {
         };
         if state.after.is_none() && state.since.is_none() {
             let newest = self.source.newest().await?;
-            let at = self.clock.now();
+            let at = self.handler.clock().now();
             match newest {
                 Some(event) => {
                     tracing::info!(event_id = %event.id, "event stream starts after its newest event");
@@ -179,7 +177,7 @@ impl EventConsumer {
                 report.handled.push((event.event_type.clone(), outcome));
                 last = Some(event);
             }
-            let at = self.clock.now();
+            let at = self.handler.clock().now();
             if let Some(last) = last {
                 report.lag_seconds = Some((at.millis() - last.occurred_at.millis()).max(0) as f64 / 1000.0);
             }

@@ -1,18 +1,17 @@
 //! [`LifecycleEvents`]: the one place where an event of the identity provider takes
 //! effect on users and sessions, at most once per event id and never over newer data.
 
-use std::sync::Arc;
-
-use super::ports::{AppliedEvent, LifecycleStore};
+use super::ports::AppliedEvent;
 use super::{
     APPLIED_EVENT_TTL_SECONDS, DisabledBy, Disablement, EventOutcome, IdentityLink, LifecycleChange,
     LifecycleEvent,
 };
-use crate::audit::{AuditActor, AuditEvent, AuditSink, AuditType, NoAudit, SystemActor};
+use crate::audit::{AuditActor, AuditEvent, AuditType, SystemActor};
 use crate::failure::Failure;
 use crate::model::{RevokedReason, User};
-use crate::ports::{Clock, OrganizationRepository, UserRepository};
+use crate::ports::Clock;
 use crate::values::{Email, TenantId, Timestamp};
+use crate::wiring::Ports;
 
 /// The object an event is about, for the "never over newer data" check: the identity
 /// itself, or the membership or directory user of one tenant (each carries its own
@@ -53,44 +52,24 @@ enum Effect {
 }
 
 /// Applies the identity provider's events (polled or delivered, the same handler).
-#[derive(Clone)]
+/// What every applied event did to each user (`workos.event_applied`, and
+/// `user.disabled`, `user.enabled`, `session.revoked` when it did that) is recorded in
+/// the audit sink of the ports.
+#[derive(Clone, Debug)]
 pub struct LifecycleEvents {
-    users: Arc<dyn UserRepository>,
-    organizations: Arc<dyn OrganizationRepository>,
-    store: Arc<dyn LifecycleStore>,
-    clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuditSink>,
-}
-
-impl std::fmt::Debug for LifecycleEvents {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LifecycleEvents").finish_non_exhaustive()
-    }
+    ports: Ports,
 }
 
 impl LifecycleEvents {
-    /// Builds the handler from the users, the organizations, the lifecycle store and the clock.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        organizations: Arc<dyn OrganizationRepository>,
-        store: Arc<dyn LifecycleStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            users,
-            organizations,
-            store,
-            clock,
-            audit: Arc::new(NoAudit),
-        }
+    /// Builds the handler over the users, organizations, lifecycle store, clock and
+    /// audit sink of `ports`.
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
     }
 
-    /// Records what every applied event did to each user (`workos.event_applied`, and
-    /// `user.disabled`, `user.enabled`, `session.revoked` when it did that) in `audit`,
-    /// by the event consumer. Without it nothing is recorded.
-    pub fn auditing(mut self, audit: Arc<dyn AuditSink>) -> Self {
-        self.audit = audit;
-        self
+    /// The clock events are applied by.
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.ports.clock.as_ref()
     }
 
     /// Applies `event` once:
@@ -135,10 +114,10 @@ impl LifecycleEvents {
             tracing::warn!(event_type = %event.event_type, "an event without an id skipped");
             return Ok(EventOutcome::Failed);
         }
-        if self.store.is_applied(&event.id).await? {
+        if self.ports.lifecycle.is_applied(&event.id).await? {
             return Ok(EventOutcome::Duplicate);
         }
-        let now = self.clock.now();
+        let now = self.ports.clock.now();
         let outcome = match &event.change {
             LifecycleChange::Malformed { reason } => {
                 tracing::warn!(event_id = %event.id, event_type = %event.event_type, reason = %reason, "unreadable identity provider event skipped");
@@ -149,7 +128,8 @@ impl LifecycleEvents {
                 self.take_effect(event, &targets, &effect, now).await?
             }
         };
-        self.store
+        self.ports
+            .lifecycle
             .record_applied(AppliedEvent {
                 id: event.id.clone(),
                 event_type: event.event_type.clone(),
@@ -203,7 +183,7 @@ impl LifecycleEvents {
     }
 
     async fn by_link(&self, link: &IdentityLink) -> Result<Option<User>, Failure> {
-        Ok(self.users.find_by_link(link).await?)
+        Ok(self.ports.users.find_by_link(link).await?)
     }
 
     /// The user of `link` when their organization is the one mapped to `tenant`.
@@ -211,7 +191,7 @@ impl LifecycleEvents {
         let Some(user) = self.by_link(link).await? else {
             return Ok(Vec::new());
         };
-        let Some(organization) = self.organizations.find_by_tenant(tenant).await? else {
+        let Some(organization) = self.ports.organizations.find_by_tenant(tenant).await? else {
             return Ok(Vec::new());
         };
         Ok(if user.organization_id == organization.id {
@@ -223,12 +203,12 @@ impl LifecycleEvents {
 
     /// The users of the organization mapped to `tenant` whose address is one of `emails`.
     async fn directory_users(&self, tenant: &TenantId, emails: &[Email]) -> Result<Vec<User>, Failure> {
-        let Some(organization) = self.organizations.find_by_tenant(tenant).await? else {
+        let Some(organization) = self.ports.organizations.find_by_tenant(tenant).await? else {
             return Ok(Vec::new());
         };
         let mut users: Vec<User> = Vec::new();
         for email in emails {
-            if let Some(user) = self.users.find_by_email(email).await?
+            if let Some(user) = self.ports.users.find_by_email(email).await?
                 && user.organization_id == organization.id
                 && !users.iter().any(|u| u.id == user.id)
             {
@@ -252,7 +232,8 @@ impl LifecycleEvents {
         for user in targets {
             let mark = event.object_updated_at.unwrap_or(event.occurred_at);
             if !self
-                .store
+                .ports
+                .lifecycle
                 .advance_user_mark(user.id, &object_key(&event.change), mark)
                 .await?
             {
@@ -268,7 +249,8 @@ impl LifecycleEvents {
             match effect {
                 Effect::Disable { reason, name } => {
                     let disabled = self
-                        .store
+                        .ports
+                        .lifecycle
                         .disable_user(
                             user.id,
                             Disablement {
@@ -282,16 +264,18 @@ impl LifecycleEvents {
                         )
                         .await?;
                     let revoked = self
-                        .store
+                        .ports
+                        .lifecycle
                         .revoke_user_sessions(user.id, now, RevokedReason::Deprovisioned)
                         .await?;
                     self.rename(user, name.as_deref(), now).await?;
                     if disabled {
-                        self.audit
+                        self.ports
+                            .audit
                             .record(record(AuditType::UserDisabled).detail("reason", *reason));
                     }
                     if revoked > 0 {
-                        self.audit.record(
+                        self.ports.audit.record(
                             record(AuditType::SessionRevoked)
                                 .detail("reason", RevokedReason::Deprovisioned.as_str())
                                 .detail("count", revoked.to_string()),
@@ -299,14 +283,19 @@ impl LifecycleEvents {
                     }
                 }
                 Effect::Enable { name } => {
-                    if self.store.enable_user_disabled_by_event(user.id, now).await? {
-                        self.audit.record(record(AuditType::UserEnabled));
+                    if self
+                        .ports
+                        .lifecycle
+                        .enable_user_disabled_by_event(user.id, now)
+                        .await?
+                    {
+                        self.ports.audit.record(record(AuditType::UserEnabled));
                     }
                     self.rename(user, name.as_deref(), now).await?;
                 }
                 Effect::Rename(name) => self.rename(user, Some(name), now).await?,
             }
-            self.audit.record(record(AuditType::ProviderEventApplied));
+            self.ports.audit.record(record(AuditType::ProviderEventApplied));
         }
         Ok(if applied {
             EventOutcome::Applied
@@ -318,7 +307,10 @@ impl LifecycleEvents {
     async fn rename(&self, user: &User, name: Option<&str>, now: Timestamp) -> Result<(), Failure> {
         match name.map(str::trim) {
             Some(name) if !name.is_empty() && name != user.full_name => {
-                self.store.set_full_name(user.id, name.to_owned(), now).await?;
+                self.ports
+                    .lifecycle
+                    .set_full_name(user.id, name.to_owned(), now)
+                    .await?;
                 Ok(())
             }
             _ => Ok(()),

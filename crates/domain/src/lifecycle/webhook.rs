@@ -9,7 +9,6 @@ use super::EventOutcome;
 use super::handler::LifecycleEvents;
 use super::ports::SignedDeliveries;
 use crate::failure::Failure;
-use crate::ports::Clock;
 
 /// Why a delivery was refused.
 #[derive(Debug, Error)]
@@ -29,7 +28,6 @@ pub enum DeliveryError {
 pub struct ReceiveDelivery {
     deliveries: Arc<dyn SignedDeliveries>,
     handler: LifecycleEvents,
-    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for ReceiveDelivery {
@@ -39,17 +37,10 @@ impl std::fmt::Debug for ReceiveDelivery {
 }
 
 impl ReceiveDelivery {
-    /// Builds the use case from the signature checker, the handler and the clock.
-    pub fn new(
-        deliveries: Arc<dyn SignedDeliveries>,
-        handler: LifecycleEvents,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            deliveries,
-            handler,
-            clock,
-        }
+    /// Builds the use case from the signature checker and the handler (whose clock
+    /// judges a signature's time window).
+    pub fn new(deliveries: Arc<dyn SignedDeliveries>, handler: LifecycleEvents) -> Self {
+        Self { deliveries, handler }
     }
 
     /// Checks the delivery's signature, then applies its event (a second delivery of
@@ -64,9 +55,9 @@ impl ReceiveDelivery {
         signature: Option<&str>,
         body: &[u8],
     ) -> Result<(String, EventOutcome), DeliveryError> {
-        let Some(event) = self
-            .deliveries
-            .open(signature.unwrap_or_default(), body, self.clock.now())
+        let Some(event) =
+            self.deliveries
+                .open(signature.unwrap_or_default(), body, self.handler.clock().now())
         else {
             return Err(DeliveryError::InvalidSignature);
         };

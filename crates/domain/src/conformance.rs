@@ -55,7 +55,7 @@ fn tenant(raw: &str) -> TenantId {
 /// The providers of the suite: the keys of this repository's identity provider, whose
 /// subjects a store may keep in fields of their own, and a provider no store knows.
 const SSO: ProviderKey = ProviderKey::from_static("sso");
-const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
+pub(crate) const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
 const OTHER: ProviderKey = ProviderKey::from_static("conformance-idp");
 
 fn link(provider: &ProviderKey, subject: &str) -> IdentityLink {
@@ -73,7 +73,7 @@ fn linked(provider: &ProviderKey, subject: &str) -> LinkedIdentity {
     }
 }
 
-fn new_user(address: &str, provider: &ProviderKey, subject: &str, at: Timestamp) -> NewUser {
+pub(crate) fn new_user(address: &str, provider: &ProviderKey, subject: &str, at: Timestamp) -> NewUser {
     NewUser {
         email: email(address),
         full_name: "Conformance User".to_owned(),
@@ -367,24 +367,48 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
     );
 }
 
-fn session(id: &str, at: Timestamp) -> SessionRecord {
+/// A session just started: `id`, of `user` in `organization`, from `started_at` to
+/// `ends_at`; not revoked, refreshed or rotated, with no live refresh token, login
+/// answer, flow or client yet. The adapters' own tests build their sessions from it.
+pub fn started_session(
+    id: &str,
+    user: UserId,
+    organization: OrganizationId,
+    started_at: Timestamp,
+    ends_at: Timestamp,
+) -> SessionRecord {
     SessionRecord {
         id: SessionId::new(id),
-        user_id: user_id("5f7b1c2e8a1d4e0012c3b4a5"),
-        organization_id: organization_id("64a1b2c3d4e5f60012345678"),
-        started_at: at,
-        ends_at: at.plus_seconds(30 * 24 * 3600),
+        user_id: user,
+        organization_id: organization,
+        started_at,
+        ends_at,
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
-        refresh_token: Some(LiveRefreshToken {
-            hash: TokenHash::new(format!("{id}_live")),
-            expires_at: at.plus_seconds(3600),
-        }),
+        refresh_token: None,
         last_rotation: None,
         login_answer: None,
         flow: None,
         client: ClientContext::default(),
+    }
+}
+
+/// A thirty-day session of the suite's user started at `at`, with a live refresh token
+/// `{id}_live` good for an hour.
+pub(crate) fn session(id: &str, at: Timestamp) -> SessionRecord {
+    SessionRecord {
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new(format!("{id}_live")),
+            expires_at: at.plus_seconds(3600),
+        }),
+        ..started_session(
+            id,
+            user_id("5f7b1c2e8a1d4e0012c3b4a5"),
+            organization_id("64a1b2c3d4e5f60012345678"),
+            at,
+            at.plus_seconds(30 * 24 * 3600),
+        )
     }
 }
 

@@ -591,24 +591,22 @@ async fn session_settings_of_mixed_types_are_read_field_by_field() {
         .expect("the organization exists");
     assert_eq!(org.name, "Acme");
     let s = &org.session_settings;
-    assert_eq!(
-        s.get(SessionField::IdleTimeoutMinutes),
-        Some(&SettingValue::Number(45.0))
-    );
-    assert_eq!(
-        s.get(SessionField::TokenExpiryHours),
-        Some(&SettingValue::Number(12.5))
-    );
-    assert_eq!(s.get(SessionField::WarningTimeMinutes), None);
-    assert_eq!(
-        s.get(SessionField::SsoFallbackBehavior),
-        Some(&SettingValue::Text("reauth-button".into()))
-    );
-    assert_eq!(s.get(SessionField::Enabled), Some(&SettingValue::Bool(false)));
-    assert_eq!(
-        s.get(SessionField::PasswordFallbackBehavior),
-        Some(&SettingValue::Other("array"))
-    );
+    for (field, read) in [
+        (SessionField::IdleTimeoutMinutes, Some(SettingValue::Number(45.0))),
+        (SessionField::TokenExpiryHours, Some(SettingValue::Number(12.5))),
+        (SessionField::WarningTimeMinutes, None),
+        (
+            SessionField::SsoFallbackBehavior,
+            Some(SettingValue::Text("reauth-button".into())),
+        ),
+        (SessionField::Enabled, Some(SettingValue::Bool(false))),
+        (
+            SessionField::PasswordFallbackBehavior,
+            Some(SettingValue::Other("array")),
+        ),
+    ] {
+        assert_eq!(s.get(field), read.as_ref(), "{field:?}");
+    }
     assert_eq!(s.iter().count(), 5);
     assert_eq!(
         OrganizationRepository::find_organization(&db.store, org_id(ObjectId::new()))
@@ -1617,31 +1615,12 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
 
 #[tokio::test]
 async fn an_audit_record_is_stored_in_the_documented_shape() {
-    use tether_domain::{
-        AuditActor, AuditEvent, AuditIds, AuditOrigin, AuditStore, AuditType, ClientContext,
-        StoredAuditEvent, SystemActor,
-    };
+    use tether_domain::{AuditActor, AuditEvent, AuditIds, AuditStore, AuditType, StoredAuditEvent};
     let db = TestDb::with_indexes("audit_shape").await;
     let user = ObjectId::parse_str("64a1b2c3d4e5f60000000001").unwrap();
     let organization = ObjectId::parse_str("64a1b2c3d4e5f600000000a1").unwrap();
     let at = ts(1_800_000_000_000);
-    let login = AuditEvent::new(
-        AuditType::LoginSucceeded,
-        AuditActor::System(SystemActor::Service),
-        at,
-    )
-    .user(user_id(user))
-    .organization(tether_domain::OrganizationId::from_bytes(organization.bytes()))
-    .session(tether_domain::SessionId::new("sess_1"))
-    .origin(AuditOrigin {
-        client: ClientContext {
-            ip_address: Some("203.0.113.7".into()),
-            user_agent: Some("Browser/1".into()),
-        },
-        request_id: Some("req-1".into()),
-    })
-    .detail("rule", "linked_by_vouched_email")
-    .detail("api", "authkit");
+    let login = audit::conformance::login_with_every_field(user_id(user), org_id(organization), at);
     let logout = AuditEvent::new(AuditType::SessionRevoked, AuditActor::User(user_id(user)), at).refused();
     let ids = AuditIds::new(1);
     let records: Vec<StoredAuditEvent> = [login, logout]
@@ -1668,11 +1647,11 @@ async fn an_audit_record_is_stored_in_the_documented_shape() {
             "outcome": "success",
             "userId": user,
             "organizationId": organization,
-            "sessionId": "sess_1",
+            "sessionId": "sess_conformance_1",
             "ip": "203.0.113.7",
-            "userAgent": "Browser/1",
-            "requestId": "req-1",
-            "detail": { "api": "authkit", "rule": "linked_by_vouched_email" },
+            "userAgent": "Conformance/1.0",
+            "requestId": "req-conformance-1",
+            "detail": { "api": "sso", "rule": "matched_by_workos_id" },
         }
     );
     let stored = db

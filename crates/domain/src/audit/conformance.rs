@@ -12,7 +12,7 @@ use crate::audit::{
 };
 use crate::model::ClientContext;
 use crate::ports::Clock;
-use crate::values::{OrganizationId, SessionId, UserId};
+use crate::values::{OrganizationId, SessionId, Timestamp, UserId};
 
 fn user(hex: &str) -> UserId {
     UserId::parse(hex).expect("suite ids are valid")
@@ -20,6 +20,30 @@ fn user(hex: &str) -> UserId {
 
 fn organization(hex: &str) -> OrganizationId {
     OrganizationId::parse(hex).expect("suite ids are valid")
+}
+
+/// The record of a login of `user` in `organization` at `at` with every field set:
+/// session `sess_conformance_1`, client `203.0.113.7` with agent `Conformance/1.0`,
+/// request `req-conformance-1`, detail `rule` `matched_by_workos_id` and `api` `sso`.
+/// The adapters' own tests store it to check the shape they store records in.
+pub fn login_with_every_field(user: UserId, organization: OrganizationId, at: Timestamp) -> AuditEvent {
+    AuditEvent::new(
+        AuditType::LoginSucceeded,
+        AuditActor::System(SystemActor::Service),
+        at,
+    )
+    .user(user)
+    .organization(organization)
+    .session(SessionId::new("sess_conformance_1"))
+    .origin(AuditOrigin {
+        client: ClientContext {
+            ip_address: Some("203.0.113.7".into()),
+            user_agent: Some("Conformance/1.0".into()),
+        },
+        request_id: Some("req-conformance-1".into()),
+    })
+    .detail("rule", "matched_by_workos_id")
+    .detail("api", "sso")
 }
 
 /// Checks the contract of [`AuditStore`]: every field of a record round trips; records
@@ -43,23 +67,7 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &dyn Clock) {
     );
     store.append(&[]).await.expect("an empty batch is accepted");
 
-    let full = AuditEvent::new(
-        AuditType::LoginSucceeded,
-        AuditActor::System(SystemActor::Service),
-        now,
-    )
-    .user(ada)
-    .organization(acme)
-    .session(SessionId::new("sess_conformance_1"))
-    .origin(AuditOrigin {
-        client: ClientContext {
-            ip_address: Some("203.0.113.7".into()),
-            user_agent: Some("Conformance/1.0".into()),
-        },
-        request_id: Some("req-conformance-1".into()),
-    })
-    .detail("rule", "matched_by_workos_id")
-    .detail("api", "sso");
+    let full = login_with_every_field(ada, acme, now);
     let refused = AuditEvent::new(
         AuditType::LoginRefused,
         AuditActor::System(SystemActor::Service),

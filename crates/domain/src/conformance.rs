@@ -44,7 +44,7 @@ fn user_id(hex: &str) -> UserId {
     UserId::parse(hex).expect("suite ids are valid")
 }
 
-fn organization_id(hex: &str) -> OrganizationId {
+pub(crate) fn organization_id(hex: &str) -> OrganizationId {
     OrganizationId::parse(hex).expect("suite ids are valid")
 }
 
@@ -54,11 +54,11 @@ fn tenant(raw: &str) -> TenantId {
 
 /// The providers of the suite: the keys of this repository's identity provider, whose
 /// subjects a store may keep in fields of their own, and a provider no store knows.
-const SSO: ProviderKey = ProviderKey::from_static("sso");
-const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
-const OTHER: ProviderKey = ProviderKey::from_static("conformance-idp");
+pub(crate) const SSO: ProviderKey = ProviderKey::from_static("sso");
+pub(crate) const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
+pub(crate) const OTHER: ProviderKey = ProviderKey::from_static("conformance-idp");
 
-fn link(provider: &ProviderKey, subject: &str) -> IdentityLink {
+pub(crate) fn link(provider: &ProviderKey, subject: &str) -> IdentityLink {
     IdentityLink {
         provider: provider.clone(),
         subject: subject.to_owned(),
@@ -73,7 +73,7 @@ fn linked(provider: &ProviderKey, subject: &str) -> LinkedIdentity {
     }
 }
 
-fn new_user(address: &str, provider: &ProviderKey, subject: &str, at: Timestamp) -> NewUser {
+pub(crate) fn new_user(address: &str, provider: &ProviderKey, subject: &str, at: Timestamp) -> NewUser {
     NewUser {
         email: email(address),
         full_name: "Conformance User".to_owned(),
@@ -367,24 +367,48 @@ pub async fn organization_repository(organizations: &dyn OrganizationRepository,
     );
 }
 
-fn session(id: &str, at: Timestamp) -> SessionRecord {
+/// A session just started: `id`, of `user` in `organization`, from `started_at` to
+/// `ends_at`; not revoked, refreshed or rotated, with no live refresh token, login
+/// answer, flow or client yet. The adapters' own tests build their sessions from it.
+pub fn started_session(
+    id: &str,
+    user: UserId,
+    organization: OrganizationId,
+    started_at: Timestamp,
+    ends_at: Timestamp,
+) -> SessionRecord {
     SessionRecord {
         id: SessionId::new(id),
-        user_id: user_id("5f7b1c2e8a1d4e0012c3b4a5"),
-        organization_id: organization_id("64a1b2c3d4e5f60012345678"),
-        started_at: at,
-        ends_at: at.plus_seconds(30 * 24 * 3600),
+        user_id: user,
+        organization_id: organization,
+        started_at,
+        ends_at,
         revoked_at: None,
         revoked_reason: None,
         last_refreshed_at: None,
-        refresh_token: Some(LiveRefreshToken {
-            hash: TokenHash::new(format!("{id}_live")),
-            expires_at: at.plus_seconds(3600),
-        }),
+        refresh_token: None,
         last_rotation: None,
         login_answer: None,
         flow: None,
         client: ClientContext::default(),
+    }
+}
+
+/// A thirty-day session of the suite's user started at `at`, with a live refresh token
+/// `{id}_live` good for an hour.
+pub(crate) fn session(id: &str, at: Timestamp) -> SessionRecord {
+    SessionRecord {
+        refresh_token: Some(LiveRefreshToken {
+            hash: TokenHash::new(format!("{id}_live")),
+            expires_at: at.plus_seconds(3600),
+        }),
+        ..started_session(
+            id,
+            user_id("5f7b1c2e8a1d4e0012c3b4a5"),
+            organization_id("64a1b2c3d4e5f60012345678"),
+            at,
+            at.plus_seconds(30 * 24 * 3600),
+        )
     }
 }
 
@@ -609,6 +633,14 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     sessions_of_a_user(sessions, at).await;
 }
 
+/// Each session reads back as it is given, for the reason given.
+async fn untouched(sessions: &dyn SessionStore, expected: &[(&SessionRecord, &str)]) {
+    for (record, why) in expected {
+        let stored = sessions.find_session(&record.id).await.expect("answers");
+        assert_eq!(stored.as_ref(), Some(*record), "{why}");
+    }
+}
+
 /// The live sessions of one user: listed newest first and bounded, ended one by one
 /// only as that user's live ones, and all at once but one.
 async fn sessions_of_a_user(sessions: &dyn SessionStore, at: Timestamp) {
@@ -683,23 +715,23 @@ async fn sessions_of_a_user(sessions: &dyn SessionStore, at: Timestamp) {
             .expect("answers")
             .expect("exists")
     };
-    assert!(
-        !revoke_one(stranger, "conf_list_a").await,
-        "another user's session"
-    );
-    assert!(
-        !revoke_one(owner, "conf_list_unknown").await,
-        "an unknown session"
-    );
-    assert!(!revoke_one(owner, "conf_list_ended").await, "an ended session");
-    assert!(!revoke_one(owner, "conf_list_revoked").await, "a revoked session");
-    assert_eq!(find("conf_list_a").await, older, "nothing written");
-    assert_eq!(find("conf_list_ended").await, ended, "nothing written");
-    assert_eq!(
-        find("conf_list_revoked").await,
-        revoked,
-        "the first revocation stays"
-    );
+    for (user, id, why) in [
+        (stranger, "conf_list_a", "another user's session"),
+        (owner, "conf_list_unknown", "an unknown session"),
+        (owner, "conf_list_ended", "an ended session"),
+        (owner, "conf_list_revoked", "a revoked session"),
+    ] {
+        assert!(!revoke_one(user, id).await, "{why}");
+    }
+    untouched(
+        sessions,
+        &[
+            (&older, "nothing written"),
+            (&ended, "nothing written"),
+            (&revoked, "the first revocation stays"),
+        ],
+    )
+    .await;
     assert!(revoke_one(owner, "conf_list_a").await);
     let ended_by_admin = find("conf_list_a").await;
     assert_eq!(ended_by_admin.revoked_at, Some(now));
@@ -724,18 +756,16 @@ async fn sessions_of_a_user(sessions: &dyn SessionStore, at: Timestamp) {
             "{id}"
         );
     }
-    assert_eq!(find("conf_list_c").await, newest, "the one kept is untouched");
-    assert_eq!(find("conf_list_ended").await, ended, "an ended one is untouched");
-    assert_eq!(
-        find("conf_list_revoked").await,
-        revoked,
-        "a revoked one keeps its reason"
-    );
-    assert_eq!(
-        find("conf_list_stranger").await,
-        strangers,
-        "another user's is untouched"
-    );
+    untouched(
+        sessions,
+        &[
+            (&newest, "the one kept is untouched"),
+            (&ended, "an ended one is untouched"),
+            (&revoked, "a revoked one keeps its reason"),
+            (&strangers, "another user's is untouched"),
+        ],
+    )
+    .await;
     assert_eq!(list(10).await, ["conf_list_c"]);
     assert_eq!(
         sessions

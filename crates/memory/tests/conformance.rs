@@ -5,52 +5,28 @@
 #![cfg(test)]
 
 use tether_clock::SystemClock;
-use tether_domain::conformance;
-use tether_memory::{InMemoryLoginStates, InMemoryStore};
+use tether_domain::{audit, conformance, lifecycle, links};
+use tether_memory::{InMemoryAuditLog, InMemoryLoginStates, InMemoryStore};
 
-#[tokio::test]
-async fn the_in_memory_user_repository_keeps_the_port_contract() {
-    conformance::user_repository(&InMemoryStore::new(), &SystemClock).await;
+/// One test a suite: `name: Store => |store| suite(...)`, the suite given a new empty store.
+macro_rules! port_contracts {
+    ($($name:ident: $store_type:ty => |$store:ident| $suite:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let $store = &<$store_type>::new();
+            $suite.await;
+        }
+    )*};
 }
 
-#[tokio::test]
-async fn the_in_memory_organization_repository_keeps_the_port_contract() {
-    conformance::organization_repository(&InMemoryStore::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_session_store_keeps_the_port_contract() {
-    conformance::session_store(&InMemoryStore::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_refresh_token_store_keeps_the_port_contract() {
-    conformance::refresh_token_store(&InMemoryStore::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_login_state_store_keeps_the_port_contract() {
-    conformance::login_state_store(&InMemoryLoginStates::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_lifecycle_store_keeps_the_port_contract() {
-    tether_domain::lifecycle::conformance::lifecycle_store(&InMemoryStore::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_event_cursor_store_keeps_the_port_contract() {
-    tether_domain::lifecycle::conformance::event_cursor_store(&InMemoryStore::new(), &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_link_request_store_keeps_the_port_contract() {
-    let store = InMemoryStore::new();
-    tether_domain::links::conformance::link_request_store(&store, &store, &SystemClock).await;
-}
-
-#[tokio::test]
-async fn the_in_memory_audit_log_keeps_the_port_contract() {
-    tether_domain::audit::conformance::audit_store(&tether_memory::InMemoryAuditLog::new(), &SystemClock)
-        .await;
+port_contracts! {
+    the_in_memory_user_repository_keeps_the_port_contract: InMemoryStore => |store| conformance::user_repository(store, &SystemClock);
+    the_in_memory_organization_repository_keeps_the_port_contract: InMemoryStore => |store| conformance::organization_repository(store, &SystemClock);
+    the_in_memory_session_store_keeps_the_port_contract: InMemoryStore => |store| conformance::session_store(store, &SystemClock);
+    the_in_memory_refresh_token_store_keeps_the_port_contract: InMemoryStore => |store| conformance::refresh_token_store(store, &SystemClock);
+    the_in_memory_login_state_store_keeps_the_port_contract: InMemoryLoginStates => |store| conformance::login_state_store(store, &SystemClock);
+    the_in_memory_lifecycle_store_keeps_the_port_contract: InMemoryStore => |store| lifecycle::conformance::lifecycle_store(store, &SystemClock);
+    the_in_memory_event_cursor_store_keeps_the_port_contract: InMemoryStore => |store| lifecycle::conformance::event_cursor_store(store, &SystemClock);
+    the_in_memory_link_request_store_keeps_the_port_contract: InMemoryStore => |store| links::conformance::link_request_store(store, store, &SystemClock);
+    the_in_memory_audit_log_keeps_the_port_contract: InMemoryAuditLog => |store| audit::conformance::audit_store(store, &SystemClock);
 }

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tether_clock::ManualClock;
 use tether_domain::lifecycle::{ConsumerSettings, EventPage, EventSourceError};
-use tether_domain::{AccessRole, IdentityLink, LinkedIdentity, OrganizationId, ProviderKey, TenantId};
+use tether_domain::{
+    AccessRole, IdentityLink, LinkedIdentity, OrganizationId, ProviderKey, TenantId, conformance,
+};
 use tether_domain::{
     Clock, DisabledBy, Email, EventConsumer, EventCursorStore, EventOutcome, EventSource, LifecycleChange,
     LifecycleEvent, LifecycleEvents, NewUser, Ports, RevokedReason, SessionId, SessionRecord, SessionStore,
@@ -86,24 +88,14 @@ impl World {
             })
             .await
             .unwrap();
-        self.store
-            .start(SessionRecord {
-                id: SessionId::new(format!("session_of_{subject}")),
-                user_id: user.id,
-                organization_id: self.acme,
-                started_at: self.clock.now(),
-                ends_at: self.clock.now().plus_seconds(86_400),
-                revoked_at: None,
-                revoked_reason: None,
-                last_refreshed_at: None,
-                refresh_token: None,
-                last_rotation: None,
-                login_answer: None,
-                flow: None,
-                client: tether_domain::ClientContext::default(),
-            })
-            .await
-            .unwrap();
+        let session = conformance::started_session(
+            &format!("session_of_{subject}"),
+            user.id,
+            self.acme,
+            self.clock.now(),
+            self.clock.now().plus_seconds(86_400),
+        );
+        self.store.start(session).await.unwrap();
         user
     }
 
@@ -116,6 +108,23 @@ impl World {
 
     async fn reread(&self, user: &User) -> User {
         self.store.find_user(user.id).await.unwrap().unwrap()
+    }
+
+    async fn apply(&self, event: &LifecycleEvent) -> EventOutcome {
+        self.handler.apply(event).await.unwrap()
+    }
+
+    /// An event of `event_type` resuming the membership of `subject` in the mapped tenant.
+    fn resumed(&self, id: &str, event_type: &str, at: i64, subject: &str) -> LifecycleEvent {
+        event(
+            id,
+            event_type,
+            at,
+            LifecycleChange::MembershipResumed {
+                link: user_link(subject),
+                tenant: self.tenant.clone(),
+            },
+        )
     }
 }
 
@@ -146,11 +155,7 @@ async fn a_removed_identity_is_disabled_by_the_event_and_signed_out_once() {
     let ada = w.user("ada@acme.example", "user_ada").await;
     let bob = w.user("bob@acme.example", "user_bob").await;
 
-    let outcome = w
-        .handler
-        .apply(&removed("event_1", "user_ada", T0))
-        .await
-        .unwrap();
+    let outcome = w.apply(&removed("event_1", "user_ada", T0)).await;
 
     assert_eq!(outcome, EventOutcome::Applied);
     assert!(w.reread(&ada).await.login_disabled);
@@ -168,17 +173,11 @@ async fn a_removed_identity_is_disabled_by_the_event_and_signed_out_once() {
     assert!(!w.reread(&bob).await.login_disabled, "another user is untouched");
     assert_eq!(w.session_of("user_bob").await.revoked_at, None);
     assert_eq!(
-        w.handler
-            .apply(&removed("event_1", "user_ada", T0))
-            .await
-            .unwrap(),
+        w.apply(&removed("event_1", "user_ada", T0)).await,
         EventOutcome::Duplicate
     );
     assert_eq!(
-        w.handler
-            .apply(&removed("event_9", "user_nobody", T0))
-            .await
-            .unwrap(),
+        w.apply(&removed("event_9", "user_nobody", T0)).await,
         EventOutcome::Ignored
     );
 }
@@ -199,31 +198,20 @@ async fn a_membership_ends_and_resumes_only_in_the_mapped_tenant() {
             },
         )
     };
-    assert_eq!(
-        w.handler.apply(&ended("e1", &other, T0)).await.unwrap(),
-        EventOutcome::Ignored
-    );
+    assert_eq!(w.apply(&ended("e1", &other, T0)).await, EventOutcome::Ignored);
     assert!(
         !w.reread(&ada).await.login_disabled,
         "another tenant's membership changes nothing"
     );
 
     assert_eq!(
-        w.handler.apply(&ended("e2", &w.tenant, T0 + 1)).await.unwrap(),
+        w.apply(&ended("e2", &w.tenant, T0 + 1)).await,
         EventOutcome::Applied
     );
     assert!(w.reread(&ada).await.login_disabled);
 
-    let resumed = event(
-        "e3",
-        "organization_membership.updated",
-        T0 + 2,
-        LifecycleChange::MembershipResumed {
-            link: user_link("user_ada"),
-            tenant: w.tenant.clone(),
-        },
-    );
-    assert_eq!(w.handler.apply(&resumed).await.unwrap(), EventOutcome::Applied);
+    let resumed = w.resumed("e3", "organization_membership.updated", T0 + 2, "user_ada");
+    assert_eq!(w.apply(&resumed).await, EventOutcome::Applied);
     assert!(!w.reread(&ada).await.login_disabled, "re-enabled");
     assert_eq!(w.store.disablement(ada.id), None);
 }
@@ -235,16 +223,8 @@ async fn an_event_never_re_enables_a_user_an_operator_disabled() {
     let mut disabled = ada.clone();
     disabled.login_disabled = true;
     w.store.put_user(disabled);
-    let resumed = event(
-        "e1",
-        "organization_membership.created",
-        T0,
-        LifecycleChange::MembershipResumed {
-            link: user_link("user_ada"),
-            tenant: w.tenant.clone(),
-        },
-    );
-    w.handler.apply(&resumed).await.unwrap();
+    let resumed = w.resumed("e1", "organization_membership.created", T0, "user_ada");
+    w.apply(&resumed).await;
     assert!(w.reread(&ada).await.login_disabled);
 }
 
@@ -264,14 +244,11 @@ async fn an_event_older_than_the_last_applied_changes_nothing() {
         )
     };
     assert_eq!(
-        w.handler
-            .apply(&named("e2", "Ada Lovelace", T0 + 10))
-            .await
-            .unwrap(),
+        w.apply(&named("e2", "Ada Lovelace", T0 + 10)).await,
         EventOutcome::Applied
     );
     assert_eq!(
-        w.handler.apply(&named("e1", "Ada Byron", T0 + 5)).await.unwrap(),
+        w.apply(&named("e1", "Ada Byron", T0 + 5)).await,
         EventOutcome::Stale
     );
     let ada = w.reread(&ada).await;
@@ -281,10 +258,7 @@ async fn an_event_older_than_the_last_applied_changes_nothing() {
         "ada@acme.example",
         "the address is never changed by an event"
     );
-    assert_eq!(
-        w.handler.apply(&removed("e0", "user_ada", T0)).await.unwrap(),
-        EventOutcome::Stale
-    );
+    assert_eq!(w.apply(&removed("e0", "user_ada", T0)).await, EventOutcome::Stale);
     assert!(!ada.login_disabled);
 }
 
@@ -301,10 +275,7 @@ async fn a_directory_user_is_found_by_any_address_in_the_mapped_organization() {
         name: Some("Ada L.".to_owned()),
     };
     assert_eq!(
-        w.handler
-            .apply(&event("d1", "dsync.user.deleted", T0, change))
-            .await
-            .unwrap(),
+        w.apply(&event("d1", "dsync.user.deleted", T0, change)).await,
         EventOutcome::Applied
     );
     let ada = w.reread(&ada).await;
@@ -316,10 +287,8 @@ async fn a_directory_user_is_found_by_any_address_in_the_mapped_organization() {
         name: None,
     };
     assert_eq!(
-        w.handler
-            .apply(&event("d2", "dsync.user.updated", T0 + 1, elsewhere))
-            .await
-            .unwrap(),
+        w.apply(&event("d2", "dsync.user.updated", T0 + 1, elsewhere))
+            .await,
         EventOutcome::Ignored
     );
     assert!(w.reread(&ada).await.login_disabled);
@@ -430,19 +399,11 @@ async fn the_consumer_starts_at_the_newest_event_and_moves_its_cursor_page_by_pa
 async fn a_removal_applies_after_newer_events_of_another_object_of_the_user() {
     let w = world();
     let ada = w.user("ada@acme.example", "user_ada").await;
-    let resumed = event(
-        "m1",
-        "organization_membership.updated",
-        T0 + 100,
-        LifecycleChange::MembershipResumed {
-            link: user_link("user_ada"),
-            tenant: w.tenant.clone(),
-        },
-    );
-    w.handler.apply(&resumed).await.unwrap();
+    let resumed = w.resumed("m1", "organization_membership.updated", T0 + 100, "user_ada");
+    w.apply(&resumed).await;
     // The deleted user's own updated_at is older than the membership's.
     assert_eq!(
-        w.handler.apply(&removed("u1", "user_ada", T0)).await.unwrap(),
+        w.apply(&removed("u1", "user_ada", T0)).await,
         EventOutcome::Applied
     );
     assert!(w.reread(&ada).await.login_disabled);
@@ -480,14 +441,11 @@ async fn every_applied_event_is_recorded_with_what_it_did_to_each_user() {
     assert_eq!(handler.apply(&removed).await.unwrap(), EventOutcome::Applied);
     // Delivered again: a duplicate, recorded nowhere.
     assert_eq!(handler.apply(&removed).await.unwrap(), EventOutcome::Duplicate);
-    let resumed = event(
+    let resumed = w.resumed(
         "event_2",
         "organization_membership.updated",
         T0 + 2_000,
-        LifecycleChange::MembershipResumed {
-            link: user_link("user_jane"),
-            tenant: w.tenant.clone(),
-        },
+        "user_jane",
     );
     assert_eq!(handler.apply(&resumed).await.unwrap(), EventOutcome::Applied);
 

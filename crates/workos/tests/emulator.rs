@@ -96,13 +96,19 @@ async fn code_from_authorize(url: String) -> SecretString {
 
 /// A fresh SSO code for `login_hint` at the connection of `domain`.
 async fn sso_code(base: &str, domain: &str, login_hint: &str) -> SecretString {
+    sso_code_at(base, ("domain_hint", domain), login_hint).await
+}
+
+/// A fresh SSO code for `login_hint` at the connection that `(parameter, value)` of the
+/// authorize URL picks (`domain_hint` or `connection`).
+async fn sso_code_at(base: &str, (parameter, value): (&str, &str), login_hint: &str) -> SecretString {
     let mut url = reqwest::Url::parse(&format!("{base}/sso/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", CLIENT_ID)
         .append_pair("response_type", "code")
         .append_pair("redirect_uri", REDIRECT_URI)
         .append_pair("state", "S")
-        .append_pair("domain_hint", domain)
+        .append_pair(parameter, value)
         .append_pair("login_hint", login_hint);
     let code = code_from_authorize(url.into()).await;
     assert!(code.expose_secret().starts_with("sso_code_"));
@@ -150,6 +156,34 @@ fn fresh_verifier() -> String {
     format!("verifier-{nanos:032}-abcdefghijklmnopqrstuvwxyz")
 }
 
+/// Starts an AuthKit login of `login_hint` with PKCE (a fresh verifier) and exchanges
+/// its code with the verifier `presented` makes of the right one.
+async fn exchange_pkce_code(
+    login_hint: &str,
+    presented: impl FnOnce(String) -> String,
+) -> Result<ExternalIdentity, ExchangeError> {
+    let base = emulator_url();
+    let verifier = fresh_verifier();
+    let code = authkit_code(&base, login_hint, Some(&s256(&verifier))).await;
+    client(&base)
+        .exchange(
+            Some(&tether_workos::AUTHKIT),
+            &code,
+            Some(secret(&presented(verifier))),
+            &ClientContext::default(),
+        )
+        .await
+}
+
+/// The identity the emulator gives for a fresh AuthKit code of `login_hint`.
+async fn authkit_identity(login_hint: &str) -> ExternalIdentity {
+    let base = emulator_url();
+    let code = authkit_code(&base, login_hint, None).await;
+    exchange(&client(&base), &tether_workos::AUTHKIT, &code)
+        .await
+        .expect("the AuthKit code exchanges")
+}
+
 /// The id and organization of the seeded SSO connection called `name`, read from the
 /// emulator's management API.
 async fn seeded_connection(base: &str, name: &str) -> (String, String) {
@@ -172,6 +206,21 @@ async fn seeded_connection(base: &str, name: &str) -> (String, String) {
         connection["id"].as_str().unwrap().to_owned(),
         connection["organization_id"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Creates an object of the emulator's management API (`organizations`, `connections`);
+/// the object as created.
+async fn create(base: &str, objects: &str, object: serde_json::Value) -> serde_json::Value {
+    browser()
+        .post(format!("{base}/{objects}"))
+        .bearer_auth(API_KEY)
+        .json(&object)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("a JSON object")
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound, read, released).
@@ -329,11 +378,53 @@ fn http_answer(status_line: &str, extra_headers: &[&str], body: &str) -> String 
     answer
 }
 
+/// Exchanges `code` on `flow`, with no verifier, for a client that sent no context.
+async fn exchange(
+    workos: &WorkosClient,
+    flow: &ProviderKey,
+    code: &SecretString,
+) -> Result<ExternalIdentity, ExchangeError> {
+    workos
+        .exchange(Some(flow), code, None, &ClientContext::default())
+        .await
+}
+
+/// Exchanges `code` on `flow` with `verifier`, for the client of `context`.
+async fn exchange_as(
+    workos: &WorkosClient,
+    flow: &ProviderKey,
+    code: &str,
+    verifier: Option<&str>,
+    context: &ClientContext,
+) -> Result<ExternalIdentity, ExchangeError> {
+    workos
+        .exchange(Some(flow), &secret(code), verifier.map(secret), context)
+        .await
+}
+
+/// The JSON body of a request a local server recorded.
+fn sent_body(request: &str) -> serde_json::Value {
+    let (_, body) = request.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap()
+}
+
+/// The body of a token request of `grant_type`: the client's credentials and `fields`.
+fn grant_body(grant_type: &str, fields: serde_json::Value) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "client_id": CLIENT_ID,
+        "client_secret": API_KEY,
+        "grant_type": grant_type,
+    });
+    body.as_object_mut()
+        .unwrap()
+        .extend(fields.as_object().unwrap().clone());
+    body
+}
+
 /// Exchanges a dummy code with a local server answering `answer`.
 async fn exchange_against(answer: String, flow: ProviderKey) -> (ExchangeError, LocalServer) {
     let server = LocalServer::start(Behaviour::Answer(answer)).await;
-    let error = client(&server.base_url)
-        .exchange(Some(&flow), &secret("code_123"), None, &ClientContext::default())
+    let error = exchange(&client(&server.base_url), &flow, &secret("code_123"))
         .await
         .expect_err("a failure");
     (error, server)
@@ -349,8 +440,7 @@ async fn an_sso_code_exchanges_to_the_seeded_profile_with_its_connection_and_org
     let (connection_id, organization_id) = seeded_connection(&base, "Acme Okta").await;
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
-    let identity = client(&base)
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+    let identity = exchange(&client(&base), &tether_workos::SSO, &code)
         .await
         .expect("the SSO code exchanges");
 
@@ -374,60 +464,42 @@ async fn an_sso_address_is_vouched_only_in_a_verified_domain_of_the_profiles_org
     let base = emulator_url();
     let workos = client(&base);
     let code = sso_code(&base, "acme.example", "Admin@ACME.example").await;
-    let acme = workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+    let acme = exchange(&workos, &tether_workos::SSO, &code)
         .await
         .expect("exchanges");
     assert_eq!(acme.email_verified, Some(true), "Acme's own verified domain");
 
     // Globex's connection asserting an Acme address: WorkOS vouches for nothing.
     let code = sso_code(&base, "globex.example", "newhire@acme.example").await;
-    let squatted = workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+    let squatted = exchange(&workos, &tether_workos::SSO, &code)
         .await
         .expect("exchanges");
     assert_eq!(squatted.email_verified, Some(false));
 
     // A domain the organization has only pending is not vouched for either.
-    let pending: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/organizations"))
-        .bearer_auth(API_KEY)
-        .json(&serde_json::json!({
+    let pending = create(
+        &base,
+        "organizations",
+        serde_json::json!({
             "name": "Pending Co",
             "domain_data": [{"domain": "pending.example", "state": "pending"}],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let connection: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/connections"))
-        .bearer_auth(API_KEY)
-        .json(&serde_json::json!({
+        }),
+    )
+    .await;
+    let connection = create(
+        &base,
+        "connections",
+        serde_json::json!({
             "name": "Pending Okta",
             "connection_type": "OktaSAML",
             "organization_id": pending["id"],
             "domains": ["pending.example"],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut url = reqwest::Url::parse(&format!("{base}/sso/authorize")).unwrap();
-    url.query_pairs_mut()
-        .append_pair("client_id", CLIENT_ID)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("state", "S")
-        .append_pair("connection", connection["id"].as_str().expect("a connection id"))
-        .append_pair("login_hint", "someone@pending.example");
-    let code = code_from_authorize(url.into()).await;
-    let identity = workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+        }),
+    )
+    .await;
+    let connection = connection["id"].as_str().expect("a connection id");
+    let code = sso_code_at(&base, ("connection", connection), "someone@pending.example").await;
+    let identity = exchange(&workos, &tether_workos::SSO, &code)
         .await
         .expect("exchanges");
     assert_eq!(
@@ -446,8 +518,7 @@ async fn an_sso_email_is_returned_as_the_provider_sent_it_whatever_its_case() {
     let base = emulator_url();
     let code = sso_code(&base, "globex.example", "New.Person@Globex.Example").await;
 
-    let identity = client(&base)
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+    let identity = exchange(&client(&base), &tether_workos::SSO, &code)
         .await
         .expect("the SSO code exchanges");
 
@@ -469,18 +540,7 @@ async fn an_sso_email_is_returned_as_the_provider_sent_it_whatever_its_case() {
 
 #[tokio::test]
 async fn an_authkit_code_exchanges_to_the_seeded_user() {
-    let base = emulator_url();
-    let code = authkit_code(&base, "jane@authkit.example", None).await;
-
-    let identity = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            None,
-            &ClientContext::default(),
-        )
-        .await
-        .expect("the AuthKit code exchanges");
+    let identity = authkit_identity("jane@authkit.example").await;
 
     assert!(identity.link.subject.starts_with("user_"), "{identity:?}");
     assert_eq!(
@@ -503,34 +563,14 @@ async fn an_authkit_code_exchanges_to_the_seeded_user() {
 
 #[tokio::test]
 async fn an_authkit_user_whose_address_is_not_verified_says_so() {
-    let base = emulator_url();
-    let code = authkit_code(&base, "una@authkit.example", None).await;
-    let identity = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            None,
-            &ClientContext::default(),
-        )
-        .await
-        .expect("the AuthKit code exchanges");
+    let identity = authkit_identity("una@authkit.example").await;
     assert_eq!(identity.email, "una@authkit.example");
     assert_eq!(identity.email_verified, Some(false));
 }
 
 #[tokio::test]
 async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
-    let base = emulator_url();
-    let verifier = fresh_verifier();
-    let code = authkit_code(&base, "sam@authkit.example", Some(&s256(&verifier))).await;
-
-    let identity = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            Some(secret(&verifier)),
-            &ClientContext::default(),
-        )
+    let identity = exchange_pkce_code("sam@authkit.example", |right| right)
         .await
         .expect("the PKCE code exchanges");
 
@@ -541,18 +581,8 @@ async fn an_authkit_code_started_with_pkce_exchanges_with_the_right_verifier() {
 
 #[tokio::test]
 async fn an_authkit_code_started_with_pkce_and_a_wrong_verifier_is_an_invalid_code() {
-    let base = emulator_url();
-    let verifier = fresh_verifier();
-    let code = authkit_code(&base, "sam@authkit.example", Some(&s256(&verifier))).await;
-
-    let result = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            Some(secret("a-wrong-verifier-of-enough-length-0000000000")),
-            &ClientContext::default(),
-        )
-        .await;
+    let wrong = |_| "a-wrong-verifier-of-enough-length-0000000000".to_owned();
+    let result = exchange_pkce_code("sam@authkit.example", wrong).await;
 
     // WorkOS answers 400 `invalid_code_verifier`: this code cannot complete the login.
     assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
@@ -564,13 +594,10 @@ async fn an_sso_code_used_twice_is_an_invalid_code_the_second_time() {
     let workos = client(&base);
     let code = sso_code(&base, "acme.example", "admin@acme.example").await;
 
-    workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
+    exchange(&workos, &tether_workos::SSO, &code)
         .await
         .expect("the first exchange succeeds");
-    let again = workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
-        .await;
+    let again = exchange(&workos, &tether_workos::SSO, &code).await;
 
     assert!(matches!(again, Err(ExchangeError::InvalidCode)), "{again:?}");
 }
@@ -581,19 +608,11 @@ async fn an_authkit_code_sent_to_sso_is_an_invalid_code_and_still_exchanges_on_a
     let workos = client(&base);
     let code = authkit_code(&base, "jane@authkit.example", None).await;
 
-    let on_sso = workos
-        .exchange(Some(&tether_workos::SSO), &code, None, &ClientContext::default())
-        .await;
+    let on_sso = exchange(&workos, &tether_workos::SSO, &code).await;
     assert!(matches!(on_sso, Err(ExchangeError::InvalidCode)), "{on_sso:?}");
 
     // This is what drives the SSO-first, AuthKit-fallback exchange.
-    let on_authkit = workos
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            None,
-            &ClientContext::default(),
-        )
+    let on_authkit = exchange(&workos, &tether_workos::AUTHKIT, &code)
         .await
         .expect("the code is still good for AuthKit");
     assert_eq!(on_authkit.email, "jane@authkit.example");
@@ -632,31 +651,19 @@ async fn a_code_of_a_login_started_elsewhere_is_tried_with_sso_then_authkit() {
 }
 
 #[tokio::test]
-async fn a_garbage_code_on_authkit_is_an_invalid_code() {
+async fn a_garbage_code_on_either_flow_is_an_invalid_code() {
     let base = emulator_url();
-    let result = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &secret("auth_code_NOT_A_REAL_CODE"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
-    assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
-}
-
-#[tokio::test]
-async fn a_garbage_code_on_sso_is_an_invalid_code() {
-    let base = emulator_url();
-    let result = client(&format!("{base}/"))
-        .exchange(
-            Some(&tether_workos::SSO),
-            &secret("sso_code_NOT_A_REAL_CODE"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
-    assert!(matches!(result, Err(ExchangeError::InvalidCode)), "{result:?}");
+    // A base URL with a trailing slash works alike.
+    for (base, flow, code) in [
+        (base.clone(), tether_workos::AUTHKIT, "auth_code_NOT_A_REAL_CODE"),
+        (format!("{base}/"), tether_workos::SSO, "sso_code_NOT_A_REAL_CODE"),
+    ] {
+        let result = exchange(&client(&base), &flow, &secret(code)).await;
+        assert!(
+            matches!(result, Err(ExchangeError::InvalidCode)),
+            "{flow}: {result:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -668,14 +675,7 @@ async fn nothing_listening_is_unavailable_quickly() {
     let base = format!("http://127.0.0.1:{}", closed_port());
     let started = Instant::now();
 
-    let result = client(&base)
-        .exchange(
-            Some(&tether_workos::SSO),
-            &secret("sso_code_1"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
+    let result = exchange(&client(&base), &tether_workos::SSO, &secret("sso_code_1")).await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
     assert!(
@@ -693,14 +693,7 @@ async fn a_refused_connection_is_tried_exactly_twice() {
     });
     let base = format!("http://127.0.0.1:{}", closed_port());
 
-    let result = client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &secret("auth_code_1"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
+    let result = exchange(&client(&base), &tether_workos::AUTHKIT, &secret("auth_code_1")).await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
     assert_eq!(
@@ -718,14 +711,7 @@ async fn a_connection_that_fails_before_the_request_is_sent_is_tried_exactly_twi
     let server = LocalServer::start(Behaviour::Hangup).await;
     let https = server.base_url.replacen("http://", "https://", 1);
 
-    let result = client(&https)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &secret("auth_code_1"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
+    let result = exchange(&client(&https), &tether_workos::AUTHKIT, &secret("auth_code_1")).await;
 
     assert!(matches!(result, Err(ExchangeError::Unavailable(_))), "{result:?}");
     assert_eq!(server.accepted(), 2, "one attempt and one retry");
@@ -742,14 +728,7 @@ async fn a_server_that_never_answers_is_unavailable_after_one_attempt() {
     .unwrap();
     let started = Instant::now();
 
-    let result = workos
-        .exchange(
-            Some(&tether_workos::SSO),
-            &secret("sso_code_1"),
-            None,
-            &ClientContext::default(),
-        )
-        .await;
+    let result = exchange(&workos, &tether_workos::SSO, &secret("sso_code_1")).await;
 
     assert!(
         matches!(&result, Err(ExchangeError::Unavailable(reason)) if reason.contains("timed out")),
@@ -807,14 +786,6 @@ async fn a_401_is_misconfigured_without_leaking_the_body() {
 }
 
 #[tokio::test]
-async fn a_500_is_unavailable_and_not_retried() {
-    let answer = http_answer("500 Internal Server Error", &[], r#"{"message":"boom"}"#);
-    let (error, server) = exchange_against(answer, tether_workos::SSO).await;
-    assert!(matches!(error, ExchangeError::Unavailable(_)), "{error:?}");
-    assert_eq!(server.accepted(), 1);
-}
-
-#[tokio::test]
 async fn a_403_organization_selection_is_a_step_with_token_and_organizations() {
     let answer = http_answer(
         "403 Forbidden",
@@ -844,30 +815,29 @@ async fn a_403_organization_selection_is_a_step_with_token_and_organizations() {
     assert_eq!(step.email.as_deref(), Some("jane@authkit.example"));
 }
 
-#[tokio::test]
-async fn a_redirect_is_not_followed_and_is_unexpected() {
-    let answer = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned();
-    let (error, server) = exchange_against(answer, tether_workos::SSO).await;
-    assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
-    assert_eq!(server.accepted(), 1);
-}
+/// Whether an exchange failed as it should have.
+type IsExpected = fn(&ExchangeError) -> bool;
 
+/// Answers that cannot finish a login, by the failure each is: tried once, whatever it is.
 #[tokio::test]
-async fn a_200_without_a_profile_is_unexpected() {
-    let answer = http_answer("200 OK", &[], r#"{"access_token":"eyJ.secret.token"}"#);
-    let (error, _server) = exchange_against(answer, tether_workos::SSO).await;
-    match error {
-        ExchangeError::Unexpected(reason) => assert!(!reason.contains("eyJ"), "{reason}"),
-        other => panic!("expected Unexpected, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn an_oversized_success_is_unexpected() {
+async fn a_500_a_redirect_and_a_success_without_a_profile_or_too_large_fail_and_are_not_retried() {
+    let redirect = "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned();
     let padding = "x".repeat(100 * 1024);
-    let body = format!(r#"{{"user":{{"id":"user_1","email":"a@b.example"}},"padding":"{padding}"}}"#);
-    let (error, _server) = exchange_against(http_answer("200 OK", &[], &body), tether_workos::AUTHKIT).await;
-    assert!(matches!(error, ExchangeError::Unexpected(_)), "{error:?}");
+    let oversized = format!(r#"{{"user":{{"id":"user_1","email":"a@b.example"}},"padding":"{padding}"}}"#);
+    let unexpected: IsExpected = |error| matches!(error, ExchangeError::Unexpected(_));
+    #[rustfmt::skip]
+    let answers: [(&str, String, ProviderKey, IsExpected); 4] = [
+        ("a 500 is unavailable", http_answer("500 Internal Server Error", &[], r#"{"message":"boom"}"#), tether_workos::SSO, |error| matches!(error, ExchangeError::Unavailable(_))),
+        ("a redirect is not followed and is unexpected", redirect, tether_workos::SSO, unexpected),
+        // The answer's token is never repeated.
+        ("a 200 without a profile is unexpected", http_answer("200 OK", &[], r#"{"access_token":"eyJ.secret.token"}"#), tether_workos::SSO, |error| matches!(error, ExchangeError::Unexpected(reason) if !reason.contains("eyJ"))),
+        ("an oversized success is unexpected", http_answer("200 OK", &[], &oversized), tether_workos::AUTHKIT, unexpected),
+    ];
+    for (why, answer, flow, expected) in answers {
+        let (error, server) = exchange_against(answer, flow).await;
+        assert!(expected(&error), "{why}: {error:?}");
+        assert_eq!(server.accepted(), 1, "{why}: tried once");
+    }
 }
 
 #[tokio::test]
@@ -880,52 +850,41 @@ async fn the_requests_carry_the_documented_fields_and_never_a_redirect_uri() {
     let server = LocalServer::start(Behaviour::Answer(ok)).await;
     let workos = client(&format!("{}/", server.base_url));
 
-    let identity = workos
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &secret("auth_code_1"),
-            Some(secret("the-verifier")),
-            &ClientContext::default(),
-        )
-        .await
-        .expect("a success");
+    let none = ClientContext::default();
+    let identity = exchange_as(
+        &workos,
+        &tether_workos::AUTHKIT,
+        "auth_code_1",
+        Some("the-verifier"),
+        &none,
+    )
+    .await
+    .expect("a success");
     assert_eq!(identity.tenant.as_ref().map(TenantId::as_str), Some("org_1"));
-    let _ = workos
-        .exchange(
-            Some(&tether_workos::SSO),
-            &secret("sso_code_1"),
-            Some(secret("ignored-verifier")),
-            &ClientContext::default(),
-        )
-        .await;
+    let _ = exchange_as(
+        &workos,
+        &tether_workos::SSO,
+        "sso_code_1",
+        Some("ignored-verifier"),
+        &none,
+    )
+    .await;
 
     let requests = server.requests.lock().await.clone();
     assert_eq!(requests.len(), 2, "{requests:?}");
-    let body = |request: &str| -> serde_json::Value {
-        let (_, body) = request.split_once("\r\n\r\n").unwrap();
-        serde_json::from_str(body).unwrap()
-    };
 
     assert!(requests[0].starts_with("POST /user_management/authenticate HTTP/1.1\r\n"));
     assert_eq!(
-        body(&requests[0]),
-        serde_json::json!({
-            "client_id": CLIENT_ID,
-            "client_secret": API_KEY,
-            "grant_type": "authorization_code",
-            "code": "auth_code_1",
-            "code_verifier": "the-verifier",
-        })
+        sent_body(&requests[0]),
+        grant_body(
+            "authorization_code",
+            serde_json::json!({ "code": "auth_code_1", "code_verifier": "the-verifier" })
+        )
     );
     assert!(requests[1].starts_with("POST /sso/token HTTP/1.1\r\n"));
     assert_eq!(
-        body(&requests[1]),
-        serde_json::json!({
-            "client_id": CLIENT_ID,
-            "client_secret": API_KEY,
-            "grant_type": "authorization_code",
-            "code": "sso_code_1",
-        })
+        sent_body(&requests[1]),
+        grant_body("authorization_code", serde_json::json!({ "code": "sso_code_1" }))
     );
     for request in &requests {
         assert!(
@@ -951,23 +910,16 @@ async fn authkit_requests_carry_the_clients_address_and_user_agent_and_sso_reque
         ip_address: Some("203.0.113.7".to_owned()),
         user_agent: Some("Browser/1.0 (X11)".to_owned()),
     };
-    workos
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &secret("auth_code_1"),
-            None,
-            &client_context,
-        )
-        .await
-        .expect("a success");
-    let _ = workos
-        .exchange(
-            Some(&tether_workos::SSO),
-            &secret("sso_code_1"),
-            None,
-            &client_context,
-        )
-        .await;
+    exchange_as(
+        &workos,
+        &tether_workos::AUTHKIT,
+        "auth_code_1",
+        None,
+        &client_context,
+    )
+    .await
+    .expect("a success");
+    let _ = exchange_as(&workos, &tether_workos::SSO, "sso_code_1", None, &client_context).await;
     let step = PendingStep::OrganizationSelection {
         pending_authentication_token: secret("pending_1"),
         organization_id: tether_workos::organization_id("org_01PICKED").unwrap(),
@@ -986,38 +938,32 @@ async fn authkit_requests_carry_the_clients_address_and_user_agent_and_sso_reque
         .expect("a success");
 
     let requests = server.requests.lock().await.clone();
-    let body = |request: &str| -> serde_json::Value {
-        serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap()
-    };
     assert_eq!(requests.len(), 4, "{requests:?}");
-    assert_eq!(body(&requests[0])["ip_address"], "203.0.113.7");
-    assert_eq!(body(&requests[0])["user_agent"], "Browser/1.0 (X11)");
+    assert_eq!(sent_body(&requests[0])["ip_address"], "203.0.113.7");
+    assert_eq!(sent_body(&requests[0])["user_agent"], "Browser/1.0 (X11)");
     assert!(
-        body(&requests[1]).get("ip_address").is_none(),
+        sent_body(&requests[1]).get("ip_address").is_none(),
         "SSO's token endpoint takes none"
     );
     assert!(requests[2].starts_with("POST /user_management/authenticate HTTP/1.1\r\n"));
     assert_eq!(
-        body(&requests[2]),
-        serde_json::json!({
-            "client_id": CLIENT_ID,
-            "client_secret": API_KEY,
-            "grant_type": "urn:workos:oauth:grant-type:organization-selection",
-            "pending_authentication_token": "pending_1",
-            "organization_id": "org_01PICKED",
-            "ip_address": "203.0.113.7",
-            "user_agent": "Browser/1.0 (X11)",
-        })
+        sent_body(&requests[2]),
+        grant_body(
+            "urn:workos:oauth:grant-type:organization-selection",
+            serde_json::json!({
+                "pending_authentication_token": "pending_1",
+                "organization_id": "org_01PICKED",
+                "ip_address": "203.0.113.7",
+                "user_agent": "Browser/1.0 (X11)",
+            })
+        )
     );
     assert_eq!(
-        body(&requests[3]),
-        serde_json::json!({
-            "client_id": CLIENT_ID,
-            "client_secret": API_KEY,
-            "grant_type": "urn:workos:oauth:grant-type:email-verification:code",
-            "pending_authentication_token": "pending_2",
-            "code": "123456",
-        })
+        sent_body(&requests[3]),
+        grant_body(
+            "urn:workos:oauth:grant-type:email-verification:code",
+            serde_json::json!({ "pending_authentication_token": "pending_2", "code": "123456" })
+        )
     );
 }
 

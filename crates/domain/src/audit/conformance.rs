@@ -12,7 +12,7 @@ use crate::audit::{
 };
 use crate::model::ClientContext;
 use crate::ports::Clock;
-use crate::values::{OrganizationId, SessionId, UserId};
+use crate::values::{OrganizationId, SessionId, Timestamp, UserId};
 
 fn user(hex: &str) -> UserId {
     UserId::parse(hex).expect("suite ids are valid")
@@ -20,6 +20,30 @@ fn user(hex: &str) -> UserId {
 
 fn organization(hex: &str) -> OrganizationId {
     OrganizationId::parse(hex).expect("suite ids are valid")
+}
+
+/// The record of a login of `user` in `organization` at `at` with every field set:
+/// session `sess_conformance_1`, client `203.0.113.7` with agent `Conformance/1.0`,
+/// request `req-conformance-1`, detail `rule` `matched_by_workos_id` and `api` `sso`.
+/// The adapters' own tests store it to check the shape they store records in.
+pub fn login_with_every_field(user: UserId, organization: OrganizationId, at: Timestamp) -> AuditEvent {
+    AuditEvent::new(
+        AuditType::LoginSucceeded,
+        AuditActor::System(SystemActor::Service),
+        at,
+    )
+    .user(user)
+    .organization(organization)
+    .session(SessionId::new("sess_conformance_1"))
+    .origin(AuditOrigin {
+        client: ClientContext {
+            ip_address: Some("203.0.113.7".into()),
+            user_agent: Some("Conformance/1.0".into()),
+        },
+        request_id: Some("req-conformance-1".into()),
+    })
+    .detail("rule", "matched_by_workos_id")
+    .detail("api", "sso")
 }
 
 /// Checks the contract of [`AuditStore`]: every field of a record round trips; records
@@ -43,23 +67,7 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &dyn Clock) {
     );
     store.append(&[]).await.expect("an empty batch is accepted");
 
-    let full = AuditEvent::new(
-        AuditType::LoginSucceeded,
-        AuditActor::System(SystemActor::Service),
-        now,
-    )
-    .user(ada)
-    .organization(acme)
-    .session(SessionId::new("sess_conformance_1"))
-    .origin(AuditOrigin {
-        client: ClientContext {
-            ip_address: Some("203.0.113.7".into()),
-            user_agent: Some("Conformance/1.0".into()),
-        },
-        request_id: Some("req-conformance-1".into()),
-    })
-    .detail("rule", "matched_by_workos_id")
-    .detail("api", "sso");
+    let full = login_with_every_field(ada, acme, now);
     let refused = AuditEvent::new(
         AuditType::LoginRefused,
         AuditActor::System(SystemActor::Service),
@@ -101,48 +109,28 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &dyn Clock) {
     );
 
     let ids_of = |records: Vec<StoredAuditEvent>| records.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    let query = |f: fn(&mut AuditQuery)| {
-        let mut q = AuditQuery::newest(10);
-        f(&mut q);
-        q
+    let filtered = |user_id, organization_id, kind| AuditQuery {
+        user_id,
+        organization_id,
+        kind,
+        ..AuditQuery::newest(10)
     };
-    let mut q = query(|_| {});
-    q.user_id = Some(ada);
-    assert_eq!(
-        ids_of(store.query(&q).await.expect("query")),
-        vec![batch[3].id, batch[0].id],
-        "filtered by user"
-    );
-    q = query(|_| {});
-    q.organization_id = Some(globex);
-    assert_eq!(
-        ids_of(store.query(&q).await.expect("query")),
-        vec![batch[2].id],
-        "filtered by organization"
-    );
-    q = query(|_| {});
-    q.kind = Some(AuditType::LoginRefused);
-    assert_eq!(
-        ids_of(store.query(&q).await.expect("query")),
-        vec![batch[1].id],
-        "filtered by type"
-    );
-    q = query(|_| {});
-    q.user_id = Some(ada);
-    q.organization_id = Some(acme);
-    q.kind = Some(AuditType::LoginSucceeded);
-    assert_eq!(
-        ids_of(store.query(&q).await.expect("query")),
-        vec![batch[0].id],
-        "every filter applies"
-    );
-    q = query(|_| {});
-    q.user_id = Some(bob);
-    q.organization_id = Some(acme);
-    assert!(
-        store.query(&q).await.expect("query").is_empty(),
-        "filters that match no record answer none"
-    );
+    let (login, refused) = (Some(AuditType::LoginSucceeded), Some(AuditType::LoginRefused));
+    #[rustfmt::skip]
+    let filters = [
+        (filtered(Some(ada), None, None), vec![batch[3].id, batch[0].id], "filtered by user"),
+        (filtered(None, Some(globex), None), vec![batch[2].id], "filtered by organization"),
+        (filtered(None, None, refused), vec![batch[1].id], "filtered by type"),
+        (filtered(Some(ada), Some(acme), login), vec![batch[0].id], "every filter applies"),
+        (filtered(Some(bob), Some(acme), None), vec![], "filters that match no record answer none"),
+    ];
+    for (query, expected, why) in filters {
+        assert_eq!(
+            ids_of(store.query(&query).await.expect("query")),
+            expected,
+            "{why}"
+        );
+    }
 
     // Paging: two at a time, each page starting before the last id of the previous one.
     let mut page = AuditQuery::newest(2);
@@ -156,9 +144,10 @@ pub async fn audit_store(store: &dyn AuditStore, clock: &dyn Clock) {
         store.query(&page).await.expect("query").is_empty(),
         "nothing before the oldest record"
     );
-    page = query(|_| {});
-    page.user_id = Some(ada);
-    page.before = Some(batch[3].id);
+    let page = AuditQuery {
+        before: Some(batch[3].id),
+        ..filtered(Some(ada), None, None)
+    };
     assert_eq!(
         ids_of(store.query(&page).await.expect("query")),
         vec![batch[0].id],

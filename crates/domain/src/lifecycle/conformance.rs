@@ -10,50 +10,10 @@ use futures_util::future::join_all;
 
 use super::ports::{AppliedEvent, EventCursorStore, LifecycleStore};
 use super::{DisabledBy, Disablement};
-use crate::model::{IdentityLink, LinkedIdentity, LiveRefreshToken, NewUser, RevokedReason, SessionRecord};
+use crate::conformance::{AUTHKIT, new_user, session};
+use crate::model::{RevokedReason, SessionRecord, User};
 use crate::ports::{Clock, SessionStore, UserRepository};
-use crate::values::{AccessRole, Email, OrganizationId, SessionId, Timestamp, TokenHash, UserId};
-
-fn new_user(address: &str, subject: &str, at: Timestamp) -> NewUser {
-    NewUser {
-        email: Email::parse(address).expect("suite addresses are valid"),
-        full_name: "Lifecycle User".to_owned(),
-        organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").expect("suite ids are valid"),
-        access_role: AccessRole::SalesRep,
-        conversation_open_preference: "split".to_owned(),
-        identity: LinkedIdentity {
-            link: IdentityLink {
-                provider: crate::ProviderKey::from_static("authkit"),
-                subject: subject.to_owned(),
-            },
-            connection: None,
-            tenant: None,
-        },
-        email_verified: true,
-        created_at: at,
-    }
-}
-
-fn session(id: &str, user: UserId, at: Timestamp) -> SessionRecord {
-    SessionRecord {
-        id: SessionId::new(id),
-        user_id: user,
-        organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").expect("suite ids are valid"),
-        started_at: at,
-        ends_at: at.plus_seconds(30 * 24 * 3600),
-        revoked_at: None,
-        revoked_reason: None,
-        last_refreshed_at: None,
-        refresh_token: Some(LiveRefreshToken {
-            hash: TokenHash::new(format!("{id}_live")),
-            expires_at: at.plus_seconds(3600),
-        }),
-        last_rotation: None,
-        login_answer: None,
-        flow: None,
-        client: crate::model::ClientContext::default(),
-    }
-}
+use crate::values::{SessionId, Timestamp, UserId};
 
 fn by_event(id: &str, at: Timestamp) -> Disablement {
     Disablement {
@@ -64,6 +24,44 @@ fn by_event(id: &str, at: Timestamp) -> Disablement {
         at,
         reason: "identity_removed".to_owned(),
     }
+}
+
+fn by_operator(operator: UserId, reason: &str, at: Timestamp) -> Disablement {
+    Disablement {
+        by: DisabledBy::Operator { user_id: operator },
+        at,
+        reason: reason.to_owned(),
+    }
+}
+
+/// One step of disabling and enabling a user, answered `true` when it changed them.
+enum Step {
+    Disable(UserId, Disablement),
+    EventEnables(UserId),
+    OperatorEnables(UserId),
+}
+
+async fn take_step<S: LifecycleStore>(store: &S, step: Step, at: Timestamp) -> bool {
+    match step {
+        Step::Disable(user, disablement) => store.disable_user(user, disablement).await.expect("disable"),
+        Step::EventEnables(user) => store
+            .enable_user_disabled_by_event(user, at)
+            .await
+            .expect("enable"),
+        Step::OperatorEnables(user) => store.enable_user(user, at).await.expect("enable"),
+    }
+}
+
+async fn find_user<S: UserRepository>(store: &S, user: UserId) -> Option<User> {
+    store.find_user(user).await.expect("find")
+}
+
+async fn find_session<S: SessionStore>(store: &S, id: &str) -> SessionRecord {
+    store
+        .find_session(&SessionId::new(id))
+        .await
+        .expect("find")
+        .expect("session")
 }
 
 /// [`LifecycleStore`]: an event id is recorded once (recording it again is no error);
@@ -104,258 +102,103 @@ where
     );
 
     // Marks.
-    let ada = store
-        .insert(new_user("ada.lifecycle@example.com", "user_lc_ada", now))
-        .await
-        .expect("insert ada");
-    let bob = store
-        .insert(new_user("bob.lifecycle@example.com", "user_lc_bob", now))
-        .await
-        .expect("insert bob");
+    let insert = |address: &'static str, subject: &'static str| async move {
+        store
+            .insert(new_user(address, &AUTHKIT, subject, now))
+            .await
+            .expect("insert")
+    };
+    let ada = insert("ada.lifecycle@example.com", "user_lc_ada").await.id;
+    let bob = insert("bob.lifecycle@example.com", "user_lc_bob").await.id;
     let unknown = UserId::parse("5f7b1c2e8a1d4e00ffffffff").expect("suite ids are valid");
-    assert!(
-        !store
-            .advance_user_mark(unknown, "identity", now)
-            .await
-            .expect("mark"),
-        "an unknown user has no mark"
-    );
-    assert!(
-        store
-            .advance_user_mark(ada.id, "identity", now.plus_seconds(10))
-            .await
-            .expect("mark"),
-        "a first mark"
-    );
-    assert!(
-        !store
-            .advance_user_mark(ada.id, "identity", now.plus_seconds(5))
-            .await
-            .expect("mark"),
-        "an older mark is refused"
-    );
-    assert!(
-        store
-            .advance_user_mark(ada.id, "identity", now.plus_seconds(10))
-            .await
-            .expect("mark"),
-        "an equal mark is accepted"
-    );
-    assert!(
-        store
-            .advance_user_mark(ada.id, "identity", now.plus_seconds(20))
-            .await
-            .expect("mark"),
-        "a newer mark moves"
-    );
-    assert!(
-        store
-            .advance_user_mark(bob.id, "identity", now)
-            .await
-            .expect("mark"),
-        "marks are per user"
-    );
-    assert!(
-        store
-            .advance_user_mark(ada.id, "membership_org_1", now)
-            .await
-            .expect("mark"),
-        "and per object"
-    );
+    for (user, object, at, moved, why) in [
+        (unknown, "identity", now, false, "an unknown user has no mark"),
+        (ada, "identity", now.plus_seconds(10), true, "a first mark"),
+        (
+            ada,
+            "identity",
+            now.plus_seconds(5),
+            false,
+            "an older mark is refused",
+        ),
+        (
+            ada,
+            "identity",
+            now.plus_seconds(10),
+            true,
+            "an equal mark is accepted",
+        ),
+        (ada, "identity", now.plus_seconds(20), true, "a newer mark moves"),
+        (bob, "identity", now, true, "marks are per user"),
+        (ada, "membership_org_1", now, true, "and per object"),
+    ] {
+        let answer = store.advance_user_mark(user, object, at).await.expect("mark");
+        assert_eq!(answer, moved, "{why}");
+    }
 
-    // Disable and enable.
-    assert!(
-        store
-            .disable_user(ada.id, by_event("event_01", now))
-            .await
-            .expect("disable")
-    );
-    assert!(
-        store
-            .find_user(ada.id)
-            .await
-            .expect("find")
-            .expect("ada")
-            .login_disabled
-    );
-    assert!(
-        !store
-            .disable_user(ada.id, by_event("event_02", now))
-            .await
-            .expect("disable"),
-        "a disabled user is not disabled again"
-    );
-    assert!(
-        store
-            .enable_user_disabled_by_event(ada.id, now)
-            .await
-            .expect("enable"),
-        "an event's disablement is undone"
-    );
-    assert!(
-        !store
-            .find_user(ada.id)
-            .await
-            .expect("find")
-            .expect("ada")
-            .login_disabled
-    );
-    assert!(
-        !store
-            .enable_user_disabled_by_event(ada.id, now)
-            .await
-            .expect("enable"),
-        "an enabled user stays as is"
-    );
-    let operator = Disablement {
-        by: DisabledBy::Operator { user_id: bob.id },
-        at: now,
-        reason: "operator".to_owned(),
-    };
-    assert!(store.disable_user(bob.id, operator).await.expect("disable"));
-    assert!(
-        !store
-            .enable_user_disabled_by_event(bob.id, now)
-            .await
-            .expect("enable"),
-        "an operator's disablement is never undone by an event"
-    );
-    assert!(
-        store
-            .find_user(bob.id)
-            .await
-            .expect("find")
-            .expect("bob")
-            .login_disabled
-    );
-    // An operator enables anyone.
-    assert!(
-        store.enable_user(bob.id, now).await.expect("enable"),
-        "an operator's disablement is undone by an operator"
-    );
-    assert!(
-        !store
-            .find_user(bob.id)
-            .await
-            .expect("find")
-            .expect("bob")
-            .login_disabled
-    );
-    assert!(
-        !store.enable_user(bob.id, now).await.expect("enable"),
-        "an enabled user stays as is"
-    );
-    assert!(
-        !store.enable_user(unknown, now).await.expect("enable unknown"),
-        "an unknown user"
-    );
-    // An operator's disablement replaces an event's, never the other way round.
-    assert!(
-        store
-            .disable_user(ada.id, by_event("event_04", now))
-            .await
-            .expect("disable")
-    );
-    let operator = |at: Timestamp| Disablement {
-        by: DisabledBy::Operator { user_id: bob.id },
-        at,
-        reason: "left the company".to_owned(),
-    };
-    assert!(
-        store.disable_user(ada.id, operator(now)).await.expect("disable"),
-        "an operator takes over an event's disablement"
-    );
-    assert!(
-        !store
-            .disable_user(ada.id, operator(now.plus_seconds(1)))
-            .await
-            .expect("disable"),
-        "an operator's disablement stays the first"
-    );
-    assert!(
-        !store
-            .disable_user(ada.id, by_event("event_05", now))
-            .await
-            .expect("disable"),
-        "an event does not replace an operator's disablement"
-    );
-    assert!(
-        !store
-            .enable_user_disabled_by_event(ada.id, now)
-            .await
-            .expect("enable"),
-        "so no event re-enables the user"
-    );
-    assert!(store.enable_user(ada.id, now).await.expect("enable"));
-    assert!(
-        !store
-            .find_user(ada.id)
-            .await
-            .expect("find")
-            .expect("ada")
-            .login_disabled
-    );
-    // Again by an event, then enabled by an operator.
-    assert!(
-        store
-            .disable_user(bob.id, by_event("event_06", now))
-            .await
-            .expect("disable")
-    );
-    assert!(
-        store.enable_user(bob.id, now).await.expect("enable"),
-        "an operator enables one an event disabled"
-    );
-    assert!(
-        !store
-            .disable_user(unknown, by_event("event_03", now))
-            .await
-            .expect("disable unknown")
-    );
+    // Disable and enable: each step's answer, and whether the user is disabled after it
+    // (`None`: no such user).
+    use Step::{Disable, EventEnables, OperatorEnables};
+    let event = |id: &str| by_event(id, now);
+    let operator = |reason: &str, at: Timestamp| by_operator(bob, reason, at);
+    #[rustfmt::skip]
+    let steps = [
+        (Disable(ada, event("event_01")), true, Some(true), "an event disables"),
+        (Disable(ada, event("event_02")), false, Some(true), "a disabled user is not disabled again"),
+        (EventEnables(ada), true, Some(false), "an event's disablement is undone"),
+        (EventEnables(ada), false, Some(false), "an enabled user stays as is"),
+        (Disable(bob, operator("operator", now)), true, Some(true), "an operator disables"),
+        (EventEnables(bob), false, Some(true), "an operator's disablement is never undone by an event"),
+        (OperatorEnables(bob), true, Some(false), "an operator's disablement is undone by an operator"),
+        (OperatorEnables(bob), false, Some(false), "an enabled user stays as is"),
+        (OperatorEnables(unknown), false, None, "an unknown user"),
+        // An operator's disablement replaces an event's, never the other way round.
+        (Disable(ada, event("event_04")), true, Some(true), "an event disables"),
+        (Disable(ada, operator("left the company", now)), true, Some(true), "an operator takes over an event's disablement"),
+        (Disable(ada, operator("left the company", now.plus_seconds(1))), false, Some(true), "an operator's disablement stays the first"),
+        (Disable(ada, event("event_05")), false, Some(true), "an event does not replace an operator's disablement"),
+        (EventEnables(ada), false, Some(true), "so no event re-enables the user"),
+        (OperatorEnables(ada), true, Some(false), "an operator enables anyone"),
+        // Again by an event, then enabled by an operator.
+        (Disable(bob, event("event_06")), true, Some(true), "an event disables"),
+        (OperatorEnables(bob), true, Some(false), "an operator enables one an event disabled"),
+        (Disable(unknown, event("event_03")), false, None, "an unknown user"),
+    ];
+    for (step, changed, disabled_after, why) in steps {
+        let user = match &step {
+            Disable(user, _) | EventEnables(user) | OperatorEnables(user) => *user,
+        };
+        assert_eq!(take_step(store, step, now).await, changed, "{why}");
+        assert_eq!(
+            find_user(store, user).await.map(|u| u.login_disabled),
+            disabled_after,
+            "{why}"
+        );
+    }
 
     // Names.
-    assert!(
-        store
-            .set_full_name(ada.id, "Ada Lovelace".to_owned(), now)
+    for (changed, why) in [(true, "a new name"), (false, "same name")] {
+        let renamed = store
+            .set_full_name(ada, "Ada Lovelace".to_owned(), now)
             .await
-            .expect("rename")
-    );
-    assert_eq!(
-        store
-            .find_user(ada.id)
-            .await
-            .expect("find")
-            .expect("ada")
-            .full_name,
-        "Ada Lovelace"
-    );
-    assert!(
-        !store
-            .set_full_name(ada.id, "Ada Lovelace".to_owned(), now)
-            .await
-            .expect("rename"),
-        "same name"
-    );
-    assert_eq!(
-        store
-            .find_user(ada.id)
-            .await
-            .expect("find")
-            .expect("ada")
-            .email
-            .as_str(),
-        "ada.lifecycle@example.com",
-        "the address is untouched"
-    );
+            .expect("rename");
+        assert_eq!(renamed, changed, "{why}");
+        let user = find_user(store, ada).await.expect("ada");
+        assert_eq!(user.full_name, "Ada Lovelace");
+        assert_eq!(
+            user.email.as_str(),
+            "ada.lifecycle@example.com",
+            "the address is untouched"
+        );
+    }
 
     // Sessions.
-    for (id, user) in [
-        ("lc_s1", ada.id),
-        ("lc_s2", ada.id),
-        ("lc_s3", ada.id),
-        ("lc_s4", bob.id),
-    ] {
-        store.start(session(id, user, now)).await.expect("start");
+    for (id, user) in [("lc_s1", ada), ("lc_s2", ada), ("lc_s3", ada), ("lc_s4", bob)] {
+        let record = SessionRecord {
+            user_id: user,
+            ..session(id, now)
+        };
+        store.start(record).await.expect("start");
     }
     assert!(
         store
@@ -364,35 +207,28 @@ where
             .expect("revoke")
     );
     let revoked = store
-        .revoke_user_sessions(ada.id, now.plus_seconds(1), RevokedReason::Deprovisioned)
+        .revoke_user_sessions(ada, now.plus_seconds(1), RevokedReason::Deprovisioned)
         .await
         .expect("revoke_user_sessions");
     assert_eq!(revoked, 2, "the user's live sessions are revoked");
     for id in ["lc_s1", "lc_s2"] {
-        let s = SessionStore::find_session(store, &SessionId::new(id))
-            .await
-            .expect("find")
-            .expect("session");
+        let s = find_session(store, id).await;
         assert_eq!(s.revoked_reason, Some(RevokedReason::Deprovisioned), "{id}");
         assert_eq!(s.revoked_at, Some(now.plus_seconds(1)), "{id}");
     }
-    let logout = SessionStore::find_session(store, &SessionId::new("lc_s3"))
-        .await
-        .expect("find")
-        .expect("session");
     assert_eq!(
-        logout.revoked_reason,
+        find_session(store, "lc_s3").await.revoked_reason,
         Some(RevokedReason::Logout),
         "an earlier revocation keeps its reason"
     );
-    let other = SessionStore::find_session(store, &SessionId::new("lc_s4"))
-        .await
-        .expect("find")
-        .expect("session");
-    assert_eq!(other.revoked_at, None, "another user's session is untouched");
+    assert_eq!(
+        find_session(store, "lc_s4").await.revoked_at,
+        None,
+        "another user's session is untouched"
+    );
     assert_eq!(
         store
-            .revoke_user_sessions(ada.id, now.plus_seconds(2), RevokedReason::Deprovisioned)
+            .revoke_user_sessions(ada, now.plus_seconds(2), RevokedReason::Deprovisioned)
             .await
             .expect("again"),
         0,
@@ -440,46 +276,53 @@ pub async fn event_cursor_store(cursors: &dyn EventCursorStore, clock: &dyn Cloc
         "replica-0".to_owned()
     };
 
-    let state = cursors
-        .acquire_lease(stream, &a, now.plus_seconds(10), now.plus_seconds(40))
-        .await
-        .expect("renew")
-        .expect("the holder renews its lease");
-    assert_eq!(state.holder.as_deref(), Some(a.as_str()));
-    assert_eq!(state.after, None);
-    assert!(
+    let lease = |holder: &str, from: i64| {
+        let holder = holder.to_owned();
+        async move {
+            cursors
+                .acquire_lease(
+                    stream,
+                    &holder,
+                    now.plus_seconds(from),
+                    now.plus_seconds(from + 30),
+                )
+                .await
+                .expect("acquire")
+        }
+    };
+    let advance = |holder: &str, after: Option<&str>, last_event_at: Option<Timestamp>, at: i64| {
+        let (holder, after) = (holder.to_owned(), after.map(str::to_owned));
+        async move {
+            cursors
+                .advance_cursor(stream, &holder, after, last_event_at, now.plus_seconds(at))
+                .await
+                .expect("advance")
+        }
+    };
+    let state = || async move {
         cursors
-            .acquire_lease(stream, &b, now.plus_seconds(35), now.plus_seconds(65))
+            .cursor_state(stream)
             .await
-            .expect("acquire")
-            .is_none(),
+            .expect("state")
+            .expect("a state")
+    };
+
+    let renewed = lease(&a, 10).await.expect("the holder renews its lease");
+    assert_eq!(renewed.holder.as_deref(), Some(a.as_str()));
+    assert_eq!(renewed.after, None);
+    assert!(
+        lease(&b, 35).await.is_none(),
         "a renewed lease is held until its new end"
     );
     assert!(
-        cursors
-            .advance_cursor(
-                stream,
-                &a,
-                Some("event_1".to_owned()),
-                Some(now),
-                now.plus_seconds(11)
-            )
-            .await
-            .expect("advance"),
+        advance(&a, Some("event_1"), Some(now), 11).await,
         "the holder moves the cursor"
     );
     assert!(
-        !cursors
-            .advance_cursor(stream, &b, Some("event_x".to_owned()), None, now.plus_seconds(11))
-            .await
-            .expect("advance"),
+        !advance(&b, Some("event_x"), None, 11).await,
         "another replica does not"
     );
-    let taken = cursors
-        .acquire_lease(stream, &b, now.plus_seconds(41), now.plus_seconds(71))
-        .await
-        .expect("acquire")
-        .expect("an ended lease is taken over");
+    let taken = lease(&b, 41).await.expect("an ended lease is taken over");
     assert_eq!(
         taken.after.as_deref(),
         Some("event_1"),
@@ -487,73 +330,35 @@ pub async fn event_cursor_store(cursors: &dyn EventCursorStore, clock: &dyn Cloc
     );
     assert_eq!(taken.last_event_at, Some(now));
     assert!(
-        !cursors
-            .advance_cursor(stream, &a, Some("event_2".to_owned()), None, now.plus_seconds(42))
-            .await
-            .expect("advance"),
+        !advance(&a, Some("event_2"), None, 42).await,
         "the former holder no longer moves the cursor"
     );
     cursors
         .release_lease(stream, &a)
         .await
         .expect("releasing a lease one does not hold is no error");
-    assert!(
-        cursors
-            .acquire_lease(stream, &a, now.plus_seconds(43), now.plus_seconds(73))
-            .await
-            .expect("acquire")
-            .is_none()
-    );
+    assert!(lease(&a, 43).await.is_none());
     cursors.release_lease(stream, &b).await.expect("release");
-    assert!(
-        cursors
-            .acquire_lease(stream, &a, now.plus_seconds(44), now.plus_seconds(74))
-            .await
-            .expect("acquire")
-            .is_some(),
-        "a released lease is taken at once"
-    );
+    assert!(lease(&a, 44).await.is_some(), "a released lease is taken at once");
 
     let since = now.plus_seconds(-3600);
     cursors.replay_from(stream, since).await.expect("replay");
-    let state = cursors
-        .cursor_state(stream)
-        .await
-        .expect("state")
-        .expect("a state");
-    assert_eq!(state.after, None, "a replay clears the cursor");
-    assert_eq!(state.since, Some(since));
+    let replayed = state().await;
+    assert_eq!(replayed.after, None, "a replay clears the cursor");
+    assert_eq!(replayed.since, Some(since));
     assert_eq!(
-        state.holder.as_deref(),
+        replayed.holder.as_deref(),
         Some(a.as_str()),
         "a replay keeps the lease"
     );
-    assert!(
-        cursors
-            .advance_cursor(stream, &a, None, None, now.plus_seconds(45))
-            .await
-            .expect("advance")
-    );
-    let state = cursors
-        .cursor_state(stream)
-        .await
-        .expect("state")
-        .expect("a state");
-    assert_eq!(state.since, Some(since), "no event: the replay time stays");
-    assert_eq!(state.checked_at, Some(now.plus_seconds(45)));
-    assert!(
-        cursors
-            .advance_cursor(stream, &a, Some("event_9".to_owned()), None, now.plus_seconds(46))
-            .await
-            .expect("advance")
-    );
-    let state = cursors
-        .cursor_state(stream)
-        .await
-        .expect("state")
-        .expect("a state");
+    assert!(advance(&a, None, None, 45).await);
+    let checked = state().await;
+    assert_eq!(checked.since, Some(since), "no event: the replay time stays");
+    assert_eq!(checked.checked_at, Some(now.plus_seconds(45)));
+    assert!(advance(&a, Some("event_9"), None, 46).await);
+    let moved = state().await;
     assert_eq!(
-        (state.after.as_deref(), state.since),
+        (moved.after.as_deref(), moved.since),
         (Some("event_9"), None),
         "an event ends the replay"
     );

@@ -10,26 +10,10 @@ use futures_util::future::join_all;
 
 use super::{LinkRequestFilter, LinkRequestStatus, LinkRequestStore, NewLinkRequest};
 use crate::audit::{AuditActor, SystemActor};
-use crate::model::{IdentityLink, LinkedIdentity, NewUser};
+use crate::conformance::{AUTHKIT, OTHER, SSO, link, new_user, organization_id};
+use crate::model::LinkedIdentity;
 use crate::ports::{Clock, RepositoryError, UserRepository};
-use crate::values::{
-    AccessRole, Email, LinkRequestId, OrganizationId, ProviderKey, TenantId, Timestamp, UserId,
-};
-
-const SSO: ProviderKey = ProviderKey::from_static("sso");
-const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");
-const OTHER: ProviderKey = ProviderKey::from_static("conformance-idp");
-
-fn organization(hex: &str) -> OrganizationId {
-    OrganizationId::parse(hex).expect("suite ids are valid")
-}
-
-fn link(provider: &ProviderKey, subject: &str) -> IdentityLink {
-    IdentityLink {
-        provider: provider.clone(),
-        subject: subject.to_owned(),
-    }
-}
+use crate::values::{Email, LinkRequestId, OrganizationId, ProviderKey, TenantId, Timestamp, UserId};
 
 fn identity(provider: &ProviderKey, subject: &str) -> LinkedIdentity {
     LinkedIdentity {
@@ -65,20 +49,7 @@ async fn user(
     at: Timestamp,
 ) -> UserId {
     users
-        .insert(NewUser {
-            email: Email::parse(address).expect("suite addresses are valid"),
-            full_name: "Link User".to_owned(),
-            organization_id: organization("64a1b2c3d4e5f60012345678"),
-            access_role: AccessRole::SalesRep,
-            conversation_open_preference: "split".to_owned(),
-            identity: LinkedIdentity {
-                link: link(provider, subject),
-                connection: None,
-                tenant: None,
-            },
-            email_verified: true,
-            created_at: at,
-        })
+        .insert(new_user(address, provider, subject, at))
         .await
         .expect("a suite user is inserted")
         .id
@@ -92,8 +63,8 @@ async fn user(
 /// store's user repository.
 pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRepository, clock: &dyn Clock) {
     let now = clock.now();
-    let acme = organization("64a1b2c3d4e5f600aaaaaaaa");
-    let globex = organization("64a1b2c3d4e5f600bbbbbbbb");
+    let acme = organization_id("64a1b2c3d4e5f600aaaaaaaa");
+    let globex = organization_id("64a1b2c3d4e5f600bbbbbbbb");
     let jane = user(users, "jane@links.example", &SSO, "prof_links_old", now).await;
     let bob = user(users, "bob@links.example", &AUTHKIT, "user_links_bob", now).await;
 
@@ -168,40 +139,25 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
         now: now.plus_seconds(10),
         limit,
     };
-    let ids_of = |found: Result<Vec<super::LinkRequest>, RepositoryError>| {
-        found
+    let listed = |filter: LinkRequestFilter| async move {
+        store
+            .list_link_requests(&filter)
+            .await
             .expect("listings answer")
             .into_iter()
             .map(|r| r.id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(
-        ids_of(
-            store
-                .list_link_requests(&list(LinkRequestStatus::Pending, None, 10))
-                .await
-        ),
-        vec![other_link.request.id, bobs, r.id],
-        "newest first"
-    );
-    assert_eq!(
-        ids_of(
-            store
-                .list_link_requests(&list(LinkRequestStatus::Pending, Some(acme), 10))
-                .await
-        ),
-        vec![other_link.request.id, r.id],
-        "one organization's"
-    );
-    assert_eq!(
-        ids_of(
-            store
-                .list_link_requests(&list(LinkRequestStatus::Pending, None, 1))
-                .await
-        ),
-        vec![other_link.request.id],
-        "bounded by the limit"
-    );
+    let pending = LinkRequestStatus::Pending;
+    #[rustfmt::skip]
+    let listings = [
+        (list(pending, None, 10), vec![other_link.request.id, bobs, r.id], "newest first"),
+        (list(pending, Some(acme), 10), vec![other_link.request.id, r.id], "one organization's"),
+        (list(pending, None, 1), vec![other_link.request.id], "bounded by the limit"),
+    ];
+    for (filter, expected, why) in listings {
+        assert_eq!(listed(filter).await, expected, "{why}");
+    }
 
     // A decision is a compare-and-set.
     let decided_at = now.plus_seconds(20);
@@ -228,11 +184,7 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
         "a decided request is not decided again"
     );
     assert_eq!(
-        ids_of(
-            store
-                .list_link_requests(&list(LinkRequestStatus::Approved, None, 10))
-                .await
-        ),
+        listed(list(LinkRequestStatus::Approved, None, 10)).await,
         vec![r.id]
     );
     assert!(
@@ -288,20 +240,13 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
         now: late,
         limit: 10,
     };
-    assert_eq!(
-        ids_of(store.list_link_requests(&expired_list).await),
-        vec![other_link.request.id]
-    );
+    assert_eq!(listed(expired_list.clone()).await, vec![other_link.request.id]);
+    let pending_then = LinkRequestFilter {
+        status: LinkRequestStatus::Pending,
+        ..expired_list.clone()
+    };
     assert!(
-        ids_of(
-            store
-                .list_link_requests(&LinkRequestFilter {
-                    status: LinkRequestStatus::Pending,
-                    ..expired_list.clone()
-                })
-                .await
-        )
-        .is_empty(),
+        listed(pending_then).await.is_empty(),
         "an expired request is not pending"
     );
     let renewed = store

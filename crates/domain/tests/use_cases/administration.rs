@@ -79,6 +79,11 @@ impl Admins {
             .expect("signed in")
     }
 
+    /// Jane signed in twice: her two sessions, the older first.
+    async fn jane_twice(&self) -> [AuthSession; 2] {
+        [self.login(JANE).await, self.login(JANE).await]
+    }
+
     /// `subject` signed in: their verified access token.
     async fn caller(&self, subject: &str) -> VerifiedAccess {
         let session = self.login(subject).await;
@@ -87,6 +92,32 @@ impl Admins {
 
     fn jane_id(&self) -> String {
         self.jane.id.to_string()
+    }
+
+    /// Jane's live sessions, as `caller` sees them.
+    async fn sessions_of_jane(&self, caller: &VerifiedAccess) -> Vec<SessionSummary> {
+        self.w
+            .services
+            .administration
+            .sessions(caller, &self.jane_id())
+            .await
+            .unwrap()
+    }
+
+    /// The audit records of what `actor` did to Jane, in short: type, session and detail
+    /// of each.
+    fn records_about_jane(&self, actor: &AuditActor, records: &[ExpectedRecord<'_>]) -> Vec<Audited> {
+        records
+            .iter()
+            .map(|(kind, session, detail)| {
+                let detail = detail
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect();
+                let session = session.map(str::to_owned);
+                (*kind, actor.clone(), Some(self.jane_id()), session, detail)
+            })
+            .collect()
     }
 }
 
@@ -115,6 +146,14 @@ async fn access(w: &World, session: &AuthSession) -> Result<VerifiedAccess, Acce
 
 async fn refresh(w: &World, token: &SecretString) -> Result<AuthSession, RefreshError> {
     w.services.refresh.refresh(token, &AuditOrigin::default()).await
+}
+
+/// `session` was ended: its access token is refused, and its refresh token too.
+async fn assert_ended(w: &World, session: &AuthSession) {
+    let access = access(w, session).await;
+    assert!(matches!(access, Err(AccessError::SessionRevoked)), "{access:?}");
+    let refreshed = refresh(w, &session.refresh_token).await;
+    assert!(matches!(refreshed, Err(RefreshError::Revoked)), "{refreshed:?}");
 }
 
 /// The origin of the requests of these tests.
@@ -148,6 +187,9 @@ type Audited = (
     Vec<(String, String)>,
 );
 
+/// An expected audit record about Jane: type, session and detail.
+type ExpectedRecord<'a> = (AuditType, Option<&'a str>, &'a [(&'a str, &'a str)]);
+
 /// What the audit trail was handed, in short, but the logins' own records (the
 /// administration's are the point here).
 fn audited(w: &World) -> Vec<Audited> {
@@ -165,21 +207,6 @@ fn audited(w: &World) -> Vec<Audited> {
             )
         })
         .collect()
-}
-
-/// An expected audit record in short.
-fn row(
-    kind: AuditType,
-    actor: &AuditActor,
-    user: &Option<String>,
-    session: Option<String>,
-    detail: &[(&str, &str)],
-) -> Audited {
-    let detail = detail
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    (kind, actor.clone(), user.clone(), session, detail)
 }
 
 // ---- what a session records ---------------------------------------------------------
@@ -248,12 +275,7 @@ async fn a_users_live_sessions_are_listed_newest_first_to_a_superadmin_and_their
 
     for subject in [SUPERADMIN, ACME_ADMIN] {
         let caller = a.caller(subject).await;
-        let listed =
-            a.w.services
-                .administration
-                .sessions(&caller, &a.jane_id())
-                .await
-                .unwrap();
+        let listed = a.sessions_of_jane(&caller).await;
         assert_eq!(
             ids(&listed),
             [second.session_id.as_str(), first.session_id.as_str()],
@@ -328,8 +350,7 @@ async fn anyone_else_is_refused_and_ids_cannot_be_probed() {
 #[tokio::test]
 async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_working() {
     let a = Admins::new();
-    let first = a.login(JANE).await;
-    let second = a.login(JANE).await;
+    let [first, second] = a.jane_twice().await;
     let caller = a.caller(SUPERADMIN).await;
     let admin = &a.w.services.administration;
 
@@ -342,14 +363,7 @@ async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_workin
         (record.revoked_at, record.revoked_reason),
         (Some(t0()), Some(RevokedReason::Admin))
     );
-    assert!(matches!(
-        access(&a.w, &first).await,
-        Err(AccessError::SessionRevoked)
-    ));
-    assert!(matches!(
-        refresh(&a.w, &first.refresh_token).await,
-        Err(RefreshError::Revoked)
-    ));
+    assert_ended(&a.w, &first).await;
     assert!(access(&a.w, &second).await.is_ok(), "the other one lives");
 
     // Ended already, another user's, or no session id at all: not found, nothing written.
@@ -381,14 +395,7 @@ async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_workin
             .unwrap(),
         1
     );
-    assert!(matches!(
-        access(&a.w, &second).await,
-        Err(AccessError::SessionRevoked)
-    ));
-    assert!(matches!(
-        refresh(&a.w, &second.refresh_token).await,
-        Err(RefreshError::Revoked)
-    ));
+    assert_ended(&a.w, &second).await;
     assert_eq!(
         admin
             .revoke_sessions(&caller, &a.jane_id(), origin("req-4"))
@@ -398,26 +405,14 @@ async fn an_administrator_ends_one_session_then_all_and_their_tokens_stop_workin
         "none left"
     );
 
-    let root = AuditActor::User(caller.user_id);
-    let jane = Some(a.jane_id());
+    #[rustfmt::skip]
+    let expected = a.records_about_jane(&AuditActor::User(caller.user_id), &[
+        (AuditType::SessionRevoked, Some(first.session_id.as_str()), &[("reason", "admin")]),
+        (AuditType::SessionRevoked, None, &[("count", "1"), ("reason", "admin")]),
+    ]);
     assert_eq!(
         audited(&a.w),
-        [
-            row(
-                AuditType::SessionRevoked,
-                &root,
-                &jane,
-                Some(first.session_id.as_str().to_owned()),
-                &[("reason", "admin")]
-            ),
-            row(
-                AuditType::SessionRevoked,
-                &root,
-                &jane,
-                None,
-                &[("count", "1"), ("reason", "admin")]
-            ),
-        ],
+        expected,
         "one record per request that ended sessions"
     );
     let records = a.w.audit.of(AuditType::SessionRevoked);
@@ -445,7 +440,7 @@ fn enable() -> LoginDisabledChange {
 #[tokio::test]
 async fn disabling_signs_the_user_out_everywhere_and_blocks_login_until_enabled() {
     let a = Admins::new();
-    let sessions = [a.login(JANE).await, a.login(JANE).await];
+    let sessions = a.jane_twice().await;
     a.w.set_clock(5);
     let caller = a.caller(ACME_ADMIN).await;
     let admin = &a.w.services.administration;
@@ -523,28 +518,13 @@ async fn disabling_signs_the_user_out_everywhere_and_blocks_login_until_enabled(
         "the sessions ended stay ended"
     );
 
-    let admin_id = AuditActor::User(caller.user_id);
-    let jane = Some(a.jane_id());
-    assert_eq!(
-        audited(&a.w),
-        [
-            row(
-                AuditType::UserDisabled,
-                &admin_id,
-                &jane,
-                None,
-                &[("reason", "left the company")]
-            ),
-            row(
-                AuditType::SessionRevoked,
-                &admin_id,
-                &jane,
-                None,
-                &[("count", "2"), ("reason", "admin")]
-            ),
-            row(AuditType::UserEnabled, &admin_id, &jane, None, &[]),
-        ]
-    );
+    #[rustfmt::skip]
+    let expected = a.records_about_jane(&AuditActor::User(caller.user_id), &[
+        (AuditType::UserDisabled, None, &[("reason", "left the company")]),
+        (AuditType::SessionRevoked, None, &[("count", "2"), ("reason", "admin")]),
+        (AuditType::UserEnabled, None, &[]),
+    ]);
+    assert_eq!(audited(&a.w), expected);
 }
 
 #[tokio::test]
@@ -673,34 +653,18 @@ async fn a_person_lists_their_sessions_flagging_the_current_one_and_signs_out_ev
         access(&a.w, &current).await,
         Err(AccessError::SessionRevoked)
     ));
-    let jane = Some(a.jane_id());
-    let actor = AuditActor::User(a.jane.id);
-    assert_eq!(
-        audited(&a.w),
-        [
-            row(
-                AuditType::SessionRevoked,
-                &actor,
-                &jane,
-                None,
-                &[("count", "2"), ("includeCurrent", "false"), ("reason", "logout")]
-            ),
-            row(
-                AuditType::SessionRevoked,
-                &actor,
-                &jane,
-                None,
-                &[("count", "1"), ("includeCurrent", "true"), ("reason", "logout")]
-            ),
-        ]
-    );
+    #[rustfmt::skip]
+    let expected = a.records_about_jane(&AuditActor::User(a.jane.id), &[
+        (AuditType::SessionRevoked, None, &[("count", "2"), ("includeCurrent", "false"), ("reason", "logout")]),
+        (AuditType::SessionRevoked, None, &[("count", "1"), ("includeCurrent", "true"), ("reason", "logout")]),
+    ]);
+    assert_eq!(audited(&a.w), expected);
 }
 
 #[tokio::test]
 async fn a_person_ends_one_of_their_own_sessions_but_never_someone_elses() {
     let a = Admins::new();
-    let other = a.login(JANE).await;
-    let current = a.login(JANE).await;
+    let [other, current] = a.jane_twice().await;
     let bob = a.login(ACME_REP).await;
     let caller = access(&a.w, &current).await.unwrap();
     let own = &a.w.services.own_sessions;
@@ -746,12 +710,7 @@ async fn a_list_holds_the_newest_hundred() {
             .unwrap();
     }
     let caller = a.caller(SUPERADMIN).await;
-    let listed =
-        a.w.services
-            .administration
-            .sessions(&caller, &a.jane_id())
-            .await
-            .unwrap();
+    let listed = a.sessions_of_jane(&caller).await;
     assert_eq!(listed.len(), 100);
     assert_eq!(
         (listed[0].started_at, listed[99].started_at),
@@ -797,12 +756,7 @@ async fn a_session_stored_before_flows_were_recorded_takes_the_only_provider_its
         "a recorded flow stays"
     );
     let admin = a.caller(SUPERADMIN).await;
-    let seen =
-        a.w.services
-            .administration
-            .sessions(&admin, &a.jane_id())
-            .await
-            .unwrap();
+    let seen = a.sessions_of_jane(&admin).await;
     assert_eq!(seen.len(), 2);
     assert!(
         seen.iter()

@@ -12,6 +12,18 @@ use tether_domain::{
 
 use crate::support::*;
 
+/// Only the records about `organization`.
+fn of_organization(organization: OrganizationId) -> AuditFilter {
+    AuditFilter {
+        organization_id: Some(organization.to_string()),
+        ..AuditFilter::default()
+    }
+}
+
+async fn log_out(w: &World, credential: LogoutCredential) {
+    w.services.logout.logout(credential, origin()).await.unwrap();
+}
+
 /// Where the posts of these tests come from.
 fn origin() -> AuditOrigin {
     AuditOrigin {
@@ -222,14 +234,7 @@ async fn a_logout_records_the_revoked_session_once() {
         .await
         .unwrap();
     for _ in 0..2 {
-        w.services
-            .logout
-            .logout(
-                LogoutCredential::RefreshToken(session.refresh_token.clone()),
-                origin(),
-            )
-            .await
-            .unwrap();
+        log_out(&w, LogoutCredential::RefreshToken(session.refresh_token.clone())).await;
     }
     let revoked = w.audit.of(AuditType::SessionRevoked);
     assert_eq!(
@@ -336,14 +341,7 @@ async fn organization_changes_are_recorded_with_the_changed_fields() {
 async fn no_record_carries_a_token_a_code_or_a_state() {
     let w = World::acme();
     let (state, session) = w.bound_login(authkit("user_1", "jane@acme.example", true)).await;
-    w.services
-        .logout
-        .logout(
-            LogoutCredential::AccessToken(session.access_token.clone()),
-            origin(),
-        )
-        .await
-        .unwrap();
+    log_out(&w, LogoutCredential::AccessToken(session.access_token.clone())).await;
     let records = format!("{:?}", w.audit.all());
     assert!(
         records.contains("LoginSucceeded") && records.contains("SessionRevoked"),
@@ -419,16 +417,7 @@ async fn a_superadmin_reads_every_record_newest_first_page_by_page() {
         .unwrap();
     assert_eq!(second.records, vec![records[0].clone()]);
     assert_eq!(second.next_before, None, "the last page");
-    let of_globex = trail
-        .list(
-            &caller,
-            &AuditFilter {
-                organization_id: Some(globex.to_string()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .unwrap();
+    let of_globex = trail.list(&caller, &of_organization(globex)).await.unwrap();
     assert_eq!(of_globex.records, vec![records[1].clone()]);
 }
 
@@ -440,16 +429,7 @@ async fn an_admin_reads_only_the_records_of_their_organization() {
     let trail = &w.services.audit_trail;
     let all = trail.list(&caller, &AuditFilter::default()).await.unwrap();
     assert_eq!(all.records, vec![records[0].clone()]);
-    let elsewhere = trail
-        .list(
-            &caller,
-            &AuditFilter {
-                organization_id: Some(globex.to_string()),
-                ..AuditFilter::default()
-            },
-        )
-        .await
-        .unwrap();
+    let elsewhere = trail.list(&caller, &of_organization(globex)).await.unwrap();
     assert!(
         elsewhere.records.is_empty(),
         "another organization reads as having none"

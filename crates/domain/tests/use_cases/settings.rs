@@ -34,6 +34,20 @@ fn apply(
         .map_err(|errors| errors.into_iter().collect())
 }
 
+/// `caller` sets the token expiry of organization `id` to `hours`.
+async fn set_token_expiry(
+    w: &World,
+    caller: &VerifiedAccess,
+    id: &str,
+    hours: f64,
+) -> Result<SessionConfig, OrgSettingsError> {
+    let change = patch(&[("tokenExpiryHours", n(hours))]);
+    w.services
+        .org_settings
+        .update(caller, id, change, AuditOrigin::default())
+        .await
+}
+
 fn stored(entries: &[(SessionField, SettingValue)]) -> StoredSessionSettings {
     entries
         .iter()
@@ -368,15 +382,7 @@ async fn a_superadmin_changes_an_organizations_settings_and_reads_what_it_resolv
     let (w, acme, caller) = with_caller(AccessRole::Superadmin, false);
     let settings = &w.services.org_settings;
     let id = acme.to_string();
-    let changed = settings
-        .update(
-            &caller,
-            &id,
-            patch(&[("tokenExpiryHours", n(4.0))]),
-            AuditOrigin::default(),
-        )
-        .await
-        .unwrap();
+    let changed = set_token_expiry(&w, &caller, &id, 4.0).await.unwrap();
     assert_eq!(changed.fields().token_expiry_hours, 4);
     assert_eq!(
         w.org(acme).await.session_settings,
@@ -384,14 +390,7 @@ async fn a_superadmin_changes_an_organizations_settings_and_reads_what_it_resolv
     );
     assert_eq!(settings.get(&caller, &id).await.unwrap(), changed);
 
-    let refused = settings
-        .update(
-            &caller,
-            &id,
-            patch(&[("tokenExpiryHours", n(0.0))]),
-            AuditOrigin::default(),
-        )
-        .await;
+    let refused = set_token_expiry(&w, &caller, &id, 0.0).await;
     assert!(
         matches!(refused, Err(OrgSettingsError::InvalidSettings(e)) if e.contains_key("tokenExpiryHours"))
     );
@@ -417,15 +416,7 @@ async fn only_an_enabled_superadmin_by_their_current_role_manages_an_existing_or
         let settings = &w.services.org_settings;
         let answers = [
             settings.get(&caller, &id).await.map(|_| ()),
-            settings
-                .update(
-                    &caller,
-                    &id,
-                    patch(&[("tokenExpiryHours", n(4.0))]),
-                    AuditOrigin::default(),
-                )
-                .await
-                .map(|_| ()),
+            set_token_expiry(&w, &caller, &id, 4.0).await.map(|_| ()),
             settings.tenant(&caller, &id).await.map(|_| ()),
             settings
                 .set_tenant(&caller, &id, Some(TENANT_A), AuditOrigin::default())
@@ -469,14 +460,7 @@ async fn an_unknown_or_malformed_organization_is_refused() {
         settings.get(&caller, &gone).await,
         Err(OrgSettingsError::OrganizationNotFound)
     ));
-    let update = settings
-        .update(
-            &caller,
-            &gone,
-            patch(&[("tokenExpiryHours", n(4.0))]),
-            AuditOrigin::default(),
-        )
-        .await;
+    let update = set_token_expiry(&w, &caller, &gone, 4.0).await;
     assert!(matches!(update, Err(OrgSettingsError::OrganizationNotFound)));
     let map = settings
         .set_tenant(&caller, "acme", Some(TENANT_A), AuditOrigin::default())

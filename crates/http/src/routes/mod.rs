@@ -1,5 +1,6 @@
 //! Route table and the small handlers that only translate.
 
+pub(crate) mod api_doc;
 pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod callback;

@@ -8,6 +8,7 @@ use tether_domain::{SessionConfig, TenantId};
 use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SessionSettingsPatchInput, SettingsAnswer};
 use tether_wire::{WorkosOrganizationBody, WorkosOrganizationInput};
 
+use super::api_doc::{JsonBodyErrors, OrganizationErrors, OrganizationIdPath};
 use crate::AppState;
 use crate::bearer::caller;
 use crate::error::ApiError;
@@ -22,16 +23,12 @@ fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "getSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization's resolved session policy", body = SettingsAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
     )
 )]
 pub(crate) async fn get(
@@ -51,20 +48,14 @@ pub(crate) async fn get(
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "putSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     request_body(content = SessionSettingsPatchBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_SESSION_SETTINGS` (with `fields`), `INVALID_REQUEST`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put(
@@ -102,16 +93,12 @@ fn mapping_answer(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "getWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The WorkOS organization the organization is mapped to (`null` when unmapped)", body = MappingAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
     )
 )]
 pub(crate) async fn get_workos_organization(
@@ -132,21 +119,15 @@ pub(crate) async fn get_workos_organization(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "putWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     request_body(content = WorkosOrganizationBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the mapping now stored", body = MappingAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_REQUEST` (not `{workosOrganizationId: org_... or null}`)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`CONFLICT` (another organization is mapped to this WorkOS organization)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put_workos_organization(

@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{RevokeOwnSessionsQuery, RevokedBody, SessionListBody};
 
+use super::api_doc::{BearerErrors, SessionIdPath};
 use crate::AppState;
 use crate::bearer::caller;
 use crate::error::ApiError;
@@ -19,9 +20,7 @@ use crate::request_id::audit_origin;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's live sessions, newest first (no token or digest)", body = SessionListBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -42,9 +41,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     responses(
         (status = 200, description = "How many sessions were ended", body = RevokedBody),
         (status = 400, description = "`INVALID_REQUEST` (`includeCurrent` is not `true` or `false`)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn revoke_all(
@@ -69,14 +66,12 @@ pub(crate) async fn revoke_all(
     path = "/api/auth/sessions/{sessionId}",
     operation_id = "revokeOwnSession",
     tag = "session",
-    params(("sessionId" = String, Path, description = "The session's id (`id` of the list)", pattern = "^[A-Za-z0-9._:-]{1,128}$")),
+    params(SessionIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The session was ended (`revoked`: 1)", body = RevokedBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
         (status = 404, description = "`SESSION_NOT_FOUND` (no live session of the caller has this id)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn revoke(

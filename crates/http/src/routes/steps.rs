@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tether_domain::StepInput;
 use tether_wire::{AuthSessionBody, EmailVerificationBody, OrganizationSelectionBody};
 
+use super::api_doc::{JsonBodyErrors, RateLimited, UpstreamErrors};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -42,14 +43,10 @@ async fn finish(
         (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_CODE` (the pending token is unknown, expired or used)", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `EMAIL_VERIFICATION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
-        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        UpstreamErrors,
+        JsonBodyErrors,
+        RateLimited,
     )
 )]
 pub(crate) async fn organization_selection(
@@ -72,14 +69,10 @@ pub(crate) async fn organization_selection(
         (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_CODE` (the pending token or the code is unknown, expired or used)", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
-        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        UpstreamErrors,
+        JsonBodyErrors,
+        RateLimited,
     )
 )]
 pub(crate) async fn email_verification(

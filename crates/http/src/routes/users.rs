@@ -6,6 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{LoginDisabledAnswer, LoginDisabledBody, RevokedBody, SessionListBody};
 
+use super::api_doc::{AdministratorErrors, JsonBodyErrors, UserIdPath, UserSessionPath};
 use crate::AppState;
 use crate::bearer::caller;
 use crate::error::ApiError;
@@ -17,16 +18,13 @@ use crate::request_id::audit_origin;
     path = "/api/users/{userId}/sessions",
     operation_id = "listUserSessions",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's live sessions, newest first (no token or digest)", body = SessionListBody),
         (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn list_sessions(
@@ -45,16 +43,13 @@ pub(crate) async fn list_sessions(
     path = "/api/users/{userId}/sessions",
     operation_id = "revokeUserSessions",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "How many live sessions were ended (0 when none was live)", body = RevokedBody),
         (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn revoke_sessions(
@@ -77,19 +72,13 @@ pub(crate) async fn revoke_sessions(
     path = "/api/users/{userId}/sessions/{sessionId}",
     operation_id = "revokeUserSession",
     tag = "users",
-    params(
-        ("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$"),
-        ("sessionId" = String, Path, description = "The session's id (`id` of the list)", pattern = "^[A-Za-z0-9._:-]{1,128}$"),
-    ),
+    params(UserSessionPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The session was ended (`revoked`: 1)", body = RevokedBody),
         (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN), `SESSION_NOT_FOUND` (no live session of the user has this id)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn revoke_session(
@@ -114,21 +103,16 @@ pub(crate) async fn revoke_session(
     path = "/api/users/{userId}/login-disabled",
     operation_id = "putLoginDisabled",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     request_body(content = LoginDisabledBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Done (also when it was so already: `changed` false)", body = LoginDisabledAnswer),
         (status = 400, description = "`INVALID_USER_ID`, `INVALID_REQUEST` (not `{disabled: bool, reason?: string}`, or a reason over 256 characters)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`CANNOT_DISABLE_SELF` (an administrator's own sign-in)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put_login_disabled(

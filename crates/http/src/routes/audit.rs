@@ -6,7 +6,7 @@ use tether_wire::{AuditEventsPage, AuditEventsQuery};
 
 use super::api_doc::AdministratorErrors;
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 
 /// `GET /api/audit-events`: one page of records, newest first; `nextBefore` is the
@@ -29,11 +29,12 @@ pub(crate) async fn list(
     state: web::Data<AppState>,
     query: web::Query<AuditEventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let page = state
-        .services
-        .audit_trail
-        .list(&caller, &query.into_inner().into())
-        .await?;
-    Ok(HttpResponse::Ok().json(AuditEventsPage::from(&page)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let page = services
+            .audit_trail
+            .list(caller, &query.into_inner().into())
+            .await?;
+        Ok(AuditEventsPage::from(&page))
+    })
+    .await
 }

@@ -9,7 +9,7 @@ use tether_wire::{LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 
 use super::api_doc::{AdministratorErrors, LinkRequestIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 
 enum Decision {
@@ -24,14 +24,16 @@ async fn decide(
     id: &str,
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(req, state).await?;
-    let links = &state.services.link_requests;
-    let caller = LinkCaller::Bearer(&caller);
-    let request = match decision {
-        Decision::Approve => links.approve(caller, id).await?,
-        Decision::Reject => links.reject(caller, id).await?,
-    };
-    Ok(HttpResponse::Ok().json(LinkRequestBody::from(&request)))
+    answer_as_caller(req, state, async |services, caller| {
+        let links = &services.link_requests;
+        let caller = LinkCaller::Bearer(caller);
+        let request = match decision {
+            Decision::Approve => links.approve(caller, id).await?,
+            Decision::Reject => links.reject(caller, id).await?,
+        };
+        Ok(LinkRequestBody::from(&request))
+    })
+    .await
 }
 
 /// `GET`: the requests of a status, newest first.
@@ -53,16 +55,17 @@ pub(crate) async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinkRequestsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let query = query.into_inner();
-    let found = state
-        .services
-        .link_requests
-        .list(LinkCaller::Bearer(&caller), query.status.as_deref(), query.limit)
-        .await?;
-    Ok(HttpResponse::Ok().json(LinkRequestsBody {
-        link_requests: found.iter().map(LinkRequestBody::from).collect(),
-    }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let query = query.into_inner();
+        let found = services
+            .link_requests
+            .list(LinkCaller::Bearer(caller), query.status.as_deref(), query.limit)
+            .await?;
+        Ok(LinkRequestsBody {
+            link_requests: found.iter().map(LinkRequestBody::from).collect(),
+        })
+    })
+    .await
 }
 
 /// `POST .../approve`: records the WorkOS id on the user (the earlier one of that API

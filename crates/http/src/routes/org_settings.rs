@@ -4,18 +4,13 @@
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use tether_domain::{SessionConfig, TenantId};
 use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SessionSettingsPatchInput, SettingsAnswer};
 use tether_wire::{WorkosOrganizationBody, WorkosOrganizationInput};
 
 use super::api_doc::{JsonBodyErrors, OrganizationErrors, OrganizationIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
-
-fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
-    HttpResponse::Ok().json(SettingsAnswer::new(config, message))
-}
 
 /// `GET`: the policy the organization resolves to.
 #[utoipa::path(
@@ -36,9 +31,11 @@ pub(crate) async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let config = state.services.org_settings.get(&caller, &path).await?;
-    Ok(answer(&config, None))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let config = services.org_settings.get(caller, &path).await?;
+        Ok(SettingsAnswer::new(&config, None))
+    })
+    .await
 }
 
 /// `PUT`: any subset of the nine fields (`null` reverts one to the global default);
@@ -65,26 +62,19 @@ pub(crate) async fn put(
     body: web::Json<SessionSettingsPatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape, and the fields after the caller's role.
-    let caller = caller(&req, &state).await?;
-    let Some(patch) = body.into_inner().into_patch() else {
-        return Err(ApiError::invalid_request(
-            "The request body must be a JSON object of session settings.",
-        ));
-    };
-    let config = state
-        .services
-        .org_settings
-        .update(&caller, &path, patch, crate::request_id::audit_origin(&req))
-        .await?;
-    Ok(answer(&config, Some("Session settings updated")))
-}
-
-fn mapping_answer(
-    organization_id: &str,
-    mapping: Option<TenantId>,
-    message: Option<&'static str>,
-) -> HttpResponse {
-    HttpResponse::Ok().json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let Some(patch) = body.into_inner().into_patch() else {
+            return Err(ApiError::invalid_request(
+                "The request body must be a JSON object of session settings.",
+            ));
+        };
+        let config = services
+            .org_settings
+            .update(caller, &path, patch, crate::request_id::audit_origin(&req))
+            .await?;
+        Ok(SettingsAnswer::new(&config, Some("Session settings updated")))
+    })
+    .await
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
@@ -106,9 +96,11 @@ pub(crate) async fn get_workos_organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let mapping = state.services.org_settings.tenant(&caller, &path).await?;
-    Ok(mapping_answer(&path, mapping, None))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let mapping = services.org_settings.tenant(caller, &path).await?;
+        Ok(MappingAnswer::new(&path, mapping.as_ref(), None))
+    })
+    .await
 }
 
 /// `PUT .../workos-organization`: `{"workosOrganizationId": "org_..."}` maps,
@@ -137,20 +129,21 @@ pub(crate) async fn put_workos_organization(
     body: web::Json<WorkosOrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape, the `org_` rule after the caller's role.
-    let caller = caller(&req, &state).await?;
-    let Some(value) = body.mapping() else {
-        return Err(ApiError::invalid_request(
-            "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
-        ));
-    };
-    let mapping = state
-        .services
-        .org_settings
-        .set_tenant(&caller, &path, value, crate::request_id::audit_origin(&req))
-        .await?;
-    Ok(mapping_answer(
-        &path,
-        mapping,
-        Some("WorkOS organization mapping updated"),
-    ))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let Some(value) = body.mapping() else {
+            return Err(ApiError::invalid_request(
+                "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
+            ));
+        };
+        let mapping = services
+            .org_settings
+            .set_tenant(caller, &path, value, crate::request_id::audit_origin(&req))
+            .await?;
+        Ok(MappingAnswer::new(
+            &path,
+            mapping.as_ref(),
+            Some("WorkOS organization mapping updated"),
+        ))
+    })
+    .await
 }

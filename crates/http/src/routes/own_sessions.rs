@@ -6,7 +6,7 @@ use tether_wire::{RevokeOwnSessionsQuery, RevokedBody, SessionListBody};
 
 use super::api_doc::{BearerErrors, SessionIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 use crate::request_id::audit_origin;
 
@@ -24,9 +24,10 @@ use crate::request_id::audit_origin;
     )
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let sessions = state.services.own_sessions.list(&caller).await?;
-    Ok(HttpResponse::Ok().json(SessionListBody::new(&sessions)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        Ok(SessionListBody::new(&services.own_sessions.list(caller).await?))
+    })
+    .await
 }
 
 /// `DELETE`: ends every other live session of the caller, and the current one too
@@ -49,14 +50,15 @@ pub(crate) async fn revoke_all(
     state: web::Data<AppState>,
     query: web::Query<RevokeOwnSessionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let include_current = query.include_current.unwrap_or(false);
-    let revoked = state
-        .services
-        .own_sessions
-        .revoke_all(&caller, include_current, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let include_current = query.include_current.unwrap_or(false);
+        let revoked = services
+            .own_sessions
+            .revoke_all(caller, include_current, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked })
+    })
+    .await
 }
 
 /// `DELETE .../{sessionId}`: ends one live session of the caller (`revokedReason:
@@ -79,11 +81,12 @@ pub(crate) async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    state
-        .services
-        .own_sessions
-        .revoke(&caller, &path, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked: 1 }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        services
+            .own_sessions
+            .revoke(caller, &path, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked: 1 })
+    })
+    .await
 }

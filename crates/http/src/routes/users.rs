@@ -8,7 +8,7 @@ use tether_wire::{LoginDisabledAnswer, LoginDisabledBody, RevokedBody, SessionLi
 
 use super::api_doc::{AdministratorErrors, JsonBodyErrors, UserIdPath, UserSessionPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 use crate::request_id::audit_origin;
 
@@ -32,9 +32,12 @@ pub(crate) async fn list_sessions(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let sessions = state.services.administration.sessions(&caller, &path).await?;
-    Ok(HttpResponse::Ok().json(SessionListBody::new(&sessions)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        Ok(SessionListBody::new(
+            &services.administration.sessions(caller, &path).await?,
+        ))
+    })
+    .await
 }
 
 /// `DELETE`: ends every live session of the user (`revokedReason: "admin"`).
@@ -57,13 +60,14 @@ pub(crate) async fn revoke_sessions(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let revoked = state
-        .services
-        .administration
-        .revoke_sessions(&caller, &path, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let revoked = services
+            .administration
+            .revoke_sessions(caller, &path, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked })
+    })
+    .await
 }
 
 /// `DELETE .../{sessionId}`: ends one live session of the user (`revokedReason: "admin"`).
@@ -86,14 +90,15 @@ pub(crate) async fn revoke_session(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let (user_id, session_id) = path.into_inner();
-    state
-        .services
-        .administration
-        .revoke_session(&caller, &user_id, &session_id, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked: 1 }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let (user_id, session_id) = path.into_inner();
+        services
+            .administration
+            .revoke_session(caller, &user_id, &session_id, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked: 1 })
+    })
+    .await
 }
 
 /// `PUT`: `{"disabled": true, "reason": "..."}` disables the user's sign-in and ends
@@ -122,16 +127,17 @@ pub(crate) async fn put_login_disabled(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape.
-    let caller = caller(&req, &state).await?;
-    let route = req.match_pattern();
-    let body = super::session::optional_json_body::<LoginDisabledBody>(&req, payload)
-        .await
-        .map_err(|e| ApiError::from_json(e, route.as_deref()))?
-        .ok_or_else(|| ApiError::invalid_request(crate::error::expected_body(route.as_deref())))?;
-    let outcome = state
-        .services
-        .administration
-        .set_login_disabled(&caller, &path, body.into(), audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(LoginDisabledAnswer::from(&outcome)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let route = req.match_pattern();
+        let body = super::session::optional_json_body::<LoginDisabledBody>(&req, payload)
+            .await
+            .map_err(|e| ApiError::from_json(e, route.as_deref()))?
+            .ok_or_else(|| ApiError::invalid_request(crate::error::expected_body(route.as_deref())))?;
+        let outcome = services
+            .administration
+            .set_login_disabled(caller, &path, body.into(), audit_origin(&req))
+            .await?;
+        Ok(LoginDisabledAnswer::from(&outcome))
+    })
+    .await
 }

@@ -9,35 +9,41 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, Response, ResponseBuilder, Type};
 use utoipa::{IntoParams, IntoResponses};
 
-/// A refused bearer access token.
-const TOKEN_REFUSED: &str = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), \
-`TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`";
-/// The failure every use case shares.
-const INTERNAL_ERROR: &str = "`INTERNAL_ERROR`";
-/// The store did not answer.
-const STORE_UNAVAILABLE: &str = "`STORE_UNAVAILABLE`";
-/// The identity provider, or the store, is busy or down.
-const UPSTREAM_BUSY: &str = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`";
-/// The identity provider refused our credentials or did not answer.
-const UPSTREAM_FAILED: &str = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`";
-/// A caller neither SUPERADMIN nor ADMIN.
-const NOT_AN_ADMINISTRATOR: &str = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)";
-/// A caller who is not a SUPERADMIN.
-const NOT_A_SUPERADMIN: &str = "`FORBIDDEN` (not a SUPERADMIN)";
-/// An organization id no organization has.
-const NO_SUCH_ORGANIZATION: &str = "`ORGANIZATION_NOT_FOUND`";
-/// A body that did not arrive in time.
-const BODY_TIMED_OUT: &str = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)";
-/// A body over the JSON limit.
-const BODY_TOO_LARGE: &str = "`PAYLOAD_TOO_LARGE`";
-/// A body that is not JSON.
-const BODY_NOT_JSON: &str = "`INVALID_REQUEST` (not JSON)";
-/// A client over its rate.
-const RATE_LIMITED: &str = "`RATE_LIMITED` (per client address; with `Retry-After`)";
+/// The status and description of one error answer.
+type Row = (u16, &'static str);
 
-/// The JSON error answers of `rows`, by status.
-fn error_answers(rows: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    rows.iter()
+/// A refused bearer access token.
+const TOKEN: &[Row] = &[(
+    401,
+    "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, \
+`SESSION_REVOKED`, `LOGIN_DISABLED`",
+)];
+/// The failures every use case shares.
+const STORE: &[Row] = &[(500, "`INTERNAL_ERROR`"), (503, "`STORE_UNAVAILABLE`")];
+/// A caller neither SUPERADMIN nor ADMIN.
+const ADMINISTRATORS: &[Row] = &[(403, "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)")];
+/// A JSON body refused before its fields are read.
+const JSON_BODY: &[Row] = &[
+    (
+        408,
+        "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)",
+    ),
+    (413, "`PAYLOAD_TOO_LARGE`"),
+    (415, "`INVALID_REQUEST` (not JSON)"),
+];
+/// The per-client rate limit.
+const RATE: &[Row] = &[(429, "`RATE_LIMITED` (per client address; with `Retry-After`)")];
+/// A login the identity provider, or the store, failed.
+const UPSTREAM: &[Row] = &[
+    (500, "`INTERNAL_ERROR`"),
+    (502, "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`"),
+    (503, "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`"),
+];
+
+/// The JSON error answers of `sets`, by status.
+fn error_answers(sets: &[&[Row]]) -> BTreeMap<String, RefOr<Response>> {
+    sets.iter()
+        .flat_map(|rows| rows.iter())
         .map(|&(status, description)| {
             let content = ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name("ErrorBody")))
@@ -53,45 +59,70 @@ fn error_answers(rows: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
 
 /// Declares each set as a type that `responses(...)` takes.
 macro_rules! answer_sets {
-    ($($(#[$doc:meta])* $set:ident => [$(($status:literal, $description:expr)),+ $(,)?];)+) => {$(
+    ($($(#[$doc:meta])* $set:ident => [$($rows:expr),+ $(,)?];)+) => {$(
         $(#[$doc])*
         #[derive(Debug)]
         pub(crate) struct $set;
 
         impl IntoResponses for $set {
             fn responses() -> BTreeMap<String, RefOr<Response>> {
-                error_answers(&[$(($status, $description)),+])
+                error_answers(&[$($rows),+])
             }
         }
     )+};
 }
 
 answer_sets! {
-    /// A route behind a bearer access token: the token refused, and the shared failures.
-    BearerErrors => [(401, TOKEN_REFUSED), (500, INTERNAL_ERROR), (503, STORE_UNAVAILABLE)];
+    /// A route behind a bearer access token.
+    BearerErrors => [TOKEN, STORE];
     /// A route for a SUPERADMIN or an ADMIN (users, link requests, the audit trail).
-    AdministratorErrors => [
-        (401, TOKEN_REFUSED),
-        (403, NOT_AN_ADMINISTRATOR),
-        (500, INTERNAL_ERROR),
-        (503, STORE_UNAVAILABLE),
+    AdministratorErrors => [TOKEN, ADMINISTRATORS, STORE];
+    /// A route about one user's sessions, for a SUPERADMIN or their ADMIN.
+    UserErrors => [
+        TOKEN,
+        ADMINISTRATORS,
+        STORE,
+        &[
+            (400, "`INVALID_USER_ID`"),
+            (404, "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)"),
+        ],
+    ];
+    /// A decision on one link request, for a SUPERADMIN or an ADMIN.
+    LinkDecisionErrors => [
+        TOKEN,
+        ADMINISTRATORS,
+        STORE,
+        &[
+            (400, "`INVALID_REQUEST` (not a link request id)"),
+            (404, "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)"),
+        ],
     ];
     /// A route about one organization, for a SUPERADMIN.
     OrganizationErrors => [
-        (401, TOKEN_REFUSED),
-        (403, NOT_A_SUPERADMIN),
-        (404, NO_SUCH_ORGANIZATION),
-        (500, INTERNAL_ERROR),
-        (503, STORE_UNAVAILABLE),
+        TOKEN,
+        STORE,
+        &[(403, "`FORBIDDEN` (not a SUPERADMIN)"), (404, "`ORGANIZATION_NOT_FOUND`")],
     ];
     /// A route without a caller whose only failures are the shared ones.
-    StoreErrors => [(500, INTERNAL_ERROR), (503, STORE_UNAVAILABLE)];
-    /// A route that finishes a login with the identity provider.
-    UpstreamErrors => [(500, INTERNAL_ERROR), (502, UPSTREAM_FAILED), (503, UPSTREAM_BUSY)];
+    StoreErrors => [STORE];
     /// A route that reads a JSON body.
-    JsonBodyErrors => [(408, BODY_TIMED_OUT), (413, BODY_TOO_LARGE), (415, BODY_NOT_JSON)];
+    JsonBodyErrors => [JSON_BODY];
     /// A route under the per-client rate limit.
-    RateLimited => [(429, RATE_LIMITED)];
+    RateLimited => [RATE];
+    /// A route without a caller that reads a JSON body, under the per-client rate limit.
+    RateLimitedBodyErrors => [JSON_BODY, RATE, STORE];
+    /// A route that finishes a login with the identity provider from a JSON body.
+    LoginErrors => [JSON_BODY, RATE, UPSTREAM];
+    /// A route that finishes a login's further step.
+    StepErrors => [
+        JSON_BODY,
+        RATE,
+        UPSTREAM,
+        &[
+            (400, "`INVALID_REQUEST` (a field missing or malformed)"),
+            (409, "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`"),
+        ],
+    ];
 }
 
 /// The pattern of a store id: 24 hexadecimal characters.

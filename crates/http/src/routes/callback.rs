@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuthSessionBody, CallbackBody};
 
-use super::api_doc::{JsonBodyErrors, RateLimited, UpstreamErrors};
+use super::api_doc::LoginErrors;
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -20,9 +20,7 @@ use crate::error::ApiError;
         (status = 401, description = "`INVALID_CODE`", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH` (a new user may not join the requested organization), or a further WorkOS step (with `pendingAuthenticationToken`): `EMAIL_VERIFICATION_REQUIRED`, `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
         (status = 409, description = "`ACCOUNT_LINK_REQUIRED` (WorkOS does not vouch for the address of the existing user), `NO_ORGANIZATION`", body = crate::ErrorBody),
-        UpstreamErrors,
-        JsonBodyErrors,
-        RateLimited,
+        LoginErrors,
     )
 )]
 pub(crate) async fn handle(

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tether_domain::LinkCaller;
 use tether_wire::{LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 
-use super::api_doc::{AdministratorErrors, LinkRequestIdPath};
+use super::api_doc::{AdministratorErrors, LinkDecisionErrors, LinkRequestIdPath};
 use crate::AppState;
 use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
@@ -79,10 +79,8 @@ pub(crate) async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Approved; the request as decided", body = LinkRequestBody),
-        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
-        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
         (status = 409, description = "`CONFLICT` (another user carries this WorkOS id), `LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
-        AdministratorErrors,
+        LinkDecisionErrors,
     )
 )]
 pub(crate) async fn approve(
@@ -103,10 +101,8 @@ pub(crate) async fn approve(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Rejected; the request as decided", body = LinkRequestBody),
-        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
-        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
         (status = 409, description = "`LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
-        AdministratorErrors,
+        LinkDecisionErrors,
     )
 )]
 pub(crate) async fn reject(

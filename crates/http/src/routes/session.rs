@@ -7,7 +7,7 @@ use secrecy::ExposeSecret;
 use tether_domain::{AccessError, LogoutCredential};
 use tether_wire::{LogoutBody, RefreshTokenBody, TokenGoodBody};
 
-use super::api_doc::{BearerErrors, JsonBodyErrors, RateLimited, StoreErrors};
+use super::api_doc::{BearerErrors, RateLimitedBodyErrors};
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
 use crate::{AppState, MAX_BODY_BYTES};
@@ -25,9 +25,7 @@ use crate::{AppState, MAX_BODY_BYTES};
         (status = 400, description = "`MISSING_REFRESH_TOKEN`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`REFRESH_TOKEN_INVALID`, `REFRESH_TOKEN_EXPIRED`, `REFRESH_TOKEN_REVOKED`, `REFRESH_TOKEN_REUSED`, `SESSION_EXPIRED`", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`", body = crate::ErrorBody),
-        StoreErrors,
-        JsonBodyErrors,
-        RateLimited,
+        RateLimitedBodyErrors,
     )
 )]
 pub(crate) async fn refresh(
@@ -63,9 +61,7 @@ pub(crate) async fn refresh(
         (status = 200, description = "Logged out (also when the session had already ended)", body = LogoutBody),
         (status = 400, description = "`MISSING_CREDENTIALS`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_TOKEN`", body = crate::ErrorBody),
-        StoreErrors,
-        JsonBodyErrors,
-        RateLimited,
+        RateLimitedBodyErrors,
     )
 )]
 pub(crate) async fn logout(

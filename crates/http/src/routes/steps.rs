@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tether_domain::StepInput;
 use tether_wire::{AuthSessionBody, EmailVerificationBody, OrganizationSelectionBody};
 
-use super::api_doc::{JsonBodyErrors, RateLimited, UpstreamErrors};
+use super::api_doc::StepErrors;
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -40,13 +40,9 @@ async fn finish(
     request_body(content = OrganizationSelectionBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Auth session created, by the same trust rules as the callback", body = AuthSessionBody),
-        (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_CODE` (the pending token is unknown, expired or used)", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `EMAIL_VERIFICATION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
-        (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
-        UpstreamErrors,
-        JsonBodyErrors,
-        RateLimited,
+        StepErrors,
     )
 )]
 pub(crate) async fn organization_selection(
@@ -66,13 +62,9 @@ pub(crate) async fn organization_selection(
     request_body(content = EmailVerificationBody, content_type = "application/json"),
     responses(
         (status = 200, description = "Auth session created, by the same trust rules as the callback", body = AuthSessionBody),
-        (status = 400, description = "`INVALID_REQUEST` (a field missing or malformed)", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_CODE` (the pending token or the code is unknown, expired or used)", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH`, or a further WorkOS step (with `pendingAuthenticationToken`): `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
-        (status = 409, description = "`ACCOUNT_LINK_REQUIRED`, `NO_ORGANIZATION`", body = crate::ErrorBody),
-        UpstreamErrors,
-        JsonBodyErrors,
-        RateLimited,
+        StepErrors,
     )
 )]
 pub(crate) async fn email_verification(

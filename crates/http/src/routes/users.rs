@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{LoginDisabledAnswer, LoginDisabledBody, RevokedBody, SessionListBody};
 
-use super::api_doc::{AdministratorErrors, JsonBodyErrors, UserIdPath, UserSessionPath};
+use super::api_doc::{AdministratorErrors, JsonBodyErrors, UserErrors, UserIdPath, UserSessionPath};
 use crate::AppState;
 use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
@@ -22,9 +22,7 @@ use crate::request_id::audit_origin;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's live sessions, newest first (no token or digest)", body = SessionListBody),
-        (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        AdministratorErrors,
+        UserErrors,
     )
 )]
 pub(crate) async fn list_sessions(
@@ -50,9 +48,7 @@ pub(crate) async fn list_sessions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "How many live sessions were ended (0 when none was live)", body = RevokedBody),
-        (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        AdministratorErrors,
+        UserErrors,
     )
 )]
 pub(crate) async fn revoke_sessions(

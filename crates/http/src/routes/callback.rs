@@ -33,10 +33,7 @@ pub(crate) async fn handle(
     input.client = origin.client;
     input.request_id = origin.request_id;
     let (provider, result) = state.services.login.complete_reporting_provider(input).await;
-    let result = result.map_err(ApiError::from);
-    crate::metrics::record_login(
-        provider.map(|p| p.label()),
-        crate::metrics::outcome_label(&result),
-    );
-    Ok(super::auth_session(&result?))
+    super::counted_auth_session(result, |outcome| {
+        crate::metrics::record_login(provider.map(|p| p.label()), outcome);
+    })
 }

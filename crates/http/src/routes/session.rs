@@ -41,10 +41,8 @@ pub(crate) async fn refresh(
         .services
         .refresh
         .refresh(&token, &crate::request_id::audit_origin(&req))
-        .await
-        .map_err(ApiError::from);
-    crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
-    Ok(super::auth_session(&result?))
+        .await;
+    super::counted_auth_session(result, crate::metrics::record_refresh)
 }
 
 /// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,

@@ -20,14 +20,10 @@ async fn finish(
     let origin = crate::request_id::audit_origin(request);
     input.client = origin.client;
     input.request_id = origin.request_id;
-    let result = state
-        .services
-        .login
-        .complete_step(input)
-        .await
-        .map_err(ApiError::from);
-    crate::metrics::record_login(Some("authkit".into()), crate::metrics::outcome_label(&result));
-    Ok(super::auth_session(&result?))
+    let result = state.services.login.complete_step(input).await;
+    super::counted_auth_session(result, |outcome| {
+        crate::metrics::record_login(Some("authkit".into()), outcome);
+    })
 }
 
 /// The organization the person picked, from the list the callback's `403

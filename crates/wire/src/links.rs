@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use tether_domain::{AuditActor, LinkRequest, Timestamp};
 
+use crate::AuditActorBody;
+
 /// `GET /api/identity-link-requests`: the query parameters. The domain judges them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
@@ -84,17 +86,10 @@ pub struct DecidedByBody {
 }
 
 impl From<&AuditActor> for DecidedByBody {
+    /// As the audit trail names an actor.
     fn from(actor: &AuditActor) -> Self {
-        match actor {
-            AuditActor::User(id) => Self {
-                user_id: Some(id.to_string()),
-                system: None,
-            },
-            AuditActor::System(system) => Self {
-                user_id: None,
-                system: Some(system.as_str().to_owned()),
-            },
-        }
+        let AuditActorBody { user_id, system } = actor.into();
+        Self { user_id, system }
     }
 }
 

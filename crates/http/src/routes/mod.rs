@@ -113,6 +113,10 @@ pub(crate) fn auth_session(session: &tether_domain::AuthSession) -> HttpResponse
 
 /// The answer of a login or a refresh once `count` has recorded its outcome: the auth
 /// session as [`auth_session`], or the error.
+#[expect(
+    clippy::result_large_err,
+    reason = "the handlers' own answer type, handed back to them as they return it"
+)]
 pub(crate) fn counted_auth_session<E>(
     result: Result<tether_domain::AuthSession, E>,
     count: impl FnOnce(&'static str),
@@ -133,19 +137,13 @@ pub(crate) async fn not_found() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use actix_web::http::{Method, StatusCode};
-    use actix_web::{App, test};
+    use actix_web::test::TestRequest;
 
     use super::*;
+    use crate::test_support::json_answer;
 
     #[actix_web::test]
     async fn a_method_a_route_does_not_serve_is_a_json_not_found() {
-        let app = test::init_service(
-            App::new()
-                .wrap(crate::request_id::EchoRequestId)
-                .configure(configure)
-                .default_service(web::to(not_found)),
-        )
-        .await;
         for (method, path) in [
             (
                 Method::DELETE,
@@ -157,13 +155,9 @@ mod tests {
             ),
             (Method::GET, "/api/auth/refresh"),
         ] {
-            let req = test::TestRequest::default()
-                .method(method.clone())
-                .uri(path)
-                .to_request();
-            let res = test::call_service(&app, req).await;
-            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
-            let body: serde_json::Value = test::read_body_json(res).await;
+            let req = TestRequest::default().method(method.clone()).uri(path);
+            let (status, body) = json_answer(configure, req).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
             assert_eq!(body["code"], "NOT_FOUND", "{method} {path}");
         }
     }

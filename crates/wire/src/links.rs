@@ -2,7 +2,8 @@
 //! answered.
 
 use serde::{Deserialize, Serialize};
-use tether_domain::{AuditActor, LinkRequest, Timestamp};
+use tether_domain::lifecycle::format_rfc3339;
+use tether_domain::{AuditActor, LinkRequest};
 
 use crate::AuditActorBody;
 
@@ -93,10 +94,6 @@ impl From<&AuditActor> for DecidedByBody {
     }
 }
 
-fn rfc3339(at: Timestamp) -> String {
-    tether_domain::lifecycle::format_rfc3339(at)
-}
-
 impl From<&LinkRequest> for LinkRequestBody {
     /// The request as the use case answered it (its status judged at that time).
     fn from(request: &LinkRequest) -> Self {
@@ -110,9 +107,9 @@ impl From<&LinkRequest> for LinkRequestBody {
             workos_organization_id: request.identity.tenant.as_ref().map(|t| t.as_str().to_owned()),
             email: request.email.as_str().to_owned(),
             email_verified: request.email_verified,
-            requested_at: rfc3339(request.requested_at),
-            expires_at: rfc3339(request.expires_at),
-            decided_at: request.decided_at.map(rfc3339),
+            requested_at: format_rfc3339(request.requested_at),
+            expires_at: format_rfc3339(request.expires_at),
+            decided_at: request.decided_at.map(format_rfc3339),
             decided_by: request.decided_by.as_ref().map(DecidedByBody::from),
         }
     }

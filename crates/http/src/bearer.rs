@@ -1,9 +1,10 @@
 //! `Authorization: Bearer <token>` (RFC 6750): the access token of a request.
 
-use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
+use actix_web::{HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
-use tether_domain::{AccessError, VerifiedAccess};
+use serde::Serialize;
+use tether_domain::{AccessError, Services, VerifiedAccess};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -40,6 +41,19 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<SecretString, AccessErro
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<VerifiedAccess, ApiError> {
     let token = bearer_token(req)?;
     Ok(state.services.access.authenticate(token.expose_secret()).await?)
+}
+
+/// The steps of a route behind a bearer access token: authenticates the caller of
+/// `req`, runs `use_case` as that caller and answers 200 with the JSON body it returns
+/// (`Cache-Control: no-store`, as every answer).
+pub(crate) async fn answer_as_caller<B: Serialize>(
+    req: &HttpRequest,
+    state: &AppState,
+    use_case: impl AsyncFnOnce(&Services, &VerifiedAccess) -> Result<B, ApiError>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = caller(req, state).await?;
+    let body = use_case(&state.services, &caller).await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[cfg(test)]

@@ -657,26 +657,27 @@ pub(crate) fn json_config() -> web::JsonConfig {
 
 #[cfg(test)]
 mod tests {
-    use actix_web::{App, HttpResponse, test, web};
+    use actix_web::test::TestRequest;
+    use actix_web::{HttpResponse, web};
 
     use super::json_config;
+    use crate::test_support::json_answer;
+
+    /// Two routes that read a JSON body, with the service's JSON settings.
+    fn json_routes(cfg: &mut web::ServiceConfig) {
+        cfg.app_data(json_config())
+            .route(
+                "/api/organizations/{organizationId}/session-settings",
+                web::put().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
+            )
+            .route(
+                "/api/auth/refresh",
+                web::post().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
+            );
+    }
 
     #[actix_web::test]
     async fn a_broken_body_is_told_what_its_route_expects() {
-        let app = test::init_service(
-            App::new()
-                .wrap(crate::request_id::EchoRequestId)
-                .app_data(json_config())
-                .route(
-                    "/api/organizations/{organizationId}/session-settings",
-                    web::put().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
-                )
-                .route(
-                    "/api/auth/refresh",
-                    web::post().to(|_: web::Json<serde_json::Value>| async { HttpResponse::Ok().finish() }),
-                ),
-        )
-        .await;
         for (method, path, expected) in [
             (
                 actix_web::http::Method::PUT,
@@ -689,15 +690,13 @@ mod tests {
                 "fields are strings",
             ),
         ] {
-            let req = test::TestRequest::default()
+            let req = TestRequest::default()
                 .method(method)
                 .uri(path)
                 .insert_header(("content-type", "application/json"))
-                .set_payload("{not json")
-                .to_request();
-            let res = test::call_service(&app, req).await;
-            assert_eq!(res.status(), 400, "{path}");
-            let body: serde_json::Value = test::read_body_json(res).await;
+                .set_payload("{not json");
+            let (status, body) = json_answer(json_routes, req).await;
+            assert_eq!(status, 400, "{path}");
             assert_eq!(body["code"], "INVALID_REQUEST", "{path}");
             let message = body["error"].as_str().unwrap();
             assert!(message.contains(expected), "{path}: {message}");

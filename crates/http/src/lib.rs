@@ -22,6 +22,8 @@ mod props;
 mod rate_limit;
 mod request_id;
 mod routes;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 

@@ -31,68 +31,56 @@ impl AccessTokenVerifier for JwtIssuer {
 mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use secrecy::{ExposeSecret, SecretString};
-    use tether_domain::{AccessClaims, Email, TokenIssuer};
+    use secrecy::ExposeSecret;
+    use tether_domain::TokenIssuer;
 
     use super::*;
-    use crate::{JwtConfig, SigningKeys};
+    use crate::test_support::{SECRET, claims, issuer, issuer_with_secret};
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    fn issuer(secret: &str) -> JwtIssuer {
-        JwtIssuer::new(JwtConfig {
-            keys: SigningKeys::from_secret(&SecretString::from(secret)).unwrap(),
-            issuer: Some("tether-auth".into()),
-            audience: None,
-        })
+    /// The issuer of these tests: [`SECRET`], `iss` `tether-auth`.
+    fn ours() -> JwtIssuer {
+        issuer(Some("tether-auth"), None)
     }
 
-    fn claims(issued_at: Timestamp) -> AccessClaims {
-        AccessClaims {
-            user_id: UserId::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
-            organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
-            access_role: AccessRole::Superadmin,
-            email: Email::parse("root@acme.example").unwrap(),
-            session_id: SessionId::new("sess_1"),
-            issued_at,
-            expires_at: issued_at.plus_seconds(2 * 3600),
-        }
+    /// Claims a correctly signed token may carry, without `iss` or `aud`.
+    fn foreign_claims() -> serde_json::Value {
+        serde_json::json!({
+            "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
+            "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
+            "email": "root@acme.example", "sid": "s", "jti": "j", "iat": 1, "exp": 4_000_000_000_i64,
+        })
     }
 
     #[test]
     fn a_token_we_signed_yields_its_claims_even_long_after_its_expiry() {
         // Issued in 2001: long expired by any clock, yet the verifier leaves expiry to the domain.
         let issued_at = Timestamp::from_millis(1_000_000_000_000);
-        let jwt = issuer(SECRET).issue_access_token(&claims(issued_at)).unwrap();
-        let access = AccessTokenVerifier::verify(&issuer(SECRET), jwt.expose_secret()).unwrap();
+        let jwt = ours().issue_access_token(&claims(issued_at)).unwrap();
+        let access = AccessTokenVerifier::verify(&ours(), jwt.expose_secret()).unwrap();
         assert_eq!(access.user_id.to_string(), "5f7b1c2e8a1d4e0012c3b4a5");
         assert_eq!(access.organization_id.to_string(), "64a1b2c3d4e5f60012345678");
-        assert_eq!(access.access_role, AccessRole::Superadmin);
-        assert_eq!(access.session_id, SessionId::new("sess_1"));
-        assert_eq!(access.expires_at, issued_at.plus_seconds(2 * 3600));
+        assert_eq!(access.access_role, AccessRole::Admin);
+        assert_eq!(access.session_id, SessionId::new("s1"));
+        assert_eq!(access.expires_at, issued_at.plus_seconds(8 * 3600));
     }
 
     #[test]
     fn another_secret_another_issuer_or_garbage_is_invalid() {
         let now = Timestamp::from_millis(1_700_000_000_000);
-        let jwt = issuer(SECRET).issue_access_token(&claims(now)).unwrap();
-        let other = issuer("another-secret-another-secret-another");
+        let jwt = ours().issue_access_token(&claims(now)).unwrap();
+        let other = issuer_with_secret("another-secret-another-secret-another", Some("tether-auth"), None);
         assert_eq!(
             AccessTokenVerifier::verify(&other, jwt.expose_secret()),
             Err(InvalidAccessToken)
         );
-        let other_issuer = JwtIssuer::new(JwtConfig {
-            keys: SigningKeys::from_secret(&SecretString::from(SECRET)).unwrap(),
-            issuer: Some("someone-else".into()),
-            audience: None,
-        });
+        let other_issuer = issuer(Some("someone-else"), None);
         assert_eq!(
             AccessTokenVerifier::verify(&other_issuer, jwt.expose_secret()),
             Err(InvalidAccessToken)
         );
         for garbage in ["", "garbage", "a.b.c", "Bearer x"] {
             assert_eq!(
-                AccessTokenVerifier::verify(&issuer(SECRET), garbage),
+                AccessTokenVerifier::verify(&ours(), garbage),
                 Err(InvalidAccessToken),
                 "{garbage}"
             );
@@ -111,13 +99,9 @@ mod tests {
 
     #[test]
     fn a_correctly_signed_token_with_claims_we_never_issue_is_invalid() {
-        let base = serde_json::json!({
-            "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
-            "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
-            "email": "root@acme.example", "sid": "s", "jti": "j", "iat": 1, "exp": 4_000_000_000_i64,
-            "iss": "tether-auth",
-        });
-        assert!(AccessTokenVerifier::verify(&issuer(SECRET), &sign(base.clone())).is_ok());
+        let mut base = foreign_claims();
+        base["iss"] = "tether-auth".into();
+        assert!(AccessTokenVerifier::verify(&ours(), &sign(base.clone())).is_ok());
         for (field, value) in [
             ("accessRole", serde_json::json!("OWNER")),
             ("userId", serde_json::json!("not-an-id")),
@@ -128,7 +112,7 @@ mod tests {
             let mut body = base.clone();
             body[field] = value;
             assert_eq!(
-                AccessTokenVerifier::verify(&issuer(SECRET), &sign(body)),
+                AccessTokenVerifier::verify(&ours(), &sign(body)),
                 Err(InvalidAccessToken),
                 "{field}"
             );
@@ -137,7 +121,7 @@ mod tests {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let payload = URL_SAFE_NO_PAD.encode(base.to_string());
         assert_eq!(
-            AccessTokenVerifier::verify(&issuer(SECRET), &format!("{header}.{payload}.")),
+            AccessTokenVerifier::verify(&ours(), &format!("{header}.{payload}.")),
             Err(InvalidAccessToken)
         );
     }
@@ -145,18 +129,8 @@ mod tests {
     #[test]
     fn a_configured_issuer_or_audience_must_be_present_in_the_token() {
         // Correctly signed with the shared secret, but by someone who sets neither claim.
-        let without = serde_json::json!({
-            "userId": "5f7b1c2e8a1d4e0012c3b4a5", "sub": "5f7b1c2e8a1d4e0012c3b4a5",
-            "organizationId": "64a1b2c3d4e5f60012345678", "accessRole": "SUPERADMIN",
-            "email": "root@acme.example", "sid": "s", "jti": "j", "iat": 1, "exp": 4_000_000_000_i64,
-        });
-        let requiring = |issuer: Option<&str>, audience: Option<&str>| {
-            JwtIssuer::new(JwtConfig {
-                keys: SigningKeys::from_secret(&SecretString::from(SECRET)).unwrap(),
-                issuer: issuer.map(str::to_owned),
-                audience: audience.map(str::to_owned),
-            })
-        };
+        let without = foreign_claims();
+        let requiring = issuer;
         assert!(AccessTokenVerifier::verify(&requiring(None, None), &sign(without.clone())).is_ok());
         for (issuer, audience) in [(Some("tether-auth"), None), (None, Some("tether"))] {
             assert_eq!(

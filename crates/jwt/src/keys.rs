@@ -554,15 +554,7 @@ pub struct GeneratedKey {
     pub private_key_pem: SecretString,
 }
 
-impl std::fmt::Debug for GeneratedKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GeneratedKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
+debug_named_fields!(GeneratedKey { kid, alg, status });
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())
@@ -581,14 +573,17 @@ pub fn generate(alg: KeyAlgorithm, kid: Option<String>, status: KeyStatus) -> Re
         ));
     }
     let pending = kid.clone().unwrap_or_else(|| "generated".to_owned());
-    let (pem, jwk) = match alg {
+    let encoded = |pem: p256::pkcs8::Result<p256::pkcs8::der::zeroize::Zeroizing<String>>| {
+        pem.map(|pem| pem.to_string())
+            .map_err(|_| KeyError::of(&pending, "cannot encode the key as PKCS#8"))
+    };
+    let (pem, signing) = match alg {
         KeyAlgorithm::EdDsa => {
             let key = ed25519_dalek::SigningKey::from_bytes(&random_bytes::<32>());
-            let pem = key
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|_| KeyError::of(&pending, "cannot encode the key as PKCS#8"))?;
-            let signing = SigningKey::ed25519(pending.clone(), status, &key)?;
-            (pem.to_string(), signing.public)
+            (
+                encoded(key.to_pkcs8_pem(LineEnding::LF))?,
+                SigningKey::ed25519(pending.clone(), status, &key)?,
+            )
         }
         KeyAlgorithm::Es256 => {
             // A scalar outside 1..n is refused by the curve crate: draw again (odds 2^-32).
@@ -597,11 +592,10 @@ pub fn generate(alg: KeyAlgorithm, kid: Option<String>, status: KeyStatus) -> Re
                     break key;
                 }
             };
-            let pem = key
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(|_| KeyError::of(&pending, "cannot encode the key as PKCS#8"))?;
-            let signing = SigningKey::p256(pending.clone(), status, &key)?;
-            (pem.to_string(), signing.public)
+            (
+                encoded(key.to_pkcs8_pem(LineEnding::LF))?,
+                SigningKey::p256(pending.clone(), status, &key)?,
+            )
         }
         KeyAlgorithm::Hs256 => {
             return Err(KeyError::set(
@@ -609,6 +603,7 @@ pub fn generate(alg: KeyAlgorithm, kid: Option<String>, status: KeyStatus) -> Re
             ));
         }
     };
+    let jwk = signing.public;
     let kid = kid.unwrap_or_else(|| {
         jwk.as_ref()
             .map(|j| j.thumbprint().chars().take(16).collect())

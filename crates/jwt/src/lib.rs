@@ -8,10 +8,25 @@
 //! successor of a rotated refresh token sealed under a key derived from it; and
 //! [`StateKeys`], the keyed digests and PKCE verifiers of login states.
 
+/// `Debug` for a type that holds secrets or derived state: the named fields, then `..`.
+macro_rules! debug_named_fields {
+    ($type:ident { $($field:ident),+ $(,)? }) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($type))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 mod access;
 mod keys;
 mod state;
 mod successor;
+#[cfg(test)]
+mod test_support;
 
 pub use keys::{
     GeneratedKey, KeyAlgorithm, KeyError, KeyStatus, PublicJwk, SigningKey, SigningKeys, generate, secret_kid,
@@ -33,6 +48,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 pub const REFRESH_TOKEN_PREFIX: &str = "rt_";
 
 /// Settings of the issuer.
+#[derive(Debug)]
 pub struct JwtConfig {
     /// The keys: the active one signs, every one verifies the tokens naming it.
     pub keys: SigningKeys,
@@ -40,16 +56,6 @@ pub struct JwtConfig {
     pub issuer: Option<String>,
     /// `aud` to set and require, if configured.
     pub audience: Option<String>,
-}
-
-impl std::fmt::Debug for JwtConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtConfig")
-            .field("keys", &self.keys)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .finish()
-    }
 }
 
 /// The secret is too short to sign with.
@@ -110,15 +116,11 @@ pub struct JwtIssuer {
     audience: Option<String>,
 }
 
-impl std::fmt::Debug for JwtIssuer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtIssuer")
-            .field("keys", &self.keys)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .finish_non_exhaustive()
-    }
-}
+debug_named_fields!(JwtIssuer {
+    keys,
+    issuer,
+    audience
+});
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
@@ -284,29 +286,8 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
     use tether_domain::Timestamp;
-    use tether_domain::{AccessRole, Email, OrganizationId, UserId};
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    fn issuer(iss: Option<&str>, aud: Option<&str>) -> JwtIssuer {
-        JwtIssuer::new(JwtConfig {
-            keys: SigningKeys::from_secret(&SecretString::from(SECRET)).unwrap(),
-            issuer: iss.map(str::to_owned),
-            audience: aud.map(str::to_owned),
-        })
-    }
-
-    fn claims(now: Timestamp) -> AccessClaims {
-        AccessClaims {
-            user_id: UserId::parse("5f7b1c2e8a1d4e0012c3b4a5").unwrap(),
-            organization_id: OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap(),
-            access_role: AccessRole::Admin,
-            email: Email::parse("admin@acme.example").unwrap(),
-            session_id: SessionId::new("s1"),
-            issued_at: now,
-            expires_at: now.plus_seconds(8 * 3600),
-        }
-    }
+    use crate::test_support::{SECRET, claims, issuer, issuer_with_secret};
 
     #[test]
     fn a_secret_of_31_bytes_is_refused() {
@@ -348,12 +329,7 @@ mod tests {
             issuer(Some("b"), None).verify(token, now),
             Err(VerifyError::Invalid)
         );
-        let other = JwtIssuer::new(JwtConfig {
-            keys: SigningKeys::from_secret(&SecretString::from("another-secret-another-secret-another"))
-                .unwrap(),
-            issuer: Some("a".into()),
-            audience: None,
-        });
+        let other = issuer_with_secret("another-secret-another-secret-another", Some("a"), None);
         assert_eq!(other.verify(token, now), Err(VerifyError::Invalid));
         assert_eq!(
             issuer(Some("a"), None).verify(token, now.plus_seconds(8 * 3600)),

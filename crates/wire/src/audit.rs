@@ -112,24 +112,30 @@ pub struct AuditEventBody {
     pub detail: BTreeMap<String, String>,
 }
 
-impl From<&StoredAuditEvent> for AuditEventBody {
-    fn from(record: &StoredAuditEvent) -> Self {
-        let event = &record.event;
-        let actor = match &event.actor {
-            AuditActor::User(id) => AuditActorBody {
+impl From<&AuditActor> for AuditActorBody {
+    /// A user by id, or a part of the service by name.
+    fn from(actor: &AuditActor) -> Self {
+        match actor {
+            AuditActor::User(id) => Self {
                 user_id: Some(id.to_string()),
                 system: None,
             },
-            AuditActor::System(system) => AuditActorBody {
+            AuditActor::System(system) => Self {
                 user_id: None,
                 system: Some(system.as_str().to_owned()),
             },
-        };
+        }
+    }
+}
+
+impl From<&StoredAuditEvent> for AuditEventBody {
+    fn from(record: &StoredAuditEvent) -> Self {
+        let event = &record.event;
         Self {
             id: record.id.to_string(),
             at: format_rfc3339(event.at),
             kind: event.kind.as_str().to_owned(),
-            actor,
+            actor: AuditActorBody::from(&event.actor),
             user_id: event.user_id.map(|id| id.to_string()),
             organization_id: event.organization_id.map(|id| id.to_string()),
             session_id: event.session_id.as_ref().map(|id| id.as_str().to_owned()),

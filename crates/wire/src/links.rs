@@ -2,7 +2,10 @@
 //! answered.
 
 use serde::{Deserialize, Serialize};
-use tether_domain::{AuditActor, LinkRequest, Timestamp};
+use tether_domain::lifecycle::format_rfc3339;
+use tether_domain::{AuditActor, LinkRequest};
+
+use crate::AuditActorBody;
 
 /// `GET /api/identity-link-requests`: the query parameters. The domain judges them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,22 +87,11 @@ pub struct DecidedByBody {
 }
 
 impl From<&AuditActor> for DecidedByBody {
+    /// As the audit trail names an actor.
     fn from(actor: &AuditActor) -> Self {
-        match actor {
-            AuditActor::User(id) => Self {
-                user_id: Some(id.to_string()),
-                system: None,
-            },
-            AuditActor::System(system) => Self {
-                user_id: None,
-                system: Some(system.as_str().to_owned()),
-            },
-        }
+        let AuditActorBody { user_id, system } = actor.into();
+        Self { user_id, system }
     }
-}
-
-fn rfc3339(at: Timestamp) -> String {
-    tether_domain::lifecycle::format_rfc3339(at)
 }
 
 impl From<&LinkRequest> for LinkRequestBody {
@@ -115,9 +107,9 @@ impl From<&LinkRequest> for LinkRequestBody {
             workos_organization_id: request.identity.tenant.as_ref().map(|t| t.as_str().to_owned()),
             email: request.email.as_str().to_owned(),
             email_verified: request.email_verified,
-            requested_at: rfc3339(request.requested_at),
-            expires_at: rfc3339(request.expires_at),
-            decided_at: request.decided_at.map(rfc3339),
+            requested_at: format_rfc3339(request.requested_at),
+            expires_at: format_rfc3339(request.expires_at),
+            decided_at: request.decided_at.map(format_rfc3339),
             decided_by: request.decided_by.as_ref().map(DecidedByBody::from),
         }
     }

@@ -1,14 +1,13 @@
 //! An organization's session settings and WorkOS mapping (SUPERADMIN).
 
 use std::collections::HashMap;
-use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{MapAccess, SeqAccess};
 use serde::{Deserialize, Serialize};
 use tether_domain::{SessionConfig, SettingValue, SettingsPatch, TenantId};
 
 use crate::SessionConfigBody;
-use crate::json::{Discard, Kind, drain_seq, forward_scalars};
+use crate::json::{Discard, Kind, deserialize_any, drain_seq, forward_scalars};
 
 /// Any subset of the nine session settings; `null` reverts one to the global default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,37 +154,32 @@ impl SessionSettingsPatchInput {
     }
 }
 
-impl<'de> Deserialize<'de> for SessionSettingsPatchInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> Visitor<'de> for Fields {
-            type Value = Option<Vec<(String, Option<SettingValue>)>>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut fields: Vec<(String, Option<SettingValue>)> = Vec::new();
-                let mut places = HashMap::new();
-                while let Some(name) = map.next_key::<String>()? {
-                    let Kind(value) = map.next_value()?;
-                    match places.get(&name) {
-                        Some(&place) => fields[place] = (name, value),
-                        None => {
-                            places.insert(name.clone(), fields.len());
-                            fields.push((name, value));
-                        }
+deserialize_any!(
+    SessionSettingsPatchInput,
+    Option<Vec<(String, Option<SettingValue>)>>,
+    Self,
+    {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut fields: Vec<(String, Option<SettingValue>)> = Vec::new();
+            let mut places = HashMap::new();
+            while let Some(name) = map.next_key::<String>()? {
+                let Kind(value) = map.next_value()?;
+                match places.get(&name) {
+                    Some(&place) => fields[place] = (name, value),
+                    None => {
+                        places.insert(name.clone(), fields.len());
+                        fields.push((name, value));
                     }
                 }
-                Ok(Some(fields))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                drain_seq(seq).map(|()| None)
-            }
-            forward_scalars!(|_| None);
+            Ok(Some(fields))
         }
-        deserializer.deserialize_any(Fields).map(Self)
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            drain_seq(seq).map(|()| None)
+        }
+        forward_scalars!(|_| None);
     }
-}
+);
 
 /// A `PUT .../workos-organization` body as the service reads it: any JSON, which asks
 /// for a mapping only when it is exactly `{"workosOrganizationId": "..."}` or
@@ -222,41 +216,36 @@ impl WorkosOrganizationInput {
     }
 }
 
-impl<'de> Deserialize<'de> for WorkosOrganizationInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Body;
-        impl<'de> Visitor<'de> for Body {
-            type Value = WorkosOrganizationInput;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                // As a JSON object reads: a later duplicate name wins.
-                let mut id = None;
-                let mut others = false;
-                while let Some(name) = map.next_key::<String>()? {
-                    if name == "workosOrganizationId" {
-                        let Kind(value) = map.next_value()?;
-                        id = Some(value);
-                    } else {
-                        map.next_value::<Discard>()?;
-                        others = true;
-                    }
+deserialize_any!(
+    WorkosOrganizationInput,
+    WorkosOrganizationInput,
+    std::convert::identity,
+    {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // As a JSON object reads: a later duplicate name wins.
+            let mut id = None;
+            let mut others = false;
+            while let Some(name) = map.next_key::<String>()? {
+                if name == "workosOrganizationId" {
+                    let Kind(value) = map.next_value()?;
+                    id = Some(value);
+                } else {
+                    map.next_value::<Discard>()?;
+                    others = true;
                 }
-                Ok(match id {
-                    Some(Some(SettingValue::Text(id))) if !others => WorkosOrganizationInput::Map(id),
-                    Some(None) if !others => WorkosOrganizationInput::Unmap,
-                    _ => WorkosOrganizationInput::Malformed,
-                })
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                drain_seq(seq).map(|()| WorkosOrganizationInput::Malformed)
-            }
-            forward_scalars!(|_| WorkosOrganizationInput::Malformed);
+            Ok(match id {
+                Some(Some(SettingValue::Text(id))) if !others => WorkosOrganizationInput::Map(id),
+                Some(None) if !others => WorkosOrganizationInput::Unmap,
+                _ => WorkosOrganizationInput::Malformed,
+            })
         }
-        deserializer.deserialize_any(Body)
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            drain_seq(seq).map(|()| WorkosOrganizationInput::Malformed)
+        }
+        forward_scalars!(|_| WorkosOrganizationInput::Malformed);
     }
-}
+);
 
 #[cfg(test)]
 mod tests {

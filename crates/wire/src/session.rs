@@ -57,6 +57,17 @@ impl From<CallbackBody> for CallbackInput {
     }
 }
 
+/// A step's input: the pending token and the person's answer, from no known client yet
+/// (the route adds the client and the request id).
+fn step_input(pending_authentication_token: Option<SecretString>, answer: StepAnswer) -> StepInput {
+    StepInput {
+        pending_authentication_token,
+        answer,
+        client: ClientContext::default(),
+        request_id: None,
+    }
+}
+
 /// `POST /api/auth/workos/authkit/organization-selection` body: the step's pending token
 /// and the WorkOS organization the person picked from the ones the `403
 /// ORGANIZATION_SELECTION_REQUIRED` listed.
@@ -78,12 +89,10 @@ pub struct OrganizationSelectionBody {
 
 impl From<OrganizationSelectionBody> for StepInput {
     fn from(body: OrganizationSelectionBody) -> Self {
-        StepInput {
-            pending_authentication_token: body.pending_authentication_token,
-            answer: StepAnswer::Organization(body.organization_id),
-            client: ClientContext::default(),
-            request_id: None,
-        }
+        step_input(
+            body.pending_authentication_token,
+            StepAnswer::Organization(body.organization_id),
+        )
     }
 }
 
@@ -107,12 +116,10 @@ pub struct EmailVerificationBody {
 
 impl From<EmailVerificationBody> for StepInput {
     fn from(body: EmailVerificationBody) -> Self {
-        StepInput {
-            pending_authentication_token: body.pending_authentication_token,
-            answer: StepAnswer::EmailCode(body.code),
-            client: ClientContext::default(),
-            request_id: None,
-        }
+        step_input(
+            body.pending_authentication_token,
+            StepAnswer::EmailCode(body.code),
+        )
     }
 }
 

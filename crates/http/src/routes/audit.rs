@@ -4,8 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuditEventsPage, AuditEventsQuery};
 
+use super::api_doc::AdministratorErrors;
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 
 /// `GET /api/audit-events`: one page of records, newest first; `nextBefore` is the
@@ -20,10 +21,7 @@ use crate::error::ApiError;
     responses(
         (status = 200, description = "A page of audit records, newest first (an ADMIN sees their organization's only)", body = AuditEventsPage),
         (status = 400, description = "`INVALID_REQUEST` (a malformed filter, named)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn list(
@@ -31,11 +29,12 @@ pub(crate) async fn list(
     state: web::Data<AppState>,
     query: web::Query<AuditEventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let page = state
-        .services
-        .audit_trail
-        .list(&caller, &query.into_inner().into())
-        .await?;
-    Ok(HttpResponse::Ok().json(AuditEventsPage::from(&page)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let page = services
+            .audit_trail
+            .list(caller, &query.into_inner().into())
+            .await?;
+        Ok(AuditEventsPage::from(&page))
+    })
+    .await
 }

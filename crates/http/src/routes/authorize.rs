@@ -5,6 +5,7 @@ use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuthorizeQuery, AuthorizeUrlBody};
 
+use super::api_doc::{RateLimited, StoreErrors};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -26,9 +27,8 @@ fn wants_json(req: &HttpRequest) -> bool {
         (status = 200, description = "With `Accept: application/json`: the WorkOS authorization URL to navigate to", body = AuthorizeUrlBody),
         (status = 302, description = "To the WorkOS authorization URL", headers(("Location" = String, description = "The WorkOS authorization URL"))),
         (status = 400, description = "`INVALID_REQUEST` (bad parameter or state), `INVALID_REDIRECT_URI`, `INVALID_STATE` (state already pending)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        StoreErrors,
+        RateLimited,
     )
 )]
 pub(crate) async fn handle(

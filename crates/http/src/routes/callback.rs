@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{AuthSessionBody, CallbackBody};
 
+use super::api_doc::LoginErrors;
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -18,14 +19,8 @@ use crate::error::ApiError;
         (status = 400, description = "`INVALID_REQUEST`, `PROVIDER_ERROR`, `MISSING_CODE`, `INVALID_STATE`, `INVALID_REDIRECT_URI`", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_CODE`", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`, `ORGANIZATION_MISMATCH` (a new user may not join the requested organization), or a further WorkOS step (with `pendingAuthenticationToken`): `EMAIL_VERIFICATION_REQUIRED`, `ORGANIZATION_SELECTION_REQUIRED`, `MFA_ENROLLMENT`, `MFA_CHALLENGE`, `SSO_REQUIRED`, `ORGANIZATION_AUTHENTICATION_METHODS_REQUIRED`, `IDENTITY_VERIFICATION_REQUIRED`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`ACCOUNT_LINK_REQUIRED` (WorkOS does not vouch for the address of the existing user), `NO_ORGANIZATION`", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 502, description = "`UPSTREAM_MISCONFIGURED`, `UPSTREAM_UNAVAILABLE`", body = crate::ErrorBody),
-        (status = 503, description = "`UPSTREAM_RATE_LIMITED`, `STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        LoginErrors,
     )
 )]
 pub(crate) async fn handle(
@@ -38,10 +33,7 @@ pub(crate) async fn handle(
     input.client = origin.client;
     input.request_id = origin.request_id;
     let (provider, result) = state.services.login.complete_reporting_provider(input).await;
-    let result = result.map_err(ApiError::from);
-    crate::metrics::record_login(
-        provider.map(|p| p.label()),
-        crate::metrics::outcome_label(&result),
-    );
-    Ok(super::auth_session(&result?))
+    super::counted_auth_session(result, |outcome| {
+        crate::metrics::record_login(provider.map(|p| p.label()), outcome);
+    })
 }

@@ -7,8 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use tether_domain::LinkCaller;
 use tether_wire::{LinkRequestBody, LinkRequestsBody, LinkRequestsQuery};
 
+use super::api_doc::{AdministratorErrors, LinkDecisionErrors, LinkRequestIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 
 enum Decision {
@@ -23,14 +24,16 @@ async fn decide(
     id: &str,
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(req, state).await?;
-    let links = &state.services.link_requests;
-    let caller = LinkCaller::Bearer(&caller);
-    let request = match decision {
-        Decision::Approve => links.approve(caller, id).await?,
-        Decision::Reject => links.reject(caller, id).await?,
-    };
-    Ok(HttpResponse::Ok().json(LinkRequestBody::from(&request)))
+    answer_as_caller(req, state, async |services, caller| {
+        let links = &services.link_requests;
+        let caller = LinkCaller::Bearer(caller);
+        let request = match decision {
+            Decision::Approve => links.approve(caller, id).await?,
+            Decision::Reject => links.reject(caller, id).await?,
+        };
+        Ok(LinkRequestBody::from(&request))
+    })
+    .await
 }
 
 /// `GET`: the requests of a status, newest first.
@@ -44,10 +47,7 @@ async fn decide(
     responses(
         (status = 200, description = "The requests the caller may see, newest first", body = LinkRequestsBody),
         (status = 400, description = "`INVALID_REQUEST` (an unknown status, a limit outside 1-200)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn list(
@@ -55,16 +55,17 @@ pub(crate) async fn list(
     state: web::Data<AppState>,
     query: web::Query<LinkRequestsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let query = query.into_inner();
-    let found = state
-        .services
-        .link_requests
-        .list(LinkCaller::Bearer(&caller), query.status.as_deref(), query.limit)
-        .await?;
-    Ok(HttpResponse::Ok().json(LinkRequestsBody {
-        link_requests: found.iter().map(LinkRequestBody::from).collect(),
-    }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let query = query.into_inner();
+        let found = services
+            .link_requests
+            .list(LinkCaller::Bearer(caller), query.status.as_deref(), query.limit)
+            .await?;
+        Ok(LinkRequestsBody {
+            link_requests: found.iter().map(LinkRequestBody::from).collect(),
+        })
+    })
+    .await
 }
 
 /// `POST .../approve`: records the WorkOS id on the user (the earlier one of that API
@@ -74,17 +75,12 @@ pub(crate) async fn list(
     path = "/api/identity-link-requests/{linkRequestId}/approve",
     operation_id = "approveLinkRequest",
     tag = "identity links",
-    params(("linkRequestId" = String, Path, description = "The link request's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(LinkRequestIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Approved; the request as decided", body = LinkRequestBody),
-        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
         (status = 409, description = "`CONFLICT` (another user carries this WorkOS id), `LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        LinkDecisionErrors,
     )
 )]
 pub(crate) async fn approve(
@@ -101,17 +97,12 @@ pub(crate) async fn approve(
     path = "/api/identity-link-requests/{linkRequestId}/reject",
     operation_id = "rejectLinkRequest",
     tag = "identity links",
-    params(("linkRequestId" = String, Path, description = "The link request's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(LinkRequestIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Rejected; the request as decided", body = LinkRequestBody),
-        (status = 400, description = "`INVALID_REQUEST` (not a link request id)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`LINK_REQUEST_NOT_FOUND` (also: a request of another organization's user)", body = crate::ErrorBody),
         (status = 409, description = "`LINK_REQUEST_NOT_PENDING` (approved, rejected or expired)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        LinkDecisionErrors,
     )
 )]
 pub(crate) async fn reject(

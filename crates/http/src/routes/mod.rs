@@ -1,5 +1,6 @@
 //! Route table and the small handlers that only translate.
 
+pub(crate) mod api_doc;
 pub(crate) mod audit;
 pub(crate) mod authorize;
 pub(crate) mod callback;
@@ -14,7 +15,7 @@ pub(crate) mod users;
 pub(crate) mod webhooks;
 
 use actix_web::http::header::{HeaderValue, PRAGMA};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, Resource, ResponseError, Route, web};
 
 use crate::error::ApiError;
 
@@ -42,61 +43,64 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/auth/refresh", web::post().to(session::refresh))
         .route("/api/auth/logout", web::post().to(session::logout))
         .route("/api/auth/verify-token", web::get().to(session::verify_token))
-        .service(
-            web::resource("/api/auth/sessions")
-                .route(web::get().to(own_sessions::list))
-                .route(web::delete().to(own_sessions::revoke_all))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/auth/sessions/{sessionId}")
-                .route(web::delete().to(own_sessions::revoke))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/users/{userId}/sessions")
-                .route(web::get().to(users::list_sessions))
-                .route(web::delete().to(users::revoke_sessions))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/users/{userId}/sessions/{sessionId}")
-                .route(web::delete().to(users::revoke_session))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/users/{userId}/login-disabled")
-                .route(web::put().to(users::put_login_disabled))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/organizations/{organizationId}/session-settings")
-                .route(web::get().to(org_settings::get))
-                .route(web::put().to(org_settings::put))
-                // Other methods: the JSON 404 of every route, not an empty 405.
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/identity-link-requests")
-                .route(web::get().to(links::list))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/identity-link-requests/{linkRequestId}/approve")
-                .route(web::post().to(links::approve))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/identity-link-requests/{linkRequestId}/reject")
-                .route(web::post().to(links::reject))
-                .default_service(web::to(not_found)),
-        )
-        .service(
-            web::resource("/api/organizations/{organizationId}/workos-organization")
-                .route(web::get().to(org_settings::get_workos_organization))
-                .route(web::put().to(org_settings::put_workos_organization))
-                .default_service(web::to(not_found)),
-        );
+        .service(resource(
+            "/api/auth/sessions",
+            [
+                web::get().to(own_sessions::list),
+                web::delete().to(own_sessions::revoke_all),
+            ],
+        ))
+        .service(resource(
+            "/api/auth/sessions/{sessionId}",
+            [web::delete().to(own_sessions::revoke)],
+        ))
+        .service(resource(
+            "/api/users/{userId}/sessions",
+            [
+                web::get().to(users::list_sessions),
+                web::delete().to(users::revoke_sessions),
+            ],
+        ))
+        .service(resource(
+            "/api/users/{userId}/sessions/{sessionId}",
+            [web::delete().to(users::revoke_session)],
+        ))
+        .service(resource(
+            "/api/users/{userId}/login-disabled",
+            [web::put().to(users::put_login_disabled)],
+        ))
+        .service(resource(
+            "/api/organizations/{organizationId}/session-settings",
+            [web::get().to(org_settings::get), web::put().to(org_settings::put)],
+        ))
+        .service(resource(
+            "/api/identity-link-requests",
+            [web::get().to(links::list)],
+        ))
+        .service(resource(
+            "/api/identity-link-requests/{linkRequestId}/approve",
+            [web::post().to(links::approve)],
+        ))
+        .service(resource(
+            "/api/identity-link-requests/{linkRequestId}/reject",
+            [web::post().to(links::reject)],
+        ))
+        .service(resource(
+            "/api/organizations/{organizationId}/workos-organization",
+            [
+                web::get().to(org_settings::get_workos_organization),
+                web::put().to(org_settings::put_workos_organization),
+            ],
+        ));
+}
+
+/// The resource at `path` that answers `routes`; any other method gets the JSON 404 of
+/// every route, not an empty 405.
+fn resource(path: &str, routes: impl IntoIterator<Item = Route>) -> Resource {
+    routes
+        .into_iter()
+        .fold(web::resource(path), Resource::route)
+        .default_service(web::to(not_found))
 }
 
 /// 200 with the auth session body (a login's or a refresh's), `Pragma: no-cache` for
@@ -107,6 +111,24 @@ pub(crate) fn auth_session(session: &tether_domain::AuthSession) -> HttpResponse
         .json(tether_wire::AuthSessionBody::from(session))
 }
 
+/// The answer of a login or a refresh once `count` has recorded its outcome: the auth
+/// session as [`auth_session`], or the error.
+#[expect(
+    clippy::result_large_err,
+    reason = "the handlers' own answer type, handed back to them as they return it"
+)]
+pub(crate) fn counted_auth_session<E>(
+    result: Result<tether_domain::AuthSession, E>,
+    count: impl FnOnce(&'static str),
+) -> Result<HttpResponse, ApiError>
+where
+    ApiError: From<E>,
+{
+    let result = result.map_err(ApiError::from);
+    count(crate::metrics::outcome_label(&result));
+    Ok(auth_session(&result?))
+}
+
 /// JSON 404 for every unknown path.
 pub(crate) async fn not_found() -> HttpResponse {
     ApiError::not_found().error_response()
@@ -115,19 +137,13 @@ pub(crate) async fn not_found() -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use actix_web::http::{Method, StatusCode};
-    use actix_web::{App, test};
+    use actix_web::test::TestRequest;
 
     use super::*;
+    use crate::test_support::json_answer;
 
     #[actix_web::test]
     async fn a_method_a_route_does_not_serve_is_a_json_not_found() {
-        let app = test::init_service(
-            App::new()
-                .wrap(crate::request_id::EchoRequestId)
-                .configure(configure)
-                .default_service(web::to(not_found)),
-        )
-        .await;
         for (method, path) in [
             (
                 Method::DELETE,
@@ -139,13 +155,9 @@ mod tests {
             ),
             (Method::GET, "/api/auth/refresh"),
         ] {
-            let req = test::TestRequest::default()
-                .method(method.clone())
-                .uri(path)
-                .to_request();
-            let res = test::call_service(&app, req).await;
-            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
-            let body: serde_json::Value = test::read_body_json(res).await;
+            let req = TestRequest::default().method(method.clone()).uri(path);
+            let (status, body) = json_answer(configure, req).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}");
             assert_eq!(body["code"], "NOT_FOUND", "{method} {path}");
         }
     }

@@ -4,17 +4,13 @@
 //! is mapped to; both for a SUPERADMIN (bearer access token).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use tether_domain::{SessionConfig, TenantId};
 use tether_wire::{MappingAnswer, SessionSettingsPatchBody, SessionSettingsPatchInput, SettingsAnswer};
 use tether_wire::{WorkosOrganizationBody, WorkosOrganizationInput};
 
+use super::api_doc::{JsonBodyErrors, OrganizationErrors, OrganizationIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
-
-fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse {
-    HttpResponse::Ok().json(SettingsAnswer::new(config, message))
-}
 
 /// `GET`: the policy the organization resolves to.
 #[utoipa::path(
@@ -22,16 +18,12 @@ fn answer(config: &SessionConfig, message: Option<&'static str>) -> HttpResponse
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "getSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The organization's resolved session policy", body = SettingsAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
     )
 )]
 pub(crate) async fn get(
@@ -39,9 +31,11 @@ pub(crate) async fn get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let config = state.services.org_settings.get(&caller, &path).await?;
-    Ok(answer(&config, None))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let config = services.org_settings.get(caller, &path).await?;
+        Ok(SettingsAnswer::new(&config, None))
+    })
+    .await
 }
 
 /// `PUT`: any subset of the nine fields (`null` reverts one to the global default);
@@ -51,20 +45,14 @@ pub(crate) async fn get(
     path = "/api/organizations/{organizationId}/session-settings",
     operation_id = "putSessionSettings",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     request_body(content = SessionSettingsPatchBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the organization's resolved session policy", body = SettingsAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_SESSION_SETTINGS` (with `fields`), `INVALID_REQUEST`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put(
@@ -74,26 +62,19 @@ pub(crate) async fn put(
     body: web::Json<SessionSettingsPatchInput>,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape, and the fields after the caller's role.
-    let caller = caller(&req, &state).await?;
-    let Some(patch) = body.into_inner().into_patch() else {
-        return Err(ApiError::invalid_request(
-            "The request body must be a JSON object of session settings.",
-        ));
-    };
-    let config = state
-        .services
-        .org_settings
-        .update(&caller, &path, patch, crate::request_id::audit_origin(&req))
-        .await?;
-    Ok(answer(&config, Some("Session settings updated")))
-}
-
-fn mapping_answer(
-    organization_id: &str,
-    mapping: Option<TenantId>,
-    message: Option<&'static str>,
-) -> HttpResponse {
-    HttpResponse::Ok().json(MappingAnswer::new(organization_id, mapping.as_ref(), message))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let Some(patch) = body.into_inner().into_patch() else {
+            return Err(ApiError::invalid_request(
+                "The request body must be a JSON object of session settings.",
+            ));
+        };
+        let config = services
+            .org_settings
+            .update(caller, &path, patch, crate::request_id::audit_origin(&req))
+            .await?;
+        Ok(SettingsAnswer::new(&config, Some("Session settings updated")))
+    })
+    .await
 }
 
 /// `GET .../workos-organization`: the WorkOS organization the organization is mapped to.
@@ -102,16 +83,12 @@ fn mapping_answer(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "getWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The WorkOS organization the organization is mapped to (`null` when unmapped)", body = MappingAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
     )
 )]
 pub(crate) async fn get_workos_organization(
@@ -119,9 +96,11 @@ pub(crate) async fn get_workos_organization(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let mapping = state.services.org_settings.tenant(&caller, &path).await?;
-    Ok(mapping_answer(&path, mapping, None))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let mapping = services.org_settings.tenant(caller, &path).await?;
+        Ok(MappingAnswer::new(&path, mapping.as_ref(), None))
+    })
+    .await
 }
 
 /// `PUT .../workos-organization`: `{"workosOrganizationId": "org_..."}` maps,
@@ -132,21 +111,15 @@ pub(crate) async fn get_workos_organization(
     path = "/api/organizations/{organizationId}/workos-organization",
     operation_id = "putWorkosOrganization",
     tag = "organizations",
-    params(("organizationId" = String, Path, description = "The organization's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(OrganizationIdPath),
     request_body(content = WorkosOrganizationBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved; the mapping now stored", body = MappingAnswer),
         (status = 400, description = "`INVALID_ORGANIZATION_ID`, `INVALID_REQUEST` (not `{workosOrganizationId: org_... or null}`)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (not a SUPERADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`ORGANIZATION_NOT_FOUND`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`CONFLICT` (another organization is mapped to this WorkOS organization)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        OrganizationErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put_workos_organization(
@@ -156,20 +129,21 @@ pub(crate) async fn put_workos_organization(
     body: web::Json<WorkosOrganizationInput>,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape, the `org_` rule after the caller's role.
-    let caller = caller(&req, &state).await?;
-    let Some(value) = body.mapping() else {
-        return Err(ApiError::invalid_request(
-            "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
-        ));
-    };
-    let mapping = state
-        .services
-        .org_settings
-        .set_tenant(&caller, &path, value, crate::request_id::audit_origin(&req))
-        .await?;
-    Ok(mapping_answer(
-        &path,
-        mapping,
-        Some("WorkOS organization mapping updated"),
-    ))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let Some(value) = body.mapping() else {
+            return Err(ApiError::invalid_request(
+                "The request body must be {\"workosOrganizationId\": \"org_...\"} or {\"workosOrganizationId\": null}.",
+            ));
+        };
+        let mapping = services
+            .org_settings
+            .set_tenant(caller, &path, value, crate::request_id::audit_origin(&req))
+            .await?;
+        Ok(MappingAnswer::new(
+            &path,
+            mapping.as_ref(),
+            Some("WorkOS organization mapping updated"),
+        ))
+    })
+    .await
 }

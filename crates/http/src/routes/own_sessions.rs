@@ -4,8 +4,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{RevokeOwnSessionsQuery, RevokedBody, SessionListBody};
 
+use super::api_doc::{BearerErrors, SessionIdPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 use crate::request_id::audit_origin;
 
@@ -19,15 +20,14 @@ use crate::request_id::audit_origin;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's live sessions, newest first (no token or digest)", body = SessionListBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let sessions = state.services.own_sessions.list(&caller).await?;
-    Ok(HttpResponse::Ok().json(SessionListBody::new(&sessions)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        Ok(SessionListBody::new(&services.own_sessions.list(caller).await?))
+    })
+    .await
 }
 
 /// `DELETE`: ends every other live session of the caller, and the current one too
@@ -42,9 +42,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     responses(
         (status = 200, description = "How many sessions were ended", body = RevokedBody),
         (status = 400, description = "`INVALID_REQUEST` (`includeCurrent` is not `true` or `false`)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn revoke_all(
@@ -52,14 +50,15 @@ pub(crate) async fn revoke_all(
     state: web::Data<AppState>,
     query: web::Query<RevokeOwnSessionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let include_current = query.include_current.unwrap_or(false);
-    let revoked = state
-        .services
-        .own_sessions
-        .revoke_all(&caller, include_current, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let include_current = query.include_current.unwrap_or(false);
+        let revoked = services
+            .own_sessions
+            .revoke_all(caller, include_current, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked })
+    })
+    .await
 }
 
 /// `DELETE .../{sessionId}`: ends one live session of the caller (`revokedReason:
@@ -69,14 +68,12 @@ pub(crate) async fn revoke_all(
     path = "/api/auth/sessions/{sessionId}",
     operation_id = "revokeOwnSession",
     tag = "session",
-    params(("sessionId" = String, Path, description = "The session's id (`id` of the list)", pattern = "^[A-Za-z0-9._:-]{1,128}$")),
+    params(SessionIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The session was ended (`revoked`: 1)", body = RevokedBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
         (status = 404, description = "`SESSION_NOT_FOUND` (no live session of the caller has this id)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn revoke(
@@ -84,11 +81,12 @@ pub(crate) async fn revoke(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    state
-        .services
-        .own_sessions
-        .revoke(&caller, &path, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked: 1 }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        services
+            .own_sessions
+            .revoke(caller, &path, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked: 1 })
+    })
+    .await
 }

@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use tether_domain::{AccessError, LogoutCredential};
 use tether_wire::{LogoutBody, RefreshTokenBody, TokenGoodBody};
 
+use super::api_doc::{BearerErrors, RateLimitedBodyErrors};
 use crate::bearer::bearer_token;
 use crate::error::ApiError;
 use crate::{AppState, MAX_BODY_BYTES};
@@ -24,12 +25,7 @@ use crate::{AppState, MAX_BODY_BYTES};
         (status = 400, description = "`MISSING_REFRESH_TOKEN`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`REFRESH_TOKEN_INVALID`, `REFRESH_TOKEN_EXPIRED`, `REFRESH_TOKEN_REVOKED`, `REFRESH_TOKEN_REUSED`, `SESSION_EXPIRED`", body = crate::ErrorBody),
         (status = 403, description = "`LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        RateLimitedBodyErrors,
     )
 )]
 pub(crate) async fn refresh(
@@ -45,10 +41,8 @@ pub(crate) async fn refresh(
         .services
         .refresh
         .refresh(&token, &crate::request_id::audit_origin(&req))
-        .await
-        .map_err(ApiError::from);
-    crate::metrics::record_refresh(crate::metrics::outcome_label(&result));
-    Ok(super::auth_session(&result?))
+        .await;
+    super::counted_auth_session(result, crate::metrics::record_refresh)
 }
 
 /// `POST /api/auth/logout`: revokes the session of the refresh token in the body or,
@@ -65,12 +59,7 @@ pub(crate) async fn refresh(
         (status = 200, description = "Logged out (also when the session had already ended)", body = LogoutBody),
         (status = 400, description = "`MISSING_CREDENTIALS`, `INVALID_REQUEST`", body = crate::ErrorBody),
         (status = 401, description = "`INVALID_TOKEN`", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 429, description = "`RATE_LIMITED` (per client address; with `Retry-After`)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        RateLimitedBodyErrors,
     )
 )]
 pub(crate) async fn logout(
@@ -110,9 +99,7 @@ pub(crate) async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The token is good", body = TokenGoodBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        BearerErrors,
     )
 )]
 pub(crate) async fn verify_token(

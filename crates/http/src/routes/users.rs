@@ -6,8 +6,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use tether_wire::{LoginDisabledAnswer, LoginDisabledBody, RevokedBody, SessionListBody};
 
+use super::api_doc::{AdministratorErrors, JsonBodyErrors, UserErrors, UserIdPath, UserSessionPath};
 use crate::AppState;
-use crate::bearer::caller;
+use crate::bearer::answer_as_caller;
 use crate::error::ApiError;
 use crate::request_id::audit_origin;
 
@@ -17,16 +18,11 @@ use crate::request_id::audit_origin;
     path = "/api/users/{userId}/sessions",
     operation_id = "listUserSessions",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user's live sessions, newest first (no token or digest)", body = SessionListBody),
-        (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        UserErrors,
     )
 )]
 pub(crate) async fn list_sessions(
@@ -34,9 +30,12 @@ pub(crate) async fn list_sessions(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let sessions = state.services.administration.sessions(&caller, &path).await?;
-    Ok(HttpResponse::Ok().json(SessionListBody::new(&sessions)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        Ok(SessionListBody::new(
+            &services.administration.sessions(caller, &path).await?,
+        ))
+    })
+    .await
 }
 
 /// `DELETE`: ends every live session of the user (`revokedReason: "admin"`).
@@ -45,16 +44,11 @@ pub(crate) async fn list_sessions(
     path = "/api/users/{userId}/sessions",
     operation_id = "revokeUserSessions",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "How many live sessions were ended (0 when none was live)", body = RevokedBody),
-        (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
-        (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        UserErrors,
     )
 )]
 pub(crate) async fn revoke_sessions(
@@ -62,13 +56,14 @@ pub(crate) async fn revoke_sessions(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let revoked = state
-        .services
-        .administration
-        .revoke_sessions(&caller, &path, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let revoked = services
+            .administration
+            .revoke_sessions(caller, &path, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked })
+    })
+    .await
 }
 
 /// `DELETE .../{sessionId}`: ends one live session of the user (`revokedReason: "admin"`).
@@ -77,19 +72,13 @@ pub(crate) async fn revoke_sessions(
     path = "/api/users/{userId}/sessions/{sessionId}",
     operation_id = "revokeUserSession",
     tag = "users",
-    params(
-        ("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$"),
-        ("sessionId" = String, Path, description = "The session's id (`id` of the list)", pattern = "^[A-Za-z0-9._:-]{1,128}$"),
-    ),
+    params(UserSessionPath),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The session was ended (`revoked`: 1)", body = RevokedBody),
         (status = 400, description = "`INVALID_USER_ID`", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN), `SESSION_NOT_FOUND` (no live session of the user has this id)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
     )
 )]
 pub(crate) async fn revoke_session(
@@ -97,14 +86,15 @@ pub(crate) async fn revoke_session(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = caller(&req, &state).await?;
-    let (user_id, session_id) = path.into_inner();
-    state
-        .services
-        .administration
-        .revoke_session(&caller, &user_id, &session_id, audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(RevokedBody { revoked: 1 }))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let (user_id, session_id) = path.into_inner();
+        services
+            .administration
+            .revoke_session(caller, &user_id, &session_id, audit_origin(&req))
+            .await?;
+        Ok(RevokedBody { revoked: 1 })
+    })
+    .await
 }
 
 /// `PUT`: `{"disabled": true, "reason": "..."}` disables the user's sign-in and ends
@@ -114,21 +104,16 @@ pub(crate) async fn revoke_session(
     path = "/api/users/{userId}/login-disabled",
     operation_id = "putLoginDisabled",
     tag = "users",
-    params(("userId" = String, Path, description = "The user's id (24 hex characters)", pattern = "^[0-9a-fA-F]{24}$")),
+    params(UserIdPath),
     request_body(content = LoginDisabledBody, content_type = "application/json"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Done (also when it was so already: `changed` false)", body = LoginDisabledAnswer),
         (status = 400, description = "`INVALID_USER_ID`, `INVALID_REQUEST` (not `{disabled: bool, reason?: string}`, or a reason over 256 characters)", body = crate::ErrorBody),
-        (status = 401, description = "`MISSING_TOKEN`, `INVALID_TOKEN` (also: the user no longer exists), `TOKEN_EXPIRED`, `SESSION_REVOKED`, `LOGIN_DISABLED`", body = crate::ErrorBody),
-        (status = 403, description = "`FORBIDDEN` (neither SUPERADMIN nor ADMIN)", body = crate::ErrorBody),
         (status = 404, description = "`USER_NOT_FOUND` (also: a user of another organization, for an ADMIN)", body = crate::ErrorBody),
-        (status = 408, description = "`REQUEST_TIMEOUT` (the body did not arrive within `REQUEST_BODY_TIMEOUT_MS`)", body = crate::ErrorBody),
         (status = 409, description = "`CANNOT_DISABLE_SELF` (an administrator's own sign-in)", body = crate::ErrorBody),
-        (status = 413, description = "`PAYLOAD_TOO_LARGE`", body = crate::ErrorBody),
-        (status = 415, description = "`INVALID_REQUEST` (not JSON)", body = crate::ErrorBody),
-        (status = 500, description = "`INTERNAL_ERROR`", body = crate::ErrorBody),
-        (status = 503, description = "`STORE_UNAVAILABLE`", body = crate::ErrorBody),
+        AdministratorErrors,
+        JsonBodyErrors,
     )
 )]
 pub(crate) async fn put_login_disabled(
@@ -138,16 +123,17 @@ pub(crate) async fn put_login_disabled(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     // The token is judged before the body's shape.
-    let caller = caller(&req, &state).await?;
-    let route = req.match_pattern();
-    let body = super::session::optional_json_body::<LoginDisabledBody>(&req, payload)
-        .await
-        .map_err(|e| ApiError::from_json(e, route.as_deref()))?
-        .ok_or_else(|| ApiError::invalid_request(crate::error::expected_body(route.as_deref())))?;
-    let outcome = state
-        .services
-        .administration
-        .set_login_disabled(&caller, &path, body.into(), audit_origin(&req))
-        .await?;
-    Ok(HttpResponse::Ok().json(LoginDisabledAnswer::from(&outcome)))
+    answer_as_caller(&req, &state, async |services, caller| {
+        let route = req.match_pattern();
+        let body = super::session::optional_json_body::<LoginDisabledBody>(&req, payload)
+            .await
+            .map_err(|e| ApiError::from_json(e, route.as_deref()))?
+            .ok_or_else(|| ApiError::invalid_request(crate::error::expected_body(route.as_deref())))?;
+        let outcome = services
+            .administration
+            .set_login_disabled(caller, &path, body.into(), audit_origin(&req))
+            .await?;
+        Ok(LoginDisabledAnswer::from(&outcome))
+    })
+    .await
 }

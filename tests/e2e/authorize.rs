@@ -105,12 +105,7 @@ fn strict() -> Options {
 impl TestApp {
     /// `GET /api/auth/workos/authorize?{query}`, expecting a 302 to WorkOS.
     async fn authorize(&self, query: &str) -> String {
-        let res = self
-            .http
-            .get(format!("{}/api/auth/workos/authorize?{query}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let res = self.get(&format!("/api/auth/workos/authorize?{query}")).await;
         assert_eq!(res.status().as_u16(), 302, "authorize answered {}", res.status());
         assert_eq!(res.headers()["cache-control"], "no-store");
         res.headers()["location"].to_str().unwrap().to_owned()
@@ -302,16 +297,12 @@ async fn redirect_uris_must_be_allowed_and_match_the_recorded_one() {
     )
     .await;
 
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?redirect_uri={}",
-            app.base,
-            encode("https://evil.example/steal")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?redirect_uri={}",
+        app.base,
+        encode("https://evil.example/steal")
+    )))
+    .await;
     assert_error(res, 400, "INVALID_REDIRECT_URI").await;
     assert!(
         app.login_states().await.is_empty(),
@@ -328,12 +319,7 @@ async fn bad_authorize_parameters_are_refused_and_nothing_is_stored() {
         format!("state={}", "s".repeat(600)),
         format!("login_hint={}", "a".repeat(400)),
     ] {
-        let res = app
-            .http
-            .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get(&format!("/api/auth/workos/authorize?{query}")).await;
         assert_error(res, 400, "INVALID_REQUEST").await;
     }
     assert!(app.login_states().await.is_empty());
@@ -395,16 +381,14 @@ async fn the_stored_record_holds_neither_the_state_nor_the_verifier() {
 #[tokio::test]
 async fn spas_that_navigate_themselves_get_the_url_as_json() {
     let app = TestApp::spawn(strict()).await;
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
-            app.base
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(
+            reqwest::Method::GET,
+            "/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
+        )
+        .header("accept", "application/json"),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     let url = body["url"].as_str().unwrap();
@@ -490,13 +474,7 @@ async fn a_start_without_a_challenge_is_refused_when_one_is_required_and_a_malfo
     let app = TestApp::spawn(strict().env("REQUIRE_CLIENT_CHALLENGE", "true")).await;
     let start = |query: String| {
         let app = &app;
-        async move {
-            app.http
-                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.get(&format!("/api/auth/workos/authorize?{query}")).await }
     };
     assert_error(
         start("flow=sso&domain_hint=acme.example".into()).await,

@@ -86,15 +86,14 @@ async fn pump(
 
 /// `GET /api/auth/workos/authorize` as an SPA that navigates itself.
 async fn authorize(app: &TestApp) -> reqwest::Response {
-    app.http
-        .get(format!(
-            "{}/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
-            app.base
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .expect("authorize answered")
+    answer(
+        app.at(
+            reqwest::Method::GET,
+            "/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
+        )
+        .header("accept", "application/json"),
+    )
+    .await
 }
 
 /// Issues a login state and returns it.
@@ -106,12 +105,7 @@ async fn issued_state(app: &TestApp) -> String {
 }
 
 async fn ready_status(app: &TestApp) -> (u16, Value) {
-    let res = app
-        .http
-        .get(format!("{}/ready", app.base))
-        .send()
-        .await
-        .expect("ready answered");
+    let res = app.get("/ready").await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -228,7 +222,7 @@ async fn the_start_up_adoption_of_earlier_sessions_is_bounded_by_the_time_out_an
         "the adoption took {elapsed:?} under a stalled store"
     );
     // The service runs it off the start-up path: /health answers while the store stalls.
-    let res = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+    let res = app.get("/health").await;
     assert_eq!(res.status().as_u16(), 200);
     proxy.forward();
     app.drop().await;
@@ -340,7 +334,7 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
     let limited = flood(&app, 30, |i| Some(format!("198.51.100.{i}"))).await;
     assert!(limited >= 15, "only {limited} of 30 were limited");
     for _ in 0..50 {
-        let res = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+        let res = app.get("/health").await;
         assert_eq!(res.status().as_u16(), 200, "/health is never limited");
     }
     // The other unauthenticated routes share the client's bucket.
@@ -425,13 +419,11 @@ async fn a_percent_encoded_route_meets_the_same_limit_as_the_plain_one() {
     let mut limited = 0;
     for _ in 0..30 {
         // `%61uthorize` is `authorize` to the router: the same handler, the same bucket.
-        let res = app
-            .http
-            .get(format!("{}/api/auth/workos/%61uthorize?flow=sso", app.base))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .expect("authorize answered");
+        let res = answer(
+            app.at(reqwest::Method::GET, "/api/auth/workos/%61uthorize?flow=sso")
+                .header("accept", "application/json"),
+        )
+        .await;
         match res.status().as_u16() {
             200 => {}
             429 => limited += 1,
@@ -442,13 +434,11 @@ async fn a_percent_encoded_route_meets_the_same_limit_as_the_plain_one() {
         limited >= 15,
         "only {limited} of 30 encoded requests were limited"
     );
-    let res = app
-        .http
-        .post(format!("{}/api/auth/workos/%63allback", app.base))
-        .json(&json!({ "code": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/%63allback")
+            .json(&json!({ "code": "x" })),
+    )
+    .await;
     assert_error(res, 429, "RATE_LIMITED").await;
     app.drop().await;
 }
@@ -624,12 +614,7 @@ async fn an_authkit_429_closes_only_authkit_for_at_most_sixty_seconds_and_sso_lo
     let login = |query: &'static str| {
         let app = &app;
         async move {
-            let res = app
-                .http
-                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-                .send()
-                .await
-                .unwrap();
+            let res = app.get(&format!("/api/auth/workos/authorize?{query}")).await;
             let back = Browser::default()
                 .location(res.headers()["location"].to_str().unwrap())
                 .await;
@@ -734,12 +719,7 @@ async fn logins_workos_exchanges_and_store_operations_show_in_the_metrics_of_the
     ] {
         assert!(metric(&text, process, &[]).is_some(), "{process}: {text}");
     }
-    let public = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let public = app.get("/metrics").await;
     assert_error(public, 404, "NOT_FOUND").await;
     app.drop().await;
 }

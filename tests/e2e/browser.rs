@@ -316,13 +316,11 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
         .expect("the page holds the token")
         .to_owned();
     drop(browser); // ends the browser session
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(verify_jwt(&token)["email"], "jane@authkit.example");
     app.drop().await;

@@ -335,23 +335,9 @@ async fn client_mistakes_get_typed_errors() {
     assert_error(app.callback(json!({"state": "s"})).await, 400, "MISSING_CODE").await;
     assert_error(app.callback(json!({"code": "  "})).await, 400, "MISSING_CODE").await;
     assert_error(app.callback(json!({"code": 42})).await, 400, "INVALID_REQUEST").await;
-    let malformed = app
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"code\": ")
-        .send()
-        .await
-        .unwrap();
+    let malformed = send_raw(app.http.post(&url), "application/json", "{\"code\": ").await;
     assert_error(malformed, 400, "INVALID_REQUEST").await;
-    let wrong_type = app
-        .http
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("code=abc")
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = send_raw(app.http.post(&url), "text/plain", "code=abc").await;
     assert_error(wrong_type, 415, "INVALID_REQUEST").await;
     let huge = json!({"code": "a".repeat(20 * 1024)});
     assert_error(app.callback(huge).await, 413, "PAYLOAD_TOO_LARGE").await;
@@ -370,13 +356,7 @@ async fn client_mistakes_get_typed_errors() {
 async fn a_disabled_user_is_refused_with_403() {
     let app = TestApp::spawn(Options::new("disabled")).await;
     // Mapped to Acme's WorkOS organization, so Acme's connection vouches for the address.
-    let org = app
-        .add_org(
-            "Acme",
-            1,
-            doc! {"workosOrganizationId": workos_org_id("Acme").await},
-        )
-        .await;
+    let org = app.add_mapped_org("Acme", 1).await;
     app.users()
         .insert_one(doc! {
             "_id": mongodb::bson::oid::ObjectId::new(), "email": "blocked@acme.example", "fullName": "Blocked",
@@ -476,25 +456,17 @@ async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes
         "INVALID_CODE",
     )
     .await;
-    let _ = app
-        .http
-        .get(format!(
-            "{}/api/organizations/{}/session-settings",
-            app.base,
-            org.to_hex()
-        ))
-        .send()
-        .await
-        .unwrap();
-    let res = app
-        .http
-        .get(format!(
-            "{}/metrics",
-            app.metrics_base.as_deref().expect("metrics port")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let _ = answer(app.http.get(format!(
+        "{}/api/organizations/{}/session-settings",
+        app.base,
+        org.to_hex()
+    )))
+    .await;
+    let res = answer(app.http.get(format!(
+        "{}/metrics",
+        app.metrics_base.as_deref().expect("metrics port")
+    )))
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(
         res.headers()["content-type"]

@@ -68,13 +68,11 @@ async fn a_returning_login_costs_at_most_three_commands_a_new_user_four_and_a_re
     assert_eq!(first["user"]["id"], second["user"]["id"], "the same user");
     let refresh_token = second["refreshToken"].as_str().unwrap().to_owned();
     let (refresh, renewed) = cost(&app, async {
-        ok(app
-            .http
-            .post(format!("{}/api/auth/refresh", app.base))
-            .json(&json!({"refreshToken": refresh_token}))
-            .send()
-            .await
-            .unwrap())
+        ok(answer(
+            app.at(reqwest::Method::POST, "/api/auth/refresh")
+                .json(&json!({"refreshToken": refresh_token})),
+        )
+        .await)
         .await
     })
     .await;
@@ -130,14 +128,8 @@ async fn in_strict_mode_the_state_take_is_the_one_more_command_of_a_login() {
     let mut costs = Vec::new();
     for _ in 0..2 {
         let res = app
-            .http
-            .get(format!(
-                "{}/api/auth/workos/authorize?login_hint=sam%40authkit.example",
-                app.base
-            ))
-            .send()
-            .await
-            .unwrap();
+            .get("/api/auth/workos/authorize?login_hint=sam%40authkit.example")
+            .await;
         assert_eq!(res.status().as_u16(), 302);
         let workos = res.headers()["location"].to_str().unwrap().to_owned();
         let back = browser.location(&workos).await;

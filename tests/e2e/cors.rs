@@ -118,14 +118,12 @@ async fn a_configured_extra_origin_is_allowed_besides_the_client_url() {
 #[tokio::test]
 async fn actual_responses_to_an_allowed_origin_carry_the_origin_and_expose_the_request_id() {
     let app = spawn_with_extra_origin().await;
-    let res = app
-        .http
-        .post(format!("{}/api/auth/workos/callback", app.base))
-        .header("origin", EXTRA_ORIGIN)
-        .json(&json!({"code": "c", "state": "not-issued"}))
-        .send()
-        .await
-        .expect("callback answered");
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/callback")
+            .header("origin", EXTRA_ORIGIN)
+            .json(&json!({"code": "c", "state": "not-issued"})),
+    )
+    .await;
     assert_eq!(header(&res, "access-control-allow-origin"), EXTRA_ORIGIN);
     let exposed = list(header(&res, "access-control-expose-headers"));
     assert!(exposed.contains(&"x-request-id".to_owned()), "{exposed:?}");
@@ -134,13 +132,11 @@ async fn actual_responses_to_an_allowed_origin_carry_the_origin_and_expose_the_r
     assert!(res.headers().get("access-control-allow-credentials").is_none());
     // The answer itself is unchanged.
     assert_error(res, 400, "INVALID_STATE").await;
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .header("origin", CLIENT_URL)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .header("origin", CLIENT_URL),
+    )
+    .await;
     assert_eq!(header(&res, "access-control-allow-origin"), CLIENT_URL);
     assert_error(res, 401, "MISSING_TOKEN").await;
     app.drop().await;
@@ -159,13 +155,11 @@ async fn another_origin_gets_no_access_control_header_at_all() {
         assert_error(res, 403, "CORS_NOT_ALLOWED").await;
     }
     // Its actual requests get their usual answer, without CORS headers.
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .header("origin", OTHER_ORIGIN)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .header("origin", OTHER_ORIGIN),
+    )
+    .await;
     assert_no_cors_headers(&res);
     assert_error(res, 401, "MISSING_TOKEN").await;
     // A method or header outside the allowed sets is refused the same way.

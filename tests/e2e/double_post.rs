@@ -30,16 +30,12 @@ async fn strict_app(tag: &'static str) -> TestApp {
 /// redirect URL carries, and the `client_verifier` only the browser holds.
 async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) {
     let (verifier, challenge) = client_binding();
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}&client_challenge={challenge}",
-            app.base,
-            encode(email)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}&client_challenge={challenge}",
+        app.base,
+        encode(email)
+    )))
+    .await;
     assert_eq!(res.status().as_u16(), 302);
     let workos = res.headers()["location"].to_str().unwrap().to_owned();
     let back = Browser::default().location(&workos).await;
@@ -119,13 +115,11 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
     assert_eq!(app.session_count().await, 1, "still one session");
 
     // Once the session renewed its refresh token, the first answer is history.
-    let refreshed = app
-        .http
-        .post(format!("{}/api/auth/refresh", app.base))
-        .json(&json!({"refreshToken": refresh_token}))
-        .send()
-        .await
-        .unwrap();
+    let refreshed = answer(
+        app.at(reqwest::Method::POST, "/api/auth/refresh")
+            .json(&json!({"refreshToken": refresh_token})),
+    )
+    .await;
     assert_eq!(refreshed.status().as_u16(), 200);
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
     assert_eq!(app.session_count().await, 1);
@@ -188,14 +182,8 @@ async fn without_a_browser_binding_a_second_post_gets_what_a_used_code_gets() {
     // A login started without a challenge: the same post again is a used state.
     let strict = strict_app("double_post_unbound_strict").await;
     let res = strict
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint=plain%40acme.example",
-            strict.base
-        ))
-        .send()
-        .await
-        .unwrap();
+        .get("/api/auth/workos/authorize?domain_hint=acme.example&login_hint=plain%40acme.example")
+        .await;
     let back = Browser::default()
         .location(res.headers()["location"].to_str().unwrap())
         .await;
@@ -216,13 +204,11 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     let (code, state, verifier) = code_and_state(&app, "out@acme.example").await;
     let body = json!({"code": code, "state": state, "client_verifier": verifier});
     let first = ok(app.callback(body.clone()).await).await;
-    let logout = app
-        .http
-        .post(format!("{}/api/auth/logout", app.base))
-        .json(&json!({"refreshToken": first["refreshToken"]}))
-        .send()
-        .await
-        .unwrap();
+    let logout = answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .json(&json!({"refreshToken": first["refreshToken"]})),
+    )
+    .await;
     assert_eq!(logout.status().as_u16(), 200);
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
 

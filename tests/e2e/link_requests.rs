@@ -25,21 +25,25 @@ async fn token_of(app: &TestApp, domain: &str, email: &str) -> String {
 }
 
 async fn list(app: &TestApp, token: &str, status: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/identity-link-requests?status={status}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.at(
+            reqwest::Method::GET,
+            &format!("/api/identity-link-requests?status={status}"),
+        )
+        .bearer_auth(token),
+    )
+    .await
 }
 
 async fn decide(app: &TestApp, token: &str, id: &str, decision: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/identity-link-requests/{id}/{decision}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.at(
+            reqwest::Method::POST,
+            &format!("/api/identity-link-requests/{id}/{decision}"),
+        )
+        .bearer_auth(token),
+    )
+    .await
 }
 
 async fn ok(res: reqwest::Response) -> Value {

@@ -107,12 +107,7 @@ impl IdentityProvider for Sesame {
 
 /// Starts a login at the service and answers with the state the provider got.
 async fn start(app: &TestApp) -> String {
-    let res = app
-        .http
-        .get(format!("{}/api/auth/workos/authorize", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/auth/workos/authorize").await;
     assert_eq!(res.status().as_u16(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(

@@ -77,30 +77,23 @@ pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Resp
 }
 
 async fn refresh_with(app: &TestApp, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/refresh", app.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("refresh answered")
+    answer(app.at(reqwest::Method::POST, "/api/auth/refresh").json(&body)).await
 }
 
 async fn logout_with_refresh_token(app: &TestApp, refresh_token: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/logout", app.base))
-        .json(&json!({"refreshToken": refresh_token}))
-        .send()
-        .await
-        .expect("logout answered")
+    answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .json(&json!({"refreshToken": refresh_token})),
+    )
+    .await
 }
 
 async fn logout_with_bearer(app: &TestApp, authorization: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/logout", app.base))
-        .header("authorization", authorization)
-        .send()
-        .await
-        .expect("logout answered")
+    answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .header("authorization", authorization),
+    )
+    .await
 }
 
 async fn assert_logged_out(res: reqwest::Response) {
@@ -117,8 +110,13 @@ async fn verify_token(app: &TestApp, authorization: Option<&str>) -> reqwest::Re
     req.send().await.expect("verify-token answered")
 }
 
+/// `GET /api/auth/verify-token` with `token` as the Bearer token.
+async fn verify_bearer(app: &TestApp, token: &str) -> reqwest::Response {
+    verify_token(app, Some(&format!("Bearer {token}"))).await
+}
+
 async fn assert_token_good(app: &TestApp, token: &str) {
-    let res = verify_token(app, Some(&format!("Bearer {token}"))).await;
+    let res = verify_bearer(app, token).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -236,17 +234,7 @@ async fn login_then_two_refreshes_each_answer_verifies_in_the_same_session_and_t
     )
     .await;
     // The reuse ended the session: its newest token is dead too.
-    assert_error(
-        refresh(&app, &third.refresh_token).await,
-        401,
-        "REFRESH_TOKEN_REVOKED",
-    )
-    .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", third.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_session_ended(&app, &third).await;
 
     assert_no_refresh_token_in_clear(
         &app,
@@ -261,35 +249,38 @@ async fn login_then_two_refreshes_each_answer_verifies_in_the_same_session_and_t
 async fn assert_reuse_kills_the_session(app: &TestApp, old: &str, survivors: &[&Pair]) {
     assert_error(refresh(app, old).await, 401, "REFRESH_TOKEN_REUSED").await;
     for pair in survivors {
-        assert_error(
-            refresh(app, &pair.refresh_token).await,
-            401,
-            "REFRESH_TOKEN_REVOKED",
-        )
-        .await;
-        assert_token_refused(
-            verify_token(app, Some(&format!("Bearer {}", pair.token))).await,
-            "SESSION_REVOKED",
-        )
-        .await;
+        assert_session_ended(app, pair).await;
     }
-    let session = sessions(app)
-        .find_one(doc! {"_id": survivors[0].sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(app, &survivors[0].sid()).await;
     assert_eq!(session.get_str("revokedReason").unwrap(), "reuse");
     assert!(session.get_datetime("revokedAt").is_ok());
+}
+
+/// Every token of `pair`'s session is dead: the refresh token is revoked and the
+/// access token is refused as of a revoked session.
+async fn assert_session_ended(app: &TestApp, pair: &Pair) {
+    assert_error(
+        refresh(app, &pair.refresh_token).await,
+        401,
+        "REFRESH_TOKEN_REVOKED",
+    )
+    .await;
+    assert_token_refused(verify_bearer(app, &pair.token).await, "SESSION_REVOKED").await;
+}
+
+/// The stored record of session `sid`.
+async fn session_record(app: &TestApp, sid: &str) -> Document {
+    sessions(app)
+        .find_one(doc! {"_id": sid})
+        .await
+        .unwrap()
+        .expect("the session record")
 }
 
 /// The session has exactly one live refresh token, and it is `live`'s: the session
 /// holds its digest, and no record of its own is unused.
 async fn assert_one_live_token(app: &TestApp, sid: &str, live: &str) {
-    let session = sessions(app)
-        .find_one(doc! {"_id": sid})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(app, sid).await;
     assert_eq!(session.get_str("tokenHash").unwrap(), sha256_hex(live));
     let unused = refresh_tokens(app)
         .count_documents(doc! {"sessionId": sid, "usedAt": Bson::Null})
@@ -416,11 +407,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
     assert_eq!(renewed.body["user"]["id"], user.to_hex());
     assert_token_good(&app, &renewed.token).await;
     // The session became a record that started when the old token says.
-    let session = sessions(&app)
-        .find_one(doc! {"_id": "sess_legacy_live"})
-        .await
-        .unwrap()
-        .expect("the adopted session");
+    let session = session_record(&app, "sess_legacy_live").await;
     assert_eq!(session.get_datetime("startedAt").unwrap(), &started);
     assert_eq!(session.get_object_id("organizationId").unwrap(), org);
     let next = auth_session(refresh(&app, &renewed.refresh_token).await).await;
@@ -437,11 +424,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
 
     // Logging out with it ends the adopted session.
     assert_logged_out(logout_with_refresh_token(&app, &next.refresh_token).await).await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", next.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &next.token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 
@@ -467,11 +450,7 @@ async fn a_logout_with_a_refresh_token_of_the_earlier_shape_revokes_its_session(
         .unwrap();
 
     assert_logged_out(logout_with_refresh_token(&app, token).await).await;
-    let session = sessions(&app)
-        .find_one(doc! {"_id": "sess_legacy_logout"})
-        .await
-        .unwrap()
-        .expect("the session was adopted, then revoked");
+    let session = session_record(&app, "sess_legacy_logout").await;
     assert_eq!(session.get_str("revokedReason").unwrap(), "logout");
     assert_error(refresh(&app, token).await, 401, "REFRESH_TOKEN_REVOKED").await;
     app.drop().await;
@@ -539,11 +518,7 @@ async fn refresh_refuses_bad_input_a_disabled_user_an_expired_token_and_a_sessio
     )
     .await;
     let third = auth_session(refresh(&app, &second.refresh_token).await).await;
-    let session = sessions(&app)
-        .find_one(doc! {"_id": third.sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(&app, &third.sid()).await;
     assert_eq!(
         session.get_str("tokenHash").unwrap(),
         sha256_hex(&third.refresh_token)
@@ -576,35 +551,17 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
     // With the refresh token in the body.
     let session = login_sso(&app, "logout@acme.example").await;
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
-    let record = sessions(&app)
-        .find_one(doc! {"_id": session.sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let record = session_record(&app, &session.sid()).await;
     assert_eq!(record.get_str("revokedReason").unwrap(), "logout");
     let revoked_at = record.get_datetime("revokedAt").unwrap().to_owned();
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
-    let again = sessions(&app)
-        .find_one(doc! {"_id": session.sid()})
-        .await
-        .unwrap()
-        .unwrap();
+    let again = session_record(&app, &session.sid()).await;
     assert_eq!(
         again.get_datetime("revokedAt").unwrap(),
         &revoked_at,
         "revoked once"
     );
-    assert_error(
-        refresh(&app, &session.refresh_token).await,
-        401,
-        "REFRESH_TOKEN_REVOKED",
-    )
-    .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", session.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_session_ended(&app, &session).await;
 
     // With the access token as Bearer, after a refresh: every token of the session dies.
     let other = login_sso(&app, "logout@acme.example").await;
@@ -618,51 +575,27 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
         "REFRESH_TOKEN_REVOKED",
     )
     .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", other.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &other.token).await, "SESSION_REVOKED").await;
 
     // Mistakes.
     let url = format!("{}/api/auth/logout", app.base);
-    assert_error(
-        app.http.post(&url).send().await.unwrap(),
-        400,
-        "MISSING_CREDENTIALS",
-    )
-    .await;
+    assert_error(answer(app.http.post(&url)).await, 400, "MISSING_CREDENTIALS").await;
     assert_token_refused(
         logout_with_bearer(&app, "Bearer not.a.jwt").await,
         "INVALID_TOKEN",
     )
     .await;
     assert_logged_out(logout_with_refresh_token(&app, "rt_never_issued").await).await;
-    let wrong_type = app
-        .http
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("refreshToken=rt_x")
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = send_raw(app.http.post(&url), "text/plain", "refreshToken=rt_x").await;
     assert_error(wrong_type, 415, "INVALID_REQUEST").await;
-    let malformed = app
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"refreshToken\": ")
-        .send()
-        .await
-        .unwrap();
+    let malformed = send_raw(app.http.post(&url), "application/json", "{\"refreshToken\": ").await;
     assert_error(malformed, 400, "INVALID_REQUEST").await;
-    let huge = app
-        .http
-        .post(&url)
-        .json(&json!({"refreshToken": "x".repeat(20 * 1024)}))
-        .send()
-        .await
-        .unwrap();
+    let huge = answer(
+        app.http
+            .post(&url)
+            .json(&json!({"refreshToken": "x".repeat(20 * 1024)})),
+    )
+    .await;
     assert_error(huge, 413, "PAYLOAD_TOO_LARGE").await;
     app.drop().await;
 }
@@ -694,11 +627,7 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
         &jsonwebtoken::EncodingKey::from_secret(b"not-the-secret-not-the-secret-not-the"),
     )
     .unwrap();
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {forged}"))).await,
-        "INVALID_TOKEN",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &forged).await, "INVALID_TOKEN").await;
     // Our signature over other claims.
     let mut parts: Vec<&str> = session.token.split('.').collect();
     let other_claims = jsonwebtoken::encode(
@@ -716,21 +645,13 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
 
     // Eight hours later (the default lifetime) the token has expired...
     clock.advance_seconds(8 * 3600);
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", session.token))).await,
-        "TOKEN_EXPIRED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &session.token).await, "TOKEN_EXPIRED").await;
     // ...and the refresh token renews the session with a good one.
     let renewed = auth_session(refresh(&app, &session.refresh_token).await).await;
     assert_token_good(&app, &renewed.token).await;
     // An expired access token still logs its session out.
     assert_logged_out(logout_with_bearer(&app, &format!("Bearer {}", session.token)).await).await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", renewed.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &renewed.token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 
@@ -977,15 +898,14 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
         .collect();
     named.sort_unstable();
     assert_eq!(named, ["enabled", "idleTimeoutMinutes"]);
-    let res = app
-        .http
-        .put(settings_url(&app, &acme.to_hex()))
-        .bearer_auth(&root.token)
-        .header("content-type", "application/json")
-        .body("{\"enabled\": tru")
-        .send()
-        .await
-        .unwrap();
+    let res = send_raw(
+        app.http
+            .put(settings_url(&app, &acme.to_hex()))
+            .bearer_auth(&root.token),
+        "application/json",
+        "{\"enabled\": tru",
+    )
+    .await;
     let body = assert_error(res, 400, "INVALID_REQUEST").await;
     assert_eq!(
         body["error"],

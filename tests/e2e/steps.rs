@@ -121,13 +121,12 @@ fn answer_authkit(body: &Value, used: &Mutex<HashSet<String>>) -> (u16, Value) {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}{path}", app.base))
-        .header("user-agent", "StepBrowser/1.0")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.at(reqwest::Method::POST, path)
+            .header("user-agent", "StepBrowser/1.0")
+            .json(&body),
+    )
+    .await
 }
 
 #[tokio::test]

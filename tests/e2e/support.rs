@@ -157,34 +157,38 @@ impl TestApp {
         self.task.abort();
     }
 
+    /// A request to `path` of this service, to be completed and sent with [`answer`].
+    pub fn at(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// `GET path` of this service.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        answer(self.at(reqwest::Method::GET, path)).await
+    }
+
     /// Posts a JSON body to the callback.
     pub async fn callback(&self, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/auth/workos/callback", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("callback answered")
+        answer(
+            self.at(reqwest::Method::POST, "/api/auth/workos/callback")
+                .json(&body),
+        )
+        .await
     }
 
     /// `GET /api/auth/verify-token` with `token` as the Bearer token.
     pub async fn verify(&self, token: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}/api/auth/verify-token", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("verify-token answered")
+        answer(
+            self.at(reqwest::Method::GET, "/api/auth/verify-token")
+                .bearer_auth(token),
+        )
+        .await
     }
 
     /// `POST /api/auth/refresh` with `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/auth/refresh", self.base))
-            .json(&serde_json::json!({ "refreshToken": refresh_token }))
-            .send()
-            .await
-            .expect("refresh answered")
+        let body = serde_json::json!({ "refreshToken": refresh_token });
+        answer(self.at(reqwest::Method::POST, "/api/auth/refresh").json(&body)).await
     }
 
     /// Inserts an organization created `age_days` ago; returns its id.
@@ -201,6 +205,15 @@ impl TestApp {
             .await
             .expect("org inserted");
         id
+    }
+
+    /// Inserts an organization created `age_days` ago, mapped to the emulator's seeded
+    /// WorkOS organization of the same name (whose connections vouch for its users'
+    /// addresses); returns its id.
+    pub async fn add_mapped_org(&self, name: &str, age_days: i64) -> ObjectId {
+        let workos = workos_org_id(name).await;
+        self.add_org(name, age_days, doc! {"workosOrganizationId": workos})
+            .await
     }
 
     pub fn users(&self) -> mongodb::Collection<Document> {
@@ -270,6 +283,17 @@ pub async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) 
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success(), "{method} {path}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Sends `req`; the service's answer (the test fails when there is none).
+pub async fn answer(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.expect("the service answers")
+}
+
+/// Sends `req` with `body` exactly as written under `content_type`: the malformed or
+/// mistyped bodies a route must refuse.
+pub async fn send_raw(req: reqwest::RequestBuilder, content_type: &str, body: &str) -> reqwest::Response {
+    answer(req.header("content-type", content_type).body(body.to_owned())).await
 }
 
 /// Registers a webhook endpoint at the emulator; returns its id.

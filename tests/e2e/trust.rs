@@ -28,8 +28,7 @@ async fn ok_user(res: reqwest::Response) -> Value {
 #[tokio::test]
 async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as_them() {
     let app = TestApp::spawn(Options::new("takeover")).await;
-    let acme = workos_org_id("Acme").await;
-    let org = app.add_org("Acme", 1, doc! {"workosOrganizationId": &acme}).await;
+    let org = app.add_mapped_org("Acme", 1).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", org).await;
     let before = app.user_doc(ceo).await;
 
@@ -115,14 +114,17 @@ async fn an_unverified_authkit_address_is_refused_and_a_verified_one_links() {
     app.drop().await;
 }
 
+/// The oldest organization, unmapped, and a newer one mapped to Globex's WorkOS
+/// organization; the mapped one's id.
+async fn oldest_and_mapped_globex(app: &TestApp) -> ObjectId {
+    app.add_org("Oldest", 30, doc! {}).await;
+    app.add_mapped_org("Globex", 5).await
+}
+
 #[tokio::test]
 async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_does() {
     let app = TestApp::spawn(Options::new("org_choice")).await;
-    let globex = workos_org_id("Globex").await;
-    app.add_org("Oldest", 30, doc! {}).await;
-    let mapped = app
-        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
-        .await;
+    let mapped = oldest_and_mapped_globex(&app).await;
     let other = app.add_org("Other", 1, doc! {}).await;
 
     // Naming another organization from a mapped WorkOS organization: 403, nothing written.
@@ -184,11 +186,7 @@ async fn without_join_oldest_organization_a_new_user_with_no_other_choice_gets_4
 #[tokio::test]
 async fn twenty_concurrent_first_logins_through_a_mapped_organization_make_one_user_in_it() {
     let app = TestApp::spawn(Options::new("trust_race")).await;
-    let globex = workos_org_id("Globex").await;
-    app.add_org("Oldest", 30, doc! {}).await;
-    let mapped = app
-        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
-        .await;
+    let mapped = oldest_and_mapped_globex(&app).await;
     let browser = Browser::default();
     let mut codes = Vec::new();
     for _ in 0..20 {
@@ -236,22 +234,17 @@ fn mapping_url(app: &TestApp, organization: &str) -> String {
 }
 
 async fn put_mapping(app: &TestApp, organization: &str, token: &str, body: Value) -> reqwest::Response {
-    app.http
-        .put(mapping_url(app, organization))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.http
+            .put(mapping_url(app, organization))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await
 }
 
 async fn get_mapping(app: &TestApp, organization: &str, token: &str) -> reqwest::Response {
-    app.http
-        .get(mapping_url(app, organization))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    answer(app.http.get(mapping_url(app, organization)).bearer_auth(token)).await
 }
 
 #[tokio::test]
@@ -351,15 +344,12 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
             assert_eq!(body["error"], message, "{bad}");
         }
     }
-    let res = app
-        .http
-        .put(mapping_url(&app, &other_id))
-        .bearer_auth(&root)
-        .header("content-type", "application/json")
-        .body("{\"workosOrganizationId\": nul")
-        .send()
-        .await
-        .unwrap();
+    let res = send_raw(
+        app.http.put(mapping_url(&app, &other_id)).bearer_auth(&root),
+        "application/json",
+        "{\"workosOrganizationId\": nul",
+    )
+    .await;
     let body = assert_error(res, 400, "INVALID_REQUEST").await;
     assert_eq!(body["error"], shape);
 
@@ -448,10 +438,7 @@ async fn an_access_token_never_outlives_its_session() {
 #[tokio::test]
 async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
     let app = TestApp::spawn(Options::new("disabled_after")).await;
-    let acme_workos = workos_org_id("Acme").await;
-    let acme = app
-        .add_org("Acme", 3, doc! {"workosOrganizationId": &acme_workos})
-        .await;
+    let acme = app.add_mapped_org("Acme", 3).await;
     let (root, jane) = admins(&app, acme).await;
     let acme_id = acme.to_hex();
     let settings = format!("{}/api/organizations/{acme_id}/session-settings", app.base);
@@ -465,7 +452,7 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
         .await
         .unwrap();
     assert_error(app.verify(&root).await, 401, "LOGIN_DISABLED").await;
-    let res = app.http.get(&settings).bearer_auth(&root).send().await.unwrap();
+    let res = answer(app.http.get(&settings).bearer_auth(&root)).await;
     assert_error(res, 401, "LOGIN_DISABLED").await;
     assert_error(get_mapping(&app, &acme_id, &root).await, 401, "LOGIN_DISABLED").await;
 
@@ -475,28 +462,24 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
         .await
         .unwrap();
     assert_error(app.verify(&jane).await, 401, "INVALID_TOKEN").await;
-    let res = app
-        .http
-        .put(&settings)
-        .bearer_auth(&jane)
-        .json(&json!({"idleTimeoutMinutes": 20}))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.http
+            .put(&settings)
+            .bearer_auth(&jane)
+            .json(&json!({"idleTimeoutMinutes": 20})),
+    )
+    .await;
     assert_error(res, 401, "INVALID_TOKEN").await;
     app.drop().await;
 }
 
 async fn authorize_with_state(app: &TestApp, state: &str) -> reqwest::Response {
-    app.http
-        .get(format!(
-            "{}/api/auth/workos/authorize?state={}&login_hint=jane%40authkit.example",
-            app.base,
-            encode(state)
-        ))
-        .send()
-        .await
-        .unwrap()
+    answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?state={}&login_hint=jane%40authkit.example",
+        app.base,
+        encode(state)
+    )))
+    .await
 }
 
 #[tokio::test]
@@ -662,8 +645,7 @@ async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the
 async fn a_squatted_address_never_becomes_the_landing_place_of_its_verified_owner() {
     let app = TestApp::spawn(Options::new("squatting")).await;
     app.add_org("Oldest", 30, doc! {}).await;
-    let acme = workos_org_id("Acme").await;
-    app.add_org("Acme", 5, doc! {"workosOrganizationId": &acme}).await;
+    app.add_mapped_org("Acme", 5).await;
 
     // Another tenant's IdP asserts an Acme address: a new user, recorded as unvouched.
     let squatted = fresh_address("newhire", "acme.example");

@@ -22,13 +22,6 @@ async fn callback_as(app: &TestApp, code: &str, request_id: &str) -> reqwest::Re
     .await
 }
 
-async fn session_of(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "expected a session, got {body}");
-    body
-}
-
 /// `GET /api/audit-events?{query}` with `token`: status and body.
 async fn audit_events(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
     let res = answer(
@@ -59,7 +52,7 @@ async fn settled(app: &TestApp, token: &str, query: &str, ready: impl Fn(&[Value
 async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a_refusal() {
     let app = TestApp::spawn(Options::new("audit")).await;
     let browser = Browser::default();
-    let acme = app.add_mapped_org("Acme", 10).await;
+    let acme = app.add_mapped_org("Acme", 10, doc! {}).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", acme).await;
     let other = app.add_org("Other", 5, doc! {}).await;
     app.add_user("jane@authkit.example", "SUPERADMIN", other).await;
@@ -69,7 +62,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
     // A new user of Acme, through Acme's own connection.
     let code = browser.sso_code("acme.example", "new.hire@acme.example").await;
     issued.push(code.clone());
-    let newcomer = session_of(callback_as(&app, &code, "e2e-audit-login-1").await).await;
+    let newcomer = ok(callback_as(&app, &code, "e2e-audit-login-1").await).await;
     let newcomer_id = newcomer["user"]["id"].as_str().unwrap().to_owned();
     // Globex's connection asserts the CEO's address: refused.
     let code = browser.sso_code("globex.example", "ceo@acme.example").await;
@@ -96,7 +89,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
             let code = browser.authkit_code(email).await;
             (
                 code.clone(),
-                session_of(app.callback(json!({ "code": code })).await).await,
+                ok(app.callback(json!({ "code": code })).await).await,
             )
         }
     };
@@ -198,7 +191,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
     );
     let code = browser.sso_code("acme.example", "new.hire@acme.example").await;
     issued.push(code.clone());
-    let again = session_of(app.callback(json!({ "code": code })).await).await;
+    let again = ok(app.callback(json!({ "code": code })).await).await;
     issued.push(again["token"].as_str().unwrap().to_owned());
     issued.push(again["refreshToken"].as_str().unwrap().to_owned());
     let (status, body) = audit_events(&app, again["token"].as_str().unwrap(), "").await;

@@ -405,8 +405,7 @@ async fn spas_that_navigate_themselves_get_the_url_as_json() {
 
 #[tokio::test]
 async fn by_default_a_state_the_service_did_not_issue_is_refused_without_calling_workos() {
-    let upstream = CountingListener::start().await;
-    let app = TestApp::spawn(strict().env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(strict()).await;
     for body in [json!({"code": "abc", "state": "made-up"}), json!({"code": "abc"})] {
         assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
     }

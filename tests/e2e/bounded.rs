@@ -130,12 +130,7 @@ async fn a_stalled_store_gives_503_within_the_time_out_and_the_service_recovers_
     .await;
     app.add_org("Acme", 1, doc! {}).await;
     // While the store answers: a session to refresh later and a state to post later.
-    let code = Browser::default()
-        .sso_code("acme.example", "stall@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200, "login before the stall");
-    let session: Value = res.json().await.unwrap();
+    let session = app.sso_session("stall@acme.example").await;
     let refresh_token = session["refreshToken"]
         .as_str()
         .expect("refresh token")
@@ -357,15 +352,8 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
 async fn refreshes_have_a_budget_of_their_own_and_keep_working_after_the_login_budget_is_spent() {
     let app = TestApp::spawn(Options::new("refresh_budget").env("RATE_LIMIT_PER_MINUTE", "5")).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let code = Browser::default()
-        .sso_code("acme.example", "office@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let mut token = res.json::<Value>().await.unwrap()["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = app.sso_session("office@acme.example").await;
+    let mut token = session["refreshToken"].as_str().unwrap().to_owned();
     // The office signs in at 9:00: the login budget of the address is spent.
     assert!(flood(&app, 20, |_| None).await >= 10);
     assert_error(app.callback(json!({ "code": "x" })).await, 429, "RATE_LIMITED").await;
@@ -665,12 +653,7 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 async fn logins_workos_exchanges_and_store_operations_show_in_the_metrics_of_their_own_port() {
     let app = TestApp::spawn(Options::new("observed").env("METRICS_PORT", closed_port().to_string())).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let code = Browser::default()
-        .sso_code("acme.example", "observed@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let session: Value = res.json().await.unwrap();
+    let session = app.sso_session("observed@acme.example").await;
     let res = app
         .callback(json!({ "code": "whatever", "state": "s".repeat(2048) }))
         .await;

@@ -270,12 +270,7 @@ async fn out_of_range_stored_settings_fall_back_to_the_defaults() {
         doc! {"sessionSettings": {"idleTimeoutMinutes": 100_000, "tokenExpiryHours": 0, "warningTimeMinutes": 29.5}},
     )
     .await;
-    let code = Browser::default()
-        .sso_code("acme.example", "broken@acme.example")
-        .await;
-    let res = app.callback(json!({"code": code})).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = app.sso_session("broken@acme.example").await;
     assert_eq!(body["sessionConfig"]["idleTimeoutMinutes"], 30);
     assert_eq!(body["sessionConfig"]["tokenExpiryHours"], 8);
     assert_eq!(body["sessionConfig"]["warningTimeMinutes"], 2);
@@ -312,9 +307,7 @@ async fn a_code_reused_through_another_redirect_uri_or_an_unknown_code_is_refuse
 
 #[tokio::test]
 async fn a_provider_error_is_answered_at_once_without_calling_workos() {
-    let upstream = CountingListener::start().await;
-    let app =
-        TestApp::spawn(Options::new("provider_error").env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(Options::new("provider_error")).await;
     let res = app
         .callback(json!({"error": "access_denied", "error_description": "User cancelled", "code": "x"}))
         .await;
@@ -356,7 +349,7 @@ async fn client_mistakes_get_typed_errors() {
 async fn a_disabled_user_is_refused_with_403() {
     let app = TestApp::spawn(Options::new("disabled")).await;
     // Mapped to Acme's WorkOS organization, so Acme's connection vouches for the address.
-    let org = app.add_mapped_org("Acme", 1).await;
+    let org = app.add_mapped_org("Acme", 1, doc! {}).await;
     app.users()
         .insert_one(doc! {
             "_id": mongodb::bson::oid::ObjectId::new(), "email": "blocked@acme.example", "fullName": "Blocked",

@@ -36,13 +36,6 @@ async fn cost<F: std::future::Future<Output = Value>>(app: &TestApp, request: F)
     (commands(app).await - before, answer)
 }
 
-async fn ok(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 fn counting(tag: &'static str) -> Options {
     Options::new(tag)
         .env("MONGODB_COMMAND_METRICS", "true")

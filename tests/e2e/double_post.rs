@@ -46,13 +46,6 @@ async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) 
     )
 }
 
-async fn ok(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 /// Both answers are the same session: one refresh token, one user, one `sid`, and
 /// each access token verifies.
 fn assert_same_session(first: &Value, again: &Value) {

@@ -77,6 +77,37 @@ impl Options {
         self.database = Some(name.into());
         self
     }
+
+    /// The settings a service started with these options runs under, on database
+    /// `db_name` of the MongoDB at `uri`.
+    pub fn settings(self, db_name: &str, uri: &str) -> Settings {
+        let mut env = vec![
+            ("PORT".to_owned(), "0".to_owned()),
+            ("MONGODB_URI".to_owned(), uri.to_owned()),
+            ("MONGODB_DATABASE".to_owned(), db_name.to_owned()),
+            ("MONGODB_TIMEOUT_MS".to_owned(), "1500".to_owned()),
+            ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+            ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
+            ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
+            ("WORKOS_BASE_URL".to_owned(), workos_url()),
+            ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
+            ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
+            // Most tests obtain codes from the emulator directly, as SPAs that build
+            // WorkOS URLs themselves do; tests of issued states set it to false.
+            ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
+            // Tests that need them set these: many services share one process and address.
+            ("METRICS_PORT".to_owned(), "0".to_owned()),
+            ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
+            // Tests share one emulator: only the tests of WorkOS events poll it.
+            ("WORKOS_EVENTS".to_owned(), "off".to_owned()),
+        ];
+        for (k, v) in self.env {
+            env.retain(|(key, _)| key != &k);
+            env.push((k, v));
+        }
+        Settings::load_from(None, env).expect("test settings are valid")
+    }
 }
 
 /// One running service and its database.
@@ -101,32 +132,7 @@ impl TestApp {
     pub async fn spawn_with(options: Options, overrides: Overrides) -> TestApp {
         let db_name = options.database.clone().unwrap_or_else(|| unique_db(options.tag));
         let uri = options.mongo_uri.clone().unwrap_or_else(mongo_uri);
-        let mut env = vec![
-            ("PORT".to_owned(), "0".to_owned()),
-            ("MONGODB_URI".to_owned(), uri.clone()),
-            ("MONGODB_DATABASE".to_owned(), db_name.clone()),
-            ("MONGODB_TIMEOUT_MS".to_owned(), "1500".to_owned()),
-            ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
-            ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
-            ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
-            ("WORKOS_BASE_URL".to_owned(), workos_url()),
-            ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
-            ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
-            ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
-            // Most tests obtain codes from the emulator directly, as SPAs that build
-            // WorkOS URLs themselves do; tests of issued states set it to false.
-            ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
-            // Tests that need them set these: many services share one process and address.
-            ("METRICS_PORT".to_owned(), "0".to_owned()),
-            ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
-            // Tests share one emulator: only the tests of WorkOS events poll it.
-            ("WORKOS_EVENTS".to_owned(), "off".to_owned()),
-        ];
-        for (k, v) in options.env {
-            env.retain(|(key, _)| key != &k);
-            env.push((k, v));
-        }
-        let settings = Settings::load_from(None, env).expect("test settings are valid");
+        let settings = options.settings(&db_name, &uri);
         let app = Application::build(settings, overrides)
             .await
             .expect("the service starts");
@@ -165,6 +171,18 @@ impl TestApp {
     /// `GET path` of this service.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         answer(self.at(reqwest::Method::GET, path)).await
+    }
+
+    /// `method path` of this service with `token` as the Bearer token.
+    pub async fn send_as(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::Response {
+        answer(self.at(method, path).bearer_auth(token)).await
+    }
+
+    /// Signs `email` in through the SSO connection of its domain; the session's body.
+    pub async fn sso_session(&self, email: &str) -> Value {
+        let domain = email.split_once('@').map_or("", |(_, domain)| domain);
+        let code = Browser::default().sso_code(domain, email).await;
+        ok(self.callback(serde_json::json!({ "code": code })).await).await
     }
 
     /// Posts a JSON body to the callback.
@@ -210,10 +228,10 @@ impl TestApp {
     /// Inserts an organization created `age_days` ago, mapped to the emulator's seeded
     /// WorkOS organization of the same name (whose connections vouch for its users'
     /// addresses); returns its id.
-    pub async fn add_mapped_org(&self, name: &str, age_days: i64) -> ObjectId {
-        let workos = workos_org_id(name).await;
-        self.add_org(name, age_days, doc! {"workosOrganizationId": workos})
-            .await
+    pub async fn add_mapped_org(&self, name: &str, age_days: i64, extra: Document) -> ObjectId {
+        let mut fields = doc! {"workosOrganizationId": workos_org_id(name).await};
+        fields.extend(extra);
+        self.add_org(name, age_days, fields).await
     }
 
     pub fn users(&self) -> mongodb::Collection<Document> {
@@ -243,25 +261,26 @@ impl TestApp {
             .expect("the user exists")
     }
 
-    /// How many refresh tokens are stored.
-    pub async fn refresh_token_count(&self) -> u64 {
+    /// How many documents `collection` holds.
+    pub async fn count(&self, collection: &str) -> u64 {
         self.db
-            .collection::<Document>("refresh_tokens")
+            .collection::<Document>(collection)
             .count_documents(doc! {})
             .await
-            .expect("count refresh tokens")
+            .unwrap_or_else(|e| panic!("count {collection}: {e}"))
+    }
+
+    /// How many refresh tokens are stored.
+    pub async fn refresh_token_count(&self) -> u64 {
+        self.count("refresh_tokens").await
     }
 
     pub async fn user_count(&self) -> u64 {
-        self.users().count_documents(doc! {}).await.expect("count users")
+        self.count("users").await
     }
 
     pub async fn session_count(&self) -> u64 {
-        self.db
-            .collection::<Document>("sessions")
-            .count_documents(doc! {})
-            .await
-            .expect("count sessions")
+        self.count("sessions").await
     }
 
     pub async fn drop(self) {
@@ -283,6 +302,22 @@ pub async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) 
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success(), "{method} {path}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The JSON body of a 200 answer (the test fails on any other status).
+pub async fn ok(res: reqwest::Response) -> Value {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("a JSON body");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A service whose WorkOS is a listener that counts connections and never answers:
+/// for the refusals that must not call WorkOS at all.
+pub async fn spawn_with_silent_workos(options: Options) -> (TestApp, CountingListener) {
+    let upstream = CountingListener::start().await;
+    let app = TestApp::spawn(options.env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    (app, upstream)
 }
 
 /// Sends `req`; the service's answer (the test fails when there is none).

@@ -18,17 +18,15 @@ async fn sso_login(app: &TestApp, domain: &str, email: &str, extra: Value) -> re
     app.callback(body).await
 }
 
+/// The signed-in user of a 200 session answer.
 async fn ok_user(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "expected a session, got {body}");
-    body["user"].clone()
+    ok(res).await["user"].clone()
 }
 
 #[tokio::test]
 async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as_them() {
     let app = TestApp::spawn(Options::new("takeover")).await;
-    let org = app.add_mapped_org("Acme", 1).await;
+    let org = app.add_mapped_org("Acme", 1, doc! {}).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", org).await;
     let before = app.user_doc(ceo).await;
 
@@ -118,7 +116,7 @@ async fn an_unverified_authkit_address_is_refused_and_a_verified_one_links() {
 /// organization; the mapped one's id.
 async fn oldest_and_mapped_globex(app: &TestApp) -> ObjectId {
     app.add_org("Oldest", 30, doc! {}).await;
-    app.add_mapped_org("Globex", 5).await
+    app.add_mapped_org("Globex", 5, doc! {}).await
 }
 
 #[tokio::test]
@@ -390,9 +388,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
 
 #[tokio::test]
 async fn a_provider_error_echoes_nothing_the_client_sent_but_a_clean_code() {
-    let upstream = CountingListener::start().await;
-    let app =
-        TestApp::spawn(Options::new("provider_echo").env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(Options::new("provider_echo")).await;
     let description = format!("<script>alert(1)</script> call +1 555 0199 {}", "x".repeat(5000));
     for error in ["<b>access_denied</b>", "Access Denied", &"a".repeat(65)] {
         let res = app
@@ -438,7 +434,7 @@ async fn an_access_token_never_outlives_its_session() {
 #[tokio::test]
 async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
     let app = TestApp::spawn(Options::new("disabled_after")).await;
-    let acme = app.add_mapped_org("Acme", 3).await;
+    let acme = app.add_mapped_org("Acme", 3, doc! {}).await;
     let (root, jane) = admins(&app, acme).await;
     let acme_id = acme.to_hex();
     let settings = format!("{}/api/organizations/{acme_id}/session-settings", app.base);
@@ -514,27 +510,30 @@ async fn a_spa_state_needs_22_url_safe_characters() {
     app.drop().await;
 }
 
-/// A new AuthKit user of the emulator (`POST /user_management/users`); its id.
-async fn new_authkit_user(email: &str, verified: bool) -> String {
-    let created: Value = reqwest::Client::new()
-        .post(format!("{}/user_management/users", workos_url()))
-        .bearer_auth("sk_test_default")
-        .json(
-            &json!({"email": email, "first_name": "New", "last_name": "Person", "email_verified": verified}),
-        )
-        .send()
+/// Signs `email` up as a new AuthKit user of the emulator, verified
+/// (`POST /user_management/users`), and posts its AuthKit login; the callback's answer.
+async fn authkit_sign_up(app: &TestApp, email: &str) -> reqwest::Response {
+    let user = json!({"email": email, "first_name": "New", "last_name": "Person", "email_verified": true});
+    emulator(reqwest::Method::POST, "/user_management/users", Some(user)).await;
+    let code = Browser::default().authkit_code(email).await;
+    app.callback(json!({"code": code})).await
+}
+
+/// The stored document of a signed-in `user` (as the session's body shows it).
+async fn stored_user(app: &TestApp, user: &Value) -> Document {
+    app.user_doc(ObjectId::parse_str(user["id"].as_str().unwrap()).unwrap())
         .await
-        .expect("the emulator creates users")
-        .json()
-        .await
-        .expect("a JSON user");
-    created["id"].as_str().expect("an id").to_owned()
 }
 
 /// A fresh address per run: the emulator outlives the test databases.
 fn fresh_address(local: &str, domain: &str) -> String {
     let unique = unique_db("addr");
     format!("{local}.{}@{domain}", &unique[unique.len() - 9..])
+}
+
+/// A new user signed in through the SSO connection of `domain`, at a fresh address there.
+async fn new_sso_user(app: &TestApp, local: &str, domain: &str) -> Value {
+    ok_user(sso_login(app, domain, &fresh_address(local, domain), json!({})).await).await
 }
 
 #[tokio::test]
@@ -550,21 +549,10 @@ async fn the_fallbacks_never_put_a_new_user_into_a_mapped_organization() {
 
     // An SSO profile of an unmapped WorkOS organization, and an AuthKit sign-up: the
     // oldest organization that is not mapped.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "globex.example",
-            &fresh_address("g", "globex.example"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let user = new_sso_user(&app, "g", "globex.example").await;
     assert_eq!(user["organizationId"], unmapped.to_hex());
     let email = fresh_address("signup", "authkit.example");
-    new_authkit_user(&email, true).await;
-    let code = Browser::default().authkit_code(&email).await;
-    let user = ok_user(app.callback(json!({"code": code})).await).await;
+    let user = ok_user(authkit_sign_up(&app, &email).await).await;
     assert_eq!(user["organizationId"], unmapped.to_hex());
     assert_eq!(user["accessRole"], "SALES_REP");
 
@@ -590,23 +578,12 @@ async fn the_fallbacks_never_put_a_new_user_into_a_mapped_organization() {
     .await;
     assert_error(res, 409, "NO_ORGANIZATION").await;
     let email = fresh_address("latecomer", "authkit.example");
-    new_authkit_user(&email, true).await;
-    let code = Browser::default().authkit_code(&email).await;
-    assert_error(app.callback(json!({"code": code})).await, 409, "NO_ORGANIZATION").await;
+    assert_error(authkit_sign_up(&app, &email).await, 409, "NO_ORGANIZATION").await;
     assert_eq!(app.user_count().await, users, "nobody created");
     assert_eq!(app.session_count().await, sessions, "no session");
 
     // The customer's own WorkOS organization still joins it.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "acme.example",
-            &fresh_address("own", "acme.example"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let user = new_sso_user(&app, "own", "acme.example").await;
     assert_eq!(user["organizationId"], customer.to_hex());
     app.drop().await;
 }
@@ -621,18 +598,9 @@ async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the
             doc! {"workosOrganizationId": "org_01DEFAULTMAPPED"},
         )
         .await;
-    let env = vec![
-        ("PORT".to_owned(), "0".to_owned()),
-        ("MONGODB_URI".to_owned(), mongo_uri()),
-        ("MONGODB_DATABASE".to_owned(), app.db.name().to_owned()),
-        ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
-        ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
-        ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
-        ("WORKOS_BASE_URL".to_owned(), workos_url()),
-        ("METRICS_PORT".to_owned(), "0".to_owned()),
-        ("DEFAULT_ORGANIZATION_ID".to_owned(), mapped.to_hex()),
-    ];
-    let settings = tether_auth::Settings::load_from(None, env).expect("valid settings");
+    let settings = Options::new("default_mapped")
+        .env("DEFAULT_ORGANIZATION_ID", mapped.to_hex())
+        .settings(&app.db_name, &mongo_uri());
     let refused = tether_auth::Application::build(settings, tether_auth::Overrides::default())
         .await
         .expect_err("start-up refuses a mapped default organization")
@@ -645,40 +613,30 @@ async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the
 async fn a_squatted_address_never_becomes_the_landing_place_of_its_verified_owner() {
     let app = TestApp::spawn(Options::new("squatting")).await;
     app.add_org("Oldest", 30, doc! {}).await;
-    app.add_mapped_org("Acme", 5).await;
+    app.add_mapped_org("Acme", 5, doc! {}).await;
 
     // Another tenant's IdP asserts an Acme address: a new user, recorded as unvouched.
     let squatted = fresh_address("newhire", "acme.example");
     let squatter = ok_user(sso_login(&app, "globex.example", &squatted, json!({})).await).await;
-    let stored = app
-        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
-        .await;
+    let stored = stored_user(&app, &squatter).await;
     assert_eq!(stored.get_bool("emailVerified"), Ok(false));
 
     // The real owner, verified by AuthKit, is refused rather than landing in it.
-    new_authkit_user(&squatted, true).await;
-    let code = Browser::default().authkit_code(&squatted).await;
     assert_error(
-        app.callback(json!({"code": code})).await,
+        authkit_sign_up(&app, &squatted).await,
         409,
         "ACCOUNT_LINK_REQUIRED",
     )
     .await;
-    let after = app
-        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
-        .await;
+    let after = stored_user(&app, &squatter).await;
     assert_eq!(after, stored, "nothing written");
 
     // An address in the IdP's own verified domain is vouched at creation, and links.
     let vouched = fresh_address("staff", "acme.example");
     let staff = ok_user(sso_login(&app, "acme.example", &vouched, json!({})).await).await;
-    let stored = app
-        .user_doc(ObjectId::parse_str(staff["id"].as_str().unwrap()).unwrap())
-        .await;
+    let stored = stored_user(&app, &staff).await;
     assert_eq!(stored.get_bool("emailVerified"), Ok(true));
-    new_authkit_user(&vouched, true).await;
-    let code = Browser::default().authkit_code(&vouched).await;
-    let linked = ok_user(app.callback(json!({"code": code})).await).await;
+    let linked = ok_user(authkit_sign_up(&app, &vouched).await).await;
     assert_eq!(linked["id"], staff["id"], "the same user");
     app.drop().await;
 }

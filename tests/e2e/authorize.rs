@@ -10,7 +10,6 @@ use mongodb::bson::{Document, doc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
-use tether_clock::ManualClock;
 use tether_domain::{
     AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityProvider, LoginHints,
     LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError,
@@ -99,7 +98,7 @@ async fn spawn_counting() -> (TestApp, Arc<CountingWorkos>) {
 }
 
 fn strict() -> Options {
-    Options::new("authorize").env("ACCEPT_UNISSUED_STATE", "false")
+    Options::new("authorize").strict_states()
 }
 
 impl TestApp {
@@ -245,27 +244,14 @@ async fn a_state_is_accepted_once_and_racing_posts_of_it_get_one_session() {
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a["refreshToken"], b["refreshToken"], "one session");
-    let sessions = app
-        .db
-        .collection::<Document>("sessions")
-        .count_documents(doc! {})
-        .await
-        .unwrap();
-    assert_eq!(sessions, 2, "one per login");
+    assert_eq!(app.session_count().await, 2, "one per login");
     app.drop().await;
 }
 
 #[tokio::test]
 async fn a_state_past_its_ten_minutes_is_refused() {
-    let clock = Arc::new(ManualClock::starting_now());
-    let app = TestApp::spawn_with(
-        strict(),
-        Overrides {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (clock, overrides) = manual_clock();
+    let app = TestApp::spawn_with(strict(), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
     let (code, state) = app
         .browse("domain_hint=acme.example&login_hint=late%40acme.example")

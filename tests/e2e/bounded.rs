@@ -482,7 +482,7 @@ async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_pass
     let app = TestApp::spawn(
         Options::new("backoff")
             .env("WORKOS_BASE_URL", workos)
-            .env("ACCEPT_UNISSUED_STATE", "false"),
+            .strict_states(),
     )
     .await;
     let mut states = Vec::new();
@@ -595,7 +595,7 @@ async fn an_authkit_429_closes_only_authkit_for_at_most_sixty_seconds_and_sso_lo
     let app = TestApp::spawn(
         Options::new("backoff_per_api")
             .env("WORKOS_BASE_URL", workos)
-            .env("ACCEPT_UNISSUED_STATE", "false"),
+            .strict_states(),
     )
     .await;
     app.add_org("Acme", 1, doc! {}).await;

@@ -6,13 +6,11 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
 use tether_auth::Overrides;
-use tether_clock::ManualClock;
 
 use crate::session::refresh;
 use crate::support::*;
@@ -259,7 +257,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     let page = format!("{spa_origin}/");
     let app = TestApp::spawn(
         Options::new("browser")
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             // The page binds its login to the browser: a start without it is refused.
             .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin.clone())
@@ -340,7 +338,7 @@ async fn signed_in_spa(
     let page = format!("{spa_origin}/");
     let app = TestApp::spawn_with(
         options
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin)
             .env("ALLOWED_REDIRECT_URIS", page.clone()),
@@ -449,11 +447,7 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
 async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_ends() {
     // The service's clock stands still, a day ahead of the browser's by the end; a
     // session lasts one day.
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
+    let (clock, overrides) = manual_clock();
     let (app, browser, _server) = signed_in_spa(
         Options::new("browser_auto").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
         overrides,
@@ -526,11 +520,7 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
 async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
     // The organization renews nothing silently, logs out at expiry and tracks no
     // idleness; the service's clock stands still and a session lasts one day.
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
+    let (clock, overrides) = manual_clock();
     let (app, browser, _server) = signed_in_spa(
         Options::new("browser_fallback").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
         overrides,

@@ -173,14 +173,7 @@ async fn a_new_user_with_no_organization_at_all_gets_409_and_nothing_is_created(
     let res = app.callback(json!({"code": code})).await;
     assert_error(res, 409, "NO_ORGANIZATION").await;
     assert_eq!(app.user_count().await, 0);
-    assert_eq!(
-        app.db
-            .collection::<Document>("refresh_tokens")
-            .count_documents(doc! {})
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.refresh_token_count().await, 0);
     app.drop().await;
 }
 
@@ -362,14 +355,7 @@ async fn a_disabled_user_is_refused_with_403() {
         .sso_code("acme.example", "blocked@acme.example")
         .await;
     assert_error(app.callback(json!({"code": code})).await, 403, "LOGIN_DISABLED").await;
-    assert_eq!(
-        app.db
-            .collection::<Document>("refresh_tokens")
-            .count_documents(doc! {})
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.refresh_token_count().await, 0);
     app.drop().await;
 }
 

@@ -115,7 +115,7 @@ async fn a_returning_login_costs_at_most_three_commands_a_new_user_four_and_a_re
 
 #[tokio::test]
 async fn in_strict_mode_the_state_take_is_the_one_more_command_of_a_login() {
-    let app = TestApp::spawn(counting("commands_strict").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(counting("commands_strict").strict_states()).await;
     app.add_org("Acme", 1, doc! {}).await;
     let browser = Browser::default();
     let mut costs = Vec::new();

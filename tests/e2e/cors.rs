@@ -31,7 +31,7 @@ async fn spawn_with_extra_origin() -> TestApp {
     TestApp::spawn(
         Options::new("cors")
             .env("CORS_ALLOWED_ORIGINS", format!("{CLIENT_URL}, {EXTRA_ORIGIN}"))
-            .env("ACCEPT_UNISSUED_STATE", "false"),
+            .strict_states(),
     )
     .await
 }

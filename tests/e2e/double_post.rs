@@ -3,12 +3,8 @@
 //! with the same session; anyone else who re-posts what the redirect URL carries gets
 //! nothing. Over HTTP against the real peers.
 
-use std::sync::Arc;
-
 use mongodb::bson::doc;
 use serde_json::{Value, json};
-use tether_auth::Overrides;
-use tether_clock::ManualClock;
 
 use crate::support::*;
 
@@ -18,7 +14,7 @@ const OTHER_REDIRECT: &str = "http://localhost:5173/other-signin";
 async fn strict_app(tag: &'static str) -> TestApp {
     let app = TestApp::spawn(
         Options::new(tag)
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             .env("ALLOWED_REDIRECT_URIS", OTHER_REDIRECT),
     )
     .await;
@@ -139,15 +135,8 @@ async fn three_concurrent_posts_of_one_callback_get_one_session() {
 
 #[tokio::test]
 async fn a_bound_login_answers_again_within_sixty_seconds_and_not_after() {
-    let clock = Arc::new(ManualClock::starting_now());
-    let app = TestApp::spawn_with(
-        Options::new("double_post_window").env("ACCEPT_UNISSUED_STATE", "false"),
-        Overrides {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (clock, overrides) = manual_clock();
+    let app = TestApp::spawn_with(Options::new("double_post_window").strict_states(), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
     let (code, state, verifier) = code_and_state(&app, "window@acme.example").await;
     let body = json!({"code": code, "state": state, "client_verifier": verifier});

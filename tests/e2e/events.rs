@@ -121,6 +121,12 @@ async fn cursor(app: &TestApp) -> Option<Document> {
         .expect("event_cursors readable")
 }
 
+/// When the consumer last polled, by its cursor.
+async fn checked_at(app: &TestApp) -> mongodb::bson::DateTime {
+    let cursor = cursor(app).await.expect("the consumer has a cursor");
+    *cursor.get_datetime("checkedAt").expect("checkedAt")
+}
+
 /// Waits until the consumer stands at a cursor (the newest event when it started), so
 /// that what a test does next comes after it.
 async fn consumer_started(app: &TestApp) {
@@ -448,21 +454,9 @@ async fn of_two_replicas_one_holds_the_lease_and_the_other_takes_over_within_the
     let first = holder(&cursor(&a).await.unwrap()).expect("a holder");
     assert!(names.contains(&first), "{first} is one of {names:?}");
     // It keeps the lease while it lives: several polls later it still holds it.
-    let checked = cursor(&a)
-        .await
-        .unwrap()
-        .get_datetime("checkedAt")
-        .copied()
-        .unwrap();
+    let checked = checked_at(&a).await;
     wait_until("two more polls", Duration::from_secs(5), || async {
-        cursor(&a)
-            .await
-            .unwrap()
-            .get_datetime("checkedAt")
-            .copied()
-            .unwrap()
-            .timestamp_millis()
-            >= checked.timestamp_millis() + 1500
+        checked_at(&a).await.timestamp_millis() >= checked.timestamp_millis() + 1500
     })
     .await;
     assert_eq!(
@@ -483,20 +477,9 @@ async fn of_two_replicas_one_holds_the_lease_and_the_other_takes_over_within_the
     .await;
     eprintln!("holder killed -> lease taken over after {took:?} (lease 3 s)");
     assert!(took <= Duration::from_millis(3500), "took {took:?}");
-    let after = cursor(&a)
-        .await
-        .unwrap()
-        .get_datetime("checkedAt")
-        .copied()
-        .unwrap();
+    let after = checked_at(&a).await;
     wait_until("the new holder polls", Duration::from_secs(3), || async {
-        cursor(&a)
-            .await
-            .unwrap()
-            .get_datetime("checkedAt")
-            .copied()
-            .unwrap()
-            > after
+        checked_at(&a).await > after
     })
     .await;
     a.drop().await;

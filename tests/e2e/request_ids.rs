@@ -99,7 +99,7 @@ fn capture_logs() -> Captured {
 #[tokio::test]
 async fn the_log_line_of_a_failed_login_names_its_error_code() {
     let logs = capture_logs();
-    let app = TestApp::spawn(Options::new("reqid").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(Options::new("reqid").strict_states()).await;
     let request_id = format!("log-line-test-{}", std::process::id());
     let secret_code = "CODE-THAT-MUST-NOT-BE-LOGGED-4f1e";
     let res = answer(

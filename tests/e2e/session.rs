@@ -1,12 +1,8 @@
 //! After login, against the real peers: refresh with rotation and reuse detection,
 //! logout, token checks and per-organization session settings.
 
-use std::sync::Arc;
-
 use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
-use tether_auth::Overrides;
-use tether_clock::ManualClock;
 
 use crate::support::*;
 
@@ -179,15 +175,6 @@ async fn assert_no_refresh_token_in_clear(app: &TestApp, tokens: &[&str]) {
             "the digest of every issued token is stored"
         );
     }
-}
-
-fn manual_clock() -> (Arc<ManualClock>, Overrides) {
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
-    (clock, overrides)
 }
 
 // ---- refresh with rotation -------------------------------------------------------------
@@ -661,13 +648,7 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
 async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_apply_and_null_reverts_them() {
     let app = TestApp::spawn(Options::new("org_settings")).await;
     // Mapped to Acme's WorkOS organization, so Acme's connection vouches for root's address.
-    let acme = app
-        .add_org(
-            "Acme",
-            3,
-            doc! {"plan": "gold", "workosOrganizationId": workos_org_id("Acme").await},
-        )
-        .await;
+    let acme = app.add_mapped_org("Acme", 3, doc! {"plan": "gold"}).await;
     let other = app.add_org("Other", 5, doc! {}).await;
     app.add_user("root@acme.example", "SUPERADMIN", acme).await;
     app.add_user("jane@authkit.example", "ADMIN", acme).await;
@@ -780,13 +761,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(renewed.body["sessionConfig"]["idleTimeoutMinutes"], 15);
 
     // Stored as the product stores it; the organization's other fields untouched.
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": acme})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(acme).await;
     assert_eq!(stored.get_str("plan").unwrap(), "gold");
     assert_eq!(stored.get_str("name").unwrap(), "Acme");
     assert!(stored.get_datetime("updatedAt").unwrap() > stored.get_datetime("createdAt").unwrap());
@@ -794,13 +769,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(settings.len(), 9);
     assert_eq!(settings.get("idleTimeoutMinutes"), Some(&Bson::Int32(15)));
     assert_eq!(settings.get("tokenExpiryHours"), Some(&Bson::Null));
-    let untouched = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let untouched = app.org_doc(other).await;
     assert!(untouched.get("sessionSettings").is_none());
 
     // Who may do it.

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::Value;
 use tether_auth::{Application, Overrides, Settings};
+use tether_clock::ManualClock;
 
 pub const JWT_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
 pub const CLIENT_ID: &str = "client_e2e";
@@ -66,6 +67,11 @@ impl Options {
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_owned(), value.into()));
         self
+    }
+
+    /// Only states the service issued itself are accepted at the callback.
+    pub fn strict_states(self) -> Self {
+        self.env("ACCEPT_UNISSUED_STATE", "false")
     }
 
     pub fn mongo(mut self, uri: impl Into<String>) -> Self {
@@ -234,6 +240,16 @@ impl TestApp {
         self.add_org(name, age_days, fields).await
     }
 
+    /// The stored document of organization `id`.
+    pub async fn org_doc(&self, id: ObjectId) -> Document {
+        self.db
+            .collection::<Document>("organizations")
+            .find_one(doc! {"_id": id})
+            .await
+            .expect("organizations readable")
+            .expect("the organization exists")
+    }
+
     pub fn users(&self) -> mongodb::Collection<Document> {
         self.db.collection("users")
     }
@@ -302,6 +318,17 @@ pub async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) 
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success(), "{method} {path}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A clock that moves only when the test moves it, and the overrides that give it to
+/// a service.
+pub fn manual_clock() -> (Arc<ManualClock>, Overrides) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    (clock, overrides)
 }
 
 /// The JSON body of a 200 answer (the test fails on any other status).

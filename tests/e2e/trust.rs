@@ -267,13 +267,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
     let body: Value = get_mapping(&app, &other_id, &root).await.json().await.unwrap();
     assert_eq!(body["data"]["workosOrganizationId"], globex.as_str());
     assert_eq!(body["data"]["organizationId"], other_id.as_str());
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(other).await;
     assert_eq!(stored.get_str("workosOrganizationId").unwrap(), globex);
     assert_eq!(stored.get_str("plan").unwrap(), "gold", "other fields survive");
 
@@ -361,13 +355,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"]["workosOrganizationId"], Value::Null);
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(other).await;
     assert!(!stored.contains_key("workosOrganizationId"));
 
     let missing = ObjectId::new().to_hex();
@@ -480,7 +468,7 @@ async fn authorize_with_state(app: &TestApp, state: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn a_spa_state_needs_22_url_safe_characters() {
-    let app = TestApp::spawn(Options::new("state_rule").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(Options::new("state_rule").strict_states()).await;
     for bad in [
         "abc",
         &"a".repeat(21),

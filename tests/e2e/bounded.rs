@@ -451,28 +451,14 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
 
 /// A WorkOS stand-in that answers every request 429 `Retry-After: 30` and counts them.
 async fn rate_limiting_workos() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
     let counter = requests.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                if read_request(&mut socket).await.is_none() {
-                    return;
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                let body = r#"{"message":"Too many requests"}"#;
-                let answer = format!(
-                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(answer.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
+    let url = stand_in(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let retry_after = vec![("Retry-After".to_owned(), "30".to_owned())];
+        async move { (429, retry_after, br#"{"message":"Too many requests"}"#.to_vec()) }
+    })
+    .await;
     (url, requests)
 }
 
@@ -521,71 +507,50 @@ async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_pass
 /// `Retry-After: 600` (a per-user limit) and counts those; everything else is the
 /// emulator's answer, relayed.
 async fn authkit_rate_limited_workos() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let refused = Arc::new(AtomicUsize::new(0));
     let counter = refused.clone();
     let upstream = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (counter, upstream) = (counter.clone(), upstream.clone());
-            tokio::spawn(async move {
-                let Some((head, body)) = read_request(&mut socket).await else {
-                    return;
-                };
-                let mut parts = head.lines().next().unwrap_or_default().split(' ');
-                let (method, path) = (
-                    parts.next().unwrap_or("GET").to_owned(),
-                    parts.next().unwrap_or("/").to_owned(),
+    let url = stand_in(move |head, body| {
+        let (counter, upstream) = (counter.clone(), upstream.clone());
+        async move {
+            let mut parts = head.lines().next().unwrap_or_default().split(' ');
+            let (method, path) = (
+                parts.next().unwrap_or("GET").to_owned(),
+                parts.next().unwrap_or("/").to_owned(),
+            );
+            if path.starts_with("/user_management/authenticate") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                return (
+                    429,
+                    vec![("Retry-After".to_owned(), "600".to_owned())],
+                    br#"{"message":"Too many requests"}"#.to_vec(),
                 );
-                let (status, headers, answer) = if path.starts_with("/user_management/authenticate") {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    (
-                        429,
-                        vec![("Retry-After".to_owned(), "600".to_owned())],
-                        br#"{"message":"Too many requests"}"#.to_vec(),
-                    )
-                } else {
-                    let mut forwarded =
-                        upstream.request(method.parse().unwrap(), format!("{}{path}", workos_url()));
-                    for line in head.lines().skip(1) {
-                        if let Some((name, value)) = line.split_once(':')
-                            && ["content-type", "authorization", "accept"]
-                                .contains(&name.trim().to_lowercase().as_str())
-                        {
-                            forwarded = forwarded.header(name.trim(), value.trim());
-                        }
-                    }
-                    let res = forwarded.body(body).send().await.unwrap();
-                    let headers = ["location", "retry-after"]
-                        .iter()
-                        .filter_map(|h| {
-                            Some(((*h).to_owned(), res.headers().get(*h)?.to_str().ok()?.to_owned()))
-                        })
-                        .collect();
-                    (
-                        res.status().as_u16(),
-                        headers,
-                        res.bytes().await.unwrap().to_vec(),
-                    )
-                };
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    answer.len()
-                );
-                for (name, value) in headers {
-                    out.push_str(&format!("{name}: {value}\r\n"));
+            }
+            let mut forwarded = upstream.request(method.parse().unwrap(), format!("{}{path}", workos_url()));
+            for line in head.lines().skip(1) {
+                if let Some((name, value)) = line.split_once(':')
+                    && ["content-type", "authorization", "accept"]
+                        .contains(&name.trim().to_lowercase().as_str())
+                {
+                    forwarded = forwarded.header(name.trim(), value.trim());
                 }
-                out.push_str("\r\n");
-                let _ = socket.write_all(out.as_bytes()).await;
-                let _ = socket.write_all(&answer).await;
-                let _ = socket.shutdown().await;
-            });
+            }
+            let res = forwarded.body(body).send().await.unwrap();
+            let headers = ["location", "retry-after"]
+                .iter()
+                .filter_map(|h| Some(((*h).to_owned(), res.headers().get(*h)?.to_str().ok()?.to_owned())))
+                .collect();
+            (
+                res.status().as_u16(),
+                headers,
+                res.bytes().await.unwrap().to_vec(),
+            )
         }
-    });
+    })
+    .await;
     (url, refused)
 }
 

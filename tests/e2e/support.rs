@@ -654,6 +654,45 @@ pub async fn whole_database(app: &TestApp) -> String {
     all
 }
 
+/// What a stand-in answers a request: a status, extra headers and a JSON body.
+pub type StandInAnswer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// A stand-in for an upstream (WorkOS) on a local port: each request, its head and
+/// body, gets the answer `respond` gives it, on a connection of its own. Its base URL.
+pub async fn stand_in<F, A>(respond: F) -> String
+where
+    F: Fn(String, Vec<u8>) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = StandInAnswer> + Send + 'static,
+{
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let Some((head, body)) = read_request(&mut socket).await else {
+                    return;
+                };
+                let (status, headers, answer) = respond(head, body).await;
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    answer.len()
+                );
+                for (name, value) in headers {
+                    out.push_str(&format!("{name}: {value}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = socket.write_all(out.as_bytes()).await;
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
 /// Reads one HTTP/1.1 request from a stand-in's socket: its head (request line and
 /// headers) and its body (as long as `Content-Length` says). `None` when the peer
 /// closes first.

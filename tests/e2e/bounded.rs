@@ -465,12 +465,7 @@ async fn rate_limiting_workos() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_passed() {
     let (workos, requests) = rate_limiting_workos().await;
-    let app = TestApp::spawn(
-        Options::new("backoff")
-            .env("WORKOS_BASE_URL", workos)
-            .strict_states(),
-    )
-    .await;
+    let app = TestApp::spawn(Options::new("backoff").workos(workos).strict_states()).await;
     let mut states = Vec::new();
     for _ in 0..5 {
         states.push(issued_state(&app).await);
@@ -557,12 +552,7 @@ async fn authkit_rate_limited_workos() -> (String, Arc<AtomicUsize>) {
 #[tokio::test]
 async fn an_authkit_429_closes_only_authkit_for_at_most_sixty_seconds_and_sso_logins_go_on() {
     let (workos, refused) = authkit_rate_limited_workos().await;
-    let app = TestApp::spawn(
-        Options::new("backoff_per_api")
-            .env("WORKOS_BASE_URL", workos)
-            .strict_states(),
-    )
-    .await;
+    let app = TestApp::spawn(Options::new("backoff_per_api").workos(workos).strict_states()).await;
     app.add_org("Acme", 1, doc! {}).await;
     let login = |query: &'static str| {
         let app = &app;

@@ -6,13 +6,16 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{Document, doc};
 use serde_json::{Value, json};
 use tether_auth::Overrides;
+use tether_clock::ManualClock;
 
 use crate::session::refresh;
+
 use crate::support::*;
 
 fn required_env(name: &str) -> String {
@@ -272,14 +275,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     );
 
     let browser = WebDriver::start().await;
-    browser.go(&page).await;
-    browser
-        .run(
-            "document.getElementById('login-hint').value = 'jane@authkit.example';
-             document.getElementById('sign-in').click();",
-        )
-        .await;
-    let result = browser.result().await;
+    let result = sign_jane_in(&browser, &page).await;
     let status = browser.text("status").await;
     assert_eq!(result, "signed-in", "the page says: {status}");
     assert!(status.contains("jane@authkit.example"), "{status}");
@@ -327,6 +323,46 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
 /// A service (`options`, `overrides`) for the page on its own origin, with one
 /// organization (`org` its extra fields), the page deployed with `config`, and a browser
 /// signed in through the page as jane@authkit.example.
+/// A SPA signed in to a service whose clock stands still and whose sessions last one
+/// day, for a user of an organization with `org`'s fields; (the service's clock, the
+/// service, the browser, the page's server).
+async fn spa_of_one_day_sessions(
+    tag: &'static str,
+    org: Document,
+) -> (Arc<ManualClock>, TestApp, WebDriver, (Process, TempFolder)) {
+    let (clock, overrides) = manual_clock();
+    let (app, browser, server) = signed_in_spa(
+        Options::new(tag).env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        org,
+        "",
+    )
+    .await;
+    (clock, app, browser, server)
+}
+
+/// Moves the service's clock to twenty seconds before the session ends and has the
+/// page refresh once.
+async fn refresh_twenty_seconds_before_the_end(clock: &ManualClock, browser: &WebDriver) {
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+}
+
+/// Opens `page` and signs jane in through its form; what the page reports.
+async fn sign_jane_in(browser: &WebDriver, page: &str) -> String {
+    browser.go(page).await;
+    browser
+        .run(
+            "document.getElementById('login-hint').value = 'jane@authkit.example';
+             document.getElementById('sign-in').click();",
+        )
+        .await;
+    browser.result().await
+}
+
 async fn signed_in_spa(
     options: Options,
     overrides: Overrides,
@@ -348,14 +384,7 @@ async fn signed_in_spa(
     app.add_org("Acme", 1, org).await;
     let server = serve_example(spa_port, &app.base, config).await;
     let browser = WebDriver::start().await;
-    browser.go(&page).await;
-    browser
-        .run(
-            "document.getElementById('login-hint').value = 'jane@authkit.example';
-             document.getElementById('sign-in').click();",
-        )
-        .await;
-    let result = browser.result().await;
+    let result = sign_jane_in(&browser, &page).await;
     assert_eq!(
         result,
         "signed-in",
@@ -447,24 +476,13 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
 async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_ends() {
     // The service's clock stands still, a day ahead of the browser's by the end; a
     // session lasts one day.
-    let (clock, overrides) = manual_clock();
-    let (app, browser, _server) = signed_in_spa(
-        Options::new("browser_auto").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
-        overrides,
-        doc! {},
-        "",
-    )
-    .await;
+    let (clock, app, browser, _server) = spa_of_one_day_sessions("browser_auto", doc! {}).await;
     let first = verify_jwt(&browser.string("window.tetherSession.token").await);
 
     // Twenty seconds before the session ends, a renewed token lives only until then: the
     // page plans the next renewal a tenth of that (2 s) before its exp, counted on the
     // browser's clock, which is a day behind the service's.
-    clock.advance_seconds(86_400 - 20);
-    browser.click("refresh").await;
-    browser
-        .until("document.getElementById('refreshes').textContent === '1'", 30)
-        .await;
+    refresh_twenty_seconds_before_the_end(&clock, &browser).await;
     let short = verify_jwt(&browser.string("window.tetherSession.token").await);
     assert_eq!(short["sid"], first["sid"]);
     assert_eq!(
@@ -520,15 +538,12 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
 async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
     // The organization renews nothing silently, logs out at expiry and tracks no
     // idleness; the service's clock stands still and a session lasts one day.
-    let (clock, overrides) = manual_clock();
-    let (app, browser, _server) = signed_in_spa(
-        Options::new("browser_fallback").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
-        overrides,
+    let (clock, app, browser, _server) = spa_of_one_day_sessions(
+        "browser_fallback",
         doc! {"sessionSettings": {
             "ssoSilentRenewalEnabled": false, "ssoFallbackBehavior": "force-logout",
             "idleTrackingEnabled": false,
         }},
-        "",
     )
     .await;
     assert_eq!(browser.text("next-refresh").await, "none: force-logout at expiry");
@@ -536,11 +551,7 @@ async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
 
     // A token that lives 20 s (the session ends then): at its expiry the page logs out
     // by itself, at the service too.
-    clock.advance_seconds(86_400 - 20);
-    browser.click("refresh").await;
-    browser
-        .until("document.getElementById('refreshes').textContent === '1'", 30)
-        .await;
+    refresh_twenty_seconds_before_the_end(&clock, &browser).await;
     let token = browser.string("window.tetherSession.token").await;
     let refresh_token = browser.string("window.tetherSession.refreshToken").await;
     let claims = verify_jwt(&token);

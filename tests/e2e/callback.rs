@@ -361,10 +361,9 @@ async fn a_disabled_user_is_refused_with_403() {
 
 #[tokio::test]
 async fn workos_unreachable_gives_502_and_creates_nobody() {
-    let app = TestApp::spawn(
-        Options::new("workos_down").env("WORKOS_BASE_URL", format!("http://127.0.0.1:{}", closed_port())),
-    )
-    .await;
+    let app =
+        TestApp::spawn(Options::new("workos_down").workos(format!("http://127.0.0.1:{}", closed_port())))
+            .await;
     app.add_org("Acme", 1, doc! {}).await;
     let started = std::time::Instant::now();
     assert_error(

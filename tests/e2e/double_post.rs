@@ -42,6 +42,12 @@ async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) 
     )
 }
 
+/// The callback body of a login of `email` bound to the browser that started it.
+async fn bound_callback(app: &TestApp, email: &str) -> Value {
+    let (code, state, verifier) = code_and_state(app, email).await;
+    json!({"code": code, "state": state, "client_verifier": verifier})
+}
+
 /// Both answers are the same session: one refresh token, one user, one `sid`, and
 /// each access token verifies.
 fn assert_same_session(first: &Value, again: &Value) {
@@ -118,8 +124,7 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
 #[tokio::test]
 async fn three_concurrent_posts_of_one_callback_get_one_session() {
     let app = strict_app("double_post_race").await;
-    let (code, state, verifier) = code_and_state(&app, "race@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "race@acme.example").await;
     let (a, b, c) = tokio::join!(
         app.callback(body.clone()),
         app.callback(body.clone()),
@@ -138,8 +143,7 @@ async fn a_bound_login_answers_again_within_sixty_seconds_and_not_after() {
     let (clock, overrides) = manual_clock();
     let app = TestApp::spawn_with(Options::new("double_post_window").strict_states(), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let (code, state, verifier) = code_and_state(&app, "window@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "window@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
     clock.advance_seconds(59);
     let again = ok(app.callback(body.clone()).await).await;
@@ -183,8 +187,7 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     let app = strict_app("double_post_ended").await;
 
     // Logged out: the first answer is no longer handed out.
-    let (code, state, verifier) = code_and_state(&app, "out@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "out@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
     let logout = answer(
         app.at(reqwest::Method::POST, "/api/auth/logout")
@@ -195,8 +198,7 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
 
     // Disabled since the first post: 403, as a login of a disabled user is.
-    let (code, state, verifier) = code_and_state(&app, "off@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "off@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
     let user = mongodb::bson::oid::ObjectId::parse_str(first["user"]["id"].as_str().unwrap()).unwrap();
     app.users()

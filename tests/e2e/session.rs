@@ -128,6 +128,18 @@ async fn assert_token_refused(res: reqwest::Response, code: &str) {
     assert!(challenge.is_some(), "a WWW-Authenticate challenge");
 }
 
+/// The fields a refusal of session settings names, sorted.
+fn field_names(body: &Value) -> Vec<&str> {
+    let mut named: Vec<&str> = body["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    named.sort_unstable();
+    named
+}
+
 fn settings_url(app: &TestApp, organization: &str) -> String {
     format!("{}/api/organizations/{organization}/session-settings", app.base)
 }
@@ -357,27 +369,62 @@ async fn four_refreshes_racing_with_one_token_all_get_one_successor_and_the_same
     app.drop().await;
 }
 
+/// A service with Acme and an ADMIN of it, `email`, whose sessions an earlier version
+/// recorded only in their refresh tokens; (service, organization, user).
+async fn earlier_admin(tag: &'static str, email: &str) -> (TestApp, ObjectId, ObjectId) {
+    let app = TestApp::spawn(Options::new(tag)).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user(email, "ADMIN", org).await;
+    (app, org, user)
+}
+
+/// The moment `hours` hours from now (before it when negative).
+fn hours_from_now(hours: i64) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_millis(
+        mongodb::bson::DateTime::now().timestamp_millis() + hours * 3_600_000,
+    )
+}
+
+/// A refresh token of the earlier shape: its session is named only in it.
+struct EarlierRefreshToken<'a> {
+    token: &'a str,
+    user: ObjectId,
+    session: &'a str,
+    started: mongodb::bson::DateTime,
+    expires: mongodb::bson::DateTime,
+    revoked: bool,
+}
+
+impl EarlierRefreshToken<'_> {
+    fn document(&self) -> Document {
+        doc! {
+            "tokenHash": sha256_hex(self.token),
+            "userId": self.user,
+            "sessionId": self.session,
+            "expiresAt": self.expires,
+            "createdAt": self.started,
+            "sessionStartedAt": self.started,
+            "usedAt": Bson::Null,
+            "revokedAt": if self.revoked { Bson::DateTime(self.started) } else { Bson::Null },
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_revoked_one_is_refused() {
-    let app = TestApp::spawn(Options::new("legacy_refresh")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("legacy@acme.example", "ADMIN", org).await;
-    let started = mongodb::bson::DateTime::from_millis(
-        mongodb::bson::DateTime::now().timestamp_millis() - 3 * 86_400_000,
-    );
-    let expires =
-        mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() + 86_400_000);
-    let legacy = |token: &str, session: &str, revoked: bool| {
-        doc! {
-            "tokenHash": sha256_hex(token),
-            "userId": user,
-            "sessionId": session,
-            "expiresAt": expires,
-            "createdAt": started,
-            "sessionStartedAt": started,
-            "usedAt": Bson::Null,
-            "revokedAt": if revoked { Bson::DateTime(started) } else { Bson::Null },
+    let (app, org, user) = earlier_admin("legacy_refresh", "legacy@acme.example").await;
+    let started = hours_from_now(-72);
+    let expires = hours_from_now(24);
+    let legacy = |token: &'static str, session: &'static str, revoked: bool| {
+        EarlierRefreshToken {
+            token,
+            user,
+            session,
+            started,
+            expires,
+            revoked,
         }
+        .document()
     };
     let live = "rt_legacy_live_legacy_live_legacy_live_legacy_live_0";
     let revoked = "rt_legacy_revoked_legacy_revoked_legacy_revoked_00";
@@ -417,24 +464,17 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
 
 #[tokio::test]
 async fn a_logout_with_a_refresh_token_of_the_earlier_shape_revokes_its_session() {
-    let app = TestApp::spawn(Options::new("legacy_logout")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("legacy-logout@acme.example", "ADMIN", org).await;
-    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let (app, _, user) = earlier_admin("legacy_logout", "legacy-logout@acme.example").await;
     let token = "rt_legacy_logout_legacy_logout_legacy_logout_legacy_0";
-    refresh_tokens(&app)
-        .insert_one(doc! {
-            "tokenHash": sha256_hex(token),
-            "userId": user,
-            "sessionId": "sess_legacy_logout",
-            "expiresAt": mongodb::bson::DateTime::from_millis(now + 86_400_000),
-            "createdAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
-            "sessionStartedAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
-            "usedAt": Bson::Null,
-            "revokedAt": Bson::Null,
-        })
-        .await
-        .unwrap();
+    let legacy = EarlierRefreshToken {
+        token,
+        user,
+        session: "sess_legacy_logout",
+        started: hours_from_now(-1),
+        expires: hours_from_now(24),
+        revoked: false,
+    };
+    refresh_tokens(&app).insert_one(legacy.document()).await.unwrap();
 
     assert_logged_out(logout_with_refresh_token(&app, token).await).await;
     let session = session_record(&app, "sess_legacy_logout").await;
@@ -656,13 +696,15 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(root.body["user"]["accessRole"], "SUPERADMIN");
     let jane = login_authkit(&app, "jane@authkit.example").await;
     assert_eq!(jane.body["user"]["accessRole"], "ADMIN");
+    let acme_id = acme.to_hex();
+    let (root_token, jane_token) = (Some(root.token.as_str()), Some(jane.token.as_str()));
     let defaults = json!({
         "enabled": true, "idleTimeoutMinutes": 30, "tokenExpiryHours": 8, "warningTimeMinutes": 2,
         "idleTrackingEnabled": true, "ssoSilentRenewalEnabled": true, "ssoFallbackBehavior": "redirect",
         "passwordSilentRenewalEnabled": false, "passwordFallbackBehavior": "logout"
     });
 
-    let res = get_settings(&app, &acme.to_hex(), Some(&root.token)).await;
+    let res = get_settings(&app, &acme_id, root_token).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -671,8 +713,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
 
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"idleTimeoutMinutes": 15, "tokenExpiryHours": 2}),
     )
     .await;
@@ -684,7 +726,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     expected["idleTimeoutMinutes"] = json!(15);
     expected["tokenExpiryHours"] = json!(2);
     assert_eq!(body["data"], expected);
-    let read: Value = get_settings(&app, &acme.to_hex(), Some(&root.token))
+    let read: Value = get_settings(&app, &acme_id, root_token)
         .await
         .json()
         .await
@@ -700,13 +742,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(again.lifetime_seconds(), 2 * 3600);
 
     // A warning time not below the idle time-out: 400 naming it, nothing changed.
-    let res = put_settings(
-        &app,
-        &acme.to_hex(),
-        Some(&root.token),
-        json!({"warningTimeMinutes": 20}),
-    )
-    .await;
+    let res = put_settings(&app, &acme_id, root_token, json!({"warningTimeMinutes": 20})).await;
     let body = assert_error(res, 400, "INVALID_SESSION_SETTINGS").await;
     assert_eq!(
         body["fields"],
@@ -715,21 +751,15 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // Several bad fields at once, each named; the valid one beside them is not saved either.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"enabled": "yes", "ssoFallbackBehavior": "logout", "colour": "blue", "tokenExpiryHours": 4}),
     )
     .await;
     let body = assert_error(res, 400, "INVALID_SESSION_SETTINGS").await;
-    let mut named: Vec<&str> = body["fields"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    named.sort_unstable();
+    let named = field_names(&body);
     assert_eq!(named, ["colour", "enabled", "ssoFallbackBehavior"]);
-    let read: Value = get_settings(&app, &acme.to_hex(), Some(&root.token))
+    let read: Value = get_settings(&app, &acme_id, root_token)
         .await
         .json()
         .await
@@ -739,8 +769,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // The documented fallback behaviours are accepted.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"ssoFallbackBehavior": "reauth-button", "passwordFallbackBehavior": "reauth-modal"}),
     )
     .await;
@@ -748,8 +778,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // `null` reverts a field to the global default.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"tokenExpiryHours": null, "ssoFallbackBehavior": null, "passwordFallbackBehavior": null}),
     )
     .await;
@@ -773,53 +803,42 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert!(untouched.get("sessionSettings").is_none());
 
     // Who may do it.
-    let res = put_settings(
-        &app,
-        &acme.to_hex(),
-        Some(&jane.token),
-        json!({"tokenExpiryHours": 1}),
-    )
-    .await;
+    let res = put_settings(&app, &acme_id, jane_token, json!({"tokenExpiryHours": 1})).await;
     assert_error(res, 403, "FORBIDDEN").await;
-    assert_error(
-        get_settings(&app, &acme.to_hex(), Some(&jane.token)).await,
-        403,
-        "FORBIDDEN",
-    )
-    .await;
-    assert_token_refused(get_settings(&app, &acme.to_hex(), None).await, "MISSING_TOKEN").await;
+    assert_error(get_settings(&app, &acme_id, jane_token).await, 403, "FORBIDDEN").await;
+    assert_token_refused(get_settings(&app, &acme_id, None).await, "MISSING_TOKEN").await;
     assert_token_refused(
-        put_settings(&app, &acme.to_hex(), None, json!({"tokenExpiryHours": 1})).await,
+        put_settings(&app, &acme_id, None, json!({"tokenExpiryHours": 1})).await,
         "MISSING_TOKEN",
     )
     .await;
     assert_token_refused(
-        get_settings(&app, &acme.to_hex(), Some("not.a.jwt")).await,
+        get_settings(&app, &acme_id, Some("not.a.jwt")).await,
         "INVALID_TOKEN",
     )
     .await;
     // Which organization.
     let missing = ObjectId::new().to_hex();
     assert_error(
-        get_settings(&app, &missing, Some(&root.token)).await,
+        get_settings(&app, &missing, root_token).await,
         404,
         "ORGANIZATION_NOT_FOUND",
     )
     .await;
     assert_error(
-        put_settings(&app, &missing, Some(&root.token), json!({"enabled": false})).await,
+        put_settings(&app, &missing, root_token, json!({"enabled": false})).await,
         404,
         "ORGANIZATION_NOT_FOUND",
     )
     .await;
     assert_error(
-        get_settings(&app, "org_01HX9R3K4N6P8QZBVTYM2D5A7C", Some(&root.token)).await,
+        get_settings(&app, "org_01HX9R3K4N6P8QZBVTYM2D5A7C", root_token).await,
         400,
         "INVALID_ORGANIZATION_ID",
     )
     .await;
     let body = assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&root.token), json!([1, 2])).await,
+        put_settings(&app, &acme_id, root_token, json!([1, 2])).await,
         400,
         "INVALID_REQUEST",
     )
@@ -830,18 +849,18 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     );
     // The body's shape is judged after the token and before the role; its fields after both.
     assert_token_refused(
-        put_settings(&app, &acme.to_hex(), Some("not.a.jwt"), json!([1, 2])).await,
+        put_settings(&app, &acme_id, Some("not.a.jwt"), json!([1, 2])).await,
         "INVALID_TOKEN",
     )
     .await;
     assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!("text")).await,
+        put_settings(&app, &acme_id, jane_token, json!("text")).await,
         400,
         "INVALID_REQUEST",
     )
     .await;
     assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!({"colour": 1})).await,
+        put_settings(&app, &acme_id, jane_token, json!({"colour": 1})).await,
         403,
         "FORBIDDEN",
     )
@@ -850,8 +869,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     let body = assert_error(
         put_settings(
             &app,
-            &acme.to_hex(),
-            Some(&root.token),
+            &acme_id,
+            root_token,
             json!({"enabled": [true], "idleTimeoutMinutes": {"value": 5}}),
         )
         .await,
@@ -859,17 +878,11 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
         "INVALID_SESSION_SETTINGS",
     )
     .await;
-    let mut named: Vec<&str> = body["fields"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    named.sort_unstable();
+    let named = field_names(&body);
     assert_eq!(named, ["enabled", "idleTimeoutMinutes"]);
     let res = send_raw(
         app.http
-            .put(settings_url(&app, &acme.to_hex()))
+            .put(settings_url(&app, &acme_id))
             .bearer_auth(&root.token),
         "application/json",
         "{\"enabled\": tru",
@@ -882,11 +895,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     );
     // A SUPERADMIN logged out can no longer use the token.
     assert_logged_out(logout_with_refresh_token(&app, &root.refresh_token).await).await;
-    assert_token_refused(
-        get_settings(&app, &acme.to_hex(), Some(&root.token)).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(get_settings(&app, &acme_id, root_token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 

@@ -115,7 +115,7 @@ async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
 #[tokio::test]
 async fn an_organization_picked_after_the_callbacks_403_finishes_the_login_in_the_mapped_organization() {
     let (workos, received) = stepping_workos().await;
-    let app = TestApp::spawn(Options::new("step_org").env("WORKOS_BASE_URL", workos)).await;
+    let app = TestApp::spawn(Options::new("step_org").workos(workos)).await;
     app.add_org("Oldest", 30, doc! {}).await;
     let step_b = app
         .add_org("Step B", 3, doc! {"workosOrganizationId": "org_01STEPB"})
@@ -188,7 +188,7 @@ async fn an_organization_picked_after_the_callbacks_403_finishes_the_login_in_th
 #[tokio::test]
 async fn the_emailed_code_after_the_callbacks_403_finishes_the_login_and_a_wrong_one_does_not() {
     let (workos, _) = stepping_workos().await;
-    let app = TestApp::spawn(Options::new("step_email").env("WORKOS_BASE_URL", workos)).await;
+    let app = TestApp::spawn(Options::new("step_email").workos(workos)).await;
     let oldest = app.add_org("Oldest", 30, doc! {}).await;
 
     let res = post(&app, "/api/auth/workos/callback", json!({"code": "needs-email"})).await;

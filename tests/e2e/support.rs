@@ -74,6 +74,11 @@ impl Options {
         self.env("ACCEPT_UNISSUED_STATE", "false")
     }
 
+    /// WorkOS at `url` instead of the emulator.
+    pub fn workos(self, url: impl Into<String>) -> Self {
+        self.env("WORKOS_BASE_URL", url)
+    }
+
     pub fn mongo(mut self, uri: impl Into<String>) -> Self {
         self.mongo_uri = Some(uri.into());
         self
@@ -343,7 +348,7 @@ pub async fn ok(res: reqwest::Response) -> Value {
 /// for the refusals that must not call WorkOS at all.
 pub async fn spawn_with_silent_workos(options: Options) -> (TestApp, CountingListener) {
     let upstream = CountingListener::start().await;
-    let app = TestApp::spawn(options.env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let app = TestApp::spawn(options.workos(upstream.url.clone())).await;
     (app, upstream)
 }
 

@@ -23,21 +23,27 @@ async fn ok_user(res: reqwest::Response) -> Value {
     ok(res).await["user"].clone()
 }
 
+/// An SSO login of `email` through the connection of `domain` is refused with
+/// `ACCOUNT_LINK_REQUIRED`, and `user`'s document stays as it was.
+async fn assert_link_required_and_nothing_written(app: &TestApp, user: ObjectId, domain: &str, email: &str) {
+    let before = app.user_doc(user).await;
+    let res = sso_login(app, domain, email, json!({})).await;
+    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
+    assert_eq!(
+        app.user_doc(user).await,
+        before,
+        "the user's document is unchanged"
+    );
+}
+
 #[tokio::test]
 async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as_them() {
     let app = TestApp::spawn(Options::new("takeover")).await;
     let org = app.add_mapped_org("Acme", 1, doc! {}).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", org).await;
-    let before = app.user_doc(ceo).await;
 
     // Globex's IdP asserts the address (in another case): refused, nothing written.
-    let res = sso_login(&app, "globex.example", "CEO@Acme.Example", json!({})).await;
-    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
-    assert_eq!(
-        app.user_doc(ceo).await,
-        before,
-        "the user's document is unchanged"
-    );
+    assert_link_required_and_nothing_written(&app, ceo, "globex.example", "CEO@Acme.Example").await;
     assert_eq!(app.user_count().await, 1);
     assert_eq!(app.refresh_token_count().await, 0, "no session was issued");
 
@@ -70,10 +76,7 @@ async fn an_sso_login_through_an_unmapped_organization_cannot_reach_an_existing_
     let app = TestApp::spawn(Options::new("unmapped_sso")).await;
     let org = app.add_org("Acme", 1, doc! {}).await;
     let user = app.add_user("admin@acme.example", "ADMIN", org).await;
-    let before = app.user_doc(user).await;
-    let res = sso_login(&app, "acme.example", "admin@acme.example", json!({})).await;
-    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
-    assert_eq!(app.user_doc(user).await, before);
+    assert_link_required_and_nothing_written(&app, user, "acme.example", "admin@acme.example").await;
     app.drop().await;
 }
 

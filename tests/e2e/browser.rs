@@ -208,6 +208,17 @@ impl WebDriver {
         }
     }
 
+    /// Waits (at most `seconds`) until `condition` holds, and asserts it came no sooner
+    /// than `at_least` after `since`.
+    async fn until_no_sooner(&self, condition: &str, seconds: u64, since: Instant, at_least: Duration) {
+        self.until(condition, seconds).await;
+        assert!(
+            since.elapsed() >= at_least,
+            "{condition} after {:?}",
+            since.elapsed()
+        );
+    }
+
     async fn click(&self, id: &str) {
         self.run(&format!("document.getElementById('{id}').click()"))
             .await;
@@ -505,13 +516,13 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
     let refresh_token = browser.string("window.tetherSession.refreshToken").await;
     let waiting = Instant::now();
     browser
-        .until("document.getElementById('refreshes').textContent === '2'", 40)
+        .until_no_sooner(
+            "document.getElementById('refreshes').textContent === '2'",
+            40,
+            waiting,
+            Duration::from_secs(12),
+        )
         .await;
-    assert!(
-        waiting.elapsed() >= Duration::from_secs(12),
-        "renewed after {:?}",
-        waiting.elapsed()
-    );
     assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
     let renewed = verify_jwt(&browser.string("window.tetherSession.token").await);
     assert_eq!(renewed["sid"], first["sid"]);
@@ -609,23 +620,20 @@ async fn the_spa_warns_an_idle_user_then_signs_them_out() {
         browser.run(&format!("return {WARNING_SHOWN}")).await,
         Value::Bool(false)
     );
-    browser.until(WARNING_SHOWN, 30).await;
-    assert!(
-        stayed.elapsed() >= Duration::from_millis(5_500),
-        "warned again after {:?}",
-        stayed.elapsed()
-    );
+    browser
+        .until_no_sooner(WARNING_SHOWN, 30, stayed, Duration::from_millis(5_500))
+        .await;
     assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
 
     // Then the page signs out by itself, at the service too.
     browser
-        .until("document.body.dataset.result === 'signed-out'", 30)
+        .until_no_sooner(
+            "document.body.dataset.result === 'signed-out'",
+            30,
+            stayed,
+            Duration::from_millis(11_500),
+        )
         .await;
-    assert!(
-        stayed.elapsed() >= Duration::from_millis(11_500),
-        "signed out after {:?}",
-        stayed.elapsed()
-    );
     let status = browser.text("status").await;
     assert_eq!(status, "Signed out after a period of inactivity.");
     assert_eq!(

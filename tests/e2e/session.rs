@@ -369,15 +369,6 @@ async fn four_refreshes_racing_with_one_token_all_get_one_successor_and_the_same
     app.drop().await;
 }
 
-/// A service with Acme and an ADMIN of it, `email`, whose sessions an earlier version
-/// recorded only in their refresh tokens; (service, organization, user).
-async fn earlier_admin(tag: &'static str, email: &str) -> (TestApp, ObjectId, ObjectId) {
-    let app = TestApp::spawn(Options::new(tag)).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user(email, "ADMIN", org).await;
-    (app, org, user)
-}
-
 /// The moment `hours` hours from now (before it when negative).
 fn hours_from_now(hours: i64) -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::from_millis(
@@ -412,7 +403,7 @@ impl EarlierRefreshToken<'_> {
 
 #[tokio::test]
 async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_revoked_one_is_refused() {
-    let (app, org, user) = earlier_admin("legacy_refresh", "legacy@acme.example").await;
+    let (app, org, user) = spawn_with_acme_admin("legacy_refresh", "legacy@acme.example").await;
     let started = hours_from_now(-72);
     let expires = hours_from_now(24);
     let legacy = |token: &'static str, session: &'static str, revoked: bool| {
@@ -464,7 +455,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
 
 #[tokio::test]
 async fn a_logout_with_a_refresh_token_of_the_earlier_shape_revokes_its_session() {
-    let (app, _, user) = earlier_admin("legacy_logout", "legacy-logout@acme.example").await;
+    let (app, _, user) = spawn_with_acme_admin("legacy_logout", "legacy-logout@acme.example").await;
     let token = "rt_legacy_logout_legacy_logout_legacy_logout_legacy_0";
     let legacy = EarlierRefreshToken {
         token,

@@ -336,6 +336,15 @@ pub fn manual_clock() -> (Arc<ManualClock>, Overrides) {
     (clock, overrides)
 }
 
+/// A service with an unmapped organization Acme and an ADMIN of it, `email`;
+/// (service, organization, user).
+pub async fn spawn_with_acme_admin(tag: &'static str, email: &str) -> (TestApp, ObjectId, ObjectId) {
+    let app = TestApp::spawn(Options::new(tag)).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user(email, "ADMIN", org).await;
+    (app, org, user)
+}
+
 /// The JSON body of a 200 answer (the test fails on any other status).
 pub async fn ok(res: reqwest::Response) -> Value {
     let status = res.status().as_u16();

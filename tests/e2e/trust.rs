@@ -18,6 +18,23 @@ async fn sso_login(app: &TestApp, domain: &str, email: &str, extra: Value) -> re
     app.callback(body).await
 }
 
+/// Posts a real SSO login of `email` through the connection of `domain` that asks to
+/// join `organization`.
+async fn sso_login_asking(
+    app: &TestApp,
+    domain: &str,
+    email: &str,
+    organization: ObjectId,
+) -> reqwest::Response {
+    sso_login(
+        app,
+        domain,
+        email,
+        json!({"organizationId": organization.to_hex()}),
+    )
+    .await
+}
+
 /// The signed-in user of a 200 session answer.
 async fn ok_user(res: reqwest::Response) -> Value {
     ok(res).await["user"].clone()
@@ -73,9 +90,7 @@ async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as
 
 #[tokio::test]
 async fn an_sso_login_through_an_unmapped_organization_cannot_reach_an_existing_user() {
-    let app = TestApp::spawn(Options::new("unmapped_sso")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("admin@acme.example", "ADMIN", org).await;
+    let (app, _, user) = spawn_with_acme_admin("unmapped_sso", "admin@acme.example").await;
     assert_link_required_and_nothing_written(&app, user, "acme.example", "admin@acme.example").await;
     app.drop().await;
 }
@@ -129,13 +144,7 @@ async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_doe
     let other = app.add_org("Other", 1, doc! {}).await;
 
     // Naming another organization from a mapped WorkOS organization: 403, nothing written.
-    let res = sso_login(
-        &app,
-        "globex.example",
-        "first@globex.example",
-        json!({"organizationId": other.to_hex()}),
-    )
-    .await;
+    let res = sso_login_asking(&app, "globex.example", "first@globex.example", other).await;
     assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
     assert_eq!(app.user_count().await, 0);
 
@@ -144,13 +153,7 @@ async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_doe
     assert_eq!(user["organizationId"], mapped.to_hex());
 
     // A mapped organization is joined only through its own WorkOS organization.
-    let res = sso_login(
-        &app,
-        "acme.example",
-        "intruder@acme.example",
-        json!({"organizationId": mapped.to_hex()}),
-    )
-    .await;
+    let res = sso_login_asking(&app, "acme.example", "intruder@acme.example", mapped).await;
     assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
     let code = Browser::default().authkit_code("sam@authkit.example").await;
     let res = app
@@ -160,16 +163,7 @@ async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_doe
     assert_eq!(app.user_count().await, 1, "the refused logins created nobody");
 
     // An unmapped organization by request still works as before.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "acme.example",
-            "newcomer@acme.example",
-            json!({"organizationId": other.to_hex()}),
-        )
-        .await,
-    )
-    .await;
+    let user = ok_user(sso_login_asking(&app, "acme.example", "newcomer@acme.example", other).await).await;
     assert_eq!(user["organizationId"], other.to_hex());
     app.drop().await;
 }

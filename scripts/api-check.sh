@@ -17,17 +17,10 @@ SCHEMATHESIS_VERSION="4.32.5"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
 MAX_EXAMPLES="${API_CHECK_MAX_EXAMPLES:-25}"
 
-TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
+# shellcheck source=scripts/tools.sh
+source scripts/tools.sh
 VENV="$TOOLS_DIR/api-check"
-STAMP="$VENV/.installed-$SCHEMATHESIS_VERSION-$OPENAPI_SPEC_VALIDATOR_VERSION"
-if [ ! -f "$STAMP" ]; then
-  echo "==> installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION into $VENV"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
-  touch "$STAMP"
-fi
+tools_pip "$VENV" "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 
 echo "==> openapi-spec-validator docs/openapi.json"
 "$VENV/bin/openapi-spec-validator" docs/openapi.json

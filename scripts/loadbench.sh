@@ -54,6 +54,8 @@ fi
 
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
+# shellcheck source=scripts/load-service.sh
+source scripts/load-service.sh
 
 echo "==> building the release binary and the load driver"
 if [ -z "${LOAD_SERVICE_BIN:-}" ]; then cargo build --release -p tether-auth; fi
@@ -70,14 +72,8 @@ LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/tether-loadbench.XXXXXX")
 STANDIN_PID=""
 SERVICE_PID=""
 DRIVER_PID=""
-cleanup() {
-  local pid
-  for pid in $DRIVER_PID $SERVICE_PID $STANDIN_PID; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  peers_stop
-}
+# shellcheck disable=SC2086 # an empty pid is no word
+cleanup() { load_stop $DRIVER_PID $SERVICE_PID $STANDIN_PID; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -99,18 +95,7 @@ STANDIN_PID=$!
 peers_wait_port "$STANDIN_PORT" 30
 
 SERVICE_PORT=$(peers_free_port)
-export STORE=mongodb
-export MONGODB_URI
-export JWT_SECRET="load-benchmark-secret-0123456789abcdef"
-export WORKOS_BASE_URL="http://127.0.0.1:$STANDIN_PORT"
-export WORKOS_API_KEY="sk_test_load"
-export WORKOS_CLIENT_ID="client_load"
-export ACCEPT_UNISSUED_STATE=true
-export RATE_LIMIT_PER_MINUTE=0
-export METRICS_PORT=0
-export HOST=127.0.0.1
-export PORT="$SERVICE_PORT"
-export RUST_LOG="${RUST_LOG:-warn}"
+load_service_env "$MONGODB_URI" "$STANDIN_PORT" "$SERVICE_PORT"
 if [ "$LOAD_JWT_ALG" != HS256 ]; then
   JWT_SIGNING_KEYS="[$("$SERVICE_BIN" keys generate --alg "$LOAD_JWT_ALG" --kid load --status active)]"
   export JWT_SIGNING_KEYS

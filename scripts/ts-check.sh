@@ -12,17 +12,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 OPENAPI_TYPESCRIPT_VERSION="7.13.0"
 TYPESCRIPT_VERSION="5.9.3"
 
-TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
+# shellcheck source=scripts/tools.sh
+source scripts/tools.sh
 PREFIX="$TOOLS_DIR/ts-check"
-STAMP="$PREFIX/.installed-$OPENAPI_TYPESCRIPT_VERSION-$TYPESCRIPT_VERSION"
-if [ ! -f "$STAMP" ]; then
-  echo "==> installing openapi-typescript $OPENAPI_TYPESCRIPT_VERSION and typescript $TYPESCRIPT_VERSION into $PREFIX"
-  rm -rf "$PREFIX"
-  mkdir -p "$PREFIX"
-  npm install --prefix "$PREFIX" --no-audit --no-fund --loglevel=error --save-exact \
-    "openapi-typescript@$OPENAPI_TYPESCRIPT_VERSION" "typescript@$TYPESCRIPT_VERSION" >/dev/null
-  touch "$STAMP"
-fi
+tools_npm "$PREFIX" "openapi-typescript@$OPENAPI_TYPESCRIPT_VERSION" "typescript@$TYPESCRIPT_VERSION"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tether-ts-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT

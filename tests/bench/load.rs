@@ -113,40 +113,25 @@ async fn serve_connection(stream: TcpStream) {
             .ok()
             .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_owned));
         let (status, answer) = match (path.as_str(), code) {
-            ("/sso/token", Some(code)) => (
-                "200 OK",
-                json!({
-                    "token_type": "Bearer",
-                    "access_token": "standin",
-                    "profile": {
-                        "object": "profile",
-                        "id": format!("prof_{code}"),
-                        "email": format!("{code}@load.example"),
-                        "first_name": "Load",
-                        "last_name": code,
-                        "connection_id": "conn_load",
-                        "connection_type": "GenericSAML",
-                        "organization_id": null,
-                        "idp_id": format!("idp_{code}"),
-                    }
-                }),
-            ),
-            ("/user_management/authenticate", Some(code)) => (
-                "200 OK",
-                json!({
-                    "user": {
-                        "object": "user",
-                        "id": format!("user_{code}"),
-                        "email": format!("{code}@load.example"),
-                        "first_name": "Load",
-                        "last_name": code,
-                        "email_verified": true,
-                    },
-                    "organization_id": null,
-                    "access_token": "standin",
-                    "refresh_token": "standin",
-                }),
-            ),
+            ("/sso/token", Some(code)) => {
+                let mut profile = load_person("profile", format!("prof_{code}"), &code);
+                profile["connection_id"] = json!("conn_load");
+                profile["connection_type"] = json!("GenericSAML");
+                profile["organization_id"] = Value::Null;
+                profile["idp_id"] = json!(format!("idp_{code}"));
+                (
+                    "200 OK",
+                    json!({"token_type": "Bearer", "access_token": "standin", "profile": profile}),
+                )
+            }
+            ("/user_management/authenticate", Some(code)) => {
+                let mut user = load_person("user", format!("user_{code}"), &code);
+                user["email_verified"] = json!(true);
+                (
+                    "200 OK",
+                    json!({"user": user, "organization_id": null, "access_token": "standin", "refresh_token": "standin"}),
+                )
+            }
             _ => (
                 "400 Bad Request",
                 json!({"error": "invalid_grant", "error_description": "unknown path or no code"}),
@@ -162,6 +147,17 @@ async fn serve_connection(stream: TcpStream) {
             return;
         }
     }
+}
+
+/// The load user `code` as a WorkOS `object` ("profile" or "user") with id `id`.
+fn load_person(object: &str, id: String, code: &str) -> Value {
+    json!({
+        "object": object,
+        "id": id,
+        "email": format!("{code}@load.example"),
+        "first_name": "Load",
+        "last_name": code,
+    })
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -205,17 +201,17 @@ async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> bool {
 // The driver
 // ---------------------------------------------------------------------------------------
 
+/// The service under load and how hard to drive it: what every run is given.
 #[derive(Debug, Clone)]
-struct DriveArgs {
+struct Target {
     base: String,
     pid: u32,
     concurrency: usize,
     seconds: u64,
     mongodb_uri: String,
-    clk_tck: u64,
 }
 
-impl DriveArgs {
+impl Target {
     fn parse(args: &[String]) -> Self {
         Self {
             base: arg(args, "--base").trim_end_matches('/').to_owned(),
@@ -223,9 +219,47 @@ impl DriveArgs {
             concurrency: arg(args, "--concurrency").parse().expect("--concurrency"),
             seconds: arg(args, "--seconds").parse().expect("--seconds"),
             mongodb_uri: arg(args, "--mongodb-uri"),
-            clk_tck: opt_arg(args, "--clk-tck")
-                .map(|v| v.parse().expect("--clk-tck"))
-                .unwrap_or(100),
+        }
+    }
+}
+
+impl Target {
+    /// Logs each of the `POOL` returning users in once, then one user per client; the
+    /// clients' refresh tokens.
+    async fn sign_in_pool(&self, client: &reqwest::Client) -> Vec<String> {
+        for i in 0..POOL {
+            login(client, &self.base, &format!("u{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("first login of u{i} failed: {e}"));
+        }
+        let mut sessions = Vec::with_capacity(self.concurrency);
+        for w in 0..self.concurrency {
+            sessions.push(
+                login(client, &self.base, &format!("r{w}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("login of r{w} failed: {e}")),
+            );
+        }
+        sessions
+    }
+}
+
+/// A number given as `name`, or `default` without it.
+fn number_arg(args: &[String], name: &str, default: u64) -> u64 {
+    opt_arg(args, name).map_or(default, |v| v.parse().expect(name))
+}
+
+#[derive(Debug, Clone)]
+struct DriveArgs {
+    target: Target,
+    clk_tck: u64,
+}
+
+impl DriveArgs {
+    fn parse(args: &[String]) -> Self {
+        Self {
+            target: Target::parse(args),
+            clk_tck: number_arg(args, "--clk-tck", 100),
         }
     }
 }
@@ -249,19 +283,30 @@ impl Phase {
 
 /// One callback; the refresh token of the session on success.
 async fn login(client: &reqwest::Client, base: &str, code: &str) -> Result<String, String> {
-    let res = client
-        .post(format!("{base}/api/auth/workos/callback"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    session_token(res).await
+    post_for_session(client, base, "/api/auth/workos/callback", json!({ "code": code })).await
 }
 
 async fn refresh(client: &reqwest::Client, base: &str, token: &str) -> Result<String, String> {
+    post_for_session(
+        client,
+        base,
+        "/api/auth/refresh",
+        json!({ "refreshToken": token }),
+    )
+    .await
+}
+
+/// Posts `body` to `path` of the service at `base`; the refresh token of the session
+/// it answers with.
+async fn post_for_session(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    body: Value,
+) -> Result<String, String> {
     let res = client
-        .post(format!("{base}/api/auth/refresh"))
-        .json(&json!({ "refreshToken": token }))
+        .post(format!("{base}{path}"))
+        .json(&body)
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -330,41 +375,28 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn drive(args: DriveArgs) {
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency * 2)
+        .pool_max_idle_per_host(args.target.concurrency * 2)
         .tcp_nodelay(true)
         .build()
         .expect("HTTP client");
-    let mongo = mongodb::Client::with_uri_str(&args.mongodb_uri)
+    let mongo = mongodb::Client::with_uri_str(&args.target.mongodb_uri)
         .await
         .expect("MongoDB client");
     let admin = mongo.database("admin");
 
     println!(
         "tether-auth load benchmark: {} concurrent clients, {} s per phase, pid {}, CLK_TCK {}",
-        args.concurrency, args.seconds, args.pid, args.clk_tck
+        args.target.concurrency, args.target.seconds, args.target.pid, args.clk_tck
     );
 
-    // The pool of returning users: each logged in once.
+    // The pool of returning users, each logged in once; one session per client for the
+    // refresh phase.
     let started = Instant::now();
-    for i in 0..POOL {
-        login(&client, &args.base, &format!("u{i}"))
-            .await
-            .unwrap_or_else(|e| panic!("first login of u{i} failed: {e}"));
-    }
+    let mut sessions = args.target.sign_in_pool(&client).await;
     println!(
         "setup: {POOL} returning users logged in once in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-
-    // One session per client for the refresh phase.
-    let mut sessions = Vec::with_capacity(args.concurrency);
-    for w in 0..args.concurrency {
-        sessions.push(
-            login(&client, &args.base, &format!("r{w}"))
-                .await
-                .unwrap_or_else(|e| panic!("login of r{w} failed: {e}")),
-        );
-    }
 
     println!(
         "phase            requests  errors     req/s    p50 ms    p99 ms    CPU ms/req    peak RSS Mongo ops/req"
@@ -389,15 +421,15 @@ async fn run_phase(
     sessions: &mut [String],
 ) {
     let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let deadline = Instant::now() + Duration::from_secs(args.target.seconds);
     let ops_before = mongo_ops(admin).await;
-    let cpu_before = cpu_ticks(args.pid);
+    let cpu_before = cpu_ticks(args.target.pid);
     let started = Instant::now();
 
-    let mut workers = Vec::with_capacity(args.concurrency);
+    let mut workers = Vec::with_capacity(args.target.concurrency);
     for session in sessions.iter() {
         let client = client.clone();
-        let base = args.base.clone();
+        let base = args.target.base.clone();
         let counter = Arc::clone(&counter);
         let mut token = session.clone();
         workers.push(tokio::spawn(async move {
@@ -442,7 +474,7 @@ async fn run_phase(
         *session = token;
     }
     let wall = started.elapsed().as_secs_f64();
-    let cpu_after = cpu_ticks(args.pid);
+    let cpu_after = cpu_ticks(args.target.pid);
     let ops_after = mongo_ops(admin).await;
 
     samples.sort_unstable();
@@ -464,7 +496,7 @@ async fn run_phase(
         ms(percentile(&samples, 50.0)),
         ms(percentile(&samples, 99.0)),
         cpu_ms,
-        peak_rss_kb(args.pid) as f64 / 1024.0,
+        peak_rss_kb(args.target.pid) as f64 / 1024.0,
         mongo,
     );
     if let Some(e) = first_error {
@@ -485,11 +517,7 @@ enum Chaos {
 #[derive(Debug, Clone)]
 struct ChaosArgs {
     mode: Chaos,
-    base: String,
-    pid: u32,
-    concurrency: usize,
-    seconds: u64,
-    mongodb_uri: String,
+    target: Target,
     database: String,
     ready: std::path::PathBuf,
     events: std::path::PathBuf,
@@ -504,17 +532,11 @@ impl ChaosArgs {
                 "sigterm" => Chaos::Sigterm,
                 other => panic!("--mode {other}: expected mongo-restart or sigterm"),
             },
-            base: arg(args, "--base").trim_end_matches('/').to_owned(),
-            pid: arg(args, "--pid").parse().expect("--pid"),
-            concurrency: arg(args, "--concurrency").parse().expect("--concurrency"),
-            seconds: arg(args, "--seconds").parse().expect("--seconds"),
-            mongodb_uri: arg(args, "--mongodb-uri"),
+            target: Target::parse(args),
             database: opt_arg(args, "--database").unwrap_or_else(|| "tether_load".to_owned()),
             ready: arg(args, "--ready").into(),
             events: arg(args, "--events").into(),
-            recovery_seconds: opt_arg(args, "--recovery-seconds")
-                .map(|v| v.parse().expect("--recovery-seconds"))
-                .unwrap_or(5),
+            recovery_seconds: number_arg(args, "--recovery-seconds", 5),
         }
     }
 }
@@ -686,7 +708,7 @@ async fn chaos(args: ChaosArgs) {
     // The service's own bounds: a MongoDB operation gives up after MONGODB_TIMEOUT_MS
     // (3 s), a request makes a handful of them; 30 s is well past any of that.
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency * 2)
+        .pool_max_idle_per_host(args.target.concurrency * 2)
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))
         .build()
@@ -697,36 +719,24 @@ async fn chaos(args: ChaosArgs) {
     };
     println!(
         "tether-auth chaos run `{mode}`: {} concurrent clients, {} s, service pid {}",
-        args.concurrency, args.seconds, args.pid
+        args.target.concurrency, args.target.seconds, args.target.pid
     );
 
     let started = Instant::now();
-    for i in 0..POOL {
-        login(&client, &args.base, &format!("u{i}"))
-            .await
-            .unwrap_or_else(|e| panic!("first login of u{i} failed: {e}"));
-    }
-    let mut sessions = Vec::with_capacity(args.concurrency);
-    for w in 0..args.concurrency {
-        sessions.push(
-            login(&client, &args.base, &format!("r{w}"))
-                .await
-                .unwrap_or_else(|e| panic!("login of r{w} failed: {e}")),
-        );
-    }
+    let sessions = args.target.sign_in_pool(&client).await;
     println!(
         "setup: {POOL} returning users and {} sessions in {:.1} s; mixed traffic (new-user logins, returning logins, refreshes) starts now",
-        args.concurrency,
+        args.target.concurrency,
         started.elapsed().as_secs_f64()
     );
 
     let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let deadline = Instant::now() + Duration::from_secs(args.target.seconds);
     std::fs::write(&args.ready, b"ready\n").expect("write the ready file");
-    let mut workers = Vec::with_capacity(args.concurrency);
+    let mut workers = Vec::with_capacity(args.target.concurrency);
     for (w, session) in sessions.into_iter().enumerate() {
         let client = client.clone();
-        let base = args.base.clone();
+        let base = args.target.base.clone();
         let counter = Arc::clone(&counter);
         let mode = args.mode;
         workers.push(tokio::spawn(async move {
@@ -879,32 +889,17 @@ async fn mongo_restart_report(
     );
 
     let ok: Vec<&Record> = records.iter().filter(|r| r.ok()).collect();
-    let typed_503: Vec<&Record> = records
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.outcome,
-                Outcome::Answer {
-                    status: 503,
-                    typed_503: true,
-                    ..
-                }
+    // The 503s the service typed as a store outage, or not.
+    let answers_503 = |typed: bool| -> Vec<&Record> {
+        records
+            .iter()
+            .filter(
+                |r| matches!(r.outcome, Outcome::Answer { status: 503, typed_503, .. } if typed_503 == typed),
             )
-        })
-        .collect();
-    let untyped_503: Vec<&Record> = records
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.outcome,
-                Outcome::Answer {
-                    status: 503,
-                    typed_503: false,
-                    ..
-                }
-            )
-        })
-        .collect();
+            .collect()
+    };
+    let typed_503 = answers_503(true);
+    let untyped_503 = answers_503(false);
     let other_5xx: Vec<&Record> = records
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Answer { status, .. } if status >= 500 && status != 503))
@@ -1020,8 +1015,8 @@ async fn mongo_restart_report(
         &format!("no failure from {} s after the restart on", args.recovery_seconds),
     );
     passed &= check(
-        std::path::Path::new(&format!("/proc/{}", args.pid)).exists(),
-        &format!("the service (pid {}) was not restarted", args.pid),
+        std::path::Path::new(&format!("/proc/{}", args.target.pid)).exists(),
+        &format!("the service (pid {}) was not restarted", args.target.pid),
     );
 
     // New users whose login got a 503: log them in again now; their first attempt may
@@ -1038,7 +1033,7 @@ async fn mongo_restart_report(
         .collect();
     let mut retry_failed = Vec::new();
     for code in &retry {
-        match login(client, &args.base, code).await {
+        match login(client, &args.target.base, code).await {
             Ok(_) => {
                 new_ok.insert(code.clone());
             }
@@ -1059,7 +1054,7 @@ async fn mongo_restart_report(
     );
 
     // No duplicate user, straight from MongoDB.
-    let mongo = mongodb::Client::with_uri_str(&args.mongodb_uri)
+    let mongo = mongodb::Client::with_uri_str(&args.target.mongodb_uri)
         .await
         .expect("MongoDB client");
     let users = mongo

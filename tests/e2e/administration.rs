@@ -58,14 +58,13 @@ impl World {
     /// A login of `email` posted with this `User-Agent`.
     async fn login(&self, email: &str, user_agent: &str) -> reqwest::Response {
         let code = Browser::default().authkit_code(email).await;
-        self.app
-            .http
-            .post(format!("{}/api/auth/workos/callback", self.app.base))
-            .header("user-agent", user_agent)
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .expect("callback answered")
+        answer(
+            self.app
+                .at(reqwest::Method::POST, "/api/auth/workos/callback")
+                .header("user-agent", user_agent)
+                .json(&json!({"code": code})),
+        )
+        .await
     }
 
     /// Una signed in, then made the ADMIN of Other (roles are read from the database).
@@ -103,14 +102,16 @@ impl World {
 
     /// `PUT /api/users/{id}/login-disabled` with `body`.
     async fn put_disabled(&self, user_id: &str, token: &str, body: Value) -> reqwest::Response {
-        self.app
-            .http
-            .put(format!("{}/api/users/{user_id}/login-disabled", self.app.base))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("answered")
+        answer(
+            self.app
+                .at(
+                    reqwest::Method::PUT,
+                    &format!("/api/users/{user_id}/login-disabled"),
+                )
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     /// `GET /api/auth/verify-token` with `token`: its status and code.
@@ -287,13 +288,7 @@ async fn an_admin_of_another_organization_gets_404_and_a_sales_rep_403() {
     let sams = format!("/api/users/{}/sessions", sam.user_id);
     assert_error(w.get(&sams, &jane.token).await, 403, "FORBIDDEN").await;
     assert_error(w.delete(&sams, &jane.token).await, 403, "FORBIDDEN").await;
-    let unauthenticated = w
-        .app
-        .http
-        .get(format!("{}{sams}", w.app.base))
-        .send()
-        .await
-        .unwrap();
+    let unauthenticated = w.app.get(&sams).await;
     assert_error(unauthenticated, 401, "MISSING_TOKEN").await;
 
     assert_eq!(w.verify(&jane.token).await.0, 200, "nothing was ended");
@@ -381,18 +376,15 @@ async fn disabling_signs_a_user_out_and_blocks_login_and_enabling_restores_it() 
     let sam = w.sign_in(SAM, "sam-console").await;
 
     // The token is judged before the body.
-    let anonymous = w
-        .app
-        .http
-        .put(format!(
+    let anonymous = send_raw(
+        w.app.http.put(format!(
             "{}/api/users/{}/login-disabled",
             w.app.base, jane.user_id
-        ))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        )),
+        "application/json",
+        "{not json",
+    )
+    .await;
     assert_error(anonymous, 401, "MISSING_TOKEN").await;
     for body in [
         json!({"reason": "no flag"}),

@@ -13,32 +13,22 @@ use crate::support::*;
 
 /// Posts a callback with `code` under the request id `request_id`.
 async fn callback_as(app: &TestApp, code: &str, request_id: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/workos/callback", app.base))
-        .header("x-request-id", request_id)
-        .header("user-agent", "AuditBrowser/1.0")
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .expect("callback answered")
-}
-
-async fn session_of(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "expected a session, got {body}");
-    body
+    answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/callback")
+            .header("x-request-id", request_id)
+            .header("user-agent", "AuditBrowser/1.0")
+            .json(&json!({ "code": code })),
+    )
+    .await
 }
 
 /// `GET /api/audit-events?{query}` with `token`: status and body.
 async fn audit_events(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
-    let res = app
-        .http
-        .get(format!("{}/api/audit-events?{query}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(reqwest::Method::GET, &format!("/api/audit-events?{query}"))
+            .bearer_auth(token),
+    )
+    .await;
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
@@ -62,13 +52,7 @@ async fn settled(app: &TestApp, token: &str, query: &str, ready: impl Fn(&[Value
 async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a_refusal() {
     let app = TestApp::spawn(Options::new("audit")).await;
     let browser = Browser::default();
-    let acme = app
-        .add_org(
-            "Acme",
-            10,
-            doc! {"workosOrganizationId": workos_org_id("Acme").await},
-        )
-        .await;
+    let acme = app.add_mapped_org("Acme", 10, doc! {}).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", acme).await;
     let other = app.add_org("Other", 5, doc! {}).await;
     app.add_user("jane@authkit.example", "SUPERADMIN", other).await;
@@ -78,7 +62,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
     // A new user of Acme, through Acme's own connection.
     let code = browser.sso_code("acme.example", "new.hire@acme.example").await;
     issued.push(code.clone());
-    let newcomer = session_of(callback_as(&app, &code, "e2e-audit-login-1").await).await;
+    let newcomer = ok(callback_as(&app, &code, "e2e-audit-login-1").await).await;
     let newcomer_id = newcomer["user"]["id"].as_str().unwrap().to_owned();
     // Globex's connection asserts the CEO's address: refused.
     let code = browser.sso_code("globex.example", "ceo@acme.example").await;
@@ -90,14 +74,12 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
     )
     .await;
     // The newcomer signs out.
-    let res = app
-        .http
-        .post(format!("{}/api/auth/logout", app.base))
-        .header("x-request-id", "e2e-audit-logout-1")
-        .json(&json!({ "refreshToken": newcomer["refreshToken"] }))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .header("x-request-id", "e2e-audit-logout-1")
+            .json(&json!({ "refreshToken": newcomer["refreshToken"] })),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     // The administrators sign in (AuthKit vouches for their addresses).
     let sign_in = |email: &'static str| {
@@ -107,7 +89,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
             let code = browser.authkit_code(email).await;
             (
                 code.clone(),
-                session_of(app.callback(json!({ "code": code })).await).await,
+                ok(app.callback(json!({ "code": code })).await).await,
             )
         }
     };
@@ -209,7 +191,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
     );
     let code = browser.sso_code("acme.example", "new.hire@acme.example").await;
     issued.push(code.clone());
-    let again = session_of(app.callback(json!({ "code": code })).await).await;
+    let again = ok(app.callback(json!({ "code": code })).await).await;
     issued.push(again["token"].as_str().unwrap().to_owned());
     issued.push(again["refreshToken"].as_str().unwrap().to_owned());
     let (status, body) = audit_events(&app, again["token"].as_str().unwrap(), "").await;
@@ -218,12 +200,7 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
         (403, Some("FORBIDDEN")),
         "{body}"
     );
-    let res = app
-        .http
-        .get(format!("{}/api/audit-events", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/audit-events").await;
     assert_error(res, 401, "MISSING_TOKEN").await;
 
     // No stored record holds a token or a code the service saw.

@@ -10,7 +10,6 @@ use mongodb::bson::{Document, doc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
-use tether_clock::ManualClock;
 use tether_domain::{
     AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityProvider, LoginHints,
     LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError,
@@ -99,18 +98,13 @@ async fn spawn_counting() -> (TestApp, Arc<CountingWorkos>) {
 }
 
 fn strict() -> Options {
-    Options::new("authorize").env("ACCEPT_UNISSUED_STATE", "false")
+    Options::new("authorize").strict_states()
 }
 
 impl TestApp {
     /// `GET /api/auth/workos/authorize?{query}`, expecting a 302 to WorkOS.
     async fn authorize(&self, query: &str) -> String {
-        let res = self
-            .http
-            .get(format!("{}/api/auth/workos/authorize?{query}", self.base))
-            .send()
-            .await
-            .unwrap();
+        let res = self.get(&format!("/api/auth/workos/authorize?{query}")).await;
         assert_eq!(res.status().as_u16(), 302, "authorize answered {}", res.status());
         assert_eq!(res.headers()["cache-control"], "no-store");
         res.headers()["location"].to_str().unwrap().to_owned()
@@ -250,27 +244,14 @@ async fn a_state_is_accepted_once_and_racing_posts_of_it_get_one_session() {
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
     let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a["refreshToken"], b["refreshToken"], "one session");
-    let sessions = app
-        .db
-        .collection::<Document>("sessions")
-        .count_documents(doc! {})
-        .await
-        .unwrap();
-    assert_eq!(sessions, 2, "one per login");
+    assert_eq!(app.session_count().await, 2, "one per login");
     app.drop().await;
 }
 
 #[tokio::test]
 async fn a_state_past_its_ten_minutes_is_refused() {
-    let clock = Arc::new(ManualClock::starting_now());
-    let app = TestApp::spawn_with(
-        strict(),
-        Overrides {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (clock, overrides) = manual_clock();
+    let app = TestApp::spawn_with(strict(), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
     let (code, state) = app
         .browse("domain_hint=acme.example&login_hint=late%40acme.example")
@@ -302,16 +283,12 @@ async fn redirect_uris_must_be_allowed_and_match_the_recorded_one() {
     )
     .await;
 
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?redirect_uri={}",
-            app.base,
-            encode("https://evil.example/steal")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?redirect_uri={}",
+        app.base,
+        encode("https://evil.example/steal")
+    )))
+    .await;
     assert_error(res, 400, "INVALID_REDIRECT_URI").await;
     assert!(
         app.login_states().await.is_empty(),
@@ -328,12 +305,7 @@ async fn bad_authorize_parameters_are_refused_and_nothing_is_stored() {
         format!("state={}", "s".repeat(600)),
         format!("login_hint={}", "a".repeat(400)),
     ] {
-        let res = app
-            .http
-            .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-            .send()
-            .await
-            .unwrap();
+        let res = app.get(&format!("/api/auth/workos/authorize?{query}")).await;
         assert_error(res, 400, "INVALID_REQUEST").await;
     }
     assert!(app.login_states().await.is_empty());
@@ -395,16 +367,14 @@ async fn the_stored_record_holds_neither_the_state_nor_the_verifier() {
 #[tokio::test]
 async fn spas_that_navigate_themselves_get_the_url_as_json() {
     let app = TestApp::spawn(strict()).await;
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
-            app.base
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(
+            reqwest::Method::GET,
+            "/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
+        )
+        .header("accept", "application/json"),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     let url = body["url"].as_str().unwrap();
@@ -421,8 +391,7 @@ async fn spas_that_navigate_themselves_get_the_url_as_json() {
 
 #[tokio::test]
 async fn by_default_a_state_the_service_did_not_issue_is_refused_without_calling_workos() {
-    let upstream = CountingListener::start().await;
-    let app = TestApp::spawn(strict().env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(strict()).await;
     for body in [json!({"code": "abc", "state": "made-up"}), json!({"code": "abc"})] {
         assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
     }
@@ -490,13 +459,7 @@ async fn a_start_without_a_challenge_is_refused_when_one_is_required_and_a_malfo
     let app = TestApp::spawn(strict().env("REQUIRE_CLIENT_CHALLENGE", "true")).await;
     let start = |query: String| {
         let app = &app;
-        async move {
-            app.http
-                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.get(&format!("/api/auth/workos/authorize?{query}")).await }
     };
     assert_error(
         start("flow=sso&domain_hint=acme.example".into()).await,

@@ -86,15 +86,14 @@ async fn pump(
 
 /// `GET /api/auth/workos/authorize` as an SPA that navigates itself.
 async fn authorize(app: &TestApp) -> reqwest::Response {
-    app.http
-        .get(format!(
-            "{}/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
-            app.base
-        ))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .expect("authorize answered")
+    answer(
+        app.at(
+            reqwest::Method::GET,
+            "/api/auth/workos/authorize?flow=sso&domain_hint=acme.example",
+        )
+        .header("accept", "application/json"),
+    )
+    .await
 }
 
 /// Issues a login state and returns it.
@@ -106,12 +105,7 @@ async fn issued_state(app: &TestApp) -> String {
 }
 
 async fn ready_status(app: &TestApp) -> (u16, Value) {
-    let res = app
-        .http
-        .get(format!("{}/ready", app.base))
-        .send()
-        .await
-        .expect("ready answered");
+    let res = app.get("/ready").await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
@@ -136,12 +130,7 @@ async fn a_stalled_store_gives_503_within_the_time_out_and_the_service_recovers_
     .await;
     app.add_org("Acme", 1, doc! {}).await;
     // While the store answers: a session to refresh later and a state to post later.
-    let code = Browser::default()
-        .sso_code("acme.example", "stall@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200, "login before the stall");
-    let session: Value = res.json().await.unwrap();
+    let session = app.sso_session("stall@acme.example").await;
     let refresh_token = session["refreshToken"]
         .as_str()
         .expect("refresh token")
@@ -228,7 +217,7 @@ async fn the_start_up_adoption_of_earlier_sessions_is_bounded_by_the_time_out_an
         "the adoption took {elapsed:?} under a stalled store"
     );
     // The service runs it off the start-up path: /health answers while the store stalls.
-    let res = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+    let res = app.get("/health").await;
     assert_eq!(res.status().as_u16(), 200);
     proxy.forward();
     app.drop().await;
@@ -340,7 +329,7 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
     let limited = flood(&app, 30, |i| Some(format!("198.51.100.{i}"))).await;
     assert!(limited >= 15, "only {limited} of 30 were limited");
     for _ in 0..50 {
-        let res = app.http.get(format!("{}/health", app.base)).send().await.unwrap();
+        let res = app.get("/health").await;
         assert_eq!(res.status().as_u16(), 200, "/health is never limited");
     }
     // The other unauthenticated routes share the client's bucket.
@@ -363,15 +352,8 @@ async fn a_flood_from_one_address_is_limited_whatever_it_forwards_and_health_nev
 async fn refreshes_have_a_budget_of_their_own_and_keep_working_after_the_login_budget_is_spent() {
     let app = TestApp::spawn(Options::new("refresh_budget").env("RATE_LIMIT_PER_MINUTE", "5")).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let code = Browser::default()
-        .sso_code("acme.example", "office@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let mut token = res.json::<Value>().await.unwrap()["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let session = app.sso_session("office@acme.example").await;
+    let mut token = session["refreshToken"].as_str().unwrap().to_owned();
     // The office signs in at 9:00: the login budget of the address is spent.
     assert!(flood(&app, 20, |_| None).await >= 10);
     assert_error(app.callback(json!({ "code": "x" })).await, 429, "RATE_LIMITED").await;
@@ -425,13 +407,11 @@ async fn a_percent_encoded_route_meets_the_same_limit_as_the_plain_one() {
     let mut limited = 0;
     for _ in 0..30 {
         // `%61uthorize` is `authorize` to the router: the same handler, the same bucket.
-        let res = app
-            .http
-            .get(format!("{}/api/auth/workos/%61uthorize?flow=sso", app.base))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .expect("authorize answered");
+        let res = answer(
+            app.at(reqwest::Method::GET, "/api/auth/workos/%61uthorize?flow=sso")
+                .header("accept", "application/json"),
+        )
+        .await;
         match res.status().as_u16() {
             200 => {}
             429 => limited += 1,
@@ -442,13 +422,11 @@ async fn a_percent_encoded_route_meets_the_same_limit_as_the_plain_one() {
         limited >= 15,
         "only {limited} of 30 encoded requests were limited"
     );
-    let res = app
-        .http
-        .post(format!("{}/api/auth/workos/%63allback", app.base))
-        .json(&json!({ "code": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/%63allback")
+            .json(&json!({ "code": "x" })),
+    )
+    .await;
     assert_error(res, 429, "RATE_LIMITED").await;
     app.drop().await;
 }
@@ -473,40 +451,21 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
 
 /// A WorkOS stand-in that answers every request 429 `Retry-After: 30` and counts them.
 async fn rate_limiting_workos() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let requests = Arc::new(AtomicUsize::new(0));
     let counter = requests.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                if read_request(&mut socket).await.is_none() {
-                    return;
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                let body = r#"{"message":"Too many requests"}"#;
-                let answer = format!(
-                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 30\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(answer.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
+    let url = stand_in(move |_, _| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let retry_after = vec![("Retry-After".to_owned(), "30".to_owned())];
+        async move { (429, retry_after, br#"{"message":"Too many requests"}"#.to_vec()) }
+    })
+    .await;
     (url, requests)
 }
 
 #[tokio::test]
 async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_passed() {
     let (workos, requests) = rate_limiting_workos().await;
-    let app = TestApp::spawn(
-        Options::new("backoff")
-            .env("WORKOS_BASE_URL", workos)
-            .env("ACCEPT_UNISSUED_STATE", "false"),
-    )
-    .await;
+    let app = TestApp::spawn(Options::new("backoff").workos(workos).strict_states()).await;
     let mut states = Vec::new();
     for _ in 0..5 {
         states.push(issued_state(&app).await);
@@ -543,93 +502,62 @@ async fn after_a_429_from_workos_no_call_goes_out_until_its_retry_after_has_pass
 /// `Retry-After: 600` (a per-user limit) and counts those; everything else is the
 /// emulator's answer, relayed.
 async fn authkit_rate_limited_workos() -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let refused = Arc::new(AtomicUsize::new(0));
     let counter = refused.clone();
     let upstream = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (counter, upstream) = (counter.clone(), upstream.clone());
-            tokio::spawn(async move {
-                let Some((head, body)) = read_request(&mut socket).await else {
-                    return;
-                };
-                let mut parts = head.lines().next().unwrap_or_default().split(' ');
-                let (method, path) = (
-                    parts.next().unwrap_or("GET").to_owned(),
-                    parts.next().unwrap_or("/").to_owned(),
+    let url = stand_in(move |head, body| {
+        let (counter, upstream) = (counter.clone(), upstream.clone());
+        async move {
+            let mut parts = head.lines().next().unwrap_or_default().split(' ');
+            let (method, path) = (
+                parts.next().unwrap_or("GET").to_owned(),
+                parts.next().unwrap_or("/").to_owned(),
+            );
+            if path.starts_with("/user_management/authenticate") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                return (
+                    429,
+                    vec![("Retry-After".to_owned(), "600".to_owned())],
+                    br#"{"message":"Too many requests"}"#.to_vec(),
                 );
-                let (status, headers, answer) = if path.starts_with("/user_management/authenticate") {
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    (
-                        429,
-                        vec![("Retry-After".to_owned(), "600".to_owned())],
-                        br#"{"message":"Too many requests"}"#.to_vec(),
-                    )
-                } else {
-                    let mut forwarded =
-                        upstream.request(method.parse().unwrap(), format!("{}{path}", workos_url()));
-                    for line in head.lines().skip(1) {
-                        if let Some((name, value)) = line.split_once(':')
-                            && ["content-type", "authorization", "accept"]
-                                .contains(&name.trim().to_lowercase().as_str())
-                        {
-                            forwarded = forwarded.header(name.trim(), value.trim());
-                        }
-                    }
-                    let res = forwarded.body(body).send().await.unwrap();
-                    let headers = ["location", "retry-after"]
-                        .iter()
-                        .filter_map(|h| {
-                            Some(((*h).to_owned(), res.headers().get(*h)?.to_str().ok()?.to_owned()))
-                        })
-                        .collect();
-                    (
-                        res.status().as_u16(),
-                        headers,
-                        res.bytes().await.unwrap().to_vec(),
-                    )
-                };
-                let mut out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-                    answer.len()
-                );
-                for (name, value) in headers {
-                    out.push_str(&format!("{name}: {value}\r\n"));
+            }
+            let mut forwarded = upstream.request(method.parse().unwrap(), format!("{}{path}", workos_url()));
+            for line in head.lines().skip(1) {
+                if let Some((name, value)) = line.split_once(':')
+                    && ["content-type", "authorization", "accept"]
+                        .contains(&name.trim().to_lowercase().as_str())
+                {
+                    forwarded = forwarded.header(name.trim(), value.trim());
                 }
-                out.push_str("\r\n");
-                let _ = socket.write_all(out.as_bytes()).await;
-                let _ = socket.write_all(&answer).await;
-                let _ = socket.shutdown().await;
-            });
+            }
+            let res = forwarded.body(body).send().await.unwrap();
+            let headers = ["location", "retry-after"]
+                .iter()
+                .filter_map(|h| Some(((*h).to_owned(), res.headers().get(*h)?.to_str().ok()?.to_owned())))
+                .collect();
+            (
+                res.status().as_u16(),
+                headers,
+                res.bytes().await.unwrap().to_vec(),
+            )
         }
-    });
+    })
+    .await;
     (url, refused)
 }
 
 #[tokio::test]
 async fn an_authkit_429_closes_only_authkit_for_at_most_sixty_seconds_and_sso_logins_go_on() {
     let (workos, refused) = authkit_rate_limited_workos().await;
-    let app = TestApp::spawn(
-        Options::new("backoff_per_api")
-            .env("WORKOS_BASE_URL", workos)
-            .env("ACCEPT_UNISSUED_STATE", "false"),
-    )
-    .await;
+    let app = TestApp::spawn(Options::new("backoff_per_api").workos(workos).strict_states()).await;
     app.add_org("Acme", 1, doc! {}).await;
     let login = |query: &'static str| {
         let app = &app;
         async move {
-            let res = app
-                .http
-                .get(format!("{}/api/auth/workos/authorize?{query}", app.base))
-                .send()
-                .await
-                .unwrap();
+            let res = app.get(&format!("/api/auth/workos/authorize?{query}")).await;
             let back = Browser::default()
                 .location(res.headers()["location"].to_str().unwrap())
                 .await;
@@ -680,12 +608,7 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 async fn logins_workos_exchanges_and_store_operations_show_in_the_metrics_of_their_own_port() {
     let app = TestApp::spawn(Options::new("observed").env("METRICS_PORT", closed_port().to_string())).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let code = Browser::default()
-        .sso_code("acme.example", "observed@acme.example")
-        .await;
-    let res = app.callback(json!({ "code": code })).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let session: Value = res.json().await.unwrap();
+    let session = app.sso_session("observed@acme.example").await;
     let res = app
         .callback(json!({ "code": "whatever", "state": "s".repeat(2048) }))
         .await;
@@ -734,12 +657,7 @@ async fn logins_workos_exchanges_and_store_operations_show_in_the_metrics_of_the
     ] {
         assert!(metric(&text, process, &[]).is_some(), "{process}: {text}");
     }
-    let public = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let public = app.get("/metrics").await;
     assert_error(public, 404, "NOT_FOUND").await;
     app.drop().await;
 }

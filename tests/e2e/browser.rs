@@ -15,6 +15,7 @@ use tether_auth::Overrides;
 use tether_clock::ManualClock;
 
 use crate::session::refresh;
+
 use crate::support::*;
 
 fn required_env(name: &str) -> String {
@@ -207,6 +208,17 @@ impl WebDriver {
         }
     }
 
+    /// Waits (at most `seconds`) until `condition` holds, and asserts it came no sooner
+    /// than `at_least` after `since`.
+    async fn until_no_sooner(&self, condition: &str, seconds: u64, since: Instant, at_least: Duration) {
+        self.until(condition, seconds).await;
+        assert!(
+            since.elapsed() >= at_least,
+            "{condition} after {:?}",
+            since.elapsed()
+        );
+    }
+
     async fn click(&self, id: &str) {
         self.run(&format!("document.getElementById('{id}').click()"))
             .await;
@@ -259,7 +271,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     let page = format!("{spa_origin}/");
     let app = TestApp::spawn(
         Options::new("browser")
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             // The page binds its login to the browser: a start without it is refused.
             .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin.clone())
@@ -274,14 +286,7 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
     );
 
     let browser = WebDriver::start().await;
-    browser.go(&page).await;
-    browser
-        .run(
-            "document.getElementById('login-hint').value = 'jane@authkit.example';
-             document.getElementById('sign-in').click();",
-        )
-        .await;
-    let result = browser.result().await;
+    let result = sign_jane_in(&browser, &page).await;
     let status = browser.text("status").await;
     assert_eq!(result, "signed-in", "the page says: {status}");
     assert!(status.contains("jane@authkit.example"), "{status}");
@@ -316,13 +321,11 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
         .expect("the page holds the token")
         .to_owned();
     drop(browser); // ends the browser session
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(verify_jwt(&token)["email"], "jane@authkit.example");
     app.drop().await;
@@ -331,6 +334,46 @@ async fn a_spa_on_another_origin_signs_in_with_a_real_browser() {
 /// A service (`options`, `overrides`) for the page on its own origin, with one
 /// organization (`org` its extra fields), the page deployed with `config`, and a browser
 /// signed in through the page as jane@authkit.example.
+/// A SPA signed in to a service whose clock stands still and whose sessions last one
+/// day, for a user of an organization with `org`'s fields; (the service's clock, the
+/// service, the browser, the page's server).
+async fn spa_of_one_day_sessions(
+    tag: &'static str,
+    org: Document,
+) -> (Arc<ManualClock>, TestApp, WebDriver, (Process, TempFolder)) {
+    let (clock, overrides) = manual_clock();
+    let (app, browser, server) = signed_in_spa(
+        Options::new(tag).env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
+        overrides,
+        org,
+        "",
+    )
+    .await;
+    (clock, app, browser, server)
+}
+
+/// Moves the service's clock to twenty seconds before the session ends and has the
+/// page refresh once.
+async fn refresh_twenty_seconds_before_the_end(clock: &ManualClock, browser: &WebDriver) {
+    clock.advance_seconds(86_400 - 20);
+    browser.click("refresh").await;
+    browser
+        .until("document.getElementById('refreshes').textContent === '1'", 30)
+        .await;
+}
+
+/// Opens `page` and signs jane in through its form; what the page reports.
+async fn sign_jane_in(browser: &WebDriver, page: &str) -> String {
+    browser.go(page).await;
+    browser
+        .run(
+            "document.getElementById('login-hint').value = 'jane@authkit.example';
+             document.getElementById('sign-in').click();",
+        )
+        .await;
+    browser.result().await
+}
+
 async fn signed_in_spa(
     options: Options,
     overrides: Overrides,
@@ -342,7 +385,7 @@ async fn signed_in_spa(
     let page = format!("{spa_origin}/");
     let app = TestApp::spawn_with(
         options
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             .env("REQUIRE_CLIENT_CHALLENGE", "true")
             .env("CORS_ALLOWED_ORIGINS", spa_origin)
             .env("ALLOWED_REDIRECT_URIS", page.clone()),
@@ -352,14 +395,7 @@ async fn signed_in_spa(
     app.add_org("Acme", 1, org).await;
     let server = serve_example(spa_port, &app.base, config).await;
     let browser = WebDriver::start().await;
-    browser.go(&page).await;
-    browser
-        .run(
-            "document.getElementById('login-hint').value = 'jane@authkit.example';
-             document.getElementById('sign-in').click();",
-        )
-        .await;
-    let result = browser.result().await;
+    let result = sign_jane_in(&browser, &page).await;
     assert_eq!(
         result,
         "signed-in",
@@ -451,28 +487,13 @@ async fn the_spa_renews_its_session_before_expiry_and_logs_out() {
 async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_ends() {
     // The service's clock stands still, a day ahead of the browser's by the end; a
     // session lasts one day.
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
-    let (app, browser, _server) = signed_in_spa(
-        Options::new("browser_auto").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
-        overrides,
-        doc! {},
-        "",
-    )
-    .await;
+    let (clock, app, browser, _server) = spa_of_one_day_sessions("browser_auto", doc! {}).await;
     let first = verify_jwt(&browser.string("window.tetherSession.token").await);
 
     // Twenty seconds before the session ends, a renewed token lives only until then: the
     // page plans the next renewal a tenth of that (2 s) before its exp, counted on the
     // browser's clock, which is a day behind the service's.
-    clock.advance_seconds(86_400 - 20);
-    browser.click("refresh").await;
-    browser
-        .until("document.getElementById('refreshes').textContent === '1'", 30)
-        .await;
+    refresh_twenty_seconds_before_the_end(&clock, &browser).await;
     let short = verify_jwt(&browser.string("window.tetherSession.token").await);
     assert_eq!(short["sid"], first["sid"]);
     assert_eq!(
@@ -495,13 +516,13 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
     let refresh_token = browser.string("window.tetherSession.refreshToken").await;
     let waiting = Instant::now();
     browser
-        .until("document.getElementById('refreshes').textContent === '2'", 40)
+        .until_no_sooner(
+            "document.getElementById('refreshes').textContent === '2'",
+            40,
+            waiting,
+            Duration::from_secs(12),
+        )
         .await;
-    assert!(
-        waiting.elapsed() >= Duration::from_secs(12),
-        "renewed after {:?}",
-        waiting.elapsed()
-    );
     assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
     let renewed = verify_jwt(&browser.string("window.tetherSession.token").await);
     assert_eq!(renewed["sid"], first["sid"]);
@@ -528,19 +549,12 @@ async fn the_spa_renews_by_itself_before_expiry_and_signs_out_when_the_session_e
 async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
     // The organization renews nothing silently, logs out at expiry and tracks no
     // idleness; the service's clock stands still and a session lasts one day.
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
-    let (app, browser, _server) = signed_in_spa(
-        Options::new("browser_fallback").env("SESSION_ABSOLUTE_LIFETIME_DAYS", "1"),
-        overrides,
+    let (clock, app, browser, _server) = spa_of_one_day_sessions(
+        "browser_fallback",
         doc! {"sessionSettings": {
             "ssoSilentRenewalEnabled": false, "ssoFallbackBehavior": "force-logout",
             "idleTrackingEnabled": false,
         }},
-        "",
     )
     .await;
     assert_eq!(browser.text("next-refresh").await, "none: force-logout at expiry");
@@ -548,11 +562,7 @@ async fn without_silent_renewal_the_spa_applies_the_fallback_at_expiry() {
 
     // A token that lives 20 s (the session ends then): at its expiry the page logs out
     // by itself, at the service too.
-    clock.advance_seconds(86_400 - 20);
-    browser.click("refresh").await;
-    browser
-        .until("document.getElementById('refreshes').textContent === '1'", 30)
-        .await;
+    refresh_twenty_seconds_before_the_end(&clock, &browser).await;
     let token = browser.string("window.tetherSession.token").await;
     let refresh_token = browser.string("window.tetherSession.refreshToken").await;
     let claims = verify_jwt(&token);
@@ -610,23 +620,20 @@ async fn the_spa_warns_an_idle_user_then_signs_them_out() {
         browser.run(&format!("return {WARNING_SHOWN}")).await,
         Value::Bool(false)
     );
-    browser.until(WARNING_SHOWN, 30).await;
-    assert!(
-        stayed.elapsed() >= Duration::from_millis(5_500),
-        "warned again after {:?}",
-        stayed.elapsed()
-    );
+    browser
+        .until_no_sooner(WARNING_SHOWN, 30, stayed, Duration::from_millis(5_500))
+        .await;
     assert_eq!(browser.string("document.body.dataset.result").await, "signed-in");
 
     // Then the page signs out by itself, at the service too.
     browser
-        .until("document.body.dataset.result === 'signed-out'", 30)
+        .until_no_sooner(
+            "document.body.dataset.result === 'signed-out'",
+            30,
+            stayed,
+            Duration::from_millis(11_500),
+        )
         .await;
-    assert!(
-        stayed.elapsed() >= Duration::from_millis(11_500),
-        "signed out after {:?}",
-        stayed.elapsed()
-    );
     let status = browser.text("status").await;
     assert_eq!(status, "Signed out after a period of inactivity.");
     assert_eq!(

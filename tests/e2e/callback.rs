@@ -173,14 +173,7 @@ async fn a_new_user_with_no_organization_at_all_gets_409_and_nothing_is_created(
     let res = app.callback(json!({"code": code})).await;
     assert_error(res, 409, "NO_ORGANIZATION").await;
     assert_eq!(app.user_count().await, 0);
-    assert_eq!(
-        app.db
-            .collection::<Document>("refresh_tokens")
-            .count_documents(doc! {})
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.refresh_token_count().await, 0);
     app.drop().await;
 }
 
@@ -270,12 +263,7 @@ async fn out_of_range_stored_settings_fall_back_to_the_defaults() {
         doc! {"sessionSettings": {"idleTimeoutMinutes": 100_000, "tokenExpiryHours": 0, "warningTimeMinutes": 29.5}},
     )
     .await;
-    let code = Browser::default()
-        .sso_code("acme.example", "broken@acme.example")
-        .await;
-    let res = app.callback(json!({"code": code})).await;
-    assert_eq!(res.status().as_u16(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = app.sso_session("broken@acme.example").await;
     assert_eq!(body["sessionConfig"]["idleTimeoutMinutes"], 30);
     assert_eq!(body["sessionConfig"]["tokenExpiryHours"], 8);
     assert_eq!(body["sessionConfig"]["warningTimeMinutes"], 2);
@@ -312,9 +300,7 @@ async fn a_code_reused_through_another_redirect_uri_or_an_unknown_code_is_refuse
 
 #[tokio::test]
 async fn a_provider_error_is_answered_at_once_without_calling_workos() {
-    let upstream = CountingListener::start().await;
-    let app =
-        TestApp::spawn(Options::new("provider_error").env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(Options::new("provider_error")).await;
     let res = app
         .callback(json!({"error": "access_denied", "error_description": "User cancelled", "code": "x"}))
         .await;
@@ -335,23 +321,9 @@ async fn client_mistakes_get_typed_errors() {
     assert_error(app.callback(json!({"state": "s"})).await, 400, "MISSING_CODE").await;
     assert_error(app.callback(json!({"code": "  "})).await, 400, "MISSING_CODE").await;
     assert_error(app.callback(json!({"code": 42})).await, 400, "INVALID_REQUEST").await;
-    let malformed = app
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"code\": ")
-        .send()
-        .await
-        .unwrap();
+    let malformed = send_raw(app.http.post(&url), "application/json", "{\"code\": ").await;
     assert_error(malformed, 400, "INVALID_REQUEST").await;
-    let wrong_type = app
-        .http
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("code=abc")
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = send_raw(app.http.post(&url), "text/plain", "code=abc").await;
     assert_error(wrong_type, 415, "INVALID_REQUEST").await;
     let huge = json!({"code": "a".repeat(20 * 1024)});
     assert_error(app.callback(huge).await, 413, "PAYLOAD_TOO_LARGE").await;
@@ -370,13 +342,7 @@ async fn client_mistakes_get_typed_errors() {
 async fn a_disabled_user_is_refused_with_403() {
     let app = TestApp::spawn(Options::new("disabled")).await;
     // Mapped to Acme's WorkOS organization, so Acme's connection vouches for the address.
-    let org = app
-        .add_org(
-            "Acme",
-            1,
-            doc! {"workosOrganizationId": workos_org_id("Acme").await},
-        )
-        .await;
+    let org = app.add_mapped_org("Acme", 1, doc! {}).await;
     app.users()
         .insert_one(doc! {
             "_id": mongodb::bson::oid::ObjectId::new(), "email": "blocked@acme.example", "fullName": "Blocked",
@@ -389,23 +355,15 @@ async fn a_disabled_user_is_refused_with_403() {
         .sso_code("acme.example", "blocked@acme.example")
         .await;
     assert_error(app.callback(json!({"code": code})).await, 403, "LOGIN_DISABLED").await;
-    assert_eq!(
-        app.db
-            .collection::<Document>("refresh_tokens")
-            .count_documents(doc! {})
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.refresh_token_count().await, 0);
     app.drop().await;
 }
 
 #[tokio::test]
 async fn workos_unreachable_gives_502_and_creates_nobody() {
-    let app = TestApp::spawn(
-        Options::new("workos_down").env("WORKOS_BASE_URL", format!("http://127.0.0.1:{}", closed_port())),
-    )
-    .await;
+    let app =
+        TestApp::spawn(Options::new("workos_down").workos(format!("http://127.0.0.1:{}", closed_port())))
+            .await;
     app.add_org("Acme", 1, doc! {}).await;
     let started = std::time::Instant::now();
     assert_error(
@@ -476,25 +434,17 @@ async fn metrics_count_requests_by_route_pattern_and_status_without_ids_or_codes
         "INVALID_CODE",
     )
     .await;
-    let _ = app
-        .http
-        .get(format!(
-            "{}/api/organizations/{}/session-settings",
-            app.base,
-            org.to_hex()
-        ))
-        .send()
-        .await
-        .unwrap();
-    let res = app
-        .http
-        .get(format!(
-            "{}/metrics",
-            app.metrics_base.as_deref().expect("metrics port")
-        ))
-        .send()
-        .await
-        .unwrap();
+    let _ = answer(app.http.get(format!(
+        "{}/api/organizations/{}/session-settings",
+        app.base,
+        org.to_hex()
+    )))
+    .await;
+    let res = answer(app.http.get(format!(
+        "{}/metrics",
+        app.metrics_base.as_deref().expect("metrics port")
+    )))
+    .await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(
         res.headers()["content-type"]

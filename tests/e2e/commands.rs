@@ -36,13 +36,6 @@ async fn cost<F: std::future::Future<Output = Value>>(app: &TestApp, request: F)
     (commands(app).await - before, answer)
 }
 
-async fn ok(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 fn counting(tag: &'static str) -> Options {
     Options::new(tag)
         .env("MONGODB_COMMAND_METRICS", "true")
@@ -68,13 +61,11 @@ async fn a_returning_login_costs_at_most_three_commands_a_new_user_four_and_a_re
     assert_eq!(first["user"]["id"], second["user"]["id"], "the same user");
     let refresh_token = second["refreshToken"].as_str().unwrap().to_owned();
     let (refresh, renewed) = cost(&app, async {
-        ok(app
-            .http
-            .post(format!("{}/api/auth/refresh", app.base))
-            .json(&json!({"refreshToken": refresh_token}))
-            .send()
-            .await
-            .unwrap())
+        ok(answer(
+            app.at(reqwest::Method::POST, "/api/auth/refresh")
+                .json(&json!({"refreshToken": refresh_token})),
+        )
+        .await)
         .await
     })
     .await;
@@ -124,20 +115,14 @@ async fn a_returning_login_costs_at_most_three_commands_a_new_user_four_and_a_re
 
 #[tokio::test]
 async fn in_strict_mode_the_state_take_is_the_one_more_command_of_a_login() {
-    let app = TestApp::spawn(counting("commands_strict").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(counting("commands_strict").strict_states()).await;
     app.add_org("Acme", 1, doc! {}).await;
     let browser = Browser::default();
     let mut costs = Vec::new();
     for _ in 0..2 {
         let res = app
-            .http
-            .get(format!(
-                "{}/api/auth/workos/authorize?login_hint=sam%40authkit.example",
-                app.base
-            ))
-            .send()
-            .await
-            .unwrap();
+            .get("/api/auth/workos/authorize?login_hint=sam%40authkit.example")
+            .await;
         assert_eq!(res.status().as_u16(), 302);
         let workos = res.headers()["location"].to_str().unwrap().to_owned();
         let back = browser.location(&workos).await;

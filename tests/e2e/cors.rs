@@ -31,7 +31,7 @@ async fn spawn_with_extra_origin() -> TestApp {
     TestApp::spawn(
         Options::new("cors")
             .env("CORS_ALLOWED_ORIGINS", format!("{CLIENT_URL}, {EXTRA_ORIGIN}"))
-            .env("ACCEPT_UNISSUED_STATE", "false"),
+            .strict_states(),
     )
     .await
 }
@@ -84,6 +84,14 @@ fn assert_allowed_preflight(res: &Response, origin: &str) {
     );
 }
 
+/// Every API route answers a preflight from `origin` as allowed.
+async fn assert_every_route_allows(app: &TestApp, origin: &str) {
+    for (method, path) in API_ROUTES {
+        let res = preflight(app, origin, method, path).await;
+        assert_allowed_preflight(&res, origin);
+    }
+}
+
 fn assert_no_cors_headers(res: &Response) {
     let cors: Vec<_> = res
         .headers()
@@ -96,10 +104,7 @@ fn assert_no_cors_headers(res: &Response) {
 #[tokio::test]
 async fn every_api_route_answers_a_preflight_from_the_client_url_origin() {
     let app = TestApp::spawn(Options::new("cors")).await;
-    for (method, path) in API_ROUTES {
-        let res = preflight(&app, CLIENT_URL, method, path).await;
-        assert_allowed_preflight(&res, CLIENT_URL);
-    }
+    assert_every_route_allows(&app, CLIENT_URL).await;
     app.drop().await;
 }
 
@@ -107,10 +112,7 @@ async fn every_api_route_answers_a_preflight_from_the_client_url_origin() {
 async fn a_configured_extra_origin_is_allowed_besides_the_client_url() {
     let app = spawn_with_extra_origin().await;
     for origin in [EXTRA_ORIGIN, CLIENT_URL] {
-        for (method, path) in API_ROUTES {
-            let res = preflight(&app, origin, method, path).await;
-            assert_allowed_preflight(&res, origin);
-        }
+        assert_every_route_allows(&app, origin).await;
     }
     app.drop().await;
 }
@@ -118,14 +120,12 @@ async fn a_configured_extra_origin_is_allowed_besides_the_client_url() {
 #[tokio::test]
 async fn actual_responses_to_an_allowed_origin_carry_the_origin_and_expose_the_request_id() {
     let app = spawn_with_extra_origin().await;
-    let res = app
-        .http
-        .post(format!("{}/api/auth/workos/callback", app.base))
-        .header("origin", EXTRA_ORIGIN)
-        .json(&json!({"code": "c", "state": "not-issued"}))
-        .send()
-        .await
-        .expect("callback answered");
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/callback")
+            .header("origin", EXTRA_ORIGIN)
+            .json(&json!({"code": "c", "state": "not-issued"})),
+    )
+    .await;
     assert_eq!(header(&res, "access-control-allow-origin"), EXTRA_ORIGIN);
     let exposed = list(header(&res, "access-control-expose-headers"));
     assert!(exposed.contains(&"x-request-id".to_owned()), "{exposed:?}");
@@ -134,13 +134,11 @@ async fn actual_responses_to_an_allowed_origin_carry_the_origin_and_expose_the_r
     assert!(res.headers().get("access-control-allow-credentials").is_none());
     // The answer itself is unchanged.
     assert_error(res, 400, "INVALID_STATE").await;
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .header("origin", CLIENT_URL)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .header("origin", CLIENT_URL),
+    )
+    .await;
     assert_eq!(header(&res, "access-control-allow-origin"), CLIENT_URL);
     assert_error(res, 401, "MISSING_TOKEN").await;
     app.drop().await;
@@ -159,13 +157,11 @@ async fn another_origin_gets_no_access_control_header_at_all() {
         assert_error(res, 403, "CORS_NOT_ALLOWED").await;
     }
     // Its actual requests get their usual answer, without CORS headers.
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .header("origin", OTHER_ORIGIN)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .header("origin", OTHER_ORIGIN),
+    )
+    .await;
     assert_no_cors_headers(&res);
     assert_error(res, 401, "MISSING_TOKEN").await;
     // A method or header outside the allowed sets is refused the same way.

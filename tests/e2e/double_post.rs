@@ -3,12 +3,8 @@
 //! with the same session; anyone else who re-posts what the redirect URL carries gets
 //! nothing. Over HTTP against the real peers.
 
-use std::sync::Arc;
-
 use mongodb::bson::doc;
 use serde_json::{Value, json};
-use tether_auth::Overrides;
-use tether_clock::ManualClock;
 
 use crate::support::*;
 
@@ -18,7 +14,7 @@ const OTHER_REDIRECT: &str = "http://localhost:5173/other-signin";
 async fn strict_app(tag: &'static str) -> TestApp {
     let app = TestApp::spawn(
         Options::new(tag)
-            .env("ACCEPT_UNISSUED_STATE", "false")
+            .strict_states()
             .env("ALLOWED_REDIRECT_URIS", OTHER_REDIRECT),
     )
     .await;
@@ -30,16 +26,12 @@ async fn strict_app(tag: &'static str) -> TestApp {
 /// redirect URL carries, and the `client_verifier` only the browser holds.
 async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) {
     let (verifier, challenge) = client_binding();
-    let res = app
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}&client_challenge={challenge}",
-            app.base,
-            encode(email)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint={}&client_challenge={challenge}",
+        app.base,
+        encode(email)
+    )))
+    .await;
     assert_eq!(res.status().as_u16(), 302);
     let workos = res.headers()["location"].to_str().unwrap().to_owned();
     let back = Browser::default().location(&workos).await;
@@ -50,11 +42,10 @@ async fn code_and_state(app: &TestApp, email: &str) -> (String, String, String) 
     )
 }
 
-async fn ok(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
+/// The callback body of a login of `email` bound to the browser that started it.
+async fn bound_callback(app: &TestApp, email: &str) -> Value {
+    let (code, state, verifier) = code_and_state(app, email).await;
+    json!({"code": code, "state": state, "client_verifier": verifier})
 }
 
 /// Both answers are the same session: one refresh token, one user, one `sid`, and
@@ -119,13 +110,11 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
     assert_eq!(app.session_count().await, 1, "still one session");
 
     // Once the session renewed its refresh token, the first answer is history.
-    let refreshed = app
-        .http
-        .post(format!("{}/api/auth/refresh", app.base))
-        .json(&json!({"refreshToken": refresh_token}))
-        .send()
-        .await
-        .unwrap();
+    let refreshed = answer(
+        app.at(reqwest::Method::POST, "/api/auth/refresh")
+            .json(&json!({"refreshToken": refresh_token})),
+    )
+    .await;
     assert_eq!(refreshed.status().as_u16(), 200);
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
     assert_eq!(app.session_count().await, 1);
@@ -135,8 +124,7 @@ async fn a_callback_posted_twice_answers_with_the_same_session_and_stores_nothin
 #[tokio::test]
 async fn three_concurrent_posts_of_one_callback_get_one_session() {
     let app = strict_app("double_post_race").await;
-    let (code, state, verifier) = code_and_state(&app, "race@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "race@acme.example").await;
     let (a, b, c) = tokio::join!(
         app.callback(body.clone()),
         app.callback(body.clone()),
@@ -152,18 +140,10 @@ async fn three_concurrent_posts_of_one_callback_get_one_session() {
 
 #[tokio::test]
 async fn a_bound_login_answers_again_within_sixty_seconds_and_not_after() {
-    let clock = Arc::new(ManualClock::starting_now());
-    let app = TestApp::spawn_with(
-        Options::new("double_post_window").env("ACCEPT_UNISSUED_STATE", "false"),
-        Overrides {
-            clock: Some(clock.clone()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (clock, overrides) = manual_clock();
+    let app = TestApp::spawn_with(Options::new("double_post_window").strict_states(), overrides).await;
     app.add_org("Acme", 1, doc! {}).await;
-    let (code, state, verifier) = code_and_state(&app, "window@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "window@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
     clock.advance_seconds(59);
     let again = ok(app.callback(body.clone()).await).await;
@@ -188,14 +168,8 @@ async fn without_a_browser_binding_a_second_post_gets_what_a_used_code_gets() {
     // A login started without a challenge: the same post again is a used state.
     let strict = strict_app("double_post_unbound_strict").await;
     let res = strict
-        .http
-        .get(format!(
-            "{}/api/auth/workos/authorize?domain_hint=acme.example&login_hint=plain%40acme.example",
-            strict.base
-        ))
-        .send()
-        .await
-        .unwrap();
+        .get("/api/auth/workos/authorize?domain_hint=acme.example&login_hint=plain%40acme.example")
+        .await;
     let back = Browser::default()
         .location(res.headers()["location"].to_str().unwrap())
         .await;
@@ -213,22 +187,18 @@ async fn a_second_post_gets_nothing_once_the_session_is_logged_out_and_is_refuse
     let app = strict_app("double_post_ended").await;
 
     // Logged out: the first answer is no longer handed out.
-    let (code, state, verifier) = code_and_state(&app, "out@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "out@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
-    let logout = app
-        .http
-        .post(format!("{}/api/auth/logout", app.base))
-        .json(&json!({"refreshToken": first["refreshToken"]}))
-        .send()
-        .await
-        .unwrap();
+    let logout = answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .json(&json!({"refreshToken": first["refreshToken"]})),
+    )
+    .await;
     assert_eq!(logout.status().as_u16(), 200);
     assert_error(app.callback(body).await, 400, "INVALID_STATE").await;
 
     // Disabled since the first post: 403, as a login of a disabled user is.
-    let (code, state, verifier) = code_and_state(&app, "off@acme.example").await;
-    let body = json!({"code": code, "state": state, "client_verifier": verifier});
+    let body = bound_callback(&app, "off@acme.example").await;
     let first = ok(app.callback(body.clone()).await).await;
     let user = mongodb::bson::oid::ObjectId::parse_str(first["user"]["id"].as_str().unwrap()).unwrap();
     app.users()

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tokio::io::AsyncWriteExt;
@@ -53,6 +53,43 @@ async fn workos_organization(name: &str) -> String {
     )
     .await;
     org["id"].as_str().expect("an organization id").to_owned()
+}
+
+/// A SALES_REP of Acme, an organization mapped to a new WorkOS organization, who is
+/// also a WorkOS user.
+struct MappedMember {
+    /// The new WorkOS organization's id.
+    workos_org: String,
+    email: String,
+    user: ObjectId,
+    /// The WorkOS user's id.
+    workos_user: String,
+}
+
+/// Creates a WorkOS organization `org_name`, maps Acme to it and adds a SALES_REP of
+/// Acme at a fresh address made from `local_part`, also as a WorkOS user.
+async fn mapped_member(app: &TestApp, org_name: &str, local_part: &str) -> MappedMember {
+    let workos_org = workos_organization(org_name).await;
+    let org = app
+        .add_org("Acme", 1, doc! {"workosOrganizationId": &workos_org})
+        .await;
+    let email = unique_email(local_part);
+    let user = app.add_user(&email, "SALES_REP", org).await;
+    let workos_user = workos_user(&email).await;
+    MappedMember {
+        workos_org,
+        email,
+        user,
+        workos_user,
+    }
+}
+
+/// A service polling WorkOS's events, with a [`MappedMember`] of a new WorkOS
+/// organization `org_name`.
+async fn polling_with_member(tag: &'static str, org_name: &str, local_part: &str) -> (TestApp, MappedMember) {
+    let app = TestApp::spawn(polling(tag)).await;
+    let member = mapped_member(&app, org_name, local_part).await;
+    (app, member)
 }
 
 async fn workos_membership(user: &str, organization: &str) -> String {
@@ -119,6 +156,12 @@ async fn cursor(app: &TestApp) -> Option<Document> {
         .find_one(doc! {"_id": "workos"})
         .await
         .expect("event_cursors readable")
+}
+
+/// When the consumer last polled, by its cursor.
+async fn checked_at(app: &TestApp) -> mongodb::bson::DateTime {
+    let cursor = cursor(app).await.expect("the consumer has a cursor");
+    *cursor.get_datetime("checkedAt").expect("checkedAt")
 }
 
 /// Waits until the consumer stands at a cursor (the newest event when it started), so
@@ -197,15 +240,9 @@ async fn a_user_deleted_in_workos_is_signed_out_within_the_poll_interval_and_ano
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_membership_of_the_mapped_organization_disables_and_reactivation_lets_the_user_back() {
-    let app = TestApp::spawn(polling("events_membership")).await;
-    let mapped = workos_organization("Events Mapped").await;
+    let (app, member) = polling_with_member("events_membership", "Events Mapped", "member").await;
+    let (mapped, email, workos_id) = (member.workos_org, member.email, member.workos_user);
     let other = workos_organization("Events Other").await;
-    let org = app
-        .add_org("Acme", 1, doc! {"workosOrganizationId": &mapped})
-        .await;
-    let email = unique_email("member");
-    app.add_user(&email, "SALES_REP", org).await;
-    let workos_id = workos_user(&email).await;
     let in_mapped = workos_membership(&workos_id, &mapped).await;
     let first = signed_in(&app, &email).await;
     let in_other = workos_membership(&workos_id, &other).await;
@@ -281,14 +318,9 @@ async fn a_deactivated_membership_of_the_mapped_organization_disables_and_reacti
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_disabled_user_is_not_re_enabled_by_a_membership_event() {
-    let app = TestApp::spawn(polling("events_operator")).await;
-    let mapped = workos_organization("Events Operator").await;
-    let org = app
-        .add_org("Acme", 1, doc! {"workosOrganizationId": &mapped})
-        .await;
-    let email = unique_email("operator");
-    let local = app.add_user(&email, "SALES_REP", org).await;
-    let workos_id = workos_user(&email).await;
+    let (app, member) = polling_with_member("events_operator", "Events Operator", "operator").await;
+    let (mapped, email, local, workos_id) =
+        (member.workos_org, member.email, member.user, member.workos_user);
     signed_in(&app, &email).await;
     app.users()
         .update_one(
@@ -448,21 +480,9 @@ async fn of_two_replicas_one_holds_the_lease_and_the_other_takes_over_within_the
     let first = holder(&cursor(&a).await.unwrap()).expect("a holder");
     assert!(names.contains(&first), "{first} is one of {names:?}");
     // It keeps the lease while it lives: several polls later it still holds it.
-    let checked = cursor(&a)
-        .await
-        .unwrap()
-        .get_datetime("checkedAt")
-        .copied()
-        .unwrap();
+    let checked = checked_at(&a).await;
     wait_until("two more polls", Duration::from_secs(5), || async {
-        cursor(&a)
-            .await
-            .unwrap()
-            .get_datetime("checkedAt")
-            .copied()
-            .unwrap()
-            .timestamp_millis()
-            >= checked.timestamp_millis() + 1500
+        checked_at(&a).await.timestamp_millis() >= checked.timestamp_millis() + 1500
     })
     .await;
     assert_eq!(
@@ -483,20 +503,9 @@ async fn of_two_replicas_one_holds_the_lease_and_the_other_takes_over_within_the
     .await;
     eprintln!("holder killed -> lease taken over after {took:?} (lease 3 s)");
     assert!(took <= Duration::from_millis(3500), "took {took:?}");
-    let after = cursor(&a)
-        .await
-        .unwrap()
-        .get_datetime("checkedAt")
-        .copied()
-        .unwrap();
+    let after = checked_at(&a).await;
     wait_until("the new holder polls", Duration::from_secs(3), || async {
-        cursor(&a)
-            .await
-            .unwrap()
-            .get_datetime("checkedAt")
-            .copied()
-            .unwrap()
-            > after
+        checked_at(&a).await > after
     })
     .await;
     a.drop().await;
@@ -702,31 +711,26 @@ async fn a_directory_user_suspended_in_the_mapped_directory_is_signed_out_and_co
         },
     )
     .await;
-    let mapped = workos_organization("Events Directory").await;
-    let org = app
-        .add_org("Acme", 1, doc! {"workosOrganizationId": &mapped})
-        .await;
-    let email = unique_email("directory");
-    let local = app.add_user(&email, "SALES_REP", org).await;
-    workos_user(&email).await;
+    let member = mapped_member(&app, "Events Directory", "directory").await;
+    let (mapped, email, local) = (member.workos_org, member.email, member.user);
     let session = signed_in(&app, &email).await;
     consumer_started(&app).await;
 
-    let directory_user = |state: &str, tenant: &str| {
-        json!({"id": "directory_user_1", "organization_id": tenant, "state": state, "first_name": "Dee", "last_name": "Rectory",
+    // An event `kind` about Dee, the user's directory record, now in `state`, in the
+    // directory of `tenant`.
+    let directory_event = |id: &str, kind: &str, state: &str, tenant: &str| {
+        let dee = json!({"id": "directory_user_1", "organization_id": tenant, "state": state, "first_name": "Dee", "last_name": "Rectory",
                "emails": [{"value": "someone.else@events.example"}, {"value": email.to_uppercase(), "primary": true}],
-               "updated_at": "2027-01-15T08:00:00.000Z"})
+               "updated_at": "2027-01-15T08:00:00.000Z"});
+        stand_in.push(id, kind, dee);
     };
-    stand_in.push(
+    directory_event(
         "evt_dir_1",
         "dsync.user.updated",
-        directory_user("suspended", "org_01ANOTHERDIRECTORY"),
+        "suspended",
+        "org_01ANOTHERDIRECTORY",
     );
-    stand_in.push(
-        "evt_dir_2",
-        "dsync.user.updated",
-        directory_user("suspended", &mapped),
-    );
+    directory_event("evt_dir_2", "dsync.user.updated", "suspended", &mapped);
     wait_until(
         "the suspension signs the user out",
         Duration::from_secs(3),
@@ -742,7 +746,7 @@ async fn a_directory_user_suspended_in_the_mapped_directory_is_signed_out_and_co
     assert_eq!(user.get_str("fullName").unwrap(), "Dee Rectory");
     assert_eq!(
         user.get_str("email").unwrap(),
-        email,
+        email.as_str(),
         "the address is never changed by an event"
     );
     let skipped = applied(&app, "evt_dir_1").await.expect("recorded");
@@ -752,11 +756,7 @@ async fn a_directory_user_suspended_in_the_mapped_directory_is_signed_out_and_co
         "another directory's user"
     );
 
-    stand_in.push(
-        "evt_dir_3",
-        "dsync.user.updated",
-        directory_user("active", &mapped),
-    );
+    directory_event("evt_dir_3", "dsync.user.updated", "active", &mapped);
     wait_until(
         "the directory user is active again",
         Duration::from_secs(3),
@@ -764,11 +764,7 @@ async fn a_directory_user_suspended_in_the_mapped_directory_is_signed_out_and_co
     )
     .await;
     assert_eq!(sign_in(&app, &email).await.status().as_u16(), 200);
-    stand_in.push(
-        "evt_dir_4",
-        "dsync.user.deleted",
-        directory_user("inactive", &mapped),
-    );
+    directory_event("evt_dir_4", "dsync.user.deleted", "inactive", &mapped);
     wait_until("the deletion disables", Duration::from_secs(3), || async {
         app.user_doc(local).await.get_bool("loginDisabled") == Ok(true)
     })

@@ -76,12 +76,11 @@ async fn login(app: &TestApp, email: &str) -> (String, String) {
 
 async fn refresh(app: &TestApp, refresh_token: &str) -> (String, String) {
     pair(
-        app.http
-            .post(format!("{}/api/auth/refresh", app.base))
-            .json(&json!({"refreshToken": refresh_token}))
-            .send()
-            .await
-            .expect("refresh answered"),
+        answer(
+            app.at(reqwest::Method::POST, "/api/auth/refresh")
+                .json(&json!({"refreshToken": refresh_token})),
+        )
+        .await,
     )
     .await
 }
@@ -105,12 +104,7 @@ fn header(token: &str) -> Value {
 
 /// The JWKS the service publishes, with its `Cache-Control`.
 async fn jwks(app: &TestApp) -> (Value, String) {
-    let res = app
-        .http
-        .get(format!("{}/.well-known/jwks.json", app.base))
-        .send()
-        .await
-        .expect("jwks answered");
+    let res = app.get("/.well-known/jwks.json").await;
     assert_eq!(res.status().as_u16(), 200);
     let cache = res
         .headers()

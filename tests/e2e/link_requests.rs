@@ -5,7 +5,7 @@
 //! as absent, and an approval is refused while another user carries the identity.
 
 use mongodb::bson::{Document, doc, oid::ObjectId};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -16,37 +16,18 @@ async fn sso_login(app: &TestApp, domain: &str, email: &str) -> reqwest::Respons
 }
 
 /// The access token of a login that must succeed.
-async fn token_of(app: &TestApp, domain: &str, email: &str) -> String {
-    let res = sso_login(app, domain, email).await;
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{email} signs in: {body}");
-    body["token"].as_str().unwrap().to_owned()
+async fn token_of(app: &TestApp, email: &str) -> String {
+    app.sso_session(email).await["token"].as_str().unwrap().to_owned()
 }
 
 async fn list(app: &TestApp, token: &str, status: &str) -> reqwest::Response {
-    app.http
-        .get(format!("{}/api/identity-link-requests?status={status}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    let path = format!("/api/identity-link-requests?status={status}");
+    app.send_as(reqwest::Method::GET, &path, token).await
 }
 
 async fn decide(app: &TestApp, token: &str, id: &str, decision: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/identity-link-requests/{id}/{decision}", app.base))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn ok(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "{body}");
-    body
+    let path = format!("/api/identity-link-requests/{id}/{decision}");
+    app.send_as(reqwest::Method::POST, &path, token).await
 }
 
 async fn add_user_with(
@@ -86,9 +67,9 @@ async fn a_refused_login_is_approved_by_a_superadmin_and_the_identity_then_signs
         doc! { "workosProfileId": "prof_01EARLIER" },
     )
     .await;
-    let root = token_of(&app, "acme.example", "root@acme.example").await;
-    let rep = token_of(&app, "acme.example", "rep@acme.example").await;
-    let boss = token_of(&app, "initech.example", "boss@initech.example").await;
+    let root = token_of(&app, "root@acme.example").await;
+    let rep = token_of(&app, "rep@acme.example").await;
+    let boss = token_of(&app, "boss@initech.example").await;
     let before = app.user_doc(jane).await;
     let (users, sessions) = (app.user_count().await, app.session_count().await);
 

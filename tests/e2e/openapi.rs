@@ -6,12 +6,7 @@ use crate::support::*;
 #[tokio::test]
 async fn the_checked_in_openapi_document_is_the_one_served() {
     let app = TestApp::spawn(Options::new("openapi")).await;
-    let res = app
-        .http
-        .get(format!("{}/api-docs/openapi.json", app.base))
-        .send()
-        .await
-        .expect("document served");
+    let res = app.get("/api-docs/openapi.json").await;
     assert_eq!(res.status().as_u16(), 200);
     assert!(
         res.headers()

@@ -10,13 +10,11 @@ use serde_json::json;
 use crate::support::*;
 
 async fn verify_with_id(app: &TestApp, id: &str) -> (String, serde_json::Value) {
-    let res = app
-        .http
-        .get(format!("{}/api/auth/verify-token", app.base))
-        .header("x-request-id", id)
-        .send()
-        .await
-        .expect("verify-token answered");
+    let res = answer(
+        app.at(reqwest::Method::GET, "/api/auth/verify-token")
+            .header("x-request-id", id),
+    )
+    .await;
     let header = res
         .headers()
         .get("x-request-id")
@@ -57,12 +55,7 @@ async fn a_malformed_inbound_request_id_is_replaced_by_a_generated_one() {
 #[tokio::test]
 async fn head_health_answers_200() {
     let app = TestApp::spawn(Options::new("reqid")).await;
-    let res = app
-        .http
-        .head(format!("{}/health", app.base))
-        .send()
-        .await
-        .expect("HEAD answered");
+    let res = answer(app.at(reqwest::Method::HEAD, "/health")).await;
     assert_eq!(res.status().as_u16(), 200);
     app.drop().await;
 }
@@ -106,17 +99,15 @@ fn capture_logs() -> Captured {
 #[tokio::test]
 async fn the_log_line_of_a_failed_login_names_its_error_code() {
     let logs = capture_logs();
-    let app = TestApp::spawn(Options::new("reqid").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(Options::new("reqid").strict_states()).await;
     let request_id = format!("log-line-test-{}", std::process::id());
     let secret_code = "CODE-THAT-MUST-NOT-BE-LOGGED-4f1e";
-    let res = app
-        .http
-        .post(format!("{}/api/auth/workos/callback", app.base))
-        .header("x-request-id", &request_id)
-        .json(&json!({"code": secret_code, "state": "STATE-NOT-ISSUED-BY-US-12345"}))
-        .send()
-        .await
-        .expect("callback answered");
+    let res = answer(
+        app.at(reqwest::Method::POST, "/api/auth/workos/callback")
+            .header("x-request-id", &request_id)
+            .json(&json!({"code": secret_code, "state": "STATE-NOT-ISSUED-BY-US-12345"})),
+    )
+    .await;
     let body = assert_error(res, 400, "INVALID_STATE").await;
     assert!(
         body["error"]

@@ -107,12 +107,7 @@ impl IdentityProvider for Sesame {
 
 /// Starts a login at the service and answers with the state the provider got.
 async fn start(app: &TestApp) -> String {
-    let res = app
-        .http
-        .get(format!("{}/api/auth/workos/authorize", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get("/api/auth/workos/authorize").await;
     assert_eq!(res.status().as_u16(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(
@@ -136,7 +131,7 @@ async fn sign_in(app: &TestApp, sesame: &Sesame, subject: &str, email: &str) -> 
 async fn a_provider_the_service_was_never_written_for_signs_people_in_by_the_same_rules() {
     let sesame = Arc::new(Sesame::default());
     let app = TestApp::spawn_with(
-        Options::new("second_provider").env("ACCEPT_UNISSUED_STATE", "false"),
+        Options::new("second_provider").strict_states(),
         Overrides {
             identity_provider: Some(sesame.clone()),
             ..Default::default()

@@ -1,12 +1,8 @@
 //! After login, against the real peers: refresh with rotation and reuse detection,
 //! logout, token checks and per-organization session settings.
 
-use std::sync::Arc;
-
 use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::{Value, json};
-use tether_auth::Overrides;
-use tether_clock::ManualClock;
 
 use crate::support::*;
 
@@ -77,30 +73,23 @@ pub(crate) async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Resp
 }
 
 async fn refresh_with(app: &TestApp, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/refresh", app.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("refresh answered")
+    answer(app.at(reqwest::Method::POST, "/api/auth/refresh").json(&body)).await
 }
 
 async fn logout_with_refresh_token(app: &TestApp, refresh_token: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/logout", app.base))
-        .json(&json!({"refreshToken": refresh_token}))
-        .send()
-        .await
-        .expect("logout answered")
+    answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .json(&json!({"refreshToken": refresh_token})),
+    )
+    .await
 }
 
 async fn logout_with_bearer(app: &TestApp, authorization: &str) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/auth/logout", app.base))
-        .header("authorization", authorization)
-        .send()
-        .await
-        .expect("logout answered")
+    answer(
+        app.at(reqwest::Method::POST, "/api/auth/logout")
+            .header("authorization", authorization),
+    )
+    .await
 }
 
 async fn assert_logged_out(res: reqwest::Response) {
@@ -117,8 +106,13 @@ async fn verify_token(app: &TestApp, authorization: Option<&str>) -> reqwest::Re
     req.send().await.expect("verify-token answered")
 }
 
+/// `GET /api/auth/verify-token` with `token` as the Bearer token.
+async fn verify_bearer(app: &TestApp, token: &str) -> reqwest::Response {
+    verify_token(app, Some(&format!("Bearer {token}"))).await
+}
+
 async fn assert_token_good(app: &TestApp, token: &str) {
-    let res = verify_token(app, Some(&format!("Bearer {token}"))).await;
+    let res = verify_bearer(app, token).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -132,6 +126,18 @@ async fn assert_token_refused(res: reqwest::Response, code: &str) {
     let body = assert_error(res, 401, code).await;
     assert_eq!(body["error"], "Invalid or expired token", "{body}");
     assert!(challenge.is_some(), "a WWW-Authenticate challenge");
+}
+
+/// The fields a refusal of session settings names, sorted.
+fn field_names(body: &Value) -> Vec<&str> {
+    let mut named: Vec<&str> = body["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    named.sort_unstable();
+    named
 }
 
 fn settings_url(app: &TestApp, organization: &str) -> String {
@@ -183,15 +189,6 @@ async fn assert_no_refresh_token_in_clear(app: &TestApp, tokens: &[&str]) {
     }
 }
 
-fn manual_clock() -> (Arc<ManualClock>, Overrides) {
-    let clock = Arc::new(ManualClock::starting_now());
-    let overrides = Overrides {
-        clock: Some(clock.clone()),
-        ..Default::default()
-    };
-    (clock, overrides)
-}
-
 // ---- refresh with rotation -------------------------------------------------------------
 
 #[tokio::test]
@@ -236,17 +233,7 @@ async fn login_then_two_refreshes_each_answer_verifies_in_the_same_session_and_t
     )
     .await;
     // The reuse ended the session: its newest token is dead too.
-    assert_error(
-        refresh(&app, &third.refresh_token).await,
-        401,
-        "REFRESH_TOKEN_REVOKED",
-    )
-    .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", third.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_session_ended(&app, &third).await;
 
     assert_no_refresh_token_in_clear(
         &app,
@@ -261,35 +248,38 @@ async fn login_then_two_refreshes_each_answer_verifies_in_the_same_session_and_t
 async fn assert_reuse_kills_the_session(app: &TestApp, old: &str, survivors: &[&Pair]) {
     assert_error(refresh(app, old).await, 401, "REFRESH_TOKEN_REUSED").await;
     for pair in survivors {
-        assert_error(
-            refresh(app, &pair.refresh_token).await,
-            401,
-            "REFRESH_TOKEN_REVOKED",
-        )
-        .await;
-        assert_token_refused(
-            verify_token(app, Some(&format!("Bearer {}", pair.token))).await,
-            "SESSION_REVOKED",
-        )
-        .await;
+        assert_session_ended(app, pair).await;
     }
-    let session = sessions(app)
-        .find_one(doc! {"_id": survivors[0].sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(app, &survivors[0].sid()).await;
     assert_eq!(session.get_str("revokedReason").unwrap(), "reuse");
     assert!(session.get_datetime("revokedAt").is_ok());
+}
+
+/// Every token of `pair`'s session is dead: the refresh token is revoked and the
+/// access token is refused as of a revoked session.
+async fn assert_session_ended(app: &TestApp, pair: &Pair) {
+    assert_error(
+        refresh(app, &pair.refresh_token).await,
+        401,
+        "REFRESH_TOKEN_REVOKED",
+    )
+    .await;
+    assert_token_refused(verify_bearer(app, &pair.token).await, "SESSION_REVOKED").await;
+}
+
+/// The stored record of session `sid`.
+async fn session_record(app: &TestApp, sid: &str) -> Document {
+    sessions(app)
+        .find_one(doc! {"_id": sid})
+        .await
+        .unwrap()
+        .expect("the session record")
 }
 
 /// The session has exactly one live refresh token, and it is `live`'s: the session
 /// holds its digest, and no record of its own is unused.
 async fn assert_one_live_token(app: &TestApp, sid: &str, live: &str) {
-    let session = sessions(app)
-        .find_one(doc! {"_id": sid})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(app, sid).await;
     assert_eq!(session.get_str("tokenHash").unwrap(), sha256_hex(live));
     let unused = refresh_tokens(app)
         .count_documents(doc! {"sessionId": sid, "usedAt": Bson::Null})
@@ -379,27 +369,53 @@ async fn four_refreshes_racing_with_one_token_all_get_one_successor_and_the_same
     app.drop().await;
 }
 
+/// The moment `hours` hours from now (before it when negative).
+fn hours_from_now(hours: i64) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_millis(
+        mongodb::bson::DateTime::now().timestamp_millis() + hours * 3_600_000,
+    )
+}
+
+/// A refresh token of the earlier shape: its session is named only in it.
+struct EarlierRefreshToken<'a> {
+    token: &'a str,
+    user: ObjectId,
+    session: &'a str,
+    started: mongodb::bson::DateTime,
+    expires: mongodb::bson::DateTime,
+    revoked: bool,
+}
+
+impl EarlierRefreshToken<'_> {
+    fn document(&self) -> Document {
+        doc! {
+            "tokenHash": sha256_hex(self.token),
+            "userId": self.user,
+            "sessionId": self.session,
+            "expiresAt": self.expires,
+            "createdAt": self.started,
+            "sessionStartedAt": self.started,
+            "usedAt": Bson::Null,
+            "revokedAt": if self.revoked { Bson::DateTime(self.started) } else { Bson::Null },
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_revoked_one_is_refused() {
-    let app = TestApp::spawn(Options::new("legacy_refresh")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("legacy@acme.example", "ADMIN", org).await;
-    let started = mongodb::bson::DateTime::from_millis(
-        mongodb::bson::DateTime::now().timestamp_millis() - 3 * 86_400_000,
-    );
-    let expires =
-        mongodb::bson::DateTime::from_millis(mongodb::bson::DateTime::now().timestamp_millis() + 86_400_000);
-    let legacy = |token: &str, session: &str, revoked: bool| {
-        doc! {
-            "tokenHash": sha256_hex(token),
-            "userId": user,
-            "sessionId": session,
-            "expiresAt": expires,
-            "createdAt": started,
-            "sessionStartedAt": started,
-            "usedAt": Bson::Null,
-            "revokedAt": if revoked { Bson::DateTime(started) } else { Bson::Null },
+    let (app, org, user) = spawn_with_acme_admin("legacy_refresh", "legacy@acme.example").await;
+    let started = hours_from_now(-72);
+    let expires = hours_from_now(24);
+    let legacy = |token: &'static str, session: &'static str, revoked: bool| {
+        EarlierRefreshToken {
+            token,
+            user,
+            session,
+            started,
+            expires,
+            revoked,
         }
+        .document()
     };
     let live = "rt_legacy_live_legacy_live_legacy_live_legacy_live_0";
     let revoked = "rt_legacy_revoked_legacy_revoked_legacy_revoked_00";
@@ -416,11 +432,7 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
     assert_eq!(renewed.body["user"]["id"], user.to_hex());
     assert_token_good(&app, &renewed.token).await;
     // The session became a record that started when the old token says.
-    let session = sessions(&app)
-        .find_one(doc! {"_id": "sess_legacy_live"})
-        .await
-        .unwrap()
-        .expect("the adopted session");
+    let session = session_record(&app, "sess_legacy_live").await;
     assert_eq!(session.get_datetime("startedAt").unwrap(), &started);
     assert_eq!(session.get_object_id("organizationId").unwrap(), org);
     let next = auth_session(refresh(&app, &renewed.refresh_token).await).await;
@@ -437,41 +449,26 @@ async fn a_refresh_token_document_of_the_earlier_shape_still_refreshes_and_a_rev
 
     // Logging out with it ends the adopted session.
     assert_logged_out(logout_with_refresh_token(&app, &next.refresh_token).await).await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", next.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &next.token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 
 #[tokio::test]
 async fn a_logout_with_a_refresh_token_of_the_earlier_shape_revokes_its_session() {
-    let app = TestApp::spawn(Options::new("legacy_logout")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("legacy-logout@acme.example", "ADMIN", org).await;
-    let now = mongodb::bson::DateTime::now().timestamp_millis();
+    let (app, _, user) = spawn_with_acme_admin("legacy_logout", "legacy-logout@acme.example").await;
     let token = "rt_legacy_logout_legacy_logout_legacy_logout_legacy_0";
-    refresh_tokens(&app)
-        .insert_one(doc! {
-            "tokenHash": sha256_hex(token),
-            "userId": user,
-            "sessionId": "sess_legacy_logout",
-            "expiresAt": mongodb::bson::DateTime::from_millis(now + 86_400_000),
-            "createdAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
-            "sessionStartedAt": mongodb::bson::DateTime::from_millis(now - 3_600_000),
-            "usedAt": Bson::Null,
-            "revokedAt": Bson::Null,
-        })
-        .await
-        .unwrap();
+    let legacy = EarlierRefreshToken {
+        token,
+        user,
+        session: "sess_legacy_logout",
+        started: hours_from_now(-1),
+        expires: hours_from_now(24),
+        revoked: false,
+    };
+    refresh_tokens(&app).insert_one(legacy.document()).await.unwrap();
 
     assert_logged_out(logout_with_refresh_token(&app, token).await).await;
-    let session = sessions(&app)
-        .find_one(doc! {"_id": "sess_legacy_logout"})
-        .await
-        .unwrap()
-        .expect("the session was adopted, then revoked");
+    let session = session_record(&app, "sess_legacy_logout").await;
     assert_eq!(session.get_str("revokedReason").unwrap(), "logout");
     assert_error(refresh(&app, token).await, 401, "REFRESH_TOKEN_REVOKED").await;
     app.drop().await;
@@ -539,11 +536,7 @@ async fn refresh_refuses_bad_input_a_disabled_user_an_expired_token_and_a_sessio
     )
     .await;
     let third = auth_session(refresh(&app, &second.refresh_token).await).await;
-    let session = sessions(&app)
-        .find_one(doc! {"_id": third.sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let session = session_record(&app, &third.sid()).await;
     assert_eq!(
         session.get_str("tokenHash").unwrap(),
         sha256_hex(&third.refresh_token)
@@ -576,35 +569,17 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
     // With the refresh token in the body.
     let session = login_sso(&app, "logout@acme.example").await;
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
-    let record = sessions(&app)
-        .find_one(doc! {"_id": session.sid()})
-        .await
-        .unwrap()
-        .expect("the session record");
+    let record = session_record(&app, &session.sid()).await;
     assert_eq!(record.get_str("revokedReason").unwrap(), "logout");
     let revoked_at = record.get_datetime("revokedAt").unwrap().to_owned();
     assert_logged_out(logout_with_refresh_token(&app, &session.refresh_token).await).await;
-    let again = sessions(&app)
-        .find_one(doc! {"_id": session.sid()})
-        .await
-        .unwrap()
-        .unwrap();
+    let again = session_record(&app, &session.sid()).await;
     assert_eq!(
         again.get_datetime("revokedAt").unwrap(),
         &revoked_at,
         "revoked once"
     );
-    assert_error(
-        refresh(&app, &session.refresh_token).await,
-        401,
-        "REFRESH_TOKEN_REVOKED",
-    )
-    .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", session.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_session_ended(&app, &session).await;
 
     // With the access token as Bearer, after a refresh: every token of the session dies.
     let other = login_sso(&app, "logout@acme.example").await;
@@ -618,51 +593,27 @@ async fn logout_revokes_the_session_is_idempotent_and_a_later_refresh_gets_401()
         "REFRESH_TOKEN_REVOKED",
     )
     .await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", other.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &other.token).await, "SESSION_REVOKED").await;
 
     // Mistakes.
     let url = format!("{}/api/auth/logout", app.base);
-    assert_error(
-        app.http.post(&url).send().await.unwrap(),
-        400,
-        "MISSING_CREDENTIALS",
-    )
-    .await;
+    assert_error(answer(app.http.post(&url)).await, 400, "MISSING_CREDENTIALS").await;
     assert_token_refused(
         logout_with_bearer(&app, "Bearer not.a.jwt").await,
         "INVALID_TOKEN",
     )
     .await;
     assert_logged_out(logout_with_refresh_token(&app, "rt_never_issued").await).await;
-    let wrong_type = app
-        .http
-        .post(&url)
-        .header("content-type", "text/plain")
-        .body("refreshToken=rt_x")
-        .send()
-        .await
-        .unwrap();
+    let wrong_type = send_raw(app.http.post(&url), "text/plain", "refreshToken=rt_x").await;
     assert_error(wrong_type, 415, "INVALID_REQUEST").await;
-    let malformed = app
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{\"refreshToken\": ")
-        .send()
-        .await
-        .unwrap();
+    let malformed = send_raw(app.http.post(&url), "application/json", "{\"refreshToken\": ").await;
     assert_error(malformed, 400, "INVALID_REQUEST").await;
-    let huge = app
-        .http
-        .post(&url)
-        .json(&json!({"refreshToken": "x".repeat(20 * 1024)}))
-        .send()
-        .await
-        .unwrap();
+    let huge = answer(
+        app.http
+            .post(&url)
+            .json(&json!({"refreshToken": "x".repeat(20 * 1024)})),
+    )
+    .await;
     assert_error(huge, 413, "PAYLOAD_TOO_LARGE").await;
     app.drop().await;
 }
@@ -694,11 +645,7 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
         &jsonwebtoken::EncodingKey::from_secret(b"not-the-secret-not-the-secret-not-the"),
     )
     .unwrap();
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {forged}"))).await,
-        "INVALID_TOKEN",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &forged).await, "INVALID_TOKEN").await;
     // Our signature over other claims.
     let mut parts: Vec<&str> = session.token.split('.').collect();
     let other_claims = jsonwebtoken::encode(
@@ -716,21 +663,13 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
 
     // Eight hours later (the default lifetime) the token has expired...
     clock.advance_seconds(8 * 3600);
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", session.token))).await,
-        "TOKEN_EXPIRED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &session.token).await, "TOKEN_EXPIRED").await;
     // ...and the refresh token renews the session with a good one.
     let renewed = auth_session(refresh(&app, &session.refresh_token).await).await;
     assert_token_good(&app, &renewed.token).await;
     // An expired access token still logs its session out.
     assert_logged_out(logout_with_bearer(&app, &format!("Bearer {}", session.token)).await).await;
-    assert_token_refused(
-        verify_token(&app, Some(&format!("Bearer {}", renewed.token))).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(verify_bearer(&app, &renewed.token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 
@@ -740,13 +679,7 @@ async fn verify_token_accepts_a_valid_token_and_refuses_expired_forged_and_garba
 async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_apply_and_null_reverts_them() {
     let app = TestApp::spawn(Options::new("org_settings")).await;
     // Mapped to Acme's WorkOS organization, so Acme's connection vouches for root's address.
-    let acme = app
-        .add_org(
-            "Acme",
-            3,
-            doc! {"plan": "gold", "workosOrganizationId": workos_org_id("Acme").await},
-        )
-        .await;
+    let acme = app.add_mapped_org("Acme", 3, doc! {"plan": "gold"}).await;
     let other = app.add_org("Other", 5, doc! {}).await;
     app.add_user("root@acme.example", "SUPERADMIN", acme).await;
     app.add_user("jane@authkit.example", "ADMIN", acme).await;
@@ -754,13 +687,15 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(root.body["user"]["accessRole"], "SUPERADMIN");
     let jane = login_authkit(&app, "jane@authkit.example").await;
     assert_eq!(jane.body["user"]["accessRole"], "ADMIN");
+    let acme_id = acme.to_hex();
+    let (root_token, jane_token) = (Some(root.token.as_str()), Some(jane.token.as_str()));
     let defaults = json!({
         "enabled": true, "idleTimeoutMinutes": 30, "tokenExpiryHours": 8, "warningTimeMinutes": 2,
         "idleTrackingEnabled": true, "ssoSilentRenewalEnabled": true, "ssoFallbackBehavior": "redirect",
         "passwordSilentRenewalEnabled": false, "passwordFallbackBehavior": "logout"
     });
 
-    let res = get_settings(&app, &acme.to_hex(), Some(&root.token)).await;
+    let res = get_settings(&app, &acme_id, root_token).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.json::<Value>().await.unwrap(),
@@ -769,8 +704,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
 
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"idleTimeoutMinutes": 15, "tokenExpiryHours": 2}),
     )
     .await;
@@ -782,7 +717,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     expected["idleTimeoutMinutes"] = json!(15);
     expected["tokenExpiryHours"] = json!(2);
     assert_eq!(body["data"], expected);
-    let read: Value = get_settings(&app, &acme.to_hex(), Some(&root.token))
+    let read: Value = get_settings(&app, &acme_id, root_token)
         .await
         .json()
         .await
@@ -798,13 +733,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(again.lifetime_seconds(), 2 * 3600);
 
     // A warning time not below the idle time-out: 400 naming it, nothing changed.
-    let res = put_settings(
-        &app,
-        &acme.to_hex(),
-        Some(&root.token),
-        json!({"warningTimeMinutes": 20}),
-    )
-    .await;
+    let res = put_settings(&app, &acme_id, root_token, json!({"warningTimeMinutes": 20})).await;
     let body = assert_error(res, 400, "INVALID_SESSION_SETTINGS").await;
     assert_eq!(
         body["fields"],
@@ -813,21 +742,15 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // Several bad fields at once, each named; the valid one beside them is not saved either.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"enabled": "yes", "ssoFallbackBehavior": "logout", "colour": "blue", "tokenExpiryHours": 4}),
     )
     .await;
     let body = assert_error(res, 400, "INVALID_SESSION_SETTINGS").await;
-    let mut named: Vec<&str> = body["fields"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    named.sort_unstable();
+    let named = field_names(&body);
     assert_eq!(named, ["colour", "enabled", "ssoFallbackBehavior"]);
-    let read: Value = get_settings(&app, &acme.to_hex(), Some(&root.token))
+    let read: Value = get_settings(&app, &acme_id, root_token)
         .await
         .json()
         .await
@@ -837,8 +760,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // The documented fallback behaviours are accepted.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"ssoFallbackBehavior": "reauth-button", "passwordFallbackBehavior": "reauth-modal"}),
     )
     .await;
@@ -846,8 +769,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     // `null` reverts a field to the global default.
     let res = put_settings(
         &app,
-        &acme.to_hex(),
-        Some(&root.token),
+        &acme_id,
+        root_token,
         json!({"tokenExpiryHours": null, "ssoFallbackBehavior": null, "passwordFallbackBehavior": null}),
     )
     .await;
@@ -859,13 +782,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(renewed.body["sessionConfig"]["idleTimeoutMinutes"], 15);
 
     // Stored as the product stores it; the organization's other fields untouched.
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": acme})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(acme).await;
     assert_eq!(stored.get_str("plan").unwrap(), "gold");
     assert_eq!(stored.get_str("name").unwrap(), "Acme");
     assert!(stored.get_datetime("updatedAt").unwrap() > stored.get_datetime("createdAt").unwrap());
@@ -873,63 +790,46 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     assert_eq!(settings.len(), 9);
     assert_eq!(settings.get("idleTimeoutMinutes"), Some(&Bson::Int32(15)));
     assert_eq!(settings.get("tokenExpiryHours"), Some(&Bson::Null));
-    let untouched = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let untouched = app.org_doc(other).await;
     assert!(untouched.get("sessionSettings").is_none());
 
     // Who may do it.
-    let res = put_settings(
-        &app,
-        &acme.to_hex(),
-        Some(&jane.token),
-        json!({"tokenExpiryHours": 1}),
-    )
-    .await;
+    let res = put_settings(&app, &acme_id, jane_token, json!({"tokenExpiryHours": 1})).await;
     assert_error(res, 403, "FORBIDDEN").await;
-    assert_error(
-        get_settings(&app, &acme.to_hex(), Some(&jane.token)).await,
-        403,
-        "FORBIDDEN",
-    )
-    .await;
-    assert_token_refused(get_settings(&app, &acme.to_hex(), None).await, "MISSING_TOKEN").await;
+    assert_error(get_settings(&app, &acme_id, jane_token).await, 403, "FORBIDDEN").await;
+    assert_token_refused(get_settings(&app, &acme_id, None).await, "MISSING_TOKEN").await;
     assert_token_refused(
-        put_settings(&app, &acme.to_hex(), None, json!({"tokenExpiryHours": 1})).await,
+        put_settings(&app, &acme_id, None, json!({"tokenExpiryHours": 1})).await,
         "MISSING_TOKEN",
     )
     .await;
     assert_token_refused(
-        get_settings(&app, &acme.to_hex(), Some("not.a.jwt")).await,
+        get_settings(&app, &acme_id, Some("not.a.jwt")).await,
         "INVALID_TOKEN",
     )
     .await;
     // Which organization.
     let missing = ObjectId::new().to_hex();
     assert_error(
-        get_settings(&app, &missing, Some(&root.token)).await,
+        get_settings(&app, &missing, root_token).await,
         404,
         "ORGANIZATION_NOT_FOUND",
     )
     .await;
     assert_error(
-        put_settings(&app, &missing, Some(&root.token), json!({"enabled": false})).await,
+        put_settings(&app, &missing, root_token, json!({"enabled": false})).await,
         404,
         "ORGANIZATION_NOT_FOUND",
     )
     .await;
     assert_error(
-        get_settings(&app, "org_01HX9R3K4N6P8QZBVTYM2D5A7C", Some(&root.token)).await,
+        get_settings(&app, "org_01HX9R3K4N6P8QZBVTYM2D5A7C", root_token).await,
         400,
         "INVALID_ORGANIZATION_ID",
     )
     .await;
     let body = assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&root.token), json!([1, 2])).await,
+        put_settings(&app, &acme_id, root_token, json!([1, 2])).await,
         400,
         "INVALID_REQUEST",
     )
@@ -940,18 +840,18 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     );
     // The body's shape is judged after the token and before the role; its fields after both.
     assert_token_refused(
-        put_settings(&app, &acme.to_hex(), Some("not.a.jwt"), json!([1, 2])).await,
+        put_settings(&app, &acme_id, Some("not.a.jwt"), json!([1, 2])).await,
         "INVALID_TOKEN",
     )
     .await;
     assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!("text")).await,
+        put_settings(&app, &acme_id, jane_token, json!("text")).await,
         400,
         "INVALID_REQUEST",
     )
     .await;
     assert_error(
-        put_settings(&app, &acme.to_hex(), Some(&jane.token), json!({"colour": 1})).await,
+        put_settings(&app, &acme_id, jane_token, json!({"colour": 1})).await,
         403,
         "FORBIDDEN",
     )
@@ -960,8 +860,8 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     let body = assert_error(
         put_settings(
             &app,
-            &acme.to_hex(),
-            Some(&root.token),
+            &acme_id,
+            root_token,
             json!({"enabled": [true], "idleTimeoutMinutes": {"value": 5}}),
         )
         .await,
@@ -969,23 +869,16 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
         "INVALID_SESSION_SETTINGS",
     )
     .await;
-    let mut named: Vec<&str> = body["fields"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    named.sort_unstable();
+    let named = field_names(&body);
     assert_eq!(named, ["enabled", "idleTimeoutMinutes"]);
-    let res = app
-        .http
-        .put(settings_url(&app, &acme.to_hex()))
-        .bearer_auth(&root.token)
-        .header("content-type", "application/json")
-        .body("{\"enabled\": tru")
-        .send()
-        .await
-        .unwrap();
+    let res = send_raw(
+        app.http
+            .put(settings_url(&app, &acme_id))
+            .bearer_auth(&root.token),
+        "application/json",
+        "{\"enabled\": tru",
+    )
+    .await;
     let body = assert_error(res, 400, "INVALID_REQUEST").await;
     assert_eq!(
         body["error"],
@@ -993,11 +886,7 @@ async fn a_superadmin_sets_session_settings_that_the_next_login_and_refresh_appl
     );
     // A SUPERADMIN logged out can no longer use the token.
     assert_logged_out(logout_with_refresh_token(&app, &root.refresh_token).await).await;
-    assert_token_refused(
-        get_settings(&app, &acme.to_hex(), Some(&root.token)).await,
-        "SESSION_REVOKED",
-    )
-    .await;
+    assert_token_refused(get_settings(&app, &acme_id, root_token).await, "SESSION_REVOKED").await;
     app.drop().await;
 }
 

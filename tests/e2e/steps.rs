@@ -9,8 +9,6 @@ use std::sync::{Arc, Mutex};
 
 use mongodb::bson::doc;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 
 use crate::support::*;
 
@@ -20,40 +18,25 @@ type Received = Arc<Mutex<Vec<Value>>>;
 /// A WorkOS whose AuthKit answers codes `needs-org` and `needs-email` with a step, and
 /// finishes each step once with its pending token (and the code `123456`).
 async fn stepping_workos() -> (String, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     let received: Received = Arc::default();
     let used: Arc<Mutex<HashSet<String>>> = Arc::default();
     let log = received.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let (log, used) = (log.clone(), used.clone());
-            tokio::spawn(async move {
-                let Some((head, body)) = read_request(&mut socket).await else {
-                    return;
-                };
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let (status, answer) = if head.starts_with("POST /sso/token ") {
-                    (
-                        400,
-                        json!({"error": "invalid_grant", "error_description": "not an SSO code"}),
-                    )
-                } else if head.starts_with("POST /user_management/authenticate ") {
-                    log.lock().unwrap().push(body.clone());
-                    answer_authkit(&body, &used)
-                } else {
-                    (404, json!({"message": "Not found"}))
-                };
-                let answer = answer.to_string();
-                let out = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = socket.write_all(out.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
+    let url = stand_in(move |head, body| {
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (status, answer) = if head.starts_with("POST /sso/token ") {
+            (
+                400,
+                json!({"error": "invalid_grant", "error_description": "not an SSO code"}),
+            )
+        } else if head.starts_with("POST /user_management/authenticate ") {
+            log.lock().unwrap().push(body.clone());
+            answer_authkit(&body, &used)
+        } else {
+            (404, json!({"message": "Not found"}))
+        };
+        async move { (status, Vec::new(), answer.to_string().into_bytes()) }
+    })
+    .await;
     (url, received)
 }
 
@@ -121,19 +104,18 @@ fn answer_authkit(body: &Value, used: &Mutex<HashSet<String>>) -> (u16, Value) {
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}{path}", app.base))
-        .header("user-agent", "StepBrowser/1.0")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.at(reqwest::Method::POST, path)
+            .header("user-agent", "StepBrowser/1.0")
+            .json(&body),
+    )
+    .await
 }
 
 #[tokio::test]
 async fn an_organization_picked_after_the_callbacks_403_finishes_the_login_in_the_mapped_organization() {
     let (workos, received) = stepping_workos().await;
-    let app = TestApp::spawn(Options::new("step_org").env("WORKOS_BASE_URL", workos)).await;
+    let app = TestApp::spawn(Options::new("step_org").workos(workos)).await;
     app.add_org("Oldest", 30, doc! {}).await;
     let step_b = app
         .add_org("Step B", 3, doc! {"workosOrganizationId": "org_01STEPB"})
@@ -206,7 +188,7 @@ async fn an_organization_picked_after_the_callbacks_403_finishes_the_login_in_th
 #[tokio::test]
 async fn the_emailed_code_after_the_callbacks_403_finishes_the_login_and_a_wrong_one_does_not() {
     let (workos, _) = stepping_workos().await;
-    let app = TestApp::spawn(Options::new("step_email").env("WORKOS_BASE_URL", workos)).await;
+    let app = TestApp::spawn(Options::new("step_email").workos(workos)).await;
     let oldest = app.add_org("Oldest", 30, doc! {}).await;
 
     let res = post(&app, "/api/auth/workos/callback", json!({"code": "needs-email"})).await;

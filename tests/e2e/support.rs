@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mongodb::bson::{Bson, Document, doc, oid::ObjectId};
 use serde_json::Value;
 use tether_auth::{Application, Overrides, Settings};
+use tether_clock::ManualClock;
 
 pub const JWT_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-0123";
 pub const CLIENT_ID: &str = "client_e2e";
@@ -68,6 +69,16 @@ impl Options {
         self
     }
 
+    /// Only states the service issued itself are accepted at the callback.
+    pub fn strict_states(self) -> Self {
+        self.env("ACCEPT_UNISSUED_STATE", "false")
+    }
+
+    /// WorkOS at `url` instead of the emulator.
+    pub fn workos(self, url: impl Into<String>) -> Self {
+        self.env("WORKOS_BASE_URL", url)
+    }
+
     pub fn mongo(mut self, uri: impl Into<String>) -> Self {
         self.mongo_uri = Some(uri.into());
         self
@@ -76,6 +87,37 @@ impl Options {
     pub fn database(mut self, name: impl Into<String>) -> Self {
         self.database = Some(name.into());
         self
+    }
+
+    /// The settings a service started with these options runs under, on database
+    /// `db_name` of the MongoDB at `uri`.
+    pub fn settings(self, db_name: &str, uri: &str) -> Settings {
+        let mut env = vec![
+            ("PORT".to_owned(), "0".to_owned()),
+            ("MONGODB_URI".to_owned(), uri.to_owned()),
+            ("MONGODB_DATABASE".to_owned(), db_name.to_owned()),
+            ("MONGODB_TIMEOUT_MS".to_owned(), "1500".to_owned()),
+            ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+            ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
+            ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
+            ("WORKOS_BASE_URL".to_owned(), workos_url()),
+            ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
+            ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
+            // Most tests obtain codes from the emulator directly, as SPAs that build
+            // WorkOS URLs themselves do; tests of issued states set it to false.
+            ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
+            // Tests that need them set these: many services share one process and address.
+            ("METRICS_PORT".to_owned(), "0".to_owned()),
+            ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
+            // Tests share one emulator: only the tests of WorkOS events poll it.
+            ("WORKOS_EVENTS".to_owned(), "off".to_owned()),
+        ];
+        for (k, v) in self.env {
+            env.retain(|(key, _)| key != &k);
+            env.push((k, v));
+        }
+        Settings::load_from(None, env).expect("test settings are valid")
     }
 }
 
@@ -101,32 +143,7 @@ impl TestApp {
     pub async fn spawn_with(options: Options, overrides: Overrides) -> TestApp {
         let db_name = options.database.clone().unwrap_or_else(|| unique_db(options.tag));
         let uri = options.mongo_uri.clone().unwrap_or_else(mongo_uri);
-        let mut env = vec![
-            ("PORT".to_owned(), "0".to_owned()),
-            ("MONGODB_URI".to_owned(), uri.clone()),
-            ("MONGODB_DATABASE".to_owned(), db_name.clone()),
-            ("MONGODB_TIMEOUT_MS".to_owned(), "1500".to_owned()),
-            ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
-            ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
-            ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
-            ("WORKOS_BASE_URL".to_owned(), workos_url()),
-            ("WORKOS_CONNECT_TIMEOUT_MS".to_owned(), "1000".to_owned()),
-            ("WORKOS_TIMEOUT_MS".to_owned(), "5000".to_owned()),
-            ("CLIENT_URL".to_owned(), CLIENT_URL.to_owned()),
-            // Most tests obtain codes from the emulator directly, as SPAs that build
-            // WorkOS URLs themselves do; tests of issued states set it to false.
-            ("ACCEPT_UNISSUED_STATE".to_owned(), "true".to_owned()),
-            // Tests that need them set these: many services share one process and address.
-            ("METRICS_PORT".to_owned(), "0".to_owned()),
-            ("RATE_LIMIT_PER_MINUTE".to_owned(), "0".to_owned()),
-            // Tests share one emulator: only the tests of WorkOS events poll it.
-            ("WORKOS_EVENTS".to_owned(), "off".to_owned()),
-        ];
-        for (k, v) in options.env {
-            env.retain(|(key, _)| key != &k);
-            env.push((k, v));
-        }
-        let settings = Settings::load_from(None, env).expect("test settings are valid");
+        let settings = options.settings(&db_name, &uri);
         let app = Application::build(settings, overrides)
             .await
             .expect("the service starts");
@@ -157,34 +174,50 @@ impl TestApp {
         self.task.abort();
     }
 
+    /// A request to `path` of this service, to be completed and sent with [`answer`].
+    pub fn at(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// `GET path` of this service.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        answer(self.at(reqwest::Method::GET, path)).await
+    }
+
+    /// `method path` of this service with `token` as the Bearer token.
+    pub async fn send_as(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::Response {
+        answer(self.at(method, path).bearer_auth(token)).await
+    }
+
+    /// Signs `email` in through the SSO connection of its domain; the session's body.
+    pub async fn sso_session(&self, email: &str) -> Value {
+        let domain = email.split_once('@').map_or("", |(_, domain)| domain);
+        let code = Browser::default().sso_code(domain, email).await;
+        ok(self.callback(serde_json::json!({ "code": code })).await).await
+    }
+
     /// Posts a JSON body to the callback.
     pub async fn callback(&self, body: Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/auth/workos/callback", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("callback answered")
+        answer(
+            self.at(reqwest::Method::POST, "/api/auth/workos/callback")
+                .json(&body),
+        )
+        .await
     }
 
     /// `GET /api/auth/verify-token` with `token` as the Bearer token.
     pub async fn verify(&self, token: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}/api/auth/verify-token", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("verify-token answered")
+        answer(
+            self.at(reqwest::Method::GET, "/api/auth/verify-token")
+                .bearer_auth(token),
+        )
+        .await
     }
 
     /// `POST /api/auth/refresh` with `refresh_token`.
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.http
-            .post(format!("{}/api/auth/refresh", self.base))
-            .json(&serde_json::json!({ "refreshToken": refresh_token }))
-            .send()
-            .await
-            .expect("refresh answered")
+        let body = serde_json::json!({ "refreshToken": refresh_token });
+        answer(self.at(reqwest::Method::POST, "/api/auth/refresh").json(&body)).await
     }
 
     /// Inserts an organization created `age_days` ago; returns its id.
@@ -201,6 +234,25 @@ impl TestApp {
             .await
             .expect("org inserted");
         id
+    }
+
+    /// Inserts an organization created `age_days` ago, mapped to the emulator's seeded
+    /// WorkOS organization of the same name (whose connections vouch for its users'
+    /// addresses); returns its id.
+    pub async fn add_mapped_org(&self, name: &str, age_days: i64, extra: Document) -> ObjectId {
+        let mut fields = doc! {"workosOrganizationId": workos_org_id(name).await};
+        fields.extend(extra);
+        self.add_org(name, age_days, fields).await
+    }
+
+    /// The stored document of organization `id`.
+    pub async fn org_doc(&self, id: ObjectId) -> Document {
+        self.db
+            .collection::<Document>("organizations")
+            .find_one(doc! {"_id": id})
+            .await
+            .expect("organizations readable")
+            .expect("the organization exists")
     }
 
     pub fn users(&self) -> mongodb::Collection<Document> {
@@ -230,25 +282,26 @@ impl TestApp {
             .expect("the user exists")
     }
 
-    /// How many refresh tokens are stored.
-    pub async fn refresh_token_count(&self) -> u64 {
+    /// How many documents `collection` holds.
+    pub async fn count(&self, collection: &str) -> u64 {
         self.db
-            .collection::<Document>("refresh_tokens")
+            .collection::<Document>(collection)
             .count_documents(doc! {})
             .await
-            .expect("count refresh tokens")
+            .unwrap_or_else(|e| panic!("count {collection}: {e}"))
+    }
+
+    /// How many refresh tokens are stored.
+    pub async fn refresh_token_count(&self) -> u64 {
+        self.count("refresh_tokens").await
     }
 
     pub async fn user_count(&self) -> u64 {
-        self.users().count_documents(doc! {}).await.expect("count users")
+        self.count("users").await
     }
 
     pub async fn session_count(&self) -> u64 {
-        self.db
-            .collection::<Document>("sessions")
-            .count_documents(doc! {})
-            .await
-            .expect("count sessions")
+        self.count("sessions").await
     }
 
     pub async fn drop(self) {
@@ -270,6 +323,53 @@ pub async fn emulator(method: reqwest::Method, path: &str, body: Option<Value>) 
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success(), "{method} {path}: {status} {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A clock that moves only when the test moves it, and the overrides that give it to
+/// a service.
+pub fn manual_clock() -> (Arc<ManualClock>, Overrides) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let overrides = Overrides {
+        clock: Some(clock.clone()),
+        ..Default::default()
+    };
+    (clock, overrides)
+}
+
+/// A service with an unmapped organization Acme and an ADMIN of it, `email`;
+/// (service, organization, user).
+pub async fn spawn_with_acme_admin(tag: &'static str, email: &str) -> (TestApp, ObjectId, ObjectId) {
+    let app = TestApp::spawn(Options::new(tag)).await;
+    let org = app.add_org("Acme", 1, doc! {}).await;
+    let user = app.add_user(email, "ADMIN", org).await;
+    (app, org, user)
+}
+
+/// The JSON body of a 200 answer (the test fails on any other status).
+pub async fn ok(res: reqwest::Response) -> Value {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("a JSON body");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// A service whose WorkOS is a listener that counts connections and never answers:
+/// for the refusals that must not call WorkOS at all.
+pub async fn spawn_with_silent_workos(options: Options) -> (TestApp, CountingListener) {
+    let upstream = CountingListener::start().await;
+    let app = TestApp::spawn(options.workos(upstream.url.clone())).await;
+    (app, upstream)
+}
+
+/// Sends `req`; the service's answer (the test fails when there is none).
+pub async fn answer(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.expect("the service answers")
+}
+
+/// Sends `req` with `body` exactly as written under `content_type`: the malformed or
+/// mistyped bodies a route must refuse.
+pub async fn send_raw(req: reqwest::RequestBuilder, content_type: &str, body: &str) -> reqwest::Response {
+    answer(req.header("content-type", content_type).body(body.to_owned())).await
 }
 
 /// Registers a webhook endpoint at the emulator; returns its id.
@@ -566,6 +666,45 @@ pub async fn whole_database(app: &TestApp) -> String {
         }
     }
     all
+}
+
+/// What a stand-in answers a request: a status, extra headers and a JSON body.
+pub type StandInAnswer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// A stand-in for an upstream (WorkOS) on a local port: each request, its head and
+/// body, gets the answer `respond` gives it, on a connection of its own. Its base URL.
+pub async fn stand_in<F, A>(respond: F) -> String
+where
+    F: Fn(String, Vec<u8>) -> A + Send + Sync + 'static,
+    A: std::future::Future<Output = StandInAnswer> + Send + 'static,
+{
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let Some((head, body)) = read_request(&mut socket).await else {
+                    return;
+                };
+                let (status, headers, answer) = respond(head, body).await;
+                let mut out = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    answer.len()
+                );
+                for (name, value) in headers {
+                    out.push_str(&format!("{name}: {value}\r\n"));
+                }
+                out.push_str("\r\n");
+                let _ = socket.write_all(out.as_bytes()).await;
+                let _ = socket.write_all(&answer).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    url
 }
 
 /// Reads one HTTP/1.1 request from a stand-in's socket: its head (request line and

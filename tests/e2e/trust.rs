@@ -18,29 +18,49 @@ async fn sso_login(app: &TestApp, domain: &str, email: &str, extra: Value) -> re
     app.callback(body).await
 }
 
+/// Posts a real SSO login of `email` through the connection of `domain` that asks to
+/// join `organization`.
+async fn sso_login_asking(
+    app: &TestApp,
+    domain: &str,
+    email: &str,
+    organization: ObjectId,
+) -> reqwest::Response {
+    sso_login(
+        app,
+        domain,
+        email,
+        json!({"organizationId": organization.to_hex()}),
+    )
+    .await
+}
+
+/// The signed-in user of a 200 session answer.
 async fn ok_user(res: reqwest::Response) -> Value {
-    let status = res.status().as_u16();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(status, 200, "expected a session, got {body}");
-    body["user"].clone()
+    ok(res).await["user"].clone()
+}
+
+/// An SSO login of `email` through the connection of `domain` is refused with
+/// `ACCOUNT_LINK_REQUIRED`, and `user`'s document stays as it was.
+async fn assert_link_required_and_nothing_written(app: &TestApp, user: ObjectId, domain: &str, email: &str) {
+    let before = app.user_doc(user).await;
+    let res = sso_login(app, domain, email, json!({})).await;
+    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
+    assert_eq!(
+        app.user_doc(user).await,
+        before,
+        "the user's document is unchanged"
+    );
 }
 
 #[tokio::test]
 async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as_them() {
     let app = TestApp::spawn(Options::new("takeover")).await;
-    let acme = workos_org_id("Acme").await;
-    let org = app.add_org("Acme", 1, doc! {"workosOrganizationId": &acme}).await;
+    let org = app.add_mapped_org("Acme", 1, doc! {}).await;
     let ceo = app.add_user("ceo@acme.example", "ADMIN", org).await;
-    let before = app.user_doc(ceo).await;
 
     // Globex's IdP asserts the address (in another case): refused, nothing written.
-    let res = sso_login(&app, "globex.example", "CEO@Acme.Example", json!({})).await;
-    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
-    assert_eq!(
-        app.user_doc(ceo).await,
-        before,
-        "the user's document is unchanged"
-    );
+    assert_link_required_and_nothing_written(&app, ceo, "globex.example", "CEO@Acme.Example").await;
     assert_eq!(app.user_count().await, 1);
     assert_eq!(app.refresh_token_count().await, 0, "no session was issued");
 
@@ -70,13 +90,8 @@ async fn another_companys_connection_asserting_a_users_address_cannot_sign_in_as
 
 #[tokio::test]
 async fn an_sso_login_through_an_unmapped_organization_cannot_reach_an_existing_user() {
-    let app = TestApp::spawn(Options::new("unmapped_sso")).await;
-    let org = app.add_org("Acme", 1, doc! {}).await;
-    let user = app.add_user("admin@acme.example", "ADMIN", org).await;
-    let before = app.user_doc(user).await;
-    let res = sso_login(&app, "acme.example", "admin@acme.example", json!({})).await;
-    assert_error(res, 409, "ACCOUNT_LINK_REQUIRED").await;
-    assert_eq!(app.user_doc(user).await, before);
+    let (app, _, user) = spawn_with_acme_admin("unmapped_sso", "admin@acme.example").await;
+    assert_link_required_and_nothing_written(&app, user, "acme.example", "admin@acme.example").await;
     app.drop().await;
 }
 
@@ -115,24 +130,21 @@ async fn an_unverified_authkit_address_is_refused_and_a_verified_one_links() {
     app.drop().await;
 }
 
+/// The oldest organization, unmapped, and a newer one mapped to Globex's WorkOS
+/// organization; the mapped one's id.
+async fn oldest_and_mapped_globex(app: &TestApp) -> ObjectId {
+    app.add_org("Oldest", 30, doc! {}).await;
+    app.add_mapped_org("Globex", 5, doc! {}).await
+}
+
 #[tokio::test]
 async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_does() {
     let app = TestApp::spawn(Options::new("org_choice")).await;
-    let globex = workos_org_id("Globex").await;
-    app.add_org("Oldest", 30, doc! {}).await;
-    let mapped = app
-        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
-        .await;
+    let mapped = oldest_and_mapped_globex(&app).await;
     let other = app.add_org("Other", 1, doc! {}).await;
 
     // Naming another organization from a mapped WorkOS organization: 403, nothing written.
-    let res = sso_login(
-        &app,
-        "globex.example",
-        "first@globex.example",
-        json!({"organizationId": other.to_hex()}),
-    )
-    .await;
+    let res = sso_login_asking(&app, "globex.example", "first@globex.example", other).await;
     assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
     assert_eq!(app.user_count().await, 0);
 
@@ -141,13 +153,7 @@ async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_doe
     assert_eq!(user["organizationId"], mapped.to_hex());
 
     // A mapped organization is joined only through its own WorkOS organization.
-    let res = sso_login(
-        &app,
-        "acme.example",
-        "intruder@acme.example",
-        json!({"organizationId": mapped.to_hex()}),
-    )
-    .await;
+    let res = sso_login_asking(&app, "acme.example", "intruder@acme.example", mapped).await;
     assert_error(res, 403, "ORGANIZATION_MISMATCH").await;
     let code = Browser::default().authkit_code("sam@authkit.example").await;
     let res = app
@@ -157,16 +163,7 @@ async fn a_new_user_of_a_mapped_workos_organization_joins_it_and_nobody_else_doe
     assert_eq!(app.user_count().await, 1, "the refused logins created nobody");
 
     // An unmapped organization by request still works as before.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "acme.example",
-            "newcomer@acme.example",
-            json!({"organizationId": other.to_hex()}),
-        )
-        .await,
-    )
-    .await;
+    let user = ok_user(sso_login_asking(&app, "acme.example", "newcomer@acme.example", other).await).await;
     assert_eq!(user["organizationId"], other.to_hex());
     app.drop().await;
 }
@@ -184,11 +181,7 @@ async fn without_join_oldest_organization_a_new_user_with_no_other_choice_gets_4
 #[tokio::test]
 async fn twenty_concurrent_first_logins_through_a_mapped_organization_make_one_user_in_it() {
     let app = TestApp::spawn(Options::new("trust_race")).await;
-    let globex = workos_org_id("Globex").await;
-    app.add_org("Oldest", 30, doc! {}).await;
-    let mapped = app
-        .add_org("Globex", 5, doc! {"workosOrganizationId": &globex})
-        .await;
+    let mapped = oldest_and_mapped_globex(&app).await;
     let browser = Browser::default();
     let mut codes = Vec::new();
     for _ in 0..20 {
@@ -236,22 +229,17 @@ fn mapping_url(app: &TestApp, organization: &str) -> String {
 }
 
 async fn put_mapping(app: &TestApp, organization: &str, token: &str, body: Value) -> reqwest::Response {
-    app.http
-        .put(mapping_url(app, organization))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    answer(
+        app.http
+            .put(mapping_url(app, organization))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await
 }
 
 async fn get_mapping(app: &TestApp, organization: &str, token: &str) -> reqwest::Response {
-    app.http
-        .get(mapping_url(app, organization))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    answer(app.http.get(mapping_url(app, organization)).bearer_auth(token)).await
 }
 
 #[tokio::test]
@@ -276,13 +264,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
     let body: Value = get_mapping(&app, &other_id, &root).await.json().await.unwrap();
     assert_eq!(body["data"]["workosOrganizationId"], globex.as_str());
     assert_eq!(body["data"]["organizationId"], other_id.as_str());
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(other).await;
     assert_eq!(stored.get_str("workosOrganizationId").unwrap(), globex);
     assert_eq!(stored.get_str("plan").unwrap(), "gold", "other fields survive");
 
@@ -351,15 +333,12 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
             assert_eq!(body["error"], message, "{bad}");
         }
     }
-    let res = app
-        .http
-        .put(mapping_url(&app, &other_id))
-        .bearer_auth(&root)
-        .header("content-type", "application/json")
-        .body("{\"workosOrganizationId\": nul")
-        .send()
-        .await
-        .unwrap();
+    let res = send_raw(
+        app.http.put(mapping_url(&app, &other_id)).bearer_auth(&root),
+        "application/json",
+        "{\"workosOrganizationId\": nul",
+    )
+    .await;
     let body = assert_error(res, 400, "INVALID_REQUEST").await;
     assert_eq!(body["error"], shape);
 
@@ -373,13 +352,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["data"]["workosOrganizationId"], Value::Null);
-    let stored = app
-        .db
-        .collection::<Document>("organizations")
-        .find_one(doc! {"_id": other})
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.org_doc(other).await;
     assert!(!stored.contains_key("workosOrganizationId"));
 
     let missing = ObjectId::new().to_hex();
@@ -400,9 +373,7 @@ async fn a_superadmin_maps_reads_and_unmaps_an_organization_and_nobody_else_may(
 
 #[tokio::test]
 async fn a_provider_error_echoes_nothing_the_client_sent_but_a_clean_code() {
-    let upstream = CountingListener::start().await;
-    let app =
-        TestApp::spawn(Options::new("provider_echo").env("WORKOS_BASE_URL", upstream.url.clone())).await;
+    let (app, upstream) = spawn_with_silent_workos(Options::new("provider_echo")).await;
     let description = format!("<script>alert(1)</script> call +1 555 0199 {}", "x".repeat(5000));
     for error in ["<b>access_denied</b>", "Access Denied", &"a".repeat(65)] {
         let res = app
@@ -448,10 +419,7 @@ async fn an_access_token_never_outlives_its_session() {
 #[tokio::test]
 async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
     let app = TestApp::spawn(Options::new("disabled_after")).await;
-    let acme_workos = workos_org_id("Acme").await;
-    let acme = app
-        .add_org("Acme", 3, doc! {"workosOrganizationId": &acme_workos})
-        .await;
+    let acme = app.add_mapped_org("Acme", 3, doc! {}).await;
     let (root, jane) = admins(&app, acme).await;
     let acme_id = acme.to_hex();
     let settings = format!("{}/api/organizations/{acme_id}/session-settings", app.base);
@@ -465,7 +433,7 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
         .await
         .unwrap();
     assert_error(app.verify(&root).await, 401, "LOGIN_DISABLED").await;
-    let res = app.http.get(&settings).bearer_auth(&root).send().await.unwrap();
+    let res = answer(app.http.get(&settings).bearer_auth(&root)).await;
     assert_error(res, 401, "LOGIN_DISABLED").await;
     assert_error(get_mapping(&app, &acme_id, &root).await, 401, "LOGIN_DISABLED").await;
 
@@ -475,33 +443,29 @@ async fn the_token_of_a_user_disabled_or_deleted_after_login_is_refused() {
         .await
         .unwrap();
     assert_error(app.verify(&jane).await, 401, "INVALID_TOKEN").await;
-    let res = app
-        .http
-        .put(&settings)
-        .bearer_auth(&jane)
-        .json(&json!({"idleTimeoutMinutes": 20}))
-        .send()
-        .await
-        .unwrap();
+    let res = answer(
+        app.http
+            .put(&settings)
+            .bearer_auth(&jane)
+            .json(&json!({"idleTimeoutMinutes": 20})),
+    )
+    .await;
     assert_error(res, 401, "INVALID_TOKEN").await;
     app.drop().await;
 }
 
 async fn authorize_with_state(app: &TestApp, state: &str) -> reqwest::Response {
-    app.http
-        .get(format!(
-            "{}/api/auth/workos/authorize?state={}&login_hint=jane%40authkit.example",
-            app.base,
-            encode(state)
-        ))
-        .send()
-        .await
-        .unwrap()
+    answer(app.http.get(format!(
+        "{}/api/auth/workos/authorize?state={}&login_hint=jane%40authkit.example",
+        app.base,
+        encode(state)
+    )))
+    .await
 }
 
 #[tokio::test]
 async fn a_spa_state_needs_22_url_safe_characters() {
-    let app = TestApp::spawn(Options::new("state_rule").env("ACCEPT_UNISSUED_STATE", "false")).await;
+    let app = TestApp::spawn(Options::new("state_rule").strict_states()).await;
     for bad in [
         "abc",
         &"a".repeat(21),
@@ -531,27 +495,30 @@ async fn a_spa_state_needs_22_url_safe_characters() {
     app.drop().await;
 }
 
-/// A new AuthKit user of the emulator (`POST /user_management/users`); its id.
-async fn new_authkit_user(email: &str, verified: bool) -> String {
-    let created: Value = reqwest::Client::new()
-        .post(format!("{}/user_management/users", workos_url()))
-        .bearer_auth("sk_test_default")
-        .json(
-            &json!({"email": email, "first_name": "New", "last_name": "Person", "email_verified": verified}),
-        )
-        .send()
+/// Signs `email` up as a new AuthKit user of the emulator, verified
+/// (`POST /user_management/users`), and posts its AuthKit login; the callback's answer.
+async fn authkit_sign_up(app: &TestApp, email: &str) -> reqwest::Response {
+    let user = json!({"email": email, "first_name": "New", "last_name": "Person", "email_verified": true});
+    emulator(reqwest::Method::POST, "/user_management/users", Some(user)).await;
+    let code = Browser::default().authkit_code(email).await;
+    app.callback(json!({"code": code})).await
+}
+
+/// The stored document of a signed-in `user` (as the session's body shows it).
+async fn stored_user(app: &TestApp, user: &Value) -> Document {
+    app.user_doc(ObjectId::parse_str(user["id"].as_str().unwrap()).unwrap())
         .await
-        .expect("the emulator creates users")
-        .json()
-        .await
-        .expect("a JSON user");
-    created["id"].as_str().expect("an id").to_owned()
 }
 
 /// A fresh address per run: the emulator outlives the test databases.
 fn fresh_address(local: &str, domain: &str) -> String {
     let unique = unique_db("addr");
     format!("{local}.{}@{domain}", &unique[unique.len() - 9..])
+}
+
+/// A new user signed in through the SSO connection of `domain`, at a fresh address there.
+async fn new_sso_user(app: &TestApp, local: &str, domain: &str) -> Value {
+    ok_user(sso_login(app, domain, &fresh_address(local, domain), json!({})).await).await
 }
 
 #[tokio::test]
@@ -567,21 +534,10 @@ async fn the_fallbacks_never_put_a_new_user_into_a_mapped_organization() {
 
     // An SSO profile of an unmapped WorkOS organization, and an AuthKit sign-up: the
     // oldest organization that is not mapped.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "globex.example",
-            &fresh_address("g", "globex.example"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let user = new_sso_user(&app, "g", "globex.example").await;
     assert_eq!(user["organizationId"], unmapped.to_hex());
     let email = fresh_address("signup", "authkit.example");
-    new_authkit_user(&email, true).await;
-    let code = Browser::default().authkit_code(&email).await;
-    let user = ok_user(app.callback(json!({"code": code})).await).await;
+    let user = ok_user(authkit_sign_up(&app, &email).await).await;
     assert_eq!(user["organizationId"], unmapped.to_hex());
     assert_eq!(user["accessRole"], "SALES_REP");
 
@@ -607,23 +563,12 @@ async fn the_fallbacks_never_put_a_new_user_into_a_mapped_organization() {
     .await;
     assert_error(res, 409, "NO_ORGANIZATION").await;
     let email = fresh_address("latecomer", "authkit.example");
-    new_authkit_user(&email, true).await;
-    let code = Browser::default().authkit_code(&email).await;
-    assert_error(app.callback(json!({"code": code})).await, 409, "NO_ORGANIZATION").await;
+    assert_error(authkit_sign_up(&app, &email).await, 409, "NO_ORGANIZATION").await;
     assert_eq!(app.user_count().await, users, "nobody created");
     assert_eq!(app.session_count().await, sessions, "no session");
 
     // The customer's own WorkOS organization still joins it.
-    let user = ok_user(
-        sso_login(
-            &app,
-            "acme.example",
-            &fresh_address("own", "acme.example"),
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let user = new_sso_user(&app, "own", "acme.example").await;
     assert_eq!(user["organizationId"], customer.to_hex());
     app.drop().await;
 }
@@ -638,18 +583,9 @@ async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the
             doc! {"workosOrganizationId": "org_01DEFAULTMAPPED"},
         )
         .await;
-    let env = vec![
-        ("PORT".to_owned(), "0".to_owned()),
-        ("MONGODB_URI".to_owned(), mongo_uri()),
-        ("MONGODB_DATABASE".to_owned(), app.db.name().to_owned()),
-        ("JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
-        ("WORKOS_API_KEY".to_owned(), "sk_test_default".to_owned()),
-        ("WORKOS_CLIENT_ID".to_owned(), CLIENT_ID.to_owned()),
-        ("WORKOS_BASE_URL".to_owned(), workos_url()),
-        ("METRICS_PORT".to_owned(), "0".to_owned()),
-        ("DEFAULT_ORGANIZATION_ID".to_owned(), mapped.to_hex()),
-    ];
-    let settings = tether_auth::Settings::load_from(None, env).expect("valid settings");
+    let settings = Options::new("default_mapped")
+        .env("DEFAULT_ORGANIZATION_ID", mapped.to_hex())
+        .settings(&app.db_name, &mongo_uri());
     let refused = tether_auth::Application::build(settings, tether_auth::Overrides::default())
         .await
         .expect_err("start-up refuses a mapped default organization")
@@ -662,41 +598,30 @@ async fn a_default_organization_that_is_mapped_is_refused_at_start_up_naming_the
 async fn a_squatted_address_never_becomes_the_landing_place_of_its_verified_owner() {
     let app = TestApp::spawn(Options::new("squatting")).await;
     app.add_org("Oldest", 30, doc! {}).await;
-    let acme = workos_org_id("Acme").await;
-    app.add_org("Acme", 5, doc! {"workosOrganizationId": &acme}).await;
+    app.add_mapped_org("Acme", 5, doc! {}).await;
 
     // Another tenant's IdP asserts an Acme address: a new user, recorded as unvouched.
     let squatted = fresh_address("newhire", "acme.example");
     let squatter = ok_user(sso_login(&app, "globex.example", &squatted, json!({})).await).await;
-    let stored = app
-        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
-        .await;
+    let stored = stored_user(&app, &squatter).await;
     assert_eq!(stored.get_bool("emailVerified"), Ok(false));
 
     // The real owner, verified by AuthKit, is refused rather than landing in it.
-    new_authkit_user(&squatted, true).await;
-    let code = Browser::default().authkit_code(&squatted).await;
     assert_error(
-        app.callback(json!({"code": code})).await,
+        authkit_sign_up(&app, &squatted).await,
         409,
         "ACCOUNT_LINK_REQUIRED",
     )
     .await;
-    let after = app
-        .user_doc(ObjectId::parse_str(squatter["id"].as_str().unwrap()).unwrap())
-        .await;
+    let after = stored_user(&app, &squatter).await;
     assert_eq!(after, stored, "nothing written");
 
     // An address in the IdP's own verified domain is vouched at creation, and links.
     let vouched = fresh_address("staff", "acme.example");
     let staff = ok_user(sso_login(&app, "acme.example", &vouched, json!({})).await).await;
-    let stored = app
-        .user_doc(ObjectId::parse_str(staff["id"].as_str().unwrap()).unwrap())
-        .await;
+    let stored = stored_user(&app, &staff).await;
     assert_eq!(stored.get_bool("emailVerified"), Ok(true));
-    new_authkit_user(&vouched, true).await;
-    let code = Browser::default().authkit_code(&vouched).await;
-    let linked = ok_user(app.callback(json!({"code": code})).await).await;
+    let linked = ok_user(authkit_sign_up(&app, &vouched).await).await;
     assert_eq!(linked["id"], staff["id"], "the same user");
     app.drop().await;
 }

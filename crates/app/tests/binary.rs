@@ -12,36 +12,38 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "binary-test-secret-binary-test-secret";
+mod support;
+use support::{SECRET, WORKOS_API_KEY, WORKOS_CLIENT_ID};
 
+/// The binary with the settings of a test run, logging at `info`, then `env`.
 fn command(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", "0")
-        .env("STORE", "memory")
-        .env("JWT_SECRET", SECRET)
-        .env("WORKOS_API_KEY", "sk_test_binary")
-        .env("WORKOS_CLIENT_ID", "client_binary")
-        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
-        .env("RUST_LOG", "info")
-        .env("METRICS_PORT", "0")
-        .stdin(Stdio::null())
+    let mut cmd = support::configured();
+    cmd.env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     cmd
 }
 
 /// Runs the binary to completion (it must stop by itself) and returns (exit code, stderr).
 fn run_to_exit(env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let output = command(env).output().expect("the binary runs");
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let (code, _, stderr) = run_args(env, &[]);
+    (code, stderr)
+}
+
+/// Runs the binary with `args` under the test settings and `env` to completion and
+/// returns (exit code, stdout, stderr).
+fn run_args(env: &[(&str, &str)], args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = command(env);
+    cmd.args(args);
+    run_command(&mut cmd)
+}
+
+/// The binary with no setting at all, not even `PATH`.
+fn bare_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
+    cmd.env_clear();
+    cmd
 }
 
 #[test]
@@ -124,16 +126,33 @@ fn get(port: u16, path: &str) -> String {
 
 /// One raw request with `method`; the whole answer (the connection closes after it).
 fn request(port: u16, method: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    send_raw(
+        port,
+        &format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// A port nothing listens on (the kernel's choice, free again once chosen).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A connection to the service on `port` whose reads wait at most `timeout`.
+fn connect(port: u16, timeout: Duration) -> std::net::TcpStream {
+    let stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(timeout)).expect("timeout");
     stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
+}
+
+/// Writes `raw`, a whole request, on a new connection and returns the whole answer.
+fn send_raw(port: u16, raw: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = connect(port, Duration::from_secs(5));
     // The service may close early on a head it refuses: what it answered still counts.
-    let _ = write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    );
+    let _ = stream.write_all(raw.as_bytes());
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     String::from_utf8_lossy(&answer).into_owned()
@@ -175,10 +194,7 @@ fn sigint_and_sigterm_both_let_a_request_in_flight_finish_then_stop_with_success
         let mut running = start();
         let body = r#"{"refreshToken":"rt_unknown_unknown_unknown"}"#;
         let (head, tail) = body.split_at(17);
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", running.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
+        let mut stream = connect(running.port, Duration::from_secs(10));
         write!(
             stream,
             "POST /api/auth/refresh HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
@@ -307,9 +323,10 @@ fn an_unknown_key_of_the_settings_file_is_refused_naming_it() {
 #[test]
 fn check_config_prints_the_effective_settings_with_secrets_redacted() {
     let uri = "mongodb://admin:hunter2-password@db.internal:27017/tether";
-    let mut cmd = command(&[("STORE", "mongodb"), ("MONGODB_URI", uri), ("PORT", "8080")]);
-    cmd.arg("check-config");
-    let (code, stdout, stderr) = run_command(&mut cmd);
+    let (code, stdout, stderr) = run_args(
+        &[("STORE", "mongodb"), ("MONGODB_URI", uri), ("PORT", "8080")],
+        &["check-config"],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     for line in [
         "PORT=8080",
@@ -317,12 +334,12 @@ fn check_config_prints_the_effective_settings_with_secrets_redacted() {
         "MONGODB_URI=<redacted>",
         "JWT_SECRET=<redacted>",
         "WORKOS_API_KEY=<redacted>",
-        "WORKOS_CLIENT_ID=client_binary",
+        format!("WORKOS_CLIENT_ID={WORKOS_CLIENT_ID}").as_str(),
         "SESSION__TOKEN_EXPIRY_HOURS=8",
     ] {
         assert!(stdout.lines().any(|l| l == line), "{line} missing in:\n{stdout}");
     }
-    for secret in [SECRET, "sk_test_binary", "hunter2"] {
+    for secret in [SECRET, WORKOS_API_KEY, "hunter2"] {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret} printed"
@@ -332,9 +349,7 @@ fn check_config_prints_the_effective_settings_with_secrets_redacted() {
 
 #[test]
 fn check_config_exits_2_naming_a_bad_setting() {
-    let mut cmd = command(&[("SESSION__WARNING_TIME_MINUTES", "45")]);
-    cmd.arg("check-config");
-    let (code, stdout, stderr) = run_command(&mut cmd);
+    let (code, stdout, stderr) = run_args(&[("SESSION__WARNING_TIME_MINUTES", "45")], &["check-config"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("SESSION__WARNING_TIME_MINUTES"), "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
@@ -343,21 +358,16 @@ fn check_config_exits_2_naming_a_bad_setting() {
 #[test]
 fn healthcheck_exits_0_against_a_ready_service_and_1_against_nothing() {
     let running = start();
-    let mut cmd = command(&[("HOST", "0.0.0.0"), ("PORT", &running.port.to_string())]);
-    cmd.arg("healthcheck");
-    let (code, _, stderr) = run_command(&mut cmd);
+    let (code, _, stderr) = run_args(
+        &[("HOST", "0.0.0.0"), ("PORT", &running.port.to_string())],
+        &["healthcheck"],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     drop(running);
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let mut cmd = command(&[("PORT", &closed.to_string())]);
-    cmd.arg("healthcheck");
+    let closed = free_port();
     let started = Instant::now();
-    let (code, _, stderr) = run_command(&mut cmd);
+    let (code, _, stderr) = run_args(&[("PORT", &closed.to_string())], &["healthcheck"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains(&closed.to_string()), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -365,9 +375,7 @@ fn healthcheck_exits_0_against_a_ready_service_and_1_against_nothing() {
 
 #[test]
 fn an_unknown_command_is_a_usage_error() {
-    let mut cmd = command(&[]);
-    cmd.arg("chek-config");
-    let (code, _, stderr) = run_command(&mut cmd);
+    let (code, _, stderr) = run_args(&[], &["chek-config"]);
     assert_eq!(code, Some(2));
     assert!(
         stderr.contains("'chek-config'") && stderr.contains("Usage:"),
@@ -377,16 +385,16 @@ fn an_unknown_command_is_a_usage_error() {
 
 #[test]
 fn version_and_help_print_and_exit_0_without_any_setting() {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear().arg("--version");
+    let mut cmd = bare_command();
+    cmd.arg("--version");
     let (code, stdout, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout.trim(),
         format!("tether-auth {}", env!("CARGO_PKG_VERSION"))
     );
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear().arg("--help");
+    let mut cmd = bare_command();
+    cmd.arg("--help");
     let (code, stdout, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
@@ -397,9 +405,10 @@ fn version_and_help_print_and_exit_0_without_any_setting() {
 
 #[test]
 fn check_config_prints_the_cors_origin_derived_from_client_url() {
-    let mut cmd = command(&[("CLIENT_URL", "https://app.example.com:8443/")]);
-    cmd.arg("check-config");
-    let (code, stdout, stderr) = run_command(&mut cmd);
+    let (code, stdout, stderr) = run_args(
+        &[("CLIENT_URL", "https://app.example.com:8443/")],
+        &["check-config"],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stdout
@@ -412,10 +421,8 @@ fn check_config_prints_the_cors_origin_derived_from_client_url() {
 #[test]
 fn healthcheck_needs_only_host_and_port() {
     let running = start();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear()
-        .env("PORT", running.port.to_string())
-        .arg("healthcheck");
+    let mut cmd = bare_command();
+    cmd.env("PORT", running.port.to_string()).arg("healthcheck");
     let (code, _, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(0), "{stderr}");
     drop(running);
@@ -423,8 +430,8 @@ fn healthcheck_needs_only_host_and_port() {
 
 #[test]
 fn organizations_need_only_the_mongodb_settings_and_name_the_missing_uri() {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear().args(["organizations", "list"]);
+    let mut cmd = bare_command();
+    cmd.args(["organizations", "list"]);
     let (code, _, stderr) = run_command(&mut cmd);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("invalid setting MONGODB_URI"), "{stderr}");
@@ -458,10 +465,8 @@ fn on_mongodb(database: &str, command: &str, args: &[&str]) -> (Option<i32>, Str
     let uri = std::env::var("TETHER_TEST_MONGODB_URI")
         .expect("TETHER_TEST_MONGODB_URI is not set: run the tests through scripts/test.sh");
     // The MongoDB settings and nothing else: no JWT_SECRET, no WorkOS settings.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tether-auth"));
-    cmd.env_clear()
-        .env("MONGODB_URI", &uri)
-        .env("MONGODB_DATABASE", database);
+    let mut cmd = bare_command();
+    cmd.env("MONGODB_URI", &uri).env("MONGODB_DATABASE", database);
     cmd.arg(command).args(args);
     run_command(&mut cmd)
 }
@@ -570,10 +575,7 @@ fn random_method(seed: &mut u64, len: usize) -> String {
 fn a_flood_of_random_long_methods_leaves_memory_and_metrics_flat() {
     const REQUESTS: usize = 200;
     const METHOD_LEN: usize = 60_000;
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let metrics_port = free_port();
     let running = start_with(command(&[("METRICS_PORT", &metrics_port.to_string())]));
     let pid = running.child.id();
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
@@ -631,27 +633,18 @@ fn a_flood_of_random_long_methods_leaves_memory_and_metrics_flat() {
 
 /// One raw request with a body; the whole answer.
 fn post(port: u16, path: &str, content_type: &str, body: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    let _ = write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    String::from_utf8_lossy(&answer).into_owned()
+    send_raw(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
 }
 
 #[test]
 fn metrics_are_described_typed_and_count_callbacks_refused_for_their_body() {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let metrics_port = free_port();
     let running = start_with(command(&[("METRICS_PORT", &metrics_port.to_string())]));
     let callback = "/api/auth/workos/callback";
     assert!(post(running.port, callback, "application/json", "{not json").starts_with("HTTP/1.1 400"));
@@ -733,10 +726,7 @@ fn the_request_line_says_each_thing_once_with_latency_client_and_user_agent() {
     let user_agent = format!("Probe/1.0\t{}", "x".repeat(500));
     {
         use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", running.port)).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
+        let mut stream = connect(running.port, Duration::from_secs(5));
         write!(
             stream,
             "POST /api/auth/workos/callback?code=c0de HTTP/1.1\r\nHost: localhost\r\nUser-Agent: {user_agent}\r\n\

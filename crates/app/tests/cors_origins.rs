@@ -5,23 +5,16 @@
 #![cfg(test)]
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+mod support;
 
 /// Runs the binary; (exit code, stderr). A binary still running after 10 s is killed
 /// and the test fails (it accepted the setting and started serving).
 fn start_with(value: &str) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether-auth"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("STORE", "memory")
-        .env("PORT", "0")
-        .env("JWT_SECRET", "cors-test-secret-cors-test-secret-0123")
-        .env("WORKOS_API_KEY", "sk_test_cors")
-        .env("WORKOS_CLIENT_ID", "client_cors")
-        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
+    let mut child = support::configured()
         .env("CORS_ALLOWED_ORIGINS", value)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

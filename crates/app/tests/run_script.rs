@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -105,15 +107,8 @@ fn a_port_held_by_another_ready_service_stops_it_before_anything_else() {
     require_peers();
     let port = free_port();
     // An earlier run still serving: it answers /ready on the port run.sh is asked for.
-    let mut earlier = Command::new(env!("CARGO_BIN_EXE_tether-auth"))
-        .env_clear()
+    let mut earlier = support::configured()
         .env("PORT", port.to_string())
-        .env("METRICS_PORT", "0")
-        .env("STORE", "memory")
-        .env("JWT_SECRET", "run-script-test-secret-run-script-test")
-        .env("WORKOS_API_KEY", "sk_test_earlier")
-        .env("WORKOS_CLIENT_ID", "client_earlier")
-        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -129,6 +124,14 @@ fn a_port_held_by_another_ready_service_stops_it_before_anything_else() {
     assert_eq!(code, Some(2), "{stdout}\n{stderr}");
     assert!(stderr.contains("PORT: cannot listen"), "{stderr}");
     assert!(stdout.is_empty(), "nothing else is printed: {stdout}");
+}
+
+/// Runs a command printed by the banner as a newcomer pastes it into a shell.
+fn paste(command: &str) -> std::process::Output {
+    Command::new("bash")
+        .args(["-c", command])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}: {command}"))
 }
 
 fn http(port: u16, request: &str) -> String {
@@ -199,10 +202,7 @@ fn the_demo_announces_its_login_once_ready_ada_is_superadmin_and_a_user_deleted_
     }
 
     // The pasted command completes a real login; ada may read session settings.
-    let output = Command::new("bash")
-        .args(["-c", &login])
-        .output()
-        .expect("the login command runs");
+    let output = paste(&login);
     let body: serde_json::Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
     assert_eq!(body["user"]["accessRole"], "SUPERADMIN", "{body}");
@@ -223,10 +223,7 @@ fn the_demo_announces_its_login_once_ready_ada_is_superadmin_and_a_user_deleted_
         "login_hint=grace%40demo.example",
     );
     assert_ne!(authkit, login, "the banner's command has the documented query");
-    let output = Command::new("bash")
-        .args(["-c", &authkit])
-        .output()
-        .expect("the AuthKit login command runs");
+    let output = paste(&authkit);
     let body: serde_json::Value =
         serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
     assert_eq!(body["user"]["email"], "grace@demo.example", "{body}");
@@ -260,10 +257,7 @@ fn the_demo_announces_its_login_once_ready_ada_is_superadmin_and_a_user_deleted_
         .find(|l| l.trim_start().starts_with("id=$(curl"))
         .expect("the offboarding command")
         .clone();
-    let output = Command::new("bash")
-        .args(["-c", &offboard])
-        .output()
-        .expect("the offboarding command runs");
+    let output = paste(&offboard);
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         "deleted in WorkOS: 204",

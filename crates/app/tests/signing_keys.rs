@@ -8,7 +8,8 @@
 
 use std::process::{Command, Stdio};
 
-const SECRET: &str = "keys-test-secret-keys-test-secret-0123";
+mod support;
+use support::SECRET;
 
 /// The binary with nothing but `PATH` in its environment.
 fn bare() -> Command {
@@ -21,17 +22,8 @@ fn bare() -> Command {
 
 /// The binary with valid settings on the in-memory store, plus `env`.
 fn configured(env: &[(&str, &str)]) -> Command {
-    let mut cmd = bare();
-    cmd.env("PORT", "0")
-        .env("STORE", "memory")
-        .env("JWT_SECRET", SECRET)
-        .env("WORKOS_API_KEY", "sk_test_keys")
-        .env("WORKOS_CLIENT_ID", "client_keys")
-        .env("WORKOS_BASE_URL", "http://127.0.0.1:9")
-        .env("METRICS_PORT", "0");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = support::configured();
+    cmd.envs(env.iter().copied());
     cmd
 }
 

@@ -23,9 +23,26 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     all
 }
 
+/// The settings of the test environment with `pairs` set over it.
+fn load(pairs: &[(&str, &str)]) -> Settings {
+    Settings::load_from(None, env(pairs)).unwrap()
+}
+
+/// The refusal of `key` set to `value`, which names `key`.
+fn refused_naming(key: &str, value: &str) -> SettingsError {
+    let err = refusal(&[(key, value)]);
+    assert_eq!(err.key, key, "{key}={value}: {err}");
+    err
+}
+
+/// Why the test environment with `pairs` set over it is refused.
+fn refusal(pairs: &[(&str, &str)]) -> SettingsError {
+    Settings::load_from(None, env(pairs)).unwrap_err()
+}
+
 #[test]
 fn minimal_environment_gives_the_documented_defaults() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.http.port, 3000);
     assert_eq!(s.workos.base_url, "https://api.workos.com");
     assert_eq!(s.http.default_redirect_uri(), "http://localhost:5173/signin");
@@ -41,15 +58,15 @@ fn minimal_environment_gives_the_documented_defaults() {
 
 #[test]
 fn unissued_states_can_be_accepted_by_setting() {
-    let s = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "true")])).unwrap();
+    let s = load(&[("ACCEPT_UNISSUED_STATE", "true")]);
     assert!(s.provisioning.accept_unissued_state);
-    let err = Settings::load_from(None, env(&[("ACCEPT_UNISSUED_STATE", "maybe")])).unwrap_err();
+    let err = refusal(&[("ACCEPT_UNISSUED_STATE", "maybe")]);
     assert_eq!(err.key, "ACCEPT_UNISSUED_STATE", "{err}");
 }
 
 #[test]
 fn a_31_byte_jwt_secret_stops_start_up_naming_it() {
-    let err = Settings::load_from(None, env(&[("JWT_SECRET", &"x".repeat(31))])).unwrap_err();
+    let err = refusal(&[("JWT_SECRET", &"x".repeat(31))]);
     assert_eq!(err.key, "JWT_SECRET");
     assert!(
         !err.to_string().contains(&"x".repeat(31)),
@@ -61,7 +78,7 @@ fn a_31_byte_jwt_secret_stops_start_up_naming_it() {
 fn secrets_with_surrounding_white_space_are_refused_naming_them() {
     let padded = format!("{}\n", "s".repeat(40));
     for key in ["JWT_SECRET", "STATE_SECRET", "WORKOS_API_KEY", "MONGODB_URI"] {
-        let err = Settings::load_from(None, env(&[(key, &padded)])).unwrap_err();
+        let err = refusal(&[(key, &padded)]);
         assert_eq!(err.key, key);
         assert!(err.message.contains("white space"), "{}", err.message);
         assert!(
@@ -70,56 +87,39 @@ fn secrets_with_surrounding_white_space_are_refused_naming_them() {
         );
     }
     let leading = format!(" {}", "s".repeat(40));
-    assert_eq!(
-        Settings::load_from(None, env(&[("JWT_SECRET", &leading)]))
-            .unwrap_err()
-            .key,
-        "JWT_SECRET"
-    );
+    assert_eq!(refusal(&[("JWT_SECRET", &leading)]).key, "JWT_SECRET");
 }
 
 #[test]
 fn a_jwt_secret_is_used_exactly_as_given() {
     let secret = format!("{}!#", "k".repeat(40));
-    let settings = Settings::load_from(None, env(&[("JWT_SECRET", &secret)])).unwrap();
+    let settings = load(&[("JWT_SECRET", &secret)]);
     assert_eq!(settings.tokens.jwt_secret.unwrap().expose_secret(), secret);
 }
 
 #[test]
 fn a_state_secret_is_optional_and_must_be_32_bytes() {
-    assert!(
-        Settings::load_from(None, env(&[]))
-            .unwrap()
-            .tokens
-            .state_secret
-            .is_none()
-    );
-    let ok = Settings::load_from(None, env(&[("STATE_SECRET", &"t".repeat(32))])).unwrap();
+    assert!(load(&[]).tokens.state_secret.is_none());
+    let ok = load(&[("STATE_SECRET", &"t".repeat(32))]);
     assert_eq!(ok.tokens.state_secret.unwrap().expose_secret(), "t".repeat(32));
-    let err = Settings::load_from(None, env(&[("STATE_SECRET", &"t".repeat(31))])).unwrap_err();
+    let err = refusal(&[("STATE_SECRET", &"t".repeat(31))]);
     assert_eq!(err.key, "STATE_SECRET");
 }
 
 #[test]
 fn a_privileged_default_role_is_refused() {
     for role in ["ADMIN", "SUPERADMIN"] {
-        let err = Settings::load_from(None, env(&[("DEFAULT_ROLE", role)])).unwrap_err();
+        let err = refusal(&[("DEFAULT_ROLE", role)]);
         assert_eq!(err.key, "DEFAULT_ROLE", "{role}");
     }
-    let ok = Settings::load_from(None, env(&[("DEFAULT_ROLE", "DEPARTMENT_HEAD")])).unwrap();
+    let ok = load(&[("DEFAULT_ROLE", "DEPARTMENT_HEAD")]);
     assert_eq!(ok.provisioning.policy.default_role, AccessRole::DepartmentHead);
 }
 
 #[test]
 fn joining_the_oldest_organization_is_on_unless_turned_off() {
-    assert!(
-        Settings::load_from(None, env(&[]))
-            .unwrap()
-            .provisioning
-            .policy
-            .join_oldest_organization
-    );
-    let off = Settings::load_from(None, env(&[("JOIN_OLDEST_ORGANIZATION", "false")])).unwrap();
+    assert!(load(&[]).provisioning.policy.join_oldest_organization);
+    let off = load(&[("JOIN_OLDEST_ORGANIZATION", "false")]);
     assert!(!off.provisioning.policy.join_oldest_organization);
 }
 
@@ -131,35 +131,27 @@ fn a_missing_jwt_secret_stops_start_up() {
 
 #[test]
 fn a_malformed_default_organization_id_stops_start_up_naming_it() {
-    let err = Settings::load_from(None, env(&[("DEFAULT_ORGANIZATION_ID", "org_01HX9R3K")])).unwrap_err();
+    let err = refusal(&[("DEFAULT_ORGANIZATION_ID", "org_01HX9R3K")]);
     assert_eq!(err.key, "DEFAULT_ORGANIZATION_ID");
-    let ok = Settings::load_from(
-        None,
-        env(&[("DEFAULT_ORGANIZATION_ID", "64a1b2c3d4e5f60012345678")]),
-    )
-    .unwrap();
+    let ok = load(&[("DEFAULT_ORGANIZATION_ID", "64a1b2c3d4e5f60012345678")]);
     assert!(ok.provisioning.policy.default_organization_id.is_some());
 }
 
 #[test]
 fn environment_names_of_the_product_are_read() {
-    let s = Settings::load_from(
-        None,
-        env(&[
-            ("PORT", "8081"),
-            ("STORE", "mongodb"),
-            ("MONGODB_URI", "mongodb://127.0.0.1:27017/app"),
-            ("WORKOS_BASE_URL", "http://127.0.0.1:4100/"),
-            ("CLIENT_URL", "https://app.tether.example"),
-            (
-                "ALLOWED_REDIRECT_URIS",
-                "https://app.tether.example/auth/callback,http://localhost:3000/x",
-            ),
-            ("SESSION__TOKEN_EXPIRY_HOURS", "2"),
-            ("DEFAULT_ROLE", "DEPARTMENT_HEAD"),
-        ]),
-    )
-    .unwrap();
+    let s = load(&[
+        ("PORT", "8081"),
+        ("STORE", "mongodb"),
+        ("MONGODB_URI", "mongodb://127.0.0.1:27017/app"),
+        ("WORKOS_BASE_URL", "http://127.0.0.1:4100/"),
+        ("CLIENT_URL", "https://app.tether.example"),
+        (
+            "ALLOWED_REDIRECT_URIS",
+            "https://app.tether.example/auth/callback,http://localhost:3000/x",
+        ),
+        ("SESSION__TOKEN_EXPIRY_HOURS", "2"),
+        ("DEFAULT_ROLE", "DEPARTMENT_HEAD"),
+    ]);
     assert_eq!(s.http.port, 8081);
     assert!(s.mongo.uses_mongodb());
     assert_eq!(s.workos.base_url, "http://127.0.0.1:4100");
@@ -179,21 +171,16 @@ fn bad_values_name_their_setting() {
         ("REFRESH_TOKEN_TTL_DAYS", "0"),
         ("LOG_FORMAT", "xml"),
     ] {
-        let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
-        assert_eq!(err.key, key, "{err}");
+        refused_naming(key, value);
     }
 }
 
 #[test]
 fn a_config_file_is_read_and_the_environment_wins_over_it() {
-    let dir = test_dir("settings");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("t.toml");
-    std::fs::write(
-        &path,
+    let path = temp_file(
+        "t.toml",
         "port = 4000\nallowed_redirect_uris = [\"https://a.example/cb\"]\n[session]\nidle_timeout_minutes = 60\n",
-    )
-    .unwrap();
+    );
     let s = Settings::load_from(Some(path.clone()), env(&[("PORT", "5000")])).unwrap();
     assert_eq!(s.http.port, 5000);
     assert_eq!(s.http.allowed_redirect_uris, ["https://a.example/cb"]);
@@ -203,22 +190,18 @@ fn a_config_file_is_read_and_the_environment_wins_over_it() {
 
 #[test]
 fn limits_default_as_documented_and_are_read_from_the_environment() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.mongo.timeout, Duration::from_millis(3000));
     assert_eq!(s.http.request_body_timeout, Duration::from_millis(10_000));
     assert_eq!(s.limits.rate_limit_per_minute, 60);
     assert!(s.limits.trusted_proxies.is_empty());
     assert_eq!(s.http.metrics_port, 9464);
-    let s = Settings::load_from(
-        None,
-        env(&[
-            ("REQUEST_BODY_TIMEOUT_MS", "500"),
-            ("RATE_LIMIT_PER_MINUTE", "0"),
-            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,2001:db8::/32"),
-            ("METRICS_PORT", "0"),
-        ]),
-    )
-    .unwrap();
+    let s = load(&[
+        ("REQUEST_BODY_TIMEOUT_MS", "500"),
+        ("RATE_LIMIT_PER_MINUTE", "0"),
+        ("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1,2001:db8::/32"),
+        ("METRICS_PORT", "0"),
+    ]);
     assert_eq!(s.http.request_body_timeout, Duration::from_millis(500));
     assert_eq!(s.limits.rate_limit_per_minute, 0);
     assert_eq!(s.limits.trusted_proxies.len(), 3);
@@ -228,19 +211,15 @@ fn limits_default_as_documented_and_are_read_from_the_environment() {
 
 #[test]
 fn the_refresh_budget_the_workos_back_off_cap_and_the_browser_binding_are_settings() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.limits.refresh_rate_limit_per_minute, 600);
     assert_eq!(s.workos.backoff_max, Duration::from_secs(60));
     assert!(!s.provisioning.require_client_challenge);
-    let s = Settings::load_from(
-        None,
-        env(&[
-            ("REFRESH_RATE_LIMIT_PER_MINUTE", "0"),
-            ("WORKOS_BACKOFF_MAX_SECONDS", "5"),
-            ("REQUIRE_CLIENT_CHALLENGE", "true"),
-        ]),
-    )
-    .unwrap();
+    let s = load(&[
+        ("REFRESH_RATE_LIMIT_PER_MINUTE", "0"),
+        ("WORKOS_BACKOFF_MAX_SECONDS", "5"),
+        ("REQUIRE_CLIENT_CHALLENGE", "true"),
+    ]);
     assert_eq!(s.limits.refresh_rate_limit_per_minute, 0);
     assert_eq!(s.workos.backoff_max, Duration::from_secs(5));
     assert!(s.provisioning.require_client_challenge);
@@ -249,20 +228,16 @@ fn the_refresh_budget_the_workos_back_off_cap_and_the_browser_binding_are_settin
         ("WORKOS_BACKOFF_MAX_SECONDS", "3601"),
         ("REFRESH_RATE_LIMIT_PER_MINUTE", "1000001"),
     ] {
-        let refused = Settings::load_from(None, env(&[(name, value)])).unwrap_err();
+        let refused = refusal(&[(name, value)]);
         assert!(
             refused.to_string().contains(&format!("setting {name}:")),
             "{refused}"
         );
     }
-    let refused = Settings::load_from(
-        None,
-        env(&[(
-            "TRUSTED_PROXIES",
-            "REPLACE_ME_WITH_THE_INGRESS_CONTROLLER_ADDRESSES",
-        )]),
-    )
-    .unwrap_err();
+    let refused = refusal(&[(
+        "TRUSTED_PROXIES",
+        "REPLACE_ME_WITH_THE_INGRESS_CONTROLLER_ADDRESSES",
+    )]);
     assert!(
         refused.to_string().contains("setting TRUSTED_PROXIES"),
         "the manifest's placeholder: {refused}"
@@ -271,14 +246,10 @@ fn the_refresh_budget_the_workos_back_off_cap_and_the_browser_binding_are_settin
 
 #[test]
 fn limits_in_a_config_file_use_the_lower_case_names() {
-    let dir = test_dir("limits");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("limits.toml");
-    std::fs::write(
-        &path,
+    let path = temp_file(
+        "limits.toml",
         "request_body_timeout_ms = 2000\nrate_limit_per_minute = 5\ntrusted_proxies = [\"10.0.0.0/8\"]\nmetrics_port = 9999\n",
-    )
-    .unwrap();
+    );
     let s = Settings::load_from(Some(path.clone()), env(&[])).unwrap();
     assert_eq!(s.http.request_body_timeout, Duration::from_millis(2000));
     assert_eq!(s.limits.rate_limit_per_minute, 5);
@@ -300,7 +271,7 @@ fn bad_limits_name_their_setting() {
         ("METRICS_PORT", "70000"),
         ("METRICS_PORT", "3000"),
     ] {
-        let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
+        let err = refusal(&[(key, value)]);
         assert!(
             err.key == key || err.to_string().to_lowercase().contains(&key.to_lowercase()),
             "{key}={value}: {err}"
@@ -310,12 +281,12 @@ fn bad_limits_name_their_setting() {
 
 #[test]
 fn the_mongodb_pool_size_defaults_to_twenty_and_is_bounded_naming_its_setting() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.mongo.max_pool_size, 20);
-    let s = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", "25")])).unwrap();
+    let s = load(&[("MONGODB_MAX_POOL_SIZE", "25")]);
     assert_eq!(s.mongo.max_pool_size, 25);
     for bad in ["0", "501", "ten"] {
-        let e = Settings::load_from(None, env(&[("MONGODB_MAX_POOL_SIZE", bad)])).unwrap_err();
+        let e = refusal(&[("MONGODB_MAX_POOL_SIZE", bad)]);
         assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE", "{bad}");
     }
     let mongo = load_mongo_from(
@@ -353,17 +324,13 @@ fn the_workers_share_the_pool_size_and_never_outnumber_it() {
     let e = mongo(&[("HTTP_WORKERS", "8"), ("MONGODB_MAX_POOL_SIZE", "4")]).unwrap_err();
     assert_eq!(e.key, "MONGODB_MAX_POOL_SIZE");
     // The in-memory store has no pool to share.
-    let s = Settings::load_from(
-        None,
-        env(&[("HTTP_WORKERS", "8"), ("MONGODB_MAX_POOL_SIZE", "4")]),
-    )
-    .unwrap();
+    let s = load(&[("HTTP_WORKERS", "8"), ("MONGODB_MAX_POOL_SIZE", "4")]);
     assert_eq!(s.workers(), 8);
 }
 
 #[test]
 fn the_refresh_reuse_grace_window_defaults_to_ten_seconds() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.tokens.refresh_policy, RefreshPolicy::default());
     assert_eq!(s.tokens.refresh_policy.reuse_grace_seconds, 10);
 }
@@ -371,7 +338,7 @@ fn the_refresh_reuse_grace_window_defaults_to_ten_seconds() {
 #[test]
 fn the_refresh_reuse_grace_window_is_read_from_the_environment_from_zero_to_three_hundred() {
     for (raw, seconds) in [("0", 0), ("45", 45), ("300", 300)] {
-        let s = Settings::load_from(None, env(&[("REFRESH_REUSE_GRACE_SECONDS", raw)])).unwrap();
+        let s = load(&[("REFRESH_REUSE_GRACE_SECONDS", raw)]);
         assert_eq!(s.tokens.refresh_policy.reuse_grace_seconds, seconds, "{raw}");
     }
 }
@@ -379,21 +346,21 @@ fn the_refresh_reuse_grace_window_is_read_from_the_environment_from_zero_to_thre
 #[test]
 fn a_refresh_reuse_grace_window_out_of_range_or_not_a_number_stops_start_up_naming_it() {
     for bad in ["301", "-1", "ten"] {
-        let err = Settings::load_from(None, env(&[("REFRESH_REUSE_GRACE_SECONDS", bad)])).unwrap_err();
+        let err = refusal(&[("REFRESH_REUSE_GRACE_SECONDS", bad)]);
         assert_eq!(err.key, "REFRESH_REUSE_GRACE_SECONDS", "{bad}: {err}");
     }
 }
 
 #[test]
 fn audit_records_are_kept_a_year_unless_audit_retention_days_says_otherwise() {
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.audit.retention_days, 365);
     for (raw, days) in [("1", 1), ("90", 90), ("3650", 3650)] {
-        let s = Settings::load_from(None, env(&[("AUDIT_RETENTION_DAYS", raw)])).unwrap();
+        let s = load(&[("AUDIT_RETENTION_DAYS", raw)]);
         assert_eq!(s.audit.retention_days, days, "{raw}");
     }
     for bad in ["0", "3651", "-1", "a year"] {
-        let err = Settings::load_from(None, env(&[("AUDIT_RETENTION_DAYS", bad)])).unwrap_err();
+        let err = refusal(&[("AUDIT_RETENTION_DAYS", bad)]);
         assert_eq!(err.key, "AUDIT_RETENTION_DAYS", "{bad}: {err}");
     }
 }
@@ -424,8 +391,7 @@ fn every_type_error_names_the_environment_name() {
         ("SESSION__IDLE_TIMEOUT_MINUTES", "half"),
         ("SESSION__ENABLED", "perhaps"),
     ] {
-        let err = Settings::load_from(None, env(&[(key, value)])).unwrap_err();
-        assert_eq!(err.key, key, "{key}={value}: {err}");
+        let err = refused_naming(key, value);
         assert!(
             err.to_string().starts_with(&format!("invalid setting {key}:")),
             "{err}"
@@ -442,25 +408,20 @@ fn a_type_error_in_the_file_names_the_environment_name_too() {
 
 #[test]
 fn the_store_defaults_to_mongodb_which_requires_its_uri() {
-    let err = Settings::load_from(None, env(&[("STORE", "")])).unwrap_err();
+    let err = refusal(&[("STORE", "")]);
     assert_eq!(err.key, "MONGODB_URI", "{err}");
-    let s = Settings::load_from(None, env(&[("STORE", ""), ("MONGODB_URI", "mongodb://db:27017")])).unwrap();
+    let s = load(&[("STORE", ""), ("MONGODB_URI", "mongodb://db:27017")]);
     assert_eq!(s.mongo.store, StoreKind::MongoDb);
     assert!(s.mongo.uses_mongodb());
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     assert_eq!(s.mongo.store, StoreKind::Memory);
     assert!(!s.mongo.uses_mongodb());
 }
 
 #[test]
 fn an_unknown_store_or_memory_with_a_uri_is_refused() {
-    assert_eq!(
-        Settings::load_from(None, env(&[("STORE", "redis")]))
-            .unwrap_err()
-            .key,
-        "STORE"
-    );
-    let err = Settings::load_from(None, env(&[("MONGODB_URI", "mongodb://db:27017")])).unwrap_err();
+    assert_eq!(refusal(&[("STORE", "redis")]).key, "STORE");
+    let err = refusal(&[("MONGODB_URI", "mongodb://db:27017")]);
     assert_eq!(err.key, "STORE", "{err}");
 }
 
@@ -511,7 +472,7 @@ fn secrets_are_read_from_files_less_one_trailing_line_break() {
 #[test]
 fn a_secret_set_as_value_and_as_file_is_refused_naming_both() {
     let jwt = temp_file("jwt-both", &"f".repeat(40));
-    let err = Settings::load_from(None, env(&[("JWT_SECRET_FILE", &jwt.display().to_string())])).unwrap_err();
+    let err = refusal(&[("JWT_SECRET_FILE", &jwt.display().to_string())]);
     assert_eq!(err.key, "JWT_SECRET");
     assert!(err.to_string().contains("JWT_SECRET_FILE"), "{err}");
     assert!(!err.to_string().contains(&"f".repeat(40)), "{err}");
@@ -556,11 +517,7 @@ fn the_shipped_example_file_is_valid() {
 
 #[test]
 fn effective_settings_name_every_setting_and_redact_secrets() {
-    let s = Settings::load_from(
-        None,
-        env(&[("WORKOS_API_KEY", "sk_live_very_secret"), ("PORT", "4321")]),
-    )
-    .unwrap();
+    let s = load(&[("WORKOS_API_KEY", "sk_live_very_secret"), ("PORT", "4321")]);
     let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
     assert_eq!(shown["PORT"], "4321");
     assert_eq!(shown["STORE"], "memory");
@@ -610,7 +567,7 @@ fn signing_keys_are_read_and_shown_by_kid_alg_status_and_thumbprint_only() {
         );
     }
     // Unset: the JWT_SECRET key, named by its kid.
-    let s = Settings::load_from(None, env(&[])).unwrap();
+    let s = load(&[]);
     let shown: std::collections::HashMap<_, _> = s.effective().iter().cloned().collect();
     assert_eq!(
         shown["JWT_SIGNING_KEYS"],
@@ -619,14 +576,10 @@ fn signing_keys_are_read_and_shown_by_kid_alg_status_and_thumbprint_only() {
             tether_jwt::secret_kid(&"s".repeat(32))
         )
     );
-    let err = Settings::load_from(
-        None,
-        env(&[
-            ("JWT_SIGNING_KEYS", &keys),
-            ("JWT_SIGNING_KEYS_FILE", &from_file.display().to_string()),
-        ]),
-    )
-    .unwrap_err();
+    let err = refusal(&[
+        ("JWT_SIGNING_KEYS", &keys),
+        ("JWT_SIGNING_KEYS_FILE", &from_file.display().to_string()),
+    ]);
     assert_eq!(err.key, "JWT_SIGNING_KEYS");
 }
 
@@ -635,18 +588,14 @@ fn a_refused_key_set_names_the_setting_and_the_kid() {
     use tether_jwt::{KeyAlgorithm, KeyStatus};
     let ed = generated_key(KeyAlgorithm::EdDsa, "ed-1", KeyStatus::Active);
     let also_active = generated_key(KeyAlgorithm::Es256, "ec-2", KeyStatus::Active);
-    let err = Settings::load_from(
-        None,
-        env(&[("JWT_SIGNING_KEYS", &format!("[{ed}, {also_active}]"))]),
-    )
-    .unwrap_err();
+    let err = refusal(&[("JWT_SIGNING_KEYS", &format!("[{ed}, {also_active}]"))]);
     assert_eq!(err.key, "JWT_SIGNING_KEYS");
     assert!(
         err.message.contains("ec-2") && err.message.contains("ed-1"),
         "{err}"
     );
     assert!(!err.message.contains("PRIVATE"), "{err}");
-    let err = Settings::load_from(None, env(&[("JWT_SIGNING_KEYS", "[{\"kid\": \"a\",")])).unwrap_err();
+    let err = refusal(&[("JWT_SIGNING_KEYS", "[{\"kid\": \"a\",")]);
     assert_eq!(err.key, "JWT_SIGNING_KEYS");
 }
 

@@ -11,8 +11,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tether_domain::{
-    AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityProvider, LoginHints,
-    LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError,
+    AuthorizationRequest, ClientContext, CodeExchange, ExchangeError, ExternalIdentity, IdentityProvider,
+    LoginHints, LoginPlan, PendingStep, TenantId, TenantIdError,
 };
 use tether_workos::{WorkosClient, WorkosConfig};
 
@@ -50,19 +50,13 @@ impl IdentityProvider for CountingWorkos {
         self.inner.plan_login(hints)
     }
 
-    async fn exchange<'a>(
-        &self,
-        provider: Option<&'a ProviderKey>,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
-    ) -> Result<ExternalIdentity, ExchangeError> {
-        match provider {
+    async fn exchange(&self, exchange: &CodeExchange) -> Result<ExternalIdentity, ExchangeError> {
+        match &exchange.provider {
             Some(p) if *p == tether_workos::SSO => self.sso.fetch_add(1, Ordering::SeqCst),
             Some(p) if *p == tether_workos::AUTHKIT => self.authkit.fetch_add(1, Ordering::SeqCst),
             _ => 0,
         };
-        self.inner.exchange(provider, code, pkce_verifier, client).await
+        self.inner.exchange(exchange).await
     }
 
     async fn complete_step(

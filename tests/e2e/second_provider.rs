@@ -7,12 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use mongodb::bson::doc;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tether_auth::Overrides;
 use tether_domain::{
-    AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider,
-    LoginHints, LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError, Vouching,
+    AuthorizationRequest, ClientContext, CodeExchange, ExchangeError, ExternalIdentity, IdentityLink,
+    IdentityProvider, LoginHints, LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError, Vouching,
 };
 
 use crate::support::*;
@@ -61,21 +61,15 @@ impl IdentityProvider for Sesame {
         }
     }
 
-    async fn exchange<'a>(
-        &self,
-        provider: Option<&'a ProviderKey>,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        _client: &ClientContext,
-    ) -> Result<ExternalIdentity, ExchangeError> {
+    async fn exchange(&self, exchange: &CodeExchange) -> Result<ExternalIdentity, ExchangeError> {
         self.exchanged
             .lock()
             .unwrap()
-            .push((provider.cloned(), pkce_verifier.is_some()));
+            .push((exchange.provider.clone(), exchange.pkce_verifier.is_some()));
         self.codes
             .lock()
             .unwrap()
-            .remove(code.expose_secret())
+            .remove(exchange.code.expose_secret())
             .ok_or(ExchangeError::InvalidCode)
     }
 

@@ -266,6 +266,7 @@ pub async fn execute(
 #[cfg(test)]
 mod tests {
     use tether_clock::ManualClock;
+    use tether_domain::lifecycle::CursorMove;
     use tether_memory::InMemoryStore;
 
     use super::*;
@@ -287,9 +288,11 @@ mod tests {
             .advance_cursor(
                 STREAM,
                 "replica-a",
-                Some("event_9".to_owned()),
-                Some(now.plus_seconds(-2)),
-                now,
+                CursorMove {
+                    after: Some("event_9".to_owned()),
+                    last_event_at: Some(now.plus_seconds(-2)),
+                    at: now,
+                },
             )
             .await
             .unwrap();

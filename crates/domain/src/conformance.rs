@@ -19,6 +19,7 @@
 //! A broken contract panics with a message naming it. Enabled by the `conformance`
 //! feature; meant for tests only.
 
+use crate::model::TokenRotation;
 use futures_util::future::join_all;
 
 use crate::model::{
@@ -485,7 +486,12 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
     };
     let rotate = |hash: &'static str, at: Timestamp| async move {
         sessions
-            .rotate(&TokenHash::new(hash), successor("refused"), at, "sealed".into())
+            .rotate(TokenRotation {
+                presented: TokenHash::new(hash),
+                successor: successor("refused"),
+                at,
+                sealed_successor: "sealed".into(),
+            })
             .await
             .expect("answers")
     };
@@ -505,12 +511,12 @@ pub async fn session_store(sessions: &dyn SessionStore, clock: &dyn Clock) {
         let presented = presented.clone();
         async move {
             let rotated = sessions
-                .rotate(
-                    &presented,
-                    successor(&format!("successor_{i}")),
-                    at.plus_seconds(i + 1),
-                    format!("sealed-{i}"),
-                )
+                .rotate(TokenRotation {
+                    presented,
+                    successor: successor(&format!("successor_{i}")),
+                    at: at.plus_seconds(i + 1),
+                    sealed_successor: format!("sealed-{i}"),
+                })
                 .await
                 .expect("rotate answers");
             (i, rotated)

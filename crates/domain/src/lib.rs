@@ -78,11 +78,11 @@ pub use login::{
     StepInput,
 };
 pub use model::{
-    AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
-    LiveRefreshToken, LoginAnswer, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken,
-    NewOrganization, NewUser, Organization, PendingOrganization, PendingStep, RECORDED_USER_AGENT_MAX,
-    RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord, StateTake, StepRequired,
-    User, VerifiedAccess, Vouching,
+    AccessClaims, AuthorizationRequest, ClientContext, CodeExchange, ExternalIdentity, IdentityLink,
+    LinkedIdentity, LiveRefreshToken, LoginAnswer, LoginHints, LoginPlan, LoginStateRecord,
+    MintedRefreshToken, NewOrganization, NewUser, Organization, PendingOrganization, PendingStep,
+    RECORDED_USER_AGENT_MAX, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord,
+    StateTake, StepRequired, TokenRotation, User, VerifiedAccess, Vouching,
 };
 pub use policy::{
     PasswordFallbackBehavior, SessionConfig, SessionField, SessionFields, SettingError, SettingValue,
@@ -126,14 +126,15 @@ pub use audit::{
 #[cfg(any(test, feature = "mocks"))]
 pub use lifecycle::MockLifecycleStore;
 pub use lifecycle::{
-    DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome, EventSource,
-    LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery, SignedDeliveries,
+    CursorMove, DeliveryError, DisabledBy, Disablement, EventConsumer, EventCursorStore, EventOutcome,
+    EventSource, LifecycleChange, LifecycleEvent, LifecycleEvents, LifecycleStore, ReceiveDelivery,
+    SignedDeliveries,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use links::MockLinkRequestStore;
 pub use links::{
-    LinkCaller, LinkReplaced, LinkRequest, LinkRequestError, LinkRequestFilter, LinkRequestStatus,
-    LinkRequestStore, LinkRequests, NewLinkRequest, PreviousLink, RecordedLinkRequest,
+    LinkCaller, LinkDecision, LinkReplaced, LinkRequest, LinkRequestError, LinkRequestFilter,
+    LinkRequestStatus, LinkRequestStore, LinkRequests, NewLinkRequest, PreviousLink, RecordedLinkRequest,
 };
 pub use logout::{Logout, LogoutCredential, LogoutError};
 pub use org_settings::{FieldErrors, OrgSettingsError, OrganizationSettings, SettingsPatch};

@@ -8,7 +8,9 @@ use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
 use crate::failure::{Failure, failure_from_ports};
 use crate::issuance::{AuthSession, LoginAnswerKey, SessionIssuer, SessionOrigin};
 use crate::links::LinkRequests;
-use crate::model::{ClientContext, ExternalIdentity, PendingStep, StateTake, StepRequired, User};
+use crate::model::{
+    ClientContext, CodeExchange, ExternalIdentity, PendingStep, StateTake, StepRequired, User,
+};
 use crate::ports::{ExchangeError, IdentityProvider};
 use crate::provisioning::{NormalizedIdentity, ProvisionError, Provisioned, Provisioner, TrustRule};
 use crate::values::{ClientChallenge, ClientVerifier, LinkRequestId, LoginState, ProviderKey, Timestamp};
@@ -699,12 +701,12 @@ impl CompleteLogin {
         match self
             .ports
             .identity_provider
-            .exchange(
-                from_state.provider.as_ref(),
-                code,
-                from_state.verifier,
-                &input.client,
-            )
+            .exchange(&CodeExchange {
+                provider: from_state.provider,
+                code: code.clone(),
+                pkce_verifier: from_state.verifier,
+                client: input.client.clone(),
+            })
             .await
             .map_err(LoginError::from)
         {

@@ -133,8 +133,7 @@ pub fn identity(subject: &str, address: &str) -> ExternalIdentity {
 /// answers authorization URLs under `https://idp.example/authorize`.
 pub fn identity_provider(identity: ExternalIdentity) -> MockIdentityProvider {
     let mut idp = MockIdentityProvider::new();
-    idp.expect_exchange()
-        .returning(move |_, _, _, _| Ok(identity.clone()));
+    idp.expect_exchange().returning(move |_| Ok(identity.clone()));
     idp.expect_plan_login().returning(|_| {
         Ok(LoginPlan {
             provider: PROVIDER,

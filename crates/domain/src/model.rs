@@ -405,6 +405,21 @@ pub struct LiveRefreshToken {
     pub expires_at: Timestamp,
 }
 
+/// What a rotation asks of the store ([`crate::SessionStore::rotate`]): the digest of
+/// the token presented, its successor, the time, and the successor sealed under a key
+/// derived from the presented token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRotation {
+    /// SHA-256 of the refresh token presented.
+    pub presented: TokenHash,
+    /// The token that becomes the session's live one.
+    pub successor: LiveRefreshToken,
+    /// When.
+    pub at: Timestamp,
+    /// The successor, sealed (see [`crate::TokenIssuer::seal_successor`]).
+    pub sealed_successor: String,
+}
+
 /// A rotation of a session's refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
@@ -487,6 +502,34 @@ pub struct LoginHints {
     pub provider: Option<String>,
     /// `prompt` passed through (e.g. `login`, `consent`).
     pub prompt: Option<String>,
+}
+
+/// A one-time code to exchange with the identity provider, and what the start of its
+/// login planned for it.
+#[derive(Debug, Clone)]
+pub struct CodeExchange {
+    /// The plan's provider when the login was started here; `None` for a code of a
+    /// login started elsewhere, which the provider resolves as it can (e.g. trying
+    /// each of its APIs in turn).
+    pub provider: Option<ProviderKey>,
+    /// The code the provider redirected back with.
+    pub code: SecretString,
+    /// The PKCE verifier of a login planned with PKCE.
+    pub pkce_verifier: Option<SecretString>,
+    /// The client, passed on where the provider takes it.
+    pub client: ClientContext,
+}
+
+impl CodeExchange {
+    /// `code`, for `provider`, without a verifier, from a client that said nothing.
+    pub fn new(provider: Option<ProviderKey>, code: SecretString) -> Self {
+        Self {
+            provider,
+            code,
+            pkce_verifier: None,
+            client: ClientContext::default(),
+        }
+    }
 }
 
 /// How a provider will run a login it was asked to start.

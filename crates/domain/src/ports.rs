@@ -7,15 +7,14 @@ use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::model::{
-    AccessClaims, AuthorizationRequest, ClientContext, ExternalIdentity, IdentityLink, LinkedIdentity,
-    LiveRefreshToken, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser,
+    AccessClaims, AuthorizationRequest, ClientContext, CodeExchange, ExternalIdentity, IdentityLink,
+    LinkedIdentity, LoginHints, LoginPlan, LoginStateRecord, MintedRefreshToken, NewOrganization, NewUser,
     Organization, PendingStep, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, StateTake,
-    StepRequired, User, VerifiedAccess,
+    StepRequired, TokenRotation, User, VerifiedAccess,
 };
 use crate::policy::StoredSessionSettings;
 use crate::values::{
-    ClientChallenge, Email, OrganizationId, ProviderKey, SessionId, TenantId, TenantIdError, Timestamp,
-    TokenHash, UserId,
+    ClientChallenge, Email, OrganizationId, SessionId, TenantId, TenantIdError, Timestamp, TokenHash, UserId,
 };
 
 /// Failure of a repository or store.
@@ -168,13 +167,7 @@ pub trait SessionStore: Send + Sync {
     /// updated. Otherwise, having written nothing, [`RotationOutcome::Refused`] with the
     /// session [`SessionStore::find_by_refresh_token`] finds for `presented`. Of
     /// concurrent callers for one digest exactly one gets the session rotated.
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: LiveRefreshToken,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<RotationOutcome, RepositoryError>;
+    async fn rotate(&self, rotation: TokenRotation) -> Result<RotationOutcome, RepositoryError>;
 
     /// The sessions of `user` live at `now` (not revoked, `now` before their end),
     /// newest first (latest `started_at`, ties by id, descending), at most `limit`.
@@ -300,19 +293,10 @@ pub trait IdentityProvider: Send + Sync {
     /// hint when it refuses them (e.g. an unknown API asked for).
     fn plan_login(&self, hints: &LoginHints) -> Result<LoginPlan, String>;
 
-    /// Exchanges a one-time code. `provider` is the plan's provider when the login was
-    /// started here; `None` for a code of a login started elsewhere, which the
-    /// provider resolves as it can (e.g. trying each of its APIs in turn). An
+    /// Exchanges a one-time code (see [`CodeExchange`] for what goes with it). An
     /// implementation MUST NOT retry a request that may have reached the provider
-    /// (codes are single-use). `pkce_verifier` goes with logins planned with PKCE;
-    /// `client` is passed on where the provider takes it.
-    async fn exchange<'a>(
-        &self,
-        provider: Option<&'a ProviderKey>,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
-    ) -> Result<ExternalIdentity, ExchangeError>;
+    /// (codes are single-use).
+    async fn exchange(&self, exchange: &CodeExchange) -> Result<ExternalIdentity, ExchangeError>;
 
     /// Completes a login the provider answered with a [`StepRequired`], with the
     /// step's answer. Fails as [`ExchangeError::InvalidCode`] for an unknown, expired

@@ -99,8 +99,10 @@ fn harness() -> Harness {
 
     let mut idp = MockIdentityProvider::new();
     let seen = exchanged.clone();
-    idp.expect_exchange().returning(move |_, code, _, _| {
-        seen.lock().unwrap().push(code.expose_secret().to_owned());
+    idp.expect_exchange().returning(move |exchange| {
+        seen.lock()
+            .unwrap()
+            .push(exchange.code.expose_secret().to_owned());
         Err(ExchangeError::InvalidCode)
     });
     // The provider's plan, as WorkOS's: the API asked for, else SSO for enterprise

@@ -7,6 +7,7 @@ mod links;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tether_domain::TokenRotation;
 
 use async_trait::async_trait;
 use tether_domain::{
@@ -371,13 +372,14 @@ impl SessionStore for InMemoryStore {
             .cloned())
     }
 
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: LiveRefreshToken,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<RotationOutcome, RepositoryError> {
+    async fn rotate(&self, rotation: TokenRotation) -> Result<RotationOutcome, RepositoryError> {
+        let TokenRotation {
+            presented,
+            successor,
+            at,
+            sealed_successor,
+        } = rotation;
+        let presented = &presented;
         // Check and set under one lock: the compare-and-set the port requires.
         let mut state = self.lock();
         let Some(session) = state.sessions.iter_mut().find(|s| {

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
+use tether_domain::lifecycle::CursorMove;
 use tether_domain::lifecycle::{AppliedEvent, CursorState};
 use tether_domain::{
     DisabledBy, Disablement, EventCursorStore, LifecycleStore, RepositoryError, RevokedReason, Timestamp,
@@ -264,10 +265,13 @@ impl EventCursorStore for MongoStore {
         &self,
         stream: &str,
         holder: &str,
-        after: Option<String>,
-        last_event_at: Option<Timestamp>,
-        now: Timestamp,
+        to: CursorMove,
     ) -> Result<bool, RepositoryError> {
+        let CursorMove {
+            after,
+            last_event_at,
+            at: now,
+        } = to;
         let mut set = doc! { "checkedAt": bson_date(now) };
         let mut update = Document::new();
         if let Some(after) = after {

@@ -20,6 +20,7 @@
 //!   indexes turn a link another user carries into `Duplicate`, nothing written.
 
 use std::time::Duration;
+use tether_domain::LinkDecision;
 
 use async_trait::async_trait;
 use mongodb::bson::oid::ObjectId;
@@ -249,13 +250,8 @@ impl LinkRequestStore for MongoStore {
         documents.iter().map(request_from_document).collect()
     }
 
-    async fn decide(
-        &self,
-        id: LinkRequestId,
-        status: LinkRequestStatus,
-        by: AuditActor,
-        at: Timestamp,
-    ) -> Result<Option<LinkRequest>, RepositoryError> {
+    async fn decide(&self, decision: LinkDecision) -> Result<Option<LinkRequest>, RepositoryError> {
+        let LinkDecision { id, status, by, at } = decision;
         let at = bson_date(at);
         let collection = self.link_requests();
         let decide = collection

@@ -16,6 +16,7 @@ use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
+use tether_domain::TokenRotation;
 use tether_domain::{
     ClientContext, LiveRefreshToken, LoginAnswer, OrganizationId, ProviderKey, RepositoryError,
     RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore, Timestamp, TokenHash,
@@ -473,13 +474,14 @@ impl SessionStore for MongoStore {
     /// callers exactly one matches. When none does, the session holding the token is
     /// looked up, and when there is none, the live token may still be a record of its
     /// own (earlier shapes), rotated there (`rotate_token_record`).
-    async fn rotate(
-        &self,
-        presented: &TokenHash,
-        successor: LiveRefreshToken,
-        at: Timestamp,
-        sealed_successor: String,
-    ) -> Result<RotationOutcome, RepositoryError> {
+    async fn rotate(&self, rotation: TokenRotation) -> Result<RotationOutcome, RepositoryError> {
+        let TokenRotation {
+            presented,
+            successor,
+            at,
+            sealed_successor,
+        } = rotation;
+        let presented = &presented;
         let when = bson_date(at);
         let sessions = self.sessions();
         let update = sessions

@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tether_domain::{LinkDecision, TokenRotation};
 
 use futures_util::future::join_all;
 use mongodb::bson::oid::ObjectId;
@@ -138,10 +139,12 @@ impl TestDb {
     ) -> RotationOutcome {
         SessionStore::rotate(
             &self.store,
-            &TokenHash::new(presented),
-            successor,
-            at,
-            sealed.to_owned(),
+            TokenRotation {
+                presented: TokenHash::new(presented),
+                successor,
+                at,
+                sealed_successor: sealed.to_owned(),
+            },
         )
         .await
         .unwrap()
@@ -1064,10 +1067,12 @@ async fn a_refresh_token_document_of_the_earlier_shape_is_presented_as_a_session
             };
             SessionStore::rotate(
                 &store,
-                &TokenHash::new("ee01"),
-                successor,
-                at,
-                format!("v1.sealed-{i}"),
+                TokenRotation {
+                    presented: TokenHash::new("ee01"),
+                    successor,
+                    at,
+                    sealed_successor: format!("v1.sealed-{i}"),
+                },
             )
             .await
             .unwrap()
@@ -1547,12 +1552,12 @@ async fn a_link_request_and_an_approved_link_are_stored_with_the_documented_fiel
         "absent when the provider said nothing"
     );
     db.store
-        .decide(
-            recorded.request.id,
-            LinkRequestStatus::Approved,
-            AuditActor::System(SystemActor::Cli),
-            ts(1_700_000_060_000),
-        )
+        .decide(LinkDecision {
+            id: recorded.request.id,
+            status: LinkRequestStatus::Approved,
+            by: AuditActor::System(SystemActor::Cli),
+            at: ts(1_700_000_060_000),
+        })
         .await
         .unwrap()
         .unwrap();

@@ -17,8 +17,8 @@ use reqwest::{Response, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tether_domain::{
-    AuthorizationRequest, ClientContext, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider,
-    LoginHints, LoginPlan, PendingStep, ProviderKey, TenantId, TenantIdError, Vouching,
+    AuthorizationRequest, ClientContext, CodeExchange, ExchangeError, ExternalIdentity, IdentityLink,
+    IdentityProvider, LoginHints, LoginPlan, PendingStep, TenantId, TenantIdError, Vouching,
 };
 
 use crate::api::{Api, forwarded_organization, organization_id};
@@ -206,29 +206,22 @@ impl IdentityProvider for WorkosClient {
     ///
     /// `pkce_verifier` is sent as `code_verifier` to AuthKit and ignored for SSO (the SSO
     /// API has no PKCE). An empty code is [`ExchangeError::InvalidCode`] without a request.
-    async fn exchange<'a>(
-        &self,
-        provider: Option<&'a ProviderKey>,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
-    ) -> Result<ExternalIdentity, ExchangeError> {
-        if code.expose_secret().is_empty() {
+    async fn exchange(&self, exchange: &CodeExchange) -> Result<ExternalIdentity, ExchangeError> {
+        if exchange.code.expose_secret().is_empty() {
             return Err(ExchangeError::InvalidCode);
         }
-        let Some(provider) = provider else {
-            return match self.exchange_with(Api::Sso, code, None, client).await {
+        let Some(provider) = &exchange.provider else {
+            return match self.exchange_with(Api::Sso, exchange).await {
                 Err(ExchangeError::InvalidCode) => {
                     tracing::debug!("not an SSO code; trying AuthKit");
-                    self.exchange_with(Api::AuthKit, code, pkce_verifier, client)
-                        .await
+                    self.exchange_with(Api::AuthKit, exchange).await
                 }
                 other => other,
             };
         };
         let api = Api::of(provider)
             .ok_or_else(|| ExchangeError::Unexpected(format!("{provider} is not a WorkOS API")))?;
-        self.exchange_with(api, code, pkce_verifier, client).await
+        self.exchange_with(api, exchange).await
     }
 
     /// An AuthKit step answered: `POST /user_management/authenticate` with the
@@ -284,16 +277,14 @@ impl WorkosClient {
     async fn exchange_with(
         &self,
         api: Api,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
+        exchange: &CodeExchange,
     ) -> Result<ExternalIdentity, ExchangeError> {
         let mut request = self.request("authorization_code");
-        request.code = Some(code.expose_secret());
+        request.code = Some(exchange.code.expose_secret());
         if api == Api::AuthKit {
             // SSO's token endpoint has neither PKCE nor the client's details.
-            request.code_verifier = pkce_verifier.as_ref().map(|v| v.expose_secret());
-            request.with_client(client);
+            request.code_verifier = exchange.pkce_verifier.as_ref().map(|v| v.expose_secret());
+            request.with_client(&exchange.client);
         }
         self.guarded(api, &request).await
     }

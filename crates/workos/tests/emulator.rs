@@ -18,8 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tether_domain::{
-    ClientContext, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider, PendingOrganization,
-    PendingStep, ProviderKey, TenantId, Vouching,
+    ClientContext, CodeExchange, ExchangeError, ExternalIdentity, IdentityLink, IdentityProvider,
+    PendingOrganization, PendingStep, ProviderKey, TenantId, Vouching,
 };
 use tether_workos::{WorkosClient, WorkosConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -166,12 +166,10 @@ async fn exchange_pkce_code(
     let verifier = fresh_verifier();
     let code = authkit_code(&base, login_hint, Some(&s256(&verifier))).await;
     client(&base)
-        .exchange(
-            Some(&tether_workos::AUTHKIT),
-            &code,
-            Some(secret(&presented(verifier))),
-            &ClientContext::default(),
-        )
+        .exchange(&CodeExchange {
+            pkce_verifier: Some(secret(&presented(verifier))),
+            ..CodeExchange::new(Some(tether_workos::AUTHKIT), code)
+        })
         .await
 }
 
@@ -385,7 +383,7 @@ async fn exchange(
     code: &SecretString,
 ) -> Result<ExternalIdentity, ExchangeError> {
     workos
-        .exchange(Some(flow), code, None, &ClientContext::default())
+        .exchange(&CodeExchange::new(Some(flow.clone()), code.clone()))
         .await
 }
 
@@ -398,7 +396,11 @@ async fn exchange_as(
     context: &ClientContext,
 ) -> Result<ExternalIdentity, ExchangeError> {
     workos
-        .exchange(Some(flow), &secret(code), verifier.map(secret), context)
+        .exchange(&CodeExchange {
+            pkce_verifier: verifier.map(secret),
+            client: context.clone(),
+            ..CodeExchange::new(Some(flow.clone()), secret(code))
+        })
         .await
 }
 
@@ -624,25 +626,24 @@ async fn a_code_of_a_login_started_elsewhere_is_tried_with_sso_then_authkit() {
     let workos = client(&base);
     let sso = sso_code(&base, "acme.example", "admin@acme.example").await;
     let authkit = authkit_code(&base, "jane@authkit.example", None).await;
-    let none = ClientContext::default();
 
     let by_sso = workos
-        .exchange(None, &sso, None, &none)
+        .exchange(&CodeExchange::new(None, sso.clone()))
         .await
         .expect("an SSO code");
     assert_eq!(by_sso.link.provider, tether_workos::SSO);
     let by_authkit = workos
-        .exchange(None, &authkit, None, &none)
+        .exchange(&CodeExchange::new(None, authkit))
         .await
         .expect("not an SSO code: AuthKit's");
     assert_eq!(by_authkit.link.provider, tether_workos::AUTHKIT);
     assert_eq!(by_authkit.vouching, Vouching::Provider);
     let unknown = workos
-        .exchange(None, &secret("auth_code_NOT_A_REAL_CODE"), None, &none)
+        .exchange(&CodeExchange::new(None, secret("auth_code_NOT_A_REAL_CODE")))
         .await;
     assert!(matches!(unknown, Err(ExchangeError::InvalidCode)), "{unknown:?}");
     let not_workos = workos
-        .exchange(Some(&ProviderKey::from_static("other")), &sso, None, &none)
+        .exchange(&CodeExchange::new(Some(ProviderKey::from_static("other")), sso))
         .await;
     assert!(
         matches!(not_workos, Err(ExchangeError::Unexpected(_))),

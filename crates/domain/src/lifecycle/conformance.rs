@@ -6,6 +6,7 @@
     reason = "a conformance suite is test code: like assert!, it fails by panicking with a message"
 )]
 
+use super::ports::CursorMove;
 use futures_util::future::join_all;
 
 use super::ports::{AppliedEvent, EventCursorStore, LifecycleStore};
@@ -294,7 +295,15 @@ pub async fn event_cursor_store(cursors: &dyn EventCursorStore, clock: &dyn Cloc
         let (holder, after) = (holder.to_owned(), after.map(str::to_owned));
         async move {
             cursors
-                .advance_cursor(stream, &holder, after, last_event_at, now.plus_seconds(at))
+                .advance_cursor(
+                    stream,
+                    &holder,
+                    CursorMove {
+                        after,
+                        last_event_at,
+                        at: now.plus_seconds(at),
+                    },
+                )
                 .await
                 .expect("advance")
         }

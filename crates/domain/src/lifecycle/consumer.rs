@@ -2,6 +2,7 @@
 //! lease. The cursor moves only after a page's effects are written; the first start
 //! with no cursor begins at the newest event. The caller repeats polls on its timer.
 
+use super::ports::CursorMove;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -143,9 +144,11 @@ impl EventConsumer {
                         .advance_cursor(
                             &settings.stream,
                             &settings.holder,
-                            Some(event.id),
-                            Some(event.occurred_at),
-                            at,
+                            CursorMove {
+                                after: Some(event.id),
+                                last_event_at: Some(event.occurred_at),
+                                at,
+                            },
                         )
                         .await?;
                 }
@@ -153,7 +156,15 @@ impl EventConsumer {
                     // No event yet: start from now, so the first ones are not missed.
                     self.cursors.replay_from(&settings.stream, at).await?;
                     self.cursors
-                        .advance_cursor(&settings.stream, &settings.holder, None, None, at)
+                        .advance_cursor(
+                            &settings.stream,
+                            &settings.holder,
+                            CursorMove {
+                                after: None,
+                                last_event_at: None,
+                                at,
+                            },
+                        )
                         .await?;
                 }
             }
@@ -186,9 +197,11 @@ impl EventConsumer {
                 .advance_cursor(
                     &settings.stream,
                     &settings.holder,
-                    last.map(|e| e.id.clone()).or_else(|| state.after.clone()),
-                    last.map(|e| e.occurred_at),
-                    at,
+                    CursorMove {
+                        after: last.map(|e| e.id.clone()).or_else(|| state.after.clone()),
+                        last_event_at: last.map(|e| e.occurred_at),
+                        at,
+                    },
                 )
                 .await?;
             if !moved {

@@ -22,8 +22,8 @@ pub use handler::LifecycleEvents;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::MockLifecycleStore;
 pub use ports::{
-    AppliedEvent, CursorState, EventCursorStore, EventPage, EventSource, EventSourceError, LifecycleStore,
-    SignedDeliveries,
+    AppliedEvent, CursorMove, CursorState, EventCursorStore, EventPage, EventSource, EventSourceError,
+    LifecycleStore, SignedDeliveries,
 };
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use webhook::{DeliveryError, ReceiveDelivery};

@@ -106,6 +106,17 @@ pub struct CursorState {
     pub last_event_at: Option<Timestamp>,
 }
 
+/// Where [`EventCursorStore::advance_cursor`] moves a cursor, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CursorMove {
+    /// The event the cursor moves past; `None` keeps it where it is.
+    pub after: Option<String>,
+    /// When the provider recorded the last event applied, if one was.
+    pub last_event_at: Option<Timestamp>,
+    /// Now: the lease must not have ended by then, and `checked_at` becomes it.
+    pub at: Timestamp,
+}
+
 /// The cursor of an event stream and the lease that lets exactly one replica consume it.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -123,17 +134,15 @@ pub trait EventCursorStore: Send + Sync {
         until: Timestamp,
     ) -> Result<Option<CursorState>, RepositoryError>;
 
-    /// Moves the cursor of `stream` to after event `after` (clearing a replay time) and
-    /// stamps `checked_at` with `now`, `last_event_at` with `last_event_at` when given,
-    /// only while `holder` holds a lease that has not ended by `now`: `false`, having
-    /// written nothing, otherwise.
+    /// Moves the cursor of `stream` to after event `to.after` (clearing a replay time)
+    /// and stamps `checked_at` with `to.at`, `last_event_at` with `to.last_event_at`
+    /// when given, only while `holder` holds a lease that has not ended by `to.at`:
+    /// `false`, having written nothing, otherwise.
     async fn advance_cursor(
         &self,
         stream: &str,
         holder: &str,
-        after: Option<String>,
-        last_event_at: Option<Timestamp>,
-        now: Timestamp,
+        to: CursorMove,
     ) -> Result<bool, RepositoryError>;
 
     /// Ends `holder`'s lease of `stream`, if it holds it.

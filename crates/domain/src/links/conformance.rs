@@ -6,6 +6,7 @@
     reason = "a conformance suite is test code: like assert!, it fails by panicking with a message"
 )]
 
+use super::LinkDecision;
 use futures_util::future::join_all;
 
 use super::{LinkRequestFilter, LinkRequestStatus, LinkRequestStore, NewLinkRequest};
@@ -163,7 +164,12 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
     let decided_at = now.plus_seconds(20);
     let by = AuditActor::User(bob);
     let approved = store
-        .decide(r.id, LinkRequestStatus::Approved, by.clone(), decided_at)
+        .decide(LinkDecision {
+            id: r.id,
+            status: LinkRequestStatus::Approved,
+            by: by.clone(),
+            at: decided_at,
+        })
         .await
         .expect("decide answers")
         .expect("a pending request is decided");
@@ -172,12 +178,12 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
     assert_eq!(approved.decided_by, Some(by.clone()));
     assert_eq!(
         store
-            .decide(
-                r.id,
-                LinkRequestStatus::Rejected,
-                AuditActor::System(SystemActor::Cli),
-                decided_at
-            )
+            .decide(LinkDecision {
+                id: r.id,
+                status: LinkRequestStatus::Rejected,
+                by: AuditActor::System(SystemActor::Cli),
+                at: decided_at,
+            })
             .await
             .expect("decide answers"),
         None,
@@ -205,12 +211,12 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
         } else {
             LinkRequestStatus::Rejected
         };
-        store.decide(
-            r.id,
+        store.decide(LinkDecision {
+            id: r.id,
             status,
-            AuditActor::System(SystemActor::Cli),
-            decided_at.plus_seconds(1),
-        )
+            by: AuditActor::System(SystemActor::Cli),
+            at: decided_at.plus_seconds(1),
+        })
     }))
     .await;
     let winners = concurrent
@@ -223,12 +229,12 @@ pub async fn link_request_store(store: &dyn LinkRequestStore, users: &dyn UserRe
     let late = now.plus_seconds(super::LINK_REQUEST_TTL_SECONDS + 10);
     assert_eq!(
         store
-            .decide(
-                other_link.request.id,
-                LinkRequestStatus::Rejected,
-                by.clone(),
-                late
-            )
+            .decide(LinkDecision {
+                id: other_link.request.id,
+                status: LinkRequestStatus::Rejected,
+                by: by.clone(),
+                at: late,
+            })
             .await
             .expect("decide answers"),
         None,

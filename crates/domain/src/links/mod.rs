@@ -170,6 +170,19 @@ pub struct LinkReplaced {
     pub previous: Option<PreviousLink>,
 }
 
+/// A decision on a link request ([`LinkRequestStore::decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkDecision {
+    /// The request decided.
+    pub id: LinkRequestId,
+    /// Approved or rejected.
+    pub status: LinkRequestStatus,
+    /// Who decided.
+    pub by: AuditActor,
+    /// When.
+    pub at: Timestamp,
+}
+
 /// Link requests, and the write an approval makes on the user.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -194,18 +207,13 @@ pub trait LinkRequestStore: Send + Sync {
         filter: &LinkRequestFilter,
     ) -> Result<Vec<LinkRequest>, RepositoryError>;
 
-    /// Decides a request, in one compare-and-set: when it is pending and has not
-    /// expired by `at`, its status becomes `status` (approved or rejected), with
-    /// `decided_at` and `decided_by`; answers it as updated. `None`, having written
+    /// Decides a request, in one compare-and-set: when request `decision.id` is
+    /// pending and has not expired by `decision.at`, its status becomes
+    /// `decision.status` (approved or rejected), decided at `decision.at` by
+    /// `decision.by`; answers it as updated. `None`, having written
     /// nothing, when it is unknown, decided or expired. Of concurrent deciders
     /// exactly one succeeds.
-    async fn decide(
-        &self,
-        id: LinkRequestId,
-        status: LinkRequestStatus,
-        by: AuditActor,
-        at: Timestamp,
-    ) -> Result<Option<LinkRequest>, RepositoryError>;
+    async fn decide(&self, decision: LinkDecision) -> Result<Option<LinkRequest>, RepositoryError>;
 
     /// Takes back the decision made at `decided_at` (an approval whose link could not
     /// be recorded): the request is pending again, without decision. `false`, having

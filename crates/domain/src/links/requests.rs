@@ -1,6 +1,7 @@
 //! The use case of link requests: recording one for a refused login, and listing,
 //! approving and rejecting them by the rule of [`crate::admin`].
 
+use super::LinkDecision;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -276,7 +277,12 @@ impl LinkRequests {
     ) -> Result<LinkRequest, LinkRequestError> {
         if let Some(decided) = self
             .store
-            .decide(request.id, status, acting.actor.clone(), now)
+            .decide(LinkDecision {
+                id: request.id,
+                status,
+                by: acting.actor.clone(),
+                at: now,
+            })
             .await?
         {
             return Ok(decided);

@@ -15,6 +15,7 @@
 //! handed out and a fresh access token, never a second live token; after the window
 //! it is taken as stolen and the session is revoked (reason `reuse`).
 
+use crate::model::TokenRotation;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
@@ -88,7 +89,13 @@ impl RefreshSession {
             hash: successor.hash,
             expires_at: self.issuer.refresh_token_lifetime_end(now),
         };
-        let session = match self.ports.sessions.rotate(&hash, live, now, sealed).await? {
+        let rotation = TokenRotation {
+            presented: hash.clone(),
+            successor: live,
+            at: now,
+            sealed_successor: sealed,
+        };
+        let session = match self.ports.sessions.rotate(rotation).await? {
             RotationOutcome::Rotated(session) => session,
             RotationOutcome::Refused(holder) => {
                 return self.refused(token, &hash, holder, now, origin).await;

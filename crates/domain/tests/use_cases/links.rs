@@ -3,6 +3,7 @@
 //! the matched user) or rejects it; by outcome over the in-memory stores.
 
 use std::sync::Arc;
+use tether_domain::LinkDecision;
 
 use tether_domain::{
     AccessRole, AuditActor, AuditType, LinkCaller, LinkReplaced, LinkRequest, LinkRequestError,
@@ -350,14 +351,8 @@ impl LinkRequestStore for RacedApproval {
         self.store.list_link_requests(filter).await
     }
 
-    async fn decide(
-        &self,
-        id: LinkRequestId,
-        status: LinkRequestStatus,
-        by: AuditActor,
-        at: Timestamp,
-    ) -> Result<Option<LinkRequest>, RepositoryError> {
-        self.store.decide(id, status, by, at).await
+    async fn decide(&self, decision: LinkDecision) -> Result<Option<LinkRequest>, RepositoryError> {
+        self.store.decide(decision).await
     }
 
     async fn reopen(&self, id: LinkRequestId, decided_at: Timestamp) -> Result<bool, RepositoryError> {

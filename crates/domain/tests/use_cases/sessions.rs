@@ -461,7 +461,7 @@ async fn an_access_token_whose_session_is_gone_or_unknowable_is_refused() {
     let w = World::with(|ports, _| {
         let mut down = MockSessionStore::new();
         down.expect_rotate()
-            .returning(|_, _, _, _| Err(RepositoryError::Unavailable("down".into())));
+            .returning(|_| Err(RepositoryError::Unavailable("down".into())));
         ports.sessions = Arc::new(down);
     });
     let failed = refresh(&w, &secret("rt_1")).await;

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tether_domain::{
     AccessClaims, AccessRole, AccessTokenVerifier, AuthSession, AuthorizationRequest, AuthorizeInput,
-    CallbackInput, ClientContext, Clock, Email, ExchangeError, ExternalIdentity, IdentityLink,
+    CallbackInput, ClientContext, Clock, CodeExchange, Email, ExchangeError, ExternalIdentity, IdentityLink,
     IdentityProvider, InvalidAccessToken, LinkedIdentity, LoginError, LoginHints, LoginPlan, LoginTurns,
     MintedRefreshToken, NewUser, Organization, OrganizationId, OrganizationRepository, PendingStep, Policies,
     Ports, ProviderKey, RedirectPolicy, RepositoryError, Services, SessionId, SessionRecord, SessionStore,
@@ -321,15 +321,15 @@ impl IdentityProvider for Idp {
         })
     }
 
-    async fn exchange<'a>(
-        &self,
-        provider: Option<&'a ProviderKey>,
-        code: &SecretString,
-        pkce_verifier: Option<SecretString>,
-        client: &ClientContext,
-    ) -> Result<ExternalIdentity, ExchangeError> {
+    async fn exchange(&self, exchange: &CodeExchange) -> Result<ExternalIdentity, ExchangeError> {
+        let CodeExchange {
+            provider,
+            code,
+            pkce_verifier,
+            client,
+        } = exchange;
         lock(&self.exchanges).push(Exchange {
-            flow: provider.cloned(),
+            flow: provider.clone(),
             code: code.expose_secret().to_owned(),
             pkce_verifier: pkce_verifier.as_ref().map(|v| v.expose_secret().to_owned()),
             client: client.clone(),

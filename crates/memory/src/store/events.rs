@@ -2,6 +2,7 @@
 //! each user's mark and disablement, and the cursor and lease of each stream.
 
 use std::collections::HashMap;
+use tether_domain::lifecycle::CursorMove;
 
 use async_trait::async_trait;
 use tether_domain::lifecycle::{AppliedEvent, CursorState};
@@ -177,10 +178,13 @@ impl EventCursorStore for InMemoryStore {
         &self,
         stream: &str,
         holder: &str,
-        after: Option<String>,
-        last_event_at: Option<Timestamp>,
-        now: Timestamp,
+        to: CursorMove,
     ) -> Result<bool, RepositoryError> {
+        let CursorMove {
+            after,
+            last_event_at,
+            at: now,
+        } = to;
         let mut state = self.lock();
         let Some(cursor) = state.events.cursors.get_mut(stream) else {
             return Ok(false);

@@ -1,12 +1,12 @@
 //! The link requests of [`InMemoryStore`], and the previous links of its users.
 
 use std::collections::HashMap;
+use tether_domain::LinkDecision;
 
 use async_trait::async_trait;
 use tether_domain::{
-    AuditActor, LinkReplaced, LinkRequest, LinkRequestFilter, LinkRequestId, LinkRequestStatus,
-    LinkRequestStore, LinkedIdentity, NewLinkRequest, PreviousLink, RecordedLinkRequest, RepositoryError,
-    Timestamp, UserId,
+    LinkReplaced, LinkRequest, LinkRequestFilter, LinkRequestId, LinkRequestStatus, LinkRequestStore,
+    LinkedIdentity, NewLinkRequest, PreviousLink, RecordedLinkRequest, RepositoryError, Timestamp, UserId,
 };
 
 use super::{InMemoryStore, carries};
@@ -90,13 +90,8 @@ impl LinkRequestStore for InMemoryStore {
         Ok(found)
     }
 
-    async fn decide(
-        &self,
-        id: LinkRequestId,
-        status: LinkRequestStatus,
-        by: AuditActor,
-        at: Timestamp,
-    ) -> Result<Option<LinkRequest>, RepositoryError> {
+    async fn decide(&self, decision: LinkDecision) -> Result<Option<LinkRequest>, RepositoryError> {
+        let LinkDecision { id, status, by, at } = decision;
         let mut state = self.lock();
         let Some(request) = state
             .links

@@ -155,10 +155,8 @@ async fn the_trail_shows_who_signed_in_by_which_rule_from_where_the_logout_and_a
 
     // An ADMIN of another organization sees none of Acme's records.
     let admin = sam["token"].as_str().unwrap();
-    let (status, theirs) = audit_events(&app, admin, "limit=200").await;
-    assert_eq!(status, 200, "{theirs}");
-    let theirs = theirs["events"].as_array().unwrap().clone();
-    assert!(!theirs.is_empty(), "their own organization's sign-ins");
+    // Their own organization's two sign-ins (stored off the request path).
+    let theirs = settled(&app, admin, "limit=200", |e| e.len() >= 2).await;
     for record in &theirs {
         assert_eq!(record["organizationId"], other.to_hex(), "{record}");
     }

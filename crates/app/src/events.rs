@@ -287,8 +287,8 @@ mod tests {
         store
             .advance_cursor(
                 STREAM,
-                "replica-a",
                 CursorMove {
+                    holder: "replica-a".to_owned(),
                     after: Some("event_9".to_owned()),
                     last_event_at: Some(now.plus_seconds(-2)),
                     at: now,

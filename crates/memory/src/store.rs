@@ -373,13 +373,7 @@ impl SessionStore for InMemoryStore {
     }
 
     async fn rotate(&self, rotation: TokenRotation) -> Result<RotationOutcome, RepositoryError> {
-        let TokenRotation {
-            presented,
-            successor,
-            at,
-            sealed_successor,
-        } = rotation;
-        let presented = &presented;
+        let (presented, at) = (&rotation.presented, rotation.at);
         // Check and set under one lock: the compare-and-set the port requires.
         let mut state = self.lock();
         let Some(session) = state.sessions.iter_mut().find(|s| {
@@ -392,15 +386,15 @@ impl SessionStore for InMemoryStore {
             return Ok(RotationOutcome::Refused(holder(&state, presented)));
         };
         let successor = LiveRefreshToken {
-            expires_at: successor.expires_at.min(session.ends_at),
-            ..successor
+            expires_at: rotation.successor.expires_at.min(session.ends_at),
+            ..rotation.successor
         };
         let consumed = session.refresh_token.replace(successor);
         session.last_rotation = consumed.map(|token| Rotation {
             hash: token.hash,
             expires_at: token.expires_at,
             used_at: at,
-            sealed_successor,
+            sealed_successor: rotation.sealed_successor,
         });
         session.last_refreshed_at = Some(at);
         Ok(RotationOutcome::Rotated(session.clone()))

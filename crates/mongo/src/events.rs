@@ -261,13 +261,9 @@ impl EventCursorStore for MongoStore {
         }
     }
 
-    async fn advance_cursor(
-        &self,
-        stream: &str,
-        holder: &str,
-        to: CursorMove,
-    ) -> Result<bool, RepositoryError> {
+    async fn advance_cursor(&self, stream: &str, to: CursorMove) -> Result<bool, RepositoryError> {
         let CursorMove {
+            holder,
             after,
             last_event_at,
             at: now,

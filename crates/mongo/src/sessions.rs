@@ -299,11 +299,15 @@ impl MongoStore {
     /// or holds a live token, or another request rotated it first.
     async fn rotate_token_record(
         &self,
-        presented: &TokenHash,
-        successor: LiveRefreshToken,
-        at: Timestamp,
-        sealed_successor: String,
+        rotation: TokenRotation,
     ) -> Result<Option<SessionRecord>, RepositoryError> {
+        let TokenRotation {
+            presented,
+            successor,
+            at,
+            sealed_successor,
+        } = rotation;
+        let presented = &presented;
         let Some(record) = self.find_live_token_record(presented, at).await? else {
             return Ok(None);
         };
@@ -475,19 +479,12 @@ impl SessionStore for MongoStore {
     /// looked up, and when there is none, the live token may still be a record of its
     /// own (earlier shapes), rotated there (`rotate_token_record`).
     async fn rotate(&self, rotation: TokenRotation) -> Result<RotationOutcome, RepositoryError> {
-        let TokenRotation {
-            presented,
-            successor,
-            at,
-            sealed_successor,
-        } = rotation;
-        let presented = &presented;
-        let when = bson_date(at);
+        let when = bson_date(rotation.at);
         let sessions = self.sessions();
         let update = sessions
             .find_one_and_update(
                 doc! {
-                    TOKEN_HASH: presented.as_str(),
+                    TOKEN_HASH: rotation.presented.as_str(),
                     TOKEN_EXPIRES_AT: { "$gt": when },
                     REVOKED_AT: Bson::Null,
                     ENDS_AT: { "$gt": when },
@@ -496,9 +493,9 @@ impl SessionStore for MongoStore {
                     ROTATED_TOKEN_HASH: format!("${TOKEN_HASH}"),
                     ROTATED_TOKEN_EXPIRES_AT: format!("${TOKEN_EXPIRES_AT}"),
                     ROTATED_AT: when,
-                    SEALED_SUCCESSOR: { "$literal": sealed_successor.as_str() },
-                    TOKEN_HASH: { "$literal": successor.hash.as_str() },
-                    TOKEN_EXPIRES_AT: { "$min": [bson_date(successor.expires_at), format!("${ENDS_AT}")] },
+                    SEALED_SUCCESSOR: { "$literal": rotation.sealed_successor.as_str() },
+                    TOKEN_HASH: { "$literal": rotation.successor.hash.as_str() },
+                    TOKEN_EXPIRES_AT: { "$min": [bson_date(rotation.successor.expires_at), format!("${ENDS_AT}")] },
                     LAST_REFRESHED_AT: when,
                 } }],
             )
@@ -506,12 +503,10 @@ impl SessionStore for MongoStore {
         if let Some(document) = self.run("sessions.rotate", update).await? {
             return session_from_document(&document).map(RotationOutcome::Rotated);
         }
-        if let Some(holder) = self.find_by_refresh_token(presented).await? {
+        if let Some(holder) = self.find_by_refresh_token(&rotation.presented).await? {
             return Ok(RotationOutcome::Refused(Some(holder)));
         }
-        let rotated = self
-            .rotate_token_record(presented, successor, at, sealed_successor)
-            .await?;
+        let rotated = self.rotate_token_record(rotation).await?;
         Ok(rotated.map_or(RotationOutcome::Refused(None), RotationOutcome::Rotated))
     }
 

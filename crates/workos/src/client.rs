@@ -231,26 +231,30 @@ impl IdentityProvider for WorkosClient {
         step: &PendingStep,
         client: &ClientContext,
     ) -> Result<ExternalIdentity, ExchangeError> {
-        let mut request = match step {
+        let (grant, pending, organization_id, code) = match step {
             PendingStep::OrganizationSelection {
                 pending_authentication_token,
                 organization_id,
-            } => {
-                let mut request = self.request(ORGANIZATION_SELECTION_GRANT);
-                request.pending_authentication_token = Some(pending_authentication_token.expose_secret());
-                request.organization_id = Some(organization_id.as_str());
-                request
-            }
+            } => (
+                ORGANIZATION_SELECTION_GRANT,
+                pending_authentication_token,
+                Some(organization_id.as_str()),
+                None,
+            ),
             PendingStep::EmailVerification {
                 pending_authentication_token,
                 code,
-            } => {
-                let mut request = self.request(EMAIL_VERIFICATION_GRANT);
-                request.pending_authentication_token = Some(pending_authentication_token.expose_secret());
-                request.code = Some(code.expose_secret());
-                request
-            }
+            } => (
+                EMAIL_VERIFICATION_GRANT,
+                pending_authentication_token,
+                None,
+                Some(code.expose_secret()),
+            ),
         };
+        let mut request = self.request(grant);
+        request.pending_authentication_token = Some(pending.expose_secret());
+        request.organization_id = organization_id;
+        request.code = code;
         request.with_client(client);
         match self.guarded(Api::AuthKit, &request).await {
             // A step's answer refused comes as a 400 whose code differs between WorkOS
@@ -311,9 +315,9 @@ impl WorkosClient {
         flow: Api,
         request: &ExchangeRequest<'_>,
     ) -> Result<ExternalIdentity, ExchangeError> {
-        let backoff = match flow {
-            Api::Sso => &self.sso_backoff,
-            Api::AuthKit => &self.authkit_backoff,
+        let (backoff, url) = match flow {
+            Api::Sso => (&self.sso_backoff, &self.sso_token_url),
+            Api::AuthKit => (&self.authkit_backoff, &self.authenticate_url),
         };
         if let Some(seconds) = backoff.remaining_seconds(Instant::now()) {
             tracing::debug!(
@@ -326,7 +330,7 @@ impl WorkosClient {
             });
         }
         let started = Instant::now();
-        let mut result = self.exchange_once(flow, request).await;
+        let mut result = self.exchange_once(flow, url, request).await;
         if let Err(ExchangeError::RateLimited { retry_after_seconds }) = &mut result {
             backoff.hold(*retry_after_seconds, Instant::now());
             // The caller is told the wait this client keeps, not a wilder one.
@@ -366,16 +370,14 @@ fn outcome_label<T>(result: &Result<T, ExchangeError>) -> &'static str {
 }
 
 impl WorkosClient {
-    /// One exchange request and the reading of its answer.
+    /// One exchange request to `url`, the token endpoint of `flow`, and the reading of
+    /// its answer.
     async fn exchange_once(
         &self,
         flow: Api,
+        url: &Url,
         request: &ExchangeRequest<'_>,
     ) -> Result<ExternalIdentity, ExchangeError> {
-        let url = match flow {
-            Api::Sso => &self.sso_token_url,
-            Api::AuthKit => &self.authenticate_url,
-        };
         let body = serde_json::to_vec(request)
             .map_err(|_| ExchangeError::Unexpected("could not encode the request".to_owned()))?;
 

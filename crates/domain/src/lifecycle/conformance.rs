@@ -297,8 +297,8 @@ pub async fn event_cursor_store(cursors: &dyn EventCursorStore, clock: &dyn Cloc
             cursors
                 .advance_cursor(
                     stream,
-                    &holder,
                     CursorMove {
+                        holder,
                         after,
                         last_event_at,
                         at: now.plus_seconds(at),

@@ -143,8 +143,8 @@ impl EventConsumer {
                     self.cursors
                         .advance_cursor(
                             &settings.stream,
-                            &settings.holder,
                             CursorMove {
+                                holder: settings.holder.clone(),
                                 after: Some(event.id),
                                 last_event_at: Some(event.occurred_at),
                                 at,
@@ -158,8 +158,8 @@ impl EventConsumer {
                     self.cursors
                         .advance_cursor(
                             &settings.stream,
-                            &settings.holder,
                             CursorMove {
+                                holder: settings.holder.clone(),
                                 after: None,
                                 last_event_at: None,
                                 at,
@@ -196,8 +196,8 @@ impl EventConsumer {
                 .cursors
                 .advance_cursor(
                     &settings.stream,
-                    &settings.holder,
                     CursorMove {
+                        holder: settings.holder.clone(),
                         after: last.map(|e| e.id.clone()).or_else(|| state.after.clone()),
                         last_event_at: last.map(|e| e.occurred_at),
                         at,

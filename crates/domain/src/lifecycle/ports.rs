@@ -106,9 +106,12 @@ pub struct CursorState {
     pub last_event_at: Option<Timestamp>,
 }
 
-/// Where [`EventCursorStore::advance_cursor`] moves a cursor, and when.
+/// Where [`EventCursorStore::advance_cursor`] moves a cursor, for which holder of the
+/// lease, and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CursorMove {
+    /// The replica that moves it: it must hold the lease.
+    pub holder: String,
     /// The event the cursor moves past; `None` keeps it where it is.
     pub after: Option<String>,
     /// When the provider recorded the last event applied, if one was.
@@ -136,14 +139,9 @@ pub trait EventCursorStore: Send + Sync {
 
     /// Moves the cursor of `stream` to after event `to.after` (clearing a replay time)
     /// and stamps `checked_at` with `to.at`, `last_event_at` with `to.last_event_at`
-    /// when given, only while `holder` holds a lease that has not ended by `to.at`:
+    /// when given, only while `to.holder` holds a lease that has not ended by `to.at`:
     /// `false`, having written nothing, otherwise.
-    async fn advance_cursor(
-        &self,
-        stream: &str,
-        holder: &str,
-        to: CursorMove,
-    ) -> Result<bool, RepositoryError>;
+    async fn advance_cursor(&self, stream: &str, to: CursorMove) -> Result<bool, RepositoryError>;
 
     /// Ends `holder`'s lease of `stream`, if it holds it.
     async fn release_lease(&self, stream: &str, holder: &str) -> Result<(), RepositoryError>;

@@ -174,13 +174,9 @@ impl EventCursorStore for InMemoryStore {
         Ok(Some(cursor.clone()))
     }
 
-    async fn advance_cursor(
-        &self,
-        stream: &str,
-        holder: &str,
-        to: CursorMove,
-    ) -> Result<bool, RepositoryError> {
+    async fn advance_cursor(&self, stream: &str, to: CursorMove) -> Result<bool, RepositoryError> {
         let CursorMove {
+            holder,
             after,
             last_event_at,
             at: now,
@@ -189,8 +185,8 @@ impl EventCursorStore for InMemoryStore {
         let Some(cursor) = state.events.cursors.get_mut(stream) else {
             return Ok(false);
         };
-        let holds =
-            cursor.holder.as_deref() == Some(holder) && cursor.lease_until.is_some_and(|end| end > now);
+        let holds = cursor.holder.as_deref() == Some(holder.as_str())
+            && cursor.lease_until.is_some_and(|end| end > now);
         if !holds {
             return Ok(false);
         }

@@ -4,6 +4,7 @@
 //! ([`OwnSessions`]). Who may administer whom is [`AdminRule`]'s to say; every change is
 //! handed to the audit trail, with the client and request it came from.
 
+use crate::ports::RepositoryError;
 use thiserror::Error;
 
 use crate::admin::{AdminError, AdminRule, Administrator};
@@ -89,6 +90,66 @@ fn parse_session_id(raw: &str) -> Option<SessionId> {
 }
 
 /// Sessions ended: one, or how many of a user's.
+/// One session ended by `actor` (its owner, or an administrator) for `reason`.
+struct EndOne {
+    actor: UserId,
+    owner: (UserId, OrganizationId),
+    reason: RevokedReason,
+}
+
+impl EndOne {
+    /// By an administrator (`admin`).
+    fn by_admin(admin: &Administrator, user: &User) -> Self {
+        Self {
+            actor: admin.user().id,
+            owner: (user.id, user.organization_id),
+            reason: RevokedReason::Admin,
+        }
+    }
+
+    /// By its owner, the caller (`logout`).
+    fn by_owner(caller: &VerifiedAccess) -> Self {
+        Self {
+            actor: caller.user_id,
+            owner: (caller.user_id, caller.organization_id),
+            reason: RevokedReason::Logout,
+        }
+    }
+
+    /// Ends the owner's live session `session_id` and records it: `false`, having
+    /// written nothing, when the owner has no live session with this id (a malformed
+    /// id included).
+    async fn end(
+        self,
+        ports: &Ports,
+        session_id: &str,
+        origin: AuditOrigin,
+    ) -> Result<bool, RepositoryError> {
+        let Some(id) = parse_session_id(session_id) else {
+            return Ok(false);
+        };
+        let now = ports.clock.now();
+        let (user, _) = self.owner;
+        if !ports
+            .sessions
+            .revoke_live_of_user(user, &id, now, self.reason)
+            .await?
+        {
+            return Ok(false);
+        }
+        tracing::info!(user_id = %user, session_id = %id, by = %self.actor, reason = self.reason.as_str(), "session ended");
+        ports.audit.record(revoked_record(
+            self.actor,
+            self.owner,
+            Ended::One(&id),
+            self.reason,
+            now,
+            origin,
+        ));
+        Ok(true)
+    }
+}
+
 enum Ended<'a> {
     One(&'a SessionId),
     Many(u64),
@@ -275,26 +336,10 @@ impl SessionAdministration {
         origin: AuditOrigin,
     ) -> Result<(), AdministrationError> {
         let (admin, user) = self.target(caller, user_id).await?;
-        let id = parse_session_id(session_id).ok_or(AdministrationError::SessionNotFound)?;
-        let now = self.ports.clock.now();
-        if !self
-            .ports
-            .sessions
-            .revoke_live_of_user(user.id, &id, now, RevokedReason::Admin)
-            .await?
-        {
-            return Err(AdministrationError::SessionNotFound);
-        }
-        tracing::info!(user_id = %user.id, session_id = %id, admin_id = %admin.user().id, "session ended by an administrator");
-        self.ports.audit.record(revoked_record(
-            admin.user().id,
-            (user.id, user.organization_id),
-            Ended::One(&id),
-            RevokedReason::Admin,
-            now,
-            origin,
-        ));
-        Ok(())
+        let ended = EndOne::by_admin(&admin, &user)
+            .end(&self.ports, session_id, origin)
+            .await?;
+        ended.then_some(()).ok_or(AdministrationError::SessionNotFound)
     }
 
     /// Disables or enables the sign-in of user `user_id`. Disabling records who
@@ -440,26 +485,10 @@ impl OwnSessions {
         session_id: &str,
         origin: AuditOrigin,
     ) -> Result<(), OwnSessionsError> {
-        let id = parse_session_id(session_id).ok_or(OwnSessionsError::SessionNotFound)?;
-        let now = self.ports.clock.now();
-        if !self
-            .ports
-            .sessions
-            .revoke_live_of_user(caller.user_id, &id, now, RevokedReason::Logout)
-            .await?
-        {
-            return Err(OwnSessionsError::SessionNotFound);
-        }
-        tracing::info!(user_id = %caller.user_id, session_id = %id, "session ended by its user");
-        self.ports.audit.record(revoked_record(
-            caller.user_id,
-            (caller.user_id, caller.organization_id),
-            Ended::One(&id),
-            RevokedReason::Logout,
-            now,
-            origin,
-        ));
-        Ok(())
+        let ended = EndOne::by_owner(caller)
+            .end(&self.ports, session_id, origin)
+            .await?;
+        ended.then_some(()).ok_or(OwnSessionsError::SessionNotFound)
     }
 
     /// Ends the caller's live sessions (`logout`), all but the current one unless

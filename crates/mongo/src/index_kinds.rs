@@ -61,14 +61,9 @@ pub(crate) fn expires_at_ttl() -> IndexModel {
 /// Unique on `field` among the documents where it is a string (documents without it,
 /// or with `null`, are not indexed and never collide).
 pub(crate) fn string_unique(field: &str) -> IndexModel {
-    IndexModel::builder()
-        .keys(doc! { field: 1 })
-        .options(
-            IndexOptions::builder()
-                .name(format!("{field}_unique"))
-                .unique(true)
-                .partial_filter_expression(doc! { field: { "$type": "string" } })
-                .build(),
-        )
-        .build()
+    let mut index = unique(field);
+    if let Some(options) = index.options.as_mut() {
+        options.partial_filter_expression = Some(doc! { field: { "$type": "string" } });
+    }
+    index
 }

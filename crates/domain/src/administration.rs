@@ -137,7 +137,12 @@ impl EndOne {
         {
             return Ok(false);
         }
-        tracing::info!(user_id = %user, session_id = %id, by = %self.actor, reason = self.reason.as_str(), "session ended");
+        match self.reason {
+            RevokedReason::Admin => {
+                tracing::info!(user_id = %user, session_id = %id, admin_id = %self.actor, "session ended by an administrator");
+            }
+            _ => tracing::info!(user_id = %user, session_id = %id, "session ended by its user"),
+        }
         ports.audit.record(revoked_record(
             self.actor,
             self.owner,

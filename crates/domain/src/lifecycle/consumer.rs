@@ -135,39 +135,7 @@ impl EventConsumer {
             ..PollReport::default()
         };
         if state.after.is_none() && state.since.is_none() {
-            let newest = self.source.newest().await?;
-            let at = self.handler.clock().now();
-            match newest {
-                Some(event) => {
-                    tracing::info!(event_id = %event.id, "event stream starts after its newest event");
-                    self.cursors
-                        .advance_cursor(
-                            &settings.stream,
-                            CursorMove {
-                                holder: settings.holder.clone(),
-                                after: Some(event.id),
-                                last_event_at: Some(event.occurred_at),
-                                at,
-                            },
-                        )
-                        .await?;
-                }
-                None => {
-                    // No event yet: start from now, so the first ones are not missed.
-                    self.cursors.replay_from(&settings.stream, at).await?;
-                    self.cursors
-                        .advance_cursor(
-                            &settings.stream,
-                            CursorMove {
-                                holder: settings.holder.clone(),
-                                after: None,
-                                last_event_at: None,
-                                at,
-                            },
-                        )
-                        .await?;
-                }
-            }
+            self.start_stream().await?;
             report.caught_up = true;
             return Ok(report);
         }
@@ -192,18 +160,8 @@ impl EventConsumer {
             if let Some(last) = last {
                 report.lag_seconds = Some((at.millis() - last.occurred_at.millis()).max(0) as f64 / 1000.0);
             }
-            let moved = self
-                .cursors
-                .advance_cursor(
-                    &settings.stream,
-                    CursorMove {
-                        holder: settings.holder.clone(),
-                        after: last.map(|e| e.id.clone()).or_else(|| state.after.clone()),
-                        last_event_at: last.map(|e| e.occurred_at),
-                        at,
-                    },
-                )
-                .await?;
+            let after = last.map(|e| e.id.clone()).or_else(|| state.after.clone());
+            let moved = self.advance(after, last.map(|e| e.occurred_at), at).await?;
             if !moved {
                 tracing::warn!(stream = %settings.stream, "the event lease was lost during a poll");
                 report.held = false;
@@ -219,6 +177,40 @@ impl EventConsumer {
             }
         }
         Ok(report)
+    }
+
+    /// A stream consumed for the first time starts after its newest event, or, with no
+    /// event yet, at now (so the first ones are not missed); nothing is applied.
+    async fn start_stream(&self) -> Result<(), PollError> {
+        let newest = self.source.newest().await?;
+        let at = self.handler.clock().now();
+        match newest {
+            Some(event) => {
+                tracing::info!(event_id = %event.id, "event stream starts after its newest event");
+                self.advance(Some(event.id), Some(event.occurred_at), at).await?;
+            }
+            None => {
+                self.cursors.replay_from(&self.settings.stream, at).await?;
+                self.advance(None, None, at).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves this replica's cursor past `after` (see [`EventCursorStore::advance_cursor`]).
+    async fn advance(
+        &self,
+        after: Option<String>,
+        last_event_at: Option<Timestamp>,
+        at: Timestamp,
+    ) -> Result<bool, RepositoryError> {
+        let to = CursorMove {
+            holder: self.settings.holder.clone(),
+            after,
+            last_event_at,
+            at,
+        };
+        self.cursors.advance_cursor(&self.settings.stream, to).await
     }
 
     /// Ends this replica's lease (on shutdown), so another takes over at once.

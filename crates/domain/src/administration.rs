@@ -4,7 +4,6 @@
 //! ([`OwnSessions`]). Who may administer whom is [`AdminRule`]'s to say; every change is
 //! handed to the audit trail, with the client and request it came from.
 
-use crate::ports::RepositoryError;
 use thiserror::Error;
 
 use crate::admin::{AdminError, AdminRule, Administrator};
@@ -12,6 +11,7 @@ use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType};
 use crate::failure::{Failure, failure_from_ports};
 use crate::lifecycle::{DisabledBy, Disablement};
 use crate::model::{ClientContext, RevokedReason, SessionRecord, User, VerifiedAccess};
+use crate::ports::RepositoryError;
 use crate::values::{OrganizationId, ProviderKey, SessionId, Timestamp, UserId};
 use crate::wiring::Ports;
 

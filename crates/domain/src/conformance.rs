@@ -19,13 +19,12 @@
 //! A broken contract panics with a message naming it. Enabled by the `conformance`
 //! feature; meant for tests only.
 
-use crate::model::TokenRotation;
 use futures_util::future::join_all;
 
 use crate::model::{
     ClientContext, IdentityLink, LinkedIdentity, LiveRefreshToken, LoginAnswer, LoginStateRecord,
     NewOrganization, NewUser, RefreshTokenRecord, RevokedReason, Rotation, RotationOutcome, SessionRecord,
-    StateTake,
+    StateTake, TokenRotation,
 };
 use crate::policy::{SessionField, SettingValue, StoredSessionSettings};
 use crate::ports::{

@@ -7,13 +7,12 @@ mod links;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use tether_domain::TokenRotation;
 
 use async_trait::async_trait;
 use tether_domain::{
     Email, IdentityLink, LinkedIdentity, NewOrganization, NewUser, Organization, OrganizationId,
     OrganizationRepository, RefreshTokenRecord, RefreshTokenStore, RepositoryError, TenantId, Timestamp,
-    User, UserId, UserRepository,
+    TokenRotation, User, UserId, UserRepository,
 };
 use tether_domain::{
     LiveRefreshToken, RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore,
@@ -311,15 +310,19 @@ impl OrganizationRepository for InMemoryStore {
     }
 }
 
+/// Adds `item` unless an item `same` as it is there already: a unique index.
+fn push_unique<T>(items: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -> bool) -> Result<(), RepositoryError> {
+    if items.iter().any(|i| same(i, &item)) {
+        return Err(RepositoryError::Duplicate);
+    }
+    items.push(item);
+    Ok(())
+}
+
 #[async_trait]
 impl RefreshTokenStore for InMemoryStore {
     async fn save_token(&self, record: RefreshTokenRecord) -> Result<(), RepositoryError> {
-        let mut state = self.lock();
-        if state.refresh_tokens.iter().any(|r| r.hash == record.hash) {
-            return Err(RepositoryError::Duplicate);
-        }
-        state.refresh_tokens.push(record);
-        Ok(())
+        push_unique(&mut self.lock().refresh_tokens, record, |a, b| a.hash == b.hash)
     }
 
     async fn find_by_hash(&self, hash: &TokenHash) -> Result<Option<RefreshTokenRecord>, RepositoryError> {
@@ -335,12 +338,7 @@ impl RefreshTokenStore for InMemoryStore {
 #[async_trait]
 impl SessionStore for InMemoryStore {
     async fn start(&self, session: SessionRecord) -> Result<(), RepositoryError> {
-        let mut state = self.lock();
-        if state.sessions.iter().any(|s| s.id == session.id) {
-            return Err(RepositoryError::Duplicate);
-        }
-        state.sessions.push(session);
-        Ok(())
+        push_unique(&mut self.lock().sessions, session, |a, b| a.id == b.id)
     }
 
     async fn find_session(&self, id: &SessionId) -> Result<Option<SessionRecord>, RepositoryError> {

@@ -17,8 +17,7 @@ use async_trait::async_trait;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ReturnDocument;
-use tether_domain::lifecycle::CursorMove;
-use tether_domain::lifecycle::{AppliedEvent, CursorState};
+use tether_domain::lifecycle::{AppliedEvent, CursorMove, CursorState};
 use tether_domain::{
     DisabledBy, Disablement, EventCursorStore, LifecycleStore, RepositoryError, RevokedReason, Timestamp,
     UserId,

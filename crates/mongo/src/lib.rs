@@ -335,27 +335,15 @@ mod tests {
     // `connect` does not contact the server, so port 1 (nothing listens) is fine here.
 
     #[tokio::test]
-    async fn the_configured_database_wins_over_the_uri_default_database() {
-        let store = MongoStore::connect(config("mongodb://127.0.0.1:1/from_uri", Some("configured")))
-            .await
-            .unwrap();
-        assert_eq!(store.database().name(), "configured");
-    }
-
-    #[tokio::test]
-    async fn the_uri_default_database_is_used_when_none_is_configured() {
-        let store = MongoStore::connect(config("mongodb://127.0.0.1:1/from_uri", None))
-            .await
-            .unwrap();
-        assert_eq!(store.database().name(), "from_uri");
-    }
-
-    #[tokio::test]
-    async fn tether_is_the_database_when_neither_names_one() {
-        let store = MongoStore::connect(config("mongodb://127.0.0.1:1", None))
-            .await
-            .unwrap();
-        assert_eq!(store.database().name(), DEFAULT_DATABASE);
+    async fn the_database_is_the_configured_one_else_the_uri_default_else_tether() {
+        for (uri, configured, expected) in [
+            ("mongodb://127.0.0.1:1/from_uri", Some("configured"), "configured"),
+            ("mongodb://127.0.0.1:1/from_uri", None, "from_uri"),
+            ("mongodb://127.0.0.1:1", None, DEFAULT_DATABASE),
+        ] {
+            let store = MongoStore::connect(config(uri, configured)).await.unwrap();
+            assert_eq!(store.database().name(), expected, "{uri} with {configured:?}");
+        }
     }
 
     #[tokio::test]

@@ -20,7 +20,6 @@
 //!   indexes turn a link another user carries into `Duplicate`, nothing written.
 
 use std::time::Duration;
-use tether_domain::LinkDecision;
 
 use async_trait::async_trait;
 use mongodb::bson::oid::ObjectId;
@@ -29,9 +28,10 @@ use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use tether_domain::links::MAX_LINK_REQUESTS_LISTED;
 use tether_domain::{
-    AuditActor, Email, IdentityLink, LinkReplaced, LinkRequest, LinkRequestFilter, LinkRequestId,
-    LinkRequestStatus, LinkRequestStore, LinkedIdentity, NewLinkRequest, OrganizationId, PreviousLink,
-    ProviderKey, RecordedLinkRequest, RepositoryError, SystemActor, TenantId, Timestamp, UserId,
+    AuditActor, Email, IdentityLink, LinkDecision, LinkReplaced, LinkRequest, LinkRequestFilter,
+    LinkRequestId, LinkRequestStatus, LinkRequestStore, LinkedIdentity, NewLinkRequest, OrganizationId,
+    PreviousLink, ProviderKey, RecordedLinkRequest, RepositoryError, SystemActor, TenantId, Timestamp,
+    UserId,
 };
 
 use crate::bson::{bson_date, object_id};

@@ -9,8 +9,7 @@
 //! removes it.
 
 use async_trait::async_trait;
-use mongodb::bson::Bson;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use tether_domain::{
     ClientChallenge, LoginStateRecord, LoginStateStore, ProviderKey, RepositoryError, StateTake, Timestamp,
     TokenHash,

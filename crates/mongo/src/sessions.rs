@@ -16,11 +16,10 @@ use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
-use tether_domain::TokenRotation;
 use tether_domain::{
     ClientContext, LiveRefreshToken, LoginAnswer, OrganizationId, ProviderKey, RepositoryError,
     RevokedReason, Rotation, RotationOutcome, SessionId, SessionRecord, SessionStore, Timestamp, TokenHash,
-    UserId,
+    TokenRotation, UserId,
 };
 
 use crate::bson::{bson_date, object_id};

@@ -15,7 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tether_domain::{LinkDecision, TokenRotation};
 
 use futures_util::future::join_all;
 use mongodb::bson::oid::ObjectId;
@@ -31,6 +30,7 @@ use tether_domain::{
     Timestamp, TokenHash, User, UserId, UserRepository, Vouching, audit, conformance, lifecycle, links,
     mocks,
 };
+use tether_domain::{LinkDecision, TokenRotation};
 
 const SSO: ProviderKey = ProviderKey::from_static("sso");
 const AUTHKIT: ProviderKey = ProviderKey::from_static("authkit");

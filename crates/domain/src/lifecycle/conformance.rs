@@ -6,10 +6,9 @@
     reason = "a conformance suite is test code: like assert!, it fails by panicking with a message"
 )]
 
-use super::ports::CursorMove;
 use futures_util::future::join_all;
 
-use super::ports::{AppliedEvent, EventCursorStore, LifecycleStore};
+use super::ports::{AppliedEvent, CursorMove, EventCursorStore, LifecycleStore};
 use super::{DisabledBy, Disablement};
 use crate::conformance::{AUTHKIT, new_user, session};
 use crate::model::{RevokedReason, SessionRecord, User};

@@ -2,13 +2,12 @@
 //! lease. The cursor moves only after a page's effects are written; the first start
 //! with no cursor begins at the newest event. The caller repeats polls on its timer.
 
-use super::ports::CursorMove;
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use super::handler::LifecycleEvents;
-use super::ports::{EventCursorStore, EventSource, EventSourceError};
+use super::ports::{CursorMove, EventCursorStore, EventSource, EventSourceError};
 use super::{EventOutcome, LifecycleEvent};
 use crate::failure::Failure;
 use crate::ports::RepositoryError;

@@ -6,10 +6,9 @@
     reason = "a conformance suite is test code: like assert!, it fails by panicking with a message"
 )]
 
-use super::LinkDecision;
 use futures_util::future::join_all;
 
-use super::{LinkRequestFilter, LinkRequestStatus, LinkRequestStore, NewLinkRequest};
+use super::{LinkDecision, LinkRequestFilter, LinkRequestStatus, LinkRequestStore, NewLinkRequest};
 use crate::audit::{AuditActor, SystemActor};
 use crate::conformance::{AUTHKIT, OTHER, SSO, link, new_user, organization_id};
 use crate::model::LinkedIdentity;

@@ -1,13 +1,12 @@
 //! The use case of link requests: recording one for a refused login, and listing,
 //! approving and rejecting them by the rule of [`crate::admin`].
 
-use super::LinkDecision;
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use super::{
-    DEFAULT_LINK_REQUESTS_LISTED, LINK_REQUEST_TTL_SECONDS, LinkRequest, LinkRequestFilter,
+    DEFAULT_LINK_REQUESTS_LISTED, LINK_REQUEST_TTL_SECONDS, LinkDecision, LinkRequest, LinkRequestFilter,
     LinkRequestStatus, LinkRequestStore, MAX_LINK_REQUESTS_LISTED, NewLinkRequest,
 };
 use crate::admin::{AdminError, AdminRule};

@@ -15,14 +15,13 @@
 //! handed out and a fresh access token, never a second live token; after the window
 //! it is taken as stolen and the session is revoked (reason `reuse`).
 
-use crate::model::TokenRotation;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::{AuditActor, AuditEvent, AuditOrigin, AuditType, SystemActor};
 use crate::failure::Failure;
 use crate::issuance::{AuthSession, SessionIssuer};
 use crate::model::{
-    LiveRefreshToken, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, User,
+    LiveRefreshToken, RefreshTokenRecord, RevokedReason, RotationOutcome, SessionRecord, TokenRotation, User,
 };
 use crate::ports::RepositoryError;
 use crate::values::{Timestamp, TokenHash};

@@ -3,10 +3,9 @@
 //! the matched user) or rejects it; by outcome over the in-memory stores.
 
 use std::sync::Arc;
-use tether_domain::LinkDecision;
 
 use tether_domain::{
-    AccessRole, AuditActor, AuditType, LinkCaller, LinkReplaced, LinkRequest, LinkRequestError,
+    AccessRole, AuditActor, AuditType, LinkCaller, LinkDecision, LinkReplaced, LinkRequest, LinkRequestError,
     LinkRequestFilter, LinkRequestId, LinkRequestStatus, LinkRequestStore, LinkRequests, LinkedIdentity,
     LoginError, NewLinkRequest, OrganizationId, RecordedLinkRequest, RepositoryError, SystemActor, Timestamp,
     User, UserId, VerifiedAccess,

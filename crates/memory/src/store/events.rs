@@ -2,16 +2,15 @@
 //! each user's mark and disablement, and the cursor and lease of each stream.
 
 use std::collections::HashMap;
-use tether_domain::lifecycle::CursorMove;
 
 use async_trait::async_trait;
-use tether_domain::lifecycle::{AppliedEvent, CursorState};
+use tether_domain::lifecycle::{AppliedEvent, CursorMove, CursorState};
 use tether_domain::{
     DisabledBy, Disablement, EventCursorStore, LifecycleStore, RepositoryError, RevokedReason, Timestamp,
     UserId,
 };
 
-use super::InMemoryStore;
+use super::{InMemoryStore, State};
 
 /// What the in-memory store keeps of events, beside users and sessions.
 #[derive(Debug, Default)]
@@ -27,6 +26,17 @@ impl InMemoryStore {
     pub fn disablement(&self, user: UserId) -> Option<Disablement> {
         self.lock().events.disabled_by.get(&user).cloned()
     }
+}
+
+/// Lifts the disablement of `user`, under the caller's lock: `false` when the user is
+/// unknown or not disabled.
+fn enable(state: &mut State, user: UserId) -> bool {
+    let Some(found) = state.users.iter_mut().find(|u| u.id == user && u.login_disabled) else {
+        return false;
+    };
+    found.login_disabled = false;
+    state.events.disabled_by.remove(&user);
+    true
 }
 
 #[async_trait]
@@ -88,13 +98,7 @@ impl LifecycleStore for InMemoryStore {
     }
 
     async fn enable_user(&self, user: UserId, _at: Timestamp) -> Result<bool, RepositoryError> {
-        let mut state = self.lock();
-        let Some(found) = state.users.iter_mut().find(|u| u.id == user && u.login_disabled) else {
-            return Ok(false);
-        };
-        found.login_disabled = false;
-        state.events.disabled_by.remove(&user);
-        Ok(true)
+        Ok(enable(&mut self.lock(), user))
     }
 
     async fn enable_user_disabled_by_event(
@@ -110,15 +114,7 @@ impl LifecycleStore for InMemoryStore {
                 ..
             })
         );
-        let Some(found) = state.users.iter_mut().find(|u| u.id == user && u.login_disabled) else {
-            return Ok(false);
-        };
-        if !by_event {
-            return Ok(false);
-        }
-        found.login_disabled = false;
-        state.events.disabled_by.remove(&user);
-        Ok(true)
+        Ok(by_event && enable(&mut state, user))
     }
 
     async fn set_full_name(

@@ -1,12 +1,12 @@
 //! The link requests of [`InMemoryStore`], and the previous links of its users.
 
 use std::collections::HashMap;
-use tether_domain::LinkDecision;
 
 use async_trait::async_trait;
 use tether_domain::{
-    LinkReplaced, LinkRequest, LinkRequestFilter, LinkRequestId, LinkRequestStatus, LinkRequestStore,
-    LinkedIdentity, NewLinkRequest, PreviousLink, RecordedLinkRequest, RepositoryError, Timestamp, UserId,
+    LinkDecision, LinkReplaced, LinkRequest, LinkRequestFilter, LinkRequestId, LinkRequestStatus,
+    LinkRequestStore, LinkedIdentity, NewLinkRequest, PreviousLink, RecordedLinkRequest, RepositoryError,
+    Timestamp, UserId,
 };
 
 use super::{InMemoryStore, carries};

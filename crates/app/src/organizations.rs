@@ -130,42 +130,36 @@ mod tests {
 
     use super::*;
 
+    /// What `command` prints, or the error it answers.
+    async fn run(store: &InMemoryStore, command: Command) -> Result<String, String> {
+        let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
+        let mut out = Vec::new();
+        execute(command, store, &clock, &mut out).await?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
     #[tokio::test]
     async fn create_map_and_list_work_and_a_second_mapping_is_refused() {
         let store = InMemoryStore::new();
-        let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
         let existing =
             store.add_organization("Old", Timestamp::from_millis(1), StoredSessionSettings::none());
-        let mut out = Vec::new();
         let acme = tether_workos::organization_id("org_ACME").unwrap();
-        execute(
+        let tenant = Some(acme.clone());
+        run(
+            &store,
             Command::Create {
                 name: "Acme".into(),
-                tenant: Some(acme.clone()),
+                tenant,
             },
-            &store,
-            &clock,
-            &mut out,
         )
         .await
         .unwrap();
-        let err = execute(
-            Command::Map {
-                id: existing,
-                tenant: Some(acme.clone()),
-            },
-            &store,
-            &clock,
-            &mut out,
-        )
-        .await
-        .unwrap_err();
-        assert!(err.contains("already mapped to org_ACME"), "{err}");
-        let mut listing = Vec::new();
-        execute(Command::List, &store, &clock, &mut listing)
+        let tenant = Some(acme);
+        let err = run(&store, Command::Map { id: existing, tenant })
             .await
-            .unwrap();
-        let listing = String::from_utf8(listing).unwrap();
+            .unwrap_err();
+        assert!(err.contains("already mapped to org_ACME"), "{err}");
+        let listing = run(&store, Command::List).await.unwrap();
         let rows: Vec<&str> = listing.lines().skip(1).collect();
         assert_eq!(rows.len(), 2, "{listing}");
         assert!(
@@ -177,17 +171,10 @@ mod tests {
             "{listing}"
         );
         let missing = OrganizationId::parse("64a1b2c3d4e5f60012345678").unwrap();
-        let err = execute(
-            Command::Map {
-                id: missing,
-                tenant: None,
-            },
-            &store,
-            &clock,
-            &mut out,
-        )
-        .await
-        .unwrap_err();
+        let tenant = None;
+        let err = run(&store, Command::Map { id: missing, tenant })
+            .await
+            .unwrap_err();
         assert!(err.contains("no organization"), "{err}");
     }
 }

@@ -171,29 +171,23 @@ impl EventCursorStore for InMemoryStore {
     }
 
     async fn advance_cursor(&self, stream: &str, to: CursorMove) -> Result<bool, RepositoryError> {
-        let CursorMove {
-            holder,
-            after,
-            last_event_at,
-            at: now,
-        } = to;
         let mut state = self.lock();
         let Some(cursor) = state.events.cursors.get_mut(stream) else {
             return Ok(false);
         };
-        let holds = cursor.holder.as_deref() == Some(holder.as_str())
-            && cursor.lease_until.is_some_and(|end| end > now);
+        let holds =
+            cursor.holder.as_ref() == Some(&to.holder) && cursor.lease_until.is_some_and(|end| end > to.at);
         if !holds {
             return Ok(false);
         }
-        if let Some(after) = after {
-            cursor.after = Some(after);
+        if to.after.is_some() {
+            cursor.after = to.after;
             cursor.since = None;
         }
-        if last_event_at.is_some() {
-            cursor.last_event_at = last_event_at;
+        if to.last_event_at.is_some() {
+            cursor.last_event_at = to.last_event_at;
         }
-        cursor.checked_at = Some(now);
+        cursor.checked_at = Some(to.at);
         Ok(true)
     }
 

@@ -554,7 +554,15 @@ pub struct GeneratedKey {
     pub private_key_pem: SecretString,
 }
 
-debug_named_fields!(GeneratedKey { kid, alg, status });
+impl std::fmt::Debug for GeneratedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
 
 fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())

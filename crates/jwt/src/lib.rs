@@ -8,19 +8,6 @@
 //! successor of a rotated refresh token sealed under a key derived from it; and
 //! [`StateKeys`], the keyed digests and PKCE verifiers of login states.
 
-/// `Debug` for a type that holds secrets or derived state: the named fields, then `..`.
-macro_rules! debug_named_fields {
-    ($type:ident { $($field:ident),+ $(,)? }) => {
-        impl std::fmt::Debug for $type {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($type))
-                    $(.field(stringify!($field), &self.$field))+
-                    .finish_non_exhaustive()
-            }
-        }
-    };
-}
-
 mod access;
 mod keys;
 mod state;
@@ -116,11 +103,15 @@ pub struct JwtIssuer {
     audience: Option<String>,
 }
 
-debug_named_fields!(JwtIssuer {
-    keys,
-    issuer,
-    audience
-});
+impl std::fmt::Debug for JwtIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtIssuer")
+            .field("keys", &self.keys)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
 
 pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
